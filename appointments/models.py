@@ -1,0 +1,58 @@
+"""Appointments: the times we promised the customer.
+
+A booking never overwrites another: moving one marks it ``moved`` and books a
+new row, so the history of promises (and broken ones, R15/R16) is kept.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from fieldops import clock
+
+
+class Precision(models.TextChoices):
+    DAY = "day", _("Day")  # first booking at intake (R3)
+    HALF_DAY = "half_day", _("Half day")  # rural single booking (R11)
+    EXACT = "exact", _("Exact time")  # second booking by the technician (R9)
+
+
+class AppointmentStatus(models.TextChoices):
+    BOOKED = "booked", _("Booked")
+    MOVED = "moved", _("Moved")
+    KEPT = "kept", _("Kept")
+    MISSED_BY_CUSTOMER = "missed_customer", _("Missed by the customer")
+    MISSED_BY_US = "missed_us", _("Missed by us")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Appointment(models.Model):
+    order = models.ForeignKey("workorders.WorkOrder", on_delete=models.CASCADE,
+                              related_name="appointments", verbose_name=_("work order"))
+    start = models.DateTimeField(_("window start"))
+    end = models.DateTimeField(_("window end"))
+    precision = models.CharField(_("precision"), max_length=8, choices=Precision.choices)
+    status = models.CharField(_("status"), max_length=16, choices=AppointmentStatus.choices,
+                              default=AppointmentStatus.BOOKED)
+    #: R10: the time the customer chose wins; recorded so we can show it.
+    chosen_by_customer = models.BooleanField(_("customer's choice"), default=True)
+    booked_at = models.DateTimeField(_("booked"), default=clock.now)
+    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                  null=True, blank=True, related_name="+",
+                                  verbose_name=_("booked by"))
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
+        ordering = ["booked_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")),
+                                   name="appointment_window_positive"),
+            models.UniqueConstraint(fields=["order"],
+                                    condition=models.Q(status="booked"),
+                                    name="one_booked_appointment_per_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.start:%Y-%m-%d %H:%M}–{self.end:%H:%M}"

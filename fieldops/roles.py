@@ -1,0 +1,72 @@
+"""Roles as groups, with the permissions each needs and nothing more.
+
+The groups are created (and kept in step) by migrations that call
+``sync_roles``; change this table and add a migration that calls it again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DISPATCHER = "dispatcher"
+TECHNICIAN = "technician"
+CALL_CENTRE = "call_centre"
+SUPERVISOR = "supervisor"
+
+_READ_ALL = [
+    "workorders.view_workorder",
+    "workorders.view_all_workorders",
+    "workorders.view_workorderevent",
+    "workorders.view_contactattempt",
+    "workorders.view_assignment",
+    "workorders.view_customer",
+    "workorders.view_serviceaccount",
+    "appointments.view_appointment",
+    "technicians.view_technician",
+    "technicians.view_area",
+    "technicians.view_team",
+]
+
+ROLES: dict[str, list[str]] = {
+    # 调度: the Django admin is their desk (R4).
+    DISPATCHER: [
+        *_READ_ALL,
+        "workorders.add_workorder",
+        "workorders.dispatch_workorder",
+        "workorders.cancel_workorder",
+        "workorders.view_customer_pii",
+        "technicians.change_technician",
+    ],
+    # 装维人员: only their own orders, through the mobile pages (R41).
+    TECHNICIAN: ["workorders.perform_fieldwork"],
+    # 客服: intake, remote resolution, callbacks, cancellations (R2, R19, R28, R30).
+    CALL_CENTRE: [
+        *_READ_ALL,
+        "workorders.add_workorder",
+        "workorders.intake_workorder",
+        "workorders.cancel_workorder",
+        "workorders.view_customer_pii",
+    ],
+    # 班长 / 主管: reads everything, phone numbers masked (R40).
+    SUPERVISOR: [*_READ_ALL],
+}
+
+
+def sync_roles(apps: Any, schema_editor: Any = None) -> None:
+    """Create the groups and set their permissions exactly (usable from migrations)."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True  # create_permissions skips apps without it
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")  # noqa: N806
+    Permission = apps.get_model("auth", "Permission")  # noqa: N806
+    for role, perms in ROLES.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = []
+        for dotted in perms:
+            app_label, codename = dotted.split(".")
+            wanted.append(Permission.objects.get(content_type__app_label=app_label,
+                                                 codename=codename))
+        group.permissions.set(wanted)

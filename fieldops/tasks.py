@@ -1,0 +1,17 @@
+"""System tasks. Tasks stay thin: they call a service and are safe to run twice."""
+
+import socket
+
+from celery import shared_task
+
+from fieldops import clock
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def heartbeat() -> None:
+    """Beat schedules this; the worker runs it; the row shows both are alive."""
+    from fieldops.models import Heartbeat
+
+    Heartbeat.objects.update_or_create(
+        name="celery", defaults={"beat_at": clock.now(), "hostname": socket.gethostname()}
+    )

@@ -1,0 +1,1 @@
+"""Callback surveys and the rework loop (R29-R33) live here."""

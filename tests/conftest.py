@@ -1,0 +1,155 @@
+"""Personas and factories shared by every test.
+
+The personas are the people of DOMAIN.md: a dispatcher, a call-centre agent, a
+supervisor, two technicians in different areas, and a customer. Orders in any
+state come from ``make_order``, which walks them there through the real services.
+
+Services: the suite runs on whatever ``DATABASE_URL`` / ``REDIS_URL`` point at
+(``python dev.py test`` points them at the local PostgreSQL and Redis when those
+answer). Tests marked ``postgres`` or ``redis`` are skipped when the service is
+missing, unless ``FIELDOPS_REQUIRE_SERVICES=1`` (set by CI), where a missing
+service fails the run instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from fieldops import roles
+from fieldops.celery import app as celery_app
+from technicians.models import Area, AreaType, Skill, Technician
+from workorders import scenarios, services
+from workorders.models import AccessType, Channel, Kind, Service, WorkOrder
+
+REQUIRE_SERVICES = os.environ.get("FIELDOPS_REQUIRE_SERVICES", "") in ("1", "true", "yes")
+
+
+def _service_missing(item: pytest.Item, what: str, why: str) -> None:
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} is required (FIELDOPS_REQUIRE_SERVICES=1) but {why}",
+                    pytrace=False)
+    pytest.skip(f"{what} not available: {why}")
+
+
+@pytest.fixture(autouse=True)
+def _needs_services(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("postgres"):
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            _service_missing(request.node, "PostgreSQL",
+                             f"DATABASE_URL points at {connection.vendor}")
+    if request.node.get_closest_marker("redis"):
+        url = os.environ.get("REDIS_URL", "")
+        if not url:
+            _service_missing(request.node, "Redis", "REDIS_URL is not set")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _celery_eager() -> None:
+    """Tasks queued by services run in-process in unit tests; integration tests start
+    real workers instead (tests/integration)."""
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+
+
+# --- Places and people -------------------------------------------------------
+
+@pytest.fixture
+def east(db: Any) -> Area:
+    return Area.objects.create(code="BJ-DC-01", name="东城片区", area_type=AreaType.URBAN)
+
+
+@pytest.fixture
+def west(db: Any) -> Area:
+    return Area.objects.create(code="BJ-MTG-07", name="门头沟山区", area_type=AreaType.RURAL)
+
+
+def _user(username: str, *groups: str, staff: bool = False, full_name: str = "") -> User:
+    first, _, last = full_name.partition(" ")
+    user = User.objects.create_user(username=username, password="pw-" + username,
+                                    is_staff=staff, first_name=first, last_name=last)
+    for name in groups:
+        user.groups.add(Group.objects.get(name=name))
+    return user
+
+
+def make_technician(username: str, *, areas: list[Area],
+                    skills: tuple[str, ...] = ("install", "move", "repair", "broadband",
+                                               "fixed_line", "iptv"),
+                    access: tuple[str, ...] = ("ftth", "fttb", "lan", "xdsl"),
+                    capacity: int = 8, full_name: str = "") -> Technician:
+    user = _user(username, roles.TECHNICIAN, full_name=full_name)
+    tech = Technician.objects.create(user=user, employee_no=f"T-{username}",
+                                     phone="13900000000", daily_capacity=capacity)
+    tech.areas.set(areas)
+    tech.skills.set(Skill.objects.filter(code__in=skills))
+    tech.access_types.set(Skill.objects.filter(code__in=access))
+    return tech
+
+
+@pytest.fixture
+def dispatcher(db: Any) -> User:
+    return _user("dora", roles.DISPATCHER, staff=True, full_name="Dora Diao")
+
+
+@pytest.fixture
+def agent(db: Any) -> User:
+    return _user("carl", roles.CALL_CENTRE, staff=True, full_name="Carl Kefu")
+
+
+@pytest.fixture
+def supervisor(db: Any) -> User:
+    return _user("sam", roles.SUPERVISOR, staff=True, full_name="Sam Banzhang")
+
+
+@pytest.fixture
+def alice(east: Area) -> Technician:
+    """Technician serving the east (urban) area."""
+    return make_technician("alice", areas=[east], full_name="Alice Wang")
+
+
+@pytest.fixture
+def bob(west: Area) -> Technician:
+    """Technician serving the west (rural) area."""
+    return make_technician("bob", areas=[west], full_name="Bob Li")
+
+
+# --- Orders ---------------------------------------------------------------------
+
+ORDER_DEFAULTS: dict[str, Any] = {
+    "channel": Channel.HOTLINE,
+    "kind": Kind.INSTALL,
+    "service": Service.BROADBAND,
+    "access_type": AccessType.FTTH,
+    "customer_name": "张伟",
+    "contact_phone": "13812345678",
+    "address": "北京市东城区东四十条 88 号 3 单元 502",
+}
+
+
+@pytest.fixture
+def make_order(east: Area, dispatcher: User, agent: User) -> Callable[..., WorkOrder]:
+    """``make_order(state="scheduled", technician=alice, **intake)``: a new order walked
+    through the real services to ``state``."""
+
+    def make(state: str = "accepted", *, technician: Technician | None = None,
+             by: User | None = None, **intake: Any) -> WorkOrder:
+        fields = {**ORDER_DEFAULTS, "area": east, **intake}
+        if fields["kind"] == Kind.REPAIR:
+            fields.setdefault("symptoms", "无法上网, 光猫 LOS 红灯")
+        if fields["kind"] != Kind.REPAIR:
+            from fieldops import clock
+
+            fields.setdefault("preferred_day", clock.today_local())
+        order = services.work_order_create(by=by or agent, **fields)
+        return scenarios.walk_to(order, state, technician=technician,
+                                 dispatcher=dispatcher, agent=agent)
+
+    return make
+

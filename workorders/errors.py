@@ -1,0 +1,85 @@
+"""Domain errors. Each says what is wrong and what the caller can do instead.
+
+Views and the API turn them into 4xx answers (``status`` is the HTTP status
+they map to); nothing half-written survives one, because services raise them
+inside their transaction.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.utils.translation import gettext as _
+
+if TYPE_CHECKING:
+    from .models import WorkOrder
+
+
+class DomainError(Exception):
+    status = 400
+    code = "domain_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class IllegalTransition(DomainError):
+    """The action is not possible from the order's current state."""
+
+    status = 409
+    code = "illegal_transition"
+
+    def __init__(self, order: WorkOrder, action: str, allowed: list[str]) -> None:
+        from .models import State
+
+        state_label = State(order.state).label
+        allowed_text = ", ".join(allowed) if allowed else _("none")
+        super().__init__(
+            _("Cannot %(action)s order %(number)s: it is %(state)s. Allowed now: %(allowed)s.")
+            % {"action": action, "number": order.number, "state": state_label,
+               "allowed": allowed_text},
+            state=order.state, action=action, allowed_actions=allowed,
+        )
+
+
+class ConcurrentModification(DomainError):
+    """Someone else changed the order since the caller read it."""
+
+    status = 409
+    code = "concurrent_modification"
+
+    def __init__(self, order: WorkOrder, seen_version: int) -> None:
+        super().__init__(
+            _("Order %(number)s was changed by someone else (version %(seen)s is now "
+              "%(current)s, state %(state)s). Reload it and try again.")
+            % {"number": order.number, "seen": seen_version, "current": order.version,
+               "state": order.state},
+            current_version=order.version, state=order.state,
+        )
+
+
+class NotPermitted(DomainError):
+    status = 403
+    code = "not_permitted"
+
+
+class RuleViolation(DomainError):
+    """Input that breaks a domain rule; ``rule`` names it (e.g. "R12")."""
+
+    status = 422
+    code = "rule_violation"
+
+    def __init__(self, message: str, *, rule: str = "", field: str = "", **details: Any) -> None:
+        super().__init__(message, rule=rule, field=field, **details)
+        self.rule = rule
+        self.field = field
+
+
+class NoTechnicianAvailable(DomainError):
+    status = 409
+    code = "no_technician_available"

@@ -1,0 +1,566 @@
+"""Work orders, their customers, contact attempts and the append-only event log.
+
+The lifecycle of a work order is one finite-state machine (django-fsm-2) on
+``WorkOrder.state``. Transitions here only move the state and set the fields
+that belong to the step; they have no side effects. Every call goes through
+``workorders.services``, which guards, locks, saves, writes the event row
+(R42) and queues side effects after commit. ``docs/state-machine.md`` is drawn
+from these declarations by ``manage.py fsm_diagram``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
+
+from fieldops import clock
+from technicians.models import Area, Technician
+
+
+class Kind(models.TextChoices):
+    INSTALL = "install", _("Install")
+    MOVE = "move", _("Move")
+    REPAIR = "repair", _("Repair")
+
+
+class Service(models.TextChoices):
+    BROADBAND = "broadband", _("Broadband")
+    FIXED_LINE = "fixed_line", _("Fixed line")
+    IPTV = "iptv", _("IPTV")
+
+
+class AccessType(models.TextChoices):
+    FTTH = "ftth", _("FTTH")
+    FTTB = "fttb", _("FTTB")
+    LAN = "lan", _("LAN")
+    XDSL = "xdsl", _("xDSL")
+
+
+class Channel(models.TextChoices):
+    """Where the request came in (R1)."""
+
+    HOTLINE = "hotline", _("Hotline")
+    WEBSITE = "website", _("Website")
+    APP = "app", _("App")
+    STORE = "store", _("Retail store")
+    SOCIAL = "social", _("Social media")
+    WALK_IN = "walk_in", _("Walk-in")
+
+
+class CustomerClass(models.TextChoices):
+    STANDARD = "standard", _("Standard")
+    VIP = "vip", _("VIP / key business")
+
+
+class State(models.TextChoices):
+    """Every state of DOMAIN.md's lifecycle (steps 1-14) and its side paths."""
+
+    ACCEPTED = "accepted", _("Accepted")  # 受理 (R3)
+    DISPATCHED = "dispatched", _("Dispatched")  # 派单 (R4)
+    TAKEN = "taken", _("Taken")  # 接单 (R5)
+    NO_RESOURCES = "no_resources", _("No resources")  # R6, clock paused
+    CONTACTED = "contacted", _("Contacted")  # 一小时反馈 (R7), visit still to be booked
+    SCHEDULED = "scheduled", _("Scheduled")  # 二次预约 (R9-R11)
+    PARKED = "parked", _("Parked at customer's request")  # R12, clock paused
+    PREPARED = "prepared", _("Kit checked")  # R20, R21
+    EN_ROUTE = "en_route", _("En route")  # R13
+    ON_SITE = "on_site", _("On site")  # 签到 (R17)
+    NOBODY_HOME = "nobody_home", _("Nobody home")  # R18
+    ABNORMAL = "abnormal", _("Abnormal")  # 异常工单 (R19)
+    AWAITING_REVISIT = "awaiting_revisit", _("Awaiting revisit")  # R24
+    SIGNED_OFF = "signed_off", _("Signed off")  # 客户签认 (R26)
+    COMPLETED = "completed", _("Completed")  # 报竣 (R27)
+    SURVEY_PENDING = "survey_pending", _("Survey pending")  # 回访 (R29, R30)
+    REWORK = "rework", _("Rework")  # R31-R33
+    RESOLVED_REMOTELY = "resolved_remotely", _("Resolved remotely")  # R2
+    CLOSED = "closed", _("Closed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+S = State
+#: States in which an order is finished; nothing more happens to it.
+TERMINAL_STATES = frozenset({S.CLOSED, S.CANCELLED, S.RESOLVED_REMOTELY})
+#: States in which the order occupies a technician (for dispatch load, R4).
+TECHNICIAN_LOAD_STATES = frozenset({
+    S.DISPATCHED, S.TAKEN, S.CONTACTED, S.SCHEDULED, S.PREPARED, S.EN_ROUTE, S.ON_SITE,
+    S.NOBODY_HOME, S.AWAITING_REVISIT, S.SIGNED_OFF, S.REWORK,
+})
+#: Everything before completion can be cancelled by the customer (step 14).
+CANCELLABLE_STATES = [
+    S.ACCEPTED, S.DISPATCHED, S.TAKEN, S.NO_RESOURCES, S.CONTACTED, S.SCHEDULED, S.PARKED,
+    S.PREPARED, S.EN_ROUTE, S.ON_SITE, S.NOBODY_HOME, S.ABNORMAL, S.AWAITING_REVISIT,
+    S.SIGNED_OFF,
+]
+#: States from which the customer may ask to wait (R12).
+PARKABLE_STATES = [
+    S.ACCEPTED, S.DISPATCHED, S.TAKEN, S.CONTACTED, S.SCHEDULED, S.PREPARED,
+    S.NOBODY_HOME, S.AWAITING_REVISIT,
+]
+#: States from which a dispatcher can hand the order to another technician (R4).
+REASSIGNABLE_STATES = [
+    S.DISPATCHED, S.TAKEN, S.CONTACTED, S.SCHEDULED, S.PREPARED, S.NOBODY_HOME,
+    S.AWAITING_REVISIT,
+]
+
+
+# --- Who may fire a transition (checked by django-fsm's has_transition_perm) --
+PERM_DISPATCH = "workorders.dispatch_workorder"
+PERM_INTAKE = "workorders.intake_workorder"
+PERM_CANCEL = "workorders.cancel_workorder"
+PERM_FIELDWORK = "workorders.perform_fieldwork"
+
+
+def is_assigned_technician(order: WorkOrder, user: Any) -> bool:
+    """Field steps belong to the order's own technician (R41)."""
+    if user.is_superuser:
+        return True
+    return bool(
+        user.has_perm(PERM_FIELDWORK)
+        and order.technician_id is not None
+        and order.technician.user_id == user.pk
+    )
+
+
+def is_technician_or(perm: str):  # type: ignore[no-untyped-def]
+    """The assigned technician, or staff holding ``perm`` (e.g. the call-centre)."""
+
+    def check(order: WorkOrder, user: Any) -> bool:
+        return is_assigned_technician(order, user) or user.has_perm(perm)
+
+    return check
+
+
+def system_only(order: WorkOrder, user: Any) -> bool:
+    """Steps the product takes by itself (a task or another service); no user fires them."""
+    return False
+
+
+class Customer(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    phone = models.CharField(_("phone"), max_length=32, db_index=True)
+    alt_phone = models.CharField(_("second phone"), max_length=32, blank=True)
+    customer_class = models.CharField(_("customer class"), max_length=16,
+                                      choices=CustomerClass.choices,
+                                      default=CustomerClass.STANDARD)
+    created_at = models.DateTimeField(_("created"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+
+    def __str__(self) -> str:
+        return str(self.name)
+
+
+class ServiceAccount(models.Model):
+    """A customer's service account (宽带/固话账号) at one address."""
+
+    number = models.CharField(_("account number"), max_length=32, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="accounts",
+                                 verbose_name=_("customer"))
+    address = models.CharField(_("address"), max_length=255)
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="accounts",
+                             verbose_name=_("area"))
+    service = models.CharField(_("service"), max_length=16, choices=Service.choices)
+    access_type = models.CharField(_("access type"), max_length=8, choices=AccessType.choices)
+
+    class Meta:
+        verbose_name = _("service account")
+        verbose_name_plural = _("service accounts")
+
+    def __str__(self) -> str:
+        return str(self.number)
+
+
+class WorkOrder(ConcurrentTransitionMixin, models.Model):
+    """One install, move or repair job and where it is in its lifecycle."""
+
+    NUMBER_PREFIX = "WO"
+
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    service = models.CharField(_("service"), max_length=16, choices=Service.choices)
+    access_type = models.CharField(_("access type"), max_length=8, choices=AccessType.choices)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)  # R1
+    customer_class = models.CharField(_("customer class"), max_length=16,
+                                      choices=CustomerClass.choices,
+                                      default=CustomerClass.STANDARD)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders",
+                                 verbose_name=_("customer"))
+    account = models.ForeignKey(ServiceAccount, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="orders", verbose_name=_("service account"))
+    contact_phone = models.CharField(_("contact phone"), max_length=32)
+    address = models.CharField(_("address"), max_length=255)
+    area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="orders",
+                             verbose_name=_("area"))
+    symptoms = models.TextField(_("fault symptoms"), blank=True)
+    fault_started_at = models.DateTimeField(_("fault started"), null=True, blank=True)
+    preferred_day = models.DateField(_("preferred day"), null=True, blank=True)  # R3
+    external_ref = models.CharField(_("call-centre reference"), max_length=64, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    state = FSMField(_("state"), default=State.ACCEPTED, choices=State.choices,
+                     protected=True, db_index=True)
+    #: Bumped by every change; the API exposes it as the ETag (If-Match).
+    version = models.PositiveIntegerField(_("version"), default=1)
+
+    technician = models.ForeignKey(Technician, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="orders", verbose_name=_("technician"))
+    dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True)
+    resources_confirmed_at = models.DateTimeField(_("resources confirmed"), null=True,
+                                                  blank=True)  # R5
+    parked_until = models.DateField(_("parked until"), null=True, blank=True)  # R12
+    parked_from = models.CharField(_("parked from"), max_length=20, blank=True,
+                                   choices=State.choices)
+    #: Bookings the customer refused or did not keep (R19: two make the order abnormal).
+    customer_missed_bookings = models.PositiveSmallIntegerField(_("customer-missed bookings"),
+                                                                default=0)
+    #: Appointments we missed (R16: after the first, the order is flagged).
+    our_missed_appointments = models.PositiveSmallIntegerField(_("missed by us"), default=0)
+    supervisor_flag = models.BooleanField(_("flagged to supervisor"), default=False)
+    rework_round = models.PositiveSmallIntegerField(_("rework round"), default=0)  # R31-R33
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    cancel_reason = models.CharField(_("cancellation reason"), max_length=255, blank=True)
+
+    created_at = models.DateTimeField(_("created"), default=clock.now, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), default=clock.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+",
+                                   verbose_name=_("created by"))
+
+    class Meta:
+        verbose_name = _("work order")
+        verbose_name_plural = _("work orders")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["technician", "state"], name="wo_technician_state"),
+            models.Index(fields=["area", "state"], name="wo_area_state"),
+            models.Index(fields=["external_ref"], name="wo_external_ref"),
+        ]
+        permissions = [
+            ("dispatch_workorder", _("Can dispatch and reassign work orders")),
+            ("intake_workorder", _("Can take calls: resolve remotely, park, callbacks")),
+            ("cancel_workorder", _("Can cancel work orders")),
+            ("perform_fieldwork", _("Can do field work on own orders")),
+            ("view_customer_pii", _("Can see customers' full phone numbers")),
+            ("view_all_workorders", _("Can see every work order (read only)")),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def number(self) -> str:
+        """Order number shown to people: WO + zero-padded id (never reused, never drifts)."""
+        return f"{self.NUMBER_PREFIX}{self.pk:08d}" if self.pk else f"{self.NUMBER_PREFIX}-new"
+
+    @classmethod
+    def pk_from_number(cls, text: str) -> int | None:
+        text = text.strip().upper()
+        if text.startswith(cls.NUMBER_PREFIX) and text[len(cls.NUMBER_PREFIX):].isdigit():
+            return int(text[len(cls.NUMBER_PREFIX):])
+        return None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+    # --- The state machine -------------------------------------------------
+    # Each method is a transition. Bodies only set the step's own fields.
+
+    @transition(field=state, source=[S.ACCEPTED, S.NO_RESOURCES], target=S.DISPATCHED,
+                permission=PERM_DISPATCH, custom={"label": _("Dispatch"), "rule": "R4"})
+    def dispatch(self, *, technician: Technician, at: Any) -> None:
+        self.technician = technician
+        self.dispatched_at = at
+
+    @transition(field=state, source=REASSIGNABLE_STATES, target=S.DISPATCHED,
+                permission=PERM_DISPATCH, custom={"label": _("Reassign"), "rule": "R4"})
+    def reassign(self, *, technician: Technician, at: Any) -> None:
+        self.technician = technician
+        self.dispatched_at = at
+
+    @transition(field=state, source=S.DISPATCHED, target=S.TAKEN,
+                permission=is_assigned_technician, custom={"label": _("Accept"), "rule": "R5"})
+    def accept(self) -> None:
+        pass
+
+    @transition(field=state, source=S.TAKEN, target=S.TAKEN,
+                permission=is_assigned_technician,
+                custom={"label": _("Line and port resources OK"), "rule": "R5"})
+    def confirm_resources(self, *, at: Any) -> None:
+        self.resources_confirmed_at = at
+
+    @transition(field=state, source=S.TAKEN, target=S.NO_RESOURCES,
+                permission=is_assigned_technician,
+                custom={"label": _("No line or port resources"), "rule": "R6"})
+    def report_no_resources(self) -> None:
+        self.resources_confirmed_at = None
+
+    @transition(field=state, source=[S.ACCEPTED, S.DISPATCHED, S.NO_RESOURCES],
+                target=S.RESOLVED_REMOTELY, permission=PERM_INTAKE,
+                custom={"label": _("Resolved remotely"), "rule": "R2"})
+    def resolve_remotely(self, *, at: Any) -> None:
+        self.closed_at = at
+
+    @transition(field=state, source=S.TAKEN, target=S.CONTACTED,
+                permission=is_assigned_technician,
+                custom={"label": _("Customer reached"), "rule": "R7"})
+    def contact(self) -> None:
+        pass
+
+    @transition(field=state, source=[S.CONTACTED, S.NOBODY_HOME, S.AWAITING_REVISIT],
+                target=S.SCHEDULED, permission=is_assigned_technician,
+                custom={"label": _("Book the visit"), "rule": "R9"})
+    def schedule(self) -> None:
+        pass
+
+    @transition(field=state, source=[S.SCHEDULED, S.PREPARED], target=S.SCHEDULED,
+                permission=is_assigned_technician,
+                custom={"label": _("Move the appointment"), "rule": "R15"})
+    def reschedule(self) -> None:
+        pass
+
+    @transition(field=state, source=PARKABLE_STATES, target=S.PARKED,
+                permission=is_technician_or(PERM_INTAKE),
+                custom={"label": _("Park at customer's request"), "rule": "R12"})
+    def park(self, *, until: Any) -> None:
+        self.parked_from = self.state
+        self.parked_until = until
+
+    @transition(field=state, source=S.PARKED,
+                target=RETURN_VALUE(S.ACCEPTED, S.DISPATCHED, S.TAKEN, S.CONTACTED),
+                permission=is_technician_or(PERM_INTAKE),
+                custom={"label": _("Resume"), "rule": "R12"})
+    def resume(self) -> str:
+        # Before the customer was reached the order picks up where it stopped;
+        # after that, any booking is stale and the visit must be booked again.
+        back_to = self.parked_from
+        self.parked_from = ""
+        self.parked_until = None
+        if back_to in (S.ACCEPTED, S.DISPATCHED, S.TAKEN):
+            return back_to
+        return S.CONTACTED
+
+    @transition(field=state, source=S.SCHEDULED, target=S.PREPARED,
+                permission=is_assigned_technician,
+                custom={"label": _("Kit checked"), "rule": "R20"})
+    def confirm_kit(self) -> None:
+        pass
+
+    @transition(field=state, source=S.PREPARED, target=S.EN_ROUTE,
+                permission=is_assigned_technician,
+                custom={"label": _("On my way"), "rule": "R13"})
+    def depart(self) -> None:
+        pass
+
+    @transition(field=state, source=S.EN_ROUTE, target=S.ON_SITE,
+                permission=is_assigned_technician,
+                custom={"label": _("Check in"), "rule": "R17"})
+    def check_in(self) -> None:
+        pass
+
+    @transition(field=state, source=[S.EN_ROUTE, S.ON_SITE], target=S.NOBODY_HOME,
+                permission=is_assigned_technician,
+                custom={"label": _("Nobody home"), "rule": "R18"})
+    def nobody_home(self) -> None:
+        self.customer_missed_bookings += 1
+
+    @transition(field=state, source=[S.CONTACTED, S.SCHEDULED, S.NOBODY_HOME],
+                target=S.ABNORMAL, permission=system_only,
+                custom={"label": _("Make abnormal"), "rule": "R19"})
+    def make_abnormal(self) -> None:
+        pass
+
+    @transition(field=state, source=S.ABNORMAL, target=S.CONTACTED,
+                permission=PERM_INTAKE,
+                custom={"label": _("Callback done: book again"), "rule": "R19"})
+    def return_from_abnormal(self) -> None:
+        self.customer_missed_bookings = 0
+
+    @transition(field=state, source=S.ABNORMAL, target=S.CLOSED, permission=PERM_INTAKE,
+                custom={"label": _("Callback done: close"), "rule": "R19"})
+    def close_abnormal(self, *, at: Any) -> None:
+        self.closed_at = at
+
+    @transition(field=state, source=S.ON_SITE, target=S.AWAITING_REVISIT,
+                permission=is_assigned_technician,
+                custom={"label": _("Can't finish"), "rule": "R24"})
+    def cant_finish(self) -> None:
+        pass
+
+    @transition(field=state, source=S.ON_SITE, target=S.SIGNED_OFF,
+                permission=is_assigned_technician,
+                custom={"label": _("Customer sign-off"), "rule": "R26"})
+    def sign_off(self) -> None:
+        pass
+
+    @transition(field=state, source=S.SIGNED_OFF, target=S.COMPLETED,
+                permission=is_assigned_technician,
+                custom={"label": _("File completion report"), "rule": "R27"})
+    def complete(self, *, at: Any) -> None:
+        self.completed_at = at
+
+    @transition(field=state, source=S.COMPLETED, target=S.SURVEY_PENDING,
+                permission=system_only, custom={"label": _("Send survey"), "rule": "R29"})
+    def start_survey(self) -> None:
+        pass
+
+    @transition(field=state, source=[S.COMPLETED, S.SURVEY_PENDING], target=S.CLOSED,
+                permission=PERM_INTAKE,
+                custom={"label": _("Customer satisfied"), "rule": "R29"})
+    def close_satisfied(self, *, at: Any) -> None:
+        self.closed_at = at
+
+    @transition(field=state, source=[S.COMPLETED, S.SURVEY_PENDING], target=S.REWORK,
+                permission=PERM_INTAKE,
+                custom={"label": _("Customer not satisfied"), "rule": "R31"})
+    def start_rework(self) -> None:
+        self.rework_round += 1
+
+    @transition(field=state, source=S.REWORK, target=S.REWORK, permission=PERM_DISPATCH,
+                custom={"label": _("Reassign rework"), "rule": "R33"})
+    def reassign_rework(self, *, technician: Technician, at: Any) -> None:
+        self.technician = technician
+        self.dispatched_at = at
+
+    @transition(field=state, source=S.REWORK, target=S.SURVEY_PENDING,
+                permission=is_assigned_technician,
+                custom={"label": _("Complaint resolved"), "rule": "R32"})
+    def resolve_rework(self) -> None:
+        pass
+
+    @transition(field=state, source=CANCELLABLE_STATES, target=S.CANCELLED,
+                permission=PERM_CANCEL, custom={"label": _("Cancel"), "rule": "step 14"})
+    def cancel(self, *, cancel_reason: str, at: Any) -> None:
+        self.cancel_reason = cancel_reason
+        self.closed_at = at
+
+
+class ContactAttempt(models.Model):
+    """One try to reach the customer (R7: every attempt is logged)."""
+
+    class Channel(models.TextChoices):
+        PHONE = "phone", _("Phone call")
+        SMS = "sms", _("SMS")
+        IN_PERSON = "in_person", _("In person")
+
+    class Outcome(models.TextChoices):
+        REACHED = "reached", _("Reached")
+        NO_ANSWER = "no_answer", _("No answer")
+        BUSY = "busy", _("Busy")
+        UNREACHABLE = "unreachable", _("Switched off / unreachable")
+        WRONG_NUMBER = "wrong_number", _("Wrong number")
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="contacts",
+                              verbose_name=_("work order"))
+    technician = models.ForeignKey(Technician, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", verbose_name=_("technician"))
+    at = models.DateTimeField(_("at"))
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    sms_sent = models.BooleanField(_("SMS sent"), default=False)  # R8
+
+    class Meta:
+        verbose_name = _("contact attempt")
+        verbose_name_plural = _("contact attempts")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order} {self.at:%Y-%m-%d %H:%M} {self.get_outcome_display()}"
+
+
+class Assignment(models.Model):
+    """Who held the order when (R4: reassignment keeps the history)."""
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="assignments",
+                              verbose_name=_("work order"))
+    technician = models.ForeignKey(Technician, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("technician"))
+    assigned_at = models.DateTimeField(_("assigned"))
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+",
+                                    verbose_name=_("assigned by"))
+    automatic = models.BooleanField(_("automatic"), default=False)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
+        ordering = ["assigned_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order"], condition=models.Q(ended_at__isnull=True),
+                                    name="one_open_assignment_per_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order} → {self.technician}"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError("The work-order event log is append-only (R42).")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise TypeError("The work-order event log is append-only (R42).")
+
+
+class WorkOrderEvent(models.Model):
+    """One row per change to an order: who, when, from, to, why (R42). Append-only."""
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="events",
+                              verbose_name=_("work order"))
+    at = models.DateTimeField(_("at"), db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                              blank=True, related_name="+", verbose_name=_("by"))
+    #: Who acted, as shown: a user name, "system", or an API client's name.
+    actor_label = models.CharField(_("by (label)"), max_length=150)
+    action = models.CharField(_("action"), max_length=64)
+    from_state = models.CharField(_("from"), max_length=20, choices=State.choices, blank=True)
+    to_state = models.CharField(_("to"), max_length=20, choices=State.choices)
+    reason = models.TextField(_("reason"), blank=True)
+    payload = models.JSONField(_("details"), default=dict, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("work-order event")
+        verbose_name_plural = _("work-order events")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["order", "at"], name="woevent_order_at")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.action} {self.from_state}→{self.to_state}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise TypeError("The work-order event log is append-only (R42).")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise TypeError("The work-order event log is append-only (R42).")
+
+
+class PiiAccess(models.Model):
+    """A staff member saw a customer's full contact data (R40: attributable)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                             related_name="+", verbose_name=_("user"))
+    order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="+",
+                              verbose_name=_("work order"))
+    at = models.DateTimeField(_("at"))
+    where = models.CharField(_("where"), max_length=64)
+
+    class Meta:
+        verbose_name = _("personal-data access")
+        verbose_name_plural = _("personal-data accesses")
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.order_id} {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,132 @@
+"""Walk an order to any state through the real services.
+
+Used by the demo-data command and by the tests' factories, so both build orders
+exactly the way the product does (every step logged, every rule checked).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from appointments.models import Precision
+from fieldops import clock
+from technicians.models import Technician
+
+from . import services
+from .kit import required_kit
+from .models import ContactAttempt, Kind, State, WorkOrder
+
+#: The path from "accepted" to each state: (state it needs first, step to get there).
+_PATH: dict[str, tuple[str, str]] = {
+    State.DISPATCHED: (State.ACCEPTED, "dispatch"),
+    State.TAKEN: (State.DISPATCHED, "accept"),
+    State.NO_RESOURCES: (State.TAKEN, "no_resources"),
+    State.CONTACTED: (State.TAKEN, "contact"),
+    State.SCHEDULED: (State.CONTACTED, "schedule"),
+    State.PARKED: (State.CONTACTED, "park"),
+    State.PREPARED: (State.SCHEDULED, "kit"),
+    State.EN_ROUTE: (State.PREPARED, "depart"),
+    State.ON_SITE: (State.EN_ROUTE, "check_in"),
+    State.NOBODY_HOME: (State.EN_ROUTE, "nobody_home"),
+    State.ABNORMAL: (State.NOBODY_HOME, "second_miss"),
+    State.AWAITING_REVISIT: (State.ON_SITE, "cant_finish"),
+    State.SIGNED_OFF: (State.ON_SITE, "sign_off"),
+    State.COMPLETED: (State.SIGNED_OFF, "complete"),
+    State.SURVEY_PENDING: (State.COMPLETED, "survey"),
+    State.REWORK: (State.SURVEY_PENDING, "unsatisfied"),
+    State.CLOSED: (State.SURVEY_PENDING, "satisfied"),
+    State.RESOLVED_REMOTELY: (State.ACCEPTED, "remote"),
+    State.CANCELLED: (State.ACCEPTED, "cancel"),
+}
+
+
+def path_to(state: str) -> list[str]:
+    """The steps, in order, that take a new order to ``state``."""
+    steps: list[str] = []
+    while state != State.ACCEPTED:
+        state, step = _PATH[state]
+        steps.insert(0, step)
+    return steps
+
+
+def _visit_window(hours_ahead: int = 2) -> tuple[dt.datetime, dt.datetime]:
+    start = (clock.now() + dt.timedelta(hours=hours_ahead)).replace(minute=0, second=0,
+                                                                    microsecond=0)
+    return start, start + dt.timedelta(hours=1)
+
+
+def walk_to(order: WorkOrder, state: str, *, technician: Technician | None = None,
+            dispatcher: Any = None, agent: Any = None) -> WorkOrder:
+    """Take a freshly created order to ``state``. ``dispatcher`` dispatches (None: the
+    system, auto-dispatch picks the technician unless one is given), ``agent`` acts for
+    the call-centre, and the assigned technician does the field steps as themselves."""
+    for step in path_to(state):
+        order = _step(order, step, technician=technician, dispatcher=dispatcher, agent=agent)
+    return order
+
+
+def _step(order: WorkOrder, step: str, *, technician: Technician | None, dispatcher: Any,
+          agent: Any) -> WorkOrder:
+    tech_user = order.technician.user if order.technician else None
+    if step == "dispatch":
+        return services.work_order_dispatch(order=order, by=dispatcher, technician=technician)
+    if step == "accept":
+        return services.work_order_accept(order=order, by=tech_user)
+    if step == "no_resources":
+        return services.work_order_report_no_resources(
+            order=order, by=tech_user, reason="分光器端口已满 splitter ports full")
+    if step == "contact":
+        order, _attempt = services.work_order_log_contact(
+            order=order, by=tech_user, channel=ContactAttempt.Channel.PHONE,
+            outcome=ContactAttempt.Outcome.REACHED, note="确认地址和业务 address confirmed")
+        return order
+    if step == "schedule":
+        start, end = _visit_window()
+        return services.work_order_schedule(order=order, by=tech_user, start=start, end=end,
+                                            precision=Precision.EXACT)
+    if step == "park":
+        return services.work_order_park(order=order, by=tech_user,
+                                        until=clock.today_local() + dt.timedelta(days=7),
+                                        reason="装修中 renovating")
+    if step == "kit":
+        return services.work_order_confirm_kit(order=order, by=tech_user,
+                                               items=required_kit(order.access_type))
+    if step == "depart":
+        return services.work_order_depart(order=order, by=tech_user)
+    if step == "check_in":
+        return services.work_order_check_in(order=order, by=tech_user, latitude=39.9087,
+                                            longitude=116.3975)
+    if step == "nobody_home":
+        return services.work_order_nobody_home(order=order, by=tech_user,
+                                               note="10:05 到达, 10:20 离开, 已留联系卡")
+    if step == "second_miss":
+        for sub in ("schedule", "kit", "depart", "nobody_home"):
+            order = _step(order, sub, technician=technician, dispatcher=dispatcher,
+                          agent=agent)
+        return order
+    if step == "cant_finish":
+        return services.work_order_cant_finish(
+            order=order, by=tech_user, reason="需更换入户光缆 drop cable must be replaced",
+            promised_at=clock.now() + dt.timedelta(days=1))
+    if step == "sign_off":
+        return services.work_order_sign_off(order=order, by=tech_user, method="drawn")
+    if step == "complete":
+        report = {"work_done": "安装光猫并测速 ONU installed, speed tested",
+                  "speed_mbps": 500}
+        if order.kind == Kind.REPAIR:
+            report["fault_cause"] = "line"
+        return services.work_order_complete(order=order, by=tech_user, report=report)
+    if step == "survey":
+        return services.work_order_start_survey(order=order)
+    if step == "unsatisfied":
+        return services.work_order_record_survey(order=order, by=agent, satisfied=False,
+                                                 comment="网速慢 still slow")
+    if step == "satisfied":
+        return services.work_order_record_survey(order=order, by=agent, satisfied=True)
+    if step == "remote":
+        return services.work_order_resolve_remotely(order=order, by=agent,
+                                                    resolution="重启光猫后恢复 restarted ONU")
+    if step == "cancel":
+        return services.work_order_cancel(order=order, by=agent, reason="客户取消 customer cancelled")
+    raise ValueError(step)

@@ -1,0 +1,74 @@
+"""Reads: who may see which orders, which technician fits an order, what a user may do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
+
+from fieldops import clock
+from technicians.models import Technician
+
+from .models import TECHNICIAN_LOAD_STATES, WorkOrder
+
+
+def is_technician_user(user: Any) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and hasattr(user, "technician")
+
+
+def orders_visible_to(user: Any, qs: QuerySet[WorkOrder] | None = None) -> QuerySet[WorkOrder]:
+    """R41: a technician sees only orders assigned to them; office roles see all."""
+    qs = WorkOrder.objects.all() if qs is None else qs
+    if not getattr(user, "is_authenticated", False):
+        return qs.none()
+    if user.is_superuser or user.has_perm("workorders.view_all_workorders"):
+        return qs
+    if is_technician_user(user):
+        return qs.filter(technician__user=user)
+    return qs.none()
+
+
+def technicians_with_load(qs: QuerySet[Technician] | None = None) -> QuerySet[Technician]:
+    """Technicians annotated with ``load`` (open orders they hold) and ``today`` (dispatched
+    to them today), the two figures auto-dispatch ranks by (R4)."""
+    qs = Technician.objects.all() if qs is None else qs
+    start_of_day = timezone.localtime(clock.now()).replace(hour=0, minute=0, second=0, microsecond=0)
+    return qs.annotate(
+        load=Count("orders", filter=Q(orders__state__in=TECHNICIAN_LOAD_STATES), distinct=True),
+        today=Count("orders", filter=Q(orders__dispatched_at__gte=start_of_day), distinct=True),
+    )
+
+
+def dispatch_candidates(order: WorkOrder, *,
+                        exclude: Iterable[int] = ()) -> QuerySet[Technician]:
+    """R4: on duty, serving the order's area, able to do its kind and service on its access
+    type, below daily capacity; least loaded first (then fewest dispatched today, then id)."""
+    qs = (
+        Technician.objects.filter(is_active=True, user__is_active=True, areas=order.area)
+        .filter(skills__code=order.kind)
+        .filter(skills__code=order.service)
+        .filter(access_types__code=order.access_type)
+        .exclude(pk__in=list(exclude))
+    )
+    # The skill joins above multiply rows; rank over distinct ids.
+    ids = qs.values("pk").distinct()
+    return (
+        technicians_with_load(Technician.objects.filter(pk__in=ids))
+        .filter(load__lt=F("daily_capacity"))
+        .order_by("load", "today", "pk")
+    )
+
+
+def pick_technician(order: WorkOrder, *, exclude: Iterable[int] = ()) -> Technician | None:
+    return dispatch_candidates(order, exclude=exclude).select_related("user").first()
+
+
+def allowed_actions(order: WorkOrder, user: Any) -> list[str]:
+    """Transition names this user may fire on this order now (for buttons and the API)."""
+    return [t.name for t in order.get_available_user_state_transitions(user)]  # type: ignore[attr-defined]
+
+
+def previous_technician_ids(order: WorkOrder) -> list[int]:
+    return list(order.assignments.values_list("technician_id", flat=True).distinct())
