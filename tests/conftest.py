@@ -61,12 +61,24 @@ def _celery_eager() -> None:
 # --- Places and people -------------------------------------------------------
 
 @pytest.fixture
-def east(db: Any) -> Area:
+def reference_data(db: Any) -> None:
+    """Groups and skills come from data migrations; transactional tests flush them, so
+    put them back when they are missing (idempotent, cheap when present)."""
+    if not Group.objects.filter(name=roles.DISPATCHER).exists():
+        from django.apps import apps
+        from importlib import import_module
+
+        roles.sync_roles(apps)
+        import_module("technicians.migrations.0002_seed_skills").seed(apps, None)
+
+
+@pytest.fixture
+def east(reference_data: None) -> Area:
     return Area.objects.create(code="BJ-DC-01", name="东城片区", area_type=AreaType.URBAN)
 
 
 @pytest.fixture
-def west(db: Any) -> Area:
+def west(reference_data: None) -> Area:
     return Area.objects.create(code="BJ-MTG-07", name="门头沟山区", area_type=AreaType.RURAL)
 
 
@@ -94,17 +106,17 @@ def make_technician(username: str, *, areas: list[Area],
 
 
 @pytest.fixture
-def dispatcher(db: Any) -> User:
+def dispatcher(reference_data: None) -> User:
     return _user("dora", roles.DISPATCHER, staff=True, full_name="Dora Diao")
 
 
 @pytest.fixture
-def agent(db: Any) -> User:
+def agent(reference_data: None) -> User:
     return _user("carl", roles.CALL_CENTRE, staff=True, full_name="Carl Kefu")
 
 
 @pytest.fixture
-def supervisor(db: Any) -> User:
+def supervisor(reference_data: None) -> User:
     return _user("sam", roles.SUPERVISOR, staff=True, full_name="Sam Banzhang")
 
 

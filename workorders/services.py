@@ -80,7 +80,8 @@ def _lock(order: WorkOrder) -> WorkOrder:
     current; the second gets ``ConcurrentModification`` instead of silently acting on
     a state it never saw.
     """
-    locked = WorkOrder.objects.select_for_update().select_related("technician").get(pk=order.pk)
+    locked = (WorkOrder.objects.select_for_update(of=("self",))
+              .select_related("technician", "area").get(pk=order.pk))
     if locked.version != order.version:
         raise ConcurrentModification(locked, order.version)
     return locked

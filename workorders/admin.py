@@ -1,0 +1,460 @@
+"""The dispatcher's desk: the work-order list, one order's page with its history, and the
+buttons for the transitions this user may perform. Every button and bulk action calls a
+service; a refusal comes back as a readable message and changes nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from appointments.models import Appointment
+from fieldops import clock
+from fieldops.privacy import mask_phone
+
+from . import forms as wo_forms
+from . import selectors, services
+from .errors import DomainError
+from .models import (
+    Assignment,
+    ContactAttempt,
+    Customer,
+    PiiAccess,
+    ServiceAccount,
+    State,
+    WorkOrder,
+    WorkOrderEvent,
+)
+
+PII_PERM = "workorders.view_customer_pii"
+
+
+def can_see_pii(user: Any) -> bool:
+    return bool(user.is_superuser or user.has_perm(PII_PERM))
+
+
+def shown_phone(user: Any, phone: str) -> str:
+    """R40: the full number only for roles whose work needs it."""
+    return phone if can_see_pii(user) else mask_phone(phone)
+
+
+# --- Desk actions: transition name -> form and service call -------------------
+
+@dataclass(frozen=True)
+class DeskAction:
+    label: Any
+    form: type[forms.Form]
+    run: Callable[[WorkOrder, Any, dict[str, Any]], WorkOrder]
+    danger: bool = False
+
+
+DESK_ACTIONS: dict[str, DeskAction] = {
+    "dispatch": DeskAction(
+        _("Dispatch"), wo_forms.TechnicianChoiceForm,
+        lambda o, by, d: services.work_order_dispatch(order=o, by=by, technician=d["technician"],
+                                                      reason=d["reason"])),
+    "reassign": DeskAction(
+        _("Reassign"), wo_forms.ReassignForm,
+        lambda o, by, d: services.work_order_reassign(order=o, by=by, technician=d["technician"],
+                                                      reason=d["reason"])),
+    "reassign_rework": DeskAction(
+        _("Reassign rework"), wo_forms.TechnicianChoiceForm,
+        lambda o, by, d: services.work_order_reassign_rework(
+            order=o, by=by, technician=d["technician"], reason=d["reason"])),
+    "resolve_remotely": DeskAction(
+        _("Resolved remotely"), wo_forms.ResolutionForm,
+        lambda o, by, d: services.work_order_resolve_remotely(order=o, by=by,
+                                                              resolution=d["resolution"])),
+    "park": DeskAction(
+        _("Park at customer's request"), wo_forms.ParkForm,
+        lambda o, by, d: services.work_order_park(order=o, by=by, until=d["until"],
+                                                  reason=d["reason"])),
+    "resume": DeskAction(
+        _("Resume"), wo_forms.OptionalReasonForm,
+        lambda o, by, d: services.work_order_resume(order=o, by=by, reason=d["reason"])),
+    "return_from_abnormal": DeskAction(
+        _("Callback done: book again"), wo_forms.CallbackForm,
+        lambda o, by, d: services.work_order_return_from_abnormal(
+            order=o, by=by, callback_note=d["callback_note"])),
+    "close_abnormal": DeskAction(
+        _("Callback done: close"), wo_forms.CallbackForm,
+        lambda o, by, d: services.work_order_close_abnormal(
+            order=o, by=by, callback_note=d["callback_note"])),
+    "close_satisfied": DeskAction(
+        _("Customer satisfied"), wo_forms.SurveyResultForm,
+        lambda o, by, d: services.work_order_record_survey(order=o, by=by, satisfied=True,
+                                                           comment=d["comment"])),
+    "start_rework": DeskAction(
+        _("Customer not satisfied"), wo_forms.SurveyResultForm,
+        lambda o, by, d: services.work_order_record_survey(order=o, by=by, satisfied=False,
+                                                           comment=d["comment"])),
+    "cancel": DeskAction(
+        _("Cancel"), wo_forms.ReasonForm,
+        lambda o, by, d: services.work_order_cancel(order=o, by=by, reason=d["reason"]),
+        danger=True),
+}
+
+
+def desk_actions_for(order: WorkOrder, user: Any) -> list[tuple[str, DeskAction]]:
+    allowed = set(selectors.allowed_actions(order, user))
+    return [(name, action) for name, action in DESK_ACTIONS.items() if name in allowed]
+
+
+# --- Inlines (read-only history) ------------------------------------------------
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class EventInline(ReadOnlyInline):
+    model = WorkOrderEvent
+    fields = ("at", "actor_label", "action", "from_state", "to_state", "reason", "payload")
+    readonly_fields = fields
+    verbose_name_plural = _("History (R42)")
+
+
+class ContactInline(ReadOnlyInline):
+    model = ContactAttempt
+    fields = ("at", "technician", "channel", "outcome", "note", "sms_sent")
+    readonly_fields = fields
+
+
+class AssignmentInline(ReadOnlyInline):
+    model = Assignment
+    fields = ("technician", "assigned_at", "ended_at", "assigned_by", "automatic", "reason")
+    readonly_fields = fields
+
+
+class AppointmentInline(ReadOnlyInline):
+    model = Appointment
+    fields = ("start", "end", "precision", "status", "chosen_by_customer", "booked_by",
+              "reason")
+    readonly_fields = fields
+
+
+# --- Filters ---------------------------------------------------------------------
+
+class OpenFilter(admin.SimpleListFilter):
+    title = _("open / finished")
+    parameter_name = "open"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("1", _("Open")), ("0", _("Finished"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[WorkOrder]) -> Any:
+        finished = [State.CLOSED, State.CANCELLED, State.RESOLVED_REMOTELY]
+        if self.value() == "1":
+            return queryset.exclude(state__in=finished)
+        if self.value() == "0":
+            return queryset.filter(state__in=finished)
+        return queryset
+
+
+@admin.register(WorkOrder)
+class WorkOrderAdmin(admin.ModelAdmin):
+    change_form_template = "admin/workorders/workorder/change_form.html"
+    list_display = ("number_link", "state_badge", "kind", "service", "area", "technician",
+                    "customer_name", "phone", "customer_class", "preferred_day", "created_at",
+                    "supervisor_flag")
+    list_display_links = None
+    list_filter = (OpenFilter, "state", "kind", "service", "area", "technician",
+                   "customer_class", "channel", ("created_at", admin.DateFieldListFilter))
+    list_select_related = ("area", "technician__user", "customer")
+    search_fields = ("contact_phone", "customer__phone", "account__number", "address",
+                     "external_ref", "customer__name")
+    search_help_text = _("Order number (WO…), phone, account number, address or "
+                         "call-centre reference")
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    show_full_result_count = False
+    actions = ["bulk_dispatch", "bulk_reassign"]
+    inlines = [AppointmentInline, ContactInline, AssignmentInline, EventInline]
+    readonly_fields = ("number", "state", "version", "kind", "service", "access_type",
+                       "channel", "customer_class", "customer", "account", "phone", "address",
+                       "area", "symptoms", "fault_started_at", "preferred_day", "external_ref",
+                       "notes", "technician", "dispatched_at", "resources_confirmed_at",
+                       "parked_until", "customer_missed_bookings", "our_missed_appointments",
+                       "supervisor_flag", "rework_round", "completed_at", "closed_at",
+                       "cancel_reason", "created_at", "updated_at", "created_by")
+    fieldsets = (
+        (None, {"fields": ("number", "state", "kind", "service", "access_type", "channel",
+                           "customer_class", "external_ref")}),
+        (_("Customer and place"), {"fields": ("customer", "account", "phone", "address",
+                                              "area", "symptoms", "fault_started_at",
+                                              "preferred_day", "notes")}),
+        (_("Progress"), {"fields": ("technician", "dispatched_at", "resources_confirmed_at",
+                                    "parked_until", "customer_missed_bookings",
+                                    "our_missed_appointments", "supervisor_flag",
+                                    "rework_round", "completed_at", "closed_at",
+                                    "cancel_reason")}),
+        (_("Record"), {"fields": ("version", "created_at", "updated_at", "created_by")}),
+    )
+
+    # --- List columns ---------------------------------------------------------
+
+    @admin.display(description=_("number"), ordering="pk")
+    def number_link(self, obj: WorkOrder) -> str:
+        url = reverse("admin:workorders_workorder_change", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.number)
+
+    @admin.display(description=_("state"), ordering="state")
+    def state_badge(self, obj: WorkOrder) -> str:
+        return format_html('<span class="fo-state fo-state-{}">{}</span>', obj.state,
+                           obj.get_state_display())
+
+    @admin.display(description=_("customer"), ordering="customer__name")
+    def customer_name(self, obj: WorkOrder) -> str:
+        return obj.customer.name
+
+    @admin.display(description=_("phone"))
+    def phone(self, obj: WorkOrder) -> str:
+        """Masked on the order page; the full number is shown (and its reading logged)
+        in the contact box only to roles that need it (R40)."""
+        return mask_phone(obj.contact_phone)
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        # A per-request column: the admin instance is shared between requests.
+        @admin.display(description=_("phone"))
+        def phone(obj: WorkOrder) -> str:
+            return shown_phone(request.user, obj.contact_phone)
+
+        return [phone if name == "phone" else name for name in self.list_display]
+
+    # --- Queryset, search, permissions ------------------------------------------
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WorkOrder]:
+        return selectors.orders_visible_to(request.user, super().get_queryset(request))
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[WorkOrder],
+                           search_term: str) -> tuple[QuerySet[WorkOrder], bool]:
+        pk = WorkOrder.pk_from_number(search_term)
+        if pk is not None:
+            return queryset.filter(pk=pk), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Nothing on an order is edited by hand: changes go through desk actions.
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        if not request.user.has_perm("workorders.dispatch_workorder"):
+            actions.pop("bulk_dispatch", None)
+            actions.pop("bulk_reassign", None)
+        return actions
+
+    # --- The order page: history, buttons, PII access log ---------------------------
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        order = self.get_object(request, object_id)
+        extra_context = extra_context or {}
+        if order is not None:
+            extra_context["desk_actions"] = [
+                (name, action, reverse("admin:workorders_workorder_act",
+                                       args=[order.pk, name]))
+                for name, action in desk_actions_for(order, request.user)]
+            extra_context["order_version"] = order.version
+            if can_see_pii(request.user):
+                extra_context["full_phone"] = order.contact_phone
+                PiiAccess.objects.create(user=request.user, order=order, at=clock.now(),
+                                         where="admin:order")  # R40
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self) -> list[Any]:
+        urls = super().get_urls()
+        own = [
+            path("<int:pk>/act/<str:action>/", self.admin_site.admin_view(self.act_view),
+                 name="workorders_workorder_act"),
+            path("intake/", self.admin_site.admin_view(self.intake_view),
+                 name="workorders_workorder_intake"),
+        ]
+        return own + urls
+
+    def add_view(self, request: HttpRequest, form_url: str = "",
+                 extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        return HttpResponseRedirect(reverse("admin:workorders_workorder_intake"))
+
+    def act_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
+        """One desk action on one order: a small form, then the service."""
+        order = get_object_or_404(self.get_queryset(request), pk=pk)
+        desk = DESK_ACTIONS.get(action)
+        if desk is None:
+            raise PermissionDenied
+        change_url = reverse("admin:workorders_workorder_change", args=[order.pk])
+        if request.method == "POST":
+            form = desk.form(request.POST)
+            if form.is_valid():
+                seen = request.POST.get("version")
+                if seen and seen.isdigit():
+                    order.version = int(seen)  # compare-and-swap against what was shown
+                try:
+                    updated = desk.run(order, request.user, form.cleaned_data)
+                except DomainError as exc:
+                    messages.error(request, exc.message)
+                    return HttpResponseRedirect(change_url)
+                messages.success(request, _("%(action)s: order %(number)s is now %(state)s.")
+                                 % {"action": desk.label, "number": updated.number,
+                                    "state": updated.get_state_display()})
+                return HttpResponseRedirect(change_url)
+        else:
+            form = desk.form()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"{desk.label}: {order.number}",
+            "order": order,
+            "form": form,
+            "desk": desk,
+            "version": request.POST.get("version", order.version),
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/workorders/workorder/act.html", context)
+
+    def intake_view(self, request: HttpRequest) -> HttpResponse:
+        """New order at the desk through the same service the API uses (R1, R3)."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = wo_forms.WorkOrderIntakeForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                order = services.work_order_create(by=request.user, **form.cleaned_data)
+            except DomainError as exc:
+                field = getattr(exc, "field", "")
+                form.add_error(field if field in form.fields else None, exc.message)
+            else:
+                messages.success(request, _("Order %(number)s created.")
+                                 % {"number": order.number})
+                return HttpResponseRedirect(
+                    reverse("admin:workorders_workorder_change", args=[order.pk]))
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta,
+                   "title": _("New work order"), "form": form}
+        return TemplateResponse(request, "admin/workorders/workorder/intake.html", context)
+
+    # --- Bulk actions (R4) ---------------------------------------------------------
+
+    def _report(self, request: HttpRequest, done: int, failures: list[str]) -> None:
+        if done:
+            messages.success(request, _("%(n)d order(s) done.") % {"n": done})
+        for text in failures:
+            messages.error(request, text)
+
+    @admin.action(description=_("Dispatch automatically (by area, skill and load)"))
+    def bulk_dispatch(self, request: HttpRequest, queryset: QuerySet[WorkOrder]) -> None:
+        done, failures = 0, []
+        for order in queryset.order_by("created_at", "pk"):
+            try:
+                services.work_order_dispatch(order=order, by=request.user)
+                done += 1
+            except DomainError as exc:
+                failures.append(f"{order.number}: {exc.message}")
+        self._report(request, done, failures)
+
+    @admin.action(description=_("Reassign to a technician…"))
+    def bulk_reassign(self, request: HttpRequest,
+                      queryset: QuerySet[WorkOrder]) -> HttpResponse | None:
+        form = wo_forms.ReassignForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            done, failures = 0, []
+            for order in queryset.order_by("created_at", "pk"):
+                try:
+                    services.work_order_reassign(order=order, by=request.user,
+                                                 technician=form.cleaned_data["technician"],
+                                                 reason=form.cleaned_data["reason"])
+                    done += 1
+                except DomainError as exc:
+                    failures.append(f"{order.number}: {exc.message}")
+            self._report(request, done, failures)
+            return None
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta,
+                   "title": _("Reassign orders"), "form": form, "orders": queryset,
+                   "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME}
+        return TemplateResponse(request, "admin/workorders/workorder/bulk_reassign.html",
+                                context)
+
+
+@admin.register(WorkOrderEvent)
+class WorkOrderEventAdmin(admin.ModelAdmin):
+    list_display = ("at", "order", "actor_label", "action", "from_state", "to_state", "reason")
+    list_filter = ("action", "to_state")
+    search_fields = ("reason", "actor_label")
+    list_select_related = ("order",)
+    date_hierarchy = "at"
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[WorkOrderEvent]:
+        visible = selectors.orders_visible_to(request.user)
+        return super().get_queryset(request).filter(order__in=visible)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ("name", "masked_phone", "customer_class", "created_at")
+    list_filter = ("customer_class",)
+    search_fields = ("name", "phone")
+    readonly_fields = ("masked_phone",)
+
+    @admin.display(description=_("phone"))
+    def masked_phone(self, obj: Customer) -> str:
+        return mask_phone(obj.phone)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if can_see_pii(request.user):
+            return ["name", "phone", "alt_phone", "customer_class"]
+        return ["name", "masked_phone", "customer_class"]
+
+
+@admin.register(ServiceAccount)
+class ServiceAccountAdmin(admin.ModelAdmin):
+    list_display = ("number", "customer", "area", "service", "access_type", "address")
+    list_filter = ("service", "access_type", "area")
+    search_fields = ("number", "address")
+    list_select_related = ("customer", "area")
+    autocomplete_fields = ("customer",)
+
+
+@admin.register(PiiAccess)
+class PiiAccessAdmin(admin.ModelAdmin):
+    list_display = ("at", "user", "order", "where")
+    list_filter = ("where",)
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
