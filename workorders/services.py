@@ -95,28 +95,17 @@ def _allowed_for(order: WorkOrder, by: User) -> list[str]:
 
 def _transition(order: WorkOrder, action: str, *, by: User, reason: str = "",
                 payload: dict[str, Any] | None = None,
-                before: Callable[[WorkOrder], None] | None = None,
                 after: Callable[[WorkOrder, dt.datetime], None] | None = None,
                 **kwargs: Any) -> WorkOrder:
     """Guard, lock, transition, save, log. Returns the updated order.
 
-    ``before(locked)`` runs validation that needs the locked row; ``after(locked, now)``
-    writes related rows in the same transaction. Both run inside the atomic block, so a
-    refusal anywhere leaves nothing half-written.
+    ``after(locked, now)`` writes related rows in the same transaction, inside the atomic
+    block, so a refusal anywhere leaves nothing half-written.
     """
     with transaction.atomic():
         locked = _lock(order)
+        _check_allowed(locked, action, by)
         method = getattr(locked, action)
-        if not can_proceed(method):
-            raise IllegalTransition(locked, action, _allowed_for(locked, by))
-        if by is not None and not has_transition_perm(method, by):
-            raise NotPermitted(
-                _("You may not %(action)s order %(number)s.")
-                % {"action": action, "number": locked.number},
-                action=action, allowed_actions=_allowed_for(locked, by),
-            )
-        if before is not None:
-            before(locked)
         now = clock.now()
         from_state = locked.state
         if "at" in kwargs and kwargs["at"] is None:
@@ -133,6 +122,28 @@ def _transition(order: WorkOrder, action: str, *, by: User, reason: str = "",
         record_event(order=locked, by=by, action=action, from_state=from_state,
                      to_state=locked.state, reason=reason, payload=payload, at=now)
     return locked
+
+
+def _check_allowed(order: WorkOrder, action: str, by: User) -> None:
+    """Fail fast, before any other work, when the action can't be fired now. ``_transition``
+    checks again under the row lock; this only gives the right error first."""
+    method = getattr(order, action)
+    if not can_proceed(method):
+        raise IllegalTransition(order, action, _allowed_for(order, by))
+    if by is not None and not has_transition_perm(method, by):
+        raise NotPermitted(
+            _("You may not %(action)s order %(number)s.")
+            % {"action": action, "number": order.number},
+            action=action, allowed_actions=_allowed_for(order, by),
+        )
+
+
+def _precheck(order: WorkOrder, action: str, by: User) -> None:
+    """For services that do work (like choosing a technician) before ``_transition``:
+    refuse a stale copy or an impossible action first, with the error that explains it."""
+    if not WorkOrder.objects.filter(pk=order.pk, version=order.version).exists():
+        raise ConcurrentModification(WorkOrder.objects.get(pk=order.pk), order.version)
+    _check_allowed(order, action, by)
 
 
 def _require(value: Any, message: str, *, field: str, rule: str = "") -> None:
@@ -240,6 +251,7 @@ def work_order_dispatch(*, order: WorkOrder, by: User, technician: Technician | 
                         reason: str = "") -> WorkOrder:
     """R4: assign to ``technician``, or automatically by area, skill and load. Also
     re-dispatches an order that came back for missing resources (R6)."""
+    _precheck(order, "dispatch", by)
     chosen, automatic = _choose(order, technician)
 
     def after(locked: WorkOrder, now: dt.datetime) -> None:
@@ -253,6 +265,7 @@ def work_order_dispatch(*, order: WorkOrder, by: User, technician: Technician | 
 def work_order_reassign(*, order: WorkOrder, by: User, technician: Technician | None = None,
                         reason: str) -> WorkOrder:
     """R4: hand the order to another technician; the assignment history is kept."""
+    _precheck(order, "reassign", by)
     _require(reason, _("Say why the order is reassigned."), field="reason", rule="R4")
     exclude = [order.technician_id] if order.technician_id else []
     chosen, automatic = _choose(order, technician, exclude=exclude)
@@ -531,6 +544,7 @@ def work_order_reassign_rework(*, order: WorkOrder, by: User,
                                technician: Technician | None = None,
                                reason: str = "") -> WorkOrder:
     """R33: still unsatisfied: another technician (none who held it before) takes over."""
+    _precheck(order, "reassign_rework", by)
     previous = selectors.previous_technician_ids(order)
     if technician is not None and technician.pk in previous:
         raise RuleViolation(_("%(name)s already worked on this order; R33 asks for a "
