@@ -17,7 +17,7 @@ def _ensure_broker_folders(**_: object) -> None:
     """The filesystem broker (embedded mode) needs its folders to exist."""
     from django.conf import settings
 
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         folder = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}).get(key)
         if folder:
             os.makedirs(folder, exist_ok=True)

@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""The two commands of a fieldops checkout; standard library only.
+
+    python3 dev.py run                # web + Celery worker + beat, embedded (SQLite, files)
+    python3 dev.py test [pytest args] # the test suite, on local PostgreSQL/Redis if they answer
+
+Both create ``.venv`` on first use and re-install the project into it only when
+``pyproject.toml`` changes. ``python dev.py compilemessages`` (run by the two commands
+and by the Dockerfile) compiles ``locale/*/LC_MESSAGES/*.po`` with Babel, so no GNU
+gettext is needed; it needs Babel importable, i.e. run it with the venv's python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import NoReturn
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".fieldops-pyproject.sha256"  # hash of the pyproject.toml last installed
+
+LOCAL_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/fieldops"
+LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def say(message: str) -> None:
+    print(f"dev.py: {message}", flush=True)
+
+
+def die(message: str) -> NoReturn:
+    print(f"dev.py: error: {message}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def call(args: list[str], env: dict[str, str] | None = None, what: str = "") -> None:
+    """Run a command in the checkout; stop with a readable message if it fails."""
+    code = subprocess.call(args, cwd=ROOT, env=env)
+    if code != 0:
+        die(f"{what or ' '.join(args)} failed (exit code {code}).")
+
+
+# --- The virtualenv -----------------------------------------------------------
+
+def bootstrap() -> None:
+    """Create .venv if missing; (re)install the project when pyproject.toml changed."""
+    if sys.version_info < (3, 11):  # noqa: UP036 (the system python3 may be older)
+        die(f"fieldops needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
+    if not PYTHON.exists():
+        say("creating .venv ...")
+        call([sys.executable, "-m", "venv", str(VENV)],
+             what="python3 -m venv .venv (on Debian/Ubuntu: apt-get install python3-venv)")
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text().strip() == wanted:
+        return
+    say('installing -e ".[dev]" into .venv (pyproject.toml is new or changed) ...')
+    call([str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+          "-e", ".[dev]"], what="pip install")
+    STAMP.write_text(wanted + "\n")
+
+
+def child_env() -> dict[str, str]:
+    """This environment with the venv first on PATH, for every child process."""
+    env = dict(os.environ)
+    env["VIRTUAL_ENV"] = str(VENV)
+    env["PATH"] = str(BIN) + os.pathsep + env.get("PATH", "")
+    env.pop("PYTHONHOME", None)
+    env.setdefault("PYTHONUNBUFFERED", "1")  # honcho prints lines as they come
+    return env
+
+
+def compile_messages() -> None:
+    """Compile every locale/*/LC_MESSAGES/*.po to .mo with Babel (runs inside the venv)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in sorted(ROOT.glob("locale/*/LC_MESSAGES/*.po")):
+        with po.open("rb") as src:
+            catalog = read_po(src)
+        mo = po.with_suffix(".mo")
+        partial = mo.with_name(mo.name + ".tmp")
+        with partial.open("wb") as out:
+            write_mo(out, catalog)  # fuzzy entries left out, as msgfmt does
+        partial.replace(mo)  # atomic: a running server never reads half a file
+
+
+# --- Services for the test suite -------------------------------------------------
+
+def postgres_answers() -> bool:
+    probe = ("import psycopg; psycopg.connect(host='127.0.0.1', port=5432, user='postgres', "
+             "dbname='postgres', connect_timeout=3).close()")
+    return subprocess.run([str(PYTHON), "-c", probe], capture_output=True).returncode == 0
+
+
+def redis_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=2) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def masked(url: str) -> str:
+    """The URL without its password, for printing."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+# --- The commands --------------------------------------------------------------
+
+def run() -> NoReturn:
+    bootstrap()
+    env = child_env()
+    # Embedded defaults: without DATABASE_URL / CELERY_BROKER_URL the settings use
+    # SQLite and the filesystem broker under var/ (FIELDOPS_VAR_DIR).
+    env.setdefault("DEBUG", "1")
+    port = env.setdefault("PORT", "8000")
+    if env.get("HOST"):
+        env["FIELDOPS_BIND"] = "0.0.0.0"
+        env.setdefault("ALLOWED_HOSTS", "*")  # reachable by any name; DEBUG server only
+    var = Path(env.get("FIELDOPS_VAR_DIR", ROOT / "var"))
+    for folder in (ROOT / "var", var / "broker" / "queue", var / "broker" / "processed",
+                   var / "broker" / "control"):
+        folder.mkdir(parents=True, exist_ok=True)
+
+    manage = [str(PYTHON), "manage.py"]
+    call([*manage, "migrate", "--noinput"], env, "manage.py migrate")
+    call([str(PYTHON), str(ROOT / "dev.py"), "compilemessages"], env, "compiling translations")
+    probe = subprocess.run([*manage, "help", "demo_data"], cwd=ROOT, env=env,
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        die("the management command `demo_data` is not available, so the demo data cannot "
+            "be loaded:\n" + (probe.stderr.strip() or probe.stdout.strip()))
+    call([*manage, "demo_data", "--if-empty"], env, "manage.py demo_data --if-empty")
+
+    say(f"open http://127.0.0.1:{port}/admin/"
+        + (" (listening on all interfaces, HOST is set)" if env.get("HOST") else ""))
+    say("starting web, worker and beat (Procfile.dev); Ctrl-C stops them all")
+    os.chdir(ROOT)
+    # -e /dev/null: take the environment from here, never from a .env meant for docker compose.
+    honcho = str(BIN / "honcho")
+    os.execve(honcho, [honcho, "-f", "Procfile.dev", "-e", os.devnull, "start", "-p", port], env)
+
+
+def test(pytest_args: list[str]) -> NoReturn:
+    bootstrap()
+    env = child_env()
+    call([str(PYTHON), str(ROOT / "dev.py"), "compilemessages"], env, "compiling translations")
+    if "DATABASE_URL" not in env and postgres_answers():
+        env["DATABASE_URL"] = LOCAL_DATABASE_URL
+    if "REDIS_URL" not in env and redis_answers():
+        env["REDIS_URL"] = LOCAL_REDIS_URL
+    database = env.get("DATABASE_URL")
+    redis = env.get("REDIS_URL")
+    say("tests use database "
+        + (masked(database) if database else "SQLite (no PostgreSQL at 127.0.0.1:5432)")
+        + ", redis "
+        + (masked(redis) if redis else "none (no Redis at 127.0.0.1:6379)")
+        + ("" if database and redis else "; tests marked postgres/redis will "
+           + ("FAIL (FIELDOPS_REQUIRE_SERVICES=1)"
+              if env.get("FIELDOPS_REQUIRE_SERVICES") in ("1", "true", "yes") else "skip")))
+    os.chdir(ROOT)
+    os.execve(str(PYTHON), [str(PYTHON), "-m", "pytest", *pytest_args], env)
+
+
+def main(argv: list[str]) -> None:
+    command, rest = (argv[0], argv[1:]) if argv else ("", [])
+    if command == "run" and not rest:
+        run()
+    elif command == "test":
+        test(rest)
+    elif command == "compilemessages" and not rest:
+        compile_messages()
+    else:
+        print(__doc__.strip(), file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
