@@ -5,15 +5,15 @@ Every rule that depends on time (SLA windows, lateness, token expiry) calls
 ``time_machine`` and nothing sleeps.
 """
 
-from datetime import datetime
+import datetime as dt
 
 from django.utils import timezone
 
 
-def now() -> datetime:
+def now() -> dt.datetime:
     return timezone.now()
 
 
-def today_local() -> "datetime.date":  # type: ignore[name-defined]
+def today_local() -> dt.date:
     """Today's date in the configured time zone (Asia/Shanghai by default)."""
     return timezone.localdate(now())

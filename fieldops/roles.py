@@ -60,8 +60,8 @@ def sync_roles(apps: Any, schema_editor: Any = None) -> None:
         app_config.models_module = True  # create_permissions skips apps without it
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    Group = apps.get_model("auth", "Group")  # noqa: N806
-    Permission = apps.get_model("auth", "Permission")  # noqa: N806
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
     for role, perms in ROLES.items():
         group, _ = Group.objects.get_or_create(name=role)
         wanted = []

@@ -65,8 +65,9 @@ def reference_data(db: Any) -> None:
     """Groups and skills come from data migrations; transactional tests flush them, so
     put them back when they are missing (idempotent, cheap when present)."""
     if not Group.objects.filter(name=roles.DISPATCHER).exists():
-        from django.apps import apps
         from importlib import import_module
+
+        from django.apps import apps
 
         roles.sync_roles(apps)
         import_module("technicians.migrations.0002_seed_skills").seed(apps, None)

@@ -52,8 +52,9 @@ def test_the_catalogues_hold_every_string_in_the_code(tmp_path):
         committed = {m.id for m in _catalog(locale) if m.id}
         assert fresh == committed, (
             f"locale/{locale} is stale; run `python manage.py "
-            f"{' '.join(MAKEMESSAGES)}` and translate. New: {sorted(map(str, fresh - committed))[:10]}"
-            f" gone: {sorted(map(str, committed - fresh))[:10]}")
+            f"{' '.join(MAKEMESSAGES)}` and translate. "
+            f"New: {sorted(map(str, fresh - committed))[:10]} "
+            f"gone: {sorted(map(str, committed - fresh))[:10]}")
 
 
 def test_chinese_is_the_default_and_english_is_served_on_request(client, reference_data):

@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -279,7 +280,8 @@ class WorkOrderAdmin(admin.ModelAdmin):
             extra_context["order_version"] = order.version
             if can_see_pii(request.user):
                 extra_context["full_phone"] = order.contact_phone
-                PiiAccess.objects.create(user=request.user, order=order, at=clock.now(),
+                PiiAccess.objects.create(user=request.user,  # type: ignore[misc]
+                                         order=order, at=clock.now(),
                                          where="admin:order")  # R40
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -390,7 +392,7 @@ class WorkOrderAdmin(admin.ModelAdmin):
             return None
         context = {**self.admin_site.each_context(request), "opts": self.model._meta,
                    "title": _("Reassign orders"), "form": form, "orders": queryset,
-                   "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME}
+                   "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME}
         return TemplateResponse(request, "admin/workorders/workorder/bulk_reassign.html",
                                 context)
 
@@ -429,7 +431,7 @@ class CustomerAdmin(admin.ModelAdmin):
     def masked_phone(self, obj: Customer) -> str:
         return mask_phone(obj.phone)
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if can_see_pii(request.user):
             return ["name", "phone", "alt_phone", "customer_class"]
         return ["name", "masked_phone", "customer_class"]

@@ -25,7 +25,7 @@ def transitions() -> list[tuple[str, str, str, str]]:
     """(source, target, method name, rule) for every declared transition, sorted."""
     field = WorkOrder._meta.get_field("state")
     rows: set[tuple[str, str, str, str]] = set()
-    for transition in field.get_all_transitions(WorkOrder):  # type: ignore[attr-defined]
+    for transition in field.get_all_transitions(WorkOrder):
         target = transition.target
         targets = list(target.allowed_states) if isinstance(target, RETURN_VALUE) else [target]
         rule = str(transition.custom.get("rule", ""))

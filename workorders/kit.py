@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 
 from .models import AccessType
 
 #: 七个一 (R20): the seven things every visit carries.
-BASE_KIT = {
+BASE_KIT: dict[str, Any] = {
     "shoe_covers": _("Shoe covers"),
     "floor_mat": _("Floor mat"),
     "cloth": _("Cleaning cloth"),
@@ -33,7 +35,7 @@ _FIBRE = {
 }
 
 #: R21: the access type decides the extra tools.
-ACCESS_TOOLS = {
+ACCESS_TOOLS: dict[str, dict[str, Any]] = {
     AccessType.FTTH: _FIBRE,
     AccessType.FTTB: {**_FIBRE, **{k: v for k, v in _COPPER.items() if k == "rj_connectors"}},
     AccessType.LAN: {k: v for k, v in _COPPER.items() if k in ("rj_connectors", "multimeter")},
@@ -41,6 +43,6 @@ ACCESS_TOOLS = {
 }
 
 
-def required_kit(access_type: str) -> dict[str, str]:
+def required_kit(access_type: str) -> dict[str, Any]:
     """Item code -> label of everything to confirm for an order of this access type."""
     return {**BASE_KIT, **ACCESS_TOOLS.get(access_type, {})}

@@ -10,6 +10,7 @@ from these declarations by ``manage.py fsm_diagram``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -114,27 +115,25 @@ PERM_CANCEL = "workorders.cancel_workorder"
 PERM_FIELDWORK = "workorders.perform_fieldwork"
 
 
-def is_assigned_technician(order: WorkOrder, user: Any) -> bool:
+def is_assigned_technician(order: Any, user: Any) -> bool:
     """Field steps belong to the order's own technician (R41)."""
     if user.is_superuser:
         return True
-    return bool(
-        user.has_perm(PERM_FIELDWORK)
-        and order.technician_id is not None
-        and order.technician.user_id == user.pk
-    )
+    technician = order.technician
+    return bool(user.has_perm(PERM_FIELDWORK) and technician is not None
+                and technician.user_id == user.pk)
 
 
-def is_technician_or(perm: str):  # type: ignore[no-untyped-def]
+def is_technician_or(perm: str) -> Callable[[Any, Any], bool]:
     """The assigned technician, or staff holding ``perm`` (e.g. the call-centre)."""
 
-    def check(order: WorkOrder, user: Any) -> bool:
-        return is_assigned_technician(order, user) or user.has_perm(perm)
+    def check(order: Any, user: Any) -> bool:
+        return is_assigned_technician(order, user) or bool(user.has_perm(perm))
 
     return check
 
 
-def system_only(order: WorkOrder, user: Any) -> bool:
+def system_only(order: Any, user: Any) -> bool:
     """Steps the product takes by itself (a task or another service); no user fires them."""
     return False
 

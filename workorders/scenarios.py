@@ -128,5 +128,6 @@ def _step(order: WorkOrder, step: str, *, technician: Technician | None, dispatc
         return services.work_order_resolve_remotely(order=order, by=agent,
                                                     resolution="重启光猫后恢复 restarted ONU")
     if step == "cancel":
-        return services.work_order_cancel(order=order, by=agent, reason="客户取消 customer cancelled")
+        return services.work_order_cancel(order=order, by=agent,
+                                          reason="客户取消 customer cancelled")
     raise ValueError(step)

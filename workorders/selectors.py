@@ -34,7 +34,8 @@ def technicians_with_load(qs: QuerySet[Technician] | None = None) -> QuerySet[Te
     """Technicians annotated with ``load`` (open orders they hold) and ``today`` (dispatched
     to them today), the two figures auto-dispatch ranks by (R4)."""
     qs = Technician.objects.all() if qs is None else qs
-    start_of_day = timezone.localtime(clock.now()).replace(hour=0, minute=0, second=0, microsecond=0)
+    start_of_day = timezone.localtime(clock.now()).replace(hour=0, minute=0, second=0,
+                                                           microsecond=0)
     return qs.annotate(
         load=Count("orders", filter=Q(orders__state__in=TECHNICIAN_LOAD_STATES), distinct=True),
         today=Count("orders", filter=Q(orders__dispatched_at__gte=start_of_day), distinct=True),
@@ -56,7 +57,7 @@ def dispatch_candidates(order: WorkOrder, *,
     ids = qs.values("pk").distinct()
     return (
         technicians_with_load(Technician.objects.filter(pk__in=ids))
-        .filter(load__lt=F("daily_capacity"))
+        .filter(load__lt=F("daily_capacity"))  # type: ignore[misc]  # annotated above
         .order_by("load", "today", "pk")
     )
 

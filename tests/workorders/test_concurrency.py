@@ -23,7 +23,7 @@ def _race(calls):
         try:
             barrier.wait(timeout=10)
             results[i] = call()
-        except Exception as exc:  # noqa: BLE001 - the outcome is what we assert on
+        except Exception as exc:
             results[i] = exc
         finally:
             connections.close_all()

@@ -1,8 +1,8 @@
 from django.core.management import call_command
 
 from workorders.diagram import document, transitions
-from workorders.models import State
 from workorders.management.commands.fsm_diagram import TARGET
+from workorders.models import State
 
 
 def test_the_committed_state_diagram_matches_the_code():
