@@ -129,7 +129,7 @@ def run() -> NoReturn:
     if env.get("HOST"):
         env["FIELDOPS_BIND"] = "0.0.0.0"
         env.setdefault("ALLOWED_HOSTS", "*")  # reachable by any name; DEBUG server only
-    var = Path(env.get("FIELDOPS_VAR_DIR", ROOT / "var"))
+    var = ROOT / env.get("FIELDOPS_VAR_DIR", "var")  # children run in the checkout
     for folder in (ROOT / "var", var / "broker" / "queue", var / "broker" / "processed",
                    var / "broker" / "control"):
         folder.mkdir(parents=True, exist_ok=True)
