@@ -161,15 +161,16 @@ def test(pytest_args: list[str]) -> NoReturn:
         env["DATABASE_URL"] = LOCAL_DATABASE_URL
     if "REDIS_URL" not in env and redis_answers():
         env["REDIS_URL"] = LOCAL_REDIS_URL
-    database = env.get("DATABASE_URL")
-    redis = env.get("REDIS_URL")
+    database, redis = env.get("DATABASE_URL", ""), env.get("REDIS_URL", "")
+    on_postgres = database.split(":", 1)[0] in ("postgres", "postgresql", "pgsql")
+    missing = [name for name, up in (("postgres", on_postgres), ("redis", bool(redis))) if not up]
+    required = env.get("FIELDOPS_REQUIRE_SERVICES", "") in ("1", "true", "yes")
     say("tests use database "
-        + (masked(database) if database else "SQLite (no PostgreSQL at 127.0.0.1:5432)")
-        + ", redis "
-        + (masked(redis) if redis else "none (no Redis at 127.0.0.1:6379)")
-        + ("" if database and redis else "; tests marked postgres/redis will "
-           + ("FAIL (FIELDOPS_REQUIRE_SERVICES=1)"
-              if env.get("FIELDOPS_REQUIRE_SERVICES") in ("1", "true", "yes") else "skip")))
+        + (masked(database) if database else "SQLite (no PostgreSQL answered at 127.0.0.1:5432)")
+        + ", redis " + (masked(redis) if redis else "none")
+        + (f"; tests marked {'/'.join(missing)} will "
+           + ("FAIL (FIELDOPS_REQUIRE_SERVICES=1)" if required else "be skipped")
+           if missing else ""))
     os.chdir(ROOT)
     os.execve(str(PYTHON), [str(PYTHON), "-m", "pytest", *pytest_args], env)
 
