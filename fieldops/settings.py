@@ -99,7 +99,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
-DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_fieldops")}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    # SQLite tests use an in-memory database; servers get a named one (override to run
+    # two suites against one server at once).
+    DATABASES["default"]["TEST"] = {
+        "NAME": env.str("TEST_DATABASE_NAME", default="test_fieldops")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
