@@ -1,0 +1,244 @@
+"""``manage.py demo_data``: the demo office (default) and the scale mode (--orders N)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import Counter
+from collections.abc import Iterator
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import call_command
+from django.db import connection, transaction
+
+from appointments.models import AppointmentStatus
+from fieldops import clock, roles
+from technicians.models import Area, AreaType, Team, Technician
+from workorders import demo
+from workorders.models import (
+    TECHNICIAN_LOAD_STATES,
+    TERMINAL_STATES,
+    AccessType,
+    Channel,
+    Customer,
+    CustomerClass,
+    Kind,
+    Service,
+    State,
+    WorkOrder,
+    WorkOrderEvent,
+)
+
+
+def run(*args: str, **options: Any) -> str:
+    out = StringIO()
+    call_command("demo_data", *args, stdout=out, stderr=StringIO(), **options)
+    return out.getvalue()
+
+
+# --- Default mode -----------------------------------------------------------------
+# The demo is built once for the class (in a transaction rolled back afterwards);
+# each test then runs in its own savepoint inside it.
+
+@pytest.fixture(scope="class")
+def demo_run(django_db_setup: Any, django_db_blocker: Any) -> Iterator[tuple[str, int]]:
+    with django_db_blocker.unblock(), transaction.atomic():
+        queued = len(connection.run_on_commit)
+        out = run()
+        yield out, len(connection.run_on_commit) - queued
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def demo_output(demo_run: tuple[str, int], db: Any) -> str:
+    return demo_run[0]
+
+
+class TestTheDefaultRun:
+    def test_it_puts_at_least_two_orders_in_every_state(self, demo_output: str) -> None:
+        counts = Counter(WorkOrder.objects.values_list("state", flat=True))
+        assert {state: counts[state] for state in State.values if counts[state] < 2} == {}
+
+    def test_it_covers_every_kind_service_access_channel_and_class(self, demo_output: str) -> None:
+        orders = WorkOrder.objects.all()
+        for field, choices in (("kind", Kind), ("service", Service), ("access_type", AccessType),
+                               ("channel", Channel), ("customer_class", CustomerClass)):
+            assert set(orders.values_list(field, flat=True)) == set(choices.values), field
+
+    def test_it_builds_a_small_realistic_office(self, demo_output: str) -> None:
+        assert Area.objects.filter(area_type=AreaType.RURAL).exists()  # R11 needs one
+        assert Area.objects.filter(area_type=AreaType.URBAN).count() >= 3
+        assert 2 <= Team.objects.count() <= 3
+        assert Technician.objects.count() == 8
+        assert 50 <= Customer.objects.count() <= 70
+        for customer in Customer.objects.all():
+            assert len(customer.phone) == 11 and customer.phone.isdigit(), customer.phone
+            assert customer.phone[:2] in ("13", "15", "16", "17", "18", "19")
+        assert all(o.address.startswith("北京市") for o in WorkOrder.objects.all())
+        assert Customer.objects.filter(orders__isnull=True).count() == 0
+
+    def test_every_order_has_its_creation_event_and_one_per_state_change(
+            self, demo_output: str) -> None:
+        # R42: who, when, from, to, for every change; the chain ends in the order's state.
+        for order in WorkOrder.objects.all():
+            events = list(order.events.order_by("at", "id"))
+            assert (events[0].action, events[0].from_state) == ("create", "")
+            assert events[0].to_state == State.ACCEPTED
+            state = events[0].to_state
+            for event in events[1:]:
+                assert event.from_state == state, (order, event)
+                assert event.at >= events[0].at
+                state = event.to_state
+            assert state == order.state, order
+            transitions = [e for e in events[1:] if e.action != "log_contact"]
+            assert order.version == 1 + len(transitions)
+
+    def test_time_is_simulated(self, demo_output: str) -> None:
+        now = clock.now()
+        closed = WorkOrder.objects.filter(state=State.CLOSED)
+        assert all(o.created_at < now - dt.timedelta(hours=20) for o in closed)
+        assert all(o.closed_at and o.closed_at > o.created_at for o in closed)
+        assert not WorkOrderEvent.objects.filter(at__gt=now).exists()
+        for order in WorkOrder.objects.filter(state=State.SCHEDULED):  # visit still ahead
+            visit = order.appointments.get(status=AppointmentStatus.BOOKED)
+            assert visit.start > now - dt.timedelta(minutes=5)
+
+    def test_the_demo_logins_work(self, demo_output: str) -> None:
+        for username in ("admin", "dispatcher", "agent", "supervisor", "tech1", "tech8"):
+            assert authenticate(username=username, password=demo.DEMO_PASSWORD), username
+        user_model = get_user_model()
+        assert user_model.objects.get(username="admin").is_superuser
+        for username, group in (("dispatcher", roles.DISPATCHER),
+                                ("agent", roles.CALL_CENTRE),
+                                ("supervisor", roles.SUPERVISOR)):
+            user = user_model.objects.get(username=username)
+            assert user.is_staff and user.groups.filter(name=group).exists()
+        tech = user_model.objects.get(username="tech1")
+        assert not tech.is_staff and tech.groups.filter(name=roles.TECHNICIAN).exists()
+        assert tech.technician.skills.exists() and tech.technician.areas.exists()
+
+    def test_it_prints_the_logins(self, demo_output: str) -> None:
+        for word in ("admin", "dispatcher", "agent", "supervisor", "tech1", demo.DEMO_PASSWORD):
+            assert word in demo_output
+
+    def test_it_queues_no_side_effects(self, demo_run: tuple[str, int], db: Any) -> None:
+        # Demo customers' numbers are made up and may be real people's: nothing is sent.
+        assert demo_run[1] == 0
+
+    def test_if_empty_on_a_populated_database_changes_nothing(self, demo_output: str) -> None:
+        def counts() -> tuple[int, ...]:
+            return (WorkOrder.objects.count(), WorkOrderEvent.objects.count(),
+                    Customer.objects.count(), get_user_model().objects.count())
+
+        before = counts()
+        out = run("--if-empty")
+        assert counts() == before
+        assert "nothing created" in out and "tech1" in out  # still prints the logins
+        run("--orders", "50", "--if-empty")
+        assert counts() == before
+
+    def test_scale_mode_adds_to_the_demo(self, demo_output: str) -> None:
+        before = WorkOrder.objects.count()
+        run("--orders", "100")
+        assert WorkOrder.objects.count() == before + 100
+
+
+def test_the_same_seed_plans_the_same_orders(db: Any) -> None:
+    ref = demo.ensure_reference()
+
+    def plan(seed: int) -> list[tuple[str, ...]]:
+        return sorted((o.target, o.kind, o.channel, o.customer["customer_name"],
+                       o.customer["address"], str(o.seed))
+                      for o in demo._demo_plan(random.Random(seed), ref))
+
+    assert plan(7) == plan(7)
+    assert plan(7) != plan(8)
+
+
+# --- Scale mode -------------------------------------------------------------------
+
+@pytest.fixture
+def scale_output(db: Any) -> str:
+    return run("--orders", "500", "--seed", "3")
+
+
+def test_scale_mode_creates_exactly_n_orders(scale_output: str) -> None:
+    assert WorkOrder.objects.count() == 500
+    assert "500 work orders" in scale_output
+
+
+def test_scale_mode_has_every_state_with_most_closed(scale_output: str) -> None:
+    counts = Counter(WorkOrder.objects.values_list("state", flat=True))
+    assert set(counts) == set(State.values)
+    assert counts[State.CLOSED] > 250
+    assert sum(counts[s] for s in TERMINAL_STATES) > 400
+
+
+def test_scale_mode_reuses_customers(scale_output: str) -> None:
+    customers = Customer.objects.count()
+    assert 100 <= customers <= 250  # about one customer per three orders
+
+
+def test_scale_mode_fields_are_consistent_with_each_state(scale_output: str) -> None:
+    now = clock.now()
+    for o in WorkOrder.objects.all():
+        assert now - dt.timedelta(days=91) <= o.created_at <= now
+        assert o.updated_at >= o.created_at
+        if o.state == State.ACCEPTED:
+            assert o.technician_id is None and o.dispatched_at is None, o
+        if o.state in TECHNICIAN_LOAD_STATES:
+            assert o.technician_id and o.dispatched_at, o
+            assert o.assignments.get(ended_at__isnull=True).technician_id == o.technician_id
+        if o.state in (State.CLOSED, State.CANCELLED, State.RESOLVED_REMOTELY):
+            assert o.closed_at and o.closed_at >= o.created_at, o
+        else:
+            assert o.closed_at is None, o
+        if o.state in (State.COMPLETED, State.SURVEY_PENDING, State.REWORK):
+            assert o.completed_at, o
+        if o.state == State.RESOLVED_REMOTELY:
+            assert o.kind == Kind.REPAIR and o.completed_at is None and o.technician_id is None
+        if o.state == State.CANCELLED:
+            assert o.cancel_reason, o
+            assert not o.assignments.filter(ended_at__isnull=True).exists()
+        if o.state == State.PARKED:
+            assert o.parked_until and o.parked_from, o
+        if o.state == State.REWORK:
+            assert o.rework_round >= 1
+        if o.state == State.NOBODY_HOME:
+            assert o.customer_missed_bookings == 1
+        if o.state == State.ABNORMAL:
+            assert o.customer_missed_bookings == 2
+        if o.kind == Kind.REPAIR:
+            assert o.symptoms
+        # at most one booked appointment (the database says so too)
+        assert o.appointments.filter(status=AppointmentStatus.BOOKED).count() <= 1
+
+
+def test_scale_mode_writes_the_creation_and_the_last_event(scale_output: str) -> None:
+    events = Counter(WorkOrderEvent.objects.values_list("order_id", flat=True))
+    for o in WorkOrder.objects.all():
+        rows = list(o.events.order_by("at", "id"))
+        assert rows[0].action == "create" and rows[0].from_state == ""
+        assert rows[-1].to_state == o.state
+        assert events[o.pk] == (1 if o.state == State.ACCEPTED else 2)
+        assert rows[-1].at == o.updated_at
+
+
+def test_scale_mode_can_write_every_event_of_the_path(db: Any) -> None:
+    run("--orders", "200", "--events", "full", "--seed", "5")
+    for o in WorkOrder.objects.all():
+        rows = list(o.events.order_by("at", "id"))
+        state = ""
+        for event in rows:
+            assert event.from_state == state, (o, event)
+            state = event.to_state
+        assert state == o.state
+        assert len(rows) == o.version
+
+
+def test_scale_mode_with_if_empty_on_a_populated_database_does_nothing(scale_output: str) -> None:
+    run("--orders", "100", "--if-empty")
+    assert WorkOrder.objects.count() == 500
