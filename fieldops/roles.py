@@ -25,6 +25,7 @@ _READ_ALL = [
     "technicians.view_technician",
     "technicians.view_area",
     "technicians.view_team",
+    "notifications.view_notification",
 ]
 
 ROLES: dict[str, list[str]] = {
@@ -67,6 +68,8 @@ def sync_roles(apps: Any, schema_editor: Any = None) -> None:
         wanted = []
         for dotted in perms:
             app_label, codename = dotted.split(".")
-            wanted.append(Permission.objects.get(content_type__app_label=app_label,
-                                                 codename=codename))
+            # A permission of an app migrated later is added by that app's own roles
+            # migration (each one calls sync_roles again once its models exist).
+            wanted.extend(Permission.objects.filter(content_type__app_label=app_label,
+                                                    codename=codename))
         group.permissions.set(wanted)

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "workorders",
     "appointments",
     "surveys",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -190,6 +191,24 @@ CELERY_BEAT_SCHEDULE = {
         "task": "fieldops.tasks.heartbeat",
         "schedule": env.float("HEARTBEAT_SECONDS", default=30.0),
     },
+}
+
+# --- Notifications (outbox) ------------------------------------------------
+# SMS: a gateway class with send(to=, text=, message_id=); the embedded default writes
+# each message as a JSON line to var/sms.log. Email: Django's mail (EMAIL_URL).
+SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.backends.FileSmsBackend")
+SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms.log"))
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST", "")
+EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="fieldops <noreply@localhost>")
+CELERY_BEAT_SCHEDULE["flush-outbox"] = {
+    "task": "notifications.tasks.flush_outbox",
+    "schedule": env.float("OUTBOX_FLUSH_SECONDS", default=30.0),
 }
 
 # --- REST framework -------------------------------------------------------

@@ -1,0 +1,56 @@
+"""Delivery backends, one small interface per channel.
+
+An SMS backend is a class with ``send(*, to: str, text: str, message_id: str) -> None``
+that raises on failure. ``message_id`` is stable per notification, so a gateway that
+de-duplicates on it never sends a retried message twice. Choose one with
+``SMS_BACKEND`` (dotted path); real gateways plug in the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Protocol
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from fieldops import clock
+
+logger = logging.getLogger("fieldops.sms")
+
+
+class SmsBackend(Protocol):
+    def send(self, *, to: str, text: str, message_id: str) -> None: ...
+
+
+class ConsoleSmsBackend:
+    """Logs each message (development)."""
+
+    def send(self, *, to: str, text: str, message_id: str) -> None:
+        logger.info("SMS %s to %s: %s", message_id, to, text)
+
+
+class FileSmsBackend:
+    """Appends each message as a JSON line to ``SMS_FILE_PATH`` (the embedded default)."""
+
+    def send(self, *, to: str, text: str, message_id: str) -> None:
+        path = Path(settings.SMS_FILE_PATH)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        line = {"at": clock.now().isoformat(), "id": message_id, "to": to, "text": text}
+        with path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+#: Messages "sent" by ``LocmemSmsBackend`` (tests read them, like Django's mail.outbox).
+outbox: list[dict[str, str]] = []
+
+
+class LocmemSmsBackend:
+    def send(self, *, to: str, text: str, message_id: str) -> None:
+        outbox.append({"to": to, "text": text, "id": message_id})
+
+
+def sms_backend() -> SmsBackend:
+    return import_string(settings.SMS_BACKEND)()  # type: ignore[no-any-return]

@@ -1,0 +1,67 @@
+"""The notification outbox.
+
+A notification is written in the same transaction as the event that causes it
+(an SLA breach, a booking, a completed order) and delivered afterwards by a
+Celery task. Its row says whether it went out. If Redis or the SMS gateway is
+down nothing is lost: the periodic flush picks up every row still pending.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from fieldops import clock
+
+
+class Channel(models.TextChoices):
+    SMS = "sms", _("SMS")
+    EMAIL = "email", _("Email")
+    IN_APP = "in_app", _("In-app")
+
+
+class Status(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")  # gave up after the last retry
+
+
+class Notification(models.Model):
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    #: The staff member told, if any (in-app and email); customers have only an address.
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                  null=True, blank=True, related_name="notifications",
+                                  verbose_name=_("recipient"))
+    address = models.CharField(_("address"), max_length=254, blank=True,
+                               help_text=_("Phone number or email address."))
+    kind = models.CharField(_("kind"), max_length=64, db_index=True)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("text"))
+    order = models.ForeignKey("workorders.WorkOrder", on_delete=models.CASCADE, null=True,
+                              blank=True, related_name="notifications",
+                              verbose_name=_("work order"))
+    #: One notification per cause and recipient: writing the same key twice is a no-op.
+    dedupe_key = models.CharField(_("dedupe key"), max_length=200, unique=True, null=True,
+                                  blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices,
+                              default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=clock.now)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=clock.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], name="notification_due",
+                         condition=models.Q(status="pending")),
+            models.Index(fields=["recipient", "channel", "read_at"], name="notification_inbox"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.kind} → {self.address or self.recipient}"
