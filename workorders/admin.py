@@ -189,7 +189,7 @@ class WorkOrderAdmin(admin.ModelAdmin):
     show_full_result_count = False
     actions = ["bulk_dispatch", "bulk_reassign"]
     inlines = [AppointmentInline, ContactInline, AssignmentInline, EventInline]
-    readonly_fields = ("number", "state", "version", "kind", "service", "access_type",
+    readonly_fields = ("order_number", "state", "version", "kind", "service", "access_type",
                        "channel", "customer_class", "customer", "account", "phone", "address",
                        "area", "symptoms", "fault_started_at", "preferred_day", "external_ref",
                        "notes", "technician", "dispatched_at", "resources_confirmed_at",
@@ -197,7 +197,7 @@ class WorkOrderAdmin(admin.ModelAdmin):
                        "supervisor_flag", "rework_round", "completed_at", "closed_at",
                        "cancel_reason", "created_at", "updated_at", "created_by")
     fieldsets = (
-        (None, {"fields": ("number", "state", "kind", "service", "access_type", "channel",
+        (None, {"fields": ("order_number", "state", "kind", "service", "access_type", "channel",
                            "customer_class", "external_ref")}),
         (_("Customer and place"), {"fields": ("customer", "account", "phone", "address",
                                               "area", "symptoms", "fault_started_at",
@@ -216,6 +216,10 @@ class WorkOrderAdmin(admin.ModelAdmin):
     def number_link(self, obj: WorkOrder) -> str:
         url = reverse("admin:workorders_workorder_change", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, obj.number)
+
+    @admin.display(description=_("number"))
+    def order_number(self, obj: WorkOrder) -> str:
+        return obj.number
 
     @admin.display(description=_("state"), ordering="state")
     def state_badge(self, obj: WorkOrder) -> str:
