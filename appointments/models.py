@@ -56,3 +56,48 @@ class Appointment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.start:%Y-%m-%d %H:%M}–{self.end:%H:%M}"
+
+
+class ChangeRequestStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    REBOOKED = "rebooked", _("Rebooked")
+    DECLINED = "declined", _("Declined")
+
+
+class ChangeRequest(models.Model):
+    """The customer asks for another time (R10: the customer's choice wins). It goes to the
+    order's technician, who re-books the visit; nothing is moved automatically."""
+
+    class Source(models.TextChoices):
+        CALL_CENTRE = "call_centre", _("Call-centre")
+        CUSTOMER_LINK = "customer_link", _("Customer's SMS link")
+        TECHNICIAN = "technician", _("Technician")
+
+    order = models.ForeignKey("workorders.WorkOrder", on_delete=models.CASCADE,
+                              related_name="change_requests", verbose_name=_("work order"))
+    appointment = models.ForeignKey(Appointment, on_delete=models.SET_NULL, null=True,
+                                    blank=True, related_name="change_requests",
+                                    verbose_name=_("appointment"))
+    preferred_start = models.DateTimeField(_("preferred start"))
+    preferred_end = models.DateTimeField(_("preferred end"))
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                     null=True, blank=True, related_name="+",
+                                     verbose_name=_("requested by"))
+    requested_at = models.DateTimeField(_("requested"), default=clock.now)
+    status = models.CharField(_("status"), max_length=10, choices=ChangeRequestStatus.choices,
+                              default=ChangeRequestStatus.OPEN)
+    resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("appointment change request")
+        verbose_name_plural = _("appointment change requests")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(preferred_end__gt=models.F("preferred_start")),
+                                   name="change_request_window_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.preferred_start:%Y-%m-%d %H:%M}"
