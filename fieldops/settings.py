@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "workorders",
     "appointments",
     "surveys",
+    "sla",
     "notifications",
 ]
 
