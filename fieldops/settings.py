@@ -207,6 +207,10 @@ EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="fieldops <noreply@localhost>")
+CELERY_BEAT_SCHEDULE["sla-sweep"] = {
+    "task": "sla.tasks.sweep_timers",
+    "schedule": env.float("SLA_SWEEP_SECONDS", default=5.0),
+}
 CELERY_BEAT_SCHEDULE["flush-outbox"] = {
     "task": "notifications.tasks.flush_outbox",
     "schedule": env.float("OUTBOX_FLUSH_SECONDS", default=30.0),

@@ -55,12 +55,33 @@ def notify(*, channel: str, kind: str, body: str, recipient: Any = None, address
     return note
 
 
-def _enqueue(task: Any, note_id: int) -> None:
+def notify_many(rows: list[dict[str, Any]]) -> int:
+    """Queue many notifications at once (the SLA sweep's breach storms): one INSERT, rows
+    whose ``dedupe_key`` already exists are skipped, and one flush is queued after commit.
+    Returns how many rows were given (duplicates included)."""
+    if not rows:
+        return 0
+    now = clock.now()
+    notes = []
+    for row in rows:
+        in_app = row["channel"] == Channel.IN_APP
+        notes.append(Notification(**row, created_at=now, next_attempt_at=now,
+                                  status=Status.SENT if in_app else Status.PENDING,
+                                  sent_at=now if in_app else None))
+    Notification.objects.bulk_create(notes, ignore_conflicts=True)
+    if any(row["channel"] != Channel.IN_APP for row in rows):
+        from .tasks import flush_outbox
+
+        transaction.on_commit(lambda: _enqueue(flush_outbox))
+    return len(notes)
+
+
+def _enqueue(task: Any, *args: Any) -> None:
     """Hand the row to Celery; if the broker is down the row stays pending for the flush."""
     try:
-        task.delay(note_id)
+        task.delay(*args)
     except Exception:  # noqa: BLE001 - the periodic flush retries from the database
-        logger.warning("broker unavailable; notification %s waits in the outbox", note_id)
+        logger.warning("broker unavailable; notification %s waits in the outbox", args)
 
 
 def _claim(note_id: int) -> Notification | None:

@@ -83,3 +83,5 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
                            _("Days off:"), holidays,
                            _("Swapped working days:"), workdays or _("none known"))
 
+
+from .timer_admin import SlaPolicyAdmin, TimerAdmin  # noqa: E402,F401  (registers them)

@@ -201,3 +201,11 @@ def _calendar_changed(sender: type[models.Model], instance: Any, **kwargs: Any) 
     """A period or an override changed: the calendar's cached schedules are stale."""
     BusinessCalendar(pk=instance.calendar_id).touch()
 
+
+# SLA policies and timers live in their own module; importing them registers the models.
+from .timers import (  # noqa: E402,F401
+    SlaPolicy,
+    Timer,
+    TimerEvent,
+    TimerRule,
+)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -102,3 +103,42 @@ def build_schedule(calendar: BusinessCalendar, periods: Iterable[WorkingPeriod],
         holidays=frozenset(holidays), workdays=tuple(workdays.items()),
         name=calendar.name, holiday_years=holiday_years)
 
+
+# --- SLA timers (R38) ---------------------------------------------------------------
+
+def order_timers(order: Any) -> list[dict[str, Any]]:
+    """The order's timers as shown in the admin and the API: due, remaining, paused,
+    warned, breached. Remaining is negative once overdue; None when not running."""
+    from .timers import Timer, TimerStatus
+
+    now = clock.now()
+    rows = []
+    for timer in Timer.objects.filter(order=order).order_by("started_at", "id"):
+        running = timer.status == TimerStatus.ARMED and timer.due_at is not None
+        rows.append({
+            "kind": timer.kind, "cycle": timer.cycle, "status": timer.status,
+            "outcome": timer.outcome, "started_at": timer.started_at,
+            "due_at": timer.due_at if running else None,
+            "remaining_seconds": int((timer.due_at - now).total_seconds()) if running
+            and timer.due_at else None,
+            "paused": timer.status == TimerStatus.PAUSED,
+            "used_seconds": timer.consumed_seconds, "target_seconds": timer.target_seconds,
+            "warned_at": timer.warned_at, "breached_at": timer.breached_at,
+            "at_risk": timer.warned_at is not None and timer.breached_at is None
+            and timer.is_open,
+        })
+    return rows
+
+
+def timers_at_risk() -> Any:
+    """Open timers past their warning step and not yet breached."""
+    from .timers import Timer, TimerStatus
+
+    return Timer.objects.filter(status__in=[TimerStatus.ARMED, TimerStatus.PAUSED],
+                                warned_at__isnull=False, breached_at__isnull=True)
+
+
+def timers_breached() -> Any:
+    from .timers import Timer
+
+    return Timer.objects.filter(breached_at__isnull=False)

@@ -62,15 +62,20 @@ def _celery_eager() -> None:
 
 @pytest.fixture
 def reference_data(db: Any) -> None:
-    """Groups and skills come from data migrations; transactional tests flush them, so
-    put them back when they are missing (idempotent, cheap when present)."""
+    """Groups, skills, calendars and SLA policies come from data migrations; transactional
+    tests flush them, so put them back when they are missing (cheap when present)."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from sla.timers import SlaPolicy
+
     if not Group.objects.filter(name=roles.DISPATCHER).exists():
-        from importlib import import_module
-
-        from django.apps import apps
-
         roles.sync_roles(apps)
         import_module("technicians.migrations.0002_seed_skills").seed(apps, None)
+    if not SlaPolicy.objects.exists():
+        import_module("sla.migrations.0002_default_calendars").create(apps, None)
+        import_module("sla.migrations.0004_default_policies").create(apps, None)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from appointments.models import Appointment
 from fieldops import clock
 from fieldops.privacy import mask_phone
+from sla.timer_admin import SlaStatusFilter, TimerInline
 
 from . import forms as wo_forms
 from . import selectors, services
@@ -177,7 +178,7 @@ class WorkOrderAdmin(admin.ModelAdmin):
                     "customer_name", "phone", "customer_class", "preferred_day", "created_at",
                     "supervisor_flag")
     list_display_links = None
-    list_filter = (OpenFilter, "state", "kind", "service", "area", "technician",
+    list_filter = (OpenFilter, SlaStatusFilter, "state", "kind", "service", "area", "technician",
                    "customer_class", "channel", ("created_at", admin.DateFieldListFilter))
     list_select_related = ("area", "technician__user", "customer")
     search_fields = ("contact_phone", "customer__phone", "account__number", "address",
@@ -188,7 +189,7 @@ class WorkOrderAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     actions = ["bulk_dispatch", "bulk_reassign"]
-    inlines = [AppointmentInline, ContactInline, AssignmentInline, EventInline]
+    inlines = [TimerInline, AppointmentInline, ContactInline, AssignmentInline, EventInline]
     readonly_fields = ("order_number", "state", "version", "kind", "service", "access_type",
                        "channel", "customer_class", "customer", "account", "phone", "address",
                        "area", "symptoms", "fault_started_at", "preferred_day", "external_ref",

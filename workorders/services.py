@@ -24,6 +24,7 @@ from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
 from appointments.models import Appointment, AppointmentStatus, Precision
 from fieldops import clock
+from sla.engine import on_order_event
 from technicians.models import Area, AreaType, Technician
 
 from . import selectors
@@ -64,9 +65,12 @@ def actor_label(by: User) -> str:
 def record_event(*, order: WorkOrder, by: User, action: str, from_state: str, to_state: str,
                  reason: str = "", payload: dict[str, Any] | None = None,
                  at: dt.datetime | None = None) -> WorkOrderEvent:
-    """Append one row to the order's event log (R42). Call inside the change's transaction."""
+    """Append one row to the order's event log (R42), and let the SLA timers follow the
+    event (R38) in the same transaction. Call inside the change's transaction."""
+    at = at or clock.now()
+    on_order_event(order=order, action=action, at=at)
     return WorkOrderEvent.objects.create(
-        order=order, at=at or clock.now(), actor=by, actor_label=actor_label(by),
+        order=order, at=at, actor=by, actor_label=actor_label(by),
         action=action, from_state=from_state, to_state=to_state, reason=reason,
         payload=payload or {},
     )

@@ -1,0 +1,364 @@
+"""The SLA engine: timers follow order events, and a sweep records warnings and breaches.
+
+* ``on_order_event`` runs inside the transaction of every order change (it is called by
+  ``workorders.services.record_event``), so a timer is armed, stopped, paused or resumed
+  atomically with the change that causes it.
+* ``sweep`` claims armed timers whose next ladder step is due with
+  ``SELECT … FOR UPDATE SKIP LOCKED`` (several workers or a second beat never take the
+  same row), records each step once with the true time it was reached, and writes the
+  notifications to the outbox in the same transaction. A row whose evaluation raises is
+  pushed forward so it cannot crash-loop the sweep; a missed tick is caught up by the next
+  one because the query is "due at or before now".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from fieldops import clock
+
+from . import calendars, selectors
+from .timers import (
+    Anchor,
+    SlaPolicy,
+    Timer,
+    TimerEvent,
+    TimerEventKind,
+    TimerRule,
+    TimerStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+#: A timer whose evaluation fails is looked at again after this (doubling, capped).
+RETRY_AFTER = dt.timedelta(seconds=30)
+RETRY_CAP = dt.timedelta(hours=1)
+SWEEP_BATCH = 1000
+
+
+# --- Policies and calendars -----------------------------------------------------
+
+def policy_for(order: Any) -> SlaPolicy | None:
+    """The most specific active policy matching the order (blank fields match anything)."""
+    facts = {"kind": order.kind, "service": order.service,
+             "customer_class": order.customer_class, "area_type": order.area.area_type}
+    query = Q(is_active=True)
+    for field, value in facts.items():
+        query &= Q(**{field: ""}) | Q(**{field: value})
+    policies = list(SlaPolicy.objects.filter(query).prefetch_related("rules__calendar"))
+    if not policies:
+        return None
+    return max(policies, key=lambda p: (p.specificity(), -p.pk))
+
+
+def schedule_of(rule: TimerRule) -> calendars.Schedule:
+    if rule.calendar_id is None or rule.anchor == Anchor.APPOINTMENT_START:
+        return calendars.CALENDAR_TIME
+    return selectors.schedule_for(rule.calendar)  # type: ignore[arg-type]
+
+
+# --- Timer arithmetic (pure: no queries) ----------------------------------------------
+
+def _consumed(timer: Timer, schedule: calendars.Schedule, at: dt.datetime) -> int:
+    """Business seconds used by ``at`` (paused time excluded)."""
+    used = timer.consumed_seconds
+    if timer.status == TimerStatus.ARMED and timer.running_since is not None:
+        used += int(calendars.business_time_between(schedule, timer.running_since,
+                                                    at).total_seconds())
+    return used
+
+
+def _moment_at(timer: Timer, schedule: calendars.Schedule, seconds: int) -> dt.datetime:
+    """When the timer will have used ``seconds`` (it must be armed)."""
+    assert timer.running_since is not None
+    remaining = max(seconds - timer.consumed_seconds, 0)
+    if remaining == 0:
+        return timer.running_since
+    return calendars.add_business_time(schedule, timer.running_since,
+                                       dt.timedelta(seconds=remaining))
+
+
+def _step_seconds(timer: Timer, step: dict[str, Any]) -> int:
+    return int(timer.target_seconds * step["percent"] / 100)
+
+
+def _plan(timer: Timer, rule: TimerRule, schedule: calendars.Schedule) -> None:
+    """Set ``due_at`` and ``next_check_at`` from the timer's clock and the ladder."""
+    if timer.status != TimerStatus.ARMED:
+        timer.next_check_at = None
+        return
+    timer.due_at = _moment_at(timer, schedule, timer.target_seconds)
+    ladder = rule.ladder
+    if timer.escalation_level < len(ladder):
+        step = ladder[timer.escalation_level]
+        timer.next_check_at = _moment_at(timer, schedule, _step_seconds(timer, step))
+    else:
+        timer.next_check_at = None
+
+
+def _event(timer: Timer, kind: str, at: dt.datetime, reason: str = "", *,
+           level: int | None = None, data: dict[str, Any] | None = None) -> TimerEvent:
+    return TimerEvent(timer=timer, kind=kind, at=at, level=level, reason=reason,
+                      data=data or {}, recorded_at=clock.now())
+
+
+# --- Following order events -------------------------------------------------------------
+
+def on_order_event(*, order: Any, action: str, at: dt.datetime) -> None:
+    """Start, stop, pause, resume or cancel the order's timers for this event. Runs inside
+    the caller's transaction."""
+    policy = policy_for(order)
+    open_timers = {t.kind: t for t in Timer.objects.filter(
+        order=order, status__in=[TimerStatus.ARMED, TimerStatus.PAUSED]).select_related(
+        "rule__calendar")}
+    events: list[TimerEvent] = []
+    notes: list[dict[str, Any]] = []
+    if policy is not None:
+        for rule in policy.rules.all():
+            timer = open_timers.get(rule.kind)
+            events.extend(_apply_rule(order, policy, rule, timer, action, at, notes))
+    else:
+        for timer in open_timers.values():
+            if action in timer.rule.cancel_on:
+                events.extend(_close(timer, TimerStatus.CANCELLED, at, action, notes))
+    TimerEvent.objects.bulk_create(events, ignore_conflicts=True)
+    if notes:
+        from notifications.services import notify_many
+
+        notify_many(notes)
+
+
+def _apply_rule(order: Any, policy: SlaPolicy, rule: TimerRule, timer: Timer | None,
+                action: str, at: dt.datetime, notes: list[dict[str, Any]]) -> list[TimerEvent]:
+    schedule = schedule_of(rule)
+    if timer is not None:
+        if action in rule.cancel_on:
+            return _close(timer, TimerStatus.CANCELLED, at, action, notes)
+        if action in rule.stop_on:
+            return _close(timer, TimerStatus.STOPPED, at, action, notes)
+        if action in rule.pause_on and timer.status == TimerStatus.ARMED:
+            events, told = _fire_due(timer, timer.rule, schedule_of(timer.rule), at)
+            notes.extend(told)
+            timer.consumed_seconds = _consumed(timer, schedule, at)
+            timer.status, timer.running_since = TimerStatus.PAUSED, None
+            _plan(timer, rule, schedule)
+            timer.save()
+            return [*events, _event(timer, TimerEventKind.PAUSED, at, action)]
+        if action in rule.resume_on and timer.status == TimerStatus.PAUSED:
+            timer.status, timer.running_since = TimerStatus.ARMED, at
+            _plan(timer, rule, schedule)
+            timer.save()
+            return [_event(timer, TimerEventKind.RESUMED, at, action)]
+        if action not in rule.start_on:
+            return []
+        # Started again (a reassignment, a new booking): the old cycle is cancelled.
+        events = _close(timer, TimerStatus.CANCELLED, at, action, notes)
+    else:
+        if action not in rule.start_on:
+            return []
+        events = []
+    return events + _arm(order, policy, rule, schedule, at, action)
+
+
+def _arm(order: Any, policy: SlaPolicy, rule: TimerRule, schedule: calendars.Schedule,
+         at: dt.datetime, action: str) -> list[TimerEvent]:
+    target = rule.target_minutes * 60
+    if rule.anchor == Anchor.APPOINTMENT_START:
+        booked = order.appointments.filter(status="booked").order_by("-booked_at").first()
+        if booked is None:
+            return []
+        promised = booked.start + dt.timedelta(minutes=rule.target_minutes)
+        target = max(int((promised - at).total_seconds()), 0)
+    last = Timer.objects.filter(order=order, kind=rule.kind).order_by("-cycle").first()
+    timer = Timer(order=order, rule=rule, kind=rule.kind, cycle=(last.cycle + 1) if last else 1,
+                  policy_version=policy.version, target_seconds=target, started_at=at,
+                  running_since=at)
+    _plan(timer, rule, schedule)
+    timer.save()
+    return [_event(timer, TimerEventKind.STARTED, at, action,
+                   data={"target_seconds": target, "due_at": timer.due_at.isoformat()
+                         if timer.due_at else None, "policy": policy.name,
+                         "policy_version": policy.version})]
+
+
+def _close(timer: Timer, status: str, at: dt.datetime, action: str,
+           notes: list[dict[str, Any]]) -> list[TimerEvent]:
+    schedule = schedule_of(timer.rule)
+    fired, told = _fire_due(timer, timer.rule, schedule, at)
+    notes.extend(told)
+    timer.consumed_seconds = _consumed(timer, schedule, at)
+    timer.status, timer.running_since, timer.next_check_at = status, None, None
+    timer.stopped_at = at
+    timer.save()
+    kind = TimerEventKind.STOPPED if status == TimerStatus.STOPPED else TimerEventKind.CANCELLED
+    return [*fired, _event(timer, kind, at, action,
+                           data={"consumed_seconds": timer.consumed_seconds})]
+
+
+# --- The sweep ------------------------------------------------------------------------
+
+def _due_steps(timer: Timer, rule: TimerRule, schedule: calendars.Schedule,
+               now: dt.datetime) -> list[tuple[int, dict[str, Any], dt.datetime]]:
+    """Ladder steps reached by ``now`` and not yet fired: (level, step, true time)."""
+    steps = []
+    level = timer.escalation_level
+    while level < len(rule.ladder):
+        step = rule.ladder[level]
+        reached = _moment_at(timer, schedule, _step_seconds(timer, step))
+        if reached > now:
+            break
+        steps.append((level, step, reached))
+        level += 1
+    return steps
+
+
+def _fire_due(timer: Timer, rule: TimerRule, schedule: calendars.Schedule,
+              now: dt.datetime) -> tuple[list[TimerEvent], list[dict[str, Any]]]:
+    """Fire every ladder step the timer has reached by ``now`` (each once, at its true
+    time) and say who to tell. Used by the sweep, and before a timer stops, pauses or is
+    re-armed, so a breach that happened while the sweep was down is never lost."""
+    events: list[TimerEvent] = []
+    notes: list[dict[str, Any]] = []
+    if timer.status != TimerStatus.ARMED:
+        return events, notes
+    for level, step, reached in _due_steps(timer, rule, schedule, now):
+        kind = step.get("event", TimerEventKind.ESCALATED)
+        events.append(_event(timer, kind, reached, level=level,
+                             data={"percent": step["percent"]}))
+        if kind == TimerEventKind.WARNED and timer.warned_at is None:
+            timer.warned_at = reached
+        if kind == TimerEventKind.BREACHED and timer.breached_at is None:
+            timer.breached_at = reached  # the true due time, not "now" (R38)
+        notes.extend(_notifications(timer, level, step, kind))
+        timer.escalation_level = level + 1
+    return events, notes
+
+
+def sweep(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
+    """Claim one batch of due timers and fire their ladder steps; returns rows handled.
+    ``sweep_all`` repeats until nothing is due."""
+    now = now or clock.now()
+    from notifications.services import notify_many
+
+    with transaction.atomic():
+        claimed = list(
+            Timer.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(status=TimerStatus.ARMED, next_check_at__isnull=False,
+                    next_check_at__lte=now)
+            .select_related("rule__calendar", "order__technician__user",
+                            "order__technician__team__supervisor")
+            .order_by("next_check_at")[:batch])
+        events: list[TimerEvent] = []
+        notes: list[dict[str, Any]] = []
+        for timer in claimed:
+            try:
+                rule = timer.rule
+                schedule = schedule_of(rule)
+                fired, told = _fire_due(timer, rule, schedule, now)
+                events.extend(fired)
+                notes.extend(told)
+                _plan(timer, rule, schedule)
+                timer.failures = 0
+            except Exception:  # noqa: BLE001 - one bad row must not stop the sweep
+                logger.exception("SLA timer %s could not be evaluated", timer.pk)
+                timer.failures += 1
+                wait = min(RETRY_AFTER * 2 ** (timer.failures - 1), RETRY_CAP)
+                timer.next_check_at = now + wait
+        Timer.objects.bulk_update(claimed, ["escalation_level", "warned_at", "breached_at",
+                                            "next_check_at", "due_at", "failures"])
+        TimerEvent.objects.bulk_create(events, ignore_conflicts=True)
+        notify_many(notes)
+    return len(claimed)
+
+
+def sweep_all(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
+    total = 0
+    while True:
+        handled = sweep(now=now, batch=batch)
+        total += handled
+        if handled < batch:
+            return total
+
+
+def _notifications(timer: Timer, level: int, step: dict[str, Any],
+                   kind: str) -> list[dict[str, Any]]:
+    """R38: who hears about this ladder step. In-app notices for the technician and for
+    the dispatch and supervisor desks; an email to the team's supervisor if known."""
+    order = timer.order
+    text = _("%(event)s: order %(number)s, %(timer)s, due %(due)s.") % {
+        "event": TimerEventKind(kind).label, "number": order.number,
+        "timer": timer.get_kind_display(),
+        "due": timer.due_at.astimezone().strftime("%Y-%m-%d %H:%M") if timer.due_at else "-"}
+    rows: list[dict[str, Any]] = []
+    key = f"sla:{timer.pk}:{level}"
+    for role in step.get("notify", []):
+        base = {"kind": f"sla.{kind}", "body": text, "order": order, "subject": text}
+        if role == "technician" and order.technician is not None:
+            rows.append({**base, "channel": "in_app", "recipient": order.technician.user,
+                         "dedupe_key": f"{key}:technician"})
+        elif role in ("dispatcher", "supervisor"):
+            rows.append({**base, "channel": "in_app", "address": f"role:{role}",
+                         "dedupe_key": f"{key}:{role}"})
+            team = order.technician.team if order.technician else None
+            boss = team.supervisor if team else None
+            if role == "supervisor" and boss is not None and boss.email:
+                rows.append({**base, "channel": "email", "recipient": boss,
+                             "address": boss.email, "dedupe_key": f"{key}:supervisor-email"})
+    return rows
+
+
+# --- Policy changes ----------------------------------------------------------------
+
+def rearm_policy(policy_id: int, *, chunk: int = 1000) -> int:
+    """Re-plan the open timers of a changed policy with its current rules, keeping the
+    time already used and the pause history; returns how many were re-armed."""
+    from notifications.services import notify_many
+
+    policy = SlaPolicy.objects.get(pk=policy_id)
+    rules = {r.kind: r for r in policy.rules.all()}
+    total = 0
+    while True:
+        with transaction.atomic():
+            batch = list(Timer.objects.select_for_update(skip_locked=True, of=("self",))
+                         .filter(rule__policy=policy, status__in=[TimerStatus.ARMED,
+                                                                 TimerStatus.PAUSED])
+                         .exclude(policy_version=policy.version)
+                         .select_related("rule")[:chunk])
+            if not batch:
+                return total
+            now = clock.now()
+            events: list[TimerEvent] = []
+            notes: list[dict[str, Any]] = []
+            for timer in batch:
+                fired, told = _fire_due(timer, timer.rule, schedule_of(timer.rule), now)
+                events.extend(fired)
+                notes.extend(told)
+                rule = rules.get(timer.kind, timer.rule)
+                schedule = schedule_of(rule)
+                if timer.status == TimerStatus.ARMED:
+                    timer.consumed_seconds = _consumed(timer, schedule, now)
+                    timer.running_since = now
+                if rule.anchor == Anchor.EVENT:
+                    timer.target_seconds = rule.target_minutes * 60
+                timer.rule, timer.policy_version = rule, policy.version
+                # Steps already fired stay fired: a changed target neither re-fires
+                # nor un-fires them.
+                timer.escalation_level = min(timer.escalation_level, len(rule.ladder))
+                _plan(timer, rule, schedule)
+                events.append(_event(timer, TimerEventKind.REARMED, now,
+                                     data={"policy_version": policy.version,
+                                           "target_seconds": timer.target_seconds}))
+            Timer.objects.bulk_update(batch, ["rule", "policy_version", "target_seconds",
+                                              "consumed_seconds", "running_since", "due_at",
+                                              "next_check_at", "escalation_level",
+                                              "warned_at", "breached_at"])
+            TimerEvent.objects.bulk_create(events, ignore_conflicts=True)
+            notify_many(notes)
+            total += len(batch)
+

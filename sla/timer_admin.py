@@ -1,0 +1,129 @@
+"""Admin for SLA policies (editable, versioned) and timers (read-only); imported by
+``sla.admin``. ``TimerInline`` and ``SlaStatusFilter`` are used on the work-order desk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from fieldops import clock
+
+from .timers import SlaPolicy, Timer, TimerEvent, TimerRule, TimerStatus
+
+
+class TimerRuleInline(admin.StackedInline):
+    model = TimerRule
+    extra = 0
+    fields = ("kind", "rule_id", "target_minutes", "anchor", "calendar", "start_on", "stop_on",
+              "pause_on", "resume_on", "cancel_on", "ladder")
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    list_display = ("name", "kind", "service", "customer_class", "area_type", "is_active",
+                    "version", "updated_at")
+    list_filter = ("is_active",)
+    readonly_fields = ("version", "updated_at")
+    inlines = [TimerRuleInline]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any,
+                     change: bool) -> None:
+        """Every saved change is a new version; open timers are re-armed after commit."""
+        super().save_related(request, form, formsets, change)
+        policy = form.instance
+        if change:
+            SlaPolicy.objects.filter(pk=policy.pk).update(version=policy.version + 1,
+                                                          updated_at=clock.now())
+            from .tasks import rearm_policy
+
+            transaction.on_commit(lambda: rearm_policy.delay(policy.pk))
+
+
+class TimerEventInline(admin.TabularInline):
+    model = TimerEvent
+    extra = 0
+    can_delete = False
+    fields = ("kind", "at", "recorded_at", "level", "reason", "data")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Timer)
+class TimerAdmin(admin.ModelAdmin):
+    list_display = ("order", "kind", "cycle", "status", "due_at", "warned_at", "breached_at",
+                    "stopped_at", "escalation_level")
+    list_filter = ("kind", "status")
+    list_select_related = ("order",)
+    date_hierarchy = "started_at"
+    inlines = [TimerEventInline]
+    readonly_fields = [f.name for f in Timer._meta.fields]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class TimerInline(admin.TabularInline):
+    """The order's promises on its admin page: due, used, paused, warned, breached."""
+
+    model = Timer
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("SLA timers")
+    fields = ("kind", "cycle", "status", "due_at", "remaining", "warned_at", "breached_at",
+              "stopped_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("remaining"))
+    def remaining(self, obj: Timer) -> str:
+        if obj.status != TimerStatus.ARMED or obj.due_at is None:
+            return "-"
+        seconds = int((obj.due_at - clock.now()).total_seconds())
+        sign = "-" if seconds < 0 else ""
+        hours, rest = divmod(abs(seconds), 3600)
+        return f"{sign}{hours}:{rest // 60:02d}"
+
+
+class SlaStatusFilter(admin.SimpleListFilter):
+    """R38: orders with an open timer past its warning, or with any breach."""
+
+    title = _("SLA")
+    parameter_name = "sla"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("at_risk", _("At risk")), ("breached", _("Breached")),
+                ("open_breach", _("Breached, still open"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+        from .selectors import timers_at_risk, timers_breached
+
+        value = self.value()
+        if value == "at_risk":
+            timers = timers_at_risk()
+        elif value == "breached":
+            timers = timers_breached()
+        elif value == "open_breach":
+            timers = timers_breached().filter(status__in=[TimerStatus.ARMED,
+                                                          TimerStatus.PAUSED])
+        else:
+            return queryset
+        return queryset.filter(Exists(timers.filter(order=OuterRef("pk"))))
