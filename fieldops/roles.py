@@ -12,6 +12,8 @@ DISPATCHER = "dispatcher"
 TECHNICIAN = "technician"
 CALL_CENTRE = "call_centre"
 SUPERVISOR = "supervisor"
+#: Read-only API clients (reporting tools): everything visible, phone numbers masked (R40).
+REPORTING = "reporting"
 
 _READ_ALL = [
     "workorders.view_workorder",
@@ -26,6 +28,7 @@ _READ_ALL = [
     "technicians.view_area",
     "technicians.view_team",
     "notifications.view_notification",
+    "surveys.view_followup",
 ]
 
 ROLES: dict[str, list[str]] = {
@@ -47,9 +50,14 @@ ROLES: dict[str, list[str]] = {
         "workorders.intake_workorder",
         "workorders.cancel_workorder",
         "workorders.view_customer_pii",
+        # R28: questions and complaints logged and answered (首问负责制).
+        "surveys.add_followup",
+        "surveys.change_followup",
     ],
     # 班长 / 主管: reads everything, phone numbers masked (R40).
     SUPERVISOR: [*_READ_ALL],
+    # Reporting clients of the API: read only, phone numbers masked (R40).
+    REPORTING: [*_READ_ALL],
 }
 
 

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "fieldops",
     "technicians",
     "workorders",
@@ -50,6 +52,7 @@ INSTALLED_APPS = [
     "surveys",
     "sla",
     "notifications",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -217,11 +220,40 @@ CELERY_BEAT_SCHEDULE["flush-outbox"] = {
 }
 
 # --- REST framework -------------------------------------------------------
+# The call-centre API (api/, docs/api.md): client tokens or a staff session, strict JSON,
+# per-client rate limits, problem+json errors, OpenAPI schema at /api/v1/schema/.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ClientRateThrottle"],
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "UNICODE_JSON": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "fieldops call-centre API",
+    "DESCRIPTION": "Intake, tracking and callbacks for telecom field-service work orders. "
+                   "Errors are application/problem+json; see docs/api.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {"StateEnum": "workorders.models.State",
+                            "WorkKindEnum": "workorders.models.Kind",
+                            "FollowUpKindEnum": "surveys.models.FollowUpKind"},
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "api.schema.postprocess"],
 }
 
 # --- Logging --------------------------------------------------------------

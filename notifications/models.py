@@ -19,6 +19,8 @@ class Channel(models.TextChoices):
     SMS = "sms", _("SMS")
     EMAIL = "email", _("Email")
     IN_APP = "in_app", _("In-app")
+    #: A signed POST to an API client's endpoint (api.webhooks); ``address`` is the URL.
+    WEBHOOK = "webhook", _("Webhook")
 
 
 class Status(models.TextChoices):

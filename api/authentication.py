@@ -1,0 +1,81 @@
+"""Bearer tokens of API clients (``Authorization: Bearer fo_<prefix>_<secret>``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from typing import Any
+
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+
+from fieldops import clock
+
+from . import conf
+from .models import ApiToken
+
+TOKEN_PREFIX = "fo_"
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def split_token(token: str) -> str | None:
+    """The lookup prefix of a well-formed token, else None."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    prefix, sep, secret = token[len(TOKEN_PREFIX):].partition("_")
+    if not sep or not prefix or not secret or len(prefix) > 16:
+        return None
+    return prefix
+
+
+class TokenAuthentication(authentication.BaseAuthentication):
+    """Finds the token by its prefix, compares the SHA-256 of the whole token in constant
+    time, refuses revoked tokens and inactive clients, and notes when it was last used."""
+
+    keywords = ("bearer", "token")
+
+    def authenticate(self, request: Request) -> tuple[Any, ApiToken] | None:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None
+        keyword, _sep, token = header.strip().partition(" ")
+        if keyword.lower() not in self.keywords:
+            return None
+        token = token.strip()
+        prefix = split_token(token)
+        if prefix is None:
+            raise exceptions.AuthenticationFailed(_("Malformed API token."))
+        row = (ApiToken.objects.select_related("client__user")
+               .filter(prefix=prefix).first())
+        if row is None or not hmac.compare_digest(row.digest, digest(token)):
+            raise exceptions.AuthenticationFailed(_("Unknown API token."))
+        if row.revoked_at is not None:
+            raise exceptions.AuthenticationFailed(_("This API token was revoked."))
+        client = row.client
+        if not client.is_active or not client.user.is_active:
+            raise exceptions.AuthenticationFailed(_("This API client is disabled."))
+        self._touch(row)
+        user = client.user
+        user.api_client = client  # the same object; spares a query later
+        return user, row
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+    @staticmethod
+    def _touch(row: ApiToken) -> None:
+        """Write ``last_used_at`` at most once per TOKEN_TOUCH_SECONDS (a conditional
+        UPDATE, so busy clients don't write on every request)."""
+        now = clock.now()
+        stale = now - dt.timedelta(seconds=conf.get("TOKEN_TOUCH_SECONDS"))
+        if row.last_used_at is None or row.last_used_at < stale:
+            ApiToken.objects.filter(pk=row.pk).filter(
+                Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale)
+            ).update(last_used_at=now)
+            row.last_used_at = now

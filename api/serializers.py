@@ -1,0 +1,519 @@
+"""Request and response shapes of the API (validation only; no writes here).
+
+Requests are strict: unknown fields, wrong JSON types (a number where text is expected,
+"yes" for a boolean) and text that can't be stored (NUL, lone surrogates) are 400s with
+the field's path, before any service runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from appointments.models import Appointment, ChangeRequest
+from fieldops.privacy import mask_phone
+from surveys.models import FollowUp, FollowUpKind
+from technicians.models import Area, Technician
+from workorders.models import (
+    AccessType,
+    Channel,
+    CustomerClass,
+    Kind,
+    Service,
+    State,
+    WorkOrder,
+    WorkOrderEvent,
+)
+
+from .models import ApiClient, WebhookEndpoint, WebhookEventType
+
+PII_PERM = "workorders.view_customer_pii"
+
+
+def can_see_pii(user: Any) -> bool:
+    return bool(user.is_superuser or user.has_perm(PII_PERM))
+
+
+# --- Strict fields ------------------------------------------------------------------
+
+class StrictCharField(serializers.CharField):
+    """Only JSON strings, storable as UTF-8 (no lone surrogates)."""
+
+    default_error_messages = {
+        "invalid": _("Expected a string."),
+        "encoding": _("The text contains characters that are not valid Unicode."),
+    }
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError:
+            self.fail("encoding")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    default_error_messages = {"invalid": _("Expected true or false.")}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class StrictChoiceField(serializers.ChoiceField):
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str):
+            self.fail("invalid_choice", input=str(data)[:50])
+        return super().to_internal_value(data)
+
+
+#: Dates a work order can sensibly carry; outside them a value is a typo (and years before
+#: 1901 would come back with a local-mean-time offset that is not valid RFC 3339).
+YEARS = (2000, 2100)
+
+
+class StrictDateField(serializers.DateField):
+    default_error_messages = {"range": _("Give a date between the years 2000 and 2100.")}
+
+    def to_internal_value(self, value: Any) -> dt.date:
+        if not isinstance(value, str):
+            self.fail("invalid", format="YYYY-MM-DD")
+        day = super().to_internal_value(value)
+        if not YEARS[0] <= day.year <= YEARS[1]:
+            self.fail("range")
+        return day
+
+
+class StrictDateTimeField(serializers.DateTimeField):
+    default_error_messages = {"range": _("Give a time between the years 2000 and 2100.")}
+
+    def to_internal_value(self, value: Any) -> dt.datetime:
+        if not isinstance(value, str):
+            self.fail("invalid", format="ISO 8601")
+        moment = super().to_internal_value(value)
+        if not YEARS[0] <= moment.year <= YEARS[1]:
+            self.fail("range")
+        return moment
+
+
+PHONE_PATTERN = r"^\+?[0-9]{5,20}$"
+
+
+@extend_schema_field({"type": "string", "pattern": PHONE_PATTERN, "maxLength": 21})
+class PhoneField(StrictCharField):
+    """Digits only (5-20), optionally after a +: 13812345678, +8613812345678."""
+
+    default_error_messages = {"phone": _("Give a phone number as 5 to 20 digits, optionally "
+                                         "after a +, without spaces or dashes.")}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 21)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if value and not re.fullmatch(PHONE_PATTERN, value):
+            self.fail("phone")
+        return value
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it doesn't know (a typo must not be silently ignored)."""
+
+    default_error_messages = {"unknown": _("Unknown field.")}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = [k for k in data if k not in self.fields or self.fields[k].read_only]
+            if unknown:
+                raise serializers.ValidationError(
+                    {str(k)[:100]: [self.error_messages["unknown"]] for k in unknown})
+        return super().to_internal_value(data)
+
+
+# --- Requests ---------------------------------------------------------------------------
+
+class CustomerInSerializer(StrictSerializer):
+    name = StrictCharField(max_length=100)
+    phone = PhoneField(help_text=_("Contact phone number."))
+    alt_phone = PhoneField(required=False, allow_blank=True, default="")
+    customer_class = StrictChoiceField(choices=CustomerClass.choices,
+                                       default=CustomerClass.STANDARD)
+
+
+class WorkOrderCreateSerializer(StrictSerializer):
+    """R1: every intake channel; R3: the first visit agreed to the day."""
+
+    channel = StrictChoiceField(choices=Channel.choices)
+    kind = StrictChoiceField(choices=Kind.choices)
+    service = StrictChoiceField(choices=Service.choices)
+    access_type = StrictChoiceField(choices=AccessType.choices)
+    customer = CustomerInSerializer()
+    account_number = StrictCharField(max_length=32, required=False, allow_blank=True,
+                                     default="")
+    address = StrictCharField(max_length=255)
+    area = StrictCharField(max_length=32, help_text=_("Area code, e.g. BJ-DC-01."))
+    symptoms = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+    fault_started_at = StrictDateTimeField(required=False, allow_null=True, default=None)
+    preferred_day = StrictDateField(required=False, allow_null=True, default=None)
+    external_ref = StrictCharField(max_length=64, required=False, allow_blank=True,
+                                   default="",
+                                   help_text=_("Your own reference; unique per client."))
+    notes = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    def validate_area(self, value: str) -> Area:
+        area = Area.objects.filter(code=value).first()
+        if area is None:
+            raise serializers.ValidationError(_("No area with this code; GET /api/v1/areas/ "
+                                                "lists them."))
+        return area
+
+
+class ResolveRemotelySerializer(StrictSerializer):
+    resolution = StrictCharField(max_length=2000, help_text=_("How it was fixed (R2)."))
+
+
+class CancelSerializer(StrictSerializer):
+    reason = StrictCharField(max_length=2000)
+
+
+class ParkSerializer(StrictSerializer):
+    until = StrictDateField(help_text=_("The day the customer is ready again (R12)."))
+    reason = StrictCharField(max_length=2000)
+
+
+class ResumeSerializer(StrictSerializer):
+    reason = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ChangeRequestInSerializer(StrictSerializer):
+    """R10: the customer's preferred window; the technician re-books it."""
+
+    preferred_start = StrictDateTimeField()
+    preferred_end = StrictDateTimeField()
+    note = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class CallbackSurveySerializer(StrictSerializer):
+    """R30: the result of the manual callback."""
+
+    satisfied = StrictBooleanField()
+    comment = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class CallbackNoteSerializer(StrictSerializer):
+    """R19: what the customer said on the recorded callback."""
+
+    callback_note = StrictCharField(max_length=2000)
+
+
+class FollowUpInSerializer(StrictSerializer):
+    """R28: a question or complaint to answer later."""
+
+    kind = StrictChoiceField(choices=FollowUpKind.choices)
+    text = StrictCharField(max_length=4000)
+    due_at = StrictDateTimeField(required=False, allow_null=True, default=None)
+
+
+class FollowUpAnswerSerializer(StrictSerializer):
+    answer = StrictCharField(max_length=4000)
+
+
+class WebhookEndpointInSerializer(StrictSerializer):
+    url = StrictCharField(max_length=200, help_text=_("HTTPS URL that receives POSTs."))
+    event_types = serializers.ListField(
+        child=StrictChoiceField(choices=WebhookEventType.choices), required=False,
+        default=list, max_length=len(WebhookEventType.values),
+        help_text=_("Event types wanted; empty or missing for all."))
+    description = StrictCharField(max_length=200, required=False, allow_blank=True,
+                                  default="")
+
+    def validate_event_types(self, value: Any) -> list[str]:
+        if not isinstance(value, list):
+            raise serializers.ValidationError(_("Expected a list."))
+        return list(value)
+
+
+class OrderFilterSerializer(StrictSerializer):
+    """Query parameters of the order list (all optional, combined with AND)."""
+
+    state = serializers.MultipleChoiceField(
+        choices=State.choices, required=False,
+        help_text=_("One or more states, comma-separated."))
+    kind = serializers.ChoiceField(choices=Kind.choices, required=False)
+    area = serializers.CharField(max_length=32, required=False, help_text=_("Area code."))
+    technician = serializers.IntegerField(min_value=1, max_value=2**62, required=False,
+                                          help_text=_("Technician id."))
+    customer_phone = serializers.CharField(max_length=32, required=False)
+    account = serializers.CharField(max_length=32, required=False,
+                                    help_text=_("Service account number."))
+    external_ref = serializers.CharField(max_length=64, required=False)
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+    updated_after = serializers.DateTimeField(required=False)
+    updated_before = serializers.DateTimeField(required=False)
+    sla_status = serializers.ChoiceField(
+        choices=[("at_risk", _("At risk")), ("breached", _("Breached"))], required=False,
+        help_text=_("Orders with a running SLA timer at risk, or with a breached one."))
+    ordering = serializers.ChoiceField(
+        choices=[("-id", _("Newest first")), ("id", _("Oldest first"))], required=False,
+        default="-id")
+    page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
+    cursor = serializers.CharField(max_length=200, required=False)
+
+    def to_internal_value(self, data: Any) -> Any:
+        # Query strings: "state=a,b" or "state=a&state=b".
+        if hasattr(data, "getlist"):
+            flat: dict[str, Any] = {}
+            for key in data:
+                values = data.getlist(key)
+                if key == "state":
+                    flat[key] = [s for v in values for s in v.split(",") if s]
+                else:
+                    flat[key] = values[-1]
+            data = flat
+        for key, value in list(data.items()):
+            if isinstance(value, str) and "\x00" in value:
+                raise serializers.ValidationError({key: [_("Null characters are not "
+                                                           "allowed.")]})
+        return super().to_internal_value(data)
+
+
+class FollowUpFilterSerializer(StrictSerializer):
+    status = serializers.ChoiceField(choices=[("open", _("Open")),
+                                              ("answered", _("Answered"))], required=False)
+    mine = serializers.BooleanField(required=False, default=False,
+                                    help_text=_("Only follow-ups I own."))
+    overdue = serializers.BooleanField(required=False, default=False,
+                                       help_text=_("Only open follow-ups past their due time."))
+    page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
+    cursor = serializers.CharField(max_length=200, required=False)
+
+
+# --- Responses ---------------------------------------------------------------------------
+
+class AreaSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Area
+        fields = ["id", "code", "name", "area_type"]
+
+
+class TechnicianRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="display_name")
+    employee_no = serializers.CharField()
+
+
+class TechnicianSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="display_name")
+    employee_no = serializers.CharField()
+    phone = serializers.SerializerMethodField()
+    team = serializers.CharField(source="team.name", allow_null=True, default=None)
+    areas = serializers.SerializerMethodField(help_text=_("Codes of the areas served."))
+    is_active = serializers.BooleanField()
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_areas(self, technician: Technician) -> list[str]:
+        return [area.code for area in technician.areas.all()]
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_phone(self, technician: Technician) -> str:
+        user = self.context["request"].user
+        return technician.phone if can_see_pii(user) else mask_phone(technician.phone)
+
+
+class AppointmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Appointment
+        fields = ["id", "start", "end", "precision", "status", "chosen_by_customer",
+                  "booked_at"]
+
+
+class ChangeRequestSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ChangeRequest
+        fields = ["id", "order", "appointment", "preferred_start", "preferred_end", "note",
+                  "source", "status", "requested_at"]
+
+
+class FollowUpSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.get_username")
+
+    class Meta:
+        model = FollowUp
+        fields = ["id", "order", "kind", "text", "owner", "due_at", "status", "answer",
+                  "answered_at", "created_at"]
+
+
+class CustomerOutSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    phone = serializers.CharField()
+    alt_phone = serializers.CharField()
+    customer_class = serializers.CharField()
+
+
+class ActionLinkSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    href = serializers.CharField()
+
+
+class SlaTimerSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    status = serializers.CharField(help_text=_("armed, paused, met, breached or cancelled"))
+    due_at = serializers.DateTimeField(allow_null=True)
+    warn_at = serializers.DateTimeField(allow_null=True)
+    remaining_seconds = serializers.IntegerField(allow_null=True)
+    paused = serializers.BooleanField()
+    at_risk = serializers.BooleanField()
+    breached = serializers.BooleanField()
+    breached_at = serializers.DateTimeField(allow_null=True)
+
+
+class SlaSerializer(serializers.Serializer):
+    available = serializers.BooleanField(
+        help_text=_("False while this server has no SLA engine; timers is then empty."))
+    status = serializers.ChoiceField(choices=["ok", "at_risk", "breached", "none"])
+    timers = SlaTimerSerializer(many=True)
+
+
+class WorkOrderListItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    version = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=State.choices)
+    kind = serializers.ChoiceField(choices=Kind.choices)
+    service = serializers.ChoiceField(choices=Service.choices)
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    customer_class = serializers.ChoiceField(choices=CustomerClass.choices)
+    customer_name = serializers.CharField(source="customer.name")
+    contact_phone = serializers.SerializerMethodField(
+        help_text=_("Masked in lists (R40); the order itself shows it in full to roles "
+                    "that need it."))
+    area = serializers.CharField(source="area.code")
+    technician = TechnicianRefSerializer(allow_null=True)
+    external_ref = serializers.CharField()
+    preferred_day = serializers.DateField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_contact_phone(self, order: WorkOrder) -> str:
+        return mask_phone(order.contact_phone)
+
+
+class WorkOrderDetailSerializer(serializers.Serializer):
+    """The order as the caller may see it (R40: phones masked unless the role needs them)."""
+
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    version = serializers.IntegerField(help_text=_("Also the ETag; send it as If-Match."))
+    state = serializers.ChoiceField(choices=State.choices)
+    state_label = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Kind.choices)
+    service = serializers.ChoiceField(choices=Service.choices)
+    access_type = serializers.ChoiceField(choices=AccessType.choices)
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    customer_class = serializers.ChoiceField(choices=CustomerClass.choices)
+    customer = CustomerOutSerializer()
+    account_number = serializers.CharField(allow_null=True)
+    address = serializers.CharField()
+    area = AreaSerializer()
+    symptoms = serializers.CharField()
+    fault_started_at = serializers.DateTimeField(allow_null=True)
+    preferred_day = serializers.DateField(allow_null=True)
+    external_ref = serializers.CharField()
+    notes = serializers.CharField()
+    technician = TechnicianSerializer(allow_null=True)
+    appointment = AppointmentSerializer(allow_null=True)
+    parked_until = serializers.DateField(allow_null=True)
+    customer_missed_bookings = serializers.IntegerField()
+    our_missed_appointments = serializers.IntegerField()
+    supervisor_flag = serializers.BooleanField()
+    rework_round = serializers.IntegerField()
+    cancel_reason = serializers.CharField()
+    allowed_actions = serializers.ListField(
+        child=serializers.CharField(),
+        help_text=_("State-machine transitions this caller may fire now."))
+    actions = ActionLinkSerializer(many=True,
+                                   help_text=_("API actions this caller may POST now."))
+    sla = SlaSerializer()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    dispatched_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+
+class EventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_label")
+
+    class Meta:
+        model = WorkOrderEvent
+        fields = ["id", "at", "actor", "action", "from_state", "to_state", "reason", "payload"]
+
+
+class TimelineSerializer(serializers.Serializer):
+    order = serializers.IntegerField()
+    number = serializers.CharField()
+    state = serializers.ChoiceField(choices=State.choices)
+    version = serializers.IntegerField()
+    technician = TechnicianSerializer(allow_null=True)
+    appointment = AppointmentSerializer(allow_null=True)
+    events = EventSerializer(many=True)
+    timer_events = serializers.ListField(child=serializers.DictField(), help_text=_(
+        "SLA timer events (started, paused, resumed, warned, breached, met)."))
+
+
+class WebhookEndpointSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "url", "event_types", "description", "is_active", "created_at"]
+
+
+class WebhookEndpointCreatedSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["id", "url", "event_types", "description", "is_active", "created_at",
+                  "secret"]
+
+
+class ClientSerializer(serializers.ModelSerializer):
+    # Declared, not derived from the model: the derived bounds depend on the database
+    # backend, and the committed schema must not.
+    rate_limit_per_minute = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = ApiClient
+        fields = ["id", "name", "role", "rate_limit_per_minute"]
+
+
+class ProblemFieldSerializer(serializers.Serializer):
+    field = serializers.CharField(allow_null=True)
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details; extra members depend on ``code``."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    instance = serializers.CharField(required=False)
+    errors = ProblemFieldSerializer(many=True)  # type: ignore[assignment]  # a field here
+    state = serializers.CharField(required=False)
+    allowed_actions = serializers.ListField(child=serializers.CharField(), required=False)
+    current_version = serializers.IntegerField(required=False)
+    rule = serializers.CharField(required=False)

@@ -1,0 +1,32 @@
+"""/api/v1/: the call-centre API, its OpenAPI schema and the interactive docs."""
+
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from . import views
+from .errors import not_found_view
+
+app_name = "api"
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("me/", views.MeView.as_view(), name="me"),
+    path("work-orders/", views.WorkOrderCollectionView.as_view(), name="work-orders"),
+    path("work-orders/<int:pk>/", views.WorkOrderDetailView.as_view(), name="work-order"),
+    path("work-orders/<int:pk>/timeline/", views.TimelineView.as_view(), name="timeline"),
+    path("work-orders/<int:pk>/appointment-change-requests/",
+         views.ChangeRequestView.as_view(), name="change-requests"),
+    path("work-orders/<int:pk>/follow-ups/", views.OrderFollowUpsView.as_view(),
+         name="order-follow-ups"),
+    *[path(f"work-orders/<int:pk>/{name}/", view.as_view(), name=name)
+      for name, view in views.ACTION_VIEWS.items()],
+    path("follow-ups/", views.FollowUpCollectionView.as_view(), name="follow-ups"),
+    path("follow-ups/<int:pk>/answer/", views.FollowUpAnswerView.as_view(),
+         name="follow-up-answer"),
+    path("areas/", views.AreaListView.as_view(), name="areas"),
+    path("technicians/", views.TechnicianListView.as_view(), name="technicians"),
+    path("webhooks/", views.WebhookCollectionView.as_view(), name="webhooks"),
+    path("webhooks/<int:pk>/", views.WebhookDetailView.as_view(), name="webhook"),
+    re_path(r"^.*$", not_found_view),
+]

@@ -1,0 +1,208 @@
+"""POST /work-orders/: intake from any channel (R1, R3), once per Idempotency-Key."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from api.models import ClientReference, IdempotencyKey
+from appointments.models import Appointment
+from fieldops import clock
+from workorders.models import State, WorkOrder, WorkOrderEvent
+
+
+def test_the_call_centre_creates_an_order_and_the_event_log_names_the_client(cc, intake):
+    # R1, R42
+    response = cc.create(intake(channel="app", external_ref="CC-1"))
+    assert response.status_code == 201, response.body
+    order = WorkOrder.objects.get()
+    assert response.body["id"] == order.pk and response.body["state"] == State.ACCEPTED
+    assert response["Location"] == f"/api/v1/work-orders/{order.pk}/"
+    assert response["ETag"] == '"1"'
+    assert order.channel == "app" and order.external_ref == "CC-1"
+    event = WorkOrderEvent.objects.get(order=order)
+    assert event.action == "create" and event.actor_label == "10010 呼叫中心"
+    # R3: the first visit is agreed to the day
+    assert Appointment.objects.get(order=order).precision == "day"
+
+
+def test_a_retry_with_the_same_key_returns_the_first_order_not_a_second(cc, intake):
+    body = intake()
+    first = cc.create(body, key="retry-1")
+    again = cc.create(body, key="retry-1")
+    assert first.status_code == again.status_code == 201
+    assert again.body == first.body
+    assert again["Idempotent-Replayed"] == "true"
+    assert WorkOrder.objects.count() == 1
+
+
+def test_the_same_key_with_a_different_body_is_a_422(cc, intake):
+    cc.create(intake(), key="k-1")
+    response = cc.create(intake(address="另一个地址 1 号"), key="k-1")
+    assert response.status_code == 422
+    assert response.body["code"] == "idempotency_key_reused"
+    assert WorkOrder.objects.count() == 1
+
+
+def test_key_order_and_spacing_in_the_body_do_not_make_a_different_request(cc, intake):
+    import json
+
+    body = intake()
+    cc.create(body, key="k-2")
+    shuffled = json.dumps(dict(reversed(list(body.items()))), indent=2)
+    response = cc.post("work-orders/", raw=shuffled.encode(),
+                       headers={"Idempotency-Key": "k-2"})
+    assert response.status_code == 201 and response["Idempotent-Replayed"] == "true"
+
+
+def test_the_replay_is_the_first_answer_even_after_the_order_moved_on(cc, intake, agent):
+    from workorders import services
+
+    first = cc.create(intake(), key="k-3")
+    order = WorkOrder.objects.get()
+    services.work_order_cancel(order=order, by=agent, reason="客户取消")
+    again = cc.create(intake(), key="k-3")
+    assert again.body["state"] == State.ACCEPTED == first.body["state"]
+
+
+def test_a_key_is_forgotten_after_its_time_to_live(cc, intake, settings):
+    import time_machine
+
+    settings.API_IDEMPOTENCY_TTL_SECONDS = 3600
+    start = clock.now()
+    with time_machine.travel(start, tick=False):
+        cc.create(intake(), key="k-4")
+    with time_machine.travel(start + dt.timedelta(hours=2), tick=False):
+        response = cc.create(intake(), key="k-4")
+    assert response.status_code == 201 and "Idempotent-Replayed" not in response
+    assert WorkOrder.objects.count() == 2
+
+
+def test_creating_needs_an_idempotency_key(cc, intake):
+    response = cc.post("work-orders/", intake())
+    assert response.status_code == 400
+    assert response.body["code"] == "idempotency_key_missing"
+    assert not WorkOrder.objects.exists()
+
+
+def test_a_malformed_idempotency_key_is_refused(cc, intake):
+    response = cc.create(intake(), key="x" * 256)
+    assert response.status_code == 400
+    assert not WorkOrder.objects.exists()
+
+
+def test_the_call_centre_reference_is_unique_per_client(cc, intake, call_centre):
+    first = cc.create(intake(external_ref="CC-9"))
+    response = cc.create(intake(external_ref="CC-9"))
+    assert response.status_code == 409
+    assert response.body["code"] == "duplicate_reference"
+    assert response.body["existing_order"] == first.body["id"]
+    assert WorkOrder.objects.count() == 1
+    assert ClientReference.objects.get().user == call_centre.user
+
+
+def test_another_client_may_use_the_same_reference(cc, intake, reference_data):
+    from api import services as api_services
+    from tests.api.conftest import Caller
+
+    other = api_services.api_client_create(name="Other call-centre")
+    _t, token = api_services.api_token_issue(client=other)
+    assert cc.create(intake(external_ref="SAME")).status_code == 201
+    assert Caller(token).create(intake(external_ref="SAME")).status_code == 201
+
+
+def test_a_broken_rule_is_a_422_with_the_field_and_leaves_nothing(cc, intake):
+    # R3: an install needs the day of the first visit, not in the past
+    yesterday = (clock.today_local() - dt.timedelta(days=1)).isoformat()
+    response = cc.create(intake(preferred_day=yesterday), key="k-5")
+    assert response.status_code == 422
+    assert response.body["code"] == "rule_violation" and response.body["rule"] == "R3"
+    assert response.body["errors"] == [{"field": "preferred_day", "code": "R3",
+                                        "message": response.body["detail"]}]
+    assert not WorkOrder.objects.exists() and not IdempotencyKey.objects.exists()
+    # the corrected request may reuse the key: nothing was remembered
+    assert cc.create(intake(), key="k-5").status_code == 201
+
+
+def test_a_repair_needs_symptoms(cc, intake):
+    response = cc.create(intake(kind="repair", preferred_day=None))
+    assert response.status_code == 422
+    assert response.body["errors"][0]["field"] == "symptoms"
+
+
+def test_invalid_fields_are_400_with_their_paths(cc, intake):
+    body = intake(channel="fax", customer={"name": 7, "phone": "call me"}, area="NOPE",
+                  colour="red")
+    response = cc.create(body)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    fields = {e["field"] for e in response.body["errors"]}
+    assert fields == {"colour"}  # unknown fields are reported first, alone
+    del body["colour"]
+    response = cc.create(body)
+    fields = {e["field"] for e in response.body["errors"]}
+    assert fields == {"channel", "customer.name", "customer.phone", "area"}
+    assert not WorkOrder.objects.exists()
+
+
+def test_unknown_nested_fields_are_refused(cc, intake):
+    response = cc.create(intake(customer={"name": "张伟", "phone": "13812345678",
+                                          "email": "x@example.com"}))
+    assert response.status_code == 400
+    assert response.body["errors"][0]["field"] == "customer.email"
+
+
+def test_wrong_json_types_are_400_not_coerced(cc, intake):
+    response = cc.create(intake(preferred_day=20261201, external_ref=123))
+    assert response.status_code == 400
+    assert {e["field"] for e in response.body["errors"]} == {"preferred_day", "external_ref"}
+
+
+def test_a_reporting_client_cannot_create(bi, intake):
+    response = bi.create(intake())
+    assert response.status_code == 403
+    assert response.body["code"] == "permission_denied"
+    assert not WorkOrder.objects.exists()
+
+
+def test_a_technician_cannot_create_orders(as_session, alice, intake):
+    response = as_session(alice.user).create(intake())
+    assert response.status_code == 403
+    assert not WorkOrder.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_identical_requests_racing_create_one_order(reference_data, east, intake):
+    """Two connections send the same key at the same moment: one order, two equal answers."""
+    from api import services as api_services
+    from tests.api.conftest import Caller
+    from tests.workorders.test_concurrency import _race
+
+    client = api_services.api_client_create(name="racer")
+    _t, token = api_services.api_token_issue(client=client)
+    body = intake()
+    results = _race([lambda: Caller(token).create(body, key="race-1") for _ in range(4)])
+    statuses = [r.status_code for r in results]
+    assert statuses == [201] * 4, [getattr(r, "body", r) for r in results]
+    assert WorkOrder.objects.count() == 1
+    assert len({r.body["id"] for r in results}) == 1
+    assert sum("Idempotent-Replayed" in r for r in results) == 3
+    assert WorkOrderEvent.objects.filter(action="create").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_keys_racing_with_one_reference_create_one_order(reference_data, east, intake):
+    from api import services as api_services
+    from tests.api.conftest import Caller
+    from tests.workorders.test_concurrency import _race
+
+    client = api_services.api_client_create(name="racer")
+    _t, token = api_services.api_token_issue(client=client)
+    body = intake(external_ref="REF-RACE")
+    results = _race([lambda i=i: Caller(token).create(body, key=f"race-{i}")
+                     for i in range(3)])
+    assert sorted(r.status_code for r in results) == [201, 409, 409]
+    assert WorkOrder.objects.count() == 1

@@ -1,0 +1,210 @@
+"""Webhooks: registered by a client, fed from the outbox in the event's transaction,
+signed (HMAC, timestamped), retried with backoff, visible with their status."""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import json
+import threading
+
+import pytest
+import time_machine
+
+from api import services as api_services
+from api import webhooks
+from api.models import WebhookDelivery, WebhookEndpoint
+from fieldops import clock
+from notifications import services as outbox
+from notifications.models import Notification, Status
+from workorders import services
+
+
+@pytest.fixture
+def received(monkeypatch):
+    """Deliveries captured instead of sent; set ``answer`` to choose the HTTP status."""
+    class Calls(list):
+        transport = None
+
+    calls = Calls()
+
+    def transport(url, body, headers, timeout):
+        calls.append({"url": url, "body": body, "headers": headers})
+        return transport.answer
+
+    transport.answer = 200
+    monkeypatch.setattr(webhooks, "transport", transport)
+    calls.transport = transport
+    return calls
+
+
+@pytest.fixture
+def endpoint(call_centre):
+    return api_services.webhook_endpoint_create(client=call_centre,
+                                                url="https://cc.example.com/hooks")
+
+
+def test_a_client_registers_an_https_endpoint_and_sees_the_secret_once(cc):
+    response = cc.post("webhooks/", {"url": "https://cc.example.com/hooks",
+                                     "event_types": ["order.state_changed", "sla.breached"]})
+    assert response.status_code == 201, response.body
+    assert response.body["secret"].startswith("whsec_")
+    listed = cc.get("webhooks/").body
+    assert listed[0]["event_types"] == ["order.state_changed", "sla.breached"]
+    assert "secret" not in listed[0]
+
+
+@pytest.mark.parametrize(("url", "status"), [
+    ("http://cc.example.com/hooks", 422), ("https://user:pw@cc.example.com/", 422),
+    ("not a url", 422), (42, 400)])
+def test_only_https_urls_without_credentials_are_accepted(cc, url, status):
+    response = cc.post("webhooks/", {"url": url})
+    assert response.status_code == status
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_unknown_event_types_are_refused(cc):
+    response = cc.post("webhooks/", {"url": "https://x.example/h", "event_types": ["order.eaten"]})
+    assert response.status_code == 400
+
+
+def test_a_client_disables_its_endpoint_and_cannot_touch_others(cc, bi, endpoint, reporting):
+    other = api_services.webhook_endpoint_create(client=reporting, url="https://bi.example/h")
+    assert cc.delete(f"webhooks/{other.pk}/").status_code == 404
+    assert cc.delete(f"webhooks/{endpoint.pk}/").status_code == 204
+    endpoint.refresh_from_db()
+    assert not endpoint.is_active
+
+
+def test_an_order_event_is_delivered_signed_after_commit(
+        endpoint, received, make_order, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        order = make_order()
+    assert len(received) == 1
+    call = received[0]
+    assert call["url"] == "https://cc.example.com/hooks"
+    assert call["headers"]["X-Fieldops-Event"] == "order.created"
+    payload = json.loads(call["body"])
+    assert payload["type"] == "order.created"
+    assert payload["data"]["order"]["id"] == order.pk
+    assert payload["data"]["event"]["action"] == "create"
+    assert webhooks.verify(endpoint.secret, call["body"],
+                           call["headers"]["X-Fieldops-Signature"])
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.notification.status == Status.SENT
+
+
+def test_the_signature_fails_for_another_body_secret_or_an_old_timestamp(endpoint):
+    body = b'{"id":"event-1"}'
+    now = clock.now().timestamp()
+    header = webhooks.sign(endpoint.secret, body, int(now))
+    assert webhooks.verify(endpoint.secret, body, header, now=now)
+    assert not webhooks.verify(endpoint.secret, body + b" ", header, now=now)
+    assert not webhooks.verify("whsec_other", body, header, now=now)
+    # a replay ten minutes later is refused
+    assert not webhooks.verify(endpoint.secret, body, header, now=now + 600)
+    assert not webhooks.verify(endpoint.secret, body, "t=abc,v1=00", now=now)
+
+
+def test_an_endpoint_gets_only_the_event_types_it_asked_for(call_centre, received, make_order,
+                                                            agent,
+                                                            django_capture_on_commit_callbacks):
+    api_services.webhook_endpoint_create(client=call_centre, url="https://cc.example/h",
+                                         event_types=["order.state_changed"])
+    with django_capture_on_commit_callbacks(execute=True):
+        order = make_order()
+    assert received == []
+    with django_capture_on_commit_callbacks(execute=True):
+        services.work_order_cancel(order=order, by=agent, reason="客户取消")
+    assert [c["headers"]["X-Fieldops-Event"] for c in received] == ["order.state_changed"]
+    assert json.loads(received[0]["body"])["data"]["event"]["to_state"] == "cancelled"
+
+
+def test_a_rolled_back_change_sends_nothing(endpoint, received, make_order, agent):
+    from django.db import transaction
+
+    order = make_order()
+    Notification.objects.all().delete()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.work_order_cancel(order=order, by=agent, reason="x")
+        raise RuntimeError
+    assert not Notification.objects.exists() and not WebhookDelivery.objects.exists()
+
+
+def test_a_failing_receiver_is_retried_with_backoff_then_succeeds(endpoint, received,
+                                                                   make_order):
+    received.transport.answer = 503
+    start = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False) as traveller:
+        make_order()
+        note = Notification.objects.get(channel="webhook")
+        assert outbox.deliver(note.pk) == "retry"
+        note.refresh_from_db()
+        assert note.status == Status.PENDING and "503" in note.last_error
+        assert note.next_attempt_at == start + dt.timedelta(seconds=outbox.BACKOFF[0])
+        assert outbox.deliver(note.pk) == "skipped"  # not due yet
+        traveller.shift(dt.timedelta(seconds=outbox.BACKOFF[0]))
+        received.transport.answer = 204
+        assert outbox.deliver(note.pk) == "sent"
+    first, last = received[0], received[-1]
+    # the same delivery id on every attempt (receivers de-duplicate), a fresh signature
+    assert first["headers"]["X-Fieldops-Delivery"] == last["headers"]["X-Fieldops-Delivery"]
+    assert first["headers"]["X-Fieldops-Signature"] != last["headers"]["X-Fieldops-Signature"]
+
+
+def test_a_disabled_endpoint_gets_nothing_new(endpoint, received, make_order,
+                                              django_capture_on_commit_callbacks):
+    api_services.webhook_endpoint_disable(endpoint=endpoint)
+    with django_capture_on_commit_callbacks(execute=True):
+        make_order()
+    assert received == [] and not WebhookDelivery.objects.exists()
+
+
+def test_the_same_cause_is_queued_once(endpoint, make_order):
+    from workorders.models import WorkOrderEvent
+
+    make_order()
+    event = WorkOrderEvent.objects.get()
+    assert api_services.webhook_publish_order_event(event=event) == 0  # already queued
+    assert WebhookDelivery.objects.count() == 1
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    got: list[tuple[dict, bytes]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        _Receiver.got.append((dict(self.headers), body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_a_real_http_receiver_on_loopback_gets_a_verifiable_delivery(call_centre, make_order,
+                                                                      settings):
+    settings.API_WEBHOOK_ALLOW_HTTP_LOOPBACK = True
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        endpoint = api_services.webhook_endpoint_create(
+            client=call_centre, url=f"http://127.0.0.1:{server.server_port}/hook")
+        make_order()
+        note = Notification.objects.get(channel="webhook")
+        assert outbox.deliver(note.pk) == "sent"
+    finally:
+        server.shutdown()
+        server.server_close()
+    headers, body = _Receiver.got[-1]
+    assert webhooks.verify(endpoint.secret, body, headers["X-Fieldops-Signature"])
+    assert json.loads(body)["type"] == "order.created"
+
+
+def test_deliveries_are_visible_in_the_admin_with_their_status(admin_client, endpoint,
+                                                               make_order):
+    make_order()
+    response = admin_client.get("/admin/api/webhookdelivery/")
+    assert response.status_code == 200
+    assert b"order.created" in response.content
