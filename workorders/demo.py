@@ -13,10 +13,11 @@ so every rule is checked and every change logged (R42) exactly as in production.
 Time is simulated: ``fieldops.clock`` (the product's one seam for "now") is set to
 each step's moment, so an order closed "three weeks ago" was created, dispatched,
 visited and surveyed three weeks ago, and open orders are recent, with their
-visits around now. The whole run is one transaction. Side effects that services
-queue for after commit (the survey task today, SMS later) are dropped: demo
-customers' made-up numbers may belong to real people, and the snapshot's
-"completed" orders would otherwise move on as soon as a worker starts.
+visits around now. The whole run is one transaction. Nothing leaves the building:
+demo customers' made-up numbers may belong to real people, so the SMS, e-mail and
+webhook rows the services write to the outbox are marked never sent, and what they
+queue for after commit (deliveries, the survey task) is dropped; the snapshot's
+"completed" orders would otherwise also move on as soon as a worker starts.
 
 ``build_scale(orders=N)``: N orders for benchmarks, fast. This mode **bypasses the
 services on purpose**: it computes each order's life (the same lifecycle and the
@@ -65,6 +66,8 @@ from django.utils.translation import gettext as _
 
 from appointments.models import Appointment, AppointmentStatus, Precision
 from fieldops import clock, roles
+from notifications.models import Notification
+from notifications.models import Status as NotificationStatus
 from technicians.models import Area, AreaType, Skill, Team, Technician
 
 from . import scenarios, selectors, services
@@ -381,8 +384,9 @@ def _user(username: str, full_name: str, *, group: str | None, staff: bool,
 
 
 def ensure_reference(passwords: _Passwords | None = None) -> Reference:
-    """The demo's areas, teams, technicians and office logins; creates what is missing
-    and leaves what exists alone (safe to run twice)."""
+    """The demo's areas, teams, technicians and office logins. Creates what is missing
+    (safe to run twice); existing users keep their password and are only added to their
+    role's group."""
     passwords = passwords or _Passwords()
     created: list[str] = []
     areas = {}
@@ -435,15 +439,20 @@ DEMO_CUSTOMERS = 60
 
 #: Minutes between a step and the one before it (scenario step names).
 _GAP_MINUTES: dict[str, tuple[int, int]] = {
-    "dispatch": (2, 25), "accept": (1, 15), "no_resources": (5, 30), "contact": (5, 40),
+    "dispatch": (2, 25), "accept": (1, 8), "no_resources": (5, 30), "contact": (3, 18),
     "schedule": (1, 8), "park": (2, 20), "cant_finish": (30, 90), "sign_off": (30, 120),
     "complete": (3, 15), "survey": (1, 3), "unsatisfied": (60, 1440),
     "satisfied": (60, 1800), "remote": (10, 180), "cancel": (10, 600),
 }
-#: Minutes from the booked visit: kit checked at the depot, on the way, check-in (R14).
+#: Minutes from the booked visit: kit checked at the depot, on the way, check-in within
+#: the R14 window, or nobody home (filed on arrival, R18).
 _AT_VISIT_MINUTES: dict[str, tuple[int, int]] = {
-    "kit": (-90, -60), "depart": (-50, -30), "check_in": (-8, 12), "nobody_home": (12, 25),
+    "kit": (-90, -60), "depart": (-50, -30), "check_in": (-10, 8), "nobody_home": (3, 9),
 }
+#: About one order in ten breaks a promise, so the SLA pages have something to show:
+#: the call comes after the R7/R7a window, or the technician arrives late (R14).
+_LATE_MINUTES: dict[str, tuple[int, int]] = {"contact": (35, 90), "check_in": (11, 30)}
+_LATE_SHARE = 0.08
 #: Minutes an order has been in its final state at the moment of the run.
 _DWELL_MINUTES: dict[str, tuple[int, int]] = {
     S.ACCEPTED: (1, 30), S.DISPATCHED: (1, 20), S.TAKEN: (1, 20),
@@ -473,24 +482,33 @@ class _SimulatedClock:
 def _simulated_time() -> Iterator[_SimulatedClock]:
     sim = _SimulatedClock()
     real_now = clock.now
-    clock.now = sim.now  # type: ignore[method-assign]
+    clock.now = sim.now
     try:
         yield sim
     finally:
-        clock.now = real_now  # type: ignore[method-assign]
+        clock.now = real_now
 
 
 @contextlib.contextmanager
 def _without_side_effects() -> Iterator[None]:
-    """Drop the ``on_commit`` callbacks the services queue inside this block (the survey
-    task today, SMS tomorrow): demo orders must not message anyone. Must run inside the
-    caller's transaction, where the callbacks are still pending."""
+    """Demo orders must not reach anyone: their customers' numbers are made up and may
+    be real people's, and API clients' webhooks must not hear of them. Inside this block
+    the services still write their outbox rows (so the history shows what would have
+    gone out), but external ones (SMS, e-mail, webhooks) are marked failed with the
+    reason before commit, so the outbox flush never sends them; and the ``on_commit``
+    callbacks queued here (delivery, the survey task) are dropped. In-app notices to
+    staff are kept: they are the dispatcher's and supervisor's SLA alerts. Must run inside
+    the caller's transaction, where the callbacks are still pending."""
     conn = transaction.get_connection()
     if not conn.in_atomic_block:
         raise RuntimeError("_without_side_effects() needs an open transaction")
     pending = len(conn.run_on_commit)
+    last_note = Notification.objects.aggregate(m=models.Max("pk"))["m"] or 0
     try:
         yield
+        Notification.objects.filter(pk__gt=last_note, status=NotificationStatus.PENDING).update(
+            status=NotificationStatus.FAILED,
+            last_error="Demo data: never sent (made-up recipient).")
     finally:
         del conn.run_on_commit[pending:]
 
@@ -581,7 +599,9 @@ def _plan(order: _DemoOrder, rng: random.Random, now: dt.datetime) -> None:
     gaps = []
     previous = ""
     for step in order.steps:
-        if step in _AT_VISIT_MINUTES:
+        if step in _LATE_MINUTES and rng.random() < _LATE_SHARE:
+            gaps.append(_minutes(rng, _LATE_MINUTES[step]))
+        elif step in _AT_VISIT_MINUTES:
             gaps.append(_minutes(rng, _AT_VISIT_MINUTES[step]))
         elif step == "schedule" and previous == "nobody_home":
             gaps.append(_minutes(rng, (1200, 1500)))  # booked again for the next day
@@ -637,7 +657,7 @@ def _demo_plan(rng: random.Random, ref: Reference) -> list[_DemoOrder]:
     rng.shuffle(targets)
     # Remote resolution is for repairs (R2); give them repairs before spreading kinds.
     targets.sort(key=lambda s: s != S.RESOLVED_REMOTELY)
-    kinds = [Kind.REPAIR] * targets.count(S.RESOLVED_REMOTELY)
+    kinds: list[str] = [Kind.REPAIR] * targets.count(S.RESOLVED_REMOTELY)
     kinds += _spread(rng, _ALL_KINDS, (40, 15, 45), len(targets) - len(kinds))
     channels = _spread(rng, Channel.values, (40, 10, 25, 12, 8, 5), len(targets))
     now = timezone.now()
@@ -817,19 +837,20 @@ class _Rows:
         if not rows:
             return
         if not self.use_copy:
-            self.model.objects.bulk_create(
+            self.model._default_manager.bulk_create(
                 [self.model(**dict(zip(self.cols, row, strict=True))) for row in rows],
                 batch_size=self.batch_size)
             return
         extra = tuple(f.get_default() for f in self.extra_fields)
         with connection.cursor() as cursor, cursor.cursor.copy(self.copy_sql) as copy:
             for row in rows:
-                full = row + extra if extra else row
                 if self.json_at:
-                    full = list(full)
+                    values = list(row + extra)
                     for i in self.json_at:
-                        full[i] = json.dumps(full[i], ensure_ascii=False)
-                copy.write_row(full)
+                        values[i] = json.dumps(values[i], ensure_ascii=False)
+                    copy.write_row(values)
+                else:
+                    copy.write_row(row + extra if extra else row)
 
 
 class _Ids:
@@ -853,7 +874,7 @@ class _Ids:
                     self.pool = [r[0] for r in cursor.fetchall()][::-1]
             return self.pool.pop()
         if self.next_id is None:
-            top = self.model.objects.aggregate(m=models.Max("pk"))["m"] or 0
+            top = self.model._default_manager.aggregate(m=models.Max("pk"))["m"] or 0
             self.next_id = top + 1
         self.next_id += 1
         return self.next_id - 1
@@ -971,23 +992,23 @@ class _ScaleGenerator:
            _SYSTEM if r() < 0.75 else _DISPATCHER, None)
         if cancelled():
             return steps
-        go("accept", _S.TAKEN, t + minutes(1, 20), _TECH)
+        go("accept", _S.TAKEN, t + minutes(1, 8), _TECH)
         if coin(0.04, "no_resources"):  # R6
             go("report_no_resources", _S.NO_RESOURCES, t + minutes(5, 40), _TECH,
                self.rng.choice(NO_RESOURCE_REASONS))
             go("dispatch", _S.DISPATCHED, t + minutes(1440, 5 * 1440), _DISPATCHER, "again")
-            go("accept", _S.TAKEN, t + minutes(1, 20), _TECH)
+            go("accept", _S.TAKEN, t + minutes(1, 8), _TECH)
         go("confirm_resources", _S.TAKEN, t + minutes(2, 15), _TECH)  # R5
         if cancelled():
             return steps
-        late = r() < 0.08  # R7: most calls within the hour, some not
-        go("contact", _S.CONTACTED, t + (minutes(40, 180) if late else minutes(3, 35)), _TECH)
+        late = r() < 0.06  # R7/R7a: most calls within 30 min, some late
+        go("contact", _S.CONTACTED, t + (minutes(35, 150) if late else minutes(3, 18)), _TECH)
         if cancelled():
             return steps
         if coin(0.05, "park"):  # R12
             until = self._local_day_start(t) + (3 + int(r() * 12)) * DAY
             go("park", _S.PARKED, t + minutes(2, 20), _TECH if r() < 0.6 else _AGENT,
-               self.rng.choice(PARK_REASONS) + "|" + str(until))
+               (self.rng.choice(PARK_REASONS), until))
             go("resume", _S.CONTACTED, until + minutes(8 * 60, 11 * 60),
                _TECH if r() < 0.6 else _AGENT)
         misses = 0
@@ -1007,7 +1028,7 @@ class _ScaleGenerator:
             go("confirm_kit", _S.PREPARED, visit - minutes(60, 90), _TECH)
             go("depart", _S.EN_ROUTE, visit - minutes(30, 50), _TECH)
             if coin(0.06 if misses == 0 else 0.3, "miss1" if misses == 0 else "miss2"):
-                go("nobody_home", _S.NOBODY_HOME, visit + minutes(12, 25), _TECH,
+                go("nobody_home", _S.NOBODY_HOME, visit + minutes(3, 9), _TECH,  # R18
                    self.rng.choice(NOBODY_HOME_NOTES))
                 misses += 1
                 if misses >= 2:  # R19
@@ -1019,7 +1040,7 @@ class _ScaleGenerator:
                     go("close_abnormal", _S.CLOSED, t + minutes(120, 2880), _AGENT)
                     return steps
                 continue
-            arrive = minutes(-10, 9) if r() < 0.85 else minutes(11, 45)  # R14
+            arrive = minutes(-10, 8) if r() < 0.93 else minutes(11, 45)  # R14
             go("check_in", _S.ON_SITE, visit + arrive, _TECH)
             if not revisit and coin(0.05, "cant_finish"):  # R24
                 revisit = True
@@ -1201,10 +1222,9 @@ class _ScaleGenerator:
                                "end": appts[-1][1].isoformat(),
                                "precision": precision, "chosen_by_customer": True}
             elif action == "park":
-                reason, until = data.split("|")
+                reason, until = data
                 parked_from = from_state
-                parked_until = dt.datetime.fromtimestamp(float(until) + 12 * HOUR,
-                                                         self.tz).date()
+                parked_until = dt.datetime.fromtimestamp(until + 12 * HOUR, self.tz).date()
                 payload = {"until": parked_until.isoformat()} if log else payload
             elif action == "resume":
                 parked_from, parked_until = "", None
@@ -1266,8 +1286,7 @@ class _ScaleGenerator:
                 events.append((at, by_id, by_label, action, from_state, to_state, reason,
                                payload))
         state = life[-1][2] if life else _S.ACCEPTED
-        updated = life[-1][3] if life else t0
-        updated = self._dt(updated) if life else created
+        updated = self._dt(life[-1][3]) if life else created
         self.states[state] = self.states.get(state, 0) + 1
         symptoms = rng.choice(SYMPTOMS[service]) if kind == _K.REPAIR else ""
         fault_started = self._dt(t0 - (1 + r() * 47) * HOUR) if kind == _K.REPAIR else None
@@ -1290,7 +1309,7 @@ class _ScaleGenerator:
 @dataclass
 class _ScaleReference:
     areas: list[Area]
-    area_cum: list[float]
+    area_cum: list[int]
     by_area: dict[int, list[int]]
     candidates: dict[tuple[int, str, str, str], list[int]]
     tech_users: dict[int, tuple[int, str]]
@@ -1332,7 +1351,7 @@ def _ensure_scale_reference(technicians: int, ref: Reference) -> int:
     encoded = make_password(DEMO_PASSWORD)
     taken = set(user_model.objects.filter(username__startswith="t0")
                 .values_list("username", flat=True))
-    users = []
+    users: list[Any] = []
     n = 0
     while len(users) < missing:
         n += 1
@@ -1413,7 +1432,7 @@ def _created_times(rng: random.Random, n: int, start: float, end: float,
     """n creation times in [start, end), busier by day than at night, sorted."""
     hour_weight = (0.1, 0.05, 0.05, 0.05, 0.05, 0.1, 0.2, 0.5, 0.9, 1.0, 1.0, 1.0,
                    0.8, 0.8, 1.0, 1.0, 1.0, 0.9, 0.8, 0.7, 0.6, 0.4, 0.3, 0.2)
-    out = []
+    out: list[float] = []
     span = end - start
     r = rng.random
     while len(out) < n:

@@ -16,6 +16,10 @@ from django.db import connection, transaction
 
 from appointments.models import AppointmentStatus
 from fieldops import clock, roles
+from notifications.models import Channel as NotificationChannel
+from notifications.models import Notification
+from notifications.models import Status as NotificationStatus
+from sla.timers import Timer
 from technicians.models import Area, AreaType, Team, Technician
 from workorders import demo
 from workorders.models import (
@@ -124,9 +128,19 @@ class TestTheDefaultRun:
         for word in ("admin", "dispatcher", "agent", "supervisor", "tech1", demo.DEMO_PASSWORD):
             assert word in demo_output
 
-    def test_it_queues_no_side_effects(self, demo_run: tuple[str, int], db: Any) -> None:
-        # Demo customers' numbers are made up and may be real people's: nothing is sent.
-        assert demo_run[1] == 0
+    def test_nothing_is_sent_to_anyone(self, demo_run: tuple[str, int], db: Any) -> None:
+        # Demo customers' numbers are made up and may be real people's.
+        assert demo_run[1] == 0  # no delivery or task queued for after commit
+        external = Notification.objects.exclude(channel=NotificationChannel.IN_APP)
+        assert external.exists()  # the services did write them ...
+        assert not external.exclude(status=NotificationStatus.FAILED).exists()  # ... unsent
+
+    def test_only_a_few_promises_are_broken(self, demo_output: str) -> None:
+        # Realistic timing: most orders keep the R7/R14 promises; the SLA pages still
+        # have a few breaches to show.
+        timers = Timer.objects.all()
+        breached = timers.filter(breached_at__isnull=False).count()
+        assert 0 < breached <= timers.count() * 0.2
 
     def test_if_empty_on_a_populated_database_changes_nothing(self, demo_output: str) -> None:
         def counts() -> tuple[int, ...]:
@@ -242,3 +256,31 @@ def test_scale_mode_can_write_every_event_of_the_path(db: Any) -> None:
 def test_scale_mode_with_if_empty_on_a_populated_database_does_nothing(scale_output: str) -> None:
     run("--orders", "100", "--if-empty")
     assert WorkOrder.objects.count() == 500
+
+
+# --- Scale mode's background writer (PostgreSQL, outside a transaction) -------------
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_scale_mode_writes_batches_from_a_background_thread(reference_data: None) -> None:
+    run("--orders", "300", "--batch-size", "100")
+    assert WorkOrder.objects.count() == 300
+    assert set(WorkOrder.objects.values_list("state", flat=True)) == set(State.values)
+    assert WorkOrderEvent.objects.filter(action="create").count() == 300
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_batch_stops_the_run_with_its_error(
+        reference_data: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    written = demo._Rows.write
+
+    def fail_on_events(self: demo._Rows, rows: list[tuple[Any, ...]]) -> None:
+        if self.model is WorkOrderEvent:
+            raise RuntimeError("disk full")
+        written(self, rows)
+
+    monkeypatch.setattr(demo._Rows, "write", fail_on_events)
+    with pytest.raises(RuntimeError, match="disk full"):
+        run("--orders", "300", "--batch-size", "100")
+    assert WorkOrder.objects.count() == 0  # the failed batch was rolled back

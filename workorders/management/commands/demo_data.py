@@ -93,6 +93,7 @@ class Command(BaseCommand):
                   max(len(headers[2]), *(len(x.role) for x in logins))]
         self.stdout.write("")
         self.stdout.write("Demo logins (users that existed before keep their own password):")
+
         def line(*cells: str) -> str:
             return "  " + "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)) \
                 + "  " + cells[3]
