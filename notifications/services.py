@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from fieldops import clock
+from fieldops.bulk import insert_ignoring_conflicts
 
 from .backends import sms_backend
 from .models import Channel, Notification, Status
@@ -68,7 +69,7 @@ def notify_many(rows: list[dict[str, Any]]) -> int:
         notes.append(Notification(**row, created_at=now, next_attempt_at=now,
                                   status=Status.SENT if in_app else Status.PENDING,
                                   sent_at=now if in_app else None))
-    Notification.objects.bulk_create(notes, ignore_conflicts=True)
+    insert_ignoring_conflicts(Notification, notes)
     if any(row["channel"] != Channel.IN_APP for row in rows):
         from .tasks import flush_outbox
 
@@ -104,10 +105,6 @@ def _send(note: Notification) -> None:
             raise ValueError("no email address")
         send_mail(note.subject or note.kind, note.body, settings.DEFAULT_FROM_EMAIL,
                   [note.address])
-    elif note.channel == Channel.WEBHOOK:
-        from api.webhooks import send_webhook
-
-        send_webhook(note)
 
 
 def deliver(note_id: int) -> str:

@@ -19,9 +19,11 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fieldops import clock
+from fieldops.bulk import insert_ignoring_conflicts, update_fields
 
 from . import calendars, selectors
 from .timers import (
@@ -219,7 +221,8 @@ def _due_steps(timer: Timer, rule: TimerRule, schedule: calendars.Schedule,
 
 
 def _fire_due(timer: Timer, rule: TimerRule, schedule: calendars.Schedule,
-              now: dt.datetime) -> tuple[list[TimerEvent], list[dict[str, Any]]]:
+              now: dt.datetime, *, people: dict[str, Any] | None = None,
+              ) -> tuple[list[TimerEvent], list[dict[str, Any]]]:
     """Fire every ladder step the timer has reached by ``now`` (each once, at its true
     time) and say who to tell. Used by the sweep, and before a timer stops, pauses or is
     re-armed, so a breach that happened while the sweep was down is never lost."""
@@ -235,7 +238,9 @@ def _fire_due(timer: Timer, rule: TimerRule, schedule: calendars.Schedule,
             timer.warned_at = reached
         if kind == TimerEventKind.BREACHED and timer.breached_at is None:
             timer.breached_at = reached  # the true due time, not "now" (R38)
-        notes.extend(_notifications(timer, level, step, kind))
+        if people is None:
+            people = _people({timer.order_id}).get(timer.order_id, {})
+        notes.extend(_notifications(timer, level, step, kind, people))
         timer.escalation_level = level + 1
     return events, notes
 
@@ -247,20 +252,26 @@ def sweep(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
     from notifications.services import notify_many
 
     with transaction.atomic():
-        claimed = list(
-            Timer.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(status=TimerStatus.ARMED, next_check_at__isnull=False,
-                    next_check_at__lte=now)
-            .select_related("rule__calendar", "order__technician__user",
-                            "order__technician__team__supervisor")
-            .order_by("next_check_at")[:batch])
+        # Claim with the lean query the partial index answers alone (an idle tick is this
+        # one statement), then load what the evaluation needs for the claimed rows only.
+        ids = list(Timer.objects.select_for_update(skip_locked=True)
+                   .filter(status=TimerStatus.ARMED, next_check_at__isnull=False,
+                           next_check_at__lte=now)
+                   .order_by("next_check_at").values_list("pk", flat=True)[:batch])
+        if not ids:
+            return 0
+        claimed = list(Timer.objects.filter(pk__in=ids).select_related("order"))
+        rules = {r.pk: r for r in TimerRule.objects.select_related("calendar")
+                 .filter(pk__in={t.rule_id for t in claimed})}
+        people = _people({t.order_id for t in claimed})
         events: list[TimerEvent] = []
         notes: list[dict[str, Any]] = []
         for timer in claimed:
             try:
-                rule = timer.rule
+                rule = rules[timer.rule_id]
                 schedule = schedule_of(rule)
-                fired, told = _fire_due(timer, rule, schedule, now)
+                fired, told = _fire_due(timer, rule, schedule, now,
+                                        people=people.get(timer.order_id))
                 events.extend(fired)
                 notes.extend(told)
                 _plan(timer, rule, schedule)
@@ -270,9 +281,9 @@ def sweep(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
                 timer.failures += 1
                 wait = min(RETRY_AFTER * 2 ** (timer.failures - 1), RETRY_CAP)
                 timer.next_check_at = now + wait
-        Timer.objects.bulk_update(claimed, ["escalation_level", "warned_at", "breached_at",
-                                            "next_check_at", "due_at", "failures"])
-        TimerEvent.objects.bulk_create(events, ignore_conflicts=True)
+        update_fields(Timer, claimed, ["escalation_level", "warned_at", "breached_at",
+                                       "next_check_at", "due_at", "failures"])
+        insert_ignoring_conflicts(TimerEvent, events)
         notify_many(notes)
     return len(claimed)
 
@@ -286,30 +297,41 @@ def sweep_all(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> in
             return total
 
 
-def _notifications(timer: Timer, level: int, step: dict[str, Any],
-                   kind: str) -> list[dict[str, Any]]:
+def _people(order_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """Who to tell about each order, in one query: its technician's user and the team's
+    supervisor (id and email)."""
+    from workorders.models import WorkOrder
+
+    rows = WorkOrder.objects.filter(pk__in=order_ids).values_list(
+        "pk", "technician__user_id", "technician__team__supervisor_id",
+        "technician__team__supervisor__email")
+    return {pk: {"technician": tech, "supervisor": boss, "supervisor_email": email or ""}
+            for pk, tech, boss, email in rows}
+
+
+def _notifications(timer: Timer, level: int, step: dict[str, Any], kind: str,
+                   people: dict[str, Any]) -> list[dict[str, Any]]:
     """R38: who hears about this ladder step. In-app notices for the technician and for
     the dispatch and supervisor desks; an email to the team's supervisor if known."""
-    order = timer.order
+    number = f"{timer.order.NUMBER_PREFIX}{timer.order_id:08d}"
+    due = timezone.localtime(timer.due_at).strftime("%Y-%m-%d %H:%M") if timer.due_at else "-"
     text = _("%(event)s: order %(number)s, %(timer)s, due %(due)s.") % {
-        "event": TimerEventKind(kind).label, "number": order.number,
-        "timer": timer.get_kind_display(),
-        "due": timer.due_at.astimezone().strftime("%Y-%m-%d %H:%M") if timer.due_at else "-"}
+        "event": TimerEventKind(kind).label, "number": number,
+        "timer": timer.get_kind_display(), "due": due}
     rows: list[dict[str, Any]] = []
     key = f"sla:{timer.pk}:{level}"
+    base = {"kind": f"sla.{kind}", "body": text, "subject": text, "order_id": timer.order_id}
     for role in step.get("notify", []):
-        base = {"kind": f"sla.{kind}", "body": text, "order": order, "subject": text}
-        if role == "technician" and order.technician is not None:
-            rows.append({**base, "channel": "in_app", "recipient": order.technician.user,
+        if role == "technician" and people.get("technician"):
+            rows.append({**base, "channel": "in_app", "recipient_id": people["technician"],
                          "dedupe_key": f"{key}:technician"})
         elif role in ("dispatcher", "supervisor"):
             rows.append({**base, "channel": "in_app", "address": f"role:{role}",
                          "dedupe_key": f"{key}:{role}"})
-            team = order.technician.team if order.technician else None
-            boss = team.supervisor if team else None
-            if role == "supervisor" and boss is not None and boss.email:
-                rows.append({**base, "channel": "email", "recipient": boss,
-                             "address": boss.email, "dedupe_key": f"{key}:supervisor-email"})
+            if role == "supervisor" and people.get("supervisor_email"):
+                rows.append({**base, "channel": "email", "recipient_id": people["supervisor"],
+                             "address": people["supervisor_email"],
+                             "dedupe_key": f"{key}:supervisor-email"})
     return rows
 
 
