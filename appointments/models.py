@@ -41,6 +41,25 @@ class Appointment(models.Model):
                                   null=True, blank=True, related_name="+",
                                   verbose_name=_("booked by"))
     reason = models.CharField(_("reason"), max_length=255, blank=True)
+    #: When the booking stopped being the current one, by whom and why (moved, kept,
+    #: missed, cancelled); the row itself is never overwritten with another time.
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                  null=True, blank=True, related_name="+",
+                                  verbose_name=_("closed by"))
+    close_reason = models.CharField(_("why closed"), max_length=255, blank=True, default="")
+    #: R15: who asked for the move; only a move we asked for can break the promise.
+    moved_by_customer = models.BooleanField(_("moved at the customer's request"), null=True,
+                                            blank=True)
+    #: R15: moved by us with less notice than required (a broken promise, R16).
+    short_notice = models.BooleanField(_("moved at short notice"), default=False)
+    #: The customer confirmed the booking from the SMS link.
+    confirmed_at = models.DateTimeField(_("confirmed by the customer"), null=True, blank=True)
+    #: R14: check-in time, and whether it was more than the tolerance off the promise.
+    arrived_at = models.DateTimeField(_("arrived"), null=True, blank=True)
+    arrival_offset_minutes = models.IntegerField(_("minutes off the booked time"), null=True,
+                                                 blank=True)
+    late = models.BooleanField(_("late"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("appointment")
@@ -101,3 +120,29 @@ class ChangeRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.preferred_start:%Y-%m-%d %H:%M}"
+
+
+class CustomerLink(models.Model):
+    """One signed link sent by SMS to the customer for one booking. The URL carries a
+    ``django.core.signing`` token naming this row; the row makes it single-use and lets a
+    booking that moved refuse its old links."""
+
+    class Use(models.TextChoices):
+        CONFIRMED = "confirmed", _("Confirmed the booking")
+        CHANGE_REQUESTED = "change", _("Asked for another time")
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE,
+                                    related_name="links", verbose_name=_("appointment"))
+    nonce = models.CharField(_("nonce"), max_length=32, unique=True)
+    created_at = models.DateTimeField(_("created"), default=clock.now)
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    used_for = models.CharField(_("used for"), max_length=10, choices=Use.choices, blank=True)
+
+    class Meta:
+        verbose_name = _("customer link")
+        verbose_name_plural = _("customer links")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.appointment_id} {self.created_at:%Y-%m-%d %H:%M}"

@@ -264,3 +264,41 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- Technician pages, uploads and customer links (appointments, R13-R19, R23, R26) ---
+# The base of the links sent to customers by SMS (their signed appointment pages).
+PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+CUSTOMER_LINK_MAX_AGE_HOURS = env.int("CUSTOMER_LINK_MAX_AGE_HOURS", default=72)
+# Photos (R17, R23): refused above this size or when not an image; stored resized.
+PHOTO_MAX_UPLOAD_BYTES = env.int("PHOTO_MAX_UPLOAD_BYTES", default=12 * 1024 * 1024)
+PHOTO_MAX_SIDE = env.int("PHOTO_MAX_SIDE", default=1600)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024  # a drawn signature travels as a data URL
+# R26: require the SMS code (the strong form) on every sign-off, not only a drawing.
+SIGN_OFF_REQUIRE_SMS_CODE = env.bool("SIGN_OFF_REQUIRE_SMS_CODE", default=False)
+# Appointment promises (policy defaults from DOMAIN.md): R14 tolerance, R15 notice.
+APPOINTMENT_LATE_AFTER_MINUTES = env.int("APPOINTMENT_LATE_AFTER_MINUTES", default=10)
+APPOINTMENT_MOVE_NOTICE_MINUTES = env.int("APPOINTMENT_MOVE_NOTICE_MINUTES", default=120)
+APPOINTMENT_MOVE_NOTICE_SAME_HALF_DAY_MINUTES = env.int(
+    "APPOINTMENT_MOVE_NOTICE_SAME_HALF_DAY_MINUTES", default=30)
+# R16: a booking nobody checked in to this long after its window is missed by us.
+APPOINTMENT_MISSED_AFTER_MINUTES = env.int("APPOINTMENT_MISSED_AFTER_MINUTES", default=60)
+CELERY_BEAT_SCHEDULE["appointments-missed"] = {
+    "task": "appointments.tasks.sweep_missed_appointments",
+    "schedule": env.float("APPOINTMENT_SWEEP_SECONDS", default=300.0),
+}
+# Photos and signatures go through Django's storage API: local files by default, an
+# S3-compatible bucket when MEDIA_S3_BUCKET is set (pip install "fieldops[s3]").
+if env.str("MEDIA_S3_BUCKET", default=""):
+    _s3_storage: dict = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("MEDIA_S3_BUCKET"),
+            "endpoint_url": env.str("MEDIA_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("MEDIA_S3_REGION", default="") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+    STORAGES["default"] = _s3_storage

@@ -11,6 +11,8 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("tech/", include("technicians.urls")),
+    path("c/", include("appointments.urls")),
     path("api/v1/", include("api.urls")),
 ]
 if settings.DEBUG:

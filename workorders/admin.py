@@ -465,3 +465,49 @@ class PiiAccessAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# --- How the customer signed (R26) --------------------------------------------------------
+
+from .models import Signature  # noqa: E402  (this section is appended; see the end)
+
+
+class SignatureInline(ReadOnlyInline):
+    """R26: each sign-off with its method, time, the report hash it is bound to, whether
+    its seal still matches, and the drawn signature itself. An order signed off with no
+    row here was signed off without captured evidence."""
+
+    model = Signature
+    fields = ("signed_at", "method", "signer_name", "rating", "code_verified_at",
+              "code_sent_to_masked", "captured_by", "report_hash", "seal_status", "drawing")
+    readonly_fields = fields
+    verbose_name_plural = _("Customer sign-off (R26)")
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Whoever may read the order reads how it was signed (no separate role grant).
+        return bool(request.user.has_perm("workorders.view_workorder"))
+
+    @admin.display(description=_("code sent to"))
+    def code_sent_to_masked(self, obj: Any) -> str:
+        return mask_phone(obj.code_sent_to) if obj.code_sent_to else "—"
+
+    @admin.display(description=_("seal"))
+    def seal_status(self, obj: Any) -> str:
+        return str(_("intact") if obj.seal_valid else _("BROKEN: the record was altered"))
+
+    @admin.display(description=_("drawn signature"))
+    def drawing(self, obj: Any) -> str:
+        import base64
+
+        from django.utils.html import format_html
+
+        try:
+            with obj.image.open("rb") as f:
+                data = base64.b64encode(f.read()).decode()
+        except (OSError, ValueError):
+            return "—"
+        return format_html('<img src="data:image/png;base64,{}" alt="" style="max-height:80px;'
+                           'background:#fff;border:1px solid #999">', data)
+
+
+WorkOrderAdmin.inlines = [*WorkOrderAdmin.inlines, SignatureInline]

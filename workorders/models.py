@@ -563,3 +563,228 @@ class PiiAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.order_id} {self.at:%Y-%m-%d %H:%M}"
+
+
+# --- The visit's records: photos, consent, the completion report, the sign-off ----------
+# (R17, R22, R23, R25-R27). Written only by ``workorders.services``; never edited in place
+# once the customer has signed.
+
+class FaultCause(models.TextChoices):
+    """Why a repaired fault happened (R25)."""
+
+    LINE = "line", _("Line")
+    EQUIPMENT = "equipment", _("Equipment")
+    EXTERNAL_DAMAGE = "external_damage", _("External damage")
+    WEATHER = "weather", _("Weather")
+    CUSTOMER_EQUIPMENT = "customer_equipment", _("Customer equipment")
+    OTHER = "other", _("Other")
+
+
+def photo_upload_to(instance: Any, filename: str) -> str:
+    return f"orders/{instance.order_id}/photos/{filename}"
+
+
+def signature_upload_to(instance: Any, filename: str) -> str:
+    return f"orders/{instance.order_id}/signatures/{filename}"
+
+
+class Photo(models.Model):
+    """A photo taken on the visit, resized server-side and kept in the default storage."""
+
+    class Kind(models.TextChoices):
+        CHECK_IN = "check_in", _("Check-in")  # R17
+        INSTALLATION = "installation", _("Installation")  # R23
+        SPEED_TEST = "speed_test", _("Speed test")  # R23
+        OTHER = "other", _("Other")
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="photos",
+                              verbose_name=_("work order"))
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    image = models.FileField(_("image"), upload_to=photo_upload_to, max_length=200)
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+    size = models.PositiveIntegerField(_("bytes"))
+    #: SHA-256 of the stored file: the signed report names its photos by this (R26).
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    caption = models.CharField(_("caption"), max_length=200, blank=True)
+    taken_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                 null=True, blank=True, related_name="+",
+                                 verbose_name=_("taken by"))
+    uploaded_at = models.DateTimeField(_("uploaded"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.get_kind_display()} {self.uploaded_at:%Y-%m-%d %H:%M}"
+
+
+class Consent(models.Model):
+    """The customer's answer before a risky step, recorded (R22)."""
+
+    class Risk(models.TextChoices):
+        DRILLING = "drilling", _("Drilling walls")
+        DATA_LOSS = "data_loss", _("Possible data loss")
+        OTHER = "other", _("Other risky step")
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="consents",
+                              verbose_name=_("work order"))
+    risk = models.CharField(_("risk"), max_length=16, choices=Risk.choices)
+    description = models.CharField(_("what will be done"), max_length=255)
+    customer_name = models.CharField(_("who agreed"), max_length=100)
+    agreed = models.BooleanField(_("agreed"))
+    recorded_at = models.DateTimeField(_("recorded"), default=clock.now)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                    null=True, blank=True, related_name="+",
+                                    verbose_name=_("recorded by"))
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        ordering = ["recorded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.get_risk_display()}"
+
+
+#: The report fields the customer signs (R26) and the completion report files (R27).
+REPORT_FIELDS = ("work_done", "fault_cause", "materials", "download_mbps", "upload_mbps",
+                 "onu_activated", "outstanding_issue")
+
+
+class CompletionReport(models.Model):
+    """What was done on the visit (R27). A draft while on site; the customer signs exactly
+    this text (R26); completion files it (``filed_at``)."""
+
+    order = models.OneToOneField(WorkOrder, on_delete=models.CASCADE, related_name="report",
+                                 verbose_name=_("work order"))
+    work_done = models.TextField(_("work done"))
+    fault_cause = models.CharField(_("fault cause"), max_length=20, blank=True,
+                                   choices=FaultCause.choices)  # R25
+    materials = models.TextField(_("materials used"), blank=True)
+    download_mbps = models.PositiveIntegerField(_("download speed (Mbit/s)"), null=True,
+                                                blank=True)  # R23
+    upload_mbps = models.PositiveIntegerField(_("upload speed (Mbit/s)"), null=True,
+                                              blank=True)
+    onu_activated = models.BooleanField(_("ONU activated"), default=False)  # R23
+    #: 遗留问题 (R27): something left to do or to answer, flagged for the office.
+    outstanding_issue = models.TextField(_("outstanding issue"), blank=True)
+    updated_at = models.DateTimeField(_("updated"), default=clock.now)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+",
+                                   verbose_name=_("updated by"))
+    filed_at = models.DateTimeField(_("filed"), null=True, blank=True)
+    filed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                 null=True, blank=True, related_name="+",
+                                 verbose_name=_("filed by"))
+
+    class Meta:
+        verbose_name = _("completion report")
+        verbose_name_plural = _("completion reports")
+
+    def __str__(self) -> str:
+        return f"{self.order_id} report"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in REPORT_FIELDS}
+
+    @property
+    def has_outstanding_issue(self) -> bool:
+        return bool(self.outstanding_issue.strip())
+
+
+def report_hash(order: WorkOrder, report: dict[str, Any]) -> str:
+    """SHA-256 of what the customer signs (R26): the order, the report's fields and the
+    photos of the visit. Any later change to one of them changes the hash."""
+    import hashlib
+    import json
+
+    fields: dict[str, Any] = {name: report.get(name) for name in REPORT_FIELDS}
+    fields["onu_activated"] = bool(fields["onu_activated"])
+    for name in ("work_done", "materials", "outstanding_issue", "fault_cause"):
+        fields[name] = str(fields[name] or "").strip()
+    for name in ("download_mbps", "upload_mbps"):
+        value = fields[name]
+        fields[name] = None if value in (None, "") else int(value)
+    content = {"order": order.number, "report": fields,
+               "photos": sorted(order.photos.values_list("sha256", flat=True))}
+    text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class SignOffMethod(models.TextChoices):
+    DRAWN = "drawn", _("Drawn by the customer on the technician's phone")
+    SMS_CODE = "sms_code", _("Drawn, and confirmed with a code sent to the customer's phone")
+
+
+class Signature(models.Model):
+    """The customer's sign-off (R26), bound to the order, the time and the report's hash
+    by ``seal`` (an HMAC under the server's key): editing any of them breaks the seal."""
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="signatures",
+                              verbose_name=_("work order"))
+    method = models.CharField(_("method"), max_length=10, choices=SignOffMethod.choices)
+    image = models.FileField(_("drawn signature"), upload_to=signature_upload_to,
+                             max_length=200)
+    image_sha256 = models.CharField(_("signature image SHA-256"), max_length=64)
+    signer_name = models.CharField(_("signed by"), max_length=100)
+    rating = models.PositiveSmallIntegerField(_("rating (1-5)"))
+    comment = models.CharField(_("customer's comment"), max_length=500, blank=True)
+    report_hash = models.CharField(_("report SHA-256"), max_length=64)
+    signed_at = models.DateTimeField(_("signed"))
+    #: R26 strong form: when the code sent to the customer's phone was typed in.
+    code_verified_at = models.DateTimeField(_("SMS code verified"), null=True, blank=True)
+    code_sent_to = models.CharField(_("code sent to"), max_length=32, blank=True)
+    captured_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    null=True, blank=True, related_name="+",
+                                    verbose_name=_("on the phone of"))
+    user_agent = models.CharField(_("browser"), max_length=255, blank=True)
+    seal = models.CharField(_("seal"), max_length=64)
+
+    class Meta:
+        verbose_name = _("customer signature")
+        verbose_name_plural = _("customer signatures")
+        ordering = ["signed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.get_method_display()} {self.signed_at:%Y-%m-%d %H:%M}"
+
+    def expected_seal(self) -> str:
+        from django.utils.crypto import salted_hmac
+
+        def micros(moment: Any) -> str:
+            return str(round(moment.timestamp() * 1_000_000)) if moment else ""
+
+        message = "|".join([str(self.order_id), micros(self.signed_at), self.report_hash,
+                            self.image_sha256, self.method, micros(self.code_verified_at)])
+        return salted_hmac("workorders.Signature", message, algorithm="sha256").hexdigest()
+
+    @property
+    def seal_valid(self) -> bool:
+        from django.utils.crypto import constant_time_compare
+
+        return constant_time_compare(self.seal, self.expected_seal())
+
+
+class SignOffCode(models.Model):
+    """A one-time code sent by SMS to the customer's phone for the strong sign-off (R26).
+    Only its HMAC is kept; it expires, and a few wrong tries burn it."""
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="+",
+                              verbose_name=_("work order"))
+    code_hash = models.CharField(_("code HMAC"), max_length=64)
+    sent_to = models.CharField(_("sent to"), max_length=32)
+    created_at = models.DateTimeField(_("created"), default=clock.now)
+    expires_at = models.DateTimeField(_("expires"))
+    attempts = models.PositiveSmallIntegerField(_("wrong tries"), default=0)
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sign-off code")
+        verbose_name_plural = _("sign-off codes")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.created_at:%Y-%m-%d %H:%M}"

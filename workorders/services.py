@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
+from appointments import rules as appointment_rules
 from appointments.models import Appointment, AppointmentStatus, Precision
 from fieldops import clock
 from sla.engine import on_order_event
@@ -37,15 +38,24 @@ from .errors import (
 )
 from .kit import required_kit
 from .models import (
+    REPORT_FIELDS,
     Assignment,
+    CompletionReport,
+    Consent,
     ContactAttempt,
     Customer,
     CustomerClass,
+    FaultCause,
     Kind,
+    Photo,
     ServiceAccount,
+    Signature,
+    SignOffCode,
+    SignOffMethod,
     State,
     WorkOrder,
     WorkOrderEvent,
+    report_hash,
 )
 
 User = Any  # an AUTH_USER_MODEL instance, or None for the system
@@ -323,13 +333,19 @@ CONTACT_STATES = frozenset({State.TAKEN, State.CONTACTED, State.SCHEDULED, State
 def work_order_log_contact(*, order: WorkOrder, by: User, channel: str, outcome: str,
                            note: str = "") -> tuple[WorkOrder, ContactAttempt]:
     """R7: log every attempt to reach the customer. The first one that reaches the
-    customer moves a taken order to contacted."""
+    customer moves a taken order to contacted. R8: a call that does not get through sends
+    the customer an SMS with the technician's name and number (at most one a day)."""
     reached = outcome == ContactAttempt.Outcome.REACHED
 
     def log(locked: WorkOrder, now: dt.datetime) -> None:
-        attempts.append(ContactAttempt.objects.create(
+        attempt = ContactAttempt.objects.create(
             order=locked, technician=locked.technician, at=now, channel=channel,
-            outcome=outcome, note=note))
+            outcome=outcome, note=note)
+        if channel == ContactAttempt.Channel.PHONE and outcome in UNANSWERED_OUTCOMES:
+            attempt.sms_sent = _sms_missed_call(locked, now)
+            if attempt.sms_sent:
+                attempt.save(update_fields=["sms_sent"])
+        attempts.append(attempt)
 
     attempts: list[ContactAttempt] = []
     payload = {"channel": channel, "outcome": outcome}
@@ -355,10 +371,19 @@ def work_order_log_contact(*, order: WorkOrder, by: User, channel: str, outcome:
 
 def work_order_schedule(*, order: WorkOrder, by: User, start: dt.datetime, end: dt.datetime,
                         precision: str = Precision.EXACT, chosen_by_customer: bool = True,
-                        reason: str = "") -> WorkOrder:
+                        reason: str = "", customer_asked: bool = False,
+                        change_request: Any = None, allow_clash: bool = True) -> WorkOrder:
     """R9: book the visit at the time the customer chose (R10). A booked order is moved
-    instead: the old appointment is marked moved, never overwritten. Half-day bookings
-    are for rural areas only (R11)."""
+    instead: the old appointment is marked moved (who, when, why), never overwritten.
+    Half-day bookings are for rural areas only (R11).
+
+    R10: a time that overlaps another of the technician's bookings is flagged in the
+    event; with ``allow_clash=False`` (the technician's pages) it is refused, so the
+    customer picks another time; nobody else's booking is ever moved. R15: a move we asked for
+    (not ``customer_asked``, no ``change_request`` from the customer) with less notice
+    than required is a broken promise: it counts as a missed appointment, flags the order
+    and tells the supervisor (R16); a second one for the same order is refused. The
+    customer gets an SMS with a signed link to confirm or ask for another time."""
     if end <= start:
         raise RuleViolation(_("The appointment must end after it starts."), field="end",
                             rule="R9")
@@ -374,19 +399,47 @@ def work_order_schedule(*, order: WorkOrder, by: User, start: dt.datetime, end: 
     moving = order.state in (State.SCHEDULED, State.PREPARED)
     if moving:
         _require(reason, _("Say why the appointment is moved."), field="reason", rule="R15")
+    customer_asked = customer_asked or change_request is not None
+    clashing = _clashes(order, start, end, refuse=not allow_clash)
 
     def book(locked: WorkOrder, now: dt.datetime) -> None:
-        old = locked.appointments.filter(status=AppointmentStatus.BOOKED)
-        old.update(status=AppointmentStatus.MOVED if moving else AppointmentStatus.CANCELLED)
-        Appointment.objects.create(order=locked, start=start, end=end, precision=precision,
-                                   chosen_by_customer=chosen_by_customer, booked_at=now,
-                                   booked_by=by, reason=reason)
+        old = locked.appointments.filter(status=AppointmentStatus.BOOKED).first()
+        if old is not None:
+            short = (moving and not customer_asked
+                     and appointment_rules.is_short_notice(old_start=old.start,
+                                                           new_start=start, now=now))
+            if short and locked.our_missed_appointments >= 1:
+                raise RuleViolation(
+                    _("Moving this visit now gives the customer less notice than R15 "
+                      "requires, and this customer's appointment was already missed once "
+                      "(R16). Keep the appointment, or ask your supervisor."),
+                    field="start", rule="R16")
+            old.status = AppointmentStatus.MOVED if moving else AppointmentStatus.CANCELLED
+            old.closed_at, old.closed_by, old.close_reason = now, by, reason
+            old.moved_by_customer = customer_asked if moving else None
+            old.short_notice = short
+            old.save(update_fields=["status", "closed_at", "closed_by", "close_reason",
+                                    "moved_by_customer", "short_notice"])
+            if short:
+                record_missed_by_us(locked, now, old, reason=reason)
+        new = Appointment.objects.create(order=locked, start=start, end=end,
+                                         precision=precision,
+                                         chosen_by_customer=chosen_by_customer, booked_at=now,
+                                         booked_by=by, reason=reason)
+        if change_request is not None:
+            from appointments.models import ChangeRequest, ChangeRequestStatus
+
+            ChangeRequest.objects.filter(pk=change_request.pk, order=locked).update(
+                status=ChangeRequestStatus.REBOOKED, resolved_at=now)
+        _sms_booking(locked, new, moved=moving)
 
     return _transition(order, "reschedule" if moving else "schedule", by=by, reason=reason,
                        after=book,
                        payload={"start": start.isoformat(), "end": end.isoformat(),
                                 "precision": precision,
-                                "chosen_by_customer": chosen_by_customer})
+                                "chosen_by_customer": chosen_by_customer,
+                                "customer_asked": customer_asked,
+                                **({"clashes": clashing} if clashing else {})})
 
 
 def work_order_park(*, order: WorkOrder, by: User, until: dt.date, reason: str) -> WorkOrder:
@@ -421,23 +474,42 @@ def work_order_confirm_kit(*, order: WorkOrder, by: User, items: Iterable[str]) 
 
 
 def work_order_depart(*, order: WorkOrder, by: User) -> WorkOrder:
-    """R13: the technician is on the way (the customer is told)."""
-    return _transition(order, "depart", by=by)
+    """R13: the technician is on the way; the customer is told by SMS, with the booked
+    time and a link to the booking."""
+    return _transition(order, "depart", by=by, after=_sms_on_the_way)
 
 
 def work_order_check_in(*, order: WorkOrder, by: User, latitude: float | None = None,
-                        longitude: float | None = None) -> WorkOrder:
-    """R17: check-in with time and location."""
+                        longitude: float | None = None, accuracy: float | None = None,
+                        photo: Any = None) -> WorkOrder:
+    """R17: check-in with time, location and a photo (the technician's pages require the
+    photo; the location is what the browser gave). R14: the booking is marked kept, with
+    how far the arrival was from the booked time and whether that was late."""
     payload: dict[str, Any] = {}
     if latitude is not None and longitude is not None:
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
             raise RuleViolation(_("The location is not a valid latitude/longitude."),
                                 field="latitude", rule="R17")
         payload = {"latitude": latitude, "longitude": longitude}
+        if accuracy is not None:
+            payload["accuracy_m"] = round(accuracy)
+    image = _prepare_image(photo, field="photo", rule="R17") if photo is not None else None
 
     def keep(locked: WorkOrder, now: dt.datetime) -> None:
-        locked.appointments.filter(status=AppointmentStatus.BOOKED).update(
-            status=AppointmentStatus.KEPT)
+        booked = locked.appointments.filter(status=AppointmentStatus.BOOKED).first()
+        if booked is not None:
+            result = appointment_rules.arrival(start=booked.start, end=booked.end,
+                                               precision=booked.precision, at=now)
+            booked.status = AppointmentStatus.KEPT
+            booked.closed_at, booked.closed_by = now, by
+            booked.arrived_at = now
+            booked.arrival_offset_minutes = result.offset_minutes
+            booked.late = result.late
+            booked.save(update_fields=["status", "closed_at", "closed_by", "arrived_at",
+                                       "arrival_offset_minutes", "late"])
+        if image is not None:
+            photo_row = _save_photo(locked, image, kind=Photo.Kind.CHECK_IN, by=by, now=now)
+            payload["photo"] = photo_row.pk
 
     return _transition(order, "check_in", by=by, payload=payload, after=keep)
 
@@ -495,20 +567,51 @@ def work_order_cant_finish(*, order: WorkOrder, by: User, reason: str,
 
 def work_order_sign_off(*, order: WorkOrder, by: User, method: str,
                         evidence: dict[str, Any] | None = None) -> WorkOrder:
-    """R26: the customer signs the order; ``method`` says how (drawn, SMS code)."""
+    """R26: the order is signed off; ``method`` says how (drawn, SMS code).
+
+    The technician's pages call ``work_order_customer_sign_off``, which captures the
+    customer's drawn signature (and the SMS code, the strong form), binds it to the order,
+    the time and the report's hash, and then calls this with that evidence. A call without
+    evidence is recorded as ``verified: False`` and shows no signature in the admin."""
     _require(method, _("Say how the customer signed."), field="method", rule="R26")
-    return _transition(order, "sign_off", by=by,
-                       payload={"method": method, **(evidence or {})})
+    if method not in SignOffMethod.values:
+        raise RuleViolation(_("Unknown sign-off method %(method)s.") % {"method": method},
+                            field="method", rule="R26")
+    evidence = dict(evidence or {})
+    evidence.setdefault("verified", bool(evidence.get("report_hash")))
+    return _transition(order, "sign_off", by=by, payload={"method": method, **evidence})
 
 
 def work_order_complete(*, order: WorkOrder, by: User, report: dict[str, Any]) -> WorkOrder:
-    """R27: the completion report is filed; the callback survey follows (R29)."""
+    """R27: the completion report is filed (work done, cause, materials, speed, the
+    visit's photos and times, any outstanding issue); the callback survey follows (R29).
+    R26: when the customer signed a report, the filed one must be exactly that report."""
+    report = {("download_mbps" if key == "speed_mbps" else key): value
+              for key, value in report.items()}
     _require(report.get("work_done"), _("Describe the work done (R27)."), field="work_done",
              rule="R27")
     if order.kind == Kind.REPAIR:
         _require(report.get("fault_cause"), _("Record the fault cause of a repair (R25)."),
                  field="fault_cause", rule="R25")
-    order = _transition(order, "complete", by=by, payload={"report": report}, at=None)
+    if report.get("fault_cause") and report["fault_cause"] not in FaultCause.values:
+        raise RuleViolation(_("Choose a fault cause from the list (R25)."),
+                            field="fault_cause", rule="R25")
+    signed = order.signatures.order_by("-signed_at").first()
+    if signed is not None and report_hash(order, report) != signed.report_hash:
+        raise RuleViolation(_("The report differs from the one the customer signed (R26); "
+                              "file the signed report."), field="work_done", rule="R26")
+
+    def file(locked: WorkOrder, now: dt.datetime) -> None:
+        fields = {name: report.get(name) for name in REPORT_FIELDS if name in report}
+        fields["onu_activated"] = bool(fields.get("onu_activated"))
+        for name in ("materials", "outstanding_issue", "fault_cause"):
+            fields[name] = fields.get(name) or ""
+        CompletionReport.objects.update_or_create(
+            order=locked, defaults={**fields, "filed_at": now, "filed_by": by,
+                                    "updated_at": now, "updated_by": by})
+
+    order = _transition(order, "complete", by=by, payload={"report": report}, after=file,
+                        at=None)
     from .tasks import start_survey
 
     order_id = order.pk
@@ -577,3 +680,565 @@ def work_order_cancel(*, order: WorkOrder, by: User, reason: str) -> WorkOrder:
 
     return _transition(order, "cancel", by=by, reason=reason, after=release, at=None,
                        cancel_reason=reason)
+
+
+# --- The technician's visit: notices, photos, consent, report, sign-off ---------------
+# (issue 5: R8, R10, R13-R19, R22-R27). Customer SMS go through the notification outbox,
+# written in the transaction of the change that causes them, in the site's language.
+
+#: R8: outcomes of a call that did not reach the customer.
+UNANSWERED_OUTCOMES = frozenset({ContactAttempt.Outcome.NO_ANSWER, ContactAttempt.Outcome.BUSY,
+                                 ContactAttempt.Outcome.UNREACHABLE})
+#: Image formats accepted from phones (R17, R23); everything is stored as JPEG.
+PHOTO_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP"})
+#: Refuse images larger than this many pixels before decoding them (decompression bombs).
+PHOTO_MAX_PIXELS = 50_000_000
+#: R26: a drawn signature is a small PNG; it must have at least this many inked pixels.
+SIGNATURE_MAX_BYTES = 300_000
+SIGNATURE_MIN_INK = 150
+#: R26: the SMS sign-off code.
+SIGN_OFF_CODE_MINUTES = 10
+SIGN_OFF_CODE_MAX_TRIES = 5
+SIGN_OFF_CODES_PER_HOUR = 5
+
+
+def _local_text(moment: dt.datetime, fmt: str = "%m-%d %H:%M") -> str:
+    return timezone.localtime(moment).strftime(fmt)
+
+
+def window_text(appointment: Appointment) -> str:
+    """A booking as the customer reads it: "11-23 10:00-11:00", "11-23 morning"."""
+    if appointment.precision == Precision.EXACT:
+        return f"{_local_text(appointment.start)}-{_local_text(appointment.end, '%H:%M')}"
+    day = _local_text(appointment.start, "%m-%d")
+    if appointment.precision == Precision.HALF_DAY:
+        afternoon = timezone.localtime(appointment.start).hour >= 12
+        return f"{day} {_('afternoon') if afternoon else _('morning')}"
+    return day
+
+
+def _sms_customer(order: WorkOrder, *, kind: str, body: Callable[[], str],
+                  dedupe_key: str) -> bool:
+    """Queue an SMS to the order's contact phone, written in the site's language (the
+    customer's, not the technician's browser's). False when the key was used already."""
+    from django.conf import settings
+    from django.utils import translation
+
+    from notifications.models import Channel
+    from notifications.services import notify
+
+    with translation.override(settings.LANGUAGE_CODE):
+        text = body()
+    return notify(channel=Channel.SMS, kind=kind, body=text, address=order.contact_phone,
+                  order=order, dedupe_key=dedupe_key) is not None
+
+
+def _tell_users(users: Iterable[Any], order: WorkOrder, *, kind: str, body: str,
+                dedupe: str) -> None:
+    """In-app notices to staff (shown where they work)."""
+    from notifications.models import Channel
+    from notifications.services import notify
+
+    for user in users:
+        notify(channel=Channel.IN_APP, kind=kind, body=body, recipient=user, order=order,
+               dedupe_key=f"{dedupe}:{user.pk}")
+
+
+def _group_users(name: str) -> list[Any]:
+    from django.contrib.auth import get_user_model
+
+    return list(get_user_model().objects.filter(groups__name=name, is_active=True))
+
+
+def _technician_text(order: WorkOrder) -> dict[str, str]:
+    technician = order.technician
+    return {"name": technician.display_name if technician else "",
+            "phone": technician.phone if technician else "", "number": order.number}
+
+
+def _sms_missed_call(order: WorkOrder, now: dt.datetime) -> bool:
+    """R8: the phone did not answer: the customer gets the technician's name and number
+    (one SMS a day per order, however many calls fail)."""
+    return _sms_customer(
+        order, kind="contact_missed",
+        body=lambda: _("Your technician %(name)s (%(phone)s) called about order %(number)s "
+                       "and could not reach you. Please call back.")
+        % _technician_text(order),
+        dedupe_key=f"r8:{order.pk}:{timezone.localdate(now).isoformat()}")
+
+
+def _sms_booking(order: WorkOrder, appointment: Appointment, *, moved: bool) -> None:
+    """R9/R15: the customer is told of a booked or moved visit, with a signed link to
+    confirm it or ask for another time (R10)."""
+    from appointments import links
+
+    _link, url = links.issue(appointment)
+    values = {**_technician_text(order), "window": window_text(appointment), "url": url}
+    if moved:
+        def body() -> str:
+            return _("Your visit for order %(number)s has been moved to %(window)s "
+                     "(technician %(name)s, %(phone)s). Confirm or ask for another time: "
+                     "%(url)s") % values
+    else:
+        def body() -> str:
+            return _("Your visit for order %(number)s is booked for %(window)s (technician "
+                     "%(name)s, %(phone)s). Confirm or ask for another time: %(url)s") % values
+    _sms_customer(order, kind="appointment_moved" if moved else "appointment_booked",
+                  body=body, dedupe_key=f"booking:{appointment.pk}")
+
+
+def _sms_on_the_way(order: WorkOrder, now: dt.datetime) -> None:
+    """R13: the technician is on the way."""
+    booked = order.appointments.filter(status=AppointmentStatus.BOOKED).first()
+    values = {**_technician_text(order),
+              "window": window_text(booked) if booked else _local_text(now, "%H:%M")}
+    _sms_customer(
+        order, kind="on_the_way",
+        body=lambda: _("Technician %(name)s (%(phone)s) is on the way for order %(number)s, "
+                       "booked for %(window)s.") % values,
+        dedupe_key=f"r13:{order.pk}:{booked.pk if booked else now.isoformat()}")
+
+
+def _clashes(order: WorkOrder, start: dt.datetime, end: dt.datetime, *,
+             refuse: bool) -> list[int]:
+    """R10: the customer's time wins over ours, but never over another customer's: the
+    ids of the orders whose booking by the same technician overlaps; with ``refuse`` an
+    overlap is refused and the customer is asked to choose another time."""
+    from appointments.selectors import clashes
+
+    if order.technician is None:
+        return []
+    found = clashes(order.technician, start, end, exclude_order=order)
+    if found and refuse:
+        other = found[0]
+        raise RuleViolation(
+            _("%(window)s clashes with your booking for order %(number)s (%(other)s). Ask "
+              "the customer to choose another time (R10).")
+            % {"window": f"{_local_text(start)}-{_local_text(end, '%H:%M')}",
+               "number": other.order.number, "other": window_text(other)},
+            field="start", rule="R10", clashes=[a.order_id for a in found])
+    return [a.order_id for a in found]
+
+
+def record_missed_by_us(order: WorkOrder, now: dt.datetime, appointment: Appointment, *,
+                        reason: str) -> None:
+    """R16: an appointment we broke (missed, or moved at short notice, R15) counts against
+    the order; the first one flags it and tells the supervisor. Call inside the
+    transaction that holds the order's row lock."""
+    from django.db.models import F
+
+    from appointments.selectors import supervisors_for
+
+    WorkOrder.objects.filter(pk=order.pk).update(
+        our_missed_appointments=F("our_missed_appointments") + 1, supervisor_flag=True)
+    order.our_missed_appointments += 1
+    order.supervisor_flag = True
+    _tell_users(supervisors_for(order), order, kind="appointment_missed",
+                body=_("Order %(number)s: %(name)s broke the appointment of %(window)s "
+                       "(%(reason)s). Missed by us so far: %(count)s (R16).")
+                % {**_technician_text(order), "window": window_text(appointment),
+                   "reason": reason, "count": order.our_missed_appointments},
+                dedupe=f"r16:{order.pk}:{appointment.pk}")
+
+
+# --- Photos (R17, R23) ----------------------------------------------------------------
+
+class PreparedImage:
+    """A photo checked and re-encoded, ready to store."""
+
+    def __init__(self, content: bytes, width: int, height: int) -> None:
+        import hashlib
+
+        self.content, self.width, self.height = content, width, height
+        self.sha256 = hashlib.sha256(content).hexdigest()
+
+
+def _prepare_image(upload: Any, *, field: str, rule: str) -> PreparedImage:
+    """Refuse what is too large or not a photo, then resize (longest side
+    ``PHOTO_MAX_SIDE``), turn it upright, drop its metadata (GPS, camera) and store JPEG."""
+    import io
+
+    from django.conf import settings
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    limit = settings.PHOTO_MAX_UPLOAD_BYTES
+    size = getattr(upload, "size", None)
+    if size is not None and size > limit:
+        raise RuleViolation(_("The photo is %(size).1f MB; the limit is %(limit).0f MB.")
+                            % {"size": size / 1024 / 1024, "limit": limit / 1024 / 1024},
+                            field=field, rule=rule)
+    not_a_photo = _("This file is not a photo; take a JPEG, PNG or WebP picture.")
+    try:
+        upload.seek(0)
+        with Image.open(upload) as probe:
+            if probe.format not in PHOTO_FORMATS:
+                raise RuleViolation(not_a_photo, field=field, rule=rule)
+            if probe.width * probe.height > PHOTO_MAX_PIXELS:
+                raise RuleViolation(_("The photo has too many pixels; take a smaller one."),
+                                    field=field, rule=rule)
+            probe.verify()
+        upload.seek(0)
+        with Image.open(upload) as img:
+            img.load()
+            upright = ImageOps.exif_transpose(img) or img
+            upright.thumbnail((settings.PHOTO_MAX_SIDE, settings.PHOTO_MAX_SIDE))
+            rgb = upright.convert("RGB")
+            out = io.BytesIO()
+            rgb.save(out, "JPEG", quality=82, optimize=True)
+    except RuleViolation:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
+            Image.DecompressionBombError) as exc:
+        raise RuleViolation(not_a_photo, field=field, rule=rule) from exc
+    return PreparedImage(out.getvalue(), rgb.width, rgb.height)
+
+
+def _save_photo(order: WorkOrder, image: PreparedImage, *, kind: str, by: User,
+                now: dt.datetime, caption: str = "") -> Photo:
+    from django.core.files.base import ContentFile
+
+    photo = Photo(order=order, kind=kind, width=image.width, height=image.height,
+                  size=len(image.content), sha256=image.sha256, caption=caption,
+                  taken_by=by, uploaded_at=now)
+    photo.image.save(f"{kind}-{now:%Y%m%d-%H%M%S}-{image.sha256[:10]}.jpg",
+                     ContentFile(image.content), save=False)
+    photo.save()
+    return photo
+
+
+def _own_step(order: WorkOrder, by: User, action: str, states: Iterable[str]) -> WorkOrder:
+    """Lock the order for a step that records something without changing its state: it
+    must be in one of ``states`` and ``by`` must be its technician (R41)."""
+    from .models import is_assigned_technician
+
+    locked = _lock(order)
+    if locked.state not in set(states):
+        raise IllegalTransition(locked, action, _allowed_for(locked, by))
+    if by is not None and not is_assigned_technician(locked, by):
+        raise NotPermitted(_("Only the order's technician can do this (R41)."), action=action)
+    return locked
+
+
+def work_order_add_photo(*, order: WorkOrder, by: User, image: Any, kind: str,
+                         caption: str = "") -> Photo:
+    """R23: a photo of the installation or of the speed test, uploaded while on site
+    (before the customer signs, so they see it)."""
+    if kind not in Photo.Kind.values:
+        raise RuleViolation(_("Choose what the photo shows."), field="kind", rule="R23")
+    prepared = _prepare_image(image, field="image", rule="R23")
+    with transaction.atomic():
+        locked = _own_step(order, by, "add_photo", [State.ON_SITE])
+        now = clock.now()
+        photo = _save_photo(locked, prepared, kind=kind, by=by, now=now, caption=caption)
+        record_event(order=locked, by=by, action="add_photo", from_state=locked.state,
+                     to_state=locked.state, reason=caption, at=now,
+                     payload={"photo": photo.pk, "kind": kind, "sha256": photo.sha256})
+    return photo
+
+
+# --- Consent (R22) and the report (R25, R27) -------------------------------------------
+
+def work_order_record_consent(*, order: WorkOrder, by: User, risk: str, description: str,
+                              customer_name: str, agreed: bool) -> Consent:
+    """R22: before a risky step (drilling, possible data loss) the customer's answer is
+    recorded, yes or no, with who gave it."""
+    if risk not in Consent.Risk.values:
+        raise RuleViolation(_("Choose the kind of risk."), field="risk", rule="R22")
+    _require(description, _("Say what will be done (R22)."), field="description", rule="R22")
+    _require(customer_name, _("Record who gave the answer (R22)."), field="customer_name",
+             rule="R22")
+    with transaction.atomic():
+        locked = _own_step(order, by, "record_consent", [State.ON_SITE])
+        now = clock.now()
+        consent = Consent.objects.create(order=locked, risk=risk, description=description,
+                                         customer_name=customer_name, agreed=agreed,
+                                         recorded_at=now, recorded_by=by)
+        record_event(order=locked, by=by, action="record_consent", from_state=locked.state,
+                     to_state=locked.state, reason=description, at=now,
+                     payload={"consent": consent.pk, "risk": risk, "agreed": agreed})
+    return consent
+
+
+def work_order_save_report(*, order: WorkOrder, by: User, work_done: str,
+                           fault_cause: str = "", materials: str = "",
+                           download_mbps: int | None = None, upload_mbps: int | None = None,
+                           onu_activated: bool = False,
+                           outstanding_issue: str = "") -> CompletionReport:
+    """R27: write the report while on site (work done, materials, speed, outstanding
+    issues; the fault cause of a repair, R25). It is a draft until the customer signs it
+    (R26); after that it can't change."""
+    _require(work_done, _("Describe the work done (R27)."), field="work_done", rule="R27")
+    if fault_cause and fault_cause not in FaultCause.values:
+        raise RuleViolation(_("Choose a fault cause from the list (R25)."),
+                            field="fault_cause", rule="R25")
+    if order.kind == Kind.REPAIR:
+        _require(fault_cause or None, _("Record the fault cause of a repair (R25)."),
+                 field="fault_cause", rule="R25")
+    fields = {"work_done": work_done.strip(), "fault_cause": fault_cause,
+              "materials": materials.strip(), "download_mbps": download_mbps,
+              "upload_mbps": upload_mbps, "onu_activated": onu_activated,
+              "outstanding_issue": outstanding_issue.strip()}
+    with transaction.atomic():
+        locked = _own_step(order, by, "save_report", [State.ON_SITE])
+        now = clock.now()
+        report, _created = CompletionReport.objects.update_or_create(
+            order=locked, defaults={**fields, "updated_at": now, "updated_by": by})
+        record_event(order=locked, by=by, action="save_report", from_state=locked.state,
+                     to_state=locked.state, at=now,
+                     payload={"report": dict(fields)})
+    return report
+
+
+# --- Sign-off (R26) ------------------------------------------------------------------------
+
+def _code_hmac(order: WorkOrder, code: str) -> str:
+    from django.utils.crypto import salted_hmac
+
+    return salted_hmac("workorders.SignOffCode", f"{order.pk}:{code.strip()}",
+                       algorithm="sha256").hexdigest()
+
+
+def _signed_report(order: WorkOrder) -> CompletionReport:
+    report = CompletionReport.objects.filter(order=order).first()
+    if report is None or not report.work_done.strip():
+        raise RuleViolation(_("Write the report first: the customer signs what was done "
+                              "(R26, R27)."), field="report", rule="R26")
+    if order.kind == Kind.REPAIR and not report.fault_cause:
+        raise RuleViolation(_("Record the fault cause of a repair (R25)."),
+                            field="fault_cause", rule="R25")
+    return report
+
+
+def work_order_send_sign_off_code(*, order: WorkOrder, by: User) -> SignOffCode:
+    """R26 strong form: send a one-time code to the customer's phone. The SMS names the
+    order and the work done, so the customer reads on their own phone what they sign.
+    Only the code's HMAC is kept; a new code replaces the previous one."""
+    import secrets
+
+    with transaction.atomic():
+        locked = _own_step(order, by, "send_sign_off_code", [State.ON_SITE])
+        report = _signed_report(locked)
+        now = clock.now()
+        recent = SignOffCode.objects.filter(order=locked,
+                                            created_at__gte=now - dt.timedelta(hours=1))
+        if recent.count() >= SIGN_OFF_CODES_PER_HOUR:
+            raise RuleViolation(_("Too many codes sent for this order; wait a while or let "
+                                  "the customer sign by hand."), field="code", rule="R26")
+        SignOffCode.objects.filter(order=locked, used_at__isnull=True).update(
+            expires_at=now)
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        row = SignOffCode.objects.create(
+            order=locked, code_hash=_code_hmac(locked, code), sent_to=locked.contact_phone,
+            created_at=now, expires_at=now + dt.timedelta(minutes=SIGN_OFF_CODE_MINUTES))
+        summary = report.work_done[:60]
+        _sms_customer(
+            locked, kind="sign_off_code",
+            body=lambda: _("Code %(code)s signs off order %(number)s (%(work)s). Give it "
+                           "to the technician only if you agree. Valid %(minutes)s minutes.")
+            % {"code": code, "number": locked.number, "work": summary,
+               "minutes": SIGN_OFF_CODE_MINUTES},
+            dedupe_key=f"r26-code:{row.pk}")
+        from fieldops.privacy import mask_phone
+
+        record_event(order=locked, by=by, action="send_sign_off_code",
+                     from_state=locked.state, to_state=locked.state, at=now,
+                     payload={"sent_to": mask_phone(locked.contact_phone)})
+    return row
+
+
+def _check_code(order: WorkOrder, code: str) -> SignOffCode:
+    """The pending code matching ``code``; a wrong try is counted (and kept, even though
+    the caller's sign-off fails) and a few of them burn the code."""
+    from django.utils.crypto import constant_time_compare
+
+    now = clock.now()
+    row = (SignOffCode.objects.filter(order=order, used_at__isnull=True)
+           .order_by("-created_at", "-id").first())
+    if row is None or row.expires_at <= now:
+        raise RuleViolation(_("The code has expired or was never sent; send a new one."),
+                            field="code", rule="R26")
+    if row.attempts >= SIGN_OFF_CODE_MAX_TRIES:
+        raise RuleViolation(_("Too many wrong codes; send a new one."), field="code",
+                            rule="R26")
+    if not constant_time_compare(row.code_hash, _code_hmac(order, code)):
+        from django.db.models import F
+
+        SignOffCode.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
+        raise RuleViolation(_("The code is not the one sent to the customer's phone."),
+                            field="code", rule="R26")
+    return row
+
+
+def _signature_png(data: str | bytes) -> bytes:
+    """The drawn signature as PNG bytes (from the canvas's data URL), refused when it is
+    not a PNG, too large, or (nearly) blank."""
+    import base64
+    import binascii
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(data, str):
+        prefix = "data:image/png;base64,"
+        if not data.startswith(prefix):
+            raise RuleViolation(_("The customer must draw their signature (R26)."),
+                                field="signature", rule="R26")
+        try:
+            data = base64.b64decode(data[len(prefix):], validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise RuleViolation(_("The customer must draw their signature (R26)."),
+                                field="signature", rule="R26") from exc
+    if len(data) > SIGNATURE_MAX_BYTES:
+        raise RuleViolation(_("The signature image is too large."), field="signature",
+                            rule="R26")
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if img.format != "PNG" or img.width * img.height > 4_000_000:
+                raise RuleViolation(_("The customer must draw their signature (R26)."),
+                                    field="signature", rule="R26")
+            img.load()
+            rgba = img.convert("RGBA")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise RuleViolation(_("The customer must draw their signature (R26)."),
+                            field="signature", rule="R26") from exc
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    gray = Image.alpha_composite(white, rgba).convert("L")
+    histogram = gray.histogram()
+    if sum(histogram[:128]) < SIGNATURE_MIN_INK:
+        raise RuleViolation(_("The signature is empty; the customer must sign with a finger "
+                              "(R26)."), field="signature", rule="R26")
+    return data
+
+
+def work_order_customer_sign_off(*, order: WorkOrder, by: User, signature: str | bytes,
+                                 signer_name: str, rating: int, comment: str = "",
+                                 code: str = "", user_agent: str = "") -> Signature:
+    """R26: the customer signs the report they were shown, with their own hand (a drawing
+    on the technician's screen) and, in the strong form, with the code sent to their own
+    phone. The signature is bound to the order, the time and the report's hash (which
+    covers the visit's photos) and sealed with an HMAC; completion later files only that
+    report. Where ``SIGN_OFF_REQUIRE_SMS_CODE`` is set, the code is required."""
+    import hashlib
+
+    from django.conf import settings
+    from django.core.files.base import ContentFile
+
+    _require(signer_name, _("Write the name of the person signing (R26)."),
+             field="signer_name", rule="R26")
+    if not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise RuleViolation(_("The customer rates the visit from 1 to 5."), field="rating",
+                            rule="R26")
+    png = _signature_png(signature)
+    code = (code or "").strip()
+    if not code and getattr(settings, "SIGN_OFF_REQUIRE_SMS_CODE", False):
+        raise RuleViolation(_("Type in the code sent to the customer's phone (R26)."),
+                            field="code", rule="R26")
+    _check_allowed(order, "sign_off", by)
+    report = _signed_report(order)
+    checked = _check_code(order, code) if code else None
+    method = SignOffMethod.SMS_CODE if checked else SignOffMethod.DRAWN
+    with transaction.atomic():
+        if checked is not None:
+            claimed = SignOffCode.objects.filter(pk=checked.pk, used_at__isnull=True).update(
+                used_at=clock.now())
+            if not claimed:
+                raise RuleViolation(_("The code was used already; send a new one."),
+                                    field="code", rule="R26")
+        digest = report_hash(order, report.as_dict())
+        signed = work_order_sign_off(
+            order=order, by=by, method=method,
+            evidence={"report_hash": digest, "rating": rating, "signer_name": signer_name,
+                      "code_verified": checked is not None})
+        signature_row = Signature(
+            order=signed, method=method, image_sha256=hashlib.sha256(png).hexdigest(),
+            signer_name=signer_name.strip(), rating=rating, comment=comment.strip(),
+            report_hash=digest, signed_at=signed.updated_at,
+            code_verified_at=signed.updated_at if checked else None,
+            code_sent_to=checked.sent_to if checked else "", captured_by=by,
+            user_agent=user_agent[:255])
+        signature_row.seal = signature_row.expected_seal()
+        signature_row.image.save(f"signature-{signed.pk}-{signed.version}.png",
+                                 ContentFile(png), save=False)
+        signature_row.save()
+    return signature_row
+
+
+# --- Visits that did not happen (R18, R19, R24) -------------------------------------------
+
+def work_order_leave_note(*, order: WorkOrder, by: User, arrived_at: dt.datetime,
+                          left_at: dt.datetime, note: str = "") -> WorkOrder:
+    """R18: nobody home and the customer can't be reached: the note (arrival time, leaving
+    time, how to reach the technician) is recorded, the customer gets an SMS, and the
+    order goes back to booking; the second booking not kept makes it abnormal (R19)."""
+    if left_at < arrived_at:
+        raise RuleViolation(_("The leaving time is before the arrival time."),
+                            field="left_at", rule="R18")
+    values = {**_technician_text(order), "arrived": _local_text(arrived_at, "%H:%M"),
+              "left": _local_text(left_at, "%H:%M")}
+    text = (_("Arrived %(arrived)s, left %(left)s, contact %(name)s %(phone)s.") % values
+            + (f" {note.strip()}" if note.strip() else ""))
+    with transaction.atomic():
+        result = work_order_nobody_home(order=order, by=by, note=text)
+        _sms_customer(
+            result, kind="nobody_home",
+            body=lambda: _("Technician %(name)s came for order %(number)s at %(arrived)s and "
+                           "waited until %(left)s, but nobody was home. Call %(phone)s to "
+                           "book another visit.") % values,
+            dedupe_key=f"r18:{result.pk}:{result.version}")
+    return result
+
+
+def work_order_customer_refused(*, order: WorkOrder, by: User, reason: str) -> WorkOrder:
+    """R19: the customer refused the current booking. It counts as a booking the customer
+    did not keep; the second one makes the order abnormal and hands it to the call-centre
+    for a recorded callback. Otherwise the technician books again."""
+    from django.db.models import F
+
+    _require(reason, _("Record what the customer said (R19)."), field="reason", rule="R19")
+    with transaction.atomic():
+        locked = _own_step(order, by, "customer_refused", [State.CONTACTED, State.SCHEDULED])
+        booked = locked.appointments.filter(status=AppointmentStatus.BOOKED).first()
+        if booked is None:
+            raise RuleViolation(_("There is no booking to refuse."), field="reason",
+                                rule="R19")
+        now = clock.now()
+        booked.status = AppointmentStatus.MISSED_BY_CUSTOMER
+        booked.closed_at, booked.closed_by, booked.close_reason = now, by, reason
+        booked.save(update_fields=["status", "closed_at", "closed_by", "close_reason"])
+        WorkOrder.objects.filter(pk=locked.pk).update(
+            customer_missed_bookings=F("customer_missed_bookings") + 1,
+            version=F("version") + 1, updated_at=now)
+        locked.refresh_from_db()
+        record_event(order=locked, by=by, action="customer_refused", from_state=locked.state,
+                     to_state=locked.state, reason=reason, at=now,
+                     payload={"appointment": booked.pk,
+                              "customer_missed_bookings": locked.customer_missed_bookings})
+        if locked.customer_missed_bookings >= ABNORMAL_AFTER_CUSTOMER_MISSES:
+            locked = _transition(
+                locked, "make_abnormal", by=None,
+                reason=_("%(n)s bookings not kept by the customer (R19)")
+                % {"n": locked.customer_missed_bookings})
+    return locked
+
+
+def work_order_report_cant_finish(*, order: WorkOrder, by: User, reason: str,
+                                  promised_at: dt.datetime) -> WorkOrder:
+    """R24: can't finish on site: the order waits for a new visit, dispatch is told (in
+    the app) and the customer gets the promised time by SMS."""
+    with transaction.atomic():
+        result = work_order_cant_finish(order=order, by=by, reason=reason,
+                                        promised_at=promised_at)
+        values = {**_technician_text(result), "promised": _local_text(promised_at),
+                  "reason": reason}
+        _sms_customer(
+            result, kind="cant_finish",
+            body=lambda: _("Order %(number)s could not be finished today. We will come back "
+                           "by %(promised)s; technician %(name)s (%(phone)s).") % values,
+            dedupe_key=f"r24:{result.pk}:{result.version}")
+        from fieldops import roles
+
+        _tell_users(_group_users(roles.DISPATCHER), result, kind="cant_finish",
+                    body=_("Order %(number)s can't be finished on site: %(reason)s. Promised "
+                           "to the customer: %(promised)s (R24).") % values,
+                    dedupe=f"r24:{result.pk}:{result.version}")
+    return result

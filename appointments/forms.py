@@ -1,0 +1,36 @@
+"""The customer's form on the signed link page (R10)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class TimeInput(forms.TimeInput):
+    input_type = "time"
+
+
+class ChangeRequestForm(forms.Form):
+    """R10: the customer's own choice of time (an hour from the time given)."""
+
+    day = forms.DateField(label=_("Day"), widget=DateInput)
+    time = forms.TimeField(label=_("Time"), widget=TimeInput)
+    note = forms.CharField(label=_("Anything we should know"), max_length=500,
+                           required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().clean() or {}
+        if data.get("day") and data.get("time"):
+            start = dt.datetime.combine(data["day"], data["time"],
+                                        tzinfo=timezone.get_current_timezone())
+            data["preferred_start"] = start
+            data["preferred_end"] = start + dt.timedelta(hours=1)
+        return data

@@ -1,0 +1,97 @@
+"""The customer's signed links (no login): one per booking SMS.
+
+The token is ``django.core.signing`` output (HMAC under SECRET_KEY, with a timestamp),
+so a changed character is refused (tampered) and an old one is refused (expired). It
+names a ``CustomerLink`` row, which makes the link single-use and lets a booking that
+was moved refuse the links sent for it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from fieldops import clock
+
+from .models import Appointment, AppointmentStatus, CustomerLink
+
+SALT = "appointments.customer-link"
+
+
+class LinkError(Exception):
+    """Why a link can't be used; ``message`` is shown to the customer."""
+
+    code = "invalid"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class LinkInvalid(LinkError):
+    code = "invalid"
+
+
+class LinkExpired(LinkError):
+    code = "expired"
+
+
+class LinkUsed(LinkError):
+    code = "used"
+
+
+def max_age() -> dt.timedelta:
+    return dt.timedelta(hours=settings.CUSTOMER_LINK_MAX_AGE_HOURS)
+
+
+def issue(appointment: Appointment) -> tuple[CustomerLink, str]:
+    """A new link for ``appointment``; returns the row and the absolute URL for the SMS.
+    Call inside the transaction that books the appointment."""
+    now = clock.now()
+    expires = min(now + max_age(), max(appointment.end, now + dt.timedelta(hours=1)))
+    link = CustomerLink.objects.create(appointment=appointment, nonce=secrets.token_hex(8),
+                                       created_at=now, expires_at=expires)
+    return link, absolute_url(token_for(link))
+
+
+def token_for(link: CustomerLink) -> str:
+    signer = signing.TimestampSigner(salt=SALT)
+    return signer.sign(f"{link.pk}.{link.nonce}")
+
+
+def absolute_url(token: str) -> str:
+    return settings.PUBLIC_URL + reverse("customer:appointment", args=[token])
+
+
+def resolve(token: str, *, for_use: bool = False) -> CustomerLink:
+    """The link named by ``token``, or ``LinkError``. With ``for_use`` it must also be
+    unused and its booking still the current one."""
+    signer = signing.TimestampSigner(salt=SALT)
+    try:
+        value = signer.unsign(token, max_age=max_age())
+    except signing.SignatureExpired as exc:
+        raise LinkExpired(_("This link has expired. Call us, or wait for our next SMS."
+                            )) from exc
+    except signing.BadSignature as exc:
+        raise LinkInvalid(_("This link is not valid. Check that the whole address from "
+                            "the SMS was opened.")) from exc
+    pk, _sep, nonce = value.partition(".")
+    link = (CustomerLink.objects.select_related("appointment__order__technician__user")
+            .filter(pk=int(pk) if pk.isdigit() else 0, nonce=nonce).first())
+    if link is None:
+        raise LinkInvalid(_("This link is not valid. Check that the whole address from the "
+                            "SMS was opened."))
+    if clock.now() >= link.expires_at:
+        raise LinkExpired(_("This link has expired. Call us, or wait for our next SMS."))
+    if for_use:
+        if link.used_at is not None:
+            raise LinkUsed(_("This link was already used. Your answer has been recorded."))
+        if link.appointment.status != AppointmentStatus.BOOKED:
+            raise LinkExpired(_("This booking has changed since this SMS was sent; use the "
+                                "link in the newest SMS."))
+    return link

@@ -1,0 +1,62 @@
+"""The appointment promises as pure functions of times (R14, R15), so the services, the
+pages and the tests share one reading of them. The numbers are settings (policy
+defaults from DOMAIN.md), never constants in the code that uses them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+
+from .models import Precision
+
+
+def late_tolerance() -> dt.timedelta:
+    """R14: more than this off the booked time is late (default 10 min)."""
+    return dt.timedelta(minutes=settings.APPOINTMENT_LATE_AFTER_MINUTES)
+
+
+def half_day(moment: dt.datetime) -> tuple[dt.date, bool]:
+    """The local day and whether the moment is in its afternoon (from 12:00)."""
+    local = timezone.localtime(moment)
+    return local.date(), local.hour >= 12
+
+
+def required_notice(old_start: dt.datetime, new_start: dt.datetime) -> dt.timedelta:
+    """R15: a change must reach the customer 2 h before the booked time, or 30 min when
+    the new time is within the same half-day (a short delay)."""
+    if new_start >= old_start and half_day(new_start) == half_day(old_start):
+        return dt.timedelta(minutes=settings.APPOINTMENT_MOVE_NOTICE_SAME_HALF_DAY_MINUTES)
+    return dt.timedelta(minutes=settings.APPOINTMENT_MOVE_NOTICE_MINUTES)
+
+
+def is_short_notice(*, old_start: dt.datetime, new_start: dt.datetime,
+                    now: dt.datetime) -> bool:
+    """R15: moving ``old_start`` to ``new_start`` at ``now`` gives too little notice."""
+    return old_start - now < required_notice(old_start, new_start)
+
+
+@dataclass(frozen=True)
+class Arrival:
+    offset_minutes: int  # negative: early
+    late: bool
+
+
+def arrival(*, start: dt.datetime, end: dt.datetime, precision: str,
+            at: dt.datetime) -> Arrival:
+    """R14: for an exact booking, arriving more than the tolerance before or after the
+    window's start is off time; for a half-day (R11) or day booking (R3), arriving within
+    the window (with the same tolerance at its edges) is on time."""
+    tolerance = late_tolerance()
+    offset = at - start
+    minutes = int(offset.total_seconds() // 60)
+    if precision == Precision.EXACT:
+        return Arrival(minutes, abs(offset) > tolerance)
+    return Arrival(minutes, not (start - tolerance <= at <= end + tolerance))
+
+
+def overlaps(a_start: dt.datetime, a_end: dt.datetime, b_start: dt.datetime,
+             b_end: dt.datetime) -> bool:
+    return a_start < b_end and b_start < a_end

@@ -1,0 +1,161 @@
+"""Reads about bookings: the current one, a technician's day, clashes (R10), the list
+behind the technician's Today page and the promise clock shown on it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from fieldops import clock, roles
+from workorders.models import TERMINAL_STATES, Kind, State, WorkOrder
+from workorders.selectors import orders_visible_to
+
+from .models import Appointment, AppointmentStatus, ChangeRequest, ChangeRequestStatus
+
+#: The Today page leaves out what is finished from the technician's point of view.
+NOT_ON_TODAY = {*TERMINAL_STATES, State.COMPLETED, State.SURVEY_PENDING, State.ABNORMAL,
+                State.PARKED, State.NO_RESOURCES}
+
+
+def current_appointment(order: WorkOrder) -> Appointment | None:
+    """The booking in force (at most one per order, by a constraint)."""
+    return order.appointments.filter(status=AppointmentStatus.BOOKED).first()
+
+
+def technician_day(technician: Any, day: dt.date, *,
+                   exclude_order: WorkOrder | None = None) -> QuerySet[Appointment]:
+    """R10: the technician's own current bookings that touch ``day`` (local time)."""
+    tz = timezone.get_current_timezone()
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=tz)
+    qs = Appointment.objects.filter(
+        order__technician=technician, status=AppointmentStatus.BOOKED,
+        start__lt=start + dt.timedelta(days=1), end__gt=start,
+    ).exclude(order__state__in=TERMINAL_STATES).select_related("order").order_by("start")
+    if exclude_order is not None:
+        qs = qs.exclude(order=exclude_order)
+    return qs
+
+
+def clashes(technician: Any, start: dt.datetime, end: dt.datetime, *,
+            exclude_order: WorkOrder | None = None) -> list[Appointment]:
+    """R10: the technician's other timed bookings that overlap [start, end). Day bookings
+    from intake (R3) are not times yet and never clash."""
+    qs = Appointment.objects.filter(
+        order__technician=technician, status=AppointmentStatus.BOOKED,
+        start__lt=end, end__gt=start,
+    ).exclude(precision="day").exclude(order__state__in=TERMINAL_STATES)
+    if exclude_order is not None:
+        qs = qs.exclude(order=exclude_order)
+    return list(qs.select_related("order").order_by("start"))
+
+
+def open_change_requests(order: WorkOrder) -> QuerySet[ChangeRequest]:
+    return order.change_requests.filter(status=ChangeRequestStatus.OPEN).order_by(
+        "requested_at")
+
+
+def today_orders(user: Any) -> list[WorkOrder]:
+    """The technician's orders still to work on, in appointment order (R41: only their
+    own); orders without a timed booking come last, oldest first."""
+    booked = Appointment.objects.filter(order=OuterRef("pk"), status=AppointmentStatus.BOOKED)
+    qs = (orders_visible_to(user).filter(technician__user=user)
+          .exclude(state__in=NOT_ON_TODAY)
+          .annotate(visit_start=Subquery(booked.values("start")[:1]),
+                    visit_end=Subquery(booked.values("end")[:1]),
+                    visit_precision=Subquery(booked.values("precision")[:1]))
+          .select_related("area"))
+    orders: list[WorkOrder] = list(qs)
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    orders.sort(key=lambda o: (getattr(o, "visit_start", None) or far, o.created_at, o.pk))
+    return orders
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The promise that is running on an order, for the Today page."""
+
+    label: str
+    due: dt.datetime
+    remaining: dt.timedelta
+    status: str  # "ok", "at_risk" or "breached"
+    rule: str
+
+    @property
+    def minutes(self) -> int:
+        """Whole minutes left (0 in the last minute)."""
+        return max(0, int(self.remaining.total_seconds() // 60))
+
+    @property
+    def overdue_minutes(self) -> int:
+        return max(0, int(-self.remaining.total_seconds() // 60))
+
+
+#: At this share of the window used, the promise is at risk (amber); R38's default.
+AT_RISK_SHARE = 0.8
+
+
+def _clock(label: str, rule: str, started: dt.datetime, due: dt.datetime,
+           now: dt.datetime) -> Clock:
+    window = (due - started).total_seconds() or 1
+    used = (now - started).total_seconds() / window
+    status = "breached" if now > due else "at_risk" if used >= AT_RISK_SHARE else "ok"
+    return Clock(label=label, due=due, remaining=due - now, status=status, rule=rule)
+
+
+def order_clock(order: WorkOrder, *, now: dt.datetime | None = None) -> Clock | None:
+    """The running promise: from the SLA engine's armed timer when it has one, otherwise
+    the DOMAIN.md defaults (contact R7, arrival R14, on site for repairs R34)."""
+    now = now or clock.now()
+    from_sla = _sla_clock(order, now)
+    if from_sla is not None:
+        return from_sla
+    if order.state in (State.DISPATCHED, State.TAKEN) and order.dispatched_at:
+        return _clock(_("Contact the customer"), "R7", order.dispatched_at,
+                      order.dispatched_at + dt.timedelta(minutes=60), now)
+    start = getattr(order, "visit_start", None)
+    precision = getattr(order, "visit_precision", None)
+    if order.state in (State.SCHEDULED, State.PREPARED, State.EN_ROUTE) and start and \
+            precision != "day":
+        booked_at = (order.appointments.filter(status=AppointmentStatus.BOOKED)
+                     .values_list("booked_at", flat=True).first()) or order.updated_at
+        tolerance = dt.timedelta(minutes=settings.APPOINTMENT_LATE_AFTER_MINUTES)
+        return _clock(_("Arrive"), "R14", booked_at, start + tolerance, now)
+    if order.kind == Kind.REPAIR and order.state in (State.CONTACTED, State.NOBODY_HOME,
+                                                     State.AWAITING_REVISIT):
+        return _clock(_("On site within 24 h"), "R34", order.created_at,
+                      order.created_at + dt.timedelta(hours=24), now)
+    return None
+
+
+def _sla_clock(order: WorkOrder, now: dt.datetime) -> Clock | None:
+    """The SLA engine's armed timer with the nearest due time, if that engine is there."""
+    timers = getattr(order, "timers", None)
+    if timers is None:
+        return None
+    timer = timers.filter(status="armed", due_at__isnull=False).order_by("due_at").first()
+    if timer is None:
+        return None
+    started = timer.started_at
+    status = ("breached" if timer.breached_at or now > timer.due_at
+              else "at_risk" if timer.warned_at else "ok")
+    result = _clock(timer.get_kind_display(), timer.rule.rule_id or "", started,
+                    timer.due_at, now)
+    return Clock(label=result.label, due=result.due, remaining=result.remaining,
+                 status=status if status != "ok" else result.status, rule=result.rule)
+
+
+def supervisors_for(order: WorkOrder) -> list[Any]:
+    """R16: who is told about a broken appointment: the technician's team supervisor, or
+    every supervisor when the team has none."""
+    team = order.technician.team if order.technician else None
+    if team is not None and team.supervisor_id:
+        return [team.supervisor]
+    user_model = get_user_model()
+    return list(user_model.objects.filter(groups__name=roles.SUPERVISOR, is_active=True))

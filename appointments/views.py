@@ -1,0 +1,67 @@
+"""The customer's pages behind the signed SMS links (no login): see the booking,
+confirm it, or ask for another time (R10). Thin: ``appointments.links`` checks the token,
+``appointments.services`` writes."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+
+from fieldops.privacy import mask_phone
+from workorders.errors import DomainError
+from workorders.services import window_text
+
+from . import links, services
+from .forms import ChangeRequestForm
+
+#: How each refusal answers (the page says why in words).
+LINK_STATUS = {"invalid": 404, "expired": 410, "used": 409}
+
+
+def _refused(request: HttpRequest, error: links.LinkError) -> HttpResponse:
+    return render(request, "customer/invalid.html", {"error": error},
+                  status=LINK_STATUS.get(error.code, 400))
+
+
+@never_cache
+@csrf_protect
+def appointment(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: the booking. POST ``action=confirm`` or ``action=change`` (with a time)."""
+    try:
+        link = links.resolve(token)
+    except links.LinkError as error:
+        return _refused(request, error)
+    form = ChangeRequestForm()
+    status = 200
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "confirm":
+                services.appointment_confirm_by_link(token=token)
+                return redirect("customer:appointment", token=token)
+            form = ChangeRequestForm(request.POST)
+            if form.is_valid():
+                services.appointment_request_change_by_link(
+                    token=token, preferred_start=form.cleaned_data["preferred_start"],
+                    preferred_end=form.cleaned_data["preferred_end"],
+                    note=form.cleaned_data["note"])
+                return redirect("customer:appointment", token=token)
+            status = 400
+        except links.LinkError as error:
+            return _refused(request, error)
+        except DomainError as error:
+            form.add_error(None, error.message)
+            status = error.status
+    booking = link.appointment
+    order = booking.order
+    technician = order.technician
+    context = {
+        "link": link, "booking": booking, "order": order, "form": form,
+        "window": window_text(booking),
+        "technician": technician.display_name if technician else "",
+        "technician_phone": technician.phone if technician else "",
+        "phone": mask_phone(order.contact_phone),
+        "usable": link.used_at is None and booking.status == "booked",
+    }
+    return render(request, "customer/appointment.html", context, status=status)

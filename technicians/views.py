@@ -1,0 +1,425 @@
+"""The technician's mobile pages (``/tech/``): Today, the order, and one page per step.
+
+Thin views: each step is a form plus one service call (``STEPS``); only the steps allowed
+now are offered (``workorders.selectors.allowed_actions`` and the step's own state
+check); a ``DomainError`` is shown on the page with its status, never as a 500. A
+technician reaches only their own orders (R41): others are a 404.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import LoginView
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from appointments import selectors as appointment_selectors
+from appointments.models import AppointmentStatus
+from fieldops import clock
+from technicians.models import AreaType
+from workorders import services
+from workorders.errors import DomainError
+from workorders.kit import required_kit
+from workorders.models import Photo, State, WorkOrder, is_assigned_technician
+from workorders.selectors import allowed_actions, is_technician_user, orders_visible_to
+
+from . import forms as f
+
+Run = Callable[[WorkOrder, Any, dict[str, Any], HttpRequest], Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing a technician can do on an order: its form, its service call, and when it
+    is offered (``when``: the transition names that must be allowed now, or a test)."""
+
+    name: str
+    label: Promise
+    rule: str
+    form: type[f.StepForm]
+    run: Run
+    when: tuple[str, ...] | Callable[[WorkOrder, Any, set[str]], bool]
+    template: str = "tech/step.html"
+    one_tap: bool = False
+    style: str = ""
+    #: Shown as a button on the order page (False: reached from another step's page).
+    listed: bool = True
+    #: The step page to return to after success (default: the order page).
+    after: str = ""
+
+    def offered(self, order: WorkOrder, user: Any, allowed: set[str]) -> bool:
+        if callable(self.when):
+            return self.when(order, user, allowed)
+        return any(name in allowed for name in self.when)
+
+
+def _own_in(*states: str) -> Callable[[WorkOrder, Any, set[str]], bool]:
+    def check(order: WorkOrder, user: Any, allowed: set[str]) -> bool:
+        return order.state in states and is_assigned_technician(order, user)
+
+    return check
+
+
+def _has_booking(*states: str) -> Callable[[WorkOrder, Any, set[str]], bool]:
+    def check(order: WorkOrder, user: Any, allowed: set[str]) -> bool:
+        return (_own_in(*states)(order, user, allowed)
+                and order.appointments.filter(status=AppointmentStatus.BOOKED).exists())
+
+    return check
+
+
+def _schedule(order: WorkOrder, user: Any, data: dict[str, Any], request: HttpRequest) -> Any:
+    change_request = None
+    if data.get("change_request"):
+        change_request = appointment_selectors.open_change_requests(order).filter(
+            pk=data["change_request"]).first()
+    return services.work_order_schedule(
+        order=order, by=user, start=data["start_at"], end=data["end_at"],
+        precision=data["precision"], reason=data.get("reason", ""),
+        customer_asked=data.get("customer_asked", False), change_request=change_request,
+        allow_clash=False)
+
+
+def _sign_off(order: WorkOrder, user: Any, data: dict[str, Any], request: HttpRequest) -> Any:
+    return services.work_order_customer_sign_off(
+        order=order, by=user, signature=data.get("signature") or "",
+        signer_name=data["signer_name"], rating=data["rating"], comment=data["comment"],
+        code=data.get("code", ""), user_agent=request.headers.get("User-Agent", ""))
+
+
+def _complete(order: WorkOrder, user: Any, data: dict[str, Any], request: HttpRequest) -> Any:
+    report = getattr(order, "report", None)
+    if report is None:
+        raise DomainError(_("There is no report to file; it is written on site."))
+    return services.work_order_complete(order=order, by=user, report=report.as_dict())
+
+
+def _question(order: WorkOrder, user: Any, data: dict[str, Any], request: HttpRequest) -> Any:
+    from surveys.services import follow_up_log
+
+    return follow_up_log(order=order, by=user, kind="question", text=data["question"])
+
+
+ALL_STEPS: list[Step] = [
+    Step("accept", gettext_lazy("Accept"), "R5", f.ConfirmForm, one_tap=True,
+         style="primary", when=("accept",),
+         run=lambda o, u, d, r: services.work_order_accept(order=o, by=u)),
+    Step("resources-ok", gettext_lazy("Line and port resources OK"), "R5", f.ConfirmForm,
+         one_tap=True, style="primary", when=lambda o, u, a: (
+             "confirm_resources" in a and o.resources_confirmed_at is None),
+         run=lambda o, u, d, r: services.work_order_confirm_resources(order=o, by=u)),
+    Step("no-resources", gettext_lazy("No line or port resources"), "R6", f.NoResourcesForm,
+         when=("report_no_resources",),
+         run=lambda o, u, d, r: services.work_order_report_no_resources(
+             order=o, by=u, reason=d["reason"])),
+    Step("contact", gettext_lazy("Log a call or contact"), "R7", f.ContactForm,
+         template="tech/contact.html",
+         style="primary", when=_own_in(*services.CONTACT_STATES),
+         run=lambda o, u, d, r: services.work_order_log_contact(
+             order=o, by=u, channel=d["channel"], outcome=d["outcome"], note=d["note"])),
+    Step("schedule", gettext_lazy("Book or move the visit"), "R9", f.ScheduleForm,
+         template="tech/schedule.html", style="primary", when=("schedule", "reschedule"),
+         run=_schedule),
+    Step("refused", gettext_lazy("Customer refused the booking"), "R19", f.ReasonForm,
+         when=_has_booking(State.CONTACTED, State.SCHEDULED),
+         run=lambda o, u, d, r: services.work_order_customer_refused(
+             order=o, by=u, reason=d["reason"])),
+    Step("park", gettext_lazy("Customer asks to wait"), "R12", f.ParkForm, when=("park",),
+         run=lambda o, u, d, r: services.work_order_park(
+             order=o, by=u, until=d["until"], reason=d["reason"])),
+    Step("resume", gettext_lazy("Resume"), "R12", f.ConfirmForm, one_tap=True,
+         when=("resume",), run=lambda o, u, d, r: services.work_order_resume(order=o, by=u)),
+    Step("kit", gettext_lazy("Kit checklist"), "R20", f.KitForm, style="primary",
+         when=("confirm_kit",),
+         run=lambda o, u, d, r: services.work_order_confirm_kit(order=o, by=u,
+                                                                items=d["items"])),
+    Step("depart", gettext_lazy("On my way"), "R13", f.ConfirmForm, one_tap=True,
+         style="primary", when=("depart",),
+         run=lambda o, u, d, r: services.work_order_depart(order=o, by=u)),
+    Step("check-in", gettext_lazy("Check in"), "R17", f.CheckInForm,
+         template="tech/check_in.html", style="primary", when=("check_in",),
+         run=lambda o, u, d, r: services.work_order_check_in(
+             order=o, by=u, latitude=d.get("latitude"), longitude=d.get("longitude"),
+             accuracy=d.get("accuracy"), photo=d["photo"])),
+    Step("nobody-home", gettext_lazy("Nobody home"), "R18", f.NobodyHomeForm,
+         when=("nobody_home",),
+         run=lambda o, u, d, r: services.work_order_leave_note(
+             order=o, by=u, arrived_at=d["arrived_at_dt"], left_at=d["left_at_dt"],
+             note=d.get("note", ""))),
+    Step("consent", gettext_lazy("Customer's consent for a risky step"), "R22",
+         f.ConsentForm, when=_own_in(State.ON_SITE),
+         run=lambda o, u, d, r: services.work_order_record_consent(
+             order=o, by=u, risk=d["risk"], description=d["description"],
+             customer_name=d["customer_name"], agreed=d["agreed"])),
+    Step("photo", gettext_lazy("Add a photo (installation, speed test)"), "R23",
+         f.PhotoForm, when=_own_in(State.ON_SITE), style="primary",
+         run=lambda o, u, d, r: services.work_order_add_photo(
+             order=o, by=u, image=d["image"], kind=d["kind"], caption=d.get("caption", ""))),
+    Step("report", gettext_lazy("Write the report"), "R27", f.ReportForm,
+         when=_own_in(State.ON_SITE), style="primary",
+         run=lambda o, u, d, r: services.work_order_save_report(
+             order=o, by=u, **{k: d[k] for k in ("work_done", "fault_cause", "materials",
+                                                  "download_mbps", "upload_mbps",
+                                                  "onu_activated", "outstanding_issue")})),
+    Step("sign-off", gettext_lazy("Customer sign-off"), "R26", f.SignOffForm,
+         template="tech/sign_off.html", style="primary", when=("sign_off",), run=_sign_off),
+    Step("send-code", gettext_lazy("Send a code to the customer's phone"), "R26",
+         f.ConfirmForm, when=("sign_off",), listed=False, after="sign-off",
+         run=lambda o, u, d, r: services.work_order_send_sign_off_code(order=o, by=u)),
+    Step("cant-finish", gettext_lazy("Can't finish"), "R24", f.CantFinishForm,
+         when=("cant_finish",),
+         run=lambda o, u, d, r: services.work_order_report_cant_finish(
+             order=o, by=u, reason=d["reason"], promised_at=d["promised_at"])),
+    Step("question", gettext_lazy("A question I couldn't answer"), "R28", f.QuestionForm,
+         when=_own_in(State.ON_SITE, State.SIGNED_OFF), run=_question),
+    Step("complete", gettext_lazy("File the completion report"), "R27", f.ConfirmForm,
+         template="tech/complete.html", style="primary", when=("complete",), run=_complete),
+    Step("rework-done", gettext_lazy("Complaint resolved"), "R32", f.ReworkForm,
+         when=("resolve_rework",),
+         run=lambda o, u, d, r: services.work_order_resolve_rework(order=o, by=u,
+                                                                   note=d["note"])),
+]
+STEPS = {step.name: step for step in ALL_STEPS}
+
+
+# --- Access ----------------------------------------------------------------------------
+
+def technician_required(
+        view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Logged in (the pages' own login), and a technician (or a superuser): R41."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not request.user.is_authenticated:
+            return redirect(f"{reverse('tech:login')}?next={request.path}")
+        if not (is_technician_user(request.user) or request.user.is_superuser):
+            return render(request, "tech/forbidden.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _order_for(request: HttpRequest, pk: int) -> WorkOrder:
+    """R41: the order only if this user may see it; anyone else's is a 404."""
+    qs = orders_visible_to(request.user).select_related("area", "technician__user",
+                                                       "customer")
+    return get_object_or_404(qs, pk=pk)
+
+
+class TechLoginView(LoginView):
+    template_name = "tech/login.html"
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self) -> str:
+        return reverse("tech:today")
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("tech:login")
+
+
+# --- Pages ---------------------------------------------------------------------------------
+
+@never_cache
+@technician_required
+def today(request: HttpRequest) -> HttpResponse:
+    """My orders to work on, in appointment order, each with its running promise."""
+    now = clock.now()
+    orders = appointment_selectors.today_orders(request.user)
+    rows = [{"order": o, "clock": appointment_selectors.order_clock(o, now=now),
+             "changes": appointment_selectors.open_change_requests(o).count()}
+            for o in orders]
+    return render(request, "tech/today.html", {"rows": rows, "now": now})
+
+
+def _offered(order: WorkOrder, user: Any) -> list[Step]:
+    allowed = set(allowed_actions(order, user))
+    return [step for step in ALL_STEPS if step.listed and step.offered(order, user, allowed)]
+
+
+@never_cache
+@technician_required
+def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    order = _order_for(request, pk)
+    steps = _offered(order, request.user)
+    booked = appointment_selectors.current_appointment(order)
+    context = {
+        "order": order,
+        "steps": steps,
+        "one_tap": [s for s in steps if s.one_tap],
+        # The step the visit is waiting for first, then the side paths.
+        "pages": sorted((s for s in steps if not s.one_tap), key=lambda s: s.style != "primary"),
+        "booked": booked,
+        "kept": order.appointments.filter(status=AppointmentStatus.KEPT).order_by(
+            "-arrived_at").first(),
+        "window": services.window_text(booked) if booked else "",
+        "clock": appointment_selectors.order_clock(order),
+        "changes": appointment_selectors.open_change_requests(order),
+        "photos": order.photos.all(),
+        "report": getattr(order, "report", None),
+        "consents": order.consents.all(),
+        "contacts": order.contacts.order_by("-at")[:5],
+        "version": order.version,
+    }
+    return render(request, "tech/order.html", context)
+
+
+def _form_for(step: Step, order: WorkOrder, request: HttpRequest,
+              data: Any = None, files: Any = None) -> f.StepForm:
+    kwargs: dict[str, Any] = {"order": order}
+    if step.form is f.ScheduleForm:
+        kwargs["rural"] = order.area.area_type == AreaType.RURAL
+        wish = appointment_selectors.open_change_requests(order).filter(
+            pk=request.GET.get("change_request") or 0).first()
+        if wish is not None and data is None:
+            from django.utils import timezone
+
+            start = timezone.localtime(wish.preferred_start)
+            length = int((wish.preferred_end - wish.preferred_start).total_seconds() // 60)
+            kwargs["initial"] = {"day": start.date(), "start": start.strftime("%H:%M"),
+                                 "customer_asked": True, "change_request": wish.pk,
+                                 "length": length if length in (30, 60, 90, 120) else 60,
+                                 "reason": _("The customer asked for another time")}
+    if step.form is f.ReportForm and data is None:
+        report = getattr(order, "report", None)
+        if report is not None:
+            kwargs["initial"] = report.as_dict()
+    if step.form is f.KitForm and data is None:
+        kwargs["initial"] = {}
+    return step.form(data, files, **kwargs)
+
+
+def _step_context(step: Step, order: WorkOrder, form: f.StepForm,
+                  request: HttpRequest) -> dict[str, Any]:
+    context: dict[str, Any] = {"order": order, "step": step, "form": form}
+    if step.name == "schedule":
+        # R10: my other bookings on the day asked about, or the next three days.
+        day = (form.data.get("day") if form.is_bound else None) or request.GET.get("day")
+        try:
+            days = [dt.date.fromisoformat(day)] if day else None
+        except ValueError:
+            days = None
+        today_ = clock.today_local()
+        days = days or [today_ + dt.timedelta(days=n) for n in range(3)]
+        context["days"] = [
+            (shown, list(appointment_selectors.technician_day(order.technician, shown,
+                                                              exclude_order=order)))
+            for shown in days] if order.technician is not None else []
+        context["changes"] = appointment_selectors.open_change_requests(order)
+        context["rural"] = order.area.area_type == AreaType.RURAL
+    if step.name in ("sign-off", "complete"):
+        context["report"] = getattr(order, "report", None)
+        context["photos"] = order.photos.all()
+        context["checked_in"] = order.appointments.filter(
+            status=AppointmentStatus.KEPT).order_by("-arrived_at").first()
+        context["signature"] = order.signatures.order_by("-signed_at").first()
+        context["require_code"] = getattr(settings, "SIGN_OFF_REQUIRE_SMS_CODE", False)
+    if step.name == "kit":
+        context["kit"] = required_kit(order.access_type)
+    return context
+
+
+@never_cache
+@technician_required
+def order_step(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    """GET: the step's page. POST: run the step's service; on a domain error the page
+    comes back with the message and the error's status (409, 422, 403)."""
+    order = _order_for(request, pk)
+    step = STEPS.get(name)
+    if step is None:
+        raise Http404
+    if not step.offered(order, request.user, set(allowed_actions(order, request.user))):
+        messages.error(request, _("“%(step)s” is not possible now (the order is %(state)s).")
+                       % {"step": step.label, "state": order.get_state_display()})
+        return redirect("tech:order", pk=order.pk)
+    status = 200
+    if request.method == "POST":
+        form = _form_for(step, order, request, request.POST, request.FILES)
+        if form.is_valid():
+            # Act on the version the page showed: a stale page gets "reload", not a
+            # change to an order it never saw (compare-and-swap in the service).
+            order.version = form.cleaned_data["version"]
+            try:
+                step.run(order, request.user, form.cleaned_data, request)
+            except DomainError as error:
+                field_name = getattr(error, "field", "")
+                if field_name in form.fields and field_name != "version":
+                    form.add_error(field_name, error.message)
+                else:
+                    form.add_error(None, error.message)
+                status = error.status
+                order = _order_for(request, pk)
+            else:
+                messages.success(request, _("Done: %(step)s.") % {"step": step.label})
+                if step.name == "complete":
+                    return redirect("tech:today")
+                if step.after:
+                    return redirect("tech:step", pk=order.pk, name=step.after)
+                return redirect("tech:order", pk=order.pk)
+        else:
+            status = 400
+    else:
+        form = _form_for(step, order, request)
+    return render(request, step.template, _step_context(step, order, form, request),
+                  status=status)
+
+
+@technician_required
+def photo_file(request: HttpRequest, pk: int, photo_pk: int) -> HttpResponseBase:
+    """A photo of one of my orders (R41), streamed from the storage; never public."""
+    order = _order_for(request, pk)
+    photo = get_object_or_404(Photo, pk=photo_pk, order=order)
+    response = FileResponse(photo.image.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+# --- The installable app (PWA) -----------------------------------------------------------
+
+APP_SHELL = ["tech/app.css", "tech/app.js", "tech/icon-192.png", "tech/icon-512.png"]
+
+
+def manifest(request: HttpRequest) -> HttpResponse:
+    return render(request, "tech/manifest.webmanifest",
+                  {"icon192": static("tech/icon-192.png"), "icon512": static("tech/icon-512.png")},
+                  content_type="application/manifest+json")
+
+
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """Served from /tech/ so that its scope covers the pages; it caches the app shell."""
+    shell = [static(path) for path in APP_SHELL] + [reverse("tech:offline")]
+    response = render(request, "tech/sw.js",
+                      {"shell": shell, "version": _shell_version(shell)},
+                      content_type="text/javascript")
+    response["Cache-Control"] = "no-cache"
+    response["Service-Worker-Allowed"] = reverse("tech:today")
+    return response
+
+
+def _shell_version(shell: list[str]) -> str:
+    import hashlib
+
+    return hashlib.sha256("|".join(shell).encode()).hexdigest()[:12]
+
+
+def offline(request: HttpRequest) -> HttpResponse:
+    return render(request, "tech/offline.html")
+

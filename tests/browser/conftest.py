@@ -1,0 +1,92 @@
+"""Browser tests: Debian's Chromium driven by Playwright at a phone viewport, against a
+live server. Screenshots of every step go to ``test-artifacts/browser/`` (gitignored).
+
+Playwright's sync API runs an event loop in this thread, which makes Django refuse
+database access from it unless DJANGO_ALLOW_ASYNC_UNSAFE is set; the tests only drive
+the browser and read the database between steps, so that is safe here. The variable is
+set only while the browser runs (one per module), so no other test (nor the deploy check
+a test runs in a subprocess) sees it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+#: A phone in portrait (iPhone 12-15 class), in Beijing, with the location granted.
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 1,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "zh-CN",
+    "timezone_id": "Asia/Shanghai",
+    "geolocation": {"latitude": 39.9087, "longitude": 116.3975, "accuracy": 12},
+    "permissions": ["geolocation"],
+}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        message = ("Debian's chromium is not installed (apt-get install -y "
+                   "--no-install-recommends chromium fonts-noto-cjk)")
+        if os.environ.get("FIELDOPS_REQUIRE_SERVICES", "") in ("1", "true", "yes"):
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                                  args=CHROMIUM_ARGS, headless=True)
+            yield chromium
+            chromium.close()
+
+
+@pytest.fixture(autouse=True)
+def _media(settings: Any, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def phone(browser: Any, live_server: Any) -> Iterator[Any]:
+    """A fresh phone browser (no cookies, no cache) on the live server."""
+    context = browser.new_context(base_url=live_server.url, **PHONE)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+class Shots:
+    """Numbered screenshots of one test's steps."""
+
+    def __init__(self, page: Any, name: str) -> None:
+        self.page = page
+        self.folder = ARTIFACTS / re.sub(r"[^\w-]", "_", name)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for old in self.folder.glob("*.png"):
+            old.unlink()
+        self.n = 0
+
+    def __call__(self, step: str, *, full_page: bool = True) -> Path:
+        self.n += 1
+        path = self.folder / f"{self.n:02d}-{step}.png"
+        self.page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+
+@pytest.fixture
+def shots(phone: Any, request: pytest.FixtureRequest) -> Shots:
+    return Shots(phone, request.node.name)

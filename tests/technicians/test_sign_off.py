@@ -1,0 +1,197 @@
+"""The customer's sign-off (R26) and the completion report (R25, R27): drawn by the
+customer, bound to the order, the time and the report's hash; the SMS code as the strong
+form; the report filed is the report signed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+
+import pytest
+import time_machine
+from django.test import Client
+from django.urls import reverse
+
+from notifications.models import Notification
+from workorders import services
+from workorders.errors import IllegalTransition, RuleViolation
+from workorders.models import Signature, SignOffMethod, State, WorkOrder, report_hash
+
+from .helpers import on_site_with_report, signature_png
+
+
+def sign(order: WorkOrder, **kwargs):
+    values = {"signature": signature_png(), "signer_name": "张伟", "rating": 5}
+    values.update(kwargs)
+    return services.work_order_customer_sign_off(order=order, by=order.technician.user,
+                                                 **values)
+
+
+def sent_code(order: WorkOrder) -> str:
+    body = Notification.objects.filter(order=order, kind="sign_off_code").latest("id").body
+    return re.search(r"\b(\d{6})\b", body).group(1)
+
+
+def test_the_drawn_signature_is_bound_to_the_order_the_time_and_the_report(make_order,
+                                                                          alice):
+    # R26
+    order = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    signature = sign(order, comment="师傅很专业")
+    order.refresh_from_db()
+    assert order.state == State.SIGNED_OFF
+    assert signature.method == SignOffMethod.DRAWN and signature.rating == 5
+    assert signature.report_hash == report_hash(order, order.report.as_dict())
+    assert signature.signed_at == order.updated_at
+    assert signature.seal_valid
+    event = order.events.get(action="sign_off")
+    assert event.payload["verified"] is True
+    assert event.payload["report_hash"] == signature.report_hash
+
+
+def test_an_altered_signature_record_breaks_its_seal(make_order, alice):
+    # R26: forging after the fact is visible
+    order = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    signature = sign(order)
+    Signature.objects.filter(pk=signature.pk).update(report_hash="0" * 64)
+    assert not Signature.objects.get(pk=signature.pk).seal_valid
+
+
+def test_an_empty_or_missing_signature_is_refused(make_order, alice):
+    # R26
+    order = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    for bad in (signature_png(blank=True), "", "data:image/png;base64,!!!",
+                "data:image/jpeg;base64,AAAA"):
+        with pytest.raises(RuleViolation) as err:
+            sign(order, signature=bad)
+        assert err.value.field == "signature"
+    order.refresh_from_db()
+    assert order.state == State.ON_SITE and not order.signatures.exists()
+
+
+def test_the_customer_signs_a_report_not_an_empty_page(make_order, alice):
+    # R26, R27; R25 for repairs
+    order = make_order(State.ON_SITE, technician=alice)
+    with pytest.raises(RuleViolation) as err:
+        sign(order)
+    assert err.value.field == "report"
+
+
+def test_the_sms_code_is_the_strong_form(make_order, alice):
+    # R26
+    order = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    services.work_order_send_sign_off_code(order=order, by=alice.user)
+    note = Notification.objects.get(kind="sign_off_code")
+    assert note.address == order.contact_phone and order.number in note.body
+    code = sent_code(order)
+    assert code not in str(list(order.events.values_list("payload", flat=True)))
+    signature = sign(order, code=code)
+    assert signature.method == SignOffMethod.SMS_CODE
+    assert signature.code_verified_at == signature.signed_at and signature.seal_valid
+
+
+def test_a_wrong_code_is_refused_and_a_few_burn_it(make_order, alice):
+    # R26: nobody signs for the customer without the customer's phone
+    order = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    services.work_order_send_sign_off_code(order=order, by=alice.user)
+    code = sent_code(order)
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(5):
+        with pytest.raises(RuleViolation, match="not the one"):
+            sign(order, code=wrong)
+    with pytest.raises(RuleViolation, match="Too many"):
+        sign(order, code=code)
+    order.refresh_from_db()
+    assert order.state == State.ON_SITE
+
+
+def test_an_expired_or_replaced_code_is_refused(make_order, alice):
+    # R26
+    order = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    services.work_order_send_sign_off_code(order=order, by=alice.user)
+    first = sent_code(order)
+    with time_machine.travel(dt.timedelta(minutes=11)), pytest.raises(RuleViolation):
+        sign(order, code=first)
+    services.work_order_send_sign_off_code(order=order, by=alice.user)
+    second = sent_code(order)
+    if first != second:
+        with pytest.raises(RuleViolation):
+            sign(order, code=first)
+    assert sign(order, code=second).method == SignOffMethod.SMS_CODE
+
+
+def test_operators_can_require_the_sms_code(make_order, alice, settings):
+    # R26
+    settings.SIGN_OFF_REQUIRE_SMS_CODE = True
+    order = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    with pytest.raises(RuleViolation) as err:
+        sign(order)
+    assert err.value.field == "code"
+
+
+def test_the_report_cannot_change_after_the_customer_signed(make_order, alice):
+    # R26
+    order = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    sign(order)
+    order.refresh_from_db()
+    with pytest.raises(IllegalTransition):
+        services.work_order_save_report(order=order, by=alice.user, work_done="别的")
+    report = order.report.as_dict()
+    with pytest.raises(RuleViolation) as err:
+        services.work_order_complete(order=order, by=alice.user,
+                                     report={**report, "download_mbps": 1000})
+    assert err.value.rule == "R26"
+
+
+def test_completion_files_the_signed_report_and_starts_the_survey(
+        make_order, alice, django_capture_on_commit_callbacks):
+    # R27, R29
+    order = on_site_with_report(make_order(State.ON_SITE, technician=alice),
+                                outstanding_issue="客户问 IPTV 账号, 已转客服")
+    sign(order)
+    order.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        order = services.work_order_complete(order=order, by=alice.user,
+                                             report=order.report.as_dict())
+    order.refresh_from_db()
+    assert order.state == State.SURVEY_PENDING  # the survey task ran (eager in tests)
+    assert order.report.filed_at is not None and order.report.filed_by == alice.user
+    assert order.report.has_outstanding_issue
+
+
+def test_a_repair_report_needs_the_fault_cause(make_order, alice):
+    # R25
+    order = make_order(State.ON_SITE, technician=alice, kind="repair")
+    with pytest.raises(RuleViolation) as err:
+        services.work_order_save_report(order=order, by=alice.user, work_done="更换尾纤")
+    assert err.value.rule == "R25"
+
+
+def test_sign_off_from_the_page(alice_client: Client, make_order, alice):
+    # R26: the page shows what is signed and posts the drawing
+    order = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    url = reverse("tech:step", args=[order.pk, "sign-off"])
+    page = alice_client.get(url).content.decode()
+    assert order.report.work_done in page and "data-signature" in page
+    response = alice_client.post(url, {"version": order.version, "signer_name": "张伟",
+                                       "rating": "4", "signature": ""})
+    assert response.status_code == 422  # not drawn
+    response = alice_client.post(url, {"version": order.version, "signer_name": "张伟",
+                                       "rating": "4", "signature": signature_png()},
+                                 HTTP_USER_AGENT="Mozilla/5.0 (Linux; Android 14)")
+    assert response.status_code == 302
+    signature = Signature.objects.get(order=order)
+    assert signature.user_agent.startswith("Mozilla") and signature.captured_by == alice.user
+
+
+def test_the_admin_shows_how_each_order_was_signed(make_order, alice, dispatcher):
+    # R26
+    order = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    sign(order)
+    client = Client()
+    client.force_login(dispatcher)
+    page = client.get(reverse("admin:workorders_workorder_change", args=[order.pk]))
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "data:image/png;base64," in text
+    assert html.escape(str(SignOffMethod.DRAWN.label)) in text and "intact" in text
