@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import time
 from typing import Any
 
 from django.db.models import Q
@@ -32,6 +33,27 @@ def split_token(token: str) -> str | None:
     if not sep or not prefix or not secret or len(prefix) > 16:
         return None
     return prefix
+
+
+#: user id -> (expires at, permission set); per process, short-lived.
+_PERMISSIONS: dict[int, tuple[float, set[str]]] = {}
+
+
+def _cached_permissions(user: Any) -> None:
+    """Give the user its permission set from a per-process cache (PERMISSION_CACHE_SECONDS),
+    sparing ModelBackend's two queries on every request. A role change reaches a client
+    within that time; revoking a token or disabling a client is immediate (checked above)."""
+    ttl = conf.get("PERMISSION_CACHE_SECONDS")
+    if ttl <= 0:
+        return
+    now = time.monotonic()
+    hit = _PERMISSIONS.get(user.pk)
+    if hit is None or hit[0] < now:
+        from django.contrib.auth.backends import ModelBackend
+
+        hit = (now + ttl, ModelBackend().get_all_permissions(user))
+        _PERMISSIONS[user.pk] = hit
+    user._perm_cache = hit[1]  # what ModelBackend.has_perm reads
 
 
 class TokenAuthentication(authentication.BaseAuthentication):
@@ -63,6 +85,7 @@ class TokenAuthentication(authentication.BaseAuthentication):
         self._touch(row)
         user = client.user
         user.api_client = client  # the same object; spares a query later
+        _cached_permissions(user)
         return user, row
 
     def authenticate_header(self, request: Request) -> str:

@@ -15,6 +15,8 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_RATE_PER_MINUTE": 300,
     #: A token's "last used" time is written at most this often (seconds).
     "TOKEN_TOUCH_SECONDS": 60,
+    #: An API client's permissions are cached per process this long (0: never).
+    "PERMISSION_CACHE_SECONDS": 30,
     #: Webhook endpoints must be HTTPS; allow plain HTTP to loopback hosts (tests, demos).
     "WEBHOOK_ALLOW_HTTP_LOOPBACK": False,
     #: Seconds to wait for a webhook receiver before counting the attempt as failed.

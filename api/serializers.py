@@ -368,15 +368,26 @@ class ActionLinkSerializer(serializers.Serializer):
 
 
 class SlaTimerSerializer(serializers.Serializer):
-    kind = serializers.CharField()
-    status = serializers.CharField(help_text=_("armed, paused, met, breached or cancelled"))
-    due_at = serializers.DateTimeField(allow_null=True)
-    warn_at = serializers.DateTimeField(allow_null=True)
-    remaining_seconds = serializers.IntegerField(allow_null=True)
+    """One promise on the order (R7, R14, R31, R34-R36) as the SLA engine keeps it."""
+
+    kind = serializers.CharField(help_text=_("Which promise, e.g. contact or visit."))
+    cycle = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["armed", "paused", "stopped", "cancelled"])
+    outcome = serializers.ChoiceField(choices=["", "met", "breached"],
+                                      help_text=_("Empty while the timer is open."))
+    started_at = serializers.DateTimeField()
+    due_at = serializers.DateTimeField(allow_null=True,
+                                       help_text=_("Null unless the clock is running."))
+    remaining_seconds = serializers.IntegerField(
+        allow_null=True, help_text=_("Negative once overdue; null unless running."))
     paused = serializers.BooleanField()
+    used_seconds = serializers.IntegerField()
+    target_seconds = serializers.IntegerField()
+    warned_at = serializers.DateTimeField(allow_null=True)
     at_risk = serializers.BooleanField()
     breached = serializers.BooleanField()
-    breached_at = serializers.DateTimeField(allow_null=True)
+    breached_at = serializers.DateTimeField(allow_null=True,
+                                            help_text=_("The true due time; stays set."))
 
 
 class SlaSerializer(serializers.Serializer):
@@ -384,6 +395,16 @@ class SlaSerializer(serializers.Serializer):
         help_text=_("False while this server has no SLA engine; timers is then empty."))
     status = serializers.ChoiceField(choices=["ok", "at_risk", "breached", "none"])
     timers = SlaTimerSerializer(many=True)
+
+
+class TimerEventSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    timer = serializers.CharField()
+    cycle = serializers.IntegerField()
+    event = serializers.CharField(help_text=_("started, paused, resumed, stopped, cancelled, "
+                                              "rearmed, warned, breached or escalated"))
+    level = serializers.IntegerField(allow_null=True)
+    reason = serializers.CharField()
 
 
 class WorkOrderListItemSerializer(serializers.Serializer):
@@ -470,8 +491,7 @@ class TimelineSerializer(serializers.Serializer):
     technician = TechnicianSerializer(allow_null=True)
     appointment = AppointmentSerializer(allow_null=True)
     events = EventSerializer(many=True)
-    timer_events = serializers.ListField(child=serializers.DictField(), help_text=_(
-        "SLA timer events (started, paused, resumed, warned, breached, met)."))
+    timer_events = TimerEventSerializer(many=True)
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):

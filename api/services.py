@@ -167,7 +167,7 @@ def _check_reference(user: Any, external_ref: str) -> None:
 def work_order_create_idempotent(
     *, user: Any, key: str, request_fingerprint: str, external_ref: str,
     create: Callable[[], WorkOrder], respond: Callable[[WorkOrder], dict[str, Any]],
-    status: int = 201,
+    status: int = 201, checked: bool = False,
 ) -> IdempotentResult:
     """R1 intake from an API client, at most once per ``key``.
 
@@ -175,10 +175,12 @@ def work_order_create_idempotent(
     row first: a second request with the same key, even one racing this one, waits on the
     key's unique index, then finds the committed answer and gets it again. A request that
     fails (a rule is broken) leaves nothing, so a corrected retry is a new request.
+    ``checked``: the caller has just looked the key up (``idempotent_replay``).
     """
-    previous = _previous(user, key)
-    if previous is not None:
-        return _replay(previous, request_fingerprint)
+    if not checked:
+        previous = _previous(user, key)
+        if previous is not None:
+            return _replay(previous, request_fingerprint)
     _check_reference(user, external_ref)
     try:
         with transaction.atomic():
@@ -274,3 +276,23 @@ def webhook_publish_order_event(*, event: WorkOrderEvent) -> int:
     }
     return webhook_publish(order=order, event_type=event_type_of(event), data=data,
                            source_key=f"event-{event.pk}")
+
+
+def webhook_publish_timer_event(*, timer: Any, kind: str, at: dt.datetime) -> int:
+    """SLA warnings and breaches (R38) for webhook endpoints. For the SLA engine to call in
+    the transaction that records a ``warned`` or ``breached`` timer event; other kinds are
+    ignored. Publishing the same step twice queues nothing new."""
+    event_type = {"warned": WebhookEventType.SLA_WARNING,
+                  "breached": WebhookEventType.SLA_BREACHED}.get(kind)
+    if event_type is None:
+        return 0
+    order = timer.order
+    data = {
+        "order": {"id": order.pk, "number": order.number, "external_ref": order.external_ref,
+                  "state": order.state, "version": order.version},
+        "timer": {"id": timer.pk, "kind": timer.kind, "cycle": timer.cycle,
+                  "due_at": timer.due_at.isoformat() if timer.due_at else None,
+                  "at": at.isoformat()},
+    }
+    return webhook_publish(order=order, event_type=event_type, data=data,
+                           source_key=f"timer-{timer.pk}-{kind}")

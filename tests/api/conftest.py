@@ -59,9 +59,10 @@ class Caller:
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test counts in its own namespace (never flush a Redis that others share)."""
-    from api import throttling
+    from api import authentication, throttling
 
     monkeypatch.setattr(throttling, "NAMESPACE", f"test-rate-{uuid.uuid4().hex}")
+    authentication._PERMISSIONS.clear()
 
 
 @pytest.fixture

@@ -104,8 +104,9 @@ def test_a_callback_needs_its_note(cc, make_order, alice):
     assert response.body["errors"][0]["field"] == "callback_note"
 
 
-@pytest.mark.parametrize("action", ["cancel", "resolve-remotely", "park", "callback-survey",
-                                    "close-abnormal"])
+@pytest.mark.parametrize("action", ["cancel", "resolve-remotely", "park", "resume",
+                                    "callback-survey", "close-abnormal",
+                                    "return-from-abnormal"])
 def test_a_reporting_client_is_read_only(bi, make_order, action):
     order = make_order()
     response = bi.post(f"work-orders/{order.pk}/{action}/", {})

@@ -116,3 +116,17 @@ def test_the_limit_is_shared_by_every_worker_through_redis(call_centre, settings
         key = f"{throttling.NAMESPACE}:c{call_centre.pk}:{int(start.timestamp() // 60)}"
         caches["default"].incr(key)  # another worker's request
         assert Caller(plain).get("me/").status_code == 429
+
+
+def test_a_role_change_reaches_a_client_within_the_permission_cache_time(
+        call_centre, intake, settings):
+    import uuid
+
+    from api.models import ClientRole
+
+    settings.API_PERMISSION_CACHE_SECONDS = 0  # no cache: immediate
+    _t, plain = api_services.api_token_issue(client=call_centre)
+    api_services.api_client_set_role(client=call_centre, role=ClientRole.REPORTING)
+    response = Caller(plain).post("work-orders/", intake(),
+                                  headers={"Idempotency-Key": uuid.uuid4().hex})
+    assert response.status_code == 403

@@ -147,3 +147,33 @@ def test_me_names_the_client(cc, call_centre, as_session, dispatcher):
     assert cc.get("me/").body == {"id": call_centre.pk, "name": "10010 呼叫中心",
                                   "role": "call_centre", "rate_limit_per_minute": 600}
     assert as_session(dispatcher).get("me/").status_code == 404
+
+
+def test_the_order_shows_its_sla_timers_and_the_list_filters_by_sla_status(cc, make_order,
+                                                                          alice):
+    """R7/R38: a dispatched order runs the contact timer; past its warning it is at risk,
+    past its due time breached (and stays breached)."""
+    from sla import engine
+
+    start = clock.now().replace(microsecond=0)
+    with time_machine.travel(start, tick=False):
+        order = make_order(State.DISPATCHED, technician=alice)
+        quiet = make_order()
+        body = cc.get(f"work-orders/{order.pk}/").body
+    assert body["sla"]["available"] is True
+    running = [t for t in body["sla"]["timers"] if t["status"] == "armed"]
+    assert running and body["sla"]["status"] == "ok"
+    contact = next(t for t in running if t["due_at"])
+    due = dt.datetime.fromisoformat(contact["due_at"])
+    assert contact["remaining_seconds"] == int((due - start).total_seconds())
+    assert _ids(cc.get("work-orders/", sla_status="at_risk")) == []
+
+    with time_machine.travel(due + dt.timedelta(minutes=1), tick=False):
+        engine.sweep_all()
+        body = cc.get(f"work-orders/{order.pk}/").body
+        assert body["sla"]["status"] == "breached"
+        assert _ids(cc.get("work-orders/", sla_status="breached")) == [order.pk]
+        timeline = cc.get(f"work-orders/{order.pk}/timeline/").body
+    events = {e["event"] for e in timeline["timer_events"]}
+    assert {"started", "breached"} <= events
+    assert quiet.pk not in _ids(cc.get("work-orders/", sla_status="breached"))

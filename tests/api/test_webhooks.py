@@ -208,3 +208,19 @@ def test_deliveries_are_visible_in_the_admin_with_their_status(admin_client, end
     response = admin_client.get("/admin/api/webhookdelivery/")
     assert response.status_code == 200
     assert b"order.created" in response.content
+
+
+def test_sla_warnings_and_breaches_are_published_once_per_timer(endpoint, make_order, alice):
+    """R38: the SLA engine hands warned/breached timer events to the webhooks."""
+    from sla.timers import Timer
+    from workorders.models import State
+
+    make_order(State.DISPATCHED, technician=alice)
+    timer = Timer.objects.first()
+    at = clock.now()
+    assert api_services.webhook_publish_timer_event(timer=timer, kind="breached", at=at) == 1
+    assert api_services.webhook_publish_timer_event(timer=timer, kind="breached", at=at) == 0
+    assert api_services.webhook_publish_timer_event(timer=timer, kind="started", at=at) == 0
+    delivery = WebhookDelivery.objects.get(event_type="sla.breached")
+    body = json.loads(delivery.notification.body)
+    assert body["data"]["timer"]["kind"] == timer.kind

@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""Load benchmark of the call-centre API: create and filtered-list throughput and latency.
+
+    .venv/bin/python bench/api_load.py [--orders 100000] [--duration 20] [--concurrency 8]
+                                       [--workers 2]
+
+What it does, all on this machine (loopback only), bounded in time:
+1. creates a scratch PostgreSQL database (127.0.0.1:5432, user postgres), migrates it and
+   fills it with ``manage.py demo_data --orders N`` (bulk, realistic mix of states);
+2. registers an API client with a high rate limit and issues it a token;
+3. starts gunicorn (``--workers`` sync workers, production settings, no access log);
+4. drives it from a separate process (``--drive``: a small asyncio HTTP/1.1 client) at a
+   fixed concurrency for a fixed time per phase: POST /work-orders/ (each with its own
+   Idempotency-Key), then GET /work-orders/?state=…&area=…&page_size=20;
+5. stops gunicorn, drops the database, and prints the figures. The last line is
+   ``api_load orders=N create_rps=X create_p99_ms=Y list_rps=Z list_p99_ms=W``.
+
+Not part of the test suite. Results for this machine are in docs/api.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+#: Hard ceiling on requests per phase, whatever the duration (the loop is bounded).
+MAX_REQUESTS_PER_PHASE = 200_000
+
+
+def say(message: str) -> None:
+    print(f"api_load: {message}", file=sys.stderr, flush=True)
+
+
+# --- The load generator (runs in its own process) -------------------------------------
+
+async def _request(host: str, port: int, method: str, path: str, headers: dict[str, str],
+                   body: bytes = b"") -> int:
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        head = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: close",
+                f"Content-Length: {len(body)}", *[f"{k}: {v}" for k, v in headers.items()]]
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        await writer.drain()
+        status_line = await reader.readline()
+        status = int(status_line.split()[1])
+        await reader.read()  # Connection: close - read to the end
+        return status
+    finally:
+        writer.close()
+
+
+async def _phase(args: argparse.Namespace, kind: str) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors: dict[int, int] = {}
+    deadline = time.monotonic() + args.duration
+    auth = {"Authorization": f"Bearer {args.token}", "Accept-Language": "en"}
+    # R3: the preferred day is today or later *in the service's time zone*.
+    today = dt.datetime.now(ZoneInfo(os.environ.get("TIME_ZONE", "Asia/Shanghai"))).date()
+    sent = 0
+
+    def next_request() -> tuple[str, str, dict[str, str], bytes]:
+        if kind == "create":
+            # A new customer each time, as the call-centre's intake mostly is.
+            phone = f"139{random.randrange(10**8):08d}"
+            body = json.dumps({
+                "channel": "hotline", "kind": "install", "service": "broadband",
+                "access_type": "ftth", "customer": {"name": f"压测客户{phone[-4:]}",
+                                                    "phone": phone},
+                "address": "北京市东城区压测路 1 号", "area": args.area,
+                "preferred_day": today.isoformat(),
+            }, ensure_ascii=False).encode()
+            return ("POST", "/api/v1/work-orders/",
+                    {**auth, "Content-Type": "application/json",
+                     "Idempotency-Key": uuid.uuid4().hex}, body)
+        return ("GET", f"/api/v1/work-orders/?state={args.state}&area={args.area}&page_size=20",
+                auth, b"")
+
+    async def user() -> None:
+        nonlocal sent
+        while time.monotonic() < deadline and sent < MAX_REQUESTS_PER_PHASE:
+            sent += 1
+            method, path, headers, body = next_request()
+            start = time.perf_counter()
+            try:
+                status = await asyncio.wait_for(
+                    _request(args.host, args.port, method, path, headers, body), timeout=30)
+            except (TimeoutError, OSError, ValueError, IndexError):
+                status = 0
+            latencies.append(time.perf_counter() - start)
+            if not 200 <= status < 300:
+                errors[status] = errors.get(status, 0) + 1
+
+    began = time.monotonic()
+    await asyncio.gather(*(user() for _ in range(args.concurrency)))
+    elapsed = time.monotonic() - began
+    ok = len(latencies) - sum(errors.values())
+    ordered = sorted(latencies)
+
+    def pct(p: float) -> float:
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000 if ordered else 0.0
+
+    return {"requests": len(latencies), "ok": ok, "errors": errors, "seconds": elapsed,
+            "rps": ok / elapsed if elapsed else 0.0, "p50_ms": pct(0.50), "p99_ms": pct(0.99),
+            "mean_ms": statistics.fmean(ordered) * 1000 if ordered else 0.0}
+
+
+def drive(args: argparse.Namespace) -> None:
+    result = asyncio.run(_phase(args, args.phase))
+    print(json.dumps(result))
+
+
+# --- The orchestration ----------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _admin_sql(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(dbname="postgres", autocommit=True, **PG) as conn:
+        conn.execute(sql)
+
+
+def _manage(env: dict[str, str], *argv: str, capture: bool = False) -> str:
+    result = subprocess.run([PYTHON, "manage.py", *argv], cwd=ROOT, env=env, check=True,
+                            text=True, capture_output=capture)
+    return result.stdout if capture else ""
+
+
+SETUP = """
+import json
+from django.db.models import Count
+from workorders.models import WorkOrder
+row = (WorkOrder.objects.filter(state="scheduled").values("area__code")
+       .annotate(n=Count("id")).order_by("-n").first())
+print(json.dumps({"area": row["area__code"], "state": "scheduled", "matching": row["n"],
+                  "orders": WorkOrder.objects.count()}))
+"""
+
+
+def _wait_until_up(port: int, token: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            status = asyncio.run(_request("127.0.0.1", port, "GET", "/api/v1/me/",
+                                          {"Authorization": f"Bearer {token}"}))
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError("gunicorn did not answer within 60 s")
+
+
+def _run_phase(args: argparse.Namespace, phase: str, port: int, token: str, area: str,
+               state: str, duration: float) -> dict[str, Any]:
+    cmd = [PYTHON, str(Path(__file__).resolve()), "--drive", "--phase", phase,
+           "--port", str(port), "--token", token, "--area", area, "--state", state,
+           "--duration", str(duration), "--concurrency", str(args.concurrency)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True,
+                         timeout=duration + 120).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def orchestrate(args: argparse.Namespace) -> None:
+    db = f"fieldops_bench_{os.getpid()}"
+    env = {**os.environ,
+           "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db}",
+           "SECRET_KEY": "bench-only-secret-key-not-used-anywhere-else-0123456789",
+           "DEBUG": "0", "SECURE_SSL_REDIRECT": "0", "ALLOWED_HOSTS": "127.0.0.1",
+           "LOG_LEVEL": "ERROR", "CELERY_BROKER_URL": "memory://",
+           "PYTHONUNBUFFERED": "1"}
+    if args.no_redis:
+        env.pop("REDIS_URL", None)
+    say(f"creating database {db}")
+    _admin_sql(f'CREATE DATABASE "{db}"')
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        _manage(env, "migrate", "--noinput", "-v", "0")
+        say(f"loading {args.orders:,} orders (manage.py demo_data --orders {args.orders})")
+        started = time.monotonic()
+        _manage(env, "demo_data", "--orders", str(args.orders))
+        say(f"loaded in {time.monotonic() - started:.0f} s")
+        token = _manage(env, "api_client", "bench", "--rate", "100000000",
+                        capture=True).strip().splitlines()[-1]
+        facts = json.loads(_manage(env, "shell", "-c", SETUP, capture=True)
+                           .strip().splitlines()[-1])
+        say(f"data: {facts}")
+        port = _free_port()
+        server = subprocess.Popen(
+            [str(Path(PYTHON).parent / "gunicorn"), "fieldops.wsgi", "--bind",
+             f"127.0.0.1:{port}", "--workers", str(args.workers), "--worker-class", "sync",
+             "--backlog", "2048", "--log-level", "warning"],
+            cwd=ROOT, env=env)
+        _wait_until_up(port, token)
+        say(f"gunicorn up on 127.0.0.1:{port} ({args.workers} sync workers); warming up")
+        _run_phase(args, "list", port, token, facts["area"], facts["state"], 3)
+        _run_phase(args, "create", port, token, facts["area"], facts["state"], 3)
+        results = {}
+        for phase in ("create", "list"):
+            say(f"{phase}: {args.concurrency} concurrent clients for {args.duration:.0f} s")
+            results[phase] = _run_phase(args, phase, port, token, facts["area"],
+                                        facts["state"], args.duration)
+            say(f"{phase}: {json.dumps(results[phase])}")
+    finally:
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        if not args.keep_db:
+            _admin_sql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+            say(f"dropped {db}")
+    c, ls = results["create"], results["list"]
+    print(f"machine: {os.cpu_count()} cores; gunicorn {args.workers} sync workers; "
+          f"concurrency {args.concurrency}; {args.duration:.0f} s per phase")
+    for name, r in (("create", c), ("list", ls)):
+        print(f"{name}: {r['ok']} ok, errors {r['errors']}, {r['rps']:.1f} req/s "
+              f"({r['rps'] / args.workers:.1f} per worker), p50 {r['p50_ms']:.1f} ms, "
+              f"p99 {r['p99_ms']:.1f} ms")
+    print(f"api_load orders={facts['orders']} create_rps={c['rps']:.1f} "
+          f"create_p99_ms={c['p99_ms']:.1f} list_rps={ls['rps']:.1f} "
+          f"list_p99_ms={ls['p99_ms']:.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds per phase")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
+    parser.add_argument("--no-redis", action="store_true",
+                        help="rate-limit counters in process memory instead of REDIS_URL")
+    # Internal: the load-generating process.
+    parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=("create", "list"), help=argparse.SUPPRESS)
+    parser.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--token", help=argparse.SUPPRESS)
+    parser.add_argument("--area", help=argparse.SUPPRESS)
+    parser.add_argument("--state", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.duration <= 0 or args.duration > 600 or not 1 <= args.concurrency <= 256:
+        parser.error("duration must be in (0, 600] s and concurrency in [1, 256]")
+    if args.drive:
+        if args.host not in ("127.0.0.1", "localhost", "::1"):
+            parser.error("the load generator only targets loopback")
+        drive(args)
+    else:
+        orchestrate(args)
+
+
+if __name__ == "__main__":
+    main()
