@@ -105,6 +105,10 @@ def _send(note: Notification) -> None:
             raise ValueError("no email address")
         send_mail(note.subject or note.kind, note.body, settings.DEFAULT_FROM_EMAIL,
                   [note.address])
+    elif note.channel == Channel.WEBHOOK:
+        from api.webhooks import send_webhook
+
+        send_webhook(note)
 
 
 def deliver(note_id: int) -> str:
