@@ -21,7 +21,7 @@ class TimeInput(forms.TimeInput):
 class ChangeRequestForm(forms.Form):
     """R10: the customer's own choice of time (an hour from the time given)."""
 
-    day = forms.DateField(label=_("Day"), widget=DateInput)
+    day = forms.DateField(label=_("Date"), widget=DateInput)
     time = forms.TimeField(label=_("Time"), widget=TimeInput)
     note = forms.CharField(label=_("Anything we should know"), max_length=500,
                            required=False, widget=forms.Textarea(attrs={"rows": 2}))

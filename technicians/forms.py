@@ -75,7 +75,7 @@ class ContactForm(StepForm):
 class ScheduleForm(StepForm):
     """R9 exact time, R11 half day (rural only), R10 the customer's choice, R15 why."""
 
-    day = forms.DateField(label=_("Day"), widget=DateInput)
+    day = forms.DateField(label=_("Date"), widget=DateInput)
     precision = forms.ChoiceField(label=_("Booking"), widget=forms.RadioSelect,
                                   choices=[(Precision.EXACT, _("Exact time")),
                                            (Precision.HALF_DAY, _("Half day (rural)"))],
