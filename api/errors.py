@@ -9,6 +9,7 @@ path (``customer.phone``, ``items.0``). Domain errors keep their own extras:
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
@@ -20,6 +21,7 @@ from rest_framework.response import Response
 
 from workorders.errors import DomainError, RuleViolation
 
+logger = logging.getLogger("django.request")
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_BASE = "urn:fieldops:problem:"
 
@@ -48,6 +50,7 @@ TITLES: dict[str, Any] = {
     "no_technician_available": _("No technician is available."),
     "already_answered": _("Already answered."),
     "bad_request": _("Bad request."),
+    "internal_error": _("Internal error."),
     "error": _("Error."),
 }
 
@@ -125,7 +128,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, SuspiciousOperation):
         exc = ApiProblem(400, "bad_request", str(exc) or TITLES["bad_request"])
     if not isinstance(exc, exceptions.APIException):
-        return None  # a bug: Django answers 500 and logs it
+        # A bug. Logged with its traceback like Django's own 500s, answered in the API's
+        # format; the request's transaction (if any) was rolled back by the service.
+        logger.error("Internal Server Error: %s", instance, exc_info=exc,
+                     extra={"status_code": 500, "request": getattr(request, "_request", None)})
+        return _response(problem(
+            status=500, code="internal_error", instance=instance,
+            detail=_("Something went wrong on our side; nothing was changed. Try again, and "
+                     "tell us if it keeps happening.")))
     headers: dict[str, str] = {}
     wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
     if wait is not None:

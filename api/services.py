@@ -296,3 +296,13 @@ def webhook_publish_timer_event(*, timer: Any, kind: str, at: dt.datetime) -> in
     }
     return webhook_publish(order=order, event_type=event_type, data=data,
                            source_key=f"timer-{timer.pk}-{kind}")
+
+
+def idempotency_keys_purge(*, limit: int = 10_000) -> int:
+    """Forget keys older than IDEMPOTENCY_TTL_SECONDS (the orders stay). Bounded per call;
+    safe to run twice. Returns how many were deleted."""
+    cutoff = clock.now() - dt.timedelta(seconds=conf.get("IDEMPOTENCY_TTL_SECONDS"))
+    ids = list(IdempotencyKey.objects.filter(created_at__lt=cutoff)
+               .order_by("created_at").values_list("pk", flat=True)[:limit])
+    deleted, _by_model = IdempotencyKey.objects.filter(pk__in=ids).delete()
+    return deleted

@@ -70,6 +70,19 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _is_internal_address(host: str) -> bool:
+    """A literal IP that is private, loopback, link-local or reserved (names are not
+    resolved here; the receiving network's egress rules are the second line)."""
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return (address.is_private or address.is_loopback or address.is_link_local
+            or address.is_reserved or address.is_multicast or address.is_unspecified)
+
+
 def check_url(url: str) -> str | None:
     """Why ``url`` can't be a webhook endpoint, or None if it can."""
     parts = urlsplit(url)
@@ -77,6 +90,10 @@ def check_url(url: str) -> str | None:
         return _("Put no credentials in the URL; verify the signature instead.")
     if not parts.hostname:
         return _("Give a full URL with a host name.")
+    allow_loopback = conf.get("WEBHOOK_ALLOW_HTTP_LOOPBACK") and is_loopback(parts.hostname)
+    if _is_internal_address(parts.hostname) and not allow_loopback:
+        # Deliveries leave from inside our network: never point them back into it.
+        return _("Webhook endpoints must be public addresses, not private or local ones.")
     if parts.scheme == "https":
         return None
     if (parts.scheme == "http" and conf.get("WEBHOOK_ALLOW_HTTP_LOOPBACK")

@@ -206,3 +206,20 @@ def test_two_keys_racing_with_one_reference_create_one_order(reference_data, eas
                      for i in range(3)])
     assert sorted(r.status_code for r in results) == [201, 409, 409]
     assert WorkOrder.objects.count() == 1
+
+
+def test_expired_keys_are_purged_and_their_orders_stay(cc, intake, settings):
+    import time_machine
+
+    from api.tasks import purge_idempotency_keys
+
+    settings.API_IDEMPOTENCY_TTL_SECONDS = 3600
+    start = clock.now()
+    with time_machine.travel(start, tick=False):
+        cc.create(intake(), key="old")
+    with time_machine.travel(start + dt.timedelta(minutes=90), tick=False):
+        cc.create(intake(), key="new")
+        assert purge_idempotency_keys() == 1
+        assert purge_idempotency_keys() == 0  # run it twice: nothing more
+    assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
+    assert WorkOrder.objects.count() == 2

@@ -82,3 +82,19 @@ def test_bad_filters_are_400_with_the_parameter(cc, query):
     response = cc.get("work-orders/", **query)
     _is_problem(response, 400, "validation_error")
     assert response.body["errors"][0]["field"] == next(iter(query))
+
+
+def test_a_bug_is_a_logged_problem_json_500_not_an_html_page(cc, make_order, monkeypatch,
+                                                             caplog):
+    from api import views
+
+    order = make_order()
+
+    def broken(order, request):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(views, "order_body", broken)
+    response = cc.get(f"work-orders/{order.pk}/")
+    _is_problem(response, 500, "internal_error")
+    assert "boom" not in response.content.decode()
+    assert any(r.exc_info and "boom" in str(r.exc_info[1]) for r in caplog.records)

@@ -56,7 +56,9 @@ def test_a_client_registers_an_https_endpoint_and_sees_the_secret_once(cc):
 
 @pytest.mark.parametrize(("url", "status"), [
     ("http://cc.example.com/hooks", 422), ("https://user:pw@cc.example.com/", 422),
-    ("not a url", 422), (42, 400)])
+    ("not a url", 422), (42, 400), ("https://10.1.2.3/h", 422), ("https://127.0.0.1/h", 422),
+    ("https://[::1]/h", 422), ("https://169.254.169.254/latest", 422),
+    ("https://localhost/h", 422)])
 def test_only_https_urls_without_credentials_are_accepted(cc, url, status):
     response = cc.post("webhooks/", {"url": url})
     assert response.status_code == status
