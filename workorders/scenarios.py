@@ -15,7 +15,7 @@ from technicians.models import Technician
 
 from . import services
 from .kit import required_kit
-from .models import ContactAttempt, Kind, State, WorkOrder
+from .models import CompletionReport, ContactAttempt, Kind, State, WorkOrder
 
 #: The path from "accepted" to each state: (state it needs first, step to get there).
 _PATH: dict[str, tuple[str, str]] = {
@@ -39,6 +39,22 @@ _PATH: dict[str, tuple[str, str]] = {
     State.RESOLVED_REMOTELY: (State.ACCEPTED, "remote"),
     State.CANCELLED: (State.ACCEPTED, "cancel"),
 }
+
+
+def demo_signature() -> bytes:
+    """A drawn-looking signature (PNG) for orders walked by code: demo data and tests. Real
+    sign-offs come from the customer's finger on the technician's screen (R26)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGBA", (320, 120), (255, 255, 255, 0))
+    draw = ImageDraw.Draw(img)
+    draw.line([(20, 90), (80, 30), (130, 95), (190, 25), (250, 90), (300, 40)],
+              fill=(0, 0, 0, 255), width=6)
+    out = io.BytesIO()
+    img.save(out, format="PNG")
+    return out.getvalue()
 
 
 def path_to(state: str) -> list[str]:
@@ -110,12 +126,16 @@ def _step(order: WorkOrder, step: str, *, technician: Technician | None, dispatc
             order=order, by=tech_user, reason="需更换入户光缆 drop cable must be replaced",
             promised_at=clock.now() + dt.timedelta(days=1))
     if step == "sign_off":
-        return services.work_order_sign_off(order=order, by=tech_user, method="drawn")
+        services.work_order_save_report(
+            order=order, by=tech_user, work_done="安装光猫并测速 ONU installed, speed tested",
+            fault_cause="line" if order.kind == Kind.REPAIR else "", download_mbps=500,
+            onu_activated=True)
+        services.work_order_customer_sign_off(order=order, by=tech_user,
+                                              signature=demo_signature(),
+                                              signer_name=order.customer.name, rating=5)
+        return WorkOrder.objects.get(pk=order.pk)
     if step == "complete":
-        report = {"work_done": "安装光猫并测速 ONU installed, speed tested",
-                  "speed_mbps": 500}
-        if order.kind == Kind.REPAIR:
-            report["fault_cause"] = "line"
+        report = CompletionReport.objects.get(order=order).as_dict()
         return services.work_order_complete(order=order, by=tech_user, report=report)
     if step == "survey":
         return services.work_order_start_survey(order=order)

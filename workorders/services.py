@@ -133,6 +133,8 @@ def _transition(order: WorkOrder, action: str, *, by: User, reason: str = "",
             raise ConcurrentModification(locked, order.version) from exc
         if after is not None:
             after(locked, now)
+        if locked.is_terminal:  # closed, cancelled, resolved: nobody holds it any more
+            Assignment.objects.filter(order=locked, ended_at__isnull=True).update(ended_at=now)
         record_event(order=locked, by=by, action=action, from_state=from_state,
                      to_state=locked.state, reason=reason, payload=payload, at=now)
     return locked
@@ -565,21 +567,17 @@ def work_order_cant_finish(*, order: WorkOrder, by: User, reason: str,
                        payload={"promised_at": promised_at.isoformat()})
 
 
-def work_order_sign_off(*, order: WorkOrder, by: User, method: str,
-                        evidence: dict[str, Any] | None = None) -> WorkOrder:
-    """R26: the order is signed off; ``method`` says how (drawn, SMS code).
-
-    The technician's pages call ``work_order_customer_sign_off``, which captures the
-    customer's drawn signature (and the SMS code, the strong form), binds it to the order,
-    the time and the report's hash, and then calls this with that evidence. A call without
-    evidence is recorded as ``verified: False`` and shows no signature in the admin."""
-    _require(method, _("Say how the customer signed."), field="method", rule="R26")
+def _sign_off(*, order: WorkOrder, by: User, method: str,
+              evidence: dict[str, Any]) -> WorkOrder:
+    """R26: the sign-off transition. Private on purpose: the only way to it is
+    ``work_order_customer_sign_off``, which captures the customer's own drawn signature
+    (and the SMS code, the strong form) and binds it to the order, the time and the
+    report's hash, so nobody can sign for the customer."""
     if method not in SignOffMethod.values:
         raise RuleViolation(_("Unknown sign-off method %(method)s.") % {"method": method},
                             field="method", rule="R26")
-    evidence = dict(evidence or {})
-    evidence.setdefault("verified", bool(evidence.get("report_hash")))
-    return _transition(order, "sign_off", by=by, payload={"method": method, **evidence})
+    return _transition(order, "sign_off", by=by,
+                       payload={"method": method, "verified": True, **evidence})
 
 
 def work_order_complete(*, order: WorkOrder, by: User, report: dict[str, Any]) -> WorkOrder:
@@ -1145,7 +1143,7 @@ def work_order_customer_sign_off(*, order: WorkOrder, by: User, signature: str |
                 raise RuleViolation(_("The code was used already; send a new one."),
                                     field="code", rule="R26")
         digest = report_hash(order, report.as_dict())
-        signed = work_order_sign_off(
+        signed = _sign_off(
             order=order, by=by, method=method,
             evidence={"report_hash": digest, "rating": rating, "signer_name": signer_name,
                       "code_verified": checked is not None})

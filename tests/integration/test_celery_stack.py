@@ -25,7 +25,7 @@ from django.conf import settings
 from fieldops.celery import app as celery_app
 from fieldops.models import Heartbeat
 from workorders import services
-from workorders.models import State, WorkOrder
+from workorders.models import CompletionReport, State, WorkOrder
 
 pytestmark = [
     pytest.mark.integration,
@@ -162,7 +162,7 @@ def test_beat_and_worker_run_the_heartbeat_and_the_survey_task(
     # (b) R29: completing the order queues start_survey on commit; the worker runs it.
     order = make_order("signed_off", technician=alice)
     order = services.work_order_complete(
-        order=order, by=alice.user, report={"work_done": "ONU installed, speed tested"})
+        order=order, by=alice.user, report=CompletionReport.objects.get(order=order).as_dict())
     assert order.state == State.COMPLETED  # nothing ran in-process
 
     wait_for("survey_pending state set by the worker",

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from sla import engine

@@ -36,7 +36,7 @@ def test_two_sweeps_at_once_claim_disjoint_rows(make_order, alice, dispatcher):
             barrier.wait(timeout=10)
             with time_machine.travel(later, tick=False):
                 handled.append(engine.sweep(batch=25))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connections.close_all()

@@ -13,7 +13,7 @@ from fieldops import clock
 from workorders import services
 from workorders.errors import RuleViolation
 from workorders.kit import BASE_KIT, required_kit
-from workorders.models import ContactAttempt, Kind, State, WorkOrderEvent
+from workorders.models import CompletionReport, ContactAttempt, Kind, State, WorkOrderEvent
 
 
 def test_intake_records_the_channel_and_books_the_first_day(make_order):
@@ -199,24 +199,30 @@ def test_a_repair_report_needs_the_fault_cause(make_order, alice):
     with pytest.raises(RuleViolation) as err:
         services.work_order_complete(order=order, by=alice.user, report={"work_done": "x"})
     assert err.value.field == "fault_cause"
-    order = services.work_order_complete(order=order, by=alice.user,
-                                         report={"work_done": "spliced", "fault_cause": "line"})
+    with pytest.raises(RuleViolation) as err:  # R26: only the report the customer signed
+        services.work_order_complete(order=order, by=alice.user,
+                                     report={"work_done": "spliced", "fault_cause": "line"})
+    assert err.value.rule == "R26"
+    signed = CompletionReport.objects.get(order=order).as_dict()
+    order = services.work_order_complete(order=order, by=alice.user, report=signed)
     assert order.state == State.COMPLETED and order.completed_at is not None
 
 
-def test_sign_off_records_how_the_customer_signed(make_order, alice):
-    # R26
-    order = make_order(State.ON_SITE, technician=alice)
-    order = services.work_order_sign_off(order=order, by=alice.user, method="sms_code")
-    assert WorkOrderEvent.objects.filter(order=order).last().payload["method"] == "sms_code"
-
+def test_sign_off_needs_the_customers_own_signature(make_order, alice):
+    # R26: there is no public way to sign off without the customer's drawing
+    assert not hasattr(services, "work_order_sign_off")
+    order = make_order(State.SIGNED_OFF, technician=alice)
+    event = WorkOrderEvent.objects.filter(order=order, action="sign_off").get()
+    assert event.payload["method"] == "drawn" and event.payload["verified"] is True
+    assert event.payload["report_hash"] == order.signatures.get().report_hash
 
 def test_completion_queues_the_survey_after_commit(make_order, alice,
                                                    django_capture_on_commit_callbacks):
     # R27 -> R29
     order = make_order(State.SIGNED_OFF, technician=alice)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        services.work_order_complete(order=order, by=alice.user, report={"work_done": "ok"})
+        services.work_order_complete(order=order, by=alice.user,
+                                     report=CompletionReport.objects.get(order=order).as_dict())
     assert len(callbacks) == 1
     order.refresh_from_db()
     assert order.state == State.SURVEY_PENDING

@@ -16,7 +16,14 @@ from workorders import services
 from workorders.diagram import transitions
 from workorders.errors import IllegalTransition
 from workorders.kit import required_kit
-from workorders.models import ContactAttempt, State, WorkOrder, WorkOrderEvent
+from workorders.models import (
+    CompletionReport,
+    ContactAttempt,
+    State,
+    WorkOrder,
+    WorkOrderEvent,
+)
+from workorders.scenarios import demo_signature
 
 
 def _soon() -> tuple[dt.datetime, dt.datetime]:
@@ -67,9 +74,9 @@ FIRE: dict[str, Caller] = {
     "cant_finish": lambda o, p: services.work_order_cant_finish(
         order=o, by=tech(o), reason="drop cable broken",
         promised_at=clock.now() + dt.timedelta(days=1)),
-    "sign_off": lambda o, p: services.work_order_sign_off(order=o, by=tech(o), method="drawn"),
-    "complete": lambda o, p: services.work_order_complete(order=o, by=tech(o),
-                                                          report={"work_done": "ONU installed"}),
+    "sign_off": lambda o, p: _customer_signs(o),
+    "complete": lambda o, p: services.work_order_complete(
+        order=o, by=tech(o), report=_signed_report(o)),
     "start_survey": lambda o, p: services.work_order_start_survey(order=o),
     "close_satisfied": lambda o, p: services.work_order_record_survey(order=o, by=p["agent"],
                                                                       satisfied=True),
@@ -83,6 +90,21 @@ FIRE: dict[str, Caller] = {
     "cancel": lambda o, p: services.work_order_cancel(order=o, by=p["agent"],
                                                       reason="customer moved away"),
 }
+
+def _signed_report(order: WorkOrder) -> dict:
+    report = CompletionReport.objects.filter(order=order).first()
+    return report.as_dict() if report else {"work_done": "ONU installed"}
+
+
+def _customer_signs(order: WorkOrder) -> WorkOrder:
+    """R26: the report is written, then the customer draws their signature."""
+    if not CompletionReport.objects.filter(order=order).exists():
+        services.work_order_save_report(order=order, by=tech(order), work_done="ONU installed")
+    services.work_order_customer_sign_off(order=order, by=tech(order),
+                                          signature=demo_signature(), signer_name="张伟",
+                                          rating=5)
+    return WorkOrder.objects.get(pk=order.pk)
+
 
 ALL = transitions()
 
@@ -114,6 +136,8 @@ def test_it_fires_each_allowed_transition_and_logs_it(make_order, people, source
         # resume returns to where the order stopped (R12); the declared targets are the
         # possible answers, and from "contacted" (the factory's park point) it is contacted.
         target = State.CONTACTED
+    if name == "sign_off":  # R26: the customer signs a written report
+        services.work_order_save_report(order=order, by=tech(order), work_done="ONU installed")
     before = WorkOrderEvent.objects.filter(order=order).count()
     seen_version = order.version
     order = FIRE[name](order, people)
