@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -58,16 +59,16 @@ PROBLEM = s.ProblemSerializer
 
 def _problems(*codes: int) -> dict[Any, Any]:
     texts = {
-        400: _("Malformed request: bad JSON, wrong types, unknown fields (see errors)."),
-        401: _("Missing, unknown or revoked token."),
-        403: _("Your role may not do this."),
-        404: _("No such order (or not visible to you)."),
-        409: _("Not possible in the order's current state, or changed concurrently."),
-        412: _("If-Match does not match the order's current version."),
-        413: _("Body larger than the limit."),
-        415: _("Send application/json."),
-        422: _("A rule of the service refuses the request (see rule and errors)."),
-        429: _("Rate limit exceeded; retry after Retry-After seconds."),
+        400: _lazy("Malformed request: bad JSON, wrong types, unknown fields (see errors)."),
+        401: _lazy("Missing, unknown or revoked token."),
+        403: _lazy("Your role may not do this."),
+        404: _lazy("No such order (or not visible to you)."),
+        409: _lazy("Not possible in the order's current state, or changed concurrently."),
+        412: _lazy("If-Match does not match the order's current version."),
+        413: _lazy("Body larger than the limit."),
+        415: _lazy("Send application/json."),
+        422: _lazy("A rule of the service refuses the request (see rule and errors)."),
+        429: _lazy("Rate limit exceeded; retry after Retry-After seconds."),
     }
     return {(code, PROBLEM_CONTENT_TYPE): OpenApiResponse(PROBLEM, description=texts[code])
             for code in codes}
@@ -76,17 +77,17 @@ def _problems(*codes: int) -> dict[Any, Any]:
 READ_ERRORS = (400, 401, 403, 404, 429)
 WRITE_ERRORS = (400, 401, 403, 404, 409, 412, 413, 415, 422, 429)
 ETAG = OpenApiParameter("ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200, 201],
-                        description=_("The order's version, quoted."))
+                        description=_lazy("The order's version, quoted."))
 IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
-    description=_("The ETag (version) you last read; the action is refused with 412 if the "
-                  "order changed since."))
+    description=_lazy("The ETag (version) you last read; the action is refused with 412 if "
+                      "the order changed since."))
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
-    description=_("Unique per request you mean (1-255 printable ASCII characters). A retry "
-                  "with the same key and body returns the first answer."))
+    description=_lazy("Unique per request you mean (1-255 printable ASCII characters). A "
+                      "retry with the same key and body returns the first answer."))
 ORDER_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH,
-                            description=_("Order id."))
+                            description=_lazy("Order id."))
 
 
 def _ensure_dict(data: Any) -> dict[str, Any]:
@@ -268,7 +269,7 @@ class ApiView(GenericAPIView):
 # --- Orders -------------------------------------------------------------------------------
 
 class WorkOrderListResponse(serializers.Serializer):
-    next = serializers.CharField(allow_null=True, help_text=_("URL of the next page, or null."))
+    next = serializers.CharField(allow_null=True, help_text=_lazy("URL of the next page, or null."))
     results = s.WorkOrderListItemSerializer(many=True)
 
 
@@ -553,7 +554,7 @@ class AreaListView(ApiView):
 
 
 class TechnicianFilterSerializer(s.StrictSerializer):
-    area = serializers.CharField(max_length=32, required=False, help_text=_("Area code."))
+    area = serializers.CharField(max_length=32, required=False, help_text=_lazy("Area code."))
     active = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
