@@ -11,6 +11,7 @@ import re
 import pytest
 import time_machine
 from django.test import Client
+from django.utils import translation
 from django.urls import reverse
 
 from notifications.models import Notification
@@ -19,6 +20,13 @@ from workorders.errors import IllegalTransition, RuleViolation
 from workorders.models import Signature, SignOffMethod, State, WorkOrder, report_hash
 
 from .helpers import on_site_with_report, signature_png
+
+
+@pytest.fixture(autouse=True)
+def _english() -> object:
+    """Messages are matched in English (the product's default language is zh-Hans)."""
+    with translation.override("en"):
+        yield
 
 
 def sign(order: WorkOrder, **kwargs):
@@ -190,8 +198,10 @@ def test_the_admin_shows_how_each_order_was_signed(make_order, alice, dispatcher
     sign(order)
     client = Client()
     client.force_login(dispatcher)
-    page = client.get(reverse("admin:workorders_workorder_change", args=[order.pk]))
+    page = client.get(reverse("admin:workorders_workorder_change", args=[order.pk]),
+                      HTTP_ACCEPT_LANGUAGE="en")
     text = page.content.decode()
     assert page.status_code == 200
     assert "data:image/png;base64," in text
-    assert html.escape(str(SignOffMethod.DRAWN.label)) in text and "intact" in text
+    with translation.override("en"):
+        assert html.escape(str(SignOffMethod.DRAWN.label)) in text and "intact" in text
