@@ -217,6 +217,10 @@ CELERY_BEAT_SCHEDULE["sla-sweep"] = {
     "task": "sla.tasks.sweep_timers",
     "schedule": env.float("SLA_SWEEP_SECONDS", default=5.0),
 }
+CELERY_BEAT_SCHEDULE["purge-idempotency-keys"] = {
+    "task": "api.tasks.purge_idempotency_keys",
+    "schedule": 3600.0,
+}
 CELERY_BEAT_SCHEDULE["flush-outbox"] = {
     "task": "notifications.tasks.flush_outbox",
     "schedule": env.float("OUTBOX_FLUSH_SECONDS", default=30.0),

@@ -134,6 +134,7 @@ def on_order_event(*, order: Any, action: str, at: dt.datetime) -> None:
         from notifications.services import notify_many
 
         notify_many(notes)
+    _publish_webhooks(events)
 
 
 def _apply_rule(order: Any, policy: SlaPolicy, rule: TimerRule, timer: Timer | None,
@@ -285,7 +286,23 @@ def sweep(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
                                        "next_check_at", "due_at", "failures"])
         insert_ignoring_conflicts(TimerEvent, events)
         notify_many(notes)
+        _publish_webhooks(events)
     return len(claimed)
+
+
+def _publish_webhooks(events: list[TimerEvent]) -> None:
+    """R38 for the call-centre: warnings and breaches go to the webhook endpoints that want
+    them, through the outbox, in the same transaction. One query when nobody listens."""
+    steps = [e for e in events if e.kind in (TimerEventKind.WARNED, TimerEventKind.BREACHED)]
+    if not steps:
+        return
+    from api.models import WebhookEndpoint
+    from api.services import webhook_publish_timer_event
+
+    if not WebhookEndpoint.objects.filter(is_active=True, client__is_active=True).exists():
+        return
+    for event in steps:
+        webhook_publish_timer_event(timer=event.timer, kind=event.kind, at=event.at)
 
 
 def sweep_all(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> int:

@@ -226,3 +226,18 @@ def test_sla_warnings_and_breaches_are_published_once_per_timer(endpoint, make_o
     delivery = WebhookDelivery.objects.get(event_type="sla.breached")
     body = json.loads(delivery.notification.body)
     assert body["data"]["timer"]["kind"] == timer.kind
+
+
+def test_sla_warnings_and_breaches_reach_the_endpoints(endpoint, make_order, alice, dispatcher):
+    # R38: the sweep publishes warned and breached steps in its own transaction, once
+    from sla import engine
+
+    start = dt.datetime(2026, 11, 24, 1, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False):
+        services.work_order_dispatch(order=make_order(), by=dispatcher, technician=alice)
+    with time_machine.travel(start + dt.timedelta(minutes=61), tick=False):
+        engine.sweep_all()
+        engine.sweep_all()  # run it twice: nothing new is queued
+    kinds = sorted(WebhookDelivery.objects.filter(event_type__startswith="sla")
+                   .values_list("event_type", flat=True))
+    assert kinds == sorted(["sla.warning", "sla.breached"])
