@@ -28,7 +28,8 @@ LEASE = dt.timedelta(minutes=2)
 
 
 def notify(*, channel: str, kind: str, body: str, recipient: Any = None, address: str = "",
-           subject: str = "", order: Any = None, dedupe_key: str | None = None) -> Notification | None:
+           subject: str = "", order: Any = None,
+           dedupe_key: str | None = None) -> Notification | None:
     """Queue one notification. Call inside the transaction of the event that causes it;
     delivery is queued for after commit. With ``dedupe_key``, a second call for the same
     key returns None and writes nothing (so a re-run sweep never notifies twice)."""
@@ -81,7 +82,7 @@ def _enqueue(task: Any, *args: Any) -> None:
     """Hand the row to Celery; if the broker is down the row stays pending for the flush."""
     try:
         task.delay(*args)
-    except Exception:  # noqa: BLE001 - the periodic flush retries from the database
+    except Exception:
         logger.warning("broker unavailable; notification %s waits in the outbox", args)
 
 
@@ -119,7 +120,7 @@ def deliver(note_id: int) -> str:
         return "skipped"
     try:
         _send(note)
-    except Exception as exc:  # noqa: BLE001 - any gateway error is retried with backoff
+    except Exception as exc:
         now = clock.now()
         if note.attempts >= MAX_ATTEMPTS:
             Notification.objects.filter(pk=note.pk).update(status=Status.FAILED,

@@ -11,8 +11,8 @@ import re
 import pytest
 import time_machine
 from django.test import Client
-from django.utils import translation
 from django.urls import reverse
+from django.utils import translation
 
 from notifications.models import Notification
 from workorders import services
