@@ -277,7 +277,7 @@ def sweep(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
                 notes.extend(told)
                 _plan(timer, rule, schedule)
                 timer.failures = 0
-            except Exception:  # noqa: BLE001 - one bad row must not stop the sweep
+            except Exception:  # one bad row must not stop the sweep
                 logger.exception("SLA timer %s could not be evaluated", timer.pk)
                 timer.failures += 1
                 wait = min(RETRY_AFTER * 2 ** (timer.failures - 1), RETRY_CAP)
