@@ -58,6 +58,22 @@ def _celery_eager() -> None:
     celery_app.conf.task_eager_propagates = True
 
 
+@pytest.fixture(autouse=True)
+def _media(settings: Any, tmp_path: Any) -> None:
+    """Uploaded photos and signatures go to a temporary folder, never to var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _sms_outbox() -> Any:
+    """Each test starts with an empty test SMS gateway (notifications.backends.outbox)."""
+    from notifications.backends import outbox
+
+    outbox.clear()
+    yield outbox
+    outbox.clear()
+
+
 # --- Places and people -------------------------------------------------------
 
 @pytest.fixture
@@ -130,6 +146,25 @@ def supervisor(reference_data: None) -> User:
 def alice(east: Area) -> Technician:
     """Technician serving the east (urban) area."""
     return make_technician("alice", areas=[east], full_name="Alice Wang")
+
+
+@pytest.fixture
+def alice_client(alice: Technician) -> Any:
+    """A browser client logged in as alice (the technician pages)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(alice.user)
+    return client
+
+
+@pytest.fixture
+def bob_client(bob: Technician) -> Any:
+    from django.test import Client
+
+    client = Client()
+    client.force_login(bob.user)
+    return client
 
 
 @pytest.fixture

@@ -15,13 +15,6 @@ from notifications import backends, services
 from notifications.models import Channel, Notification, Status
 
 
-@pytest.fixture(autouse=True)
-def _empty_sms_outbox():
-    backends.outbox.clear()
-    yield
-    backends.outbox.clear()
-
-
 class BrokenGateway:
     def send(self, *, to: str, text: str, message_id: str) -> None:
         raise ConnectionError("gateway timeout")
