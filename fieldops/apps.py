@@ -1,7 +1,24 @@
+from typing import Any
+
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+
+def _sync_roles(sender: AppConfig, **kwargs: Any) -> None:
+    """After every migrate, the role groups hold exactly the permissions of
+    fieldops/roles.py (each app's own roles migration can only grant what exists when it
+    runs; this catches whatever an app migrated later added)."""
+    from django.apps import apps
+
+    from .roles import sync_roles
+
+    sync_roles(apps)
 
 
 class FieldopsConfig(AppConfig):
     name = "fieldops"
     verbose_name = _("System")
+
+    def ready(self) -> None:
+        post_migrate.connect(_sync_roles, sender=self, dispatch_uid="fieldops-sync-roles")

@@ -28,6 +28,10 @@ _READ_ALL = [
     "technicians.view_area",
     "technicians.view_team",
     "notifications.view_notification",
+    "sla.view_timer",
+    "sla.view_slapolicy",
+    "sla.view_timerrule",
+    "sla.view_businesscalendar",
     "surveys.view_followup",
 ]
 
@@ -66,9 +70,10 @@ def sync_roles(apps: Any, schema_editor: Any = None) -> None:
     from django.contrib.auth.management import create_permissions
 
     for app_config in apps.get_app_configs():
-        app_config.models_module = True  # create_permissions skips apps without it
+        saved = getattr(app_config, "models_module", None)
+        app_config.models_module = saved or True  # create_permissions skips apps without it
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        app_config.models_module = saved
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for role, perms in ROLES.items():

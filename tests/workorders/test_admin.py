@@ -183,3 +183,12 @@ def test_admin_pages_of_the_other_models_open(desk, make_order, alice, admin_cli
     for name in ("technicians_technician", "technicians_area", "appointments_appointment",
                  "workorders_workorderevent", "workorders_customer"):
         assert admin_client.get(reverse(f"admin:{name}_changelist")).status_code == 200
+
+
+def test_office_roles_read_sla_timers_and_policies(client, supervisor, dispatcher):
+    # R38, R39: supervisors and dispatchers see the promises; roles stay in step after
+    # every migrate (fieldops.apps post_migrate)
+    for user in (supervisor, dispatcher):
+        client.force_login(user)
+        for name in ("sla_timer", "sla_slapolicy", "sla_businesscalendar"):
+            assert client.get(reverse(f"admin:{name}_changelist")).status_code == 200
