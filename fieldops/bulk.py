@@ -27,7 +27,7 @@ def insert_ignoring_conflicts(model: type[models.Model], objs: Sequence[models.M
     if connection.vendor != "postgresql":
         model._default_manager.bulk_create(objs, ignore_conflicts=True)
         return
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    fields: list[Any] = [f for f in model._meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
@@ -35,7 +35,7 @@ def insert_ignoring_conflicts(model: type[models.Model], objs: Sequence[models.M
         for chunk in _chunks(objs):
             params = [f.get_db_prep_save(getattr(obj, f.attname), connection)
                       for obj in chunk for f in fields]
-            cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES "
+            cursor.execute(f"INSERT INTO {quote(str(model._meta.db_table))} ({columns}) VALUES "
                            f"{', '.join([row] * len(chunk))} ON CONFLICT DO NOTHING", params)
 
 
@@ -48,8 +48,8 @@ def update_fields(model: type[models.Model], objs: Sequence[models.Model],
         model._default_manager.bulk_update(objs, list(names))
         return
     meta = model._meta
-    fields = [meta.get_field(name) for name in names]
-    pk = meta.pk
+    fields: list[Any] = [meta.get_field(name) for name in names]
+    pk: Any = meta.pk
     assert pk is not None
     quote = connection.ops.quote_name
     casts = [pk.db_type(connection)] + [f.db_type(connection) for f in fields]
@@ -64,6 +64,6 @@ def update_fields(model: type[models.Model], objs: Sequence[models.Model],
                 params.extend(f.get_db_prep_save(getattr(obj, f.attname), connection)
                               for f in fields)
             cursor.execute(
-                f"UPDATE {quote(meta.db_table)} AS t SET {assignments} FROM (VALUES "
+                f"UPDATE {quote(str(meta.db_table))} AS t SET {assignments} FROM (VALUES "
                 f"{', '.join([row] * len(chunk))}) AS v({alias}) "
                 f"WHERE t.{quote(pk.column)} = v.id", params)

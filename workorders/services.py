@@ -213,12 +213,11 @@ def work_order_create(
         else:
             # Not get_or_create: two intakes for one new customer at the same moment may
             # both create a row, and get() would then fail for every later order.
-            customer = (Customer.objects.filter(phone=contact_phone, name=customer_name)
-                        .order_by("pk").first())
-            if customer is None:
-                customer = Customer.objects.create(
-                    phone=contact_phone, name=customer_name, alt_phone=alt_phone,
-                    customer_class=customer_class)
+            found = (Customer.objects.filter(phone=contact_phone, name=customer_name)
+                     .order_by("pk").first())
+            customer = found or Customer.objects.create(
+                phone=contact_phone, name=customer_name, alt_phone=alt_phone,
+                customer_class=customer_class)
             if account_number:
                 account = ServiceAccount.objects.create(
                     number=account_number, customer=customer, address=address, area=area,

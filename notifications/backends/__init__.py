@@ -53,4 +53,4 @@ class LocmemSmsBackend:
 
 
 def sms_backend() -> SmsBackend:
-    return import_string(settings.SMS_BACKEND)()  # type: ignore[no-any-return]
+    return import_string(settings.SMS_BACKEND)()
