@@ -88,6 +88,7 @@ def reference_data(db: Any) -> None:
 
     if not Group.objects.filter(name=roles.DISPATCHER).exists():
         roles.sync_roles(apps)
+    if not Skill.objects.exists():
         import_module("technicians.migrations.0002_seed_skills").seed(apps, None)
     if not SlaPolicy.objects.exists():
         import_module("sla.migrations.0002_default_calendars").create(apps, None)
