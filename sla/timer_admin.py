@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from fieldops import clock
+from fieldops.admin import ReadOnlyAdmin, ReadOnlyInline
 
 from .timers import SlaPolicy, Timer, TimerEvent, TimerRule, TimerStatus
 
@@ -44,19 +45,14 @@ class SlaPolicyAdmin(admin.ModelAdmin):
             transaction.on_commit(lambda: rearm_policy.delay(policy.pk))
 
 
-class TimerEventInline(admin.TabularInline):
+class TimerEventInline(ReadOnlyInline):
     model = TimerEvent
-    extra = 0
-    can_delete = False
     fields = ("kind", "at", "recorded_at", "level", "reason", "data")
     readonly_fields = fields
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(Timer)
-class TimerAdmin(admin.ModelAdmin):
+class TimerAdmin(ReadOnlyAdmin):
     list_display = ("order", "kind", "cycle", "status", "due_at", "warned_at", "breached_at",
                     "stopped_at", "escalation_level")
     list_filter = ("kind", "status")
@@ -66,32 +62,15 @@ class TimerAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Timer._meta.fields]
     show_full_result_count = False
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class TimerInline(admin.TabularInline):
+class TimerInline(ReadOnlyInline):
     """The order's promises on its admin page: due, used, paused, warned, breached."""
 
     model = Timer
-    extra = 0
-    can_delete = False
     verbose_name_plural = _("SLA timers")
     fields = ("kind", "cycle", "status", "due_at", "remaining", "warned_at", "breached_at",
               "stopped_at")
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description=_("remaining"))
     def remaining(self, obj: Timer) -> str:

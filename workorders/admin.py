@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from appointments.models import Appointment
 from fieldops import clock
+from fieldops.admin import ReadOnlyAdmin, ReadOnlyInline
 from fieldops.privacy import mask_phone
 from sla.timer_admin import SlaStatusFilter, TimerInline
 
@@ -114,18 +115,6 @@ def desk_actions_for(order: WorkOrder, user: Any) -> list[tuple[str, DeskAction]
 
 
 # --- Inlines (read-only history) ------------------------------------------------
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 class EventInline(ReadOnlyInline):
     model = WorkOrderEvent
@@ -403,7 +392,7 @@ class WorkOrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(WorkOrderEvent)
-class WorkOrderEventAdmin(admin.ModelAdmin):
+class WorkOrderEventAdmin(ReadOnlyAdmin):
     list_display = ("at", "order", "actor_label", "action", "from_state", "to_state", "reason")
     list_filter = ("action", "to_state")
     search_fields = ("reason", "actor_label")
@@ -414,15 +403,6 @@ class WorkOrderEventAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[WorkOrderEvent]:
         visible = selectors.orders_visible_to(request.user)
         return super().get_queryset(request).filter(order__in=visible)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Customer)
@@ -452,19 +432,10 @@ class ServiceAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(PiiAccess)
-class PiiAccessAdmin(admin.ModelAdmin):
+class PiiAccessAdmin(ReadOnlyAdmin):
     list_display = ("at", "user", "order", "where")
     list_filter = ("where",)
     date_hierarchy = "at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # --- How the customer signed (R26) --------------------------------------------------------

@@ -675,7 +675,7 @@ def work_order_cancel(*, order: WorkOrder, by: User, reason: str) -> WorkOrder:
     _require(reason, _("Record why the order is cancelled."), field="reason")
 
     def release(locked: WorkOrder, now: dt.datetime) -> None:
-        Assignment.objects.filter(order=locked, ended_at__isnull=True).update(ended_at=now)
+        # The open assignment ends in _transition, as for every finished order.
         locked.appointments.filter(status=AppointmentStatus.BOOKED).update(
             status=AppointmentStatus.CANCELLED)
 
