@@ -33,6 +33,9 @@ _READ_ALL = [
     "sla.view_timerrule",
     "sla.view_businesscalendar",
     "surveys.view_followup",
+    "surveys.view_survey",
+    "surveys.view_callback",
+    "surveys.view_reworkround",
 ]
 
 ROLES: dict[str, list[str]] = {

@@ -296,6 +296,17 @@ CELERY_BEAT_SCHEDULE["appointments-missed"] = {
 }
 # Photos and signatures go through Django's storage API: local files by default, an
 # S3-compatible bucket when MEDIA_S3_BUCKET is set (pip install "fieldops[s3]").
+# --- Callback surveys and the rework loop (surveys, R29-R33) ---
+# R29: no survey SMS inside these local hours ("HH:MM-HH:MM", may wrap midnight; empty: none).
+SURVEY_QUIET_HOURS = env.str("SURVEY_QUIET_HOURS", default="21:00-08:00")
+# R30: no answer this long after the SMS went out and the call-centre calls back.
+SURVEY_CALLBACK_AFTER_HOURS = env.float("SURVEY_CALLBACK_AFTER_HOURS", default=24.0)
+# How long a survey link works after its SMS went out.
+SURVEY_LINK_MAX_AGE_HOURS = env.int("SURVEY_LINK_MAX_AGE_HOURS", default=72)
+CELERY_BEAT_SCHEDULE["survey-callbacks"] = {
+    "task": "surveys.tasks.open_due_callbacks",
+    "schedule": env.float("SURVEY_CALLBACK_SWEEP_SECONDS", default=300.0),
+}
 if env.str("MEDIA_S3_BUCKET", default=""):
     _s3_storage: dict = {
         "BACKEND": "storages.backends.s3.S3Storage",

@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("tech/", include("technicians.urls")),
     path("c/", include("appointments.urls")),
+    path("s/", include("surveys.urls")),
     path("api/v1/", include("api.urls")),
 ]
 if settings.DEBUG:

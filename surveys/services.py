@@ -1,4 +1,5 @@
-"""Writes for follow-ups (R28). Each one also appends to the order's event log (R42)."""
+"""Writes for follow-ups (R28), callback surveys and the rework loop (R29-R33). Each one
+also appends to the order's event log (R42)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fieldops import clock
@@ -14,10 +16,23 @@ from workorders.errors import DomainError, NotPermitted, RuleViolation
 from workorders.models import WorkOrder
 from workorders.services import record_event
 
-from .models import FollowUp, FollowUpKind, FollowUpStatus
+from .models import (
+    AnswerChannel,
+    Callback,
+    CallbackStatus,
+    FollowUp,
+    FollowUpKind,
+    FollowUpStatus,
+    ReworkOutcome,
+    ReworkRound,
+    Survey,
+    SurveyStatus,
+)
 
 PERM_LOG = "surveys.add_followup"
 PERM_ANSWER = "surveys.change_followup"
+#: R30: recording a callback's result (the call-centre).
+PERM_CALLBACK = "workorders.intake_workorder"
 
 
 def default_answer_window() -> dt.timedelta:
@@ -93,3 +108,329 @@ def follow_up_answer(*, follow_up: FollowUp, by: Any, answer: str) -> FollowUp:
                      to_state=order.state, reason=answered.answer, at=now,
                      payload={"follow_up": answered.pk})
     return answered
+
+
+# --- Callback surveys and the rework loop (R29-R33) ------------------------------------
+#
+# One survey row per round. ``survey_open`` sends it (after completion, R29, and after
+# each resolved rework, R32); ``survey_answer`` is the only way to answer it, whoever
+# answers: the customer's link, the call-centre's callback in the admin, or the API. The
+# order's transitions (``close_satisfied``, ``start_rework``, ``reassign_rework``,
+# ``resolve_rework``) stay in ``workorders.services``; this module keeps the rows that
+# number and remember the rounds.
+
+class SurveyNotOpen(DomainError):
+    status = 409
+    code = "survey_not_open"
+
+
+def quiet_hours() -> tuple[dt.time, dt.time] | None:
+    """R29: the local hours in which no survey SMS goes out (``SURVEY_QUIET_HOURS``,
+    "21:00-08:00"; the window may wrap midnight; empty or equal ends: none)."""
+    text = (getattr(settings, "SURVEY_QUIET_HOURS", "") or "").strip()
+    if not text:
+        return None
+    start_text, _sep, end_text = text.partition("-")
+    start = dt.time.fromisoformat(start_text.strip())
+    end = dt.time.fromisoformat(end_text.strip())
+    return None if start == end else (start, end)
+
+
+def sms_not_before(at: dt.datetime) -> dt.datetime:
+    """The first moment from ``at`` on that lies outside the quiet hours (site time)."""
+    window = quiet_hours()
+    if window is None:
+        return at
+    start, end = window
+    local = timezone.localtime(at)
+    moment = local.time()
+    if start < end:
+        inside = start <= moment < end
+        end_day = local.date()
+    else:  # wraps midnight: 21:00-08:00
+        inside = moment >= start or moment < end
+        end_day = local.date() + dt.timedelta(days=1) if moment >= start else local.date()
+    if not inside:
+        return at
+    return dt.datetime.combine(end_day, end, tzinfo=local.tzinfo)
+
+
+def callback_after() -> dt.timedelta:
+    """R30: how long the customer has to answer before the call-centre calls."""
+    return dt.timedelta(hours=getattr(settings, "SURVEY_CALLBACK_AFTER_HOURS", 24))
+
+
+def survey_open(*, order: WorkOrder, now: dt.datetime,
+                payload: dict[str, Any] | None = None) -> Survey:
+    """R29/R32: send the survey of the order's current round. Call inside the transaction
+    that moves the order to survey-pending (it holds the order's row lock); ``payload`` (the
+    transition's event details) gets the survey's id and times. The SMS waits in the outbox
+    until the quiet hours end; the callback is due a set time after that."""
+    from workorders.services import _sms_customer
+
+    from . import links
+
+    survey = _survey_row(order, now, not_before=sms_not_before(now))
+    url = links.absolute_url(survey)
+    values = {"number": order.number, "url": url}
+    if order.rework_round:
+        def body() -> str:
+            return _("Your complaint about order %(number)s has been handled. Are you "
+                     "satisfied now? Tell us in one minute: %(url)s") % values
+    else:
+        def body() -> str:
+            return _("Order %(number)s is complete. Are you satisfied with the visit? Tell us "
+                     "in one minute: %(url)s") % values
+    _sms_customer(order, kind="survey", body=body, dedupe_key=f"survey:{survey.pk}",
+                  not_before=survey.sms_not_before)
+    if payload is not None:
+        payload.update({"survey": survey.pk, "round": survey.round,
+                        "sms_not_before": survey.sms_not_before.isoformat(),
+                        "callback_due_at": survey.callback_due_at.isoformat()})
+    return survey
+
+
+def _survey_row(order: WorkOrder, now: dt.datetime, *, not_before: dt.datetime) -> Survey:
+    from . import links
+
+    _supersede_pending(order, now, reason="new survey round")
+    return Survey.objects.create(
+        order=order, round=order.rework_round, technician=order.technician,
+        created_at=now, sms_not_before=not_before,
+        callback_due_at=not_before + callback_after(), nonce=links.new_nonce(),
+        expires_at=not_before + links.max_age())
+
+
+def _supersede_pending(order: WorkOrder, now: dt.datetime, *, reason: str) -> None:
+    """Surveys still waiting when the order moves on no longer count; their callbacks are
+    no longer needed."""
+    pending = list(Survey.objects.filter(order=order, status=SurveyStatus.PENDING)
+                   .values_list("pk", flat=True))
+    if not pending:
+        return
+    Survey.objects.filter(pk__in=pending).update(status=SurveyStatus.SUPERSEDED)
+    Callback.objects.filter(survey_id__in=pending, status=CallbackStatus.OPEN).update(
+        status=CallbackStatus.CANCELLED, done_at=now, note=reason)
+
+
+def _rating(value: Any, field: str) -> int | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+        raise RuleViolation(_("Ratings are from 1 to 5."), field=field, rule="R29")
+    return value
+
+
+def survey_answer(*, survey: Survey, by: Any, channel: str, satisfied: bool,
+                  punctuality: int | None = None, conduct: int | None = None,
+                  result: int | None = None, comment: str = "",
+                  order: WorkOrder | None = None) -> Survey:
+    """R29-R33: record an answer to a survey, from the customer's link (``by`` None,
+    channel ``sms``), the call-centre's callback (R30) or the API. The answer is kept on
+    the survey and in the order's event log (R42). Satisfied closes the order. Not
+    satisfied opens a numbered rework round with the same technician and its contact timer
+    (R31); from the second unsatisfied answer on, the supervisor is told and the round goes
+    to another technician, none who had the order before (R33). A survey is answered once:
+    a second answer is refused. ``order``: the caller's copy, to refuse a stale one."""
+    if channel not in AnswerChannel.values:
+        raise RuleViolation(_("Unknown survey channel."), field="channel", rule="R29")
+    if not isinstance(satisfied, bool):
+        raise RuleViolation(_("Say whether the customer is satisfied."), field="satisfied",
+                            rule="R29")
+    if channel == AnswerChannel.SMS and by is not None:
+        raise NotPermitted(_("Only the customer answers through the survey link."))
+    if channel != AnswerChannel.SMS and by is None:
+        raise NotPermitted(_("A callback's answer is recorded by the call-centre agent who "
+                             "called (R30)."))
+    ratings = {"punctuality": _rating(punctuality, "punctuality"),
+               "conduct": _rating(conduct, "conduct"), "result": _rating(result, "result")}
+    comment = (comment or "").strip()
+    if order is None or order.pk != survey.order_id:
+        order = WorkOrder.objects.get(pk=survey.order_id)
+    from workorders import services as wo
+
+    with transaction.atomic():
+        now = clock.now()
+        # Compare-and-swap: of two answers at once (the customer's link and a callback),
+        # the first wins; the second is told it was answered already.
+        changed = Survey.objects.filter(pk=survey.pk, status=SurveyStatus.PENDING).update(
+            status=SurveyStatus.ANSWERED, answered_at=now, answered_by=by, channel=channel,
+            satisfied=satisfied, comment=comment, **ratings)
+        if not changed:
+            current = Survey.objects.filter(pk=survey.pk).values_list("status",
+                                                                       flat=True).first()
+            if current == SurveyStatus.ANSWERED:
+                raise AlreadyAnswered(_("This survey was answered already."), survey=survey.pk)
+            raise SurveyNotOpen(_("This survey is no longer open."), survey=survey.pk)
+        payload = {"survey": survey.pk, "round": survey.round, "channel": channel,
+                   "satisfied": satisfied, **ratings}
+        closed = Callback.objects.filter(survey=survey, status=CallbackStatus.OPEN)
+        if channel == AnswerChannel.SMS:
+            closed.update(status=CallbackStatus.CANCELLED, done_at=now,
+                          note="answered through the link")
+        else:
+            closed.update(status=CallbackStatus.DONE, done_at=now, done_by=by, note=comment)
+        previous = (ReworkRound.objects.filter(order_id=survey.order_id,
+                                               outcome=ReworkOutcome.RESOLVED)
+                    .order_by("-number").first())
+        if previous is not None:
+            previous.outcome = (ReworkOutcome.SATISFIED if satisfied
+                                else ReworkOutcome.UNSATISFIED)
+            previous.save(update_fields=["outcome"])
+        if satisfied:
+            wo.work_order_close_satisfied(order=order, by=by, comment=comment,
+                                          payload=payload)
+        else:
+            rework = wo.work_order_start_rework(order=order, by=by, comment=comment,
+                                                payload=payload)
+            _open_round(rework, survey=survey, by=by)
+    return Survey.objects.get(pk=survey.pk)
+
+
+def _open_round(order: WorkOrder, *, survey: Survey, by: Any) -> ReworkRound:
+    """R31: the round the unsatisfied answer opened (numbered by the order's rework round),
+    with the same technician. R33: from round 2 on the supervisor is told and the round is
+    handed to another technician automatically; if nobody fits, the order stays in rework
+    and the dispatcher is asked to choose by hand."""
+    from workorders import services as wo
+    from workorders.errors import NoTechnicianAvailable
+
+    round_ = ReworkRound.objects.create(order=order, number=order.rework_round,
+                                        opened_at=order.updated_at, survey=survey,
+                                        technician=order.technician)
+    if round_.number < 2:
+        return round_
+    now = clock.now()
+    values = {"number": order.number, "round": round_.number,
+              "name": order.technician.display_name if order.technician else "-",
+              "comment": survey.comment or "-"}
+    _tell_supervisors(order, kind="rework_repeat", dedupe=f"r33:{round_.pk}",
+                      body=_("Order %(number)s: the customer is still not satisfied after "
+                             "rework (round %(round)s, %(name)s): %(comment)s. Another "
+                             "technician is being sent (R33).") % values)
+    round_.supervisor_notified_at = now
+    round_.save(update_fields=["supervisor_notified_at"])
+    try:
+        with transaction.atomic():
+            wo.work_order_reassign_rework(
+                order=order, by=None,
+                reason=_("Still not satisfied after rework round %(round)s (R33)") % values)
+    except NoTechnicianAvailable:
+        text = _("Order %(number)s: rework round %(round)s needs another technician, but "
+                 "none who has not had the order is free. Reassign it by hand (R33).") % values
+        _tell_role(order, "dispatcher", kind="rework_unassigned", body=text,
+                   dedupe=f"r33-none:{round_.pk}")
+        _tell_supervisors(order, kind="rework_unassigned", body=text,
+                          dedupe=f"r33-none:{round_.pk}")
+    round_.refresh_from_db()
+    return round_
+
+
+def _tell_role(order: WorkOrder, role: str, *, kind: str, body: str, dedupe: str) -> None:
+    """An in-app notice on a role's desk (as the SLA engine addresses them)."""
+    from notifications.models import Channel
+    from notifications.services import notify
+
+    notify(channel=Channel.IN_APP, kind=kind, body=body, address=f"role:{role}", order=order,
+           dedupe_key=f"{dedupe}:{role}")
+
+
+def _tell_supervisors(order: WorkOrder, *, kind: str, body: str, dedupe: str) -> None:
+    """R33: the team's supervisor (every supervisor when the team has none), in the app,
+    and the supervisors' desk."""
+    from appointments.selectors import supervisors_for
+    from workorders.services import _tell_users
+
+    _tell_users(supervisors_for(order), order, kind=kind, body=body, dedupe=dedupe)
+    _tell_role(order, "supervisor", kind=kind, body=body, dedupe=dedupe)
+
+
+def rework_resolved(*, order: WorkOrder, note: str, now: dt.datetime,
+                    payload: dict[str, Any] | None = None) -> None:
+    """R32: the technician reported the complaint resolved: the round keeps the note and
+    the customer is surveyed again. Call inside the ``resolve_rework`` transaction."""
+    ReworkRound.objects.filter(order=order, number=order.rework_round,
+                               outcome=ReworkOutcome.OPEN).update(
+        resolution_note=note, resolved_at=now, outcome=ReworkOutcome.RESOLVED)
+    survey_open(order=order, now=now, payload=payload)
+
+
+def rework_reassigned(*, order: WorkOrder, previous_id: int | None,
+                      now: dt.datetime) -> None:
+    """R33: the current round changed hands. Call inside the ``reassign_rework``
+    transaction."""
+    ReworkRound.objects.filter(order=order, number=order.rework_round).update(
+        technician=order.technician, previous_technician_id=previous_id, reassigned_at=now)
+
+
+def order_closed(*, order: WorkOrder, now: dt.datetime) -> None:
+    """The order closed or was cancelled some other way: nothing is waiting any more."""
+    _supersede_pending(order, now, reason="order closed")
+
+
+def survey_answer_for_order(*, order: WorkOrder, by: Any, channel: str, satisfied: bool,
+                            punctuality: int | None = None, conduct: int | None = None,
+                            result: int | None = None, comment: str = "") -> Survey:
+    """R30: the call-centre records an answer on the order itself (API action, the desk):
+    the survey waiting for an answer, or, if the automatic survey has not been sent yet
+    (the order was completed moments ago), the survey sent now."""
+    from workorders.models import State
+
+    with transaction.atomic():
+        survey = Survey.objects.filter(order=order, status=SurveyStatus.PENDING).first()
+        if survey is None and order.state == State.COMPLETED:
+            # Answered before the automatic survey went out: the answer is its own round
+            # (no SMS); the survey task then finds the order moved on and does nothing.
+            survey = _survey_row(order, clock.now(), not_before=clock.now())
+        if survey is None:
+            from workorders.errors import IllegalTransition
+            from workorders.selectors import allowed_actions
+
+            allowed = allowed_actions(order, by) if by is not None else []
+            raise IllegalTransition(order, "record_survey", allowed)
+        return survey_answer(survey=survey, by=by, channel=channel, satisfied=satisfied,
+                             punctuality=punctuality, conduct=conduct, result=result,
+                             comment=comment, order=order)
+
+
+def callback_record(*, callback: Callback, by: Any, satisfied: bool,
+                    punctuality: int | None = None, conduct: int | None = None,
+                    result: int | None = None, comment: str = "",
+                    channel: str = AnswerChannel.CALLBACK) -> Callback:
+    """R30: the agent called the customer and records the answer, exactly as the
+    customer's own (``survey_answer``); the callback is then done."""
+    if by is None or not (by.is_superuser or by.has_perm(PERM_CALLBACK)):
+        raise NotPermitted(_("Only the call-centre records callbacks (R30)."))
+    if callback.status != CallbackStatus.OPEN:
+        raise AlreadyAnswered(_("This callback is no longer open; reload the queue."),
+                              callback=callback.pk)
+    survey_answer(survey=callback.survey, by=by, channel=channel, satisfied=satisfied,
+                  punctuality=punctuality, conduct=conduct, result=result, comment=comment)
+    return Callback.objects.select_related("survey", "order").get(pk=callback.pk)
+
+
+def callbacks_open_due(*, limit: int = 500) -> int:
+    """R30: every survey still unanswered at its callback time gets a callback task for
+    the call-centre (once: the callback is one-to-one with its survey). Returns how many
+    were opened; running it again opens none."""
+    now = clock.now()
+    opened = 0
+    with transaction.atomic():
+        due = list(Survey.objects.select_for_update(skip_locked=True, of=("self",))
+                   .filter(status=SurveyStatus.PENDING, callback_due_at__lte=now,
+                           callback__isnull=True)
+                   .select_related("order").order_by("callback_due_at")[:limit])
+        for survey in due:
+            Callback.objects.create(survey=survey, order=survey.order, created_at=now)
+            order = survey.order
+            record_event(order=order, by=None, action="callback_opened",
+                         from_state=order.state, to_state=order.state, at=now,
+                         payload={"survey": survey.pk, "round": survey.round,
+                                  "due_at": survey.callback_due_at.isoformat()})
+            opened += 1
+    return opened
+
+
+def survey_link_opened(*, survey: Survey) -> None:
+    """The customer opened the link (first time only; for the figures)."""
+    Survey.objects.filter(pk=survey.pk, opened_at__isnull=True).update(opened_at=clock.now())

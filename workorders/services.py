@@ -623,29 +623,71 @@ def work_order_complete(*, order: WorkOrder, by: User, report: dict[str, Any]) -
 # --- Survey and rework (R29-R33) ------------------------------------------------
 
 def work_order_start_survey(*, order: WorkOrder) -> WorkOrder:
-    """R29: the automatic survey goes out after completion. Safe to call twice."""
+    """R29: the automatic survey goes out after completion (its SMS held until the quiet
+    hours end). Safe to call twice."""
+    from surveys.services import survey_open
+
+# The transitions; the survey rows, links, callbacks and numbered rework rounds are kept
+# by ``surveys.services``, whose ``survey_answer`` is the one way to answer a survey.
     current = WorkOrder.objects.get(pk=order.pk)
     if current.state != State.COMPLETED:
         return current
-    return _transition(current, "start_survey", by=None)
+
+    payload: dict[str, Any] = {}  # filled with the survey's id and times
+
+    def send(locked: WorkOrder, now: dt.datetime) -> None:
+        survey_open(order=locked, now=now, payload=payload)
+
+    return _transition(current, "start_survey", by=None, after=send, payload=payload)
 
 
 def work_order_record_survey(*, order: WorkOrder, by: User, satisfied: bool,
-                             comment: str = "") -> WorkOrder:
-    """R29/R30: the customer's answer (or the manual callback's). Satisfied closes the
-    order; not satisfied starts a rework round with the same technician (R31)."""
-    if satisfied:
-        return _transition(order, "close_satisfied", by=by, reason=comment,
-                           payload={"satisfied": True}, at=None)
+                             comment: str = "", punctuality: int | None = None,
+                             conduct: int | None = None,
+                             result: int | None = None) -> WorkOrder:
+    """R29/R30: the answer to the order's open survey, recorded by the call-centre
+    (``by``; ``None``: the customer's own). Goes through ``surveys.services.survey_answer``:
+    satisfied closes the order; not satisfied starts a rework round (R31-R33)."""
+    from surveys.models import AnswerChannel
+    from surveys.services import survey_answer_for_order
+
+    survey = survey_answer_for_order(
+        order=order, by=by, channel=AnswerChannel.SMS if by is None else AnswerChannel.CALLBACK,
+        satisfied=satisfied, comment=comment, punctuality=punctuality, conduct=conduct,
+        result=result)
+    return WorkOrder.objects.get(pk=survey.order_id)
+
+
+def work_order_close_satisfied(*, order: WorkOrder, by: User, comment: str = "",
+                               payload: dict[str, Any] | None = None) -> WorkOrder:
+    """R29: a satisfied answer closes the order. Called by ``surveys.services``."""
+    return _transition(order, "close_satisfied", by=by, reason=comment,
+                       payload={"satisfied": True, **(payload or {})}, at=None)
+
+
+def work_order_start_rework(*, order: WorkOrder, by: User, comment: str = "",
+                            payload: dict[str, Any] | None = None) -> WorkOrder:
+    """R31: an unsatisfied answer sends the order back to its technician, with the SLA
+    timer to contact the customer. Called by ``surveys.services``."""
     return _transition(order, "start_rework", by=by, reason=comment,
-                       payload={"satisfied": False})
+                       payload={"satisfied": False, **(payload or {})})
 
 
 def work_order_resolve_rework(*, order: WorkOrder, by: User, note: str) -> WorkOrder:
-    """R32: the technician resolved the complaint; the customer is surveyed again."""
+    """R32: the technician resolved the complaint; the round keeps the note and the
+    customer is surveyed again."""
+    from surveys.services import rework_resolved
+
     _require(note, _("Describe how the complaint was resolved (R32)."), field="note",
              rule="R32")
-    return _transition(order, "resolve_rework", by=by, reason=note)
+
+    payload: dict[str, Any] = {}  # filled with the new survey's id and times
+
+    def resurvey(locked: WorkOrder, now: dt.datetime) -> None:
+        rework_resolved(order=locked, note=note.strip(), now=now, payload=payload)
+
+    return _transition(order, "resolve_rework", by=by, reason=note, after=resurvey,
+                       payload=payload)
 
 
 def work_order_reassign_rework(*, order: WorkOrder, by: User,
@@ -655,6 +697,8 @@ def work_order_reassign_rework(*, order: WorkOrder, by: User,
     _precheck(order, "reassign_rework", by)
     previous = selectors.previous_technician_ids(order)
     if technician is not None and technician.pk in previous:
+    from surveys.services import rework_reassigned
+
         raise RuleViolation(_("%(name)s already worked on this order; R33 asks for a "
                               "different technician.") % {"name": technician.display_name},
                             field="technician", rule="R33")
@@ -662,9 +706,12 @@ def work_order_reassign_rework(*, order: WorkOrder, by: User,
 
     def after(locked: WorkOrder, now: dt.datetime) -> None:
         _start_assignment(locked, chosen, by=by, now=now, automatic=automatic, reason=reason)
+    previous_id = order.technician_id
 
     return _transition(order, "reassign_rework", by=by, reason=reason, after=after,
-                       payload={"technician": chosen.pk, "automatic": automatic},
+                       payload={"technician": chosen.pk, "previous": previous_id,
+                                "automatic": automatic},
+        rework_reassigned(order=locked, previous_id=previous_id, now=now)
                        technician=chosen, at=None)
 
 
@@ -719,9 +766,10 @@ def window_text(appointment: Appointment) -> str:
 
 
 def _sms_customer(order: WorkOrder, *, kind: str, body: Callable[[], str],
-                  dedupe_key: str) -> bool:
+                  dedupe_key: str, not_before: dt.datetime | None = None) -> bool:
     """Queue an SMS to the order's contact phone, written in the site's language (the
-    customer's, not the technician's browser's). False when the key was used already."""
+    customer's, not the technician's browser's). False when the key was used already.
+    ``not_before``: held in the outbox until then (R29's quiet hours)."""
     from django.conf import settings
     from django.utils import translation
 
@@ -731,7 +779,7 @@ def _sms_customer(order: WorkOrder, *, kind: str, body: Callable[[], str],
     with translation.override(settings.LANGUAGE_CODE):
         text = body()
     return notify(channel=Channel.SMS, kind=kind, body=text, address=order.contact_phone,
-                  order=order, dedupe_key=dedupe_key) is not None
+                  order=order, dedupe_key=dedupe_key, not_before=not_before) is not None
 
 
 def _tell_users(users: Iterable[Any], order: WorkOrder, *, kind: str, body: str,
