@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "sla",
     "notifications",
     "api",
+    "dashboards",
+    "chartkick.django",  # Chart.js and chartkick.js as our own static files (no CDN)
 ]
 
 MIDDLEWARE = [
@@ -320,3 +322,7 @@ if env.str("MEDIA_S3_BUCKET", default=""):
         },
     }
     STORAGES["default"] = _s3_storage
+
+# --- Supervisors' dashboards (R39) ---------------------------------------------------
+# How often the "Now" panel asks the server for open breaches and orders at risk.
+DASHBOARD_POLL_SECONDS = env.int("DASHBOARD_POLL_SECONDS", default=15)

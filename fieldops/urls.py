@@ -15,6 +15,7 @@ urlpatterns = [
     path("c/", include("appointments.urls")),
     path("s/", include("surveys.urls")),
     path("api/v1/", include("api.urls")),
+    path("dashboard/", include("dashboards.urls")),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

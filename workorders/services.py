@@ -24,6 +24,7 @@ from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
 from appointments import rules as appointment_rules
 from appointments.models import Appointment, AppointmentStatus, Precision
+from dashboards.services import order_fact_refresh
 from fieldops import clock
 from sla.engine import on_order_event
 from technicians.models import Area, AreaType, Technician
@@ -79,11 +80,13 @@ def record_event(*, order: WorkOrder, by: User, action: str, from_state: str, to
     event (R38) in the same transaction. Call inside the change's transaction."""
     at = at or clock.now()
     on_order_event(order=order, action=action, at=at)
-    return WorkOrderEvent.objects.create(
+    event = WorkOrderEvent.objects.create(
         order=order, at=at, actor=by, actor_label=actor_label(by),
         action=action, from_state=from_state, to_state=to_state, reason=reason,
         payload=payload or {},
     )
+    order_fact_refresh(order=order)  # the supervisors' figures follow the order (R39)
+    return event
 
 
 def _lock(order: WorkOrder) -> WorkOrder:

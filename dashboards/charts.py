@@ -1,0 +1,56 @@
+"""The dashboards' charts: chartkick (Chart.js), served from our own static files."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from chartkick.django import BarChart, ColumnChart, LineChart
+from django.utils.translation import gettext as _
+
+#: The daily rates drawn on the compliance page.
+DAILY_RATES = (("contact_rate", "R7"), ("visit_rate", "R34"), ("on_time_rate", "R14"),
+               ("satisfaction_rate", "R29"))
+
+
+def _pct(value: Any) -> float | None:
+    return round(value * 100, 1) if value is not None else None
+
+
+def compliance_charts(days: Sequence[dict[str, Any]], areas: Sequence[dict[str, Any]],
+                      technicians: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    from .selectors import FIGURES_BY_KEY
+
+    series = [{"name": f"{FIGURES_BY_KEY[key].label} ({rule})",
+               "data": [[d["key"].isoformat(), _pct(d.get(key))] for d in days]}
+              for key, rule in DAILY_RATES]
+    percent = {"suffix": "%", "min": 0, "max": 100, "height": "280px"}
+    return {
+        "daily": LineChart(series, **percent, loading=_("Loading…")),
+        "orders": ColumnChart({d["key"].isoformat(): d.get("orders", 0) for d in days},
+                              height="200px", loading=_("Loading…")),
+        "areas": ColumnChart(
+            [{"name": str(FIGURES_BY_KEY[key].label),
+              "data": [[a["name"], _pct(a.get(key))] for a in areas]}
+             for key in ("contact_rate", "on_time_rate", "satisfaction_rate")],
+            **percent, loading=_("Loading…")),
+        "technicians": BarChart(
+            [{"name": str(FIGURES_BY_KEY[key].label),
+              "data": [[t["name"], _pct(t.get(key))] for t in technicians]}
+             for key in ("contact_rate", "on_time_rate")],
+            suffix="%", min=0, max=100, height="420px", loading=_("Loading…")),
+    }
+
+
+def scorecard_chart(own: Sequence[dict[str, Any]], area: Sequence[dict[str, Any]],
+                    technician: str, area_name: str) -> Any:
+    return LineChart(
+        [{"name": f"{technician}: {_('contact within the window')}",
+          "data": [[d["key"].isoformat(), _pct(d.get("contact_rate"))] for d in own]},
+         {"name": f"{area_name}: {_('contact within the window')}",
+          "data": [[d["key"].isoformat(), _pct(d.get("contact_rate"))] for d in area]},
+         {"name": f"{technician}: {_('on-time arrival')}",
+          "data": [[d["key"].isoformat(), _pct(d.get("on_time_rate"))] for d in own]},
+         {"name": f"{area_name}: {_('on-time arrival')}",
+          "data": [[d["key"].isoformat(), _pct(d.get("on_time_rate"))] for d in area]}],
+        suffix="%", min=0, max=100, height="300px", loading=_("Loading…"))

@@ -1,0 +1,139 @@
+"""Every dashboard table as CSV, and the period's summary as a spreadsheet (openpyxl)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import selectors
+from .selectors import FIGURES_BY_KEY, SEGMENTS, TABLE_FIGURES, Filters
+
+Table = tuple[list[str], list[list[Any]]]
+
+
+def _cell(value: Any, unit: str) -> Any:
+    if value is None:
+        return ""
+    if unit == "rate":
+        return round(value * 100, 1)
+    if unit == "duration":
+        return round(value / 60, 1)
+    return value
+
+
+def _figure_header(key: str) -> str:
+    figure = FIGURES_BY_KEY[key]
+    suffix = {"rate": " (%)", "duration": " (min)"}.get(figure.unit, "")
+    return f"{figure.label}{suffix}"
+
+
+def _breakdown(rows: Iterable[dict[str, Any]], first: Sequence[str],
+               keys: Sequence[str]) -> Table:
+    header = [*first, *(_figure_header(k) for k in TABLE_FIGURES)]
+    body = [[*(row.get(k, "") for k in keys),
+             *(_cell(row.get(f), FIGURES_BY_KEY[f].unit) for f in TABLE_FIGURES)]
+            for row in rows]
+    return header, body
+
+
+def summary_table(filters: Filters) -> Table:
+    result = selectors.compliance(filters)
+    header = [_("Figure"), _("Rule"), _("This period"), _("Previous period"), _("Change")]
+    body = [[str(r["figure"].label), r["figure"].rule,
+             _cell(r["value"], r["figure"].unit), _cell(r["previous"], r["figure"].unit),
+             _cell(r["change"], r["figure"].unit)] for r in result.rows()]
+    return header, body
+
+
+def daily_table(filters: Filters) -> Table:
+    rows = [{**r, "day": r["key"].isoformat()} for r in selectors.daily(filters)]
+    return _breakdown(rows, [_("Day")], ["day"])
+
+
+def areas_table(filters: Filters) -> Table:
+    return _breakdown(selectors.by_area(filters), [_("Area")], ["name"])
+
+
+def technicians_table(filters: Filters) -> Table:
+    return _breakdown(selectors.by_technician(filters), [_("Employee number"), _("Technician")],
+                      ["employee_no", "name"])
+
+
+def breaches_table(filters: Filters) -> Table:
+    result = selectors.breach_attribution(filters, limit=10_000)
+    header = [_("Order"), _("Timer"), _("Area"), _("Technician"), _("Started"), _("Breached"),
+              *(f"{label} (min)" for _k, label in SEGMENTS), _("Mainly")]
+    labels = dict(SEGMENTS)
+    body = [[row["order"].number, row["timer"].get_kind_display(), row["order"].area.name,
+             row["technician"], _local(row["timer"].started_at),
+             _local(row["timer"].breached_at),
+             *(round(row["spent"][key] / 60, 1) for key, _l in SEGMENTS),
+             str(labels[row["main"]])] for row in result["rows"]]
+    return header, body
+
+
+def now_table(filters: Filters) -> Table:
+    panel = selectors.now_panel(filters, limit=10_000)
+    header = [_("Order"), _("Timer"), _("Status"), _("Since"), _("Minutes left"), _("Area"),
+              _("Technician")]
+    body = [[row["order"].number, row["timer"].get_kind_display(),
+             _("Breached") if row["breached"] else _("At risk"), _local(row["since"]),
+             round(row["seconds_left"] / 60), row["order"].area.name, row["technician"]]
+            for row in panel["rows"]]
+    return header, body
+
+
+def _local(moment: Any) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+TABLES = {
+    "summary": summary_table,
+    "daily": daily_table,
+    "areas": areas_table,
+    "technicians": technicians_table,
+    "breaches": breaches_table,
+    "now": now_table,
+}
+
+
+def as_csv(table: Table) -> str:
+    """CSV with a byte-order mark, so spreadsheet programs read the Chinese text right."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    header, body = table
+    writer.writerow(header)
+    writer.writerows(body)
+    return out.getvalue()
+
+
+def summary_workbook(filters: Filters) -> bytes:
+    """The period's summary, daily figures, areas and technicians, one sheet each."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheets = (("summary", _("Summary")), ("daily", _("By day")), ("areas", _("By area")),
+              ("technicians", _("By technician")))
+    for i, (name, title) in enumerate(sheets):
+        sheet = book.active if i == 0 else book.create_sheet()
+        assert sheet is not None
+        sheet.title = str(title)[:31]
+        header, body = TABLES[name](filters)
+        sheet.append(header)
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for row in body:
+            sheet.append(row)
+        if i == 0:
+            sheet.append([])
+            sheet.append([_("Period"), f"{filters.start.isoformat()} – {filters.end.isoformat()}"])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

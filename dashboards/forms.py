@@ -1,0 +1,75 @@
+"""The dashboards' filters, read from the URL's query string (shareable links)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from fieldops import clock
+from technicians.models import Area, Team, Technician
+from workorders.models import CustomerClass, Kind
+
+from .selectors import DEFAULT_DAYS, FIRST_FIX_DAYS, Filters
+
+#: A period longer than this is refused (the page is meant for weeks and months).
+MAX_DAYS = 366
+
+
+class FilterForm(forms.Form):
+    start = forms.DateField(label=_("From"), required=False,
+                            widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("Until"), required=False,
+                          widget=forms.DateInput(attrs={"type": "date"}))
+    area = forms.ModelChoiceField(label=_("Area"), queryset=Area.objects.all(),
+                                  required=False, empty_label=_("All areas"))
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.all(),
+                                  required=False, empty_label=_("All teams"))
+    technician = forms.ModelChoiceField(
+        label=_("Technician"), required=False, empty_label=_("All technicians"),
+        queryset=Technician.objects.select_related("user").order_by("employee_no"))
+    kind = forms.ChoiceField(label=_("Kind"), required=False,
+                             choices=[("", _("All kinds")), *Kind.choices])
+    customer_class = forms.ChoiceField(label=_("Customer class"), required=False,
+                                       choices=[("", _("All classes")),
+                                                *CustomerClass.choices])
+    first_fix_days = forms.IntegerField(label=_("First-time fix: no repeat visit within (days)"),
+                                        required=False, min_value=1, max_value=90)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Thousands of technicians at scale: the list shows the chosen one only; the
+        # scorecard and the breakdown link to each technician.
+        field = self.fields["technician"]
+        assert isinstance(field, forms.ModelChoiceField)
+        if Technician.objects.count() > 500:
+            chosen = self.data.get("technician") if self.is_bound else None
+            field.queryset = field.queryset.filter(pk=chosen if str(chosen).isdigit() else 0)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        today = clock.today_local()
+        end = data.get("end") or today
+        start = data.get("start") or end - dt.timedelta(days=DEFAULT_DAYS - 1)
+        if start > end:
+            self.add_error("start", _("The period must start before it ends."))
+        elif (end - start).days + 1 > MAX_DAYS:
+            self.add_error("start", _("Choose a period of at most %(days)s days.")
+                           % {"days": MAX_DAYS})
+        data["start"], data["end"] = start, end
+        return data
+
+    def filters(self) -> Filters:
+        """The filters asked for; the last 30 days of everything when the form is invalid."""
+        if not self.is_valid():
+            return Filters.last_days()
+        data = self.cleaned_data
+        return Filters(
+            start=data["start"], end=data["end"],
+            area=data["area"].pk if data.get("area") else None,
+            team=data["team"].pk if data.get("team") else None,
+            technician=data["technician"].pk if data.get("technician") else None,
+            kind=data.get("kind") or "", customer_class=data.get("customer_class") or "",
+            first_fix_days=data.get("first_fix_days") or FIRST_FIX_DAYS)

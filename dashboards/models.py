@@ -1,0 +1,96 @@
+"""The supervisors' figures (R39), kept as one row of facts per work order.
+
+``OrderFact`` is written in the transaction of every order event
+(``workorders.services.record_event`` calls ``dashboards.services.order_fact_refresh``),
+recomputed from the order's own history: its event log, its SLA timers and its
+appointments. The compliance page then reads only this table, by the day the order was
+received (the cohort) and the filters of the page, through the indexes below; nothing is
+computed from the event log at read time. ``manage.py dashboard_facts`` rebuilds it.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Outcome(models.TextChoices):
+    """A promise's outcome on the order: kept, broken, or not known yet."""
+
+    MET = "met", _("Met")
+    BREACHED = "breached", _("Breached")
+
+
+class OrderFact(models.Model):
+    order = models.OneToOneField("workorders.WorkOrder", on_delete=models.CASCADE,
+                                 primary_key=True, related_name="fact",
+                                 verbose_name=_("work order"))
+    #: The local day the order was received: every figure is about the orders received in
+    #: the period (a cohort), so an order belongs to exactly one period.
+    day = models.DateField(_("received on"))
+    created_at = models.DateTimeField(_("received"))
+    area = models.ForeignKey("technicians.Area", on_delete=models.CASCADE, related_name="+",
+                             db_index=False, verbose_name=_("area"))
+    team = models.ForeignKey("technicians.Team", on_delete=models.SET_NULL, null=True,
+                             blank=True, related_name="+", db_index=False,
+                             verbose_name=_("team"))
+    #: The technician holding the order last (after a rework reassignment, the new one).
+    technician = models.ForeignKey("technicians.Technician", on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+", db_index=False,
+                                   verbose_name=_("technician"))
+    kind = models.CharField(_("kind"), max_length=8)
+    customer_class = models.CharField(_("customer class"), max_length=16)
+    account = models.ForeignKey("workorders.ServiceAccount", on_delete=models.SET_NULL,
+                                null=True, blank=True, related_name="+", db_index=False,
+                                verbose_name=_("service account"))
+    state = models.CharField(_("state"), max_length=20)
+
+    dispatched_at = models.DateTimeField(_("first dispatched"), null=True, blank=True)
+    contacted_at = models.DateTimeField(_("customer reached"), null=True, blank=True)
+    on_site_at = models.DateTimeField(_("first on site"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    #: Durations in seconds with the paused time (R6, R12) left out.
+    dispatch_to_contact_s = models.IntegerField(_("dispatch → contact (s)"), null=True,
+                                                blank=True)
+    dispatch_to_site_s = models.IntegerField(_("dispatch → on site (s)"), null=True,
+                                             blank=True)
+    site_to_complete_s = models.IntegerField(_("on site → completed (s)"), null=True,
+                                             blank=True)
+    paused_customer_s = models.IntegerField(_("paused for the customer (s)"), default=0)
+    paused_resources_s = models.IntegerField(_("paused for resources (s)"), default=0)
+
+    contact_outcome = models.CharField(_("contact within the window (R7)"), max_length=8,
+                                       choices=Outcome.choices, blank=True)
+    visit_outcome = models.CharField(_("on site within 24 h (R34)"), max_length=8,
+                                     choices=Outcome.choices, blank=True)
+    breaches = models.PositiveSmallIntegerField(_("timers breached"), default=0)
+    visits = models.PositiveSmallIntegerField(_("visits"), default=0)
+    arrivals = models.PositiveSmallIntegerField(_("arrivals at a booking"), default=0)
+    late_arrivals = models.PositiveSmallIntegerField(_("late arrivals (R14)"), default=0)
+    missed_by_us = models.PositiveSmallIntegerField(_("appointments missed by us (R16)"),
+                                                    default=0)
+    survey_answers = models.PositiveSmallIntegerField(_("survey answers"), default=0)
+    satisfied_answers = models.PositiveSmallIntegerField(_("satisfied answers"), default=0)
+    rework_rounds = models.PositiveSmallIntegerField(_("rework rounds"), default=0)
+    remote = models.BooleanField(_("resolved remotely (R2)"), default=False)
+    abnormal = models.BooleanField(_("abnormal (R19)"), default=False)
+    #: The first visit of a later order on the same account after this one was completed
+    #: (first-time fix: no repeat visit within N days).
+    next_visit_at = models.DateTimeField(_("next visit to the account"), null=True,
+                                         blank=True)
+    updated_at = models.DateTimeField(_("updated"))
+
+    class Meta:
+        verbose_name = _("order facts")
+        verbose_name_plural = _("order facts")
+        indexes = [
+            models.Index(fields=["day"], name="fact_day"),
+            models.Index(fields=["area", "day"], name="fact_area_day"),
+            models.Index(fields=["team", "day"], name="fact_team_day"),
+            models.Index(fields=["technician", "day"], name="fact_technician_day"),
+            models.Index(fields=["account", "on_site_at"], name="fact_account_visit"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.day}"

@@ -1,0 +1,413 @@
+"""Reads of the supervisors' dashboards (R39): every figure is computed here.
+
+Compliance figures come from ``OrderFact`` only, for the orders **received** in the period
+(a cohort: an order belongs to the period of the day it was received, whatever happened to
+it later) and the page's filters. A rate leaves out the orders whose outcome is not known
+yet (a contact clock still running, a survey not answered). The "Now" panel and the breach
+attribution read the SLA timers themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from django.db import connection
+from django.db.models import Aggregate, Count, F, FloatField, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+
+from fieldops import clock
+
+from .models import OrderFact
+
+#: First-time fix: no repeat visit to the same account within this many days (default).
+FIRST_FIX_DAYS = 7
+#: The period shown when none is chosen.
+DEFAULT_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The page's filters (all in the URL): period, area, team, technician, kind, class."""
+
+    start: dt.date
+    end: dt.date
+    area: int | None = None
+    team: int | None = None
+    technician: int | None = None
+    kind: str = ""
+    customer_class: str = ""
+    first_fix_days: int = FIRST_FIX_DAYS
+
+    @classmethod
+    def last_days(cls, days: int = DEFAULT_DAYS, **kwargs: Any) -> Filters:
+        today = clock.today_local()
+        return cls(start=today - dt.timedelta(days=days - 1), end=today, **kwargs)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Filters:
+        """The period of the same length just before this one (for the trend)."""
+        return replace(self, start=self.start - dt.timedelta(days=self.days),
+                       end=self.start - dt.timedelta(days=1))
+
+    def q(self, prefix: str = "") -> Q:
+        """The filters other than the period, on ``OrderFact`` (or a relation to it)."""
+        query = Q()
+        for name, value in (("area_id", self.area), ("team_id", self.team),
+                            ("technician_id", self.technician), ("kind", self.kind),
+                            ("customer_class", self.customer_class)):
+            if value:
+                query &= Q(**{prefix + name: value})
+        return query
+
+    def facts(self) -> QuerySet[OrderFact]:
+        return OrderFact.objects.filter(self.q(), day__gte=self.start, day__lte=self.end)
+
+
+# --- The figures ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    label: Any
+    #: "rate" (a share, 0-1), "count", or "duration" (seconds).
+    unit: str
+    #: True when a higher value is better (for the trend's colour).
+    higher_is_better: bool
+    rule: str = ""
+
+
+FIGURES: tuple[Figure, ...] = (
+    Figure("orders", _("Orders received"), "count", True),
+    Figure("contact_rate", _("Customer contacted within the window"), "rate", True, "R7"),
+    Figure("visit_rate", _("On site within 24 h"), "rate", True, "R34"),
+    Figure("on_time_rate", _("On-time arrival"), "rate", True, "R14"),
+    Figure("missed", _("Appointments missed by us"), "count", False, "R16"),
+    Figure("first_fix_rate", _("First-time fix"), "rate", True),
+    Figure("remote_rate", _("Resolved remotely"), "rate", True, "R2"),
+    Figure("satisfaction_rate", _("Satisfied answers"), "rate", True, "R29"),
+    Figure("rework_rate", _("Rework rate"), "rate", False, "R31"),
+    Figure("abnormal", _("Abnormal orders"), "count", False, "R19"),
+    Figure("breaches", _("Timers breached"), "count", False, "R38"),
+    Figure("contact_median", _("Dispatch → contact, median"), "duration", False, "R7"),
+    Figure("contact_p90", _("Dispatch → contact, p90"), "duration", False, "R7"),
+    Figure("site_median", _("Dispatch → on site, median"), "duration", False, "R34"),
+    Figure("site_p90", _("Dispatch → on site, p90"), "duration", False, "R34"),
+    Figure("work_median", _("On site → completed, median"), "duration", False),
+    Figure("work_p90", _("On site → completed, p90"), "duration", False),
+)
+FIGURES_BY_KEY = {f.key: f for f in FIGURES}
+#: The rates shown per day, per area and per technician.
+TABLE_FIGURES = ("orders", "contact_rate", "visit_rate", "on_time_rate", "missed",
+                 "first_fix_rate", "remote_rate", "satisfaction_rate", "rework_rate",
+                 "abnormal", "breaches")
+#: (key, column) of the three durations.
+DURATIONS = (("contact", "dispatch_to_contact_s"), ("site", "dispatch_to_site_s"),
+             ("work", "site_to_complete_s"))
+
+
+class Percentile(Aggregate):
+    """PostgreSQL's ``percentile_cont(p) WITHIN GROUP (ORDER BY x)``."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+def _sums(cond: Q, first_fix_days: int, now: dt.datetime) -> dict[str, Any]:
+    """The counters every figure is made of, as aggregates restricted to ``cond``."""
+    window = dt.timedelta(days=first_fix_days)
+    decided_fix = Q(completed_at__isnull=False, completed_at__lte=now - window)
+    no_repeat = (Q(next_visit_at__isnull=True)
+                 | Q(next_visit_at__gt=F("completed_at") + window))
+
+    def count(extra: Q | None = None) -> Count:
+        return Count("pk", filter=cond & extra if extra is not None else cond)
+
+    def total(field: str) -> Coalesce:
+        return Coalesce(Sum(field, filter=cond), 0)
+
+    return {
+        "orders": count(),
+        "contact_met": count(Q(contact_outcome="met")),
+        "contact_breached": count(Q(contact_outcome="breached")),
+        "visit_met": count(Q(visit_outcome="met")),
+        "visit_breached": count(Q(visit_outcome="breached")),
+        "arrivals": total("arrivals"),
+        "late_arrivals": total("late_arrivals"),
+        "missed": total("missed_by_us"),
+        "fix_decided": count(decided_fix),
+        "first_fix": count(decided_fix & Q(visits__lte=1, rework_rounds=0) & no_repeat),
+        "remote": count(Q(remote=True)),
+        "survey_answers": total("survey_answers"),
+        "satisfied_answers": total("satisfied_answers"),
+        "surveyed": count(Q(survey_answers__gt=0)),
+        "reworked": count(Q(rework_rounds__gt=0)),
+        "rework_rounds": total("rework_rounds"),
+        "abnormal": count(Q(abnormal=True)),
+        "breaches": total("breaches"),
+    }
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def figures_from(sums: dict[str, Any]) -> dict[str, Any]:
+    """The figures (rates, counts) from the counters of ``_sums``."""
+    return {
+        **sums,
+        "contact_rate": _ratio(sums["contact_met"],
+                               sums["contact_met"] + sums["contact_breached"]),
+        "visit_rate": _ratio(sums["visit_met"], sums["visit_met"] + sums["visit_breached"]),
+        "on_time_rate": _ratio(sums["arrivals"] - sums["late_arrivals"], sums["arrivals"]),
+        "first_fix_rate": _ratio(sums["first_fix"], sums["fix_decided"]),
+        "remote_rate": _ratio(sums["remote"], sums["orders"]),
+        "satisfaction_rate": _ratio(sums["satisfied_answers"], sums["survey_answers"]),
+        "rework_rate": _ratio(sums["reworked"], sums["surveyed"]),
+    }
+
+
+def _percentiles(filters: Filters) -> dict[str, float | None]:
+    """Median and p90 of the three durations (paused time already left out)."""
+    out: dict[str, float | None] = {}
+    facts = filters.facts()
+    if connection.vendor == "postgresql":
+        aggregates = {}
+        for key, column in DURATIONS:
+            aggregates[f"{key}_median"] = Percentile(column, fraction=0.5)
+            aggregates[f"{key}_p90"] = Percentile(column, fraction=0.9)
+        return facts.aggregate(**aggregates)
+    for key, column in DURATIONS:  # other databases: in Python, same interpolation
+        values = sorted(v for v in facts.values_list(column, flat=True) if v is not None)
+        out[f"{key}_median"] = percentile(values, 0.5)
+        out[f"{key}_p90"] = percentile(values, 0.9)
+    return out
+
+
+def percentile(values: Sequence[float], fraction: float) -> float | None:
+    """Linear interpolation between closest ranks (PostgreSQL's percentile_cont)."""
+    if not values:
+        return None
+    position = (len(values) - 1) * fraction
+    low, high = math.floor(position), math.ceil(position)
+    return values[low] + (values[high] - values[low]) * (position - low)
+
+
+@dataclass
+class Compliance:
+    filters: Filters
+    current: dict[str, Any]
+    previous: dict[str, Any]
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per figure: value, previous value, change, whether that is better."""
+        rows = []
+        for figure in FIGURES:
+            now, before = self.current.get(figure.key), self.previous.get(figure.key)
+            change = now - before if now is not None and before is not None else None
+            better = None
+            if change:
+                better = (change > 0) == figure.higher_is_better
+            rows.append({"figure": figure, "value": now, "previous": before,
+                         "change": change, "better": better})
+        return rows
+
+
+def compliance(filters: Filters) -> Compliance:
+    """Every R39 figure for the period and for the period before it, in two queries: the
+    counters of both periods in one pass over the facts, and the percentiles."""
+    previous = filters.previous()
+    now = clock.now()
+    current_q, previous_q = Q(day__gte=filters.start), Q(day__lt=filters.start)
+    both = OrderFact.objects.filter(filters.q(), day__gte=previous.start, day__lte=filters.end)
+    sums = both.aggregate(
+        **{f"c_{k}": v for k, v in _sums(current_q, filters.first_fix_days, now).items()},
+        **{f"p_{k}": v for k, v in _sums(previous_q, filters.first_fix_days, now).items()})
+    current = figures_from({k[2:]: v for k, v in sums.items() if k.startswith("c_")})
+    before = figures_from({k[2:]: v for k, v in sums.items() if k.startswith("p_")})
+    current.update(_percentiles(filters))
+    before.update(_percentiles(previous))
+    return Compliance(filters=filters, current=current, previous=before)
+
+
+def _grouped(filters: Filters, by: str) -> list[dict[str, Any]]:
+    # Prefixed: an annotation named like a field would shadow it inside the filters.
+    sums = _sums(Q(), filters.first_fix_days, clock.now())
+    rows = (filters.facts().values(by)
+            .annotate(**{f"s_{k}": v for k, v in sums.items()}).order_by(by))
+    return [{"key": row[by], **figures_from({k: row[f"s_{k}"] for k in sums})}
+            for row in rows]
+
+
+def daily(filters: Filters) -> list[dict[str, Any]]:
+    """The figures of each day of the period (days without orders included, empty)."""
+    found = {row["key"]: row for row in _grouped(filters, "day")}
+    out = []
+    for i in range(filters.days):
+        day = filters.start + dt.timedelta(days=i)
+        out.append(found.get(day) or {"key": day, "orders": 0})
+    return out
+
+
+def by_area(filters: Filters) -> list[dict[str, Any]]:
+    from technicians.models import Area
+
+    rows = _grouped(filters, "area_id")
+    names = dict(Area.objects.filter(pk__in=[r["key"] for r in rows])
+                 .values_list("pk", "name"))
+    for row in rows:
+        row["name"] = names.get(row["key"], "")
+    return sorted(rows, key=lambda r: (-r["orders"], r["name"]))
+
+
+def by_technician(filters: Filters) -> list[dict[str, Any]]:
+    from technicians.models import Technician
+
+    rows = [r for r in _grouped(filters, "technician_id") if r["key"] is not None]
+    techs = {t.pk: t for t in Technician.objects.filter(pk__in=[r["key"] for r in rows])
+             .select_related("user")}
+    for row in rows:
+        tech = techs.get(row["key"])
+        row["name"] = tech.display_name if tech else ""
+        row["employee_no"] = tech.employee_no if tech else ""
+    return sorted(rows, key=lambda r: (-r["orders"], r["name"]))
+
+
+# --- Now: open breaches and orders at risk (R38) ------------------------------------------
+
+def now_panel(filters: Filters, *, limit: int = 50) -> dict[str, Any]:
+    """Open timers that are breached or past their warning step, newest first (with time
+    left, who holds the order, which timer), and their counts by area. The period does
+    not apply: this is what is open now."""
+    from sla.timers import Timer, TimerStatus
+    from technicians.models import Area
+
+    now = clock.now()
+    open_warned = Timer.objects.filter(
+        status__in=[TimerStatus.ARMED, TimerStatus.PAUSED], warned_at__isnull=False)
+    query = Q()
+    for name, value in (("area_id", filters.area), ("technician__team_id", filters.team),
+                        ("technician_id", filters.technician), ("kind", filters.kind),
+                        ("customer_class", filters.customer_class)):
+        if value:
+            query &= Q(**{"order__" + name: value})
+    open_warned = open_warned.filter(query)
+    timers = list(open_warned.select_related("order__area", "order__technician__user")
+                  .order_by(Coalesce("breached_at", "warned_at").desc(), "-pk")[:limit])
+    rows = []
+    for timer in timers:
+        if timer.status == TimerStatus.ARMED and timer.due_at is not None:
+            left = (timer.due_at - now).total_seconds()
+        else:  # paused: the time left does not run down
+            left = float(timer.target_seconds - timer.consumed_seconds)
+        order = timer.order
+        rows.append({"timer": timer, "order": order, "breached": timer.breached_at is not None,
+                     "since": timer.breached_at or timer.warned_at, "seconds_left": left,
+                     "overdue": max(-left, 0.0),
+                     "paused": timer.status == TimerStatus.PAUSED,
+                     "technician": order.technician.display_name if order.technician else ""})
+    counts = (open_warned.values("order__area_id")
+              .annotate(breached=Count("pk", filter=Q(breached_at__isnull=False)),
+                        at_risk=Count("pk", filter=Q(breached_at__isnull=True))))
+    names = dict(Area.objects.values_list("pk", "name"))
+    areas = sorted(({"area_id": c["order__area_id"], "name": names.get(c["order__area_id"], ""),
+                     "breached": c["breached"], "at_risk": c["at_risk"]} for c in counts),
+                   key=lambda c: (-c["breached"], -c["at_risk"], c["name"]))
+    return {"rows": rows, "areas": areas, "at": now,
+            "breached": sum(a["breached"] for a in areas),
+            "at_risk": sum(a["at_risk"] for a in areas)}
+
+
+# --- Breach attribution ----------------------------------------------------------------
+
+#: Where the time of a breached promise went, by the order's state at each moment.
+WAITING_FOR_DISPATCH = frozenset({"accepted", "no_resources"})
+PAUSED_FOR_CUSTOMER = frozenset({"parked"})
+SEGMENTS = (("dispatch", _("Waiting for dispatch")),
+            ("technician", _("With the technician")),
+            ("customer", _("Paused for the customer")))
+
+
+def segment_of(state: str) -> str:
+    if state in WAITING_FOR_DISPATCH:
+        return "dispatch"
+    if state in PAUSED_FOR_CUSTOMER:
+        return "customer"
+    return "technician"
+
+
+def split_time(events: Iterable[tuple[dt.datetime, str]], start: dt.datetime,
+               end: dt.datetime) -> dict[str, float]:
+    """Seconds of [start, end) spent in each segment, from the order's (at, to_state)
+    events in order: each state lasts until the next event."""
+    spent = dict.fromkeys((key for key, _label in SEGMENTS), 0.0)
+    state = "accepted"
+    cursor = start
+    for at, to_state in events:
+        if at > cursor:
+            if at >= end:
+                break
+            spent[segment_of(state)] += (at - cursor).total_seconds()
+            cursor = at
+        state = to_state
+    if end > cursor:
+        spent[segment_of(state)] += (end - cursor).total_seconds()
+    return spent
+
+
+def breach_attribution(filters: Filters, *, limit: int = 100) -> dict[str, Any]:
+    """For each breached timer of the orders received in the period (newest breach first),
+    how the time from the timer's start to the breach was spent: waiting for dispatch,
+    with the technician, paused for the customer. The largest share names the problem."""
+    from sla.timers import Timer
+    from workorders.models import WorkOrderEvent
+
+    timers = list(
+        Timer.objects.filter(filters.q("order__fact__"), breached_at__isnull=False,
+                             order__fact__day__gte=filters.start,
+                             order__fact__day__lte=filters.end)
+        .select_related("order__area", "order__technician__user")
+        .order_by("-breached_at", "-pk")[:limit])
+    history: dict[int, list[tuple[dt.datetime, str]]] = {}
+    for order_id, at, to_state in (WorkOrderEvent.objects
+                                   .filter(order_id__in={t.order_id for t in timers})
+                                   .order_by("at", "id")
+                                   .values_list("order_id", "at", "to_state")):
+        history.setdefault(order_id, []).append((at, to_state))
+    rows = []
+    totals = dict.fromkeys((key for key, _label in SEGMENTS), 0.0)
+    for timer in timers:
+        assert timer.breached_at is not None
+        spent = split_time(history.get(timer.order_id, []), timer.started_at,
+                           timer.breached_at)
+        for key, seconds in spent.items():
+            totals[key] += seconds
+        main = max(spent, key=lambda k: spent[k])
+        order = timer.order
+        rows.append({"timer": timer, "order": order, "spent": spent, "main": main,
+                     "technician": order.technician.display_name if order.technician else ""})
+    return {"rows": rows, "totals": totals,
+            "main_counts": {key: sum(1 for r in rows if r["main"] == key)
+                            for key, _label in SEGMENTS}}
+
+
+# --- One technician against their area ------------------------------------------------------
+
+def technician_scorecard(filters: Filters, technician: Any) -> dict[str, Any]:
+    """The technician's figures over the period, day by day, against those of their
+    area (their team's home area, or the first area they serve)."""
+    area_id = technician.team.area_id if technician.team_id else (
+        technician.areas.values_list("pk", flat=True).order_by("pk").first())
+    own = replace(filters, technician=technician.pk, area=None, team=None)
+    area = replace(filters, area=area_id, technician=None, team=None)
+    return {"technician": technician, "area_id": area_id,
+            "own": compliance(own), "area": compliance(area),
+            "own_daily": daily(own), "area_daily": daily(area)}
