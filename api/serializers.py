@@ -203,10 +203,19 @@ class ChangeRequestInSerializer(StrictSerializer):
     note = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
 
 
+def _rating_field(label: str) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True,
+                                    default=None, help_text=label)
+
+
 class CallbackSurveySerializer(StrictSerializer):
-    """R30: the result of the manual callback."""
+    """R30: the result of the manual callback (the same answer as the customer's survey,
+    R29: satisfied or not, three optional 1-5 ratings and a comment)."""
 
     satisfied = StrictBooleanField()
+    punctuality = _rating_field(_("Punctuality, 1-5 (5 is best)."))
+    conduct = _rating_field(_("Conduct, 1-5 (5 is best)."))
+    result = _rating_field(_("Result of the work, 1-5 (5 is best)."))
     comment = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
@@ -537,3 +546,58 @@ class ProblemSerializer(serializers.Serializer):
     allowed_actions = serializers.ListField(child=serializers.CharField(), required=False)
     current_version = serializers.IntegerField(required=False)
     rule = serializers.CharField(required=False)
+
+
+# --- Callbacks (R30) ------------------------------------------------------------------------
+
+class CallbackFilterSerializer(StrictSerializer):
+    status = serializers.ChoiceField(
+        choices=[("open", _("Open")), ("done", _("Done")), ("cancelled", _("No longer needed")),
+                 ("all", _("All"))], required=False, default="open",
+        help_text=_("Open (the default): still to call."))
+    area = serializers.CharField(max_length=32, required=False, help_text=_("Area code."))
+    page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
+    cursor = serializers.CharField(max_length=200, required=False)
+
+
+class CallbackSurveyOutSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    round = serializers.IntegerField(help_text=_("0: after completion; n: after rework n."))
+    sent_at = serializers.DateTimeField(source="sms_not_before",
+                                        help_text=_("When the survey SMS went (or goes) out."))
+    callback_due_at = serializers.DateTimeField()
+    status = serializers.CharField()
+    satisfied = serializers.BooleanField(allow_null=True)
+    punctuality = serializers.IntegerField(allow_null=True)
+    conduct = serializers.IntegerField(allow_null=True)
+    result = serializers.IntegerField(allow_null=True)
+    comment = serializers.CharField()
+    channel = serializers.CharField()
+    answered_at = serializers.DateTimeField(allow_null=True)
+
+
+class CallbackSerializer(serializers.Serializer):
+    """R30: a callback task for the call-centre: call the customer, record the answer."""
+
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    order = serializers.IntegerField(source="order_id")
+    order_number = serializers.CharField(source="order.number")
+    order_state = serializers.CharField(source="order.state")
+    customer_name = serializers.CharField(source="order.customer.name")
+    contact_phone = serializers.SerializerMethodField()
+    area = serializers.CharField(source="order.area.code")
+    technician = TechnicianRefSerializer(source="survey.technician", allow_null=True)
+    survey = CallbackSurveyOutSerializer()
+    done_at = serializers.DateTimeField(allow_null=True)
+    done_by = serializers.CharField(source="done_by.get_username", allow_null=True,
+                                    default=None)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_contact_phone(self, callback: Any) -> str:
+        """R40: in full only for roles that call customers."""
+        user = self.context["request"].user
+        phone = callback.order.contact_phone
+        return phone if can_see_pii(user) else mask_phone(phone)
+

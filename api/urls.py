@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import views
+from . import callbacks, views
 from .errors import not_found_view
 
 app_name = "api"
@@ -24,6 +24,9 @@ urlpatterns = [
     path("follow-ups/", views.FollowUpCollectionView.as_view(), name="follow-ups"),
     path("follow-ups/<int:pk>/answer/", views.FollowUpAnswerView.as_view(),
          name="follow-up-answer"),
+    path("callbacks/", callbacks.CallbackCollectionView.as_view(), name="callbacks"),
+    path("callbacks/<int:pk>/result/", callbacks.CallbackResultView.as_view(),
+         name="callback-result"),
     path("areas/", views.AreaListView.as_view(), name="areas"),
     path("technicians/", views.TechnicianListView.as_view(), name="technicians"),
     path("webhooks/", views.WebhookCollectionView.as_view(), name="webhooks"),

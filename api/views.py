@@ -151,8 +151,8 @@ ACTIONS: dict[str, Action] = {
         rule="R30",
         summary="Record the manual callback survey (R30): satisfied closes the order, "
                 "not satisfied starts a rework round (R31).",
-        run=lambda o, by, d: services.work_order_record_survey(
-            order=o, by=by, satisfied=d["satisfied"], comment=d["comment"])),
+        run=lambda o, by, d: survey_services.survey_answer_for_order(
+            order=o, by=by, channel="api", **d).order),
     "close-abnormal": Action(
         ("close_abnormal",), s.CallbackNoteSerializer, perm=PERM_INTAKE, rule="R19",
         summary="Close an abnormal order after the recorded callback (R19).",
