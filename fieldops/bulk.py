@@ -1,23 +1,122 @@
 """Set-based writes for hot paths (the SLA sweep's breach storms).
 
 Django's ``bulk_update`` builds a CASE expression per field that PostgreSQL evaluates row
-by row (quadratic in the batch), and ``bulk_create`` spends most of its time compiling.
-On PostgreSQL these write a batch in one plain statement: ``UPDATE … FROM (VALUES …)`` and
-``INSERT … VALUES … ON CONFLICT DO NOTHING``. Other databases use Django's methods.
+by row (quadratic in the batch), and ``bulk_create`` spends most of its time building
+model instances and preparing every field of every row. Even a multi-row ``VALUES`` list
+costs one placeholder per value, which the driver splits and quotes one by one (an array
+per column is not much cheaper: the driver escapes each element in Python). On
+PostgreSQL these helpers send a batch as **one JSON parameter**, dumped by the C encoder
+and unpacked by the server into rows of the table's own type:
+
+* ``insert_rows`` / ``insert_ignoring_conflicts``: ``INSERT … SELECT … FROM
+  json_populate_recordset(NULL::table, %s) ON CONFLICT DO NOTHING``;
+* ``update_rows`` / ``update_fields``: ``UPDATE table AS t SET … FROM
+  json_populate_recordset(NULL::table, %s) AS v WHERE t.id = v.id``.
+
+``insert_rows`` and ``update_rows`` take plain tuples of database-ready values (aware
+datetimes, ints, strings, ``None``; JSON columns take Python values), so hot paths build
+no model instances at all. Other databases use Django's methods.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection, models
 
-CHUNK = 1000
+
+def _stage(cursor: Any, table: str) -> str:
+    """A temporary table shaped like ``table`` (no constraints, emptied at commit), created
+    once per connection; rows are copied into it and moved on with one statement."""
+    quote = connection.ops.quote_name
+    stage = quote(f"stage_{table}")
+    cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS "
+                   f"AS SELECT * FROM {quote(table)} WITH NO DATA")
+    return stage
 
 
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> list[Sequence[Any]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+def _copy(cursor: Any, stage: str, fields: Sequence[Any],
+          rows: Sequence[Sequence[Any]]) -> None:
+    """``COPY … FROM STDIN (FORMAT BINARY)``: each value goes through the driver's C
+    dumper for its column's type (JSON values as Python objects)."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    types = _TYPES.get((stage, columns))
+    if types is None:
+        cursor.execute(f"SELECT {columns} FROM {stage} LIMIT 0")
+        types = _TYPES[(stage, columns)] = [d.type_code for d in cursor.description]
+    encoders = {i: f.encoder for i, f in enumerate(fields)
+                if isinstance(f, models.JSONField) and f.encoder is not None}
+    with cursor.copy(f"COPY {stage} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(types)
+        for row in rows:
+            if encoders:  # rare: make those values plain JSON first
+                values = list(row)
+                for i, encoder in encoders.items():
+                    values[i] = json.loads(json.dumps(values[i], cls=encoder))
+                row = values
+            copy.write_row(row)
+
+
+#: The type oids of the staged columns (stable for a table's life), per (stage, columns).
+_TYPES: dict[tuple[str, str], list[int]] = {}
+
+
+def insert_rows(model: type[models.Model], names: Sequence[str],
+                rows: Sequence[Sequence[Any]]) -> None:
+    """Insert ``rows`` (tuples of values for the fields ``names``, by attname, e.g.
+    ``timer_id``); rows that would break a unique constraint are skipped. Fields not
+    named are NULL, so name every column that has a default. Call inside a transaction."""
+    if not rows:
+        return
+    meta = model._meta
+    fields: list[Any] = [meta.get_field(name) for name in names]
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(
+            [model(**dict(zip(names, row, strict=True))) for row in rows],
+            ignore_conflicts=True)
+        return
+    quote = connection.ops.quote_name
+    table = str(meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        stage = _stage(cursor, table)
+        _copy(cursor, stage, fields, rows)
+        cursor.execute(f"INSERT INTO {quote(table)} ({columns}) SELECT {columns} "
+                       f"FROM {stage} ON CONFLICT DO NOTHING")
+        cursor.execute(f"DELETE FROM {stage}")  # for the next call in this transaction
+
+
+def update_rows(model: type[models.Model], names: Sequence[str],
+                rows: Sequence[Sequence[Any]]) -> None:
+    """Write the fields ``names`` of each row: ``rows`` are tuples ``(pk, value, …)``.
+    Call inside a transaction."""
+    if not rows:
+        return
+    meta = model._meta
+    fields: list[Any] = [meta.get_field(name) for name in names]
+    if connection.vendor != "postgresql":
+        objs = []
+        for row in rows:
+            obj = model(pk=row[0])
+            for field, value in zip(fields, row[1:], strict=True):
+                setattr(obj, field.attname, value)
+            objs.append(obj)
+        model._default_manager.bulk_update(objs, [f.name for f in fields])
+        return
+    pk: Any = meta.pk
+    assert pk is not None
+    quote = connection.ops.quote_name
+    table = str(meta.db_table)
+    assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields)
+    with connection.cursor() as cursor:
+        stage = _stage(cursor, table)
+        _copy(cursor, stage, [pk, *fields], rows)
+        cursor.execute(f"UPDATE {quote(table)} AS t SET {assignments} FROM {stage} AS v "
+                       f"WHERE t.{quote(pk.column)} = v.{quote(pk.column)}")
+        cursor.execute(f"DELETE FROM {stage}")
 
 
 def insert_ignoring_conflicts(model: type[models.Model], objs: Sequence[models.Model]) -> None:
@@ -28,15 +127,9 @@ def insert_ignoring_conflicts(model: type[models.Model], objs: Sequence[models.M
         model._default_manager.bulk_create(objs, ignore_conflicts=True)
         return
     fields: list[Any] = [f for f in model._meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    with connection.cursor() as cursor:
-        for chunk in _chunks(objs):
-            params = [f.get_db_prep_save(getattr(obj, f.attname), connection)
-                      for obj in chunk for f in fields]
-            cursor.execute(f"INSERT INTO {quote(str(model._meta.db_table))} ({columns}) VALUES "
-                           f"{', '.join([row] * len(chunk))} ON CONFLICT DO NOTHING", params)
+    insert_rows(model, [f.attname for f in fields],
+                [tuple(_prepared(f, getattr(obj, f.attname)) for f in fields)
+                 for obj in objs])
 
 
 def update_fields(model: type[models.Model], objs: Sequence[models.Model],
@@ -47,23 +140,13 @@ def update_fields(model: type[models.Model], objs: Sequence[models.Model],
     if connection.vendor != "postgresql":
         model._default_manager.bulk_update(objs, list(names))
         return
-    meta = model._meta
-    fields: list[Any] = [meta.get_field(name) for name in names]
-    pk: Any = meta.pk
-    assert pk is not None
-    quote = connection.ops.quote_name
-    casts = [pk.db_type(connection)] + [f.db_type(connection) for f in fields]
-    row = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
-    alias = ", ".join(["id", *(quote(f.column) for f in fields)])
-    assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields)
-    with connection.cursor() as cursor:
-        for chunk in _chunks(objs):
-            params: list[Any] = []
-            for obj in chunk:
-                params.append(obj.pk)
-                params.extend(f.get_db_prep_save(getattr(obj, f.attname), connection)
-                              for f in fields)
-            cursor.execute(
-                f"UPDATE {quote(str(meta.db_table))} AS t SET {assignments} FROM (VALUES "
-                f"{', '.join([row] * len(chunk))}) AS v({alias}) "
-                f"WHERE t.{quote(pk.column)} = v.id", params)
+    fields: list[Any] = [model._meta.get_field(name) for name in names]
+    update_rows(model, names, [(obj.pk, *(_prepared(f, getattr(obj, f.attname))
+                                           for f in fields)) for obj in objs])
+
+
+def _prepared(field: Any, value: Any) -> Any:
+    """A model attribute as the value ``insert_rows`` / ``update_rows`` expect."""
+    if isinstance(field, models.JSONField):
+        return value  # part of the JSON payload as it is
+    return field.get_db_prep_save(value, connection)

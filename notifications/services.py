@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from fieldops import clock
-from fieldops.bulk import insert_ignoring_conflicts
+from fieldops.bulk import insert_rows
 
 from .backends import sms_backend
 from .models import Channel, Notification, Status
@@ -61,25 +61,37 @@ def notify(*, channel: str, kind: str, body: str, recipient: Any = None, address
     return note
 
 
+#: The columns ``notify_many`` writes, and their value when a row does not give one.
+_ROW_DEFAULTS: tuple[tuple[str, Any], ...] = (
+    ("channel", None), ("recipient_id", None), ("address", ""), ("kind", None),
+    ("subject", ""), ("body", None), ("order_id", None), ("dedupe_key", None),
+    ("attempts", 0), ("last_error", ""), ("read_at", None))
+
+
 def notify_many(rows: list[dict[str, Any]]) -> int:
-    """Queue many notifications at once (the SLA sweep's breach storms): one INSERT, rows
-    whose ``dedupe_key`` already exists are skipped, and one flush is queued after commit.
-    Returns how many rows were given (duplicates included)."""
+    """Queue many notifications at once (the SLA sweep's breach storms): one INSERT of
+    plain values (no model instances), rows whose ``dedupe_key`` already exists are
+    skipped, and one flush is queued after commit. A row gives ``channel``, ``kind``,
+    ``body`` and any of ``recipient_id``, ``address``, ``subject``, ``order_id``,
+    ``dedupe_key``. Returns how many rows were given (duplicates included)."""
     if not rows:
         return 0
     now = clock.now()
-    notes = []
+    in_app, sent, pending = Channel.IN_APP.value, Status.SENT.value, Status.PENDING.value
+    names = [name for name, _ in _ROW_DEFAULTS]
+    values = []
     for row in rows:
-        in_app = row["channel"] == Channel.IN_APP
-        notes.append(Notification(**row, created_at=now, next_attempt_at=now,
-                                  status=Status.SENT if in_app else Status.PENDING,
-                                  sent_at=now if in_app else None))
-    insert_ignoring_conflicts(Notification, notes)
-    if any(row["channel"] != Channel.IN_APP for row in rows):
+        channel = row["channel"]
+        values.append((*(row.get(name, default) for name, default in _ROW_DEFAULTS),
+                       sent if channel == in_app else pending, now, now,
+                       now if channel == in_app else None))
+    insert_rows(Notification, [*names, "status", "created_at", "next_attempt_at", "sent_at"],
+                values)
+    if any(row["channel"] != in_app for row in rows):
         from .tasks import flush_outbox
 
         transaction.on_commit(lambda: _enqueue(flush_outbox))
-    return len(notes)
+    return len(values)
 
 
 def _enqueue(task: Any, *args: Any) -> None:

@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fieldops import clock
-from fieldops.bulk import insert_ignoring_conflicts, update_fields
+from fieldops.bulk import insert_ignoring_conflicts, insert_rows, update_fields, update_rows
 
 from . import calendars, selectors
 from .timers import (
@@ -32,6 +34,7 @@ from .timers import (
     Timer,
     TimerEvent,
     TimerEventKind,
+    TimerKind,
     TimerRule,
     TimerStatus,
 )
@@ -41,22 +44,62 @@ logger = logging.getLogger(__name__)
 #: A timer whose evaluation fails is looked at again after this (doubling, capped).
 RETRY_AFTER = dt.timedelta(seconds=30)
 RETRY_CAP = dt.timedelta(hours=1)
+RETRY_COUNT_MAX = 32767  # the column's range; the wait stays at the cap long before
 SWEEP_BATCH = 1000
 
 
 # --- Policies and calendars -----------------------------------------------------
 
 def policy_for(order: Any) -> SlaPolicy | None:
-    """The most specific active policy matching the order (blank fields match anything)."""
-    facts = {"kind": order.kind, "service": order.service,
-             "customer_class": order.customer_class, "area_type": order.area.area_type}
-    query = Q(is_active=True)
-    for field, value in facts.items():
-        query &= Q(**{field: ""}) | Q(**{field: value})
-    policies = list(SlaPolicy.objects.filter(query).prefetch_related("rules__calendar"))
-    if not policies:
-        return None
-    return max(policies, key=lambda p: (p.specificity(), -p.pk))
+    """The most specific active policy matching the order (blank fields match anything;
+    ties: the lowest id), with its rules. Runs on every order event, so the active
+    policies are cached per process (``active_policies``)."""
+    facts = (order.kind, order.service, order.customer_class, order.area.area_type)
+    best: SlaPolicy | None = None
+    for policy in active_policies():
+        matches = all(not wanted or wanted == fact for wanted, fact in zip(
+            (policy.kind, policy.service, policy.customer_class, policy.area_type), facts,
+            strict=True))
+        if matches and (best is None or (policy.specificity(), -policy.pk)
+                        > (best.specificity(), -best.pk)):
+            best = policy
+    return best
+
+
+def active_policies() -> list[SlaPolicy]:
+    """Every active policy with its rules and their calendars, as in the database now.
+
+    Cached per process, keyed on the (id, version) of every active policy, read with one
+    small query on each call: a policy edited in the admin gets a new version (R38), so a
+    change made in any process is seen by the next order event everywhere, and one made
+    in this process through the ORM (``save``/``delete`` of a policy or a rule) drops
+    the cache at once. Code that edits rules with ``QuerySet.update``
+    must bump the policy's version too, as ``rearm_policy`` expects anyway."""
+    key = tuple(SlaPolicy.objects.filter(is_active=True).order_by("pk")
+                .values_list("pk", "version"))
+    with _POLICY_LOCK:
+        cached = _POLICY_CACHE.get(key)
+    if cached is not None:
+        return cached
+    policies = list(SlaPolicy.objects.filter(is_active=True).order_by("pk")
+                    .prefetch_related("rules__calendar"))
+    # Keyed on what was read with the rows (a change in between is reloaded next time).
+    key = tuple((p.pk, p.version) for p in policies)
+    with _POLICY_LOCK:
+        _POLICY_CACHE.clear()
+        _POLICY_CACHE[key] = policies
+    return policies
+
+
+_POLICY_LOCK = threading.Lock()
+_POLICY_CACHE: dict[tuple[tuple[int, int], ...], list[SlaPolicy]] = {}
+
+
+@receiver([post_save, post_delete], sender=SlaPolicy)
+@receiver([post_save, post_delete], sender=TimerRule)
+def _policies_changed(sender: Any, **kwargs: Any) -> None:
+    with _POLICY_LOCK:
+        _POLICY_CACHE.clear()
 
 
 def schedule_of(rule: TimerRule) -> calendars.Schedule:
@@ -76,7 +119,7 @@ def _consumed(timer: Timer, schedule: calendars.Schedule, at: dt.datetime) -> in
     return used
 
 
-def _moment_at(timer: Timer, schedule: calendars.Schedule, seconds: int) -> dt.datetime:
+def _moment_at(timer: Any, schedule: calendars.Schedule, seconds: int) -> dt.datetime:
     """When the timer will have used ``seconds`` (it must be armed)."""
     assert timer.running_since is not None
     remaining = max(seconds - timer.consumed_seconds, 0)
@@ -86,11 +129,11 @@ def _moment_at(timer: Timer, schedule: calendars.Schedule, seconds: int) -> dt.d
                                        dt.timedelta(seconds=remaining))
 
 
-def _step_seconds(timer: Timer, step: dict[str, Any]) -> int:
+def _step_seconds(timer: Any, step: dict[str, Any]) -> int:
     return int(timer.target_seconds * step["percent"] / 100)
 
 
-def _plan(timer: Timer, rule: TimerRule, schedule: calendars.Schedule) -> None:
+def _plan(timer: Any, rule: TimerRule, schedule: calendars.Schedule) -> None:
     """Set ``due_at`` and ``next_check_at`` from the timer's clock and the ladder."""
     if timer.status != TimerStatus.ARMED:
         timer.next_check_at = None
@@ -134,7 +177,7 @@ def on_order_event(*, order: Any, action: str, at: dt.datetime) -> None:
         from notifications.services import notify_many
 
         notify_many(notes)
-    _publish_webhooks(events)
+    _publish_webhooks([(e.timer_id, e.kind, e.at) for e in events])
 
 
 def _apply_rule(order: Any, policy: SlaPolicy, rule: TimerRule, timer: Timer | None,
@@ -206,13 +249,17 @@ def _close(timer: Timer, status: str, at: dt.datetime, action: str,
 
 # --- The sweep ------------------------------------------------------------------------
 
-def _due_steps(timer: Timer, rule: TimerRule, schedule: calendars.Schedule,
+#: (level, event kind, true time, step) of a ladder step that fired.
+Fired = tuple[int, str, dt.datetime, dict[str, Any]]
+
+
+def _due_steps(timer: Any, ladder: list[dict[str, Any]], schedule: calendars.Schedule,
                now: dt.datetime) -> list[tuple[int, dict[str, Any], dt.datetime]]:
     """Ladder steps reached by ``now`` and not yet fired: (level, step, true time)."""
     steps = []
     level = timer.escalation_level
-    while level < len(rule.ladder):
-        step = rule.ladder[level]
+    while level < len(ladder):
+        step = ladder[level]
         reached = _moment_at(timer, schedule, _step_seconds(timer, step))
         if reached > now:
             break
@@ -221,79 +268,154 @@ def _due_steps(timer: Timer, rule: TimerRule, schedule: calendars.Schedule,
     return steps
 
 
-def _fire_due(timer: Timer, rule: TimerRule, schedule: calendars.Schedule,
-              now: dt.datetime, *, people: dict[str, Any] | None = None,
-              ) -> tuple[list[TimerEvent], list[dict[str, Any]]]:
-    """Fire every ladder step the timer has reached by ``now`` (each once, at its true
-    time) and say who to tell. Used by the sweep, and before a timer stops, pauses or is
-    re-armed, so a breach that happened while the sweep was down is never lost."""
-    events: list[TimerEvent] = []
-    notes: list[dict[str, Any]] = []
+def _reach(timer: Any, ladder: list[dict[str, Any]], schedule: calendars.Schedule,
+           now: dt.datetime) -> list[Fired]:
+    """Mark every ladder step the timer has reached by ``now`` as fired (each once, at its
+    true time: ``warned_at``/``breached_at`` are the moment the step was reached, not
+    "now", R38) and return them. No queries: the caller writes events and notices."""
     if timer.status != TimerStatus.ARMED:
-        return events, notes
-    for level, step, reached in _due_steps(timer, rule, schedule, now):
+        return []
+    fired: list[Fired] = []
+    for level, step, reached in _due_steps(timer, ladder, schedule, now):
         kind = step.get("event", TimerEventKind.ESCALATED)
-        events.append(_event(timer, kind, reached, level=level,
-                             data={"percent": step["percent"]}))
         if kind == TimerEventKind.WARNED and timer.warned_at is None:
             timer.warned_at = reached
         if kind == TimerEventKind.BREACHED and timer.breached_at is None:
             timer.breached_at = reached  # the true due time, not "now" (R38)
-        if people is None:
-            people = _people({timer.order_id}).get(timer.order_id, {})
-        notes.extend(_notifications(timer, level, step, kind, people))
+        fired.append((level, str(kind), reached, step))
         timer.escalation_level = level + 1
+    return fired
+
+
+def _fire_due(timer: Timer, rule: TimerRule, schedule: calendars.Schedule,
+              now: dt.datetime) -> tuple[list[TimerEvent], list[dict[str, Any]]]:
+    """Fire every ladder step the timer has reached by ``now`` and say who to tell. Used
+    before a timer stops, pauses or is re-armed, so a breach that happened while the
+    sweep was down is never lost (the sweep does the same for many rows at once)."""
+    fired = _reach(timer, rule.ladder, schedule, now)
+    if not fired:
+        return [], []
+    people = _people({timer.order_id}).get(timer.order_id, {})
+    texts = _Texts()
+    events: list[TimerEvent] = []
+    notes: list[dict[str, Any]] = []
+    for level, kind, reached, step in fired:
+        events.append(_event(timer, kind, reached, level=level,
+                             data={"percent": step["percent"]}))
+        notes.extend(_notifications(timer.pk, timer.order_id, timer.kind, timer.due_at,
+                                    level, step, kind, people, texts))
     return events, notes
+
+
+class _Swept:
+    """A claimed timer row: what the ladder arithmetic reads and writes, no model
+    instance (a breach storm claims thousands per batch)."""
+
+    __slots__ = ("breached_at", "consumed_seconds", "due_at", "escalation_level", "failures",
+                 "kind", "next_check_at", "order_id", "pk", "rule_id", "running_since",
+                 "status", "target_seconds", "warned_at")
+    pk: int
+    order_id: int
+    rule_id: int
+    kind: str
+    status: str
+    target_seconds: int
+    consumed_seconds: int
+    running_since: dt.datetime | None
+    due_at: dt.datetime | None
+    next_check_at: dt.datetime | None
+    escalation_level: int
+    warned_at: dt.datetime | None
+    breached_at: dt.datetime | None
+    failures: int
+    #: Loaded by the claim, in this order (``status`` is armed: the claim filters on it).
+    CLAIMED = ("pk", "order_id", "rule_id", "kind", "target_seconds", "consumed_seconds",
+               "running_since", "due_at", "escalation_level", "warned_at", "breached_at",
+               "failures")
+    #: Written back, in this order, after the primary key.
+    WRITTEN = ("escalation_level", "warned_at", "breached_at", "next_check_at", "due_at",
+               "failures")
+
+    def __init__(self, row: tuple[Any, ...]) -> None:
+        for name, value in zip(self.CLAIMED, row, strict=True):
+            setattr(self, name, value)
+        self.status = TimerStatus.ARMED
+        self.next_check_at = None
 
 
 def sweep(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
     """Claim one batch of due timers and fire their ladder steps; returns rows handled.
-    ``sweep_all`` repeats until nothing is due."""
+    ``sweep_all`` repeats until nothing is due.
+
+    Per batch: the claim (``FOR UPDATE SKIP LOCKED`` on the partial index, returning the
+    columns the ladder needs), one query for the rules and one for who to tell, then one
+    UPDATE for the timers and one INSERT each for the events and the notifications, all
+    in one transaction. Per row it is arithmetic only."""
     now = now or clock.now()
     from notifications.services import notify_many
 
     with transaction.atomic():
-        # Claim with the lean query the partial index answers alone (an idle tick is this
-        # one statement), then load what the evaluation needs for the claimed rows only.
-        ids = list(Timer.objects.select_for_update(skip_locked=True)
-                   .filter(status=TimerStatus.ARMED, next_check_at__isnull=False,
-                           next_check_at__lte=now)
-                   .order_by("next_check_at").values_list("pk", flat=True)[:batch])
-        if not ids:
+        # An idle tick is this one statement, answered from the partial index alone.
+        rows = list(Timer.objects.select_for_update(skip_locked=True)
+                    .filter(status=TimerStatus.ARMED, next_check_at__isnull=False,
+                            next_check_at__lte=now)
+                    .order_by("next_check_at").values_list(*_Swept.CLAIMED)[:batch])
+        if not rows:
             return 0
-        claimed = list(Timer.objects.filter(pk__in=ids).select_related("order"))
+        claimed = [_Swept(row) for row in rows]
+        # Read fresh for every batch (a rule edited a moment ago applies at once); a
+        # calendar's schedule is built once per rule, not per row.
         rules = {r.pk: r for r in TimerRule.objects.select_related("calendar")
                  .filter(pk__in={t.rule_id for t in claimed})}
+        schedules: dict[int, calendars.Schedule] = {}
         people = _people({t.order_id for t in claimed})
-        events: list[TimerEvent] = []
+        texts = _Texts()
+        events: list[tuple[Any, ...]] = []
         notes: list[dict[str, Any]] = []
-        for timer in claimed:
+        published: list[tuple[int, str, dt.datetime]] = []
+        for row, timer in zip(rows, claimed, strict=True):
             try:
                 rule = rules[timer.rule_id]
-                schedule = schedule_of(rule)
-                fired, told = _fire_due(timer, rule, schedule, now,
-                                        people=people.get(timer.order_id))
-                events.extend(fired)
-                notes.extend(told)
+                schedule = schedules.get(rule.pk)
+                if schedule is None:
+                    schedule = schedules[rule.pk] = schedule_of(rule)
+                fired = _reach(timer, rule.ladder, schedule, now)
+                row_events, row_notes = [], []
+                for level, kind, reached, step in fired:
+                    row_events.append((timer.pk, kind, reached, clock.now(), level, "",
+                                       {"percent": step["percent"]}))
+                    row_notes.extend(_notifications(
+                        timer.pk, timer.order_id, timer.kind, timer.due_at, level, step,
+                        kind, people.get(timer.order_id, {}), texts))
                 _plan(timer, rule, schedule)
-                timer.failures = 0
             except Exception:  # one bad row must not stop the sweep
                 logger.exception("SLA timer %s could not be evaluated", timer.pk)
-                timer.failures += 1
-                wait = min(RETRY_AFTER * 2 ** (timer.failures - 1), RETRY_CAP)
-                timer.next_check_at = now + wait
-        update_fields(Timer, claimed, ["escalation_level", "warned_at", "breached_at",
-                                       "next_check_at", "due_at", "failures"])
-        insert_ignoring_conflicts(TimerEvent, events)
+                # Nothing of this row is kept but a later look (30 s, doubling, capped);
+                # steps it reached fire then, still at their true times.
+                timer.__init__(row)  # type: ignore[misc]
+                timer.next_check_at = now + min(RETRY_AFTER * 2 ** min(timer.failures, 16),
+                                                RETRY_CAP)
+                timer.failures = min(timer.failures + 1, RETRY_COUNT_MAX)
+                continue
+            timer.failures = 0
+            events.extend(row_events)
+            notes.extend(row_notes)
+            published.extend((timer.pk, kind, reached) for _, kind, reached, _ in fired)
+        update_rows(Timer, _Swept.WRITTEN,
+                    [(t.pk, *(getattr(t, name) for name in _Swept.WRITTEN))
+                     for t in claimed])
+        insert_rows(TimerEvent, ["timer_id", "kind", "at", "recorded_at", "level", "reason",
+                                 "data"], events)
         notify_many(notes)
-        _publish_webhooks(events)
+        _publish_webhooks(published)
     return len(claimed)
 
 
-def _publish_webhooks(events: list[TimerEvent]) -> None:
-    """R38 for the call-centre: warnings and breaches go to the webhook endpoints that want
-    them, through the outbox, in the same transaction. One query when nobody listens."""
-    steps = [e for e in events if e.kind in (TimerEventKind.WARNED, TimerEventKind.BREACHED)]
+def _publish_webhooks(steps: list[tuple[int, str, dt.datetime]]) -> None:
+    """R38 for the call-centre: warnings and breaches (timer id, kind, true time) go to the
+    webhook endpoints that want them, through the outbox, in the same transaction. One
+    query when nobody listens."""
+    steps = [s for s in steps if s[1] in (TimerEventKind.WARNED, TimerEventKind.BREACHED)]
     if not steps:
         return
     from api.models import WebhookEndpoint
@@ -301,8 +423,9 @@ def _publish_webhooks(events: list[TimerEvent]) -> None:
 
     if not WebhookEndpoint.objects.filter(is_active=True, client__is_active=True).exists():
         return
-    for event in steps:
-        webhook_publish_timer_event(timer=event.timer, kind=event.kind, at=event.at)
+    timers = Timer.objects.select_related("order").in_bulk({pk for pk, _, _ in steps})
+    for pk, kind, at in steps:
+        webhook_publish_timer_event(timer=timers[pk], kind=kind, at=at)
 
 
 def sweep_all(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
@@ -326,18 +449,35 @@ def _people(order_ids: set[int]) -> dict[int, dict[str, Any]]:
             for pk, tech, boss, email in rows}
 
 
-def _notifications(timer: Timer, level: int, step: dict[str, Any], kind: str,
-                   people: dict[str, Any]) -> list[dict[str, Any]]:
+class _Texts:
+    """The notice's text, translated once per sweep batch instead of once per row."""
+
+    def __init__(self) -> None:
+        from workorders.models import WorkOrder
+
+        self.template = _("%(event)s: order %(number)s, %(timer)s, due %(due)s.")
+        self.events = {kind: str(label) for kind, label in TimerEventKind.choices}
+        self.timers = {kind: str(label) for kind, label in TimerKind.choices}
+        self.prefix = WorkOrder.NUMBER_PREFIX
+        self.zone = timezone.get_current_timezone()
+
+    def text(self, kind: str, timer_kind: str, order_id: int,
+             due_at: dt.datetime | None) -> str:
+        due = due_at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M") if due_at else "-"
+        return self.template % {
+            "event": self.events.get(kind, kind), "number": f"{self.prefix}{order_id:08d}",
+            "timer": self.timers.get(timer_kind, timer_kind), "due": due}
+
+
+def _notifications(timer_id: int, order_id: int, timer_kind: str,
+                   due_at: dt.datetime | None, level: int, step: dict[str, Any], kind: str,
+                   people: dict[str, Any], texts: _Texts) -> list[dict[str, Any]]:
     """R38: who hears about this ladder step. In-app notices for the technician and for
     the dispatch and supervisor desks; an email to the team's supervisor if known."""
-    number = f"{timer.order.NUMBER_PREFIX}{timer.order_id:08d}"
-    due = timezone.localtime(timer.due_at).strftime("%Y-%m-%d %H:%M") if timer.due_at else "-"
-    text = _("%(event)s: order %(number)s, %(timer)s, due %(due)s.") % {
-        "event": TimerEventKind(kind).label, "number": number,
-        "timer": timer.get_kind_display(), "due": due}
+    text = texts.text(kind, timer_kind, order_id, due_at)
     rows: list[dict[str, Any]] = []
-    key = f"sla:{timer.pk}:{level}"
-    base = {"kind": f"sla.{kind}", "body": text, "subject": text, "order_id": timer.order_id}
+    key = f"sla:{timer_id}:{level}"
+    base = {"kind": f"sla.{kind}", "body": text, "subject": text, "order_id": order_id}
     for role in step.get("notify", []):
         if role == "technician" and people.get("technician"):
             rows.append({**base, "channel": "in_app", "recipient_id": people["technician"],
@@ -393,11 +533,11 @@ def rearm_policy(policy_id: int, *, chunk: int = 1000) -> int:
                 events.append(_event(timer, TimerEventKind.REARMED, now,
                                      data={"policy_version": policy.version,
                                            "target_seconds": timer.target_seconds}))
-            Timer.objects.bulk_update(batch, ["rule", "policy_version", "target_seconds",
-                                              "consumed_seconds", "running_since", "due_at",
-                                              "next_check_at", "escalation_level",
-                                              "warned_at", "breached_at"])
-            TimerEvent.objects.bulk_create(events, ignore_conflicts=True)
+            update_fields(Timer, batch, ["rule", "policy_version", "target_seconds",
+                                         "consumed_seconds", "running_since", "due_at",
+                                         "next_check_at", "escalation_level", "warned_at",
+                                         "breached_at"])
+            insert_ignoring_conflicts(TimerEvent, events)
             notify_many(notes)
             total += len(batch)
 

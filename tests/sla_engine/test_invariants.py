@@ -115,14 +115,14 @@ def test_contact_timer_state_machine(make_order, alice, dispatcher, agent):
             def boom(*args, **kwargs):
                 raise RuntimeError("worker killed")
 
-            original = engine.update_fields
-            engine.update_fields = boom  # type: ignore[assignment]
+            original = engine.update_rows
+            engine.update_rows = boom  # type: ignore[assignment]
             try:
                 engine.sweep()
             except RuntimeError:
                 pass
             finally:
-                engine.update_fields = original  # type: ignore[assignment]
+                engine.update_rows = original  # type: ignore[assignment]
 
         @invariant()
         def breach_iff_over_target_and_at_most_once(self) -> None:
