@@ -1,7 +1,31 @@
-from django.contrib import admin
-from django.http import HttpRequest
+"""The office's view of surveys (R29-R33) and follow-ups (R28): read-only records, the
+call-centre's callback queue (R30) with a small form that records the result through
+``surveys.services``, and inlines on the work order's page."""
 
-from .models import FollowUp
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from fieldops.admin import ReadOnlyAdmin, ReadOnlyInline
+from fieldops.privacy import mask_phone
+from workorders.errors import DomainError
+
+from . import services
+from .forms import CallbackForm
+from .models import AnswerChannel, Callback, CallbackStatus, FollowUp, ReworkRound, Survey
+
+PII_PERM = "workorders.view_customer_pii"
 
 
 @admin.register(FollowUp)
@@ -17,3 +41,172 @@ class FollowUpAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(Survey)
+class SurveyAdmin(ReadOnlyAdmin):
+    """Every survey round, answered or not (R29, R32). Written only by the services."""
+
+    list_display = ("order", "round", "technician", "status", "sms_not_before",
+                    "answered_at", "channel", "satisfied", "punctuality", "conduct", "result")
+    list_filter = ("status", "channel", "satisfied", "round", "order__area")
+    list_select_related = ("order", "technician__user")
+    search_fields = ("order__contact_phone", "comment")
+    date_hierarchy = "created_at"
+    exclude = ("nonce",)  # the link's secret
+
+
+@admin.register(ReworkRound)
+class ReworkRoundAdmin(ReadOnlyAdmin):
+    """Every numbered rework round (R31-R33), kept for good."""
+
+    list_display = ("order", "number", "technician", "previous_technician", "opened_at",
+                    "contacted", "resolved_at", "outcome", "supervisor_notified_at")
+    list_filter = ("outcome", "number", "order__area")
+    list_select_related = ("order", "technician__user", "previous_technician__user")
+    date_hierarchy = "opened_at"
+
+    @admin.display(description=gettext_lazy("customer contacted (R31)"))
+    def contacted(self, obj: ReworkRound) -> Any:
+        return obj.contacted_at or "—"
+
+
+class CallbackStatusFilter(admin.SimpleListFilter):
+    """The queue opens on the callbacks still to make."""
+
+    title = gettext_lazy("status")
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [*CallbackStatus.choices, ("all", gettext_lazy("All"))]
+
+    def choices(self, changelist: Any) -> Any:
+        for lookup, title in self.lookup_choices:
+            yield {"selected": (self.value() or CallbackStatus.OPEN) == lookup,
+                   "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                   "display": title}
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Callback]) -> Any:
+        value = self.value() or CallbackStatus.OPEN
+        return queryset if value == "all" else queryset.filter(status=value)
+
+
+@admin.register(Callback)
+class CallbackAdmin(ReadOnlyAdmin):
+    """R30: the call-centre's queue of callbacks, oldest first. "Record the result" asks
+    what the customer said and answers the survey through the same service as the link."""
+
+    list_filter = (CallbackStatusFilter, "order__area")
+    list_select_related = ("order__customer", "order__area", "survey__technician__user")
+    ordering = ("created_at", "id")
+    list_display_links = None
+    search_fields = ("order__contact_phone", "order__customer__name")
+
+    @admin.display(description=gettext_lazy("customer"))
+    def customer(self, obj: Callback) -> str:
+        return str(obj.order.customer.name)
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        full = bool(request.user.is_superuser or request.user.has_perm(PII_PERM))
+
+        @admin.display(description=gettext_lazy("phone"))
+        def phone(obj: Callback) -> str:
+            # R40: the full number only for roles that call customers.
+            return obj.order.contact_phone if full else mask_phone(obj.order.contact_phone)
+
+        return ["order", "created_at", "customer", phone, "round", "technician", "status",
+                "record_link"]
+
+    @admin.display(description=gettext_lazy("round"))
+    def round(self, obj: Callback) -> int:
+        return obj.survey.round
+
+    @admin.display(description=gettext_lazy("technician"))
+    def technician(self, obj: Callback) -> Any:
+        return obj.survey.technician or "—"
+
+    @admin.display(description=gettext_lazy("result"))
+    def record_link(self, obj: Callback) -> Any:
+        if obj.status != CallbackStatus.OPEN:
+            return obj.get_status_display()
+        url = reverse("admin:surveys_callback_record", args=[obj.pk])
+        return format_html('<a class="button" href="{}">{}</a>', url, _("Record the result"))
+
+    def get_urls(self) -> list[Any]:
+        own = [path("<int:pk>/record/", self.admin_site.admin_view(self.record_view),
+                    name="surveys_callback_record")]
+        return own + super().get_urls()
+
+    def record_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """R30: what the customer said on the callback, recorded like their own answer."""
+        if not (request.user.is_superuser or request.user.has_perm(services.PERM_CALLBACK)):
+            raise PermissionDenied
+        callback = get_object_or_404(Callback.objects.select_related(
+            "order__customer", "survey__technician__user"), pk=pk)
+        queue = reverse("admin:surveys_callback_changelist")
+        form = CallbackForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.callback_record(callback=callback, by=request.user,
+                                         channel=AnswerChannel.CALLBACK, **form.answer())
+            except DomainError as exc:
+                messages.error(request, exc.message)
+                return HttpResponseRedirect(queue)
+            messages.success(request, _("Callback for order %(number)s recorded.")
+                             % {"number": callback.order.number})
+            return HttpResponseRedirect(queue)
+        order = callback.order
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta, "title": _("Callback: %(number)s") % {
+                "number": order.number},
+            "callback": callback, "order": order, "form": form,
+            "phone": order.contact_phone if request.user.has_perm(PII_PERM)
+            or request.user.is_superuser else mask_phone(order.contact_phone),
+            "queue_url": queue,
+            "order_url": reverse("admin:workorders_workorder_change", args=[order.pk]),
+        }
+        return TemplateResponse(request, "admin/surveys/callback/record.html", context)
+
+
+# --- Inlines on the work order's page (workorders.admin adds them) ------------------------
+
+class SurveyInline(ReadOnlyInline):
+    model = Survey
+    fields = ("round", "technician", "status", "sms_not_before", "callback_due_at",
+              "answered_at", "channel", "answered_by", "satisfied", "punctuality", "conduct",
+              "result", "comment")
+    readonly_fields = fields
+    ordering = ("created_at", "id")
+    verbose_name_plural = gettext_lazy("Surveys (R29, R32)")
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm("workorders.view_workorder"))
+
+
+class ReworkRoundInline(ReadOnlyInline):
+    model = ReworkRound
+    fields = ("number", "opened_at", "technician", "previous_technician", "contacted",
+              "resolution_note", "resolved_at", "outcome", "supervisor_notified_at")
+    readonly_fields = fields
+    ordering = ("number",)
+    verbose_name_plural = gettext_lazy("Rework rounds (R31-R33)")
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm("workorders.view_workorder"))
+
+    @admin.display(description=gettext_lazy("customer contacted (R31)"))
+    def contacted(self, obj: ReworkRound) -> Any:
+        return obj.contacted_at or "—"
+
+
+class FollowUpInline(ReadOnlyInline):
+    model = FollowUp
+    fk_name = "order"
+    fields = ("created_at", "kind", "text", "owner", "due_at", "status", "answer",
+              "answered_at")
+    readonly_fields = fields
+    verbose_name_plural = gettext_lazy("Questions and complaints (R28)")
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.has_perm("workorders.view_workorder"))

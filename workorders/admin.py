@@ -482,3 +482,11 @@ class SignatureInline(ReadOnlyInline):
 
 
 WorkOrderAdmin.inlines = [*WorkOrderAdmin.inlines, SignatureInline]
+
+
+# --- Surveys, rework rounds and follow-ups (R28-R33) --------------------------------------
+
+from surveys.admin import FollowUpInline, ReworkRoundInline, SurveyInline  # noqa: E402
+
+WorkOrderAdmin.inlines = [*WorkOrderAdmin.inlines, SurveyInline, ReworkRoundInline,
+                          FollowUpInline]
