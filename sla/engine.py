@@ -18,7 +18,7 @@ import logging
 import threading
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -69,30 +69,40 @@ def policy_for(order: Any) -> SlaPolicy | None:
 def active_policies() -> list[SlaPolicy]:
     """Every active policy with its rules and their calendars, as in the database now.
 
-    Cached per process, keyed on the (id, version) of every active policy, read with one
-    small query on each call: a policy edited in the admin gets a new version (R38), so a
-    change made in any process is seen by the next order event everywhere, and one made
-    in this process through the ORM (``save``/``delete`` of a policy or a rule) drops
-    the cache at once. Code that edits rules with ``QuerySet.update``
-    must bump the policy's version too, as ``rearm_policy`` expects anyway."""
-    key = tuple(SlaPolicy.objects.filter(is_active=True).order_by("pk")
-                .values_list("pk", "version"))
+    Cached per process, keyed on one small query read on every call: the id and version of
+    each active policy and, on PostgreSQL, the row version (``xmin``, ``ctid``) of it and
+    of each of its rules. Any change to a policy or a rule, committed by any process or
+    made earlier in the caller's own transaction (even with ``QuerySet.update``, without a
+    version bump), gives a new key, and a rolled-back change gives the old key back; so
+    the next order event always sees the policies as they are. Elsewhere (SQLite) a save
+    or delete in this process drops the cache, and an edit must bump the version (the
+    admin does, R38)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_POLICY_KEY_SQL if connection.vendor == "postgresql"
+                       else _POLICY_KEY_SQL_PORTABLE)
+        key = tuple(tuple(row) for row in cursor.fetchall())
     with _POLICY_LOCK:
         cached = _POLICY_CACHE.get(key)
     if cached is not None:
         return cached
+    # Read after the key: the content is never older than the key it is stored under.
     policies = list(SlaPolicy.objects.filter(is_active=True).order_by("pk")
                     .prefetch_related("rules__calendar"))
-    # Keyed on what was read with the rows (a change in between is reloaded next time).
-    key = tuple((p.pk, p.version) for p in policies)
     with _POLICY_LOCK:
         _POLICY_CACHE.clear()
         _POLICY_CACHE[key] = policies
     return policies
 
 
+_POLICY_KEY_SQL = """
+    SELECT p.id, p.version, p.xmin::text, p.ctid::text,
+           (SELECT string_agg(r.xmin::text || '@' || r.ctid::text, ',' ORDER BY r.id)
+            FROM sla_timerrule r WHERE r.policy_id = p.id)
+    FROM sla_slapolicy p WHERE p.is_active ORDER BY p.id"""
+_POLICY_KEY_SQL_PORTABLE = """
+    SELECT id, version, updated_at FROM sla_slapolicy WHERE is_active ORDER BY id"""
 _POLICY_LOCK = threading.Lock()
-_POLICY_CACHE: dict[tuple[tuple[int, int], ...], list[SlaPolicy]] = {}
+_POLICY_CACHE: dict[tuple[tuple[Any, ...], ...], list[SlaPolicy]] = {}
 
 
 @receiver([post_save, post_delete], sender=SlaPolicy)
