@@ -203,7 +203,7 @@ class ChangeRequestInSerializer(StrictSerializer):
     note = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
 
 
-def _rating_field(label: str) -> serializers.IntegerField:
+def _rating_field(label: Any) -> serializers.IntegerField:
     return serializers.IntegerField(min_value=1, max_value=5, required=False, allow_null=True,
                                     default=None, help_text=label)
 
