@@ -45,8 +45,9 @@ class FilterForm(forms.Form):
         field = self.fields["technician"]
         assert isinstance(field, forms.ModelChoiceField)
         if Technician.objects.count() > 500:
-            chosen = self.data.get("technician") if self.is_bound else None
-            field.queryset = field.queryset.filter(pk=chosen if str(chosen).isdigit() else 0)
+            chosen = str(self.data.get("technician", "")) if self.is_bound else ""
+            field.queryset = Technician.objects.select_related("user").filter(
+                pk=int(chosen) if chosen.isdigit() else 0)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

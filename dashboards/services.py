@@ -23,8 +23,9 @@ def _history(order: Any) -> facts.History:
                   .values_list("action", "at"))
     timers = list(Timer.objects.filter(order_id=order.pk)
                   .values_list("kind", "status", "breached_at"))
-    arrivals = list(Appointment.objects.filter(order_id=order.pk, arrived_at__isnull=False)
-                    .values_list("arrived_at", "late"))
+    arrivals = [(at, late) for at, late in Appointment.objects.filter(
+        order_id=order.pk, arrived_at__isnull=False).values_list("arrived_at", "late")
+        if at is not None]
     return facts.History(created_at=order.created_at, events=events, timers=timers,
                          arrivals=arrivals)
 

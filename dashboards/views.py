@@ -104,12 +104,12 @@ def scorecard(request: HttpRequest, pk: int) -> HttpResponse:
     rows = [{"figure": own["figure"], "own": own["value"], "area": area["value"],
              "better": _better(own["figure"], own["value"], area["value"])}
             for own, area in zip(card["own"].rows(), card["area"].rows(), strict=True)]
-    area_name = ""
+    area_name: str = ""
     if card["area_id"]:
         from technicians.models import Area
 
-        area_name = Area.objects.filter(pk=card["area_id"]).values_list("name",
-                                                                         flat=True).first()
+        area_name = Area.objects.filter(pk=card["area_id"]).values_list(
+            "name", flat=True).first() or ""
     context.update({"card": card, "rows": rows, "technician": technician,
                     "area_name": area_name or "",
                     "chart": scorecard_chart(card["own_daily"], card["area_daily"],

@@ -65,9 +65,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appointments.models import Appointment, AppointmentStatus, Precision
+from dashboards.models import OrderFact
+from dashboards.services import link_repeat_visits
 from fieldops import clock, roles
 from notifications.models import Notification
 from notifications.models import Status as NotificationStatus
+from sla.timers import Timer
 from technicians.models import Area, AreaType, Skill, Team, Technician
 
 from . import scenarios, selectors, services
@@ -793,12 +796,46 @@ ORDER_COLS = (
     "completed_at", "closed_at", "cancel_reason", "created_at", "updated_at", "created_by_id",
 )
 APPOINTMENT_COLS = ("order_id", "start", "end", "precision", "status", "chosen_by_customer",
-                    "booked_at", "booked_by_id", "reason")
+                    "booked_at", "booked_by_id", "reason", "arrived_at",
+                    "arrival_offset_minutes", "late")
+TIMER_COLS = ("order_id", "rule_id", "kind", "cycle", "status", "policy_version",
+              "target_seconds", "started_at", "consumed_seconds", "running_since", "due_at",
+              "next_check_at", "escalation_level", "warned_at", "breached_at", "stopped_at",
+              "failures")
 ASSIGNMENT_COLS = ("order_id", "technician_id", "assigned_at", "ended_at", "assigned_by_id",
                    "automatic", "reason")
 EVENT_COLS = ("order_id", "at", "actor_id", "actor_label", "action", "from_state", "to_state",
               "reason", "payload")
 CONTACT_COLS = ("order_id", "technician_id", "at", "channel", "outcome", "note", "sms_sent")
+FACT_COLS = (
+    "order_id", "day", "created_at", "dispatched_at", "contacted_at", "on_site_at",
+    "completed_at", "dispatch_to_contact_s", "dispatch_to_site_s", "site_to_complete_s",
+    "paused_customer_s", "paused_resources_s", "contact_outcome", "visit_outcome", "breaches",
+    "visits", "arrivals", "late_arrivals", "survey_answers", "satisfied_answers",
+    "rework_rounds", "remote", "abnormal", "area_id", "technician_id", "team_id", "kind",
+    "customer_class", "account_id", "state", "closed_at", "missed_by_us", "next_visit_at",
+    "updated_at",
+)
+#: R14: arriving more than this off the booked time is late (APPOINTMENT_LATE_AFTER_MINUTES).
+_LATE_AFTER = dt.timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """An SLA timer rule, flattened for the simulation of the scale mode."""
+
+    pk: int
+    kind: str
+    target: int
+    anchored: bool
+    start_on: frozenset[str]
+    stop_on: frozenset[str]
+    pause_on: frozenset[str]
+    resume_on: frozenset[str]
+    cancel_on: frozenset[str]
+    ladder: tuple[tuple[float, str], ...]
+    version: int
+    schedule: Any
 
 
 class _Rows:
@@ -914,6 +951,7 @@ class _ScaleGenerator:
         self.states: dict[str, int] = {}
         self.new_customers = 0
         self.intake_reason = _("First booking at intake (R3)")
+        self.rules: dict[tuple[str, str, str, str], list[_Rule]] = {}
 
     # -- time helpers --
     def _dt(self, ts: float) -> dt.datetime:
@@ -1055,6 +1093,8 @@ class _ScaleGenerator:
         while rounds < (1 if force else 2) and coin(0.08 if rounds == 0 else 0.25, "rework"):
             go("start_rework", _S.REWORK, t + minutes(60, 1800), _CUSTOMER,
                self.rng.choice(REWORK_COMMENTS))
+            if r() < 0.9:  # R31: the customer is called back within the day, mostly
+                go("log_contact", _S.REWORK, t + minutes(20, 1200), _TECH)
             go("resolve_rework", _S.SURVEY_PENDING, t + minutes(120, 1320), _TECH,  # R31
                self.rng.choice(REWORK_FIXES))
             rounds += 1
@@ -1164,7 +1204,8 @@ class _ScaleGenerator:
         booked_by = created_by
         appts: list[list[Any]] = [[
             self._dt(preferred), self._dt(preferred + DAY), _PR.DAY,
-            _AS.BOOKED, True, created, booked_by, self.intake_reason]]
+            _AS.BOOKED, True, created, booked_by, self.intake_reason, None, None, None]]
+        history: list[tuple[str, float, float | None]] = [("create", t0, None)]
         assigns: list[list[Any]] = []
         contacts: list[tuple[Any, ...]] = []
         events: list[tuple[Any, ...]] = []
@@ -1182,6 +1223,8 @@ class _ScaleGenerator:
             log = full or i == last  # "ends" keeps only the last step's event
             reason = ""
             payload: dict[str, Any] = {}
+            if action != "schedule":  # a booking carries its window start (below)
+                history.append((action, at_ts, None))
             if action == "dispatch":
                 if data == "again" and len(ref.by_area[area.pk]) > 1 and r() < 0.5:
                     tech = techs[int(r() * len(techs))]
@@ -1199,7 +1242,7 @@ class _ScaleGenerator:
             elif action == "report_no_resources":
                 resources = None
                 reason = data
-            elif action == "contact":
+            elif action in ("contact", "log_contact"):  # R7; R31 in a rework round
                 contacts.append((tech, at, "phone", "reached", "", False))
                 payload = {"channel": "phone", "outcome": "reached"}
             elif action == "schedule":
@@ -1216,7 +1259,8 @@ class _ScaleGenerator:
                         ap[3] = _AS.CANCELLED
                 precision = _PR.HALF_DAY if half_day else _PR.EXACT
                 appts.append([self._dt(start), self._dt(end), precision,
-                              _AS.BOOKED, True, at, tech_user, ""])
+                              _AS.BOOKED, True, at, tech_user, "", None, None, None])
+                history.append((action, at_ts, start))
                 if log:
                     payload = {"start": appts[-1][0].isoformat(),
                                "end": appts[-1][1].isoformat(),
@@ -1232,6 +1276,12 @@ class _ScaleGenerator:
                 for ap in appts:
                     if ap[3] == _AS.BOOKED:
                         ap[3] = _AS.KEPT
+                        offset = at - ap[0]
+                        ap[8], ap[9] = at, int(offset.total_seconds() // 60)
+                        if ap[2] == _PR.EXACT:  # R14, as appointments.rules.arrival
+                            ap[10] = abs(offset) > _LATE_AFTER
+                        else:
+                            ap[10] = not (ap[0] - _LATE_AFTER <= at <= ap[1] + _LATE_AFTER)
             elif action == "nobody_home":
                 missed += 1
                 reason = data
@@ -1303,7 +1353,164 @@ class _ScaleGenerator:
             parked_from, missed, 0, False, rework, completed, closed, cancel_reason, created,
             updated, created_by,
         )
-        return t0, row, [appts, assigns, contacts, events]
+        timers = self._timers(kind, service, klass, area.area_type, history)
+        arrivals = [(ap[8], ap[10]) for ap in appts if ap[8] is not None]
+        fact = self._fact(created, history, timers, arrivals, row, area.pk, technician)
+        return t0, row, [appts, assigns, contacts, events, timers, fact]
+
+    # -- SLA timers, as the engine would have kept them (sla.engine.on_order_event) --
+    def _rules(self, kind: str, service: str, klass: str, area_type: str) -> list[_Rule]:
+        key = (kind, service, klass, area_type)
+        found = self.rules.get(key)
+        if found is None:
+            from sla.engine import policy_for
+            from sla.models import ROUND_THE_CLOCK
+            from sla.selectors import schedule_for
+            from sla.timers import Anchor
+
+            policy = policy_for(SimpleNamespace(kind=kind, service=service,
+                                                customer_class=klass,
+                                                area=SimpleNamespace(area_type=area_type)))
+            found = []
+            for rule in policy.rules.select_related("calendar").all() if policy else []:
+                schedule = None
+                if (rule.calendar_id is not None and rule.anchor != Anchor.APPOINTMENT_START
+                        and rule.calendar.name != ROUND_THE_CLOCK):  # type: ignore[union-attr]
+                    schedule = schedule_for(rule.calendar)  # type: ignore[arg-type]
+                found.append(_Rule(
+                    pk=rule.pk, kind=rule.kind, target=rule.target_minutes * 60,
+                    anchored=rule.anchor == Anchor.APPOINTMENT_START,
+                    start_on=frozenset(rule.start_on), stop_on=frozenset(rule.stop_on),
+                    pause_on=frozenset(rule.pause_on), resume_on=frozenset(rule.resume_on),
+                    cancel_on=frozenset(rule.cancel_on),
+                    ladder=tuple((step["percent"], step.get("event", "escalated"))
+                                 for step in rule.ladder),
+                    version=policy.version if policy else 1, schedule=schedule))
+            self.rules[key] = found
+        return found
+
+    def _timers(self, kind: str, service: str, klass: str, area_type: str,
+                history: list[tuple[str, float, float | None]]) -> list[list[Any]]:
+        """Timer rows (TIMER_COLS without the order id), simulated over the order's
+        events with the engine's rules: start, stop, pause, resume, cancel, and every
+        ladder step fired at its true time; open timers are left as the sweep leaves
+        them at the moment of the run."""
+        rules = self._rules(kind, service, klass, area_type)
+        if not rules:
+            return []
+        from sla import calendars
+
+        def used(t: list[Any], rule: _Rule, at: float) -> float:
+            if t[4] != "armed":
+                return t[8]
+            if rule.schedule is None:
+                return t[8] + (at - t[9])
+            return t[8] + calendars.business_time_between(
+                rule.schedule, self._dt(t[9]), self._dt(at)).total_seconds()
+
+        def moment(t: list[Any], rule: _Rule, seconds: float) -> float:
+            remaining = max(seconds - t[8], 0)
+            if rule.schedule is None or remaining == 0:
+                return t[9] + remaining
+            return calendars.add_business_time(
+                rule.schedule, self._dt(t[9]), dt.timedelta(seconds=remaining)).timestamp()
+
+        def fire(t: list[Any], rule: _Rule, now: float) -> None:
+            while t[4] == "armed" and t[12] < len(rule.ladder):
+                percent, event = rule.ladder[t[12]]
+                reached = moment(t, rule, t[6] * percent / 100)
+                if reached > now:
+                    break
+                if event == "warned" and t[13] is None:
+                    t[13] = reached
+                if event == "breached" and t[14] is None:
+                    t[14] = reached
+                t[12] += 1
+
+        def plan(t: list[Any], rule: _Rule) -> None:
+            t[10] = moment(t, rule, t[6])
+            t[11] = (moment(t, rule, t[6] * rule.ladder[t[12]][0] / 100)
+                     if t[12] < len(rule.ladder) else None)
+
+        def close(t: list[Any], rule: _Rule, status: str, at: float) -> None:
+            fire(t, rule, at)
+            t[8] = used(t, rule, at)
+            t[4], t[9], t[11], t[15] = status, None, None, at
+
+        timers: list[list[Any]] = []
+        open_: dict[str, tuple[list[Any], _Rule]] = {}
+        cycles: dict[str, int] = {}
+        for action, at, booked in history:
+            for rule in rules:
+                current = open_.get(rule.kind)
+                if current is not None:
+                    t = current[0]
+                    if action in rule.cancel_on or action in rule.stop_on:
+                        close(t, rule, "cancelled" if action in rule.cancel_on else "stopped",
+                              at)
+                        del open_[rule.kind]
+                        continue
+                    if action in rule.pause_on and t[4] == "armed":
+                        fire(t, rule, at)
+                        t[8] = used(t, rule, at)
+                        t[4], t[9], t[11] = "paused", None, None
+                        continue
+                    if action in rule.resume_on and t[4] == "paused":
+                        t[4], t[9] = "armed", at
+                        plan(t, rule)
+                        continue
+                    if action not in rule.start_on:
+                        continue
+                    close(t, rule, "cancelled", at)
+                    del open_[rule.kind]
+                elif action not in rule.start_on:
+                    continue
+                target = rule.target
+                if rule.anchored:
+                    if booked is None:
+                        continue
+                    target = max(int(booked + target - at), 0)
+                cycles[rule.kind] = cycles.get(rule.kind, 0) + 1
+                # rule, kind, cycle, status, version, target, started, used, running since,
+                # due, next check, level, warned, breached, stopped, failures
+                t = [rule.pk, rule.kind, cycles[rule.kind], "armed", rule.version, target,
+                     at, 0.0, at, None, None, 0, None, None, None, 0]
+                t.insert(0, None)  # keeps the indexes above one-based like TIMER_COLS
+                plan(t, rule)
+                timers.append(t)
+                open_[rule.kind] = (t, rule)
+        for t, rule in open_.values():  # what the sweep has fired by now
+            fire(t, rule, self.now)
+            if t[4] == "armed":
+                plan(t, rule)
+        dt_ = self._dt
+        return [[t[1], t[2], t[3], t[4], t[5], t[6], dt_(t[7]), round(t[8]),
+                 dt_(t[9]) if t[9] is not None else None,
+                 dt_(t[10]) if t[10] is not None else None,
+                 dt_(t[11]) if t[11] is not None else None, t[12],
+                 dt_(t[13]) if t[13] is not None else None,
+                 dt_(t[14]) if t[14] is not None else None,
+                 dt_(t[15]) if t[15] is not None else None, 0] for t in timers]
+
+    def _fact(self, created: dt.datetime, history: list[tuple[str, float, float | None]],
+              timers: list[list[Any]], arrivals: list[tuple[Any, Any]],
+              row: tuple[Any, ...], area_id: int, technician: int | None) -> tuple[Any, ...]:
+        """The order's dashboard facts (FACT_COLS without the order id), computed by the
+        same function the event hook uses."""
+        from dashboards import facts
+
+        values = facts.compute(facts.History(
+            created_at=created,
+            events=[(action, self._dt(at)) for action, at, _b in history],
+            timers=[(t[1], t[3], t[13]) for t in timers], arrivals=arrivals))
+        values.update({
+            "area_id": area_id, "technician_id": technician,
+            "team_id": self.ref.team_of.get(technician) if technician else None,
+            "kind": row[0], "customer_class": row[4], "account_id": row[6],
+            "state": row[15], "closed_at": row[27], "missed_by_us": row[23],
+            "next_visit_at": None, "updated_at": row[30],
+        })
+        return tuple(values[name] for name in FACT_COLS[1:])
 
 
 @dataclass
@@ -1313,6 +1520,7 @@ class _ScaleReference:
     by_area: dict[int, list[int]]
     candidates: dict[tuple[int, str, str, str], list[int]]
     tech_users: dict[int, tuple[int, str]]
+    team_of: dict[int, int | None]
     agent: int
     agent_actor: tuple[int, str]
     dispatcher: tuple[int, str]
@@ -1403,8 +1611,10 @@ def _scale_reference(ref: Reference) -> _ScaleReference:
     by_area: dict[int, list[int]] = {a.pk: [] for a in areas}
     candidates: dict[tuple[int, str, str, str], list[int]] = {}
     tech_users = {}
+    team_of: dict[int, int | None] = {}
     for tech in techs:
         tech_users[tech.pk] = (tech.user_id, tech.display_name)
+        team_of[tech.pk] = tech.team_id
         codes = {s.code for s in tech.skills.all()}
         access = {s.code for s in tech.access_types.all()}
         for area in tech.areas.all():
@@ -1424,7 +1634,7 @@ def _scale_reference(ref: Reference) -> _ScaleReference:
     return _ScaleReference(areas=areas, area_cum=cum, by_area=by_area, candidates=candidates,
                            tech_users=tech_users, agent=ref.agent.pk,
                            agent_actor=(ref.agent.pk, label),
-                           dispatcher=(ref.dispatcher.pk, dlabel))
+                           dispatcher=(ref.dispatcher.pk, dlabel), team_of=team_of)
 
 
 def _created_times(rng: random.Random, n: int, start: float, end: float,
@@ -1453,7 +1663,7 @@ class _BatchWriter:
     """
 
     TABLES = ("customer", "account", "order", "appointment", "assignment", "contact",
-              "event")
+              "event", "timer", "fact")
 
     def __init__(self, writers: dict[str, _Rows], *, postgres: bool, threaded: bool) -> None:
         self.writers = writers
@@ -1537,6 +1747,8 @@ def build_scale(*, orders: int, days: int = 90, seed: int = DEFAULT_SEED,
         "assignment": _Rows(Assignment, ASSIGNMENT_COLS, use_copy=use_copy, batch_size=2000),
         "contact": _Rows(ContactAttempt, CONTACT_COLS, use_copy=use_copy, batch_size=2000),
         "event": _Rows(WorkOrderEvent, EVENT_COLS, use_copy=use_copy, batch_size=2000),
+        "timer": _Rows(Timer, TIMER_COLS, use_copy=use_copy, batch_size=2000),
+        "fact": _Rows(OrderFact, FACT_COLS, use_copy=use_copy, batch_size=2000),
     }
     ids = {"customer": _Ids(Customer, postgres=postgres),
            "account": _Ids(ServiceAccount, postgres=postgres),
@@ -1563,11 +1775,13 @@ def build_scale(*, orders: int, days: int = 90, seed: int = DEFAULT_SEED,
             for _t, row, children in drafts:
                 oid = ids["order"].take()
                 rows["order"].append((oid, *row))
-                appts, assigns, contacts, evts = children
+                appts, assigns, contacts, evts, timers, fact = children
                 rows["appointment"].extend((oid, *a) for a in appts)
                 rows["assignment"].extend((oid, *a) for a in assigns)
                 rows["contact"].extend((oid, *c) for c in contacts)
                 rows["event"].extend((oid, *e) for e in evts)
+                rows["timer"].extend((oid, *t) for t in timers)
+                rows["fact"].append((oid, *fact))
             done += len(drafts)
             writer.put(rows)
             if progress is not None:
@@ -1577,10 +1791,11 @@ def build_scale(*, orders: int, days: int = 90, seed: int = DEFAULT_SEED,
     writer.raise_error()
     if progress is not None and writer.threaded:
         progress(writer.written, orders, time.monotonic() - started)
+    link_repeat_visits()  # first-time fix across orders of the same account
     if postgres:
         with connection.cursor() as cursor:
             for model in (Customer, ServiceAccount, WorkOrder, Appointment, Assignment,
-                          ContactAttempt, WorkOrderEvent):
+                          ContactAttempt, WorkOrderEvent, Timer, OrderFact):
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     return ScaleResult(orders=done, customers=gen.new_customers, technicians=added,
                        seconds=time.monotonic() - started,
