@@ -8,6 +8,8 @@ import hmac
 import time
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.db import connections, router
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
@@ -16,7 +18,7 @@ from rest_framework.request import Request
 from fieldops import clock
 
 from . import conf
-from .models import ApiToken
+from .models import ApiClient, ApiToken
 
 TOKEN_PREFIX = "fo_"
 
@@ -33,6 +35,49 @@ def split_token(token: str) -> str | None:
     if not sep or not prefix or not secret or len(prefix) > 16:
         return None
     return prefix
+
+
+def _token_sql() -> str:
+    """The token, its client and the client's user in one query (every request runs it).
+    Written out once per process from the models' metadata: the ORM would compile the same
+    statement on every request, which costs more than running it."""
+    models = (ApiToken, ApiClient, get_user_model())
+    columns = ", ".join(f'{m._meta.db_table}."{f.column}"' for m in models
+                        for f in m._meta.concrete_fields)
+    token, client, user = (m._meta.db_table for m in models)
+    return (f'SELECT {columns} FROM {token} '
+            f'JOIN {client} ON {client}."id" = {token}."client_id" '
+            f'JOIN {user} ON {user}."id" = {client}."user_id" '
+            f'WHERE {token}."prefix" = %s')
+
+
+_TOKEN_SQL: list[str] = []
+
+
+def token_by_prefix(prefix: str) -> ApiToken | None:
+    """``ApiToken.objects.select_related("client__user").filter(prefix=prefix).first()``
+    (the prefix is unique), without compiling the query on every request."""
+    if not _TOKEN_SQL:
+        _TOKEN_SQL.append(_token_sql())
+    db = router.db_for_read(ApiToken)
+    with connections[db].cursor() as cursor:
+        cursor.execute(_TOKEN_SQL[0], [prefix])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    instances: list[Any] = []
+    for model in (ApiToken, ApiClient, get_user_model()):
+        fields = model._meta.concrete_fields
+        width = len(fields)
+        converted = [f.from_db_value(v, None, connections[db]) if hasattr(f, "from_db_value")
+                     else v for f, v in zip(fields, values[:width], strict=True)]
+        instances.append(model.from_db(db, [f.attname for f in fields], converted))
+        values = values[width:]
+    token, client, user = instances
+    client.user = user
+    token.client = client
+    return token
 
 
 #: user id -> (expires at, permission set); per process, short-lived.
@@ -73,8 +118,7 @@ class TokenAuthentication(authentication.BaseAuthentication):
         prefix = split_token(token)
         if prefix is None:
             raise exceptions.AuthenticationFailed(_("Malformed API token."))
-        row = (ApiToken.objects.select_related("client__user")
-               .filter(prefix=prefix).first())
+        row = token_by_prefix(prefix)
         if row is None or not hmac.compare_digest(row.digest, digest(token)):
             raise exceptions.AuthenticationFailed(_("Unknown API token."))
         if row.revoked_at is not None:

@@ -167,41 +167,41 @@ def _check_reference(user: Any, external_ref: str) -> None:
 def work_order_create_idempotent(
     *, user: Any, key: str, request_fingerprint: str, external_ref: str,
     create: Callable[[], WorkOrder], respond: Callable[[WorkOrder], dict[str, Any]],
-    status: int = 201, checked: bool = False,
+    status: int = 201,
 ) -> IdempotentResult:
     """R1 intake from an API client, at most once per ``key``.
 
     The key row, the reference row and the order are written in one transaction, the key
     row first: a second request with the same key, even one racing this one, waits on the
-    key's unique index, then finds the committed answer and gets it again. A request that
-    fails (a rule is broken) leaves nothing, so a corrected retry is a new request.
-    ``checked``: the caller has just looked the key up (``idempotent_replay``).
+    key's unique index, then finds the committed answer and gets it again. The key is not
+    looked up first: a new key (the common case) costs no extra query, and a key seen
+    before fails on the unique index and is answered from its row. A request that fails
+    (a rule is broken) leaves nothing, so a corrected retry is a new request.
     """
-    if not checked:
-        previous = _previous(user, key)
-        if previous is not None:
-            return _replay(previous, request_fingerprint)
-    _check_reference(user, external_ref)
-    try:
-        with transaction.atomic():
-            row = IdempotencyKey.objects.create(user=user, key=key,
-                                                fingerprint=request_fingerprint,
-                                                response_status=0, response_body={})
-            order = create()
-            if external_ref:
-                ClientReference.objects.create(user=user, external_ref=external_ref,
-                                               order=order)
-            body = respond(order)
-            IdempotencyKey.objects.filter(pk=row.pk).update(response_status=status,
-                                                            response_body=body, order=order)
-    except IntegrityError:
-        # Lost a race: another request committed the same key or reference first.
-        previous = _previous(user, key)
-        if previous is not None:
-            return _replay(previous, request_fingerprint)
-        _check_reference(user, external_ref)
-        raise
-    return IdempotentResult(status, body, order.pk, False)
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                row = IdempotencyKey.objects.create(user=user, key=key,
+                                                    fingerprint=request_fingerprint,
+                                                    response_status=0, response_body={})
+                order = create()
+                if external_ref:
+                    ClientReference.objects.create(user=user, external_ref=external_ref,
+                                                   order=order)
+                body = respond(order)
+                IdempotencyKey.objects.filter(pk=row.pk).update(
+                    response_status=status, response_body=body, order=order)
+        except IntegrityError:
+            # The key was used before (or by a request racing this one), or the reference.
+            previous = _previous(user, key)
+            if previous is not None:
+                return _replay(previous, request_fingerprint)
+            _check_reference(user, external_ref)
+            if attempt == 2:
+                raise
+            continue  # the key's row had outlived its time to live and is gone now
+        return IdempotentResult(status, body, order.pk, False)
+    raise AssertionError("unreachable")
 
 
 # --- Webhooks -----------------------------------------------------------------------

@@ -39,8 +39,12 @@ def timer_events(order: WorkOrder) -> list[dict[str, Any]]:
              "level": e.level, "reason": e.reason} for e in rows]
 
 
+def timers_with_status(status: str) -> QuerySet[Any]:
+    """``at_risk``: running timers past their warning step; ``breached``: broken promises."""
+    return (sla_selectors.timers_at_risk() if status == "at_risk"
+            else sla_selectors.timers_breached())
+
+
 def filter_orders(qs: QuerySet[WorkOrder], status: str) -> QuerySet[WorkOrder]:
-    """``at_risk``: a running timer past its warning step; ``breached``: any broken promise."""
-    timers = (sla_selectors.timers_at_risk() if status == "at_risk"
-              else sla_selectors.timers_breached())
-    return qs.filter(pk__in=timers.values("order_id"))
+    """Orders with a timer of ``timers_with_status(status)``."""
+    return qs.filter(pk__in=timers_with_status(status).values("order_id"))

@@ -1,11 +1,17 @@
 """Per-client rate limits: a fixed one-minute window counted in the cache (Redis in
-production, atomic INCR), answered with 429 and ``Retry-After``."""
+production, atomic INCR), answered with 429 and ``Retry-After``.
+
+Every request counts, so with Redis the count is one round trip (INCR and EXPIRE NX in a
+pipeline) through one client object per process; Django's cache API would make two round
+trips and build a new Redis client object for each."""
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
@@ -37,14 +43,7 @@ class ClientRateThrottle(BaseThrottle):
             scope, limit = f"u{user.pk}", conf.get("SESSION_RATE_PER_MINUTE")
         now = clock.now().timestamp()
         window = int(now // WINDOW_SECONDS)
-        key = f"{NAMESPACE}:{scope}:{window}"
-        # add() is a no-op when the key exists; incr() is atomic in Redis.
-        cache.add(key, 0, timeout=WINDOW_SECONDS * 2)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=WINDOW_SECONDS * 2)
-            count = 1
+        count = count_request(f"{NAMESPACE}:{scope}:{window}")
         if count <= limit:
             return True
         self._wait = (window + 1) * WINDOW_SECONDS - now
@@ -52,3 +51,32 @@ class ClientRateThrottle(BaseThrottle):
 
     def wait(self) -> float | None:
         return max(1.0, self._wait)
+
+
+#: The Redis client of each cache connection, made once (it is thread-safe and its
+#: connection pool reconnects after a fork).
+_REDIS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def count_request(key: str) -> int:
+    """Add one to the window's counter and return it; atomic across processes with Redis.
+    The counter is the cache's own key (``cache.incr(key)`` counts in the same one)."""
+    cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        backend = cache._cache
+        client = _REDIS.get(backend)
+        if client is None:
+            client = _REDIS[backend] = backend.get_client(write=True)
+        name = cache.make_and_validate_key(key)
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(name)
+        pipe.expire(name, WINDOW_SECONDS * 2, nx=True)
+        count, _expiry = pipe.execute()
+        return int(count)
+    # add() is a no-op when the key exists; incr() is atomic where the backend is.
+    cache.add(key, 0, timeout=WINDOW_SECONDS * 2)
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=WINDOW_SECONDS * 2)
+        return 1

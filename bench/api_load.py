@@ -2,17 +2,25 @@
 """Load benchmark of the call-centre API: create and filtered-list throughput and latency.
 
     .venv/bin/python bench/api_load.py [--orders 100000] [--duration 20] [--concurrency 8]
-                                       [--workers 2]
+                                       [--workers 1] [--worker-class sync|gthread]
+                                       [--threads 4] [--db NAME]
 
 What it does, all on this machine (loopback only), bounded in time:
 1. creates a scratch PostgreSQL database (127.0.0.1:5432, user postgres), migrates it and
-   fills it with ``manage.py demo_data --orders N`` (bulk, realistic mix of states);
+   fills it with ``manage.py demo_data --orders N`` (bulk, realistic mix of states); or,
+   with ``--db NAME``, uses that already loaded database and keeps it;
 2. registers an API client with a high rate limit and issues it a token;
-3. starts gunicorn (``--workers`` sync workers, production settings, no access log);
-4. drives it from a separate process (``--drive``: a small asyncio HTTP/1.1 client) at a
-   fixed concurrency for a fixed time per phase: POST /work-orders/ (each with its own
-   Idempotency-Key), then GET /work-orders/?state=…&area=…&page_size=20;
-5. stops gunicorn, drops the database, and prints the figures. The last line is
+3. starts gunicorn (``--workers`` processes of ``--worker-class``, production settings, no
+   access log, rate limits counted in Redis as in production: ``REDIS_URL`` or
+   redis://127.0.0.1:6379/0);
+4. drives it from a separate process (``--drive``: a small asyncio HTTP/1.1 client that
+   keeps connections open when the server allows it, as a call-centre's connection pool
+   would; sync workers close every connection) at a fixed concurrency for a fixed time per
+   phase: POST /work-orders/ (each with its own Idempotency-Key), then
+   GET /work-orders/?state=…&area=…&page_size=20;
+5. stops gunicorn, drops the scratch database, and prints the figures, per worker process
+   too, with the CPU time the gunicorn workers and the load generator used per request and
+   the load average before each phase (the machine may be shared). The last line is
    ``api_load orders=N create_rps=X create_p99_ms=Y list_rps=Z list_p99_ms=W``.
 
 Not part of the test suite. Results for this machine are in docs/api.md.
@@ -39,7 +47,7 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+PG: dict[str, Any] = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 #: Hard ceiling on requests per phase, whatever the duration (the loop is bounded).
 MAX_REQUESTS_PER_PHASE = 200_000
 
@@ -50,20 +58,62 @@ def say(message: str) -> None:
 
 # --- The load generator (runs in its own process) -------------------------------------
 
+class _Connection:
+    """One HTTP/1.1 connection of a simulated client; reopened when the server closes it."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, headers: dict[str, str],
+                      body: bytes = b"") -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}",
+                f"Content-Length: {len(body)}", *[f"{k}: {v}" for k, v in headers.items()]]
+        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        try:
+            status_line = await self.reader.readline()
+            status = int(status_line.split()[1])
+            length, close = None, False
+            while True:
+                line = await self.reader.readline()
+                if line in (b"\r\n", b"\n", b""):
+                    break
+                name, _sep, value = line.decode("latin-1").partition(":")
+                name, value = name.strip().lower(), value.strip().lower()
+                if name == "content-length":
+                    length = int(value)
+                elif name == "connection" and value == "close":
+                    close = True
+            if length is None:
+                await self.reader.read()
+                close = True
+            else:
+                await self.reader.readexactly(length)
+        except BaseException:
+            self.close()
+            raise
+        if close:
+            self.close()
+        return status
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
 async def _request(host: str, port: int, method: str, path: str, headers: dict[str, str],
                    body: bytes = b"") -> int:
-    reader, writer = await asyncio.open_connection(host, port)
+    connection = _Connection(host, port)
     try:
-        head = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}", "Connection: close",
-                f"Content-Length: {len(body)}", *[f"{k}: {v}" for k, v in headers.items()]]
-        writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-        await writer.drain()
-        status_line = await reader.readline()
-        status = int(status_line.split()[1])
-        await reader.read()  # Connection: close - read to the end
-        return status
+        return await connection.request(method, path, {**headers, "Connection": "close"},
+                                        body)
     finally:
-        writer.close()
+        connection.close()
 
 
 async def _phase(args: argparse.Namespace, kind: str) -> dict[str, Any]:
@@ -94,22 +144,27 @@ async def _phase(args: argparse.Namespace, kind: str) -> dict[str, Any]:
 
     async def user() -> None:
         nonlocal sent
+        connection = _Connection(args.host, args.port)
         while time.monotonic() < deadline and sent < MAX_REQUESTS_PER_PHASE:
             sent += 1
             method, path, headers, body = next_request()
             start = time.perf_counter()
             try:
                 status = await asyncio.wait_for(
-                    _request(args.host, args.port, method, path, headers, body), timeout=30)
-            except (TimeoutError, OSError, ValueError, IndexError):
+                    connection.request(method, path, headers, body), timeout=30)
+            except (TimeoutError, OSError, ValueError, IndexError,
+                    asyncio.IncompleteReadError):
+                connection.close()
                 status = 0
             latencies.append(time.perf_counter() - start)
             if not 200 <= status < 300:
                 errors[status] = errors.get(status, 0) + 1
 
     began = time.monotonic()
+    cpu_began = time.process_time()
     await asyncio.gather(*(user() for _ in range(args.concurrency)))
     elapsed = time.monotonic() - began
+    client_cpu = time.process_time() - cpu_began
     ok = len(latencies) - sum(errors.values())
     ordered = sorted(latencies)
 
@@ -118,7 +173,8 @@ async def _phase(args: argparse.Namespace, kind: str) -> dict[str, Any]:
 
     return {"requests": len(latencies), "ok": ok, "errors": errors, "seconds": elapsed,
             "rps": ok / elapsed if elapsed else 0.0, "p50_ms": pct(0.50), "p99_ms": pct(0.99),
-            "mean_ms": statistics.fmean(ordered) * 1000 if ordered else 0.0}
+            "mean_ms": statistics.fmean(ordered) * 1000 if ordered else 0.0,
+            "client_cpu_s": client_cpu}
 
 
 def drive(args: argparse.Namespace) -> None:
@@ -172,18 +228,62 @@ def _wait_until_up(port: int, token: str, timeout: float = 60) -> None:
     raise RuntimeError("gunicorn did not answer within 60 s")
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _server_pids(master: int, db: str) -> dict[str, list[int]]:
+    """The gunicorn master and workers, and the PostgreSQL backends serving ``db``."""
+    pids = {"gunicorn": [master], "postgres": []}
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        pids["gunicorn"] += [int(c) for c in children]
+    except OSError:
+        pass
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if cmdline.startswith("postgres: ") and f" {db} " in cmdline:
+            pids["postgres"].append(int(proc.name))
+    return pids
+
+
 def _run_phase(args: argparse.Namespace, phase: str, port: int, token: str, area: str,
-               state: str, duration: float) -> dict[str, Any]:
+               state: str, duration: float, master: int, db: str) -> dict[str, Any]:
     cmd = [PYTHON, str(Path(__file__).resolve()), "--drive", "--phase", phase,
            "--port", str(port), "--token", token, "--area", area, "--state", state,
            "--duration", str(duration), "--concurrency", str(args.concurrency)]
+    load = os.getloadavg()[0]
+    pids = _server_pids(master, db)
+    before = {name: _cpu_seconds(p) for name, p in pids.items()}
     out = subprocess.run(cmd, check=True, capture_output=True, text=True,
                          timeout=duration + 120).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    pids_after = _server_pids(master, db)  # backends opened during the phase count too
+    after = {name: _cpu_seconds(p) for name, p in pids_after.items()}
+    result = json.loads(out.strip().splitlines()[-1])
+    requests = max(1, result["requests"])
+    result["load_before"] = load
+    result["server_cpu_ms"] = (after["gunicorn"] - before["gunicorn"]) / requests * 1000
+    result["postgres_cpu_ms"] = (after["postgres"] - before["postgres"]) / requests * 1000
+    result["client_cpu_ms"] = result["client_cpu_s"] / requests * 1000
+    return result
 
 
 def orchestrate(args: argparse.Namespace) -> None:
-    db = f"fieldops_bench_{os.getpid()}"
+    scratch = args.db is None
+    db = args.db or f"fieldops_bench_{os.getpid()}"
     env = {**os.environ,
            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db}",
            "SECRET_KEY": "bench-only-secret-key-not-used-anywhere-else-0123456789",
@@ -192,35 +292,44 @@ def orchestrate(args: argparse.Namespace) -> None:
            "PYTHONUNBUFFERED": "1"}
     if args.no_redis:
         env.pop("REDIS_URL", None)
-    say(f"creating database {db}")
-    _admin_sql(f'CREATE DATABASE "{db}"')
+    else:  # as in production: counters shared through Redis
+        env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
     server: subprocess.Popen[bytes] | None = None
+    if scratch:
+        say(f"creating database {db}")
+        _admin_sql(f'CREATE DATABASE "{db}"')
     try:
-        _manage(env, "migrate", "--noinput", "-v", "0")
-        say(f"loading {args.orders:,} orders (manage.py demo_data --orders {args.orders})")
-        started = time.monotonic()
-        _manage(env, "demo_data", "--orders", str(args.orders))
-        say(f"loaded in {time.monotonic() - started:.0f} s")
-        token = _manage(env, "api_client", "bench", "--rate", "100000000",
+        if scratch:
+            _manage(env, "migrate", "--noinput", "-v", "0")
+            say(f"loading {args.orders:,} orders (manage.py demo_data --orders {args.orders})")
+            started = time.monotonic()
+            _manage(env, "demo_data", "--orders", str(args.orders))
+            say(f"loaded in {time.monotonic() - started:.0f} s")
+        else:
+            say(f"using the loaded database {db} (kept)")
+        token = _manage(env, "api_client", f"bench-{os.getpid()}", "--rate", "100000000",
                         capture=True).strip().splitlines()[-1]
         facts = json.loads(_manage(env, "shell", "-c", SETUP, capture=True)
                            .strip().splitlines()[-1])
         say(f"data: {facts}")
         port = _free_port()
-        server = subprocess.Popen(
-            [str(Path(PYTHON).parent / "gunicorn"), "fieldops.wsgi", "--bind",
-             f"127.0.0.1:{port}", "--workers", str(args.workers), "--worker-class", "sync",
-             "--backlog", "2048", "--log-level", "warning"],
-            cwd=ROOT, env=env)
+        server_cmd = [str(Path(PYTHON).parent / "gunicorn"), "fieldops.wsgi", "--bind",
+                      f"127.0.0.1:{port}", "--workers", str(args.workers),
+                      "--worker-class", args.worker_class, "--backlog", "2048",
+                      "--log-level", "warning"]
+        if args.worker_class == "gthread":
+            server_cmd += ["--threads", str(args.threads)]
+        server = subprocess.Popen(server_cmd, cwd=ROOT, env=env)
         _wait_until_up(port, token)
-        say(f"gunicorn up on 127.0.0.1:{port} ({args.workers} sync workers); warming up")
-        _run_phase(args, "list", port, token, facts["area"], facts["state"], 3)
-        _run_phase(args, "create", port, token, facts["area"], facts["state"], 3)
+        say(f"gunicorn up on 127.0.0.1:{port} ({_server_desc(args)}); warming up")
+        for phase in ("list", "create"):
+            _run_phase(args, phase, port, token, facts["area"], facts["state"], 3,
+                       server.pid, db)
         results = {}
         for phase in ("create", "list"):
             say(f"{phase}: {args.concurrency} concurrent clients for {args.duration:.0f} s")
             results[phase] = _run_phase(args, phase, port, token, facts["area"],
-                                        facts["state"], args.duration)
+                                        facts["state"], args.duration, server.pid, db)
             say(f"{phase}: {json.dumps(results[phase])}")
     finally:
         if server is not None:
@@ -229,19 +338,28 @@ def orchestrate(args: argparse.Namespace) -> None:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
-        if not args.keep_db:
+        if scratch and not args.keep_db:
             _admin_sql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
             say(f"dropped {db}")
     c, ls = results["create"], results["list"]
-    print(f"machine: {os.cpu_count()} cores; gunicorn {args.workers} sync workers; "
+    print(f"machine: {os.cpu_count()} cores; gunicorn {_server_desc(args)}; "
           f"concurrency {args.concurrency}; {args.duration:.0f} s per phase")
     for name, r in (("create", c), ("list", ls)):
         print(f"{name}: {r['ok']} ok, errors {r['errors']}, {r['rps']:.1f} req/s "
               f"({r['rps'] / args.workers:.1f} per worker), p50 {r['p50_ms']:.1f} ms, "
-              f"p99 {r['p99_ms']:.1f} ms")
+              f"p99 {r['p99_ms']:.1f} ms; CPU per request: gunicorn "
+              f"{r['server_cpu_ms']:.2f} ms, PostgreSQL {r['postgres_cpu_ms']:.2f} ms, "
+              f"load generator {r['client_cpu_ms']:.2f} ms; load average before "
+              f"{r['load_before']:.2f}")
     print(f"api_load orders={facts['orders']} create_rps={c['rps']:.1f} "
           f"create_p99_ms={c['p99_ms']:.1f} list_rps={ls['rps']:.1f} "
           f"list_p99_ms={ls['p99_ms']:.1f}")
+
+
+def _server_desc(args: argparse.Namespace) -> str:
+    if args.worker_class == "gthread":
+        return f"{args.workers} gthread workers x {args.threads} threads"
+    return f"{args.workers} {args.worker_class} workers"
 
 
 def main() -> None:
@@ -249,8 +367,13 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per phase")
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
+    parser.add_argument("--worker-class", choices=("sync", "gthread"), default="sync")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
+    parser.add_argument("--db", help="use this already loaded database (kept) instead of "
+                                     "a scratch one")
+    parser.add_argument("--keep-db", action="store_true",
+                        help="do not drop the scratch database")
     parser.add_argument("--no-redis", action="store_true",
                         help="rate-limit counters in process memory instead of REDIS_URL")
     # Internal: the load-generating process.

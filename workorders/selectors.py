@@ -18,15 +18,26 @@ def is_technician_user(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False)) and hasattr(user, "technician")
 
 
+def order_visibility(user: Any) -> tuple[str, int | None]:
+    """R41 as data: ``("all", None)`` for office roles, ``("own", technician id)`` for a
+    technician (only orders assigned to them), ``("none", None)`` for anyone else."""
+    if not getattr(user, "is_authenticated", False):
+        return "none", None
+    if user.is_superuser or user.has_perm("workorders.view_all_workorders"):
+        return "all", None
+    if is_technician_user(user):
+        return "own", user.technician.pk
+    return "none", None
+
+
 def orders_visible_to(user: Any, qs: QuerySet[WorkOrder] | None = None) -> QuerySet[WorkOrder]:
     """R41: a technician sees only orders assigned to them; office roles see all."""
     qs = WorkOrder.objects.all() if qs is None else qs
-    if not getattr(user, "is_authenticated", False):
-        return qs.none()
-    if user.is_superuser or user.has_perm("workorders.view_all_workorders"):
+    scope, technician_id = order_visibility(user)
+    if scope == "all":
         return qs
-    if is_technician_user(user):
-        return qs.filter(technician__user=user)
+    if scope == "own" and technician_id is not None:
+        return qs.filter(technician_id=technician_id)
     return qs.none()
 
 
