@@ -363,11 +363,6 @@ def rework_reassigned(*, order: WorkOrder, previous_id: int | None,
         technician=order.technician, previous_technician_id=previous_id, reassigned_at=now)
 
 
-def order_closed(*, order: WorkOrder, now: dt.datetime) -> None:
-    """The order closed or was cancelled some other way: nothing is waiting any more."""
-    _supersede_pending(order, now, reason="order closed")
-
-
 def survey_answer_for_order(*, order: WorkOrder, by: Any, channel: str, satisfied: bool,
                             punctuality: int | None = None, conduct: int | None = None,
                             result: int | None = None, comment: str = "") -> Survey:
