@@ -38,6 +38,8 @@ def test_the_order_page_offers_contact_and_complaint_resolved(alice_client, rewo
     page = alice_client.get(reverse("tech:order", args=[rework.pk]))
     html = page.content.decode()
     assert 'data-step="contact"' in html and 'data-step="rework-done"' in html
+    # R31: the complaint the technician has to put right
+    assert 'data-rework-round="1"' in html and "网速慢 still slow" in html
 
 
 def test_the_technician_logs_the_contact_and_resolves_the_complaint(alice_client, rework,
