@@ -147,3 +147,19 @@ def order_history(order: Any) -> dict[str, Any]:
         "surveys": list(Survey.objects.filter(order=order).order_by("created_at", "pk")),
         "rework_rounds": list(ReworkRound.objects.filter(order=order).order_by("number")),
     }
+
+
+def follow_up_backlog(*, area: Area | None = None, owner: Any = None,
+                      now: dt.datetime | None = None) -> Backlog:
+    """R28: questions and complaints still open now; ``overdue``: past their due time."""
+    from .models import FollowUp, FollowUpStatus
+
+    now = now or clock.now()
+    qs = FollowUp.objects.filter(status=FollowUpStatus.OPEN)
+    if area is not None:
+        qs = qs.filter(order__area=area)
+    if owner is not None:
+        qs = qs.filter(owner=owner)
+    row = qs.aggregate(open=Count("pk"), overdue=Count("pk", filter=Q(due_at__lt=now)))
+    oldest = qs.order_by("created_at").values_list("created_at", flat=True).first()
+    return Backlog(open=row["open"], overdue=row["overdue"], oldest=oldest)

@@ -384,3 +384,12 @@ def test_a_survey_answered_before_the_survey_task_ran_is_still_kept(make_order, 
     event = WorkOrderEvent.objects.filter(order=order).latest("pk")
     assert (event.action, event.from_state) == ("close_satisfied", State.COMPLETED)
     assert not Notification.objects.filter(order=order, kind="survey").exists()
+
+
+def test_beat_opens_due_callbacks_periodically(settings):
+    # R30: the sweep is on the beat schedule and registered with the worker
+    from fieldops.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["survey-callbacks"]
+    assert entry["task"] == "surveys.tasks.open_due_callbacks"
+    assert entry["task"] in app.tasks

@@ -8,6 +8,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from surveys import selectors
 from surveys.models import Callback, CallbackStatus, ReworkRound, Survey, SurveyStatus
@@ -115,3 +116,24 @@ def test_the_callback_backlog_counts_open_callbacks_and_the_overdue(rows, bob, a
     assert later.overdue == 1
     assert selectors.callback_backlog(technician=alice).open == 0
     assert selectors.callback_backlog(area=west).open == 1
+
+
+def test_the_follow_up_backlog_counts_open_and_overdue_questions(make_order, alice, agent,
+                                                                 west):
+    # R28: tracked until answered
+    from surveys import services
+
+    order = make_order(State.ON_SITE, technician=alice)
+    start = dt.datetime(2026, 11, 24, 10, 0, tzinfo=SH)
+    with time_machine.travel(start, tick=False):
+        question = services.follow_up_log(order=order, by=alice.user, kind="question",
+                                          text="宽带能不能提速到 1000M?")
+        services.follow_up_log(order=order, by=agent, kind="complaint", text="上次师傅迟到",
+                               due_at=start + dt.timedelta(hours=2))
+    now = start + dt.timedelta(hours=3)
+    backlog = selectors.follow_up_backlog(now=now)
+    assert (backlog.open, backlog.overdue, backlog.oldest) == (2, 1, start)
+    assert selectors.follow_up_backlog(owner=alice.user, now=now).open == 1
+    assert selectors.follow_up_backlog(area=west, now=now).open == 0
+    services.follow_up_answer(follow_up=question, by=alice.user, answer="可以, 已转营业厅")
+    assert selectors.follow_up_backlog(now=now).open == 1
