@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Benchmark of the SLA sweep on PostgreSQL (issue: SLA engine).
 
-    .venv/bin/python bench/sla_sweep.py [--orders 1000000] [--storm 50000] [--keep]
+    .venv/bin/python bench/sla_sweep.py [--orders 1000000] [--storm 50000] [--workers 1]
+                                        [--keep]
 
 Creates a scratch database (``fieldops_bench_sla`` on DATABASE_URL's server, default the
 local PostgreSQL), migrates it, and arms one contact timer on each of N open orders with
@@ -9,11 +10,14 @@ local PostgreSQL), migrates it, and arms one contact timer on each of N open ord
 
 (a) idle tick: the sweep's query with nothing due, median and p95 of 200 ticks;
 (b) breach storm: ``--storm`` timers made due at once; breaches per second of
-    ``engine.sweep_all`` (events, timer updates and notifications included);
+    ``engine.sweep_all`` (events, timer updates and notifications included), run by
+    ``--workers`` processes at once (the claim gives them disjoint rows, as it does to
+    several Celery worker processes);
 (c) detection latency with a real Celery worker and beat (SLA_SWEEP_SECONDS=1) on Redis:
     ``recorded_at - due`` of breaches spread over the next ~20 s, p50 and p99;
 (d) the raw rate of single-row UPDATEs on the same table (psycopg ``executemany`` in one
-    transaction) as the physical reference.
+    transaction) as the physical reference, by the same number of processes as the storm
+    (each on its own slice of rows), so that the ratio compares like with like.
 
 Loopback only; every loop is bounded. The last line is:
 ``sla_sweep orders=N idle_tick_ms=X storm_per_s=Y raw_update_per_s=Z ratio=Y/Z p99_detect_s=W``
@@ -29,6 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,29 +147,78 @@ def make_due(count: int, *, spread_seconds: float = 0.0) -> None:
                      count])
 
 
-def storm(count: int) -> float:
+def _at_once(workers: int, job: Any, args: list[tuple[Any, ...]]) -> tuple[int, float]:
+    """Run ``job(*args[i])`` in ``workers`` fresh processes released together; returns the
+    sum of what they return and the seconds from the first start to the last end."""
+    import multiprocessing
+
+    from django.db import connections
+
+    if workers == 1:
+        started = time.monotonic()
+        done = job(*args[0])
+        return done, time.monotonic() - started
+    connections.close_all()  # each child opens its own connection
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    release = time.monotonic() + 1.0
+    procs = [context.Process(target=_child, args=(job, release, results, *a)) for a in args]
+    for proc in procs:
+        proc.start()
+    rows = [results.get(timeout=3600) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=60)
+    errors = [row[3] for row in rows if row[3]]
+    if errors:
+        raise RuntimeError("; ".join(errors))
+    return sum(r[0] for r in rows), max(r[2] for r in rows) - min(r[1] for r in rows)
+
+
+def _child(job: Any, release: float, results: Any, *args: Any) -> None:
+    while time.monotonic() < release:
+        time.sleep(0.001)
+    started = time.monotonic()
+    try:
+        done, error = job(*args), ""
+    except Exception as exc:  # reported to the parent
+        done, error = 0, repr(exc)
+    results.put((done, started, time.monotonic(), error))
+
+
+def _sweep_job() -> int:
     from sla import engine
+
+    return engine.sweep_all()
+
+
+def storm(count: int, workers: int = 1) -> float:
     from sla.timers import Timer
 
     make_due(count)
-    t = time.perf_counter()
-    handled = engine.sweep_all()
-    elapsed = time.perf_counter() - t
+    handled, elapsed = _at_once(workers, _sweep_job, [()] * workers)
     breached = Timer.objects.filter(breached_at__isnull=False).count()
-    say(f"storm: {handled} timers swept, {breached} breached in {elapsed:.2f} s")
+    say(f"storm: {handled} timers swept by {workers} process(es), {breached} breached "
+        f"in {elapsed:.2f} s")
     return breached / elapsed
 
 
-def raw_updates(count: int) -> float:
+def _update_job(ids: list[tuple[int]]) -> int:
     from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.executemany("UPDATE sla_timer SET failures = failures WHERE id = %s", ids)
+    return len(ids)
+
+
+def raw_updates(count: int, workers: int = 1) -> float:
+    from django.db import connection
 
     with connection.cursor() as cur:
         cur.execute("SELECT id FROM sla_timer ORDER BY id DESC LIMIT %s", [count])
         ids = [(row[0],) for row in cur.fetchall()]
-    t = time.perf_counter()
-    with transaction.atomic(), connection.cursor() as cur:
-        cur.executemany("UPDATE sla_timer SET failures = failures WHERE id = %s", ids)
-    return len(ids) / (time.perf_counter() - t)
+    slices = [(ids[i::workers],) for i in range(workers)]
+    done, elapsed = _at_once(workers, _update_job, slices)
+    return done / elapsed
 
 
 def detection(count: int, spread: float, server_url: str) -> float:
@@ -216,6 +270,8 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--storm", type=int, default=50_000)
     parser.add_argument("--detect", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes for the storm and for the raw reference alike")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
     server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -228,9 +284,9 @@ def main() -> None:
         populate(args.orders)
         idle_median, idle_p95 = idle_tick()
         say(f"idle tick: median {idle_median:.2f} ms, p95 {idle_p95:.2f} ms")
-        storm_rate = storm(args.storm)
-        raw_rate = raw_updates(args.storm)
-        say(f"raw single-row UPDATEs: {raw_rate:.0f}/s")
+        storm_rate = storm(args.storm, args.workers)
+        raw_rate = raw_updates(args.storm, args.workers)
+        say(f"raw single-row UPDATEs by {args.workers} process(es): {raw_rate:.0f}/s")
         p99 = detection(args.detect, 20.0, server)
     finally:
         from django.db import connections
@@ -238,6 +294,8 @@ def main() -> None:
         connections.close_all()
         if not args.keep:
             drop_database(server)
+    say(f"load average at the end: {os.getloadavg()[0]:.2f} (1 min), "
+        f"{os.getloadavg()[1]:.2f} (5 min), {os.cpu_count()} cores")
     print(f"sla_sweep orders={args.orders} idle_tick_ms={idle_p95:.2f} "
           f"storm_per_s={storm_rate:.0f} raw_update_per_s={raw_rate:.0f} "
           f"ratio={storm_rate / raw_rate:.2f} p99_detect_s={p99:.2f}")

@@ -112,8 +112,12 @@ class Timer(models.Model):
     due time, set once by the sweep) says the promise was broken, and stays set whatever
     happens to the order later (R38)."""
 
+    #: No index of its own: ``one_timer_per_order_kind_cycle`` starts with the order and
+    #: serves every lookup by order. Each index is written again on every sweep update
+    #: (``next_check_at`` is indexed, so those updates are never HOT).
     order = models.ForeignKey("workorders.WorkOrder", on_delete=models.CASCADE,
-                              related_name="timers", verbose_name=_("work order"))
+                              related_name="timers", verbose_name=_("work order"),
+                              db_index=False)
     rule = models.ForeignKey(TimerRule, on_delete=models.PROTECT, related_name="timers",
                              verbose_name=_("rule"))
     kind = models.CharField(_("timer"), max_length=16, choices=TimerKind.choices)
@@ -145,7 +149,6 @@ class Timer(models.Model):
             # The sweep's only query: armed rows whose next check is due (partial index).
             models.Index(fields=["next_check_at"], name="timer_due",
                          condition=models.Q(status="armed", next_check_at__isnull=False)),
-            models.Index(fields=["order", "kind", "status"], name="timer_order_kind"),
         ]
 
     def __str__(self) -> str:
