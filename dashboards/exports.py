@@ -52,7 +52,7 @@ def summary_table(filters: Filters) -> Table:
 
 def daily_table(filters: Filters) -> Table:
     rows = [{**r, "day": r["key"].isoformat()} for r in selectors.daily(filters)]
-    return _breakdown(rows, [_("Day")], ["day"])
+    return _breakdown(rows, [_("Date")], ["day"])
 
 
 def areas_table(filters: Filters) -> Table:

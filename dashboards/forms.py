@@ -12,7 +12,7 @@ from fieldops import clock
 from technicians.models import Area, Team, Technician
 from workorders.models import CustomerClass, Kind
 
-from .selectors import DEFAULT_DAYS, FIRST_FIX_DAYS, Filters
+from .selectors import DEFAULT_DAYS, Filters
 
 #: A period longer than this is refused (the page is meant for weeks and months).
 MAX_DAYS = 366
@@ -73,4 +73,4 @@ class FilterForm(forms.Form):
             team=data["team"].pk if data.get("team") else None,
             technician=data["technician"].pk if data.get("technician") else None,
             kind=data.get("kind") or "", customer_class=data.get("customer_class") or "",
-            first_fix_days=data.get("first_fix_days") or FIRST_FIX_DAYS)
+            first_fix_days=data.get("first_fix_days"))

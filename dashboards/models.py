@@ -79,6 +79,9 @@ class OrderFact(models.Model):
     #: (first-time fix: no repeat visit within N days).
     next_visit_at = models.DateTimeField(_("next visit to the account"), null=True,
                                          blank=True)
+    #: Completed in one visit, no rework, and no repeat visit to the account within
+    #: ``DASHBOARD_FIRST_FIX_DAYS`` days (so far).
+    first_fix = models.BooleanField(_("fixed the first time"), default=False)
     updated_at = models.DateTimeField(_("updated"))
 
     class Meta:
@@ -94,3 +97,87 @@ class OrderFact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.day}"
+
+
+#: The counters of ``DailyRollup``, each the sum over the orders of its row.
+COUNTERS = (
+    "orders", "contact_met", "contact_breached", "visit_met", "visit_breached", "arrivals",
+    "late_arrivals", "missed", "completed", "first_fix", "remote", "survey_answers",
+    "satisfied_answers", "surveyed", "reworked", "rework_rounds", "abnormal", "breaches",
+)
+
+
+class DailyRollup(models.Model):
+    """The facts of the orders received on one day, summed per area, team, technician,
+    kind and customer class: what the compliance page adds up, so its cost follows the
+    number of these rows in the period, not the number of orders. Kept in step with
+    ``OrderFact`` by the same hook (each change of a fact moves its counters from its old
+    row to its new one); ``dashboard_facts`` rebuilds it. 0 stands for "no team" and
+    "no technician" (so that every row has a unique key)."""
+
+    day = models.DateField(_("received on"))
+    area_id = models.IntegerField(_("area"))
+    team_id = models.IntegerField(_("team"))
+    technician_id = models.IntegerField(_("technician"))
+    kind = models.CharField(_("kind"), max_length=8)
+    customer_class = models.CharField(_("customer class"), max_length=16)
+    orders = models.IntegerField(default=0)
+    contact_met = models.IntegerField(default=0)
+    contact_breached = models.IntegerField(default=0)
+    visit_met = models.IntegerField(default=0)
+    visit_breached = models.IntegerField(default=0)
+    arrivals = models.IntegerField(default=0)
+    late_arrivals = models.IntegerField(default=0)
+    missed = models.IntegerField(default=0)
+    completed = models.IntegerField(default=0)
+    first_fix = models.IntegerField(default=0)
+    remote = models.IntegerField(default=0)
+    survey_answers = models.IntegerField(default=0)
+    satisfied_answers = models.IntegerField(default=0)
+    surveyed = models.IntegerField(default=0)
+    reworked = models.IntegerField(default=0)
+    rework_rounds = models.IntegerField(default=0)
+    abnormal = models.IntegerField(default=0)
+    breaches = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("daily figures")
+        verbose_name_plural = _("daily figures")
+        constraints = [models.UniqueConstraint(
+            fields=["day", "area_id", "team_id", "technician_id", "kind", "customer_class"],
+            name="rollup_one_row_per_key")]
+        indexes = [
+            models.Index(fields=["area_id", "day"], name="rollup_area_day"),
+            models.Index(fields=["team_id", "day"], name="rollup_team_day"),
+            models.Index(fields=["technician_id", "day"], name="rollup_technician_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.area_id}/{self.team_id}/{self.technician_id}"
+
+
+
+#: The measured durations: (code, column of ``OrderFact``).
+MEASURES = (("contact", "dispatch_to_contact_s"), ("site", "dispatch_to_site_s"),
+            ("work", "site_to_complete_s"))
+
+
+class DurationHistogram(models.Model):
+    """How many orders received on a day took each whole number of minutes for each
+    measured duration: the medians and p90s of the unfiltered page come from here (a few
+    thousand rows a day whatever the volume); filtered pages read the facts. Kept by the
+    same hook as the rollup."""
+
+    day = models.DateField(_("received on"))
+    measure = models.CharField(_("measure"), max_length=8)
+    minutes = models.IntegerField(_("minutes"))
+    orders = models.IntegerField(_("orders"), default=0)
+
+    class Meta:
+        verbose_name = _("duration histogram")
+        verbose_name_plural = _("duration histograms")
+        constraints = [models.UniqueConstraint(fields=["day", "measure", "minutes"],
+                                               name="histogram_one_row_per_minute")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.measure} {self.minutes} min: {self.orders}"

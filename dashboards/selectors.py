@@ -22,10 +22,8 @@ from django.utils.translation import gettext_lazy as _
 
 from fieldops import clock
 
-from .models import OrderFact
+from .models import COUNTERS, DailyRollup, DurationHistogram, OrderFact
 
-#: First-time fix: no repeat visit to the same account within this many days (default).
-FIRST_FIX_DAYS = 7
 #: The period shown when none is chosen.
 DEFAULT_DAYS = 30
 
@@ -41,7 +39,9 @@ class Filters:
     technician: int | None = None
     kind: str = ""
     customer_class: str = ""
-    first_fix_days: int = FIRST_FIX_DAYS
+    #: First-time fix window in days; None: the configured one (DASHBOARD_FIRST_FIX_DAYS),
+    #: which the rollup holds; another is counted from the facts.
+    first_fix_days: int | None = None
 
     @classmethod
     def last_days(cls, days: int = DEFAULT_DAYS, **kwargs: Any) -> Filters:
@@ -121,39 +121,20 @@ class Percentile(Aggregate):
     output_field = FloatField()
 
 
-def _sums(cond: Q, first_fix_days: int, now: dt.datetime) -> dict[str, Any]:
-    """The counters every figure is made of, as aggregates restricted to ``cond``."""
-    window = dt.timedelta(days=first_fix_days)
-    decided_fix = Q(completed_at__isnull=False, completed_at__lte=now - window)
+def _sums(cond: Q) -> dict[str, Any]:
+    """Every counter of the rollup, summed over the rows matching ``cond``."""
+    return {c: Coalesce(Sum(c, filter=cond), 0) for c in COUNTERS}
+
+
+def _first_fix_counts(filters: Filters) -> dict[str, int]:
+    """First-time fixes for a window other than the configured one, from the facts (the
+    rollup holds the configured window only)."""
+    window = dt.timedelta(days=filters.first_fix_days or configured_first_fix_days())
     no_repeat = (Q(next_visit_at__isnull=True)
                  | Q(next_visit_at__gt=F("completed_at") + window))
-
-    def count(extra: Q | None = None) -> Count:
-        return Count("pk", filter=cond & extra if extra is not None else cond)
-
-    def total(field: str) -> Coalesce:
-        return Coalesce(Sum(field, filter=cond), 0)
-
-    return {
-        "orders": count(),
-        "contact_met": count(Q(contact_outcome="met")),
-        "contact_breached": count(Q(contact_outcome="breached")),
-        "visit_met": count(Q(visit_outcome="met")),
-        "visit_breached": count(Q(visit_outcome="breached")),
-        "arrivals": total("arrivals"),
-        "late_arrivals": total("late_arrivals"),
-        "missed": total("missed_by_us"),
-        "fix_decided": count(decided_fix),
-        "first_fix": count(decided_fix & Q(visits__lte=1, rework_rounds=0) & no_repeat),
-        "remote": count(Q(remote=True)),
-        "survey_answers": total("survey_answers"),
-        "satisfied_answers": total("satisfied_answers"),
-        "surveyed": count(Q(survey_answers__gt=0)),
-        "reworked": count(Q(rework_rounds__gt=0)),
-        "rework_rounds": total("rework_rounds"),
-        "abnormal": count(Q(abnormal=True)),
-        "breaches": total("breaches"),
-    }
+    return filters.facts().filter(completed_at__isnull=False).aggregate(
+        completed=Count("pk"),
+        first_fix=Count("pk", filter=Q(visits__lte=1, rework_rounds=0) & no_repeat))
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -168,7 +149,7 @@ def figures_from(sums: dict[str, Any]) -> dict[str, Any]:
                                sums["contact_met"] + sums["contact_breached"]),
         "visit_rate": _ratio(sums["visit_met"], sums["visit_met"] + sums["visit_breached"]),
         "on_time_rate": _ratio(sums["arrivals"] - sums["late_arrivals"], sums["arrivals"]),
-        "first_fix_rate": _ratio(sums["first_fix"], sums["fix_decided"]),
+        "first_fix_rate": _ratio(sums["first_fix"], sums["completed"]),
         "remote_rate": _ratio(sums["remote"], sums["orders"]),
         "satisfaction_rate": _ratio(sums["satisfied_answers"], sums["survey_answers"]),
         "rework_rate": _ratio(sums["reworked"], sums["surveyed"]),
@@ -176,20 +157,58 @@ def figures_from(sums: dict[str, Any]) -> dict[str, Any]:
 
 
 def _percentiles(filters: Filters) -> dict[str, float | None]:
-    """Median and p90 of the three durations (paused time already left out)."""
+    """Median and p90 of the three durations (paused time already left out), counted in
+    whole minutes and given in seconds: from the histogram when nothing but the period is
+    chosen, from the facts otherwise (the same numbers either way)."""
     out: dict[str, float | None] = {}
+    if not filters.q():
+        counts: dict[str, list[tuple[int, int]]] = {key: [] for key, _c in DURATIONS}
+        rows = (DurationHistogram.objects
+                .filter(day__gte=filters.start, day__lte=filters.end, orders__gt=0)
+                .values("measure", "minutes").annotate(n=Sum("orders"))
+                .order_by("measure", "minutes").values_list("measure", "minutes", "n"))
+        for measure, minutes, n in rows:
+            counts[measure].append((minutes, n))
+        for key, _column in DURATIONS:
+            for name, fraction in (("median", 0.5), ("p90", 0.9)):
+                value = percentile_of_counts(counts[key], fraction)
+                out[f"{key}_{name}"] = value * 60 if value is not None else None
+        return out
     facts = filters.facts()
     if connection.vendor == "postgresql":
         aggregates = {}
         for key, column in DURATIONS:
-            aggregates[f"{key}_median"] = Percentile(column, fraction=0.5)
-            aggregates[f"{key}_p90"] = Percentile(column, fraction=0.9)
-        return facts.aggregate(**aggregates)
+            aggregates[f"{key}_median"] = Percentile(F(column) / 60, fraction=0.5)
+            aggregates[f"{key}_p90"] = Percentile(F(column) / 60, fraction=0.9)
+        return {k: v * 60 if v is not None else None
+                for k, v in facts.aggregate(**aggregates).items()}
     for key, column in DURATIONS:  # other databases: in Python, same interpolation
-        values = sorted(v for v in facts.values_list(column, flat=True) if v is not None)
-        out[f"{key}_median"] = percentile(values, 0.5)
-        out[f"{key}_p90"] = percentile(values, 0.9)
+        values = sorted(v // 60 for v in facts.values_list(column, flat=True)
+                        if v is not None)
+        for name, fraction in (("median", 0.5), ("p90", 0.9)):
+            value = percentile(values, fraction)
+            out[f"{key}_{name}"] = value * 60 if value is not None else None
     return out
+
+
+def percentile_of_counts(counts: Sequence[tuple[int, int]], fraction: float) -> float | None:
+    """``percentile`` of the values (value, how many times), in increasing order."""
+    total = sum(n for _v, n in counts)
+    if not total:
+        return None
+    position = (total - 1) * fraction
+    low, high = math.floor(position), math.ceil(position)
+
+    def at(rank: int) -> int:
+        seen = 0
+        for value, n in counts:
+            seen += n
+            if rank < seen:
+                return value
+        return counts[-1][0]
+
+    low_value, high_value = at(low), at(high)
+    return low_value + (high_value - low_value) * (position - low)
 
 
 def percentile(values: Sequence[float], fraction: float) -> float | None:
@@ -221,30 +240,47 @@ class Compliance:
         return rows
 
 
+def rollups(filters: Filters) -> QuerySet[DailyRollup]:
+    return DailyRollup.objects.filter(filters.q(), day__gte=filters.start, day__lte=filters.end)
+
+
 def compliance(filters: Filters) -> Compliance:
-    """Every R39 figure for the period and for the period before it, in two queries: the
-    counters of both periods in one pass over the facts, and the percentiles."""
+    """Every R39 figure for the period and for the period before it: the counters of both
+    periods in one pass over the daily rollup, and the percentiles from the facts."""
     previous = filters.previous()
-    now = clock.now()
     current_q, previous_q = Q(day__gte=filters.start), Q(day__lt=filters.start)
-    both = OrderFact.objects.filter(filters.q(), day__gte=previous.start, day__lte=filters.end)
-    sums = both.aggregate(
-        **{f"c_{k}": v for k, v in _sums(current_q, filters.first_fix_days, now).items()},
-        **{f"p_{k}": v for k, v in _sums(previous_q, filters.first_fix_days, now).items()})
-    current = figures_from({k[2:]: v for k, v in sums.items() if k.startswith("c_")})
-    before = figures_from({k[2:]: v for k, v in sums.items() if k.startswith("p_")})
+    sums = rollups(replace(filters, start=previous.start)).aggregate(
+        **{f"c_{k}": v for k, v in _sums(current_q).items()},
+        **{f"p_{k}": v for k, v in _sums(previous_q).items()})
+    raw_current = {k[2:]: v for k, v in sums.items() if k.startswith("c_")}
+    raw_before = {k[2:]: v for k, v in sums.items() if k.startswith("p_")}
+    if filters.first_fix_days not in (None, configured_first_fix_days()):
+        raw_current.update(_first_fix_counts(filters))
+        raw_before.update(_first_fix_counts(previous))
+    current, before = figures_from(raw_current), figures_from(raw_before)
     current.update(_percentiles(filters))
     before.update(_percentiles(previous))
     return Compliance(filters=filters, current=current, previous=before)
 
 
+def configured_first_fix_days() -> int:
+    from django.conf import settings
+
+    return int(settings.DASHBOARD_FIRST_FIX_DAYS)
+
+
 def _grouped(filters: Filters, by: str) -> list[dict[str, Any]]:
-    # Prefixed: an annotation named like a field would shadow it inside the filters.
-    sums = _sums(Q(), filters.first_fix_days, clock.now())
-    rows = (filters.facts().values(by)
-            .annotate(**{f"s_{k}": v for k, v in sums.items()}).order_by(by))
-    return [{"key": row[by], **figures_from({k: row[f"s_{k}"] for k in sums})}
-            for row in rows]
+    # Prefixed: an annotation named like a field would shadow it.
+    rows = (rollups(filters).values(by)
+            .annotate(**{f"s_{k}": v for k, v in _sums(Q()).items()}).order_by(by))
+    # Rows whose orders all moved elsewhere (a reassignment) sum to zero: left out.
+    grouped = [{"key": row[by], **{c: row[f"s_{c}"] for c in COUNTERS}} for row in rows
+               if row["s_orders"]]
+    if filters.first_fix_days not in (None, configured_first_fix_days()) and by != "day":
+        for row in grouped:
+            row.update(_first_fix_counts(replace(filters, **{by.removesuffix("_id"):
+                                                             row["key"]})))
+    return [figures_from(row) | {"key": row["key"]} for row in grouped]
 
 
 def daily(filters: Filters) -> list[dict[str, Any]]:
@@ -271,7 +307,7 @@ def by_area(filters: Filters) -> list[dict[str, Any]]:
 def by_technician(filters: Filters) -> list[dict[str, Any]]:
     from technicians.models import Technician
 
-    rows = [r for r in _grouped(filters, "technician_id") if r["key"] is not None]
+    rows = [r for r in _grouped(filters, "technician_id") if r["key"]]
     techs = {t.pk: t for t in Technician.objects.filter(pk__in=[r["key"] for r in rows])
              .select_related("user")}
     for row in rows:

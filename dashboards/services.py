@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -11,7 +12,7 @@ from django.db.models import Q
 from fieldops import clock
 
 from . import facts
-from .models import OrderFact
+from .models import COUNTERS, MEASURES, DailyRollup, DurationHistogram, OrderFact
 
 
 def _history(order: Any) -> facts.History:
@@ -48,31 +49,150 @@ def order_fact_values(order: Any, history: facts.History) -> dict[str, Any]:
     }
 
 
-def order_fact_refresh(*, order: Any) -> OrderFact:
-    """Recompute the order's facts from its history (R39). Called by
-    ``workorders.services.record_event`` inside the transaction of every change, after the
-    event row and the SLA timers are written, so the figures move with the order.
+def first_fix_days() -> int:
+    from django.conf import settings
+
+    return int(settings.DASHBOARD_FIRST_FIX_DAYS)
+
+
+def is_first_fix(values: dict[str, Any]) -> bool:
+    """Completed in one visit, without rework, and no later order visited the account
+    within ``DASHBOARD_FIRST_FIX_DAYS`` days of the completion (so far)."""
+    completed, later = values["completed_at"], values.get("next_visit_at")
+    return bool(completed is not None and values["visits"] <= 1
+                and values["rework_rounds"] == 0
+                and (later is None or later > completed + dt.timedelta(days=first_fix_days())))
+
+
+def counters(values: dict[str, Any] | None) -> dict[str, int]:
+    """What one order adds to its ``DailyRollup`` row (nothing for None)."""
+    if values is None:
+        return dict.fromkeys(COUNTERS, 0)
+    return {
+        "orders": 1,
+        "contact_met": int(values["contact_outcome"] == "met"),
+        "contact_breached": int(values["contact_outcome"] == "breached"),
+        "visit_met": int(values["visit_outcome"] == "met"),
+        "visit_breached": int(values["visit_outcome"] == "breached"),
+        "arrivals": values["arrivals"],
+        "late_arrivals": values["late_arrivals"],
+        "missed": values["missed_by_us"],
+        "completed": int(values["completed_at"] is not None),
+        "first_fix": int(bool(values["first_fix"])),
+        "remote": int(bool(values["remote"])),
+        "survey_answers": values["survey_answers"],
+        "satisfied_answers": values["satisfied_answers"],
+        "surveyed": int(values["survey_answers"] > 0),
+        "reworked": int(values["rework_rounds"] > 0),
+        "rework_rounds": values["rework_rounds"],
+        "abnormal": int(bool(values["abnormal"])),
+        "breaches": values["breaches"],
+    }
+
+
+def _key(values: dict[str, Any]) -> tuple[Any, ...]:
+    return (values["day"], values["area_id"], values["team_id"] or 0,
+            values["technician_id"] or 0, values["kind"], values["customer_class"])
+
+
+def _add(key: tuple[Any, ...], delta: dict[str, int]) -> None:
+    """Add ``delta`` to the rollup row of ``key`` (created when missing)."""
+    if not any(delta.values()):
+        return
+    from django.db import connection
+
+    table = DailyRollup._meta.db_table
+    keys = ("day", "area_id", "team_id", "technician_id", "kind", "customer_class")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join((*keys, *COUNTERS))}) "
+            f"VALUES ({', '.join(['%s'] * (len(keys) + len(COUNTERS)))}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+            + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in COUNTERS),
+            [*key, *(delta[c] for c in COUNTERS)])
+
+
+def _bump_minutes(day: Any, measure: str, minutes: int, delta: int) -> None:
+    from django.db import connection
+
+    table = DurationHistogram._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (day, measure, minutes, orders) VALUES (%s, %s, %s, %s) "
+            f"ON CONFLICT (day, measure, minutes) DO UPDATE SET "
+            f"orders = {table}.orders + excluded.orders", [day, measure, minutes, delta])
+
+
+def _minutes(values: dict[str, Any] | None, column: str) -> tuple[Any, int] | None:
+    if values is None or values[column] is None:
+        return None
+    return values["day"], values[column] // 60
+
+
+def _save(order_id: int, old: dict[str, Any] | None, new: dict[str, Any]) -> None:
+    """Write the order's facts and move its counters from its old rollup row to its new
+    one (the same row, most of the time: one statement), and its durations in the
+    histogram."""
+    OrderFact.objects.update_or_create(order_id=order_id, defaults=new)
+    for measure, column in MEASURES:
+        was, now = _minutes(old, column), _minutes(new, column)
+        if was != now:
+            if was is not None:
+                _bump_minutes(was[0], measure, was[1], -1)
+            if now is not None:
+                _bump_minutes(now[0], measure, now[1], 1)
+    before, after = counters(old), counters(new)
+    if old is not None and _key(old) == _key(new):
+        _add(_key(new), {c: after[c] - before[c] for c in COUNTERS})
+        return
+    if old is not None:
+        _add(_key(old), {c: -before[c] for c in COUNTERS})
+    _add(_key(new), after)
+
+
+_FACT_FIELDS: list[str] = []
+
+
+def _current(order_id: int) -> dict[str, Any] | None:
+    if not _FACT_FIELDS:
+        _FACT_FIELDS.extend(f.attname for f in OrderFact._meta.concrete_fields
+                            if f.attname != "order_id")
+    return OrderFact.objects.filter(order_id=order_id).values(*_FACT_FIELDS).first()
+
+
+def order_fact_refresh(*, order: Any) -> None:
+    """Recompute the order's facts from its history (R39) and move its counters in the
+    daily rollup. Called by ``workorders.services.record_event`` inside the transaction of
+    every change, after the event row and the SLA timers are written, so the figures move
+    with the order.
 
     First-time fix: when the order's first visit happens, it is the repeat visit of every
     earlier order on the same account completed before it (their ``next_visit_at``)."""
-    values = order_fact_values(order, _history(order))
-    fact, _created = OrderFact.objects.update_or_create(order_id=order.pk, defaults=values)
-    if order.account_id is not None:
-        if values["completed_at"] is not None and fact.next_visit_at is None:
-            later = (OrderFact.objects.filter(account_id=order.account_id,
-                                              on_site_at__gt=values["completed_at"])
-                     .exclude(order_id=order.pk).order_by("on_site_at")
-                     .values_list("on_site_at", flat=True).first())
-            if later is not None:
-                fact.next_visit_at = later
-                fact.save(update_fields=["next_visit_at"])
-        visit = values["on_site_at"]
-        if visit is not None:
-            (OrderFact.objects.filter(account_id=order.account_id, completed_at__lt=visit)
-             .exclude(order_id=order.pk)
-             .filter(Q(next_visit_at__isnull=True) | Q(next_visit_at__gt=visit))
-             .update(next_visit_at=visit))
-    return fact
+    old = _current(order.pk)
+    new = order_fact_values(order, _history(order))
+    new["next_visit_at"] = old["next_visit_at"] if old else None
+    if order.account_id is not None and new["completed_at"] is not None \
+            and new["next_visit_at"] is None:
+        new["next_visit_at"] = (
+            OrderFact.objects.filter(account_id=order.account_id,
+                                     on_site_at__gt=new["completed_at"])
+            .exclude(order_id=order.pk).order_by("on_site_at")
+            .values_list("on_site_at", flat=True).first())
+    new["first_fix"] = is_first_fix(new)
+    _save(order.pk, old, new)
+    visit = new["on_site_at"]
+    if order.account_id is not None and visit is not None \
+            and (old is None or old["on_site_at"] is None):
+        earlier = (OrderFact.objects.filter(account_id=order.account_id, completed_at__lt=visit)
+                   .exclude(order_id=order.pk)
+                   .filter(Q(next_visit_at__isnull=True) | Q(next_visit_at__gt=visit))
+                   .values_list("order_id", flat=True))
+        for order_id in list(earlier):
+            before = _current(order_id)
+            assert before is not None
+            after = {**before, "next_visit_at": visit}
+            after["first_fix"] = is_first_fix(after)
+            _save(order_id, before, after)
 
 
 def order_facts_rebuild(*, order_ids: Iterable[int] | None = None, chunk: int = 2000,
@@ -116,4 +236,58 @@ def link_repeat_visits() -> None:
                 WHERE o.account_id = f.account_id AND o.order_id <> f.order_id
                   AND o.on_site_at > f.completed_at)
             WHERE f.completed_at IS NOT NULL AND f.account_id IS NOT NULL""")
+        days = first_fix_days()
+        if connection.vendor == "postgresql":
+            window = "f.completed_at + %s * interval '1 day'"
+        else:
+            window = "datetime(f.completed_at, '+' || %s || ' days')"
+        cursor.execute(f"""
+            UPDATE {table} AS f SET first_fix = (
+                f.completed_at IS NOT NULL AND f.visits <= 1 AND f.rework_rounds = 0
+                AND (f.next_visit_at IS NULL OR f.next_visit_at > {window}))""", [days])
+    rollups_rebuild()
+
+
+def rollups_rebuild() -> None:
+    """Recompute every ``DailyRollup`` and ``DurationHistogram`` row from the facts."""
+    from django.db import connection
+
+    facts, table = OrderFact._meta.db_table, DailyRollup._meta.db_table
+    sums = {
+        "orders": "COUNT(*)",
+        "contact_met": "SUM(CASE WHEN contact_outcome = 'met' THEN 1 ELSE 0 END)",
+        "contact_breached": "SUM(CASE WHEN contact_outcome = 'breached' THEN 1 ELSE 0 END)",
+        "visit_met": "SUM(CASE WHEN visit_outcome = 'met' THEN 1 ELSE 0 END)",
+        "visit_breached": "SUM(CASE WHEN visit_outcome = 'breached' THEN 1 ELSE 0 END)",
+        "arrivals": "SUM(arrivals)",
+        "late_arrivals": "SUM(late_arrivals)",
+        "missed": "SUM(missed_by_us)",
+        "completed": "SUM(CASE WHEN completed_at IS NOT NULL THEN 1 ELSE 0 END)",
+        "first_fix": "SUM(CASE WHEN first_fix THEN 1 ELSE 0 END)",
+        "remote": "SUM(CASE WHEN remote THEN 1 ELSE 0 END)",
+        "survey_answers": "SUM(survey_answers)",
+        "satisfied_answers": "SUM(satisfied_answers)",
+        "surveyed": "SUM(CASE WHEN survey_answers > 0 THEN 1 ELSE 0 END)",
+        "reworked": "SUM(CASE WHEN rework_rounds > 0 THEN 1 ELSE 0 END)",
+        "rework_rounds": "SUM(rework_rounds)",
+        "abnormal": "SUM(CASE WHEN abnormal THEN 1 ELSE 0 END)",
+        "breaches": "SUM(breaches)",
+    }
+    assert tuple(sums) == COUNTERS
+    histogram = DurationHistogram._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {histogram}")
+        for measure, column in MEASURES:
+            cursor.execute(
+                f"INSERT INTO {histogram} (day, measure, minutes, orders) "
+                f"SELECT day, %s, {column} / 60, COUNT(*) FROM {facts} "
+                f"WHERE {column} IS NOT NULL GROUP BY day, {column} / 60", [measure])
+        cursor.execute(f"DELETE FROM {table}")
+        cursor.execute(
+            f"INSERT INTO {table} (day, area_id, team_id, technician_id, kind, "
+            f"customer_class, {', '.join(COUNTERS)}) "
+            f"SELECT day, area_id, COALESCE(team_id, 0), COALESCE(technician_id, 0), kind, "
+            f"customer_class, {', '.join(sums.values())} FROM {facts} "
+            f"GROUP BY day, area_id, COALESCE(team_id, 0), COALESCE(technician_id, 0), kind, "
+            f"customer_class")
 

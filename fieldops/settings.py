@@ -326,3 +326,5 @@ if env.str("MEDIA_S3_BUCKET", default=""):
 # --- Supervisors' dashboards (R39) ---------------------------------------------------
 # How often the "Now" panel asks the server for open breaches and orders at risk.
 DASHBOARD_POLL_SECONDS = env.int("DASHBOARD_POLL_SECONDS", default=15)
+# First-time fix: no repeat visit to the same account within this many days of completion.
+DASHBOARD_FIRST_FIX_DAYS = env.int("DASHBOARD_FIRST_FIX_DAYS", default=7)

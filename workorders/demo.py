@@ -814,7 +814,7 @@ FACT_COLS = (
     "visits", "arrivals", "late_arrivals", "survey_answers", "satisfied_answers",
     "rework_rounds", "remote", "abnormal", "area_id", "technician_id", "team_id", "kind",
     "customer_class", "account_id", "state", "closed_at", "missed_by_us", "next_visit_at",
-    "updated_at",
+    "first_fix", "updated_at",
 )
 #: R14: arriving more than this off the booked time is late (APPOINTMENT_LATE_AFTER_MINUTES).
 _LATE_AFTER = dt.timedelta(minutes=10)
@@ -1509,6 +1509,9 @@ class _ScaleGenerator:
             "kind": row[0], "customer_class": row[4], "account_id": row[6],
             "state": row[15], "closed_at": row[27], "missed_by_us": row[23],
             "next_visit_at": None, "updated_at": row[30],
+            # repeat visits across orders are linked after the load (link_repeat_visits)
+            "first_fix": values["completed_at"] is not None and values["visits"] <= 1
+            and values["rework_rounds"] == 0,
         })
         return tuple(values[name] for name in FACT_COLS[1:])
 
@@ -1791,7 +1794,7 @@ def build_scale(*, orders: int, days: int = 90, seed: int = DEFAULT_SEED,
     writer.raise_error()
     if progress is not None and writer.threaded:
         progress(writer.written, orders, time.monotonic() - started)
-    link_repeat_visits()  # first-time fix across orders of the same account
+    link_repeat_visits()  # first-time fix across orders of the same account; the rollup
     if postgres:
         with connection.cursor() as cursor:
             for model in (Customer, ServiceAccount, WorkOrder, Appointment, Assignment,

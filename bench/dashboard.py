@@ -1,0 +1,206 @@
+#!/usr/bin/env python
+"""Benchmark of the supervisors' dashboards on PostgreSQL (issue: SLA dashboards).
+
+    .venv/bin/python bench/dashboard.py [--orders 1000000] [--days 90] [--samples 40] [--keep]
+
+Creates a scratch database (``fieldops_bench_dashboard`` on DATABASE_URL's server, default
+the local PostgreSQL), migrates it and fills it with ``manage.py demo_data --orders N``
+(the scale path: orders spread over ``--days`` days in every state, with their events,
+contacts, appointments, SLA timers and dashboard facts; COPY). ``--reuse`` skips the load
+when the database already holds the orders. Then times, over the last 30 days with no
+filter (the largest answer) and with one area:
+
+* each dashboard query: ``compliance`` (every figure, this period and the previous one),
+  ``daily``, ``by_area``, ``by_technician``, ``now_panel``, ``breach_attribution``;
+* the full compliance page (``GET /dashboard/`` as a supervisor, rendered by Django).
+
+Every timing is repeated ``--samples`` times after one warm-up; p50 and p95 are printed.
+Loopback only. The last line is:
+``dashboard orders=N compliance_p95_ms=X now_p95_ms=Y page_p95_ms=Z``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+DB_NAME = "fieldops_bench_dashboard"
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def server_url() -> str:
+    return os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+
+
+def bench_env(url: str) -> dict[str, str]:
+    parts = urlsplit(url)
+    return {
+        **os.environ,
+        "DATABASE_URL": urlunsplit(parts._replace(path=f"/{DB_NAME}")),
+        "DJANGO_SETTINGS_MODULE": "fieldops.test_settings",
+        "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnop",
+        "SECURE_SSL_REDIRECT": "0",
+        "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
+        "CONN_MAX_AGE": "0",
+        "LANGUAGE_CODE": "zh-hans",
+    }
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {DB_NAME}")
+
+
+def drop_database(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=env,
+                   check=True)
+
+
+def populate(env: dict[str, str], orders: int, days: int) -> float:
+    started = time.perf_counter()
+    manage(env, "migrate", "--verbosity", "0")
+    manage(env, "demo_data", "--orders", str(orders), "--days", str(days))
+    return time.perf_counter() - started
+
+
+def timed(fn: Callable[[], Any], samples: int) -> tuple[float, float]:
+    fn()  # warm the connection, the plans and the caches of the process
+    values = []
+    for _ in range(samples):
+        t = time.perf_counter()
+        fn()
+        values.append((time.perf_counter() - t) * 1000)
+    values.sort()
+    return statistics.median(values), values[max(int(len(values) * 0.95) - 1, 0)]
+
+
+def measure(samples: int) -> dict[str, tuple[float, float]]:
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import Group, User
+    from django.db import connection
+    from django.test import Client
+
+    from dashboards import selectors
+    from dashboards.models import OrderFact
+    from fieldops import roles
+    from technicians.models import Area
+
+    orders = OrderFact.objects.count()
+    everything = selectors.Filters.last_days(30)
+    in_window = everything.facts().count()
+    busiest = (everything.facts().values("area_id").order_by().annotate(
+        n=django.db.models.Count("pk")).order_by("-n").first())
+    area = selectors.Filters.last_days(30, area=busiest["area_id"] if busiest else None)
+    say(f"{orders:,} orders with facts; {in_window:,} received in the last 30 days; "
+        f"{Area.objects.count()} areas")
+    boss, _ = User.objects.get_or_create(username="bench-supervisor",
+                                         defaults={"is_staff": True})
+    boss.groups.add(Group.objects.get(name=roles.SUPERVISOR))
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    client.force_login(boss)
+
+    def page(query: str = "") -> Callable[[], Any]:
+        def get() -> None:
+            response = client.get("/dashboard/" + query)
+            assert response.status_code == 200, response.status_code
+        return get
+
+    checks: dict[str, Callable[[], Any]] = {
+        "compliance": lambda: selectors.compliance(everything),
+        "daily": lambda: selectors.daily(everything),
+        "by_area": lambda: selectors.by_area(everything),
+        "by_technician": lambda: selectors.by_technician(everything),
+        "now": lambda: selectors.now_panel(everything),
+        "breaches": lambda: selectors.breach_attribution(everything),
+        "page": page(),
+        "compliance_area": lambda: selectors.compliance(area),
+        "page_area": page(f"?area={area.area}"),
+    }
+    results = {}
+    for name, fn in checks.items():
+        results[name] = timed(fn, samples)
+        say(f"  {name:<16} p50 {results[name][0]:8.1f} ms   p95 {results[name][1]:8.1f} ms")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_size_pretty(pg_total_relation_size('dashboards_orderfact'))")
+        say(f"dashboards_orderfact with its indexes: {cursor.fetchone()[0]}")
+    results["_orders"] = (orders, in_window)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=90,
+                        help="spread the orders over this many days (demo_data's default)")
+    parser.add_argument("--samples", type=int, default=40)
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the database of an earlier run if it has the orders")
+    parser.add_argument("--keep", action="store_true", help="do not drop the database")
+    parser.add_argument("--measure-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    url = server_url()
+    env = bench_env(url)
+    if args.measure_only:  # the child process: Django set up on the scratch database
+        results = measure(args.samples)
+        print(json.dumps(results))
+        return
+    if not args.reuse or not _populated(env, args.orders):
+        recreate_database(url)
+        say(f"loading {args.orders:,} orders over {args.days} days ...")
+        say(f"loaded in {populate(env, args.orders, args.days):.0f} s")
+    else:  # an earlier run's data: bring the schema and the rollups up to date
+        manage(env, "migrate", "--verbosity", "0")
+        manage(env, "dashboard_facts", "--rollups-only")
+    try:
+        out = subprocess.run([sys.executable, __file__, "--measure-only", "--samples",
+                              str(args.samples)], cwd=ROOT, env=env, check=True,
+                             capture_output=True, text=True)
+        sys.stderr.write(out.stderr)
+        results = json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        if not args.keep and not args.reuse:
+            drop_database(url)
+    orders = results["_orders"][0]
+    print(f"dashboard orders={orders} compliance_p95_ms={results['compliance'][1]:.1f} "
+          f"now_p95_ms={results['now'][1]:.1f} page_p95_ms={results['page'][1]:.1f}")
+
+
+def _populated(env: dict[str, str], orders: int) -> bool:
+    import psycopg
+
+    url = env["DATABASE_URL"].replace("postgres://", "postgresql://")
+    try:
+        with psycopg.connect(url) as conn:
+            row = conn.execute("SELECT count(*) FROM dashboards_orderfact").fetchone()
+            return bool(row and row[0] >= orders)
+    except psycopg.Error:
+        return False
+
+
+if __name__ == "__main__":
+    main()
