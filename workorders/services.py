@@ -624,14 +624,14 @@ def work_order_complete(*, order: WorkOrder, by: User, report: dict[str, Any]) -
 
 
 # --- Survey and rework (R29-R33) ------------------------------------------------
+# The transitions; the survey rows, links, callbacks and numbered rework rounds are kept
+# by ``surveys.services``, whose ``survey_answer`` is the one way to answer a survey.
 
 def work_order_start_survey(*, order: WorkOrder) -> WorkOrder:
     """R29: the automatic survey goes out after completion (its SMS held until the quiet
     hours end). Safe to call twice."""
     from surveys.services import survey_open
 
-# The transitions; the survey rows, links, callbacks and numbered rework rounds are kept
-# by ``surveys.services``, whose ``survey_answer`` is the one way to answer a survey.
     current = WorkOrder.objects.get(pk=order.pk)
     if current.state != State.COMPLETED:
         return current
@@ -697,24 +697,24 @@ def work_order_reassign_rework(*, order: WorkOrder, by: User,
                                technician: Technician | None = None,
                                reason: str = "") -> WorkOrder:
     """R33: still unsatisfied: another technician (none who held it before) takes over."""
+    from surveys.services import rework_reassigned
+
     _precheck(order, "reassign_rework", by)
     previous = selectors.previous_technician_ids(order)
     if technician is not None and technician.pk in previous:
-    from surveys.services import rework_reassigned
-
         raise RuleViolation(_("%(name)s already worked on this order; R33 asks for a "
                               "different technician.") % {"name": technician.display_name},
                             field="technician", rule="R33")
     chosen, automatic = _choose(order, technician, exclude=previous)
+    previous_id = order.technician_id
 
     def after(locked: WorkOrder, now: dt.datetime) -> None:
         _start_assignment(locked, chosen, by=by, now=now, automatic=automatic, reason=reason)
-    previous_id = order.technician_id
+        rework_reassigned(order=locked, previous_id=previous_id, now=now)
 
     return _transition(order, "reassign_rework", by=by, reason=reason, after=after,
                        payload={"technician": chosen.pk, "previous": previous_id,
                                 "automatic": automatic},
-        rework_reassigned(order=locked, previous_id=previous_id, now=now)
                        technician=chosen, at=None)
 
 
