@@ -43,6 +43,7 @@ from . import selectors, sla
 from . import serializers as s
 from . import services as api_services
 from .errors import PROBLEM_CONTENT_TYPE, ApiProblem
+from .filters import order_filters
 from .models import WebhookEndpoint
 from .throttling import client_of
 
@@ -178,8 +179,13 @@ def _may_log_follow_up(order: WorkOrder, user: Any) -> bool:
 
 
 def order_body(order: WorkOrder, request: Request) -> dict[str, Any]:
-    """The order detail for this caller. R40: full phone numbers only for roles that need
-    them (and then the read is logged by the detail view)."""
+    """The order detail for this caller, as JSON-ready data. R40: full phone numbers only
+    for roles that need them (and then the read is logged by the detail view)."""
+    return detail_data(order_fields(order, request), pii=s.can_see_pii(request.user))
+
+
+def order_fields(order: WorkOrder, request: Request) -> dict[str, Any]:
+    """What ``WorkOrderDetailSerializer`` shows of the order for this caller."""
     user = request.user
     pii = s.can_see_pii(user)
     allowed = allowed_actions(order, user)
@@ -194,7 +200,7 @@ def order_body(order: WorkOrder, request: Request) -> dict[str, Any]:
     customer = order.customer
     mask = (lambda p: p) if pii else (lambda p: s.mask_phone(p) if p else p)
     appointment = selectors.current_appointment(order)
-    body = {
+    return {
         "id": order.pk, "number": order.number, "version": order.version,
         "state": order.state, "state_label": str(State(order.state).label),
         "kind": order.kind, "service": order.service, "access_type": order.access_type,
@@ -217,7 +223,69 @@ def order_body(order: WorkOrder, request: Request) -> dict[str, Any]:
         "dispatched_at": order.dispatched_at, "completed_at": order.completed_at,
         "closed_at": order.closed_at,
     }
-    return dict(s.WorkOrderDetailSerializer(body, context={"request": request}).data)
+
+
+def _when(moment: dt.datetime | None, tz: Any) -> str | None:
+    return None if moment is None else _iso(moment, tz)
+
+
+def _day(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def detail_data(body: dict[str, Any], *, pii: bool) -> dict[str, Any]:
+    """``WorkOrderDetailSerializer(body).data``, written out: every create and action answers
+    with the order, and the serializer took ~1.5 ms of CPU per order. Same keys, order and
+    values; ``tests/api/test_performance.py`` holds the two equal."""
+    tz = timezone.get_current_timezone()
+    area, technician = body["area"], body["technician"]
+    appointment, order_sla = body["appointment"], body["sla"]
+    return {
+        "id": body["id"], "number": body["number"], "version": body["version"],
+        "state": body["state"], "state_label": body["state_label"], "kind": body["kind"],
+        "service": body["service"], "access_type": body["access_type"],
+        "channel": body["channel"], "customer_class": body["customer_class"],
+        "customer": body["customer"], "account_number": body["account_number"],
+        "address": body["address"],
+        "area": {"id": area.pk, "code": area.code, "name": area.name,
+                 "area_type": area.area_type},
+        "symptoms": body["symptoms"], "fault_started_at": _when(body["fault_started_at"], tz),
+        "preferred_day": _day(body["preferred_day"]), "external_ref": body["external_ref"],
+        "notes": body["notes"],
+        "technician": None if technician is None else {
+            "id": technician.pk, "name": technician.display_name,
+            "employee_no": technician.employee_no,
+            "phone": technician.phone if pii else s.mask_phone(technician.phone),
+            "team": technician.team.name if technician.team is not None else None,
+            "areas": [a.code for a in technician.areas.all()],
+            "is_active": technician.is_active},
+        "appointment": None if appointment is None else {
+            "id": appointment.pk, "start": _when(appointment.start, tz),
+            "end": _when(appointment.end, tz), "precision": appointment.precision,
+            "status": appointment.status,
+            "chosen_by_customer": appointment.chosen_by_customer,
+            "booked_at": _when(appointment.booked_at, tz)},
+        "parked_until": _day(body["parked_until"]),
+        "customer_missed_bookings": body["customer_missed_bookings"],
+        "our_missed_appointments": body["our_missed_appointments"],
+        "supervisor_flag": body["supervisor_flag"], "rework_round": body["rework_round"],
+        "cancel_reason": body["cancel_reason"], "allowed_actions": body["allowed_actions"],
+        "actions": body["actions"],
+        "sla": {"available": order_sla["available"], "status": order_sla["status"],
+                "timers": [{
+                    "kind": t["kind"], "cycle": t["cycle"], "status": t["status"],
+                    "outcome": t["outcome"], "started_at": _when(t["started_at"], tz),
+                    "due_at": _when(t["due_at"], tz),
+                    "remaining_seconds": t["remaining_seconds"], "paused": t["paused"],
+                    "used_seconds": t["used_seconds"], "target_seconds": t["target_seconds"],
+                    "warned_at": _when(t["warned_at"], tz), "at_risk": t["at_risk"],
+                    "breached": t["breached"], "breached_at": _when(t["breached_at"], tz),
+                } for t in order_sla["timers"]]},
+        "created_at": _when(body["created_at"], tz), "updated_at": _when(body["updated_at"], tz),
+        "dispatched_at": _when(body["dispatched_at"], tz),
+        "completed_at": _when(body["completed_at"], tz),
+        "closed_at": _when(body["closed_at"], tz),
+    }
 
 
 def list_item(row: tuple[Any, ...], tz: Any) -> dict[str, Any]:
@@ -291,9 +359,11 @@ class WorkOrderCollectionView(ApiView):
         summary="List orders (filters, stable cursor pagination, newest first).")
     def get(self, request: Request) -> Response:
         self.require(request.user, PERM_VIEW_ORDERS, "workorders.perform_fieldwork")
-        params = s.OrderFilterSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        filters = params.validated_data
+        filters = order_filters(request.query_params)
+        if filters is None:  # anything beyond plainly valid values: the serializer decides
+            params = s.OrderFilterSerializer(data=request.query_params)
+            params.is_valid(raise_exception=True)
+            filters = params.validated_data
         try:
             page = selectors.order_list_page(
                 request.user, filters, descending=filters.get("ordering", "-id") == "-id",
