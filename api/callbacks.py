@@ -4,6 +4,8 @@ exactly like the customer's own answer through the survey link (R29)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -70,15 +72,42 @@ class CallbackResultView(ApiView):
                            "closes the order, not satisfied starts a rework round (R31-R33).")
     def post(self, request: Request, pk: int) -> Response:
         user = request.user
-        self.require_writer(user)
-        if not (user.is_superuser or user.has_perm(PERM_INTAKE)):
-            raise PermissionDenied(_("Only the call-centre records callbacks (R30)."))
-        callback = survey_selectors.callbacks_for(user, {"status": "all"}).filter(pk=pk).first()
-        if callback is None:
-            raise NotFound(_("No callback %(id)s that you may see.") % {"id": pk})
+        callback = _writable_callback(self, request, pk)
         form = s.CallbackSurveySerializer(data=_ensure_dict(request.data))
         form.is_valid(raise_exception=True)
         done = survey_services.callback_record(callback=callback, by=user,
                                                channel=AnswerChannel.API,
                                                **form.validated_data)
         return Response(s.CallbackSerializer(done, context={"request": request}).data)
+
+
+class CallbackNotReachedView(ApiView):
+    """A call that did not reach the customer: counted and logged on the order (R42); the
+    callback stays in the queue. Call-centre role only."""
+
+    serializer_class = s.CallbackNotReachedSerializer
+
+    @extend_schema(operation_id="callbacks_not_reached", parameters=[CALLBACK_ID],
+                   request=s.CallbackNotReachedSerializer,
+                   responses={200: s.CallbackSerializer, **_problems(*WRITE_ERRORS)},
+                   summary="The callback did not reach the customer (R30); it stays open.")
+    def post(self, request: Request, pk: int) -> Response:
+        user = request.user
+        callback = _writable_callback(self, request, pk)
+        form = s.CallbackNotReachedSerializer(data=_ensure_dict(request.data))
+        form.is_valid(raise_exception=True)
+        tried = survey_services.callback_not_reached(callback=callback, by=user,
+                                                     note=form.validated_data["note"])
+        return Response(s.CallbackSerializer(tried, context={"request": request}).data)
+
+
+def _writable_callback(view: ApiView, request: Request, pk: int) -> Any:
+    """The callback ``pk`` if this caller may record on it (call-centre, R30; R41)."""
+    user = request.user
+    view.require_writer(user)
+    if not (user.is_superuser or user.has_perm(PERM_INTAKE)):
+        raise PermissionDenied(_("Only the call-centre records callbacks (R30)."))
+    callback = survey_selectors.callbacks_for(user, {"status": "all"}).filter(pk=pk).first()
+    if callback is None:
+        raise NotFound(_("No callback %(id)s that you may see.") % {"id": pk})
+    return callback

@@ -560,6 +560,12 @@ class CallbackFilterSerializer(StrictSerializer):
     cursor = serializers.CharField(max_length=200, required=False)
 
 
+class CallbackNotReachedSerializer(StrictSerializer):
+    """R30: the call did not reach the customer; the callback stays open."""
+
+    note = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
 class CallbackSurveyOutSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     round = serializers.IntegerField(help_text=_("0: after completion; n: after rework n."))
@@ -590,6 +596,9 @@ class CallbackSerializer(serializers.Serializer):
     area = serializers.CharField(source="order.area.code")
     technician = TechnicianRefSerializer(source="survey.technician", allow_null=True)
     survey = CallbackSurveyOutSerializer()
+    attempts = serializers.IntegerField(help_text=_("Calls that did not reach the customer."))
+    last_attempt_at = serializers.DateTimeField(allow_null=True)
+    note = serializers.CharField()
     done_at = serializers.DateTimeField(allow_null=True)
     done_by = serializers.CharField(source="done_by.get_username", allow_null=True,
                                     default=None)

@@ -27,6 +27,8 @@ urlpatterns = [
     path("callbacks/", callbacks.CallbackCollectionView.as_view(), name="callbacks"),
     path("callbacks/<int:pk>/result/", callbacks.CallbackResultView.as_view(),
          name="callback-result"),
+    path("callbacks/<int:pk>/not-reached/", callbacks.CallbackNotReachedView.as_view(),
+         name="callback-not-reached"),
     path("areas/", views.AreaListView.as_view(), name="areas"),
     path("technicians/", views.TechnicianListView.as_view(), name="technicians"),
     path("webhooks/", views.WebhookCollectionView.as_view(), name="webhooks"),

@@ -114,8 +114,8 @@ class CallbackAdmin(ReadOnlyAdmin):
             # R40: the full number only for roles that call customers.
             return obj.order.contact_phone if full else mask_phone(obj.order.contact_phone)
 
-        return ["order", "created_at", "customer", phone, "round", "technician", "status",
-                "record_link"]
+        return ["order", "created_at", "customer", phone, "round", "technician", "attempts",
+                "status", "record_link"]
 
     @admin.display(description=gettext_lazy("round"))
     def round(self, obj: Callback) -> int:
@@ -144,6 +144,17 @@ class CallbackAdmin(ReadOnlyAdmin):
         callback = get_object_or_404(Callback.objects.select_related(
             "order__customer", "survey__technician__user"), pk=pk)
         queue = reverse("admin:surveys_callback_changelist")
+        if request.method == "POST" and "not_reached" in request.POST:
+            try:
+                services.callback_not_reached(callback=callback, by=request.user,
+                                              note=request.POST.get("comment", ""))
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.warning(request, _("Order %(number)s: the customer was not reached; "
+                                            "the callback stays in the queue.")
+                                 % {"number": callback.order.number})
+            return HttpResponseRedirect(queue)
         form = CallbackForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:

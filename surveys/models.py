@@ -157,6 +157,9 @@ class Callback(models.Model):
                                 null=True, blank=True, related_name="+",
                                 verbose_name=_("done by"))
     note = models.TextField(_("note"), blank=True)
+    #: Calls that did not reach the customer; the callback stays open for another try.
+    attempts = models.PositiveSmallIntegerField(_("calls not answered"), default=0)
+    last_attempt_at = models.DateTimeField(_("last call not answered"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("callback")

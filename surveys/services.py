@@ -404,6 +404,30 @@ def callback_record(*, callback: Callback, by: Any, satisfied: bool,
     return Callback.objects.select_related("survey", "order").get(pk=callback.pk)
 
 
+def callback_not_reached(*, callback: Callback, by: Any, note: str = "") -> Callback:
+    """R30: the agent called and did not reach the customer. The try is counted and logged
+    on the order (R42); the callback stays in the queue for another call."""
+    from django.db.models import F
+
+    if by is None or not (by.is_superuser or by.has_perm(PERM_CALLBACK)):
+        raise NotPermitted(_("Only the call-centre records callbacks (R30)."))
+    note = (note or "").strip()
+    with transaction.atomic():
+        now = clock.now()
+        changed = Callback.objects.filter(pk=callback.pk, status=CallbackStatus.OPEN).update(
+            attempts=F("attempts") + 1, last_attempt_at=now, note=note)
+        if not changed:
+            raise AlreadyAnswered(_("This callback is no longer open; reload the queue."),
+                                  callback=callback.pk)
+        tried = Callback.objects.select_related("survey", "order").get(pk=callback.pk)
+        order = tried.order
+        record_event(order=order, by=by, action="callback_not_reached",
+                     from_state=order.state, to_state=order.state, reason=note, at=now,
+                     payload={"callback": tried.pk, "survey": tried.survey_id,
+                              "attempts": tried.attempts})
+    return tried
+
+
 def callbacks_open_due(*, limit: int = 500) -> int:
     """R30: every survey still unanswered at its callback time gets a callback task for
     the call-centre (once: the callback is one-to-one with its survey). Returns how many

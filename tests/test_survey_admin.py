@@ -94,3 +94,16 @@ def test_survey_and_rework_records_are_read_only(client, dispatcher, make_order,
     assert survey.nonce not in page.content.decode()  # the link's secret is not shown
     assert client.post(url, {"satisfied": "on"}).status_code == 403
     assert client.get(reverse("admin:surveys_reworkround_changelist")).status_code == 200
+
+
+def test_a_call_that_does_not_reach_the_customer_keeps_the_callback_open(client, agent,
+                                                                          callback):
+    # R30: counted, logged, still in the queue
+    client.force_login(agent)
+    response = client.post(record_url(callback), {"not_reached": "1", "comment": "无人接听"})
+    assert response.status_code == 302
+    callback.refresh_from_db()
+    assert callback.status == CallbackStatus.OPEN and callback.attempts == 1
+    assert callback.order.events.filter(action="callback_not_reached",
+                                        reason="无人接听").count() == 1
+    assert "1" in client.get(record_url(callback)).content.decode()

@@ -130,3 +130,21 @@ def test_the_order_action_records_ratings_too(cc, make_order, alice):
     survey = Survey.objects.get(order=order)
     assert survey.result == 2 and survey.channel == AnswerChannel.API
     assert clock.now() >= survey.answered_at
+
+
+def test_a_call_not_answered_is_counted_and_the_callback_stays_open(cc, due_callback):
+    # R30
+    response = cc.post(f"callbacks/{due_callback.pk}/not-reached/", {"note": "关机"})
+    assert response.status_code == 200, response.body
+    assert response.body["status"] == "open" and response.body["attempts"] == 1
+    assert response.body["note"] == "关机"
+    assert cc.get("callbacks/").body["results"][0]["attempts"] == 1
+    done = cc.post(f"callbacks/{due_callback.pk}/result/", {"satisfied": True})
+    assert done.status_code == 200
+    late = cc.post(f"callbacks/{due_callback.pk}/not-reached/", {})
+    assert late.status_code == 409
+
+
+def test_technicians_may_not_record_unanswered_calls(as_session, alice, due_callback):
+    response = as_session(alice.user).post(f"callbacks/{due_callback.pk}/not-reached/", {})
+    assert response.status_code == 403
