@@ -130,24 +130,30 @@ def _minutes(values: dict[str, Any] | None, column: str) -> tuple[Any, int] | No
 
 
 def _save(order_id: int, old: dict[str, Any] | None, new: dict[str, Any]) -> None:
-    """Write the order's facts and move its counters from its old rollup row to its new
-    one (the same row, most of the time: one statement), and its durations in the
-    histogram."""
+    """Write the order's facts, move its counters from its old rollup row to its new one
+    (the same row, most of the time: one statement) and its durations in the histogram.
+    Shared rows are always changed in key order, so two transactions moving orders
+    between the same rows wait for each other instead of deadlocking."""
     OrderFact.objects.update_or_create(order_id=order_id, defaults=new)
+    bumps: list[tuple[Any, str, int, int]] = []
     for measure, column in MEASURES:
         was, now = _minutes(old, column), _minutes(new, column)
         if was != now:
             if was is not None:
-                _bump_minutes(was[0], measure, was[1], -1)
+                bumps.append((was[0], measure, was[1], -1))
             if now is not None:
-                _bump_minutes(now[0], measure, now[1], 1)
+                bumps.append((now[0], measure, now[1], 1))
+    for day, measure, minutes, delta in sorted(bumps):
+        _bump_minutes(day, measure, minutes, delta)
     before, after = counters(old), counters(new)
     if old is not None and _key(old) == _key(new):
         _add(_key(new), {c: after[c] - before[c] for c in COUNTERS})
         return
+    moves = [(_key(new), after)]
     if old is not None:
-        _add(_key(old), {c: -before[c] for c in COUNTERS})
-    _add(_key(new), after)
+        moves.append((_key(old), {c: -before[c] for c in COUNTERS}))
+    for key, delta in sorted(moves, key=lambda move: repr(move[0])):
+        _add(key, delta)
 
 
 _FACT_FIELDS: list[str] = []

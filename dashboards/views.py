@@ -50,6 +50,8 @@ def supervisor_required(view: View) -> View:
 def _context(request: HttpRequest, tab: str) -> dict[str, Any]:
     form = FilterForm(request.GET or None)
     filters = form.filters()
+    if not form.is_bound:  # show the period the page is about
+        form = FilterForm(initial={"start": filters.start, "end": filters.end})
     query = request.GET.copy()
     query.pop("format", None)
     return {"form": form, "filters": filters, "tab": tab, "query": query.urlencode(),
