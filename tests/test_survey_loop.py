@@ -393,3 +393,16 @@ def test_beat_opens_due_callbacks_periodically(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["survey-callbacks"]
     assert entry["task"] == "surveys.tasks.open_due_callbacks"
     assert entry["task"] in app.tasks
+
+
+def test_the_survey_task_run_twice_sends_one_survey(make_order, alice):
+    # R29: thin, idempotent task
+    from workorders.tasks import start_survey
+
+    order = make_order(State.COMPLETED, technician=alice)
+    if order.state == State.COMPLETED:  # queued on commit; run it by hand, twice
+        start_survey(order.pk)
+    start_survey(order.pk)
+    assert Survey.objects.filter(order=order).count() == 1
+    assert Notification.objects.filter(order=order, kind="survey").count() == 1
+    assert WorkOrderEvent.objects.filter(order=order, action="start_survey").count() == 1
