@@ -3,15 +3,16 @@
 Django's ``bulk_update`` builds a CASE expression per field that PostgreSQL evaluates row
 by row (quadratic in the batch), and ``bulk_create`` spends most of its time building
 model instances and preparing every field of every row. Even a multi-row ``VALUES`` list
-costs one placeholder per value, which the driver splits and quotes one by one (an array
-per column is not much cheaper: the driver escapes each element in Python). On
-PostgreSQL these helpers send a batch as **one JSON parameter**, dumped by the C encoder
-and unpacked by the server into rows of the table's own type:
+costs one placeholder per value, which the driver splits and quotes one by one (arrays
+or a JSON document per batch are not much cheaper). On PostgreSQL these helpers stream
+the rows with binary ``COPY`` (each value through the driver's C dumper), straight into
+the table or into a temporary stage table shaped like it:
 
-* ``insert_rows`` / ``insert_ignoring_conflicts``: ``INSERT … SELECT … FROM
-  json_populate_recordset(NULL::table, %s) ON CONFLICT DO NOTHING``;
-* ``update_rows`` / ``update_fields``: ``UPDATE table AS t SET … FROM
-  json_populate_recordset(NULL::table, %s) AS v WHERE t.id = v.id``.
+* ``insert_rows`` / ``insert_ignoring_conflicts``: ``COPY table FROM STDIN``, inside a
+  savepoint; if a row breaks a unique constraint, the copy is undone and the rows go
+  through the stage instead: ``INSERT … SELECT … FROM stage ON CONFLICT DO NOTHING``;
+* ``update_rows`` / ``update_fields``: ``UPDATE table AS t SET … FROM stage AS v WHERE
+  t.id = v.id``.
 
 ``insert_rows`` and ``update_rows`` take plain tuples of database-ready values (aware
 datetimes, ints, strings, ``None``; JSON columns take Python values), so hot paths build
@@ -24,7 +25,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import connection, models
+from django.db import connection, models, transaction
+from psycopg.errors import UniqueViolation
 
 
 def _stage(cursor: Any, table: str) -> str:
@@ -68,7 +70,7 @@ def insert_rows(model: type[models.Model], names: Sequence[str],
                 rows: Sequence[Sequence[Any]]) -> None:
     """Insert ``rows`` (tuples of values for the fields ``names``, by attname, e.g.
     ``timer_id``); rows that would break a unique constraint are skipped. Fields not
-    named are NULL, so name every column that has a default. Call inside a transaction."""
+    named are NULL, so name every column that has a default."""
     if not rows:
         return
     meta = model._meta
@@ -81,7 +83,15 @@ def insert_rows(model: type[models.Model], names: Sequence[str],
     quote = connection.ops.quote_name
     table = str(meta.db_table)
     columns = ", ".join(quote(f.column) for f in fields)
-    with connection.cursor() as cursor:
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        # Usually no row exists yet: copy straight into the table. A clash undoes only
+        # this copy (a savepoint); then the rows go through the stage, skipping those.
+        try:
+            with transaction.atomic():
+                _copy(cursor, quote(table), fields, rows)
+            return
+        except UniqueViolation:
+            pass
         stage = _stage(cursor, table)
         _copy(cursor, stage, fields, rows)
         cursor.execute(f"INSERT INTO {quote(table)} ({columns}) SELECT {columns} "
@@ -91,8 +101,7 @@ def insert_rows(model: type[models.Model], names: Sequence[str],
 
 def update_rows(model: type[models.Model], names: Sequence[str],
                 rows: Sequence[Sequence[Any]]) -> None:
-    """Write the fields ``names`` of each row: ``rows`` are tuples ``(pk, value, …)``.
-    Call inside a transaction."""
+    """Write the fields ``names`` of each row: ``rows`` are tuples ``(pk, value, …)``."""
     if not rows:
         return
     meta = model._meta
@@ -111,7 +120,7 @@ def update_rows(model: type[models.Model], names: Sequence[str],
     quote = connection.ops.quote_name
     table = str(meta.db_table)
     assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in fields)
-    with connection.cursor() as cursor:
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         stage = _stage(cursor, table)
         _copy(cursor, stage, [pk, *fields], rows)
         cursor.execute(f"UPDATE {quote(table)} AS t SET {assignments} FROM {stage} AS v "

@@ -69,3 +69,12 @@ def test_update_rows_and_update_fields_write_by_primary_key(make_order, alice, d
     with transaction.atomic():
         update_fields(Timer, [timers[1]], ["failures"])
     assert Timer.objects.get(pk=timers[1].pk).failures == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_insert_rows_outside_a_transaction_still_skips_existing_keys():
+    # The clash path stages rows in a table emptied at commit: it must run in one
+    # transaction even when the caller has none.
+    insert_rows(Notification, NOTE, [note("a1")])
+    insert_rows(Notification, NOTE, [note("a1"), note("a2")])
+    assert sorted(Notification.objects.values_list("dedupe_key", flat=True)) == ["a1", "a2"]
