@@ -61,33 +61,40 @@ def notify(*, channel: str, kind: str, body: str, recipient: Any = None, address
     return note
 
 
-#: The columns ``notify_many`` writes, and their value when a row does not give one.
-_ROW_DEFAULTS: tuple[tuple[str, Any], ...] = (
-    ("channel", None), ("recipient_id", None), ("address", ""), ("kind", None),
-    ("subject", ""), ("body", None), ("order_id", None), ("dedupe_key", None),
-    ("attempts", 0), ("last_error", ""), ("read_at", None))
+#: A row for ``notify_rows``, in this order (``notify_many`` takes them by name).
+NOTE_COLUMNS = ("channel", "recipient_id", "address", "kind", "subject", "body", "order_id",
+                "dedupe_key")
+_NOTE_DEFAULTS = {"recipient_id": None, "address": "", "subject": "", "order_id": None,
+                  "dedupe_key": None}
 
 
 def notify_many(rows: list[dict[str, Any]]) -> int:
-    """Queue many notifications at once (the SLA sweep's breach storms): one INSERT of
-    plain values (no model instances), rows whose ``dedupe_key`` already exists are
-    skipped, and one flush is queued after commit. A row gives ``channel``, ``kind``,
-    ``body`` and any of ``recipient_id``, ``address``, ``subject``, ``order_id``,
-    ``dedupe_key``. Returns how many rows were given (duplicates included)."""
+    """Queue many notifications at once: ``notify_rows`` for rows given by name. A row
+    gives ``channel``, ``kind``, ``body`` and any of ``recipient_id``, ``address``,
+    ``subject``, ``order_id``, ``dedupe_key``."""
+    for row in rows:
+        unknown = row.keys() - set(NOTE_COLUMNS)
+        if unknown:
+            raise TypeError(f"not a notification column: {', '.join(sorted(unknown))}")
+    return notify_rows([tuple(row[name] if name in row else _NOTE_DEFAULTS[name]
+                              for name in NOTE_COLUMNS) for row in rows])
+
+
+def notify_rows(rows: list[tuple[Any, ...]]) -> int:
+    """Queue many notifications at once (the SLA sweep's breach storms): rows are tuples
+    in ``NOTE_COLUMNS`` order, written with one COPY of plain values (no model instances)
+    in the caller's transaction; rows whose ``dedupe_key`` already exists are skipped, and
+    one flush is queued after commit. Returns how many rows were given (duplicates
+    included)."""
     if not rows:
         return 0
     now = clock.now()
     in_app, sent, pending = Channel.IN_APP.value, Status.SENT.value, Status.PENDING.value
-    names = [name for name, _ in _ROW_DEFAULTS]
-    values = []
-    for row in rows:
-        channel = row["channel"]
-        values.append((*(row.get(name, default) for name, default in _ROW_DEFAULTS),
-                       sent if channel == in_app else pending, now, now,
-                       now if channel == in_app else None))
-    insert_rows(Notification, [*names, "status", "created_at", "next_attempt_at", "sent_at"],
-                values)
-    if any(row["channel"] != in_app for row in rows):
+    values = [(*row, 0, "", None, now, now, sent, now) if row[0] == in_app
+              else (*row, 0, "", None, now, now, pending, None) for row in rows]
+    insert_rows(Notification, [*NOTE_COLUMNS, "attempts", "last_error", "read_at",
+                               "created_at", "next_attempt_at", "status", "sent_at"], values)
+    if any(row[0] != in_app for row in rows):
         from .tasks import flush_outbox
 
         transaction.on_commit(lambda: _enqueue(flush_outbox))

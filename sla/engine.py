@@ -176,7 +176,7 @@ def on_order_event(*, order: Any, action: str, at: dt.datetime) -> None:
         order=order, status__in=[TimerStatus.ARMED, TimerStatus.PAUSED]).select_related(
         "rule__calendar")}
     events: list[TimerEvent] = []
-    notes: list[dict[str, Any]] = []
+    notes: list[tuple[Any, ...]] = []
     if policy is not None:
         for rule in policy.rules.all():
             timer = open_timers.get(rule.kind)
@@ -187,14 +187,14 @@ def on_order_event(*, order: Any, action: str, at: dt.datetime) -> None:
                 events.extend(_close(timer, TimerStatus.CANCELLED, at, action, notes))
     TimerEvent.objects.bulk_create(events, ignore_conflicts=True)
     if notes:
-        from notifications.services import notify_many
+        from notifications.services import notify_rows
 
-        notify_many(notes)
+        notify_rows(notes)
     _publish_webhooks([(e.timer_id, e.kind, e.at) for e in events])
 
 
 def _apply_rule(order: Any, policy: SlaPolicy, rule: TimerRule, timer: Timer | None,
-                action: str, at: dt.datetime, notes: list[dict[str, Any]]) -> list[TimerEvent]:
+                action: str, at: dt.datetime, notes: list[tuple[Any, ...]]) -> list[TimerEvent]:
     schedule = schedule_of(rule)
     if timer is not None:
         if action in rule.cancel_on:
@@ -247,7 +247,7 @@ def _arm(order: Any, policy: SlaPolicy, rule: TimerRule, schedule: calendars.Sch
 
 
 def _close(timer: Timer, status: str, at: dt.datetime, action: str,
-           notes: list[dict[str, Any]]) -> list[TimerEvent]:
+           notes: list[tuple[Any, ...]]) -> list[TimerEvent]:
     schedule = schedule_of(timer.rule)
     fired, told = _fire_due(timer, timer.rule, schedule, at)
     notes.extend(told)
@@ -301,7 +301,7 @@ def _reach(timer: Any, ladder: list[dict[str, Any]], schedule: calendars.Schedul
 
 
 def _fire_due(timer: Timer, rule: TimerRule, schedule: calendars.Schedule,
-              now: dt.datetime) -> tuple[list[TimerEvent], list[dict[str, Any]]]:
+              now: dt.datetime) -> tuple[list[TimerEvent], list[tuple[Any, ...]]]:
     """Fire every ladder step the timer has reached by ``now`` and say who to tell. Used
     before a timer stops, pauses or is re-armed, so a breach that happened while the
     sweep was down is never lost (the sweep does the same for many rows at once)."""
@@ -311,7 +311,7 @@ def _fire_due(timer: Timer, rule: TimerRule, schedule: calendars.Schedule,
     people = _people({timer.order_id}).get(timer.order_id, {})
     texts = _Texts()
     events: list[TimerEvent] = []
-    notes: list[dict[str, Any]] = []
+    notes: list[tuple[Any, ...]] = []
     for level, kind, reached, step in fired:
         events.append(_event(timer, kind, reached, level=level,
                              data={"percent": step["percent"]}))
@@ -350,8 +350,9 @@ class _Swept:
                "failures")
 
     def __init__(self, row: tuple[Any, ...]) -> None:
-        for name, value in zip(self.CLAIMED, row, strict=True):
-            setattr(self, name, value)
+        (self.pk, self.order_id, self.rule_id, self.kind, self.target_seconds,
+         self.consumed_seconds, self.running_since, self.due_at, self.escalation_level,
+         self.warned_at, self.breached_at, self.failures) = row
         self.status = TimerStatus.ARMED
         self.next_check_at = None
 
@@ -365,7 +366,7 @@ def sweep(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
     UPDATE for the timers and one INSERT each for the events and the notifications, all
     in one transaction. Per row it is arithmetic only."""
     now = now or clock.now()
-    from notifications.services import notify_many
+    from notifications.services import notify_rows
 
     with transaction.atomic():
         rows = _claim(now, batch)
@@ -380,7 +381,7 @@ def sweep(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
         people = _people({t.order_id for t in claimed})
         texts = _Texts()
         events: list[tuple[int, str, dt.datetime, int, Any]] = []
-        notes: list[dict[str, Any]] = []
+        notes: list[tuple[Any, ...]] = []
         for row, timer in zip(rows, claimed, strict=True):
             try:
                 rule = rules[timer.rule_id]
@@ -415,7 +416,7 @@ def sweep(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
                                  "data"],
                     [(pk, kind, at, recorded, level, "", {"percent": percent})
                      for pk, kind, at, level, percent in events])
-        notify_many(notes)
+        notify_rows(notes)
         _publish_webhooks([(pk, kind, at) for pk, kind, at, _, _ in events])
     return len(claimed)
 
@@ -514,24 +515,25 @@ class _Texts:
 
 def _notifications(timer_id: int, order_id: int, timer_kind: str,
                    due_at: dt.datetime | None, level: int, step: dict[str, Any], kind: str,
-                   people: dict[str, Any], texts: _Texts) -> list[dict[str, Any]]:
-    """R38: who hears about this ladder step. In-app notices for the technician and for
-    the dispatch and supervisor desks; an email to the team's supervisor if known."""
+                   people: dict[str, Any], texts: _Texts) -> list[tuple[Any, ...]]:
+    """R38: who hears about this ladder step, as rows for ``notify_rows``
+    (``NOTE_COLUMNS``: channel, recipient, address, kind, subject, body, order, dedupe
+    key). In-app notices for the technician and for the dispatch and supervisor desks; an
+    email to the team's supervisor if known."""
     text = texts.text(kind, timer_kind, order_id, due_at)
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     key = f"sla:{timer_id}:{level}"
-    base = {"kind": f"sla.{kind}", "body": text, "subject": text, "order_id": order_id}
+    event = f"sla.{kind}"
     for role in step.get("notify", []):
         if role == "technician" and people.get("technician"):
-            rows.append({**base, "channel": "in_app", "recipient_id": people["technician"],
-                         "dedupe_key": f"{key}:technician"})
+            rows.append(("in_app", people["technician"], "", event, text, text, order_id,
+                         f"{key}:technician"))
         elif role in ("dispatcher", "supervisor"):
-            rows.append({**base, "channel": "in_app", "address": f"role:{role}",
-                         "dedupe_key": f"{key}:{role}"})
+            rows.append(("in_app", None, f"role:{role}", event, text, text, order_id,
+                         f"{key}:{role}"))
             if role == "supervisor" and people.get("supervisor_email"):
-                rows.append({**base, "channel": "email", "recipient_id": people["supervisor"],
-                             "address": people["supervisor_email"],
-                             "dedupe_key": f"{key}:supervisor-email"})
+                rows.append(("email", people["supervisor"], people["supervisor_email"], event,
+                             text, text, order_id, f"{key}:supervisor-email"))
     return rows
 
 
@@ -540,7 +542,7 @@ def _notifications(timer_id: int, order_id: int, timer_kind: str,
 def rearm_policy(policy_id: int, *, chunk: int = 1000) -> int:
     """Re-plan the open timers of a changed policy with its current rules, keeping the
     time already used and the pause history; returns how many were re-armed."""
-    from notifications.services import notify_many
+    from notifications.services import notify_rows
 
     policy = SlaPolicy.objects.get(pk=policy_id)
     rules = {r.kind: r for r in policy.rules.all()}
@@ -556,7 +558,7 @@ def rearm_policy(policy_id: int, *, chunk: int = 1000) -> int:
                 return total
             now = clock.now()
             events: list[TimerEvent] = []
-            notes: list[dict[str, Any]] = []
+            notes: list[tuple[Any, ...]] = []
             for timer in batch:
                 fired, told = _fire_due(timer, timer.rule, schedule_of(timer.rule), now)
                 events.extend(fired)
@@ -581,6 +583,6 @@ def rearm_policy(policy_id: int, *, chunk: int = 1000) -> int:
                                          "next_check_at", "escalation_level", "warned_at",
                                          "breached_at"])
             insert_ignoring_conflicts(TimerEvent, events)
-            notify_many(notes)
+            notify_rows(notes)
             total += len(batch)
 
