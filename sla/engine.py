@@ -136,8 +136,7 @@ def _moment_at(timer: Any, schedule: calendars.Schedule, seconds: int) -> dt.dat
     if remaining == 0:
         return timer.running_since
     if schedule is calendars.CALENDAR_TIME:  # every moment counts: plain addition (R37)
-        return (timer.running_since + dt.timedelta(seconds=remaining)).astimezone(
-            schedule.tz)
+        return timer.running_since + dt.timedelta(seconds=remaining)
     return calendars.add_business_time(schedule, timer.running_since,
                                        dt.timedelta(seconds=remaining))
 
@@ -241,7 +240,8 @@ def _arm(order: Any, policy: SlaPolicy, rule: TimerRule, schedule: calendars.Sch
     _plan(timer, rule, schedule)
     timer.save()
     return [_event(timer, TimerEventKind.STARTED, at, action,
-                   data={"target_seconds": target, "due_at": timer.due_at.isoformat()
+                   data={"target_seconds": target,
+                         "due_at": timer.due_at.astimezone(schedule.tz).isoformat()
                          if timer.due_at else None, "policy": policy.name,
                          "policy_version": policy.version})]
 
@@ -504,10 +504,17 @@ class _Texts:
         self.timers = {kind: str(label) for kind, label in TimerKind.choices}
         self.prefix = WorkOrder.NUMBER_PREFIX
         self.zone = timezone.get_current_timezone()
+        self.dues: dict[int, str] = {}  # per minute: the text shows minutes
 
     def text(self, kind: str, timer_kind: str, order_id: int,
              due_at: dt.datetime | None) -> str:
-        due = due_at.astimezone(self.zone).strftime("%Y-%m-%d %H:%M") if due_at else "-"
+        due = "-"
+        if due_at is not None:
+            minute = int(due_at.timestamp()) // 60
+            due = self.dues.get(minute, "")
+            if not due:
+                due = self.dues[minute] = due_at.astimezone(self.zone).strftime(
+                    "%Y-%m-%d %H:%M")
         return self.template % {
             "event": self.events.get(kind, kind), "number": f"{self.prefix}{order_id:08d}",
             "timer": self.timers.get(timer_kind, timer_kind), "due": due}
