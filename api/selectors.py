@@ -193,6 +193,28 @@ def orders_for(user: Any, filters: dict[str, Any]) -> QuerySet[WorkOrder]:
     return qs
 
 
+def _select_sql(model: Any, column: str) -> str:
+    fields = ", ".join(f'"{f.column}"' for f in model._meta.concrete_fields)
+    return f'SELECT {fields} FROM {model._meta.db_table} WHERE "{column}" = %s'
+
+
+_AREA_SQL: list[str] = []
+
+
+def area_by_code(code: str) -> Area | None:
+    """``Area.objects.filter(code=code).first()`` (the code is unique) for every intake,
+    without compiling the query each time."""
+    if not _AREA_SQL:
+        _AREA_SQL.append(_select_sql(Area, "code"))
+    db = router.db_for_read(Area)
+    with connections[db].cursor() as cursor:
+        cursor.execute(_AREA_SQL[0], [code])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return Area.from_db(db, [f.attname for f in Area._meta.concrete_fields], list(row))
+
+
 def order_for(user: Any, pk: int) -> WorkOrder:
     """One order the caller may see, or ``WorkOrder.DoesNotExist`` (a 404: R41 hides
     other technicians' orders rather than refusing them)."""

@@ -32,6 +32,7 @@ from workorders.models import (
 )
 
 from .models import ApiClient, WebhookEndpoint, WebhookEventType
+from .selectors import area_by_code
 
 PII_PERM = "workorders.view_customer_pii"
 
@@ -171,7 +172,7 @@ class WorkOrderCreateSerializer(StrictSerializer):
     notes = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
 
     def validate_area(self, value: str) -> Area:
-        area = Area.objects.filter(code=value).first()
+        area = area_by_code(value)
         if area is None:
             raise serializers.ValidationError(_("No area with this code; GET /api/v1/areas/ "
                                                 "lists them."))

@@ -234,9 +234,12 @@ def work_order_create(
             created_by=by,
         )
         start, end = _day_window(preferred_day)
-        Appointment.objects.create(order=order, start=start, end=end, precision=Precision.DAY,
-                                   booked_at=now, booked_by=by,
-                                   reason=_("First booking at intake (R3)"))
+        booking = Appointment.objects.create(
+            order=order, start=start, end=end, precision=Precision.DAY, booked_at=now,
+            booked_by=by, reason=_("First booking at intake (R3)"))
+        # The order's bookings, newest first, as api.selectors.order_for prefetches them:
+        # the API's answer to the intake shows this one without asking for it again.
+        order.appointment_rows = [booking]
         record_event(order=order, by=by, action="create", from_state="",
                      to_state=order.state, at=now,
                      payload={"channel": channel, "kind": kind,

@@ -92,6 +92,16 @@ def test_a_new_idempotency_key_is_written_without_being_looked_up_first(cc, inta
     assert [sql.split()[0] for sql in idempotency] == ["INSERT", "UPDATE"]
 
 
+def test_the_intake_answer_shows_the_first_booking_without_reading_it_back(cc, intake):
+    with CaptureQueriesContext(connection) as queries:
+        response = cc.create(intake(), key="k-booking")
+    assert response.body["appointment"]["precision"] == "day"
+    assert response.body["appointment"]["status"] == "booked"
+    rows_read = [q["sql"] for q in queries
+                 if q["sql"].startswith('SELECT "appointments_appointment"."id", ')]
+    assert rows_read == []
+
+
 def test_a_retry_is_answered_even_if_its_body_would_no_longer_pass(cc, intake, east):
     body = intake()
     first = cc.create(body, key="k-renamed-area")
