@@ -368,6 +368,8 @@ def sweep(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
     now = now or clock.now()
     from notifications.services import notify_rows
 
+    if not _due(now).exists():
+        return 0  # an idle tick: one read of the partial index, no transaction, no lock
     with transaction.atomic():
         rows = _claim(now, batch)
         if not rows:
@@ -421,15 +423,20 @@ def sweep(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
     return len(claimed)
 
 
+def _due(now: dt.datetime) -> Any:
+    """Armed timers whose next ladder step is due: what the partial index ``timer_due``
+    holds, so it answers alone."""
+    return Timer.objects.filter(status=TimerStatus.ARMED, next_check_at__isnull=False,
+                                next_check_at__lte=now)
+
+
 def _claim(now: dt.datetime, batch: int) -> list[tuple[Any, ...]]:
-    """``SELECT … FOR UPDATE SKIP LOCKED`` of the due rows, answered from the partial index
-    alone (an idle tick is this one statement); several sweeps get disjoint rows. On
+    """``SELECT … FOR UPDATE SKIP LOCKED`` of the due rows, answered from the partial
+    index; several sweeps get disjoint rows. On
     PostgreSQL the rows are read with the driver's C loader for timestamps (Django's own
     loader is Python and was most of the claim's time in a breach storm)."""
-    query = (Timer.objects.select_for_update(skip_locked=True)
-             .filter(status=TimerStatus.ARMED, next_check_at__isnull=False,
-                     next_check_at__lte=now)
-             .order_by("next_check_at").values_list(*_Swept.CLAIMED)[:batch])
+    query = (_due(now).select_for_update(skip_locked=True).order_by("next_check_at")
+             .values_list(*_Swept.CLAIMED)[:batch])
     if connection.vendor != "postgresql":
         return list(query)
     sql, params = query.query.sql_with_params()
