@@ -178,9 +178,10 @@ def main() -> None:
         manage(env, "dashboard_facts", "--rollups-only")
     try:
         out = subprocess.run([sys.executable, __file__, "--measure-only", "--samples",
-                              str(args.samples)], cwd=ROOT, env=env, check=True,
+                              str(args.samples)], cwd=ROOT, env=env,
                              capture_output=True, text=True)
         sys.stderr.write(out.stderr)
+        out.check_returncode()
         results = json.loads(out.stdout.strip().splitlines()[-1])
     finally:
         if not args.keep and not args.reuse:

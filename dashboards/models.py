@@ -162,11 +162,67 @@ MEASURES = (("contact", "dispatch_to_contact_s"), ("site", "dispatch_to_site_s")
             ("work", "site_to_complete_s"))
 
 
+class AreaDailyRollup(models.Model):
+    """The same counters as ``DailyRollup`` per (day, area, kind, customer class) only:
+    what the page adds up when no team or technician is chosen (a few hundred rows a day
+    however many technicians there are)."""
+
+    day = models.DateField(_("received on"))
+    area_id = models.IntegerField(_("area"))
+    kind = models.CharField(_("kind"), max_length=8)
+    customer_class = models.CharField(_("customer class"), max_length=16)
+    orders = models.IntegerField(default=0)
+    contact_met = models.IntegerField(default=0)
+    contact_breached = models.IntegerField(default=0)
+    visit_met = models.IntegerField(default=0)
+    visit_breached = models.IntegerField(default=0)
+    arrivals = models.IntegerField(default=0)
+    late_arrivals = models.IntegerField(default=0)
+    missed = models.IntegerField(default=0)
+    completed = models.IntegerField(default=0)
+    first_fix = models.IntegerField(default=0)
+    remote = models.IntegerField(default=0)
+    survey_answers = models.IntegerField(default=0)
+    satisfied_answers = models.IntegerField(default=0)
+    surveyed = models.IntegerField(default=0)
+    reworked = models.IntegerField(default=0)
+    rework_rounds = models.IntegerField(default=0)
+    abnormal = models.IntegerField(default=0)
+    breaches = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("daily figures by area")
+        verbose_name_plural = _("daily figures by area")
+        constraints = [models.UniqueConstraint(
+            fields=["day", "area_id", "kind", "customer_class"],
+            name="area_rollup_one_row_per_key")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.area_id}"
+
+
+def duration_bucket(seconds: int) -> int:
+    """The histogram's step for a duration, in minutes: whole minutes up to 2 hours,
+    5 minutes up to a day, 30 minutes beyond (``BUCKET_SQL`` is the same in SQL)."""
+    minutes = seconds // 60
+    if minutes < 120:
+        return minutes
+    if minutes < 1440:
+        return minutes - minutes % 5
+    return minutes - minutes % 30
+
+
+#: ``duration_bucket`` in SQL, of the column named {column}.
+BUCKET_SQL = ("(CASE WHEN {column} / 60 < 120 THEN {column} / 60 "
+              "WHEN {column} / 60 < 1440 THEN ({column} / 300) * 5 "
+              "ELSE ({column} / 1800) * 30 END)")
+
+
 class DurationHistogram(models.Model):
-    """How many orders received on a day took each whole number of minutes for each
-    measured duration: the medians and p90s of the unfiltered page come from here (a few
-    thousand rows a day whatever the volume); filtered pages read the facts. Kept by the
-    same hook as the rollup."""
+    """How many orders received on a day took each duration (in the steps of
+    ``duration_bucket``) for each measure: the medians and p90s of the unfiltered page
+    come from here (a few hundred rows a day whatever the volume); filtered pages read the
+    facts, in the same steps. Kept by the same hook as the rollup."""
 
     day = models.DateField(_("received on"))
     measure = models.CharField(_("measure"), max_length=8)

@@ -17,12 +17,21 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import Aggregate, Count, F, FloatField, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from fieldops import clock
 
-from .models import COUNTERS, DailyRollup, DurationHistogram, OrderFact
+from .models import (
+    BUCKET_SQL,
+    COUNTERS,
+    AreaDailyRollup,
+    DailyRollup,
+    DurationHistogram,
+    OrderFact,
+    duration_bucket,
+)
 
 #: The period shown when none is chosen.
 DEFAULT_DAYS = 30
@@ -158,8 +167,9 @@ def figures_from(sums: dict[str, Any]) -> dict[str, Any]:
 
 def _percentiles(filters: Filters) -> dict[str, float | None]:
     """Median and p90 of the three durations (paused time already left out), counted in
-    whole minutes and given in seconds: from the histogram when nothing but the period is
-    chosen, from the facts otherwise (the same numbers either way)."""
+    the steps of ``duration_bucket`` (whole minutes up to 2 h) and given in seconds: from
+    the histogram when nothing but the period is chosen, from the facts otherwise (the
+    same numbers either way)."""
     out: dict[str, float | None] = {}
     if not filters.q():
         counts: dict[str, list[tuple[int, int]]] = {key: [] for key, _c in DURATIONS}
@@ -178,12 +188,13 @@ def _percentiles(filters: Filters) -> dict[str, float | None]:
     if connection.vendor == "postgresql":
         aggregates = {}
         for key, column in DURATIONS:
-            aggregates[f"{key}_median"] = Percentile(F(column) / 60, fraction=0.5)
-            aggregates[f"{key}_p90"] = Percentile(F(column) / 60, fraction=0.9)
+            bucket = RawSQL(BUCKET_SQL.format(column=f'"{column}"'), [])
+            aggregates[f"{key}_median"] = Percentile(bucket, fraction=0.5)
+            aggregates[f"{key}_p90"] = Percentile(bucket, fraction=0.9)
         return {k: v * 60 if v is not None else None
                 for k, v in facts.aggregate(**aggregates).items()}
     for key, column in DURATIONS:  # other databases: in Python, same interpolation
-        values = sorted(v // 60 for v in facts.values_list(column, flat=True)
+        values = sorted(duration_bucket(v) for v in facts.values_list(column, flat=True)
                         if v is not None)
         for name, fraction in (("median", 0.5), ("p90", 0.9)):
             value = percentile(values, fraction)
@@ -240,8 +251,12 @@ class Compliance:
         return rows
 
 
-def rollups(filters: Filters) -> QuerySet[DailyRollup]:
-    return DailyRollup.objects.filter(filters.q(), day__gte=filters.start, day__lte=filters.end)
+def rollups(filters: Filters, *, by_technician: bool = False) -> QuerySet[Any]:
+    """The rollup rows of the period: per area unless a team or a technician is chosen
+    (or the rows are wanted per technician)."""
+    model: Any = DailyRollup if (by_technician or filters.team or filters.technician) \
+        else AreaDailyRollup
+    return model.objects.filter(filters.q(), day__gte=filters.start, day__lte=filters.end)
 
 
 def compliance(filters: Filters) -> Compliance:
@@ -271,7 +286,7 @@ def configured_first_fix_days() -> int:
 
 def _grouped(filters: Filters, by: str) -> list[dict[str, Any]]:
     # Prefixed: an annotation named like a field would shadow it.
-    rows = (rollups(filters).values(by)
+    rows = (rollups(filters, by_technician=by == "technician_id").values(by)
             .annotate(**{f"s_{k}": v for k, v in _sums(Q()).items()}).order_by(by))
     # Rows whose orders all moved elsewhere (a reassignment) sum to zero: left out.
     grouped = [{"key": row[by], **{c: row[f"s_{c}"] for c in COUNTERS}} for row in rows
@@ -308,12 +323,14 @@ def by_technician(filters: Filters) -> list[dict[str, Any]]:
     from technicians.models import Technician
 
     rows = [r for r in _grouped(filters, "technician_id") if r["key"]]
-    techs = {t.pk: t for t in Technician.objects.filter(pk__in=[r["key"] for r in rows])
-             .select_related("user")}
+    names = {}
+    for pk, number, first, last, username in (
+            Technician.objects.filter(pk__in=[r["key"] for r in rows])
+            .values_list("pk", "employee_no", "user__first_name", "user__last_name",
+                         "user__username")):
+        names[pk] = (f"{first} {last}".strip() or username, number)  # as display_name
     for row in rows:
-        tech = techs.get(row["key"])
-        row["name"] = tech.display_name if tech else ""
-        row["employee_no"] = tech.employee_no if tech else ""
+        row["name"], row["employee_no"] = names.get(row["key"], ("", ""))
     return sorted(rows, key=lambda r: (-r["orders"], r["name"]))
 
 

@@ -12,7 +12,16 @@ from django.db.models import Q
 from fieldops import clock
 
 from . import facts
-from .models import COUNTERS, MEASURES, DailyRollup, DurationHistogram, OrderFact
+from .models import (
+    BUCKET_SQL,
+    COUNTERS,
+    MEASURES,
+    AreaDailyRollup,
+    DailyRollup,
+    DurationHistogram,
+    OrderFact,
+    duration_bucket,
+)
 
 
 def _history(order: Any) -> facts.History:
@@ -95,14 +104,26 @@ def _key(values: dict[str, Any]) -> tuple[Any, ...]:
             values["technician_id"] or 0, values["kind"], values["customer_class"])
 
 
-def _add(key: tuple[Any, ...], delta: dict[str, int]) -> None:
-    """Add ``delta`` to the rollup row of ``key`` (created when missing)."""
+#: The two rollups and their keys: per technician, and per area.
+ROLLUP_KEYS = {
+    "technician": ("day", "area_id", "team_id", "technician_id", "kind", "customer_class"),
+    "area": ("day", "area_id", "kind", "customer_class"),
+}
+
+
+def _area_key(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    day, area, _team, _technician, kind, klass = key
+    return (day, area, kind, klass)
+
+
+def _upsert(grain: str, key: tuple[Any, ...], delta: dict[str, int]) -> None:
+    """Add ``delta`` to the row of ``key`` in one rollup (created when missing)."""
     if not any(delta.values()):
         return
     from django.db import connection
 
-    table = DailyRollup._meta.db_table
-    keys = ("day", "area_id", "team_id", "technician_id", "kind", "customer_class")
+    table = (DailyRollup if grain == "technician" else AreaDailyRollup)._meta.db_table
+    keys = ROLLUP_KEYS[grain]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({', '.join((*keys, *COUNTERS))}) "
@@ -110,6 +131,12 @@ def _add(key: tuple[Any, ...], delta: dict[str, int]) -> None:
             f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
             + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in COUNTERS),
             [*key, *(delta[c] for c in COUNTERS)])
+
+
+def _add(key: tuple[Any, ...], delta: dict[str, int]) -> None:
+    """Add ``delta`` to the technician rollup's row of ``key`` and to its area row."""
+    _upsert("area", _area_key(key), delta)
+    _upsert("technician", key, delta)
 
 
 def _bump_minutes(day: Any, measure: str, minutes: int, delta: int) -> None:
@@ -126,7 +153,7 @@ def _bump_minutes(day: Any, measure: str, minutes: int, delta: int) -> None:
 def _minutes(values: dict[str, Any] | None, column: str) -> tuple[Any, int] | None:
     if values is None or values[column] is None:
         return None
-    return values["day"], values[column] // 60
+    return values["day"], duration_bucket(values[column])
 
 
 def _save(order_id: int, old: dict[str, Any] | None, new: dict[str, Any]) -> None:
@@ -143,11 +170,19 @@ def _save(order_id: int, old: dict[str, Any] | None, new: dict[str, Any]) -> Non
                 bumps.append((was[0], measure, was[1], -1))
             if now is not None:
                 bumps.append((now[0], measure, now[1], 1))
-    for day, measure, minutes, delta in sorted(bumps):
-        _bump_minutes(day, measure, minutes, delta)
+    for day, measure, minutes, step in sorted(bumps):
+        _bump_minutes(day, measure, minutes, step)
     before, after = counters(old), counters(new)
     if old is not None and _key(old) == _key(new):
         _add(_key(new), {c: after[c] - before[c] for c in COUNTERS})
+        return
+    if old is not None and _area_key(_key(old)) == _area_key(_key(new)):
+        # Another technician in the same area: the area row changes by the difference.
+        _upsert("area", _area_key(_key(new)), {c: after[c] - before[c] for c in COUNTERS})
+        for key, delta in sorted([(_key(new), after),
+                                  (_key(old), {c: -before[c] for c in COUNTERS})],
+                                 key=lambda move: repr(move[0])):
+            _upsert("technician", key, delta)
         return
     moves = [(_key(new), after)]
     if old is not None:
@@ -284,10 +319,11 @@ def rollups_rebuild() -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {histogram}")
         for measure, column in MEASURES:
+            bucket = BUCKET_SQL.format(column=column)
             cursor.execute(
                 f"INSERT INTO {histogram} (day, measure, minutes, orders) "
-                f"SELECT day, %s, {column} / 60, COUNT(*) FROM {facts} "
-                f"WHERE {column} IS NOT NULL GROUP BY day, {column} / 60", [measure])
+                f"SELECT day, %s, {bucket}, COUNT(*) FROM {facts} "
+                f"WHERE {column} IS NOT NULL GROUP BY day, {bucket}", [measure])
         cursor.execute(f"DELETE FROM {table}")
         cursor.execute(
             f"INSERT INTO {table} (day, area_id, team_id, technician_id, kind, "
@@ -296,4 +332,11 @@ def rollups_rebuild() -> None:
             f"customer_class, {', '.join(sums.values())} FROM {facts} "
             f"GROUP BY day, area_id, COALESCE(team_id, 0), COALESCE(technician_id, 0), kind, "
             f"customer_class")
+        areas = AreaDailyRollup._meta.db_table
+        cursor.execute(f"DELETE FROM {areas}")
+        cursor.execute(
+            f"INSERT INTO {areas} (day, area_id, kind, customer_class, {', '.join(COUNTERS)}) "
+            f"SELECT day, area_id, kind, customer_class, "
+            f"{', '.join(f'SUM({c})' for c in COUNTERS)} FROM {table} "
+            f"GROUP BY day, area_id, kind, customer_class")
 

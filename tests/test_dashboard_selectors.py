@@ -302,7 +302,12 @@ def rollup_rows() -> set[tuple]:
                                            "kind", "customer_class", *COUNTERS)
     minutes = DurationHistogram.objects.filter(orders__gt=0).values_list(
         "day", "measure", "minutes", "orders")
-    return {row for row in rows if any(row[6:])} | set(minutes)
+    from dashboards.models import AreaDailyRollup
+
+    areas = AreaDailyRollup.objects.values_list("day", "area_id", "kind", "customer_class",
+                                                *COUNTERS)
+    return ({row for row in rows if any(row[6:])} | set(minutes)
+            | {("area", *row) for row in areas if any(row[4:])})
 
 
 def test_the_rollup_follows_an_order_that_changes_technician(make_order, alice, bob, east,
