@@ -306,7 +306,8 @@ def orchestrate(args: argparse.Namespace) -> None:
             _manage(env, "demo_data", "--orders", str(args.orders))
             say(f"loaded in {time.monotonic() - started:.0f} s")
         else:
-            say(f"using the loaded database {db} (kept)")
+            say(f"using the loaded database {db} (kept; migrated to the current code)")
+            _manage(env, "migrate", "--noinput", "-v", "0")
         token = _manage(env, "api_client", f"bench-{os.getpid()}", "--rate", "100000000",
                         capture=True).strip().splitlines()[-1]
         facts = json.loads(_manage(env, "shell", "-c", SETUP, capture=True)
