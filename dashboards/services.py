@@ -270,22 +270,28 @@ def link_repeat_visits() -> None:
     from django.db import connection
 
     table = OrderFact._meta.db_table
+    distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
     with connection.cursor() as cursor:
         cursor.execute(f"""
             UPDATE {table} AS f SET next_visit_at = (
                 SELECT MIN(o.on_site_at) FROM {table} AS o
                 WHERE o.account_id = f.account_id AND o.order_id <> f.order_id
                   AND o.on_site_at > f.completed_at)
-            WHERE f.completed_at IS NOT NULL AND f.account_id IS NOT NULL""")
+            WHERE f.completed_at IS NOT NULL AND f.account_id IS NOT NULL
+              AND f.next_visit_at {distinct} (
+                SELECT MIN(o.on_site_at) FROM {table} AS o
+                WHERE o.account_id = f.account_id AND o.order_id <> f.order_id
+                  AND o.on_site_at > f.completed_at)""")
         days = first_fix_days()
         if connection.vendor == "postgresql":
             window = "f.completed_at + %s * interval '1 day'"
         else:
             window = "datetime(f.completed_at, '+' || %s || ' days')"
-        cursor.execute(f"""
-            UPDATE {table} AS f SET first_fix = (
-                f.completed_at IS NOT NULL AND f.visits <= 1 AND f.rework_rounds = 0
-                AND (f.next_visit_at IS NULL OR f.next_visit_at > {window}))""", [days])
+        fixed = (f"(f.completed_at IS NOT NULL AND f.visits <= 1 AND f.rework_rounds = 0 "
+                 f"AND (f.next_visit_at IS NULL OR f.next_visit_at > {window}))")
+        # Only the rows that change: a full-table UPDATE would leave a dead copy of each.
+        cursor.execute(f"UPDATE {table} AS f SET first_fix = {fixed} "
+                       f"WHERE f.first_fix <> {fixed}", [days, days])
     rollups_rebuild()
 
 

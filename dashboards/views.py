@@ -27,6 +27,8 @@ from .charts import compliance_charts, scorecard_chart
 from .forms import FilterForm
 
 View = Callable[..., HttpResponseBase]
+#: Above this many technicians, choose an area or a team to see the technician breakdown.
+TECHNICIANS_SHOWN_UNFILTERED = 300
 
 
 def is_supervisor(user: Any) -> bool:
@@ -67,8 +69,13 @@ def compliance(request: HttpRequest) -> HttpResponse:
     result = selectors.compliance(filters)
     days = selectors.daily(filters)
     areas = selectors.by_area(filters)
-    technicians = selectors.by_technician(filters)
+    # Thousands of technicians over a whole province are no table to read: the
+    # breakdown is shown for an area, a team or a small operation (the CSV has it all).
+    per_technician = bool(filters.area or filters.team or filters.technician
+                          or Technician.objects.count() <= TECHNICIANS_SHOWN_UNFILTERED)
+    technicians = selectors.by_technician(filters) if per_technician else []
     context.update({
+        "per_technician": per_technician,
         "rows": result.rows(), "days": days, "areas": areas,
         "technicians": technicians[:50], "technician_count": len(technicians),
         "now": selectors.now_panel(filters),

@@ -154,3 +154,19 @@ def test_a_bad_period_falls_back_to_the_last_30_days_and_says_why(supervisor):
                                           HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     assert "The period must start before it ends." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_with_many_technicians_the_breakdown_waits_for_an_area(supervisor, make_order, alice,
+                                                               east, monkeypatch):
+    from dashboards import views
+
+    make_order(State.CLOSED, technician=alice)
+    monkeypatch.setattr(views, "TECHNICIANS_SHOWN_UNFILTERED", 0)
+    client = client_for(supervisor)
+    page = client.get(reverse("dashboard:compliance"), HTTP_ACCEPT_LANGUAGE="en")
+    assert "Choose an area or a team to see its technicians." in page.content.decode()
+    assert 'data-table="technicians"' not in page.content.decode()
+    narrowed = client.get(reverse("dashboard:compliance"), {"area": east.pk},
+                          HTTP_ACCEPT_LANGUAGE="en")
+    assert 'data-table="technicians"' in narrowed.content.decode()
