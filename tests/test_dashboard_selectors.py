@@ -10,7 +10,13 @@ import pytest
 import time_machine
 
 from dashboards import selectors
-from dashboards.models import DailyRollup, OrderFact
+from dashboards.models import (
+    COUNTERS,
+    AreaDailyRollup,
+    DailyRollup,
+    DurationHistogram,
+    OrderFact,
+)
 from dashboards.selectors import Filters
 from dashboards.services import order_facts_rebuild
 from sla import engine
@@ -294,16 +300,10 @@ def test_rebuilding_the_facts_gives_the_same_figures(make_order, alice, agent, c
 
 def rollup_rows() -> set[tuple]:
     """The rollup's rows with any count (moving an order can leave a row of zeros)."""
-    from dashboards.models import COUNTERS
-
-    from dashboards.models import DurationHistogram
-
     rows = DailyRollup.objects.values_list("day", "area_id", "team_id", "technician_id",
                                            "kind", "customer_class", *COUNTERS)
     minutes = DurationHistogram.objects.filter(orders__gt=0).values_list(
         "day", "measure", "minutes", "orders")
-    from dashboards.models import AreaDailyRollup
-
     areas = AreaDailyRollup.objects.values_list("day", "area_id", "kind", "customer_class",
                                                 *COUNTERS)
     return ({row for row in rows if any(row[6:])} | set(minutes)
