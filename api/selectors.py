@@ -19,6 +19,7 @@ from workorders.models import Customer, ServiceAccount, WorkOrder, WorkOrderEven
 from workorders.selectors import order_visibility, orders_visible_to
 
 from . import conf, sla
+from .models import ApiClient, WebhookEndpoint
 
 
 class BadCursor(ValueError):
@@ -213,6 +214,32 @@ def area_by_code(code: str) -> Area | None:
     if row is None:
         return None
     return Area.from_db(db, [f.attname for f in Area._meta.concrete_fields], list(row))
+
+
+_ENDPOINTS_SQL: list[str] = []
+
+
+def active_webhook_endpoints() -> list[WebhookEndpoint]:
+    """``WebhookEndpoint.objects.filter(is_active=True, client__is_active=True)`` in its
+    default order (client name, id). Asked on every order event, mostly to find there are
+    none, so it is written once per process instead of compiled each time."""
+    fields = WebhookEndpoint._meta.concrete_fields
+    if not _ENDPOINTS_SQL:
+        endpoint, client = WebhookEndpoint._meta.db_table, ApiClient._meta.db_table
+        columns = ", ".join(f'e."{f.column}"' for f in fields)
+        _ENDPOINTS_SQL.append(
+            f"SELECT {columns} FROM {endpoint} e JOIN {client} c ON c.id = e.client_id "
+            f"WHERE e.is_active AND c.is_active ORDER BY c.name, e.id")
+    db = router.db_for_read(WebhookEndpoint)
+    connection = connections[db]
+    with connection.cursor() as cursor:
+        cursor.execute(_ENDPOINTS_SQL[0])
+        rows = cursor.fetchall()
+    names = [f.attname for f in fields]
+    converters = [getattr(f, "from_db_value", None) for f in fields]
+    return [WebhookEndpoint.from_db(db, names, [
+        convert(value, None, connection) if convert is not None else value
+        for convert, value in zip(converters, row, strict=True)]) for row in rows]
 
 
 def order_for(user: Any, pk: int) -> WorkOrder:

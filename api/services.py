@@ -39,6 +39,7 @@ from .models import (
     WebhookEndpoint,
     WebhookEventType,
 )
+from .selectors import active_webhook_endpoints
 from .webhooks import check_url
 
 ROLE_GROUPS = {ClientRole.CALL_CENTRE: roles.CALL_CENTRE, ClientRole.REPORTING: roles.REPORTING}
@@ -246,9 +247,7 @@ def webhook_publish(*, order: WorkOrder, event_type: str, data: dict[str, Any],
     """Queue ``event_type`` for every active endpoint that wants it, in the caller's
     transaction (outbox). ``source_key`` names the cause, so publishing it twice sends
     nothing new. Returns how many deliveries were queued."""
-    endpoints = [e for e in WebhookEndpoint.objects.filter(is_active=True,
-                                                           client__is_active=True)
-                 if e.wants(event_type)]
+    endpoints = [e for e in active_webhook_endpoints() if e.wants(event_type)]
     queued = 0
     for endpoint in endpoints:
         body = json.dumps({"id": source_key, "type": event_type,

@@ -221,3 +221,25 @@ def test_the_fast_query_reader_agrees_with_the_serializer_on_generated_queries()
         _check_fast_reader_agrees(generated)
 
     check()
+
+
+def test_active_webhook_endpoints_are_the_orm_ones_in_the_same_order(call_centre, reporting):
+    from api.models import WebhookEndpoint
+
+    def endpoint(client, url, types, active=True):
+        return WebhookEndpoint.objects.create(client=client, url=url, event_types=types,
+                                              is_active=active, secret="whsec_x")
+
+    endpoint(reporting, "https://bi.example/hook", ["order.created"])
+    endpoint(call_centre, "https://cc.example/b", [])
+    endpoint(call_centre, "https://cc.example/a", ["sla.breached", "order.updated"])
+    endpoint(call_centre, "https://cc.example/off", [], active=False)
+    orm = list(WebhookEndpoint.objects.filter(is_active=True, client__is_active=True))
+    mine = selectors.active_webhook_endpoints()
+    fields = WebhookEndpoint._meta.concrete_fields
+    assert ([[getattr(e, f.attname) for f in fields] for e in mine]
+            == [[getattr(e, f.attname) for f in fields] for e in orm])
+    assert mine[0].url == "https://cc.example/b"  # by client name, then id
+    reporting.is_active = False
+    reporting.save()
+    assert "https://bi.example/hook" not in [e.url for e in selectors.active_webhook_endpoints()]
