@@ -123,7 +123,7 @@ def test_stateful_links_from_a_created_order_answer_as_documented(live_schema, t
             case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
 
     Workflow.run(settings=hypothesis_settings(
-        max_examples=15, stateful_step_count=6, deadline=None, derandomize=True,
+        max_examples=15, stateful_step_count=10, deadline=None, derandomize=True,
         database=None, suppress_health_check=list(HealthCheck)))
     assert created and followed, "no link from a created order was followed"
     assert any(status == 200 for _label, status in followed), followed
