@@ -157,8 +157,9 @@ def _minutes(values: dict[str, Any] | None, column: str) -> tuple[Any, int] | No
 
 
 def _save(order_id: int, old: dict[str, Any] | None, new: dict[str, Any]) -> None:
-    """Write the order's facts, move its counters from its old rollup row to its new one
-    (the same row, most of the time: one statement) and its durations in the histogram.
+    """Write the order's facts, move its counters from its old rollup rows to its new ones
+    (the same rows, most of the time: one statement per rollup) and its durations in the
+    histogram.
     Shared rows are always changed in key order, so two transactions moving orders
     between the same rows wait for each other instead of deadlocking."""
     OrderFact.objects.update_or_create(order_id=order_id, defaults=new)
