@@ -63,7 +63,9 @@ def _context(request: HttpRequest, tab: str) -> dict[str, Any]:
 @never_cache
 @supervisor_required
 def compliance(request: HttpRequest) -> HttpResponse:
-    """Now (live) and the compliance figures of the period, with charts and breakdowns."""
+    """The compliance figures of the period, with charts and breakdowns. The live Now
+    panel is its own request (``now_partial``), made by the page as soon as it loads and
+    then every ``DASHBOARD_POLL_SECONDS``."""
     context = _context(request, "compliance")
     filters = context["filters"]
     result = selectors.compliance(filters)
@@ -78,7 +80,6 @@ def compliance(request: HttpRequest) -> HttpResponse:
         "per_technician": per_technician,
         "rows": result.rows(), "days": days, "areas": areas,
         "technicians": technicians[:50], "technician_count": len(technicians),
-        "now": selectors.now_panel(filters),
         "charts": compliance_charts(days, areas, technicians[:15]),
     })
     return render(request, "dashboard/compliance.html", context)
