@@ -54,6 +54,10 @@ def _context(request: HttpRequest, tab: str) -> dict[str, Any]:
     filters = form.filters()
     if not form.is_bound:  # show the period the page is about
         form = FilterForm(initial={"start": filters.start, "end": filters.end})
+    elif form.is_valid() and not (request.GET.get("start") and request.GET.get("end")):
+        data = request.GET.copy()
+        data["start"], data["end"] = filters.start.isoformat(), filters.end.isoformat()
+        form = FilterForm(data)
     query = request.GET.copy()
     query.pop("format", None)
     return {"form": form, "filters": filters, "tab": tab, "query": query.urlencode(),

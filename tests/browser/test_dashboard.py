@@ -64,6 +64,7 @@ def test_a_supervisor_reads_the_dashboard_filters_it_and_sees_a_breach_arrive(
     figures = page.locator("[data-figure]")
     assert figures.count() >= 15
     assert page.locator("[data-table=technicians] tbody tr").count() == 2
+    page.wait_for_selector("[data-now-body][data-breached]")  # the live panel arrived
     shots("dashboard")
 
     # A filter is a shareable URL.
@@ -73,7 +74,9 @@ def test_a_supervisor_reads_the_dashboard_filters_it_and_sees_a_breach_arrive(
     assert f"area={east.pk}" in page.url
     page.wait_for_selector("[data-chart=daily] canvas")
     assert page.locator("[data-table=technicians] tbody tr").count() == 1
+    page.wait_for_selector("[data-now-body][data-breached]")
     assert page.locator("[data-now-rows]").count() == 0  # nothing at risk yet
+    assert page.input_value("#id_start")  # the period the page is about is shown
     shots("filtered-east")
 
     # The sweep records the contact breach; the open page shows it on its next poll.
