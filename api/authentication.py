@@ -42,9 +42,9 @@ def _token_sql() -> str:
     Written out once per process from the models' metadata: the ORM would compile the same
     statement on every request, which costs more than running it."""
     models = (ApiToken, ApiClient, get_user_model())
-    columns = ", ".join(f'{m._meta.db_table}."{f.column}"' for m in models
+    columns = ", ".join(f'"{m._meta.db_table}"."{f.column}"' for m in models
                         for f in m._meta.concrete_fields)
-    token, client, user = (m._meta.db_table for m in models)
+    token, client, user = (f'"{m._meta.db_table}"' for m in models)
     return (f'SELECT {columns} FROM {token} '
             f'JOIN {client} ON {client}."id" = {token}."client_id" '
             f'JOIN {user} ON {user}."id" = {client}."user_id" '

@@ -72,7 +72,8 @@ def _order_list_sql(where: list[str], descending: bool) -> str:
     """The page first (one table, its indexes, ``LIMIT``), then the names joined to just
     those rows: joining before the limit made PostgreSQL plan and join every match."""
     order, customer, area, technician, user = (
-        m._meta.db_table for m in (WorkOrder, Customer, Area, Technician, get_user_model()))
+        f'"{m._meta.db_table}"' for m in (WorkOrder, Customer, Area, Technician,
+                                           get_user_model()))
     direction = "DESC" if descending else "ASC"
     return (
         f"WITH page AS MATERIALIZED (SELECT w.id, w.version, w.state, w.kind, w.service, "
@@ -112,16 +113,16 @@ def _order_list_where(user: Any, filters: dict[str, Any]) -> tuple[list[str], li
     if filters.get("kind"):
         add("w.kind = %s", filters["kind"])
     if filters.get("area"):
-        add(f"w.area_id IN (SELECT id FROM {Area._meta.db_table} WHERE code = %s)",
+        add(f'w.area_id IN (SELECT id FROM "{Area._meta.db_table}" WHERE code = %s)',
             filters["area"])
     if filters.get("technician"):
         add("w.technician_id = %s", filters["technician"])
     if filters.get("customer_phone"):
         phone = filters["customer_phone"]
         add(f"(w.contact_phone = %s OR w.customer_id IN "
-            f"(SELECT id FROM {Customer._meta.db_table} WHERE phone = %s))", phone, phone)
+            f'(SELECT id FROM "{Customer._meta.db_table}" WHERE phone = %s))', phone, phone)
     if filters.get("account"):
-        add(f"w.account_id IN (SELECT id FROM {ServiceAccount._meta.db_table} "
+        add(f'w.account_id IN (SELECT id FROM "{ServiceAccount._meta.db_table}" '
             f"WHERE number = %s)", filters["account"])
     if filters.get("external_ref"):
         add("w.external_ref = %s", filters["external_ref"])
@@ -196,7 +197,7 @@ def orders_for(user: Any, filters: dict[str, Any]) -> QuerySet[WorkOrder]:
 
 def _select_sql(model: Any, column: str) -> str:
     fields = ", ".join(f'"{f.column}"' for f in model._meta.concrete_fields)
-    return f'SELECT {fields} FROM {model._meta.db_table} WHERE "{column}" = %s'
+    return f'SELECT {fields} FROM "{model._meta.db_table}" WHERE "{column}" = %s'
 
 
 _AREA_SQL: list[str] = []
@@ -225,7 +226,7 @@ def active_webhook_endpoints() -> list[WebhookEndpoint]:
     none, so it is written once per process instead of compiled each time."""
     fields = WebhookEndpoint._meta.concrete_fields
     if not _ENDPOINTS_SQL:
-        endpoint, client = WebhookEndpoint._meta.db_table, ApiClient._meta.db_table
+        endpoint, client = (f'"{m._meta.db_table}"' for m in (WebhookEndpoint, ApiClient))
         columns = ", ".join(f'e."{f.column}"' for f in fields)
         _ENDPOINTS_SQL.append(
             f"SELECT {columns} FROM {endpoint} e JOIN {client} c ON c.id = e.client_id "
