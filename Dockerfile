@@ -33,5 +33,8 @@ RUN pip install --no-deps -e . \
 
 USER fieldops
 EXPOSE 8000
-# Workers: WEB_CONCURRENCY (read by gunicorn). Run migrations before (compose's web does).
-CMD ["gunicorn", "fieldops.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+# Processes: WEB_CONCURRENCY (read by gunicorn); each serves 8 threads, so a request waiting
+# on PostgreSQL or Redis does not idle the process (docs/api.md, "Performance").
+# Run migrations before (compose's web does).
+CMD ["gunicorn", "fieldops.wsgi", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", \
+     "--threads", "8", "--access-logfile", "-"]
