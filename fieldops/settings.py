@@ -296,8 +296,6 @@ CELERY_BEAT_SCHEDULE["appointments-missed"] = {
     "task": "appointments.tasks.sweep_missed_appointments",
     "schedule": env.float("APPOINTMENT_SWEEP_SECONDS", default=300.0),
 }
-# Photos and signatures go through Django's storage API: local files by default, an
-# S3-compatible bucket when MEDIA_S3_BUCKET is set (pip install "fieldops[s3]").
 # --- Callback surveys and the rework loop (surveys, R29-R33) ---
 # R29: no survey SMS inside these local hours ("HH:MM-HH:MM", may wrap midnight; empty: none).
 SURVEY_QUIET_HOURS = env.str("SURVEY_QUIET_HOURS", default="21:00-08:00")
@@ -309,6 +307,8 @@ CELERY_BEAT_SCHEDULE["survey-callbacks"] = {
     "task": "surveys.tasks.open_due_callbacks",
     "schedule": env.float("SURVEY_CALLBACK_SWEEP_SECONDS", default=300.0),
 }
+# Photos and signatures go through Django's storage API: local files by default, an
+# S3-compatible bucket when MEDIA_S3_BUCKET is set (pip install "fieldops[s3]").
 if env.str("MEDIA_S3_BUCKET", default=""):
     _s3_storage: dict = {
         "BACKEND": "storages.backends.s3.S3Storage",
