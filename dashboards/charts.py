@@ -44,13 +44,15 @@ def compliance_charts(days: Sequence[dict[str, Any]], areas: Sequence[dict[str, 
 
 def scorecard_chart(own: Sequence[dict[str, Any]], area: Sequence[dict[str, Any]],
                     technician: str, area_name: str) -> Any:
+    contact = _("contact within the window")
+    on_time = _("on-time arrival")
     return LineChart(
-        [{"name": f"{technician}: {_('contact within the window')}",
+        [{"name": f"{technician}: {contact}",
           "data": [[d["key"].isoformat(), _pct(d.get("contact_rate"))] for d in own]},
-         {"name": f"{area_name}: {_('contact within the window')}",
+         {"name": f"{area_name}: {contact}",
           "data": [[d["key"].isoformat(), _pct(d.get("contact_rate"))] for d in area]},
-         {"name": f"{technician}: {_('on-time arrival')}",
+         {"name": f"{technician}: {on_time}",
           "data": [[d["key"].isoformat(), _pct(d.get("on_time_rate"))] for d in own]},
-         {"name": f"{area_name}: {_('on-time arrival')}",
+         {"name": f"{area_name}: {on_time}",
           "data": [[d["key"].isoformat(), _pct(d.get("on_time_rate"))] for d in area]}],
         suffix="%", min=0, max=100, height="300px", loading=_("Loading…"))
