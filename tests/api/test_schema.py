@@ -126,4 +126,5 @@ def test_stateful_links_from_a_created_order_answer_as_documented(live_schema, t
         max_examples=15, stateful_step_count=10, deadline=None, derandomize=True,
         database=None, suppress_health_check=list(HealthCheck)))
     assert created and followed, "no link from a created order was followed"
-    assert any(status == 200 for _label, status in followed), followed
+    # At least one link led somewhere useful (a read, or an action the order's state allows).
+    assert any(200 <= status < 300 for _label, status in followed), followed

@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 from django.conf import settings
+from kombu import pools as kombu_pools
 
 from fieldops.celery import app as celery_app
 from fieldops.models import Heartbeat
@@ -58,9 +59,10 @@ def _broker_url() -> str:
 
 
 def _reset_producer_pool() -> None:
-    """Forget the connections made for the old broker URL (the next publish makes new ones)."""
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
+    """Forget the connections made for the old broker URL (the next publish makes new ones).
+    kombu keeps its pools in a process-wide registry keyed by broker URL: closing one but
+    leaving it registered would hand the closed pool to the next publish to that URL."""
+    kombu_pools.reset()
     celery_app._pool = None
     amqp = celery_app.__dict__.get("amqp")
     if amqp is not None:
