@@ -221,7 +221,10 @@ def order_fact_refresh(*, order: Any) -> None:
             .exclude(order_id=order.pk).order_by("on_site_at")
             .values_list("on_site_at", flat=True).first())
     new["first_fix"] = is_first_fix(new)
-    _save(order.pk, old, new)
+    if old is None or any(old.get(name) != value for name, value in new.items()):
+        # Most events that change nothing the figures count (a follow-up, a note) write
+        # nothing here.
+        _save(order.pk, old, new)
     visit = new["on_site_at"]
     if order.account_id is not None and visit is not None \
             and (old is None or old["on_site_at"] is None):
