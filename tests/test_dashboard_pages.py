@@ -170,3 +170,10 @@ def test_with_many_technicians_the_breakdown_waits_for_an_area(supervisor, make_
     narrowed = client.get(reverse("dashboard:compliance"), {"area": east.pk},
                           HTTP_ACCEPT_LANGUAGE="en")
     assert 'data-table="technicians"' in narrowed.content.decode()
+
+
+def test_the_admin_header_links_supervisors_to_the_dashboards(supervisor, dispatcher):
+    # R39: the desk shows the way to the dashboards to those who may open them, only.
+    link = f'href="{reverse("dashboard:compliance")}"'
+    assert link in client_for(supervisor).get(reverse("admin:index")).content.decode()
+    assert link not in client_for(dispatcher).get(reverse("admin:index")).content.decode()

@@ -54,3 +54,12 @@ def minutes(seconds: Any) -> str:
 @register.filter
 def get(mapping: Any, key: Any) -> Any:
     return mapping.get(key) if mapping else None
+
+
+@register.filter
+def sees_dashboards(user: Any) -> bool:
+    """``{% if user|sees_dashboards %}``: the admin header links to the dashboards (R39)
+    for the people allowed to open them."""
+    from dashboards.views import is_supervisor
+
+    return is_supervisor(user)
