@@ -50,6 +50,20 @@ def _needs_services(request: pytest.FixtureRequest) -> None:
             _service_missing(request.node, "Redis", "REDIS_URL is not set")
 
 
+def reset_broker_connections() -> None:
+    """Forget every broker connection and producer this process holds, after a test points
+    Celery at another broker URL (the next publish connects afresh). kombu keeps its pools
+    in a process-wide registry keyed by URL: a pool closed but left registered would be
+    handed to the next publish to that URL ("Acquire on closed pool")."""
+    from kombu import pools as kombu_pools
+
+    kombu_pools.reset()
+    celery_app._pool = None
+    amqp = celery_app.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _celery_eager() -> None:
     """Tasks queued by services run in-process in unit tests; integration tests start

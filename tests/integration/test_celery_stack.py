@@ -21,10 +21,10 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 from django.conf import settings
-from kombu import pools as kombu_pools
 
 from fieldops.celery import app as celery_app
 from fieldops.models import Heartbeat
+from tests.conftest import reset_broker_connections
 from workorders import services
 from workorders.models import CompletionReport, State, WorkOrder
 
@@ -56,17 +56,6 @@ def _test_database_url() -> str:
 def _broker_url() -> str:
     redis = urlsplit(os.environ["REDIS_URL"])
     return f"{redis.scheme}://{redis.netloc}/{BROKER_DB}"
-
-
-def _reset_producer_pool() -> None:
-    """Forget the connections made for the old broker URL (the next publish makes new ones).
-    kombu keeps its pools in a process-wide registry keyed by broker URL: closing one but
-    leaving it registered would hand the closed pool to the next publish to that URL."""
-    kombu_pools.reset()
-    celery_app._pool = None
-    amqp = celery_app.__dict__.get("amqp")
-    if amqp is not None:
-        amqp._producer_pool = None
 
 
 class Proc(NamedTuple):
@@ -102,10 +91,10 @@ def broker_url() -> Iterator[str]:
              ("broker_url", "broker_transport_options", "task_always_eager")}
     celery_app.conf.update(broker_url=url, broker_transport_options={},
                            task_always_eager=False)
-    _reset_producer_pool()
+    reset_broker_connections()
     yield url
     celery_app.conf.update(saved)
-    _reset_producer_pool()
+    reset_broker_connections()
 
 
 @pytest.fixture

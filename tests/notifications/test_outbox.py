@@ -13,6 +13,7 @@ from django.db import transaction
 from fieldops.celery import app as celery_app
 from notifications import backends, services
 from notifications.models import Channel, Notification, Status
+from tests.conftest import reset_broker_connections
 
 
 class BrokenGateway:
@@ -89,14 +90,14 @@ def test_while_the_broker_is_down_notifications_wait_and_the_flush_sends_them(ca
     conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
     conf.task_publish_retry = False
     conf.broker_connection_timeout = 1
-    celery_app.pool.force_close_all()
+    reset_broker_connections()
     try:
         with transaction.atomic():
             note = services.notify(channel=Channel.SMS, kind="t", body="x", address="1")
     finally:
         (conf.task_always_eager, conf.broker_url, conf.task_publish_retry,
          conf.broker_connection_timeout) = saved
-        celery_app.pool.force_close_all()
+        reset_broker_connections()
     assert "broker unavailable" in caplog.text  # the hand-off to Celery really failed
     note.refresh_from_db()
     assert note.status == Status.PENDING and backends.outbox == []
