@@ -116,20 +116,9 @@ COUNTERS = (
 )
 
 
-class DailyRollup(models.Model):
-    """The facts of the orders received on one day, summed per area, team, technician,
-    kind and customer class: what the compliance page adds up, so its cost follows the
-    number of these rows in the period, not the number of orders. Kept in step with
-    ``OrderFact`` by the same hook (each change of a fact moves its counters from its old
-    row to its new one); ``dashboard_facts`` rebuilds it. 0 stands for "no team" and
-    "no technician" (so that every row has a unique key)."""
+class RollupCounters(models.Model):
+    """The counters both rollups keep (``COUNTERS``), each the sum over their orders."""
 
-    day = models.DateField(_("received on"))
-    area_id = models.IntegerField(_("area"))
-    team_id = models.IntegerField(_("team"))
-    technician_id = models.IntegerField(_("technician"))
-    kind = models.CharField(_("kind"), max_length=8)
-    customer_class = models.CharField(_("customer class"), max_length=16)
     orders = models.IntegerField(default=0)
     contact_met = models.IntegerField(default=0)
     contact_breached = models.IntegerField(default=0)
@@ -150,6 +139,25 @@ class DailyRollup(models.Model):
     breaches = models.IntegerField(default=0)
 
     class Meta:
+        abstract = True
+
+
+class DailyRollup(RollupCounters):
+    """The facts of the orders received on one day, summed per area, team, technician,
+    kind and customer class: what the compliance page adds up, so its cost follows the
+    number of these rows in the period, not the number of orders. Kept in step with
+    ``OrderFact`` by the same hook (each change of a fact moves its counters from its old
+    row to its new one); ``dashboard_facts`` rebuilds it. 0 stands for "no team" and
+    "no technician" (so that every row has a unique key)."""
+
+    day = models.DateField(_("received on"))
+    area_id = models.IntegerField(_("area"))
+    team_id = models.IntegerField(_("team"))
+    technician_id = models.IntegerField(_("technician"))
+    kind = models.CharField(_("kind"), max_length=8)
+    customer_class = models.CharField(_("customer class"), max_length=16)
+
+    class Meta:
         verbose_name = _("daily figures")
         verbose_name_plural = _("daily figures")
         constraints = [models.UniqueConstraint(
@@ -165,13 +173,12 @@ class DailyRollup(models.Model):
         return f"{self.day} {self.area_id}/{self.team_id}/{self.technician_id}"
 
 
-
 #: The measured durations: (code, column of ``OrderFact``).
 MEASURES = (("contact", "dispatch_to_contact_s"), ("site", "dispatch_to_site_s"),
             ("work", "site_to_complete_s"))
 
 
-class AreaDailyRollup(models.Model):
+class AreaDailyRollup(RollupCounters):
     """The same counters as ``DailyRollup`` per (day, area, kind, customer class) only:
     what the page adds up when no team or technician is chosen (a few hundred rows a day
     however many technicians there are)."""
@@ -180,24 +187,6 @@ class AreaDailyRollup(models.Model):
     area_id = models.IntegerField(_("area"))
     kind = models.CharField(_("kind"), max_length=8)
     customer_class = models.CharField(_("customer class"), max_length=16)
-    orders = models.IntegerField(default=0)
-    contact_met = models.IntegerField(default=0)
-    contact_breached = models.IntegerField(default=0)
-    visit_met = models.IntegerField(default=0)
-    visit_breached = models.IntegerField(default=0)
-    arrivals = models.IntegerField(default=0)
-    late_arrivals = models.IntegerField(default=0)
-    missed = models.IntegerField(default=0)
-    completed = models.IntegerField(default=0)
-    first_fix = models.IntegerField(default=0)
-    remote = models.IntegerField(default=0)
-    survey_answers = models.IntegerField(default=0)
-    satisfied_answers = models.IntegerField(default=0)
-    surveyed = models.IntegerField(default=0)
-    reworked = models.IntegerField(default=0)
-    rework_rounds = models.IntegerField(default=0)
-    abnormal = models.IntegerField(default=0)
-    breaches = models.IntegerField(default=0)
 
     class Meta:
         verbose_name = _("daily figures by area")
