@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
 
 from fieldops import clock
 
@@ -221,7 +221,8 @@ def order_fact_refresh(*, order: Any) -> None:
             .exclude(order_id=order.pk).order_by("on_site_at")
             .values_list("on_site_at", flat=True).first())
     new["first_fix"] = is_first_fix(new)
-    if old is None or any(old.get(name) != value for name, value in new.items()):
+    if old is None or any(old.get(name) != value for name, value in new.items()
+                          if name != "updated_at"):
         # Most events that change nothing the figures count (a follow-up, a note) write
         # nothing here.
         _save(order.pk, old, new)
@@ -238,6 +239,33 @@ def order_fact_refresh(*, order: Any) -> None:
             after = {**before, "next_visit_at": visit}
             after["first_fix"] = is_first_fix(after)
             _save(order_id, before, after)
+
+
+def order_facts_catch_up_breaches(*, within: dt.timedelta = dt.timedelta(days=1),
+                                  limit: int = 500) -> int:
+    """R38/R39: the SLA sweep records a breach on the timer, which is not an order event,
+    so the order's facts would count it only with its next event. Refresh the facts of the
+    orders whose breached timers (due within ``within``) outnumber the breaches their
+    facts count, at most ``limit`` orders, each in its own transaction under the order's
+    row lock (as an event would). Returns how many were refreshed; safe to run twice."""
+    from sla.timers import Timer
+    from workorders.models import WorkOrder
+
+    since = clock.now() - within
+    recent = Timer.objects.filter(breached_at__gte=since).values("order_id")
+    breached = (Timer.objects.filter(order_id=OuterRef("order_id"), breached_at__isnull=False)
+                .order_by().values("order_id").annotate(n=Count("pk")).values("n")[:1])
+    behind = list(OrderFact.objects.filter(order_id__in=recent)
+                  .annotate(breached=Subquery(breached))
+                  .filter(breached__gt=F("breaches"))
+                  .order_by("order_id").values_list("order_id", flat=True)[:limit])
+    for order_id in behind:
+        with transaction.atomic():
+            order = (WorkOrder.objects.select_for_update(of=("self",))
+                     .select_related("technician").filter(pk=order_id).first())
+            if order is not None:
+                order_fact_refresh(order=order)
+    return len(behind)
 
 
 def order_facts_rebuild(*, order_ids: Iterable[int] | None = None, chunk: int = 2000,

@@ -323,3 +323,21 @@ def test_the_rollup_follows_an_order_that_changes_technician(make_order, alice, 
     technicians = {row["name"]: row["orders"] for row in selectors.by_technician(cohort)}
     assert technicians == {"Carol Zhao": 1}
     assert selectors.compliance(cohort).current["orders"] == 1
+
+
+def test_a_breach_the_sweep_records_reaches_the_figures_without_another_event(
+        make_order, alice, clock):
+    # R38/R39: the sweep writes no order event; the catch-up task brings the facts along,
+    # once (run it twice).
+    from dashboards import tasks
+
+    order = dispatched_at_t0(make_order, alice, clock)
+    assert selectors.compliance(ONLY_T0).current["breaches"] == 0
+    clock.move_to(T0 + minutes(90))  # R7: not contacted within the hour
+    engine.sweep_all()
+    assert selectors.compliance(ONLY_T0).current["breaches"] == 0  # not yet counted
+    assert tasks.catch_up_breaches() == 1
+    current = selectors.compliance(ONLY_T0).current
+    assert current["breaches"] == 1 and current["contact_breached"] == 1
+    assert tasks.catch_up_breaches() == 0
+    assert OrderFact.objects.get(order=order).breaches == 1
