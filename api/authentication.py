@@ -16,6 +16,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from fieldops import clock
+from fieldops.rawsql import plan_for, typed
 
 from . import conf
 from .models import ApiClient, ApiToken
@@ -65,14 +66,15 @@ def token_by_prefix(prefix: str) -> ApiToken | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    values = list(row)
+    models = (ApiToken, ApiClient, get_user_model())
+    connection = connections[db]
+    values = typed(row, plan_for(connection, "api.token", lambda: [
+        f for m in models for f in m._meta.concrete_fields]), connection)
     instances: list[Any] = []
-    for model in (ApiToken, ApiClient, get_user_model()):
+    for model in models:
         fields = model._meta.concrete_fields
         width = len(fields)
-        converted = [f.from_db_value(v, None, connections[db]) if hasattr(f, "from_db_value")
-                     else v for f, v in zip(fields, values[:width], strict=True)]
-        instances.append(model.from_db(db, [f.attname for f in fields], converted))
+        instances.append(model.from_db(db, [f.attname for f in fields], values[:width]))
         values = values[width:]
     token, client, user = instances
     client.user = user

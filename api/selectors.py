@@ -13,6 +13,7 @@ from django.db import connections, router
 from django.db.models import Prefetch, Q, QuerySet
 
 from appointments.models import Appointment, AppointmentStatus
+from fieldops.rawsql import plan_for, typed
 from surveys.models import FollowUp, FollowUpStatus
 from technicians.models import Area, Technician
 from workorders.models import Customer, ServiceAccount, WorkOrder, WorkOrderEvent
@@ -68,15 +69,17 @@ LIST_COLUMNS = ("id", "version", "state", "kind", "service", "channel", "custome
                 "technician_username")
 
 
-def _order_list_sql(where: list[str], descending: bool) -> str:
+def _order_list_sql(where: list[str], descending: bool, *, vendor: str) -> str:
     """The page first (one table, its indexes, ``LIMIT``), then the names joined to just
-    those rows: joining before the limit made PostgreSQL plan and join every match."""
+    those rows: joining before the limit made PostgreSQL plan and join every match.
+    (``MATERIALIZED`` is PostgreSQL's fence; older SQLite builds don't know the word.)"""
     order, customer, area, technician, user = (
         f'"{m._meta.db_table}"' for m in (WorkOrder, Customer, Area, Technician,
                                            get_user_model()))
     direction = "DESC" if descending else "ASC"
+    fence = "MATERIALIZED " if vendor == "postgresql" else ""
     return (
-        f"WITH page AS MATERIALIZED (SELECT w.id, w.version, w.state, w.kind, w.service, "
+        f"WITH page AS {fence}(SELECT w.id, w.version, w.state, w.kind, w.service, "
         f"w.channel, w.customer_class, w.contact_phone, w.technician_id, w.external_ref, "
         f"w.preferred_day, w.created_at, w.updated_at, w.customer_id, w.area_id "
         f"FROM {order} w WHERE {' AND '.join(where) or 'TRUE'} "
@@ -131,12 +134,22 @@ def _order_list_where(user: Any, filters: dict[str, Any]) -> tuple[list[str], li
                             ("updated_after", "w.updated_at >= %s"),
                             ("updated_before", "w.updated_at < %s")):
         if filters.get(name):
-            add(condition, filters[name])
+            ops = connections[router.db_for_read(WorkOrder)].ops
+            add(condition, ops.adapt_datetimefield_value(filters[name]))
     if filters.get("sla_status"):
         timers = sla.timers_with_status(filters["sla_status"]).values("order_id")
         sql, timer_params = timers.query.sql_with_params()
         add(f"w.id IN ({sql})", *timer_params)
     return where, params
+
+
+def _list_fields() -> list[Any]:
+    """The model fields behind ``LIST_COLUMNS``, in order (for typing the raw rows)."""
+    user = get_user_model()
+    order = [WorkOrder._meta.get_field(name) for name in LIST_COLUMNS[:13]]
+    return [*order, Customer._meta.get_field("name"), Area._meta.get_field("code"),
+            Technician._meta.get_field("employee_no"), user._meta.get_field("first_name"),
+            user._meta.get_field("last_name"), user._meta.get_field("username")]
 
 
 def order_list_page(user: Any, filters: dict[str, Any], *, descending: bool,
@@ -158,8 +171,13 @@ def order_list_page(user: Any, filters: dict[str, Any], *, descending: bool,
         params = [*params, after]
     db = router.db_for_read(WorkOrder)
     with connections[db].cursor() as db_cursor:
-        db_cursor.execute(_order_list_sql(where, descending), [*params, size + 1])
+        db_cursor.execute(_order_list_sql(where, descending, vendor=connections[db].vendor),
+                          [*params, size + 1])
         rows = db_cursor.fetchall()
+    connection = connections[db]
+    if connection.vendor != "postgresql":  # psycopg's rows are typed already
+        plan = plan_for(connection, "api.order_list", _list_fields)
+        rows = [tuple(typed(row, plan, connection)) for row in rows]
     more = len(rows) > size
     rows = rows[:size]
     return Page(rows, encode_cursor(rows[-1][0]) if more and rows else None)
@@ -214,7 +232,9 @@ def area_by_code(code: str) -> Area | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    return Area.from_db(db, [f.attname for f in Area._meta.concrete_fields], list(row))
+    fields = Area._meta.concrete_fields
+    values = typed(row, plan_for(connections[db], "api.area", lambda: fields), connections[db])
+    return Area.from_db(db, [f.attname for f in fields], values)
 
 
 _ENDPOINTS_SQL: list[str] = []
@@ -237,10 +257,8 @@ def active_webhook_endpoints() -> list[WebhookEndpoint]:
         cursor.execute(_ENDPOINTS_SQL[0])
         rows = cursor.fetchall()
     names = [f.attname for f in fields]
-    converters = [getattr(f, "from_db_value", None) for f in fields]
-    return [WebhookEndpoint.from_db(db, names, [
-        convert(value, None, connection) if convert is not None else value
-        for convert, value in zip(converters, row, strict=True)]) for row in rows]
+    plan = plan_for(connection, "api.webhook_endpoints", lambda: fields)
+    return [WebhookEndpoint.from_db(db, names, typed(row, plan, connection)) for row in rows]
 
 
 def order_for(user: Any, pk: int) -> WorkOrder:

@@ -72,6 +72,7 @@ def test_a_deactivated_policy_stops_matching_at_once(make_order, alice, dispatch
     assert now is None or now.pk != matched.pk
 
 
+@pytest.mark.postgres  # the row-version key (xmin, ctid) is PostgreSQL's
 def test_a_rolled_back_rule_edit_is_forgotten(make_order, alice, dispatcher):
     # R7: an edit seen inside a transaction that then rolls back must not linger.
     from django.db import transaction
@@ -89,6 +90,7 @@ def test_a_rolled_back_rule_edit_is_forgotten(make_order, alice, dispatcher):
     assert {r.kind: r.target_minutes for r in policy.rules.all()}["contact"] == 60
 
 
+@pytest.mark.postgres  # the row-version key (xmin, ctid) is PostgreSQL's
 def test_a_rule_edited_without_a_version_bump_is_seen(make_order, alice, dispatcher):
     # R7: even a QuerySet.update of a rule alone (no version bump) reaches the next event.
     services.work_order_dispatch(order=make_order(), by=dispatcher, technician=alice)
