@@ -1,9 +1,7 @@
 """The customer's signed links (no login): one per booking SMS.
 
-The token is ``django.core.signing`` output (HMAC under SECRET_KEY, with a timestamp),
-so a changed character is refused (tampered) and an old one is refused (expired). It
-names a ``CustomerLink`` row, which makes the link single-use and lets a booking that
-was moved refuse the links sent for it.
+The token (``fieldops.signed_links``) names a ``CustomerLink`` row, which makes the link
+single-use and lets a booking that was moved refuse the links sent for it.
 """
 
 from __future__ import annotations
@@ -12,37 +10,17 @@ import datetime as dt
 import secrets
 
 from django.conf import settings
-from django.core import signing
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from fieldops import clock
+from fieldops.signed_links import LinkError, LinkExpired, LinkInvalid, LinkUsed, sign, unsign
 
 from .models import Appointment, AppointmentStatus, CustomerLink
 
 SALT = "appointments.customer-link"
-
-
-class LinkError(Exception):
-    """Why a link can't be used; ``message`` is shown to the customer."""
-
-    code = "invalid"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class LinkInvalid(LinkError):
-    code = "invalid"
-
-
-class LinkExpired(LinkError):
-    code = "expired"
-
-
-class LinkUsed(LinkError):
-    code = "used"
+__all__ = ["LinkError", "LinkExpired", "LinkInvalid", "LinkUsed", "absolute_url", "issue",
+           "max_age", "resolve", "token_for"]
 
 
 def max_age() -> dt.timedelta:
@@ -60,8 +38,7 @@ def issue(appointment: Appointment) -> tuple[CustomerLink, str]:
 
 
 def token_for(link: CustomerLink) -> str:
-    signer = signing.TimestampSigner(salt=SALT)
-    return signer.sign(f"{link.pk}.{link.nonce}")
+    return sign(SALT, link.pk, link.nonce)
 
 
 def absolute_url(token: str) -> str:
@@ -71,18 +48,13 @@ def absolute_url(token: str) -> str:
 def resolve(token: str, *, for_use: bool = False) -> CustomerLink:
     """The link named by ``token``, or ``LinkError``. With ``for_use`` it must also be
     unused and its booking still the current one."""
-    signer = signing.TimestampSigner(salt=SALT)
-    try:
-        value = signer.unsign(token, max_age=max_age())
-    except signing.SignatureExpired as exc:
-        raise LinkExpired(_("This link has expired. Call us, or wait for our next SMS."
-                            )) from exc
-    except signing.BadSignature as exc:
-        raise LinkInvalid(_("This link is not valid. Check that the whole address from "
-                            "the SMS was opened.")) from exc
-    pk, _sep, nonce = value.partition(".")
+    pk, nonce = unsign(
+        SALT, token, max_age=max_age(),
+        invalid=_("This link is not valid. Check that the whole address from the SMS was "
+                  "opened."),
+        expired=_("This link has expired. Call us, or wait for our next SMS."))
     link = (CustomerLink.objects.select_related("appointment__order__technician__user")
-            .filter(pk=int(pk) if pk.isdigit() else 0, nonce=nonce).first())
+            .filter(pk=pk, nonce=nonce).first())
     if link is None:
         raise LinkInvalid(_("This link is not valid. Check that the whole address from the "
                             "SMS was opened."))

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import time_machine
+from django.core import signing
 from django.test import Client
 from django.utils import translation
 
@@ -130,7 +131,7 @@ def test_another_orders_token_answers_only_its_own_order(make_order, alice, clie
     forged = f"{other.pk}.{value.split('.', 1)[1]}:{signature}"
     assert client.post(f"/s/{forged}/", ANSWER).status_code == 404
     # A correctly signed token naming the other survey with this survey's nonce: no row.
-    signed = links.signing.TimestampSigner(salt=links.SALT).sign(
+    signed = signing.TimestampSigner(salt=links.SALT).sign(
         f"{other.pk}.{value.split('.', 1)[1]}")
     assert client.post(f"/s/{signed}/", ANSWER).status_code == 404
     assert Survey.objects.get(order=second).status == SurveyStatus.PENDING
@@ -141,7 +142,7 @@ def test_an_appointment_link_token_is_not_a_survey_token(make_order, alice, clie
     # Signed for another purpose (another salt): refused.
     order = make_order(State.SURVEY_PENDING, technician=alice)
     survey = Survey.objects.get(order=order)
-    other_salt = appointment_links.signing.TimestampSigner(
+    other_salt = signing.TimestampSigner(
         salt=appointment_links.SALT).sign(f"{survey.pk}.{survey.nonce}")
     assert client.get(f"/s/{other_salt}/").status_code == 404
 

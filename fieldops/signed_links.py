@@ -1,0 +1,56 @@
+"""The customer's signed links (no login), shared by the booking links
+(``appointments.links``) and the survey links (``surveys.links``).
+
+A token is ``django.core.signing`` output (HMAC under SECRET_KEY, with a timestamp) naming
+one row by its id and nonce: a changed character is refused (tampered), an old token is
+refused (expired), and a token signed for another purpose is refused because each kind of
+link signs with its own salt. The row makes a link single-use and lets its owner refuse it
+later; those checks stay with each kind."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core import signing
+
+
+class LinkError(Exception):
+    """Why a link can't be used; ``message`` is shown to the customer."""
+
+    code = "invalid"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class LinkInvalid(LinkError):
+    code = "invalid"
+
+
+class LinkExpired(LinkError):
+    code = "expired"
+
+
+class LinkUsed(LinkError):
+    code = "used"
+
+
+def sign(salt: str, pk: int, nonce: str) -> str:
+    """The token naming row ``pk`` with its ``nonce``."""
+    return signing.TimestampSigner(salt=salt).sign(f"{pk}.{nonce}")
+
+
+def unsign(salt: str, token: str, *, max_age: dt.timedelta, invalid: str,
+           expired: str) -> tuple[int, str]:
+    """The (row id, nonce) a token names; ``LinkInvalid`` (with the message ``invalid``)
+    for a tampered or foreign token, ``LinkExpired`` (``expired``) for an old one. The id
+    is 0 when the signed value holds none (no row has it)."""
+    try:
+        value = signing.TimestampSigner(salt=salt).unsign(token, max_age=max_age)
+    except signing.SignatureExpired as exc:
+        raise LinkExpired(expired) from exc
+    except signing.BadSignature as exc:
+        raise LinkInvalid(invalid) from exc
+    pk, _sep, nonce = value.partition(".")
+    return (int(pk) if pk.isdigit() else 0), nonce
