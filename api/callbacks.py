@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -19,7 +19,6 @@ from surveys import services as survey_services
 from surveys.models import AnswerChannel
 from workorders.models import PERM_INTAKE
 
-from . import selectors
 from . import serializers as s
 from .views import READ_ERRORS, WRITE_ERRORS, ApiView, _ensure_dict, _problems
 
@@ -45,19 +44,10 @@ class CallbackCollectionView(ApiView):
         params = s.CallbackFilterSerializer(data=request.query_params.dict())
         params.is_valid(raise_exception=True)
         f = params.validated_data
-        try:
-            page = selectors.keyset_page(survey_selectors.callbacks_for(request.user, f),
-                                         descending=False, cursor=f.get("cursor"),
-                                         page_size=f.get("page_size"))
-        except selectors.BadCursor:
-            raise ValidationError({"cursor": [_("Invalid cursor.")]}) from None
-        next_url = None
-        if page.next_cursor:
-            query = request.query_params.copy()
-            query["cursor"] = page.next_cursor
-            next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        page = self.keyset(survey_selectors.callbacks_for(request.user, f), f,
+                           descending=False)
         data = s.CallbackSerializer(page.items, many=True, context={"request": request}).data
-        return Response({"next": next_url, "results": data})
+        return Response({"next": self.next_link(request, page.next_cursor), "results": data})
 
 
 class CallbackResultView(ApiView):

@@ -342,6 +342,26 @@ class ApiView(GenericAPIView):
         if not any(user.has_perm(p) for p in WRITE_PERMS):
             raise PermissionDenied(_("This client is read-only."))
 
+    @staticmethod
+    def next_link(request: Request, cursor: str | None) -> str | None:
+        """The next page's URL: this request's query string with the cursor replaced."""
+        if not cursor:
+            return None
+        query = request.query_params.copy()
+        query["cursor"] = cursor
+        return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+
+    @staticmethod
+    def keyset(queryset: Any, params: dict[str, Any], *, descending: bool) -> selectors.Page:
+        """``selectors.keyset_page`` with the query's cursor and page size; a bad cursor is
+        a 400 on the ``cursor`` field."""
+        try:
+            return selectors.keyset_page(queryset, descending=descending,
+                                         cursor=params.get("cursor"),
+                                         page_size=params.get("page_size"))
+        except selectors.BadCursor:
+            raise ValidationError({"cursor": [_("Invalid cursor.")]}) from None
+
 
 # --- Orders -------------------------------------------------------------------------------
 
@@ -371,13 +391,9 @@ class WorkOrderCollectionView(ApiView):
         except selectors.BadCursor:
             raise ValidationError({"cursor": [_("Invalid cursor; use the next link as "
                                                 "given.")]}) from None
-        next_url = None
-        if page.next_cursor:
-            query = request.query_params.copy()
-            query["cursor"] = page.next_cursor
-            next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
         tz = timezone.get_current_timezone()
-        return Response({"next": next_url, "results": [list_item(row, tz) for row in page.items]})
+        return Response({"next": self.next_link(request, page.next_cursor),
+                         "results": [list_item(row, tz) for row in page.items]})
 
     @extend_schema(
         operation_id="work_orders_create", parameters=[IDEMPOTENCY_KEY, ETAG],
@@ -589,18 +605,8 @@ class FollowUpCollectionView(ApiView):
         params = s.FollowUpFilterSerializer(data=request.query_params.dict())
         params.is_valid(raise_exception=True)
         f = params.validated_data
-        try:
-            page = selectors.keyset_page(selectors.follow_ups_for(request.user, f),
-                                         descending=True, cursor=f.get("cursor"),
-                                         page_size=f.get("page_size"))
-        except selectors.BadCursor:
-            raise ValidationError({"cursor": [_("Invalid cursor.")]}) from None
-        next_url = None
-        if page.next_cursor:
-            query = request.query_params.copy()
-            query["cursor"] = page.next_cursor
-            next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-        return Response({"next": next_url,
+        page = self.keyset(selectors.follow_ups_for(request.user, f), f, descending=True)
+        return Response({"next": self.next_link(request, page.next_cursor),
                          "results": s.FollowUpSerializer(page.items, many=True).data})
 
 
