@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import time
@@ -38,6 +39,7 @@ def split_token(token: str) -> str | None:
     return prefix
 
 
+@functools.cache
 def _token_sql() -> str:
     """The token, its client and the client's user in one query (every request runs it).
     Written out once per process from the models' metadata: the ORM would compile the same
@@ -52,17 +54,12 @@ def _token_sql() -> str:
             f'WHERE {token}."prefix" = %s')
 
 
-_TOKEN_SQL: list[str] = []
-
-
 def token_by_prefix(prefix: str) -> ApiToken | None:
     """``ApiToken.objects.select_related("client__user").filter(prefix=prefix).first()``
     (the prefix is unique), without compiling the query on every request."""
-    if not _TOKEN_SQL:
-        _TOKEN_SQL.append(_token_sql())
     db = router.db_for_read(ApiToken)
     with connections[db].cursor() as cursor:
-        cursor.execute(_TOKEN_SQL[0], [prefix])
+        cursor.execute(_token_sql(), [prefix])
         row = cursor.fetchone()
     if row is None:
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -213,22 +214,18 @@ def orders_for(user: Any, filters: dict[str, Any]) -> QuerySet[WorkOrder]:
     return qs
 
 
+@functools.cache
 def _select_sql(model: Any, column: str) -> str:
     fields = ", ".join(f'"{f.column}"' for f in model._meta.concrete_fields)
     return f'SELECT {fields} FROM "{model._meta.db_table}" WHERE "{column}" = %s'
 
 
-_AREA_SQL: list[str] = []
-
-
 def area_by_code(code: str) -> Area | None:
     """``Area.objects.filter(code=code).first()`` (the code is unique) for every intake,
     without compiling the query each time."""
-    if not _AREA_SQL:
-        _AREA_SQL.append(_select_sql(Area, "code"))
     db = router.db_for_read(Area)
     with connections[db].cursor() as cursor:
-        cursor.execute(_AREA_SQL[0], [code])
+        cursor.execute(_select_sql(Area, "code"), [code])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -237,7 +234,12 @@ def area_by_code(code: str) -> Area | None:
     return Area.from_db(db, [f.attname for f in fields], values)
 
 
-_ENDPOINTS_SQL: list[str] = []
+@functools.cache
+def _endpoints_sql() -> str:
+    endpoint, client = (f'"{m._meta.db_table}"' for m in (WebhookEndpoint, ApiClient))
+    columns = ", ".join(f'e."{f.column}"' for f in WebhookEndpoint._meta.concrete_fields)
+    return (f"SELECT {columns} FROM {endpoint} e JOIN {client} c ON c.id = e.client_id "
+            f"WHERE e.is_active AND c.is_active ORDER BY c.name, e.id")
 
 
 def active_webhook_endpoints() -> list[WebhookEndpoint]:
@@ -245,16 +247,10 @@ def active_webhook_endpoints() -> list[WebhookEndpoint]:
     default order (client name, id). Asked on every order event, mostly to find there are
     none, so it is written once per process instead of compiled each time."""
     fields = WebhookEndpoint._meta.concrete_fields
-    if not _ENDPOINTS_SQL:
-        endpoint, client = (f'"{m._meta.db_table}"' for m in (WebhookEndpoint, ApiClient))
-        columns = ", ".join(f'e."{f.column}"' for f in fields)
-        _ENDPOINTS_SQL.append(
-            f"SELECT {columns} FROM {endpoint} e JOIN {client} c ON c.id = e.client_id "
-            f"WHERE e.is_active AND c.is_active ORDER BY c.name, e.id")
     db = router.db_for_read(WebhookEndpoint)
     connection = connections[db]
     with connection.cursor() as cursor:
-        cursor.execute(_ENDPOINTS_SQL[0])
+        cursor.execute(_endpoints_sql())
         rows = cursor.fetchall()
     names = [f.attname for f in fields]
     plan = plan_for(connection, "api.webhook_endpoints", lambda: fields)
