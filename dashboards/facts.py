@@ -1,7 +1,7 @@
 """An order's facts for the dashboards, computed from its history (pure: no queries).
 
-Used in the transaction of every order event (``services.order_fact_refresh``), by the
-rebuild command, and by the scale demo data, so the three always agree.
+Used by the refresh of the orders each event marks (``services.order_facts_refresh``),
+by the rebuild command, and by the scale demo data, so the three always agree.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """The supervisors' figures (R39), kept as one row of facts per work order.
 
-``OrderFact`` is written in the transaction of every order event
-(``workorders.services.record_event`` calls ``dashboards.services.order_fact_refresh``),
-recomputed from the order's own history: its event log, its SLA timers and its
-appointments. The compliance page then reads only this table, by the day the order was
-received (the cohort) and the filters of the page, through the indexes below; nothing is
-computed from the event log at read time. ``manage.py dashboard_facts`` rebuilds it.
+``OrderFact`` is recomputed from the order's own history (its event log, its SLA timers
+and its appointments) a few seconds after each order event: the event marks its order
+(``StaleFact``, written by ``workorders.services.record_event``) and a beat task refreshes
+the marked orders in batches (``dashboards.services.order_facts_refresh_stale``). The
+compliance page then reads only this table, by the day the order was received (the
+cohort) and the filters of the page, through the indexes below; nothing is computed from
+the event log at read time. ``manage.py dashboard_facts`` rebuilds it.
 """
 
 from __future__ import annotations
@@ -235,3 +236,25 @@ class DurationHistogram(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.measure} {self.minutes} min: {self.orders}"
+
+
+class StaleFact(models.Model):
+    """An order whose facts are behind its history: every order event marks its order here
+    (``services.order_fact_mark_stale``, in the event's transaction) and the beat task
+    ``dashboards.tasks.refresh_stale_facts`` recomputes the facts of the marked orders in
+    batches, then removes their marks. The compliance figures therefore trail the orders by
+    at most ``DASHBOARD_REFRESH_SECONDS`` (plus the batch's own time), and an order event
+    pays one small insert for them instead of recomputing the order's figures."""
+
+    order = models.OneToOneField("workorders.WorkOrder", on_delete=models.CASCADE,
+                                 primary_key=True, related_name="+",
+                                 verbose_name=_("work order"))
+    #: When the order was first marked since its facts were last refreshed.
+    marked_at = models.DateTimeField(_("marked"))
+
+    class Meta:
+        verbose_name = _("order with stale facts")
+        verbose_name_plural = _("orders with stale facts")
+
+    def __str__(self) -> str:
+        return str(self.order_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -20,40 +20,60 @@ from .models import (
     DailyRollup,
     DurationHistogram,
     OrderFact,
+    StaleFact,
     duration_bucket,
 )
 
+#: The columns of an order its facts are computed from (``order_fact_values``).
+ORDER_COLUMNS = ("pk", "created_at", "area_id", "technician_id", "technician__team_id",
+                 "kind", "customer_class", "account_id", "state", "closed_at",
+                 "our_missed_appointments")
 
-def _history(order: Any) -> facts.History:
+
+def _histories(order_ids: Sequence[int]) -> dict[int, tuple[dict[str, Any], facts.History]]:
+    """The orders' rows and histories, four queries for any number of orders."""
     from appointments.models import Appointment
     from sla.timers import Timer
-    from workorders.models import WorkOrderEvent
+    from workorders.models import WorkOrder, WorkOrderEvent
 
-    events = list(WorkOrderEvent.objects.filter(order_id=order.pk).order_by("at", "id")
-                  .values_list("action", "at"))
-    timers = list(Timer.objects.filter(order_id=order.pk)
-                  .values_list("kind", "status", "breached_at"))
-    arrivals = [(at, late) for at, late in Appointment.objects.filter(
-        order_id=order.pk, arrived_at__isnull=False).values_list("arrived_at", "late")
-        if at is not None]
-    return facts.History(created_at=order.created_at, events=events, timers=timers,
-                         arrivals=arrivals)
+    rows = {row["pk"]: row for row in
+            WorkOrder.objects.filter(pk__in=order_ids).values(*ORDER_COLUMNS)}
+    events: dict[int, list[tuple[str, dt.datetime]]] = {pk: [] for pk in rows}
+    for order_id, action, at in (WorkOrderEvent.objects.filter(order_id__in=rows)
+                                 .order_by("order_id", "at", "id")
+                                 .values_list("order_id", "action", "at")):
+        events[order_id].append((action, at))
+    timers: dict[int, list[tuple[str, str, dt.datetime | None]]] = {pk: [] for pk in rows}
+    for order_id, kind, status, breached_at in (
+            Timer.objects.filter(order_id__in=rows).order_by("order_id", "started_at", "id")
+            .values_list("order_id", "kind", "status", "breached_at")):
+        timers[order_id].append((kind, status, breached_at))
+    arrivals: dict[int, list[tuple[dt.datetime, bool | None]]] = {pk: [] for pk in rows}
+    for order_id, arrived, late in (Appointment.objects.filter(order_id__in=rows,
+                                                               arrived_at__isnull=False)
+                                    .order_by("order_id", "booked_at", "id")
+                                    .values_list("order_id", "arrived_at", "late")):
+        if arrived is not None:
+            arrivals[order_id].append((arrived, late))
+    return {pk: (row, facts.History(created_at=row["created_at"], events=events[pk],
+                                    timers=timers[pk], arrivals=arrivals[pk]))
+            for pk, row in rows.items()}
 
 
-def order_fact_values(order: Any, history: facts.History) -> dict[str, Any]:
-    """Every field of the order's ``OrderFact`` except ``next_visit_at``."""
-    technician = order.technician
+def order_fact_values(order: dict[str, Any], history: facts.History) -> dict[str, Any]:
+    """Every field of the order's ``OrderFact`` except ``next_visit_at``, from the order's
+    ``ORDER_COLUMNS`` and its history."""
     return {
         **facts.compute(history),
-        "area_id": order.area_id,
-        "team_id": technician.team_id if technician is not None else None,
-        "technician_id": order.technician_id,
-        "kind": order.kind,
-        "customer_class": order.customer_class,
-        "account_id": order.account_id,
-        "state": order.state,
-        "closed_at": order.closed_at,
-        "missed_by_us": order.our_missed_appointments,
+        "area_id": order["area_id"],
+        "team_id": order["technician__team_id"],
+        "technician_id": order["technician_id"],
+        "kind": order["kind"],
+        "customer_class": order["customer_class"],
+        "account_id": order["account_id"],
+        "state": order["state"],
+        "closed_at": order["closed_at"],
+        "missed_by_us": order["our_missed_appointments"],
         "updated_at": clock.now(),
     }
 
@@ -133,12 +153,6 @@ def _upsert(grain: str, key: tuple[Any, ...], delta: dict[str, int]) -> None:
             [*key, *(delta[c] for c in COUNTERS)])
 
 
-def _add(key: tuple[Any, ...], delta: dict[str, int]) -> None:
-    """Add ``delta`` to the technician rollup's row of ``key`` and to its area row."""
-    _upsert("area", _area_key(key), delta)
-    _upsert("technician", key, delta)
-
-
 def _bump_minutes(day: Any, measure: str, minutes: int, delta: int) -> None:
     from django.db import connection
 
@@ -156,100 +170,192 @@ def _minutes(values: dict[str, Any] | None, column: str) -> tuple[Any, int] | No
     return values["day"], duration_bucket(values[column])
 
 
-def _save(order_id: int, old: dict[str, Any] | None, new: dict[str, Any]) -> None:
-    """Write the order's facts, move its counters from its old rollup rows to its new ones
-    (the same rows, most of the time: one statement per rollup) and its durations in the
-    histogram.
-    Shared rows are always changed in key order, so two transactions moving orders
-    between the same rows wait for each other instead of deadlocking."""
-    OrderFact.objects.update_or_create(order_id=order_id, defaults=new)
-    bumps: list[tuple[Any, str, int, int]] = []
+#: Per rollup row (grain, key): the counters to add.
+RollupDeltas = dict[tuple[str, tuple[Any, ...]], dict[str, int]]
+#: Per histogram row (day, measure, minutes): the orders to add.
+HistogramDeltas = dict[tuple[Any, str, int], int]
+
+
+def _count(rollups: RollupDeltas, key: tuple[Any, ...], values: dict[str, int],
+           sign: int) -> None:
+    for grain, row_key in (("technician", key), ("area", _area_key(key))):
+        row = rollups.setdefault((grain, row_key), dict.fromkeys(COUNTERS, 0))
+        for counter in COUNTERS:
+            row[counter] += sign * values[counter]
+
+
+def _move(old: dict[str, Any] | None, new: dict[str, Any], rollups: RollupDeltas,
+          histogram: HistogramDeltas) -> None:
+    """What replacing the order's facts ``old`` (None: it had none) by ``new`` does to the
+    rollups and the histogram: its counters leave its old rows and join its new ones."""
+    if old is not None:
+        _count(rollups, _key(old), counters(old), -1)
+    _count(rollups, _key(new), counters(new), 1)
     for measure, column in MEASURES:
         was, now = _minutes(old, column), _minutes(new, column)
         if was != now:
             if was is not None:
-                bumps.append((was[0], measure, was[1], -1))
+                histogram[(was[0], measure, was[1])] = \
+                    histogram.get((was[0], measure, was[1]), 0) - 1
             if now is not None:
-                bumps.append((now[0], measure, now[1], 1))
-    for day, measure, minutes, step in sorted(bumps):
-        _bump_minutes(day, measure, minutes, step)
-    before, after = counters(old), counters(new)
-    if old is not None and _key(old) == _key(new):
-        _add(_key(new), {c: after[c] - before[c] for c in COUNTERS})
-        return
-    if old is not None and _area_key(_key(old)) == _area_key(_key(new)):
-        # Another technician in the same area: the area row changes by the difference.
-        _upsert("area", _area_key(_key(new)), {c: after[c] - before[c] for c in COUNTERS})
-        for key, delta in sorted([(_key(new), after),
-                                  (_key(old), {c: -before[c] for c in COUNTERS})],
-                                 key=lambda move: repr(move[0])):
-            _upsert("technician", key, delta)
-        return
-    moves = [(_key(new), after)]
-    if old is not None:
-        moves.append((_key(old), {c: -before[c] for c in COUNTERS}))
-    for key, delta in sorted(moves, key=lambda move: repr(move[0])):
-        _add(key, delta)
+                histogram[(now[0], measure, now[1])] = \
+                    histogram.get((now[0], measure, now[1]), 0) + 1
+
+
+def _write(rows: dict[int, dict[str, Any]], rollups: RollupDeltas,
+           histogram: HistogramDeltas) -> None:
+    """Write the facts ``rows`` (one statement) and add the summed deltas, one statement per
+    rollup or histogram row that changes. Shared rows are always changed in key order, so
+    two transactions moving orders between the same rows wait for each other instead of
+    deadlocking."""
+    if rows:
+        OrderFact.objects.bulk_create(
+            [OrderFact(order_id=order_id, **values) for order_id, values in rows.items()],
+            update_conflicts=True, unique_fields=["order"], update_fields=_fact_fields())
+    for (day, measure, minutes), orders in sorted(histogram.items()):
+        if orders:
+            _bump_minutes(day, measure, minutes, orders)
+    for (grain, key), counts in sorted(rollups.items(),
+                                       key=lambda item: (item[0][0], repr(item[0][1]))):
+        _upsert(grain, key, counts)
 
 
 _FACT_FIELDS: list[str] = []
 
 
-def _current(order_id: int) -> dict[str, Any] | None:
+def _fact_fields() -> list[str]:
+    """Every column of ``OrderFact`` but its key."""
     if not _FACT_FIELDS:
         _FACT_FIELDS.extend(f.attname for f in OrderFact._meta.concrete_fields
                             if f.attname != "order_id")
-    return OrderFact.objects.filter(order_id=order_id).values(*_FACT_FIELDS).first()
+    return _FACT_FIELDS
 
 
-def order_fact_refresh(*, order: Any) -> None:
-    """Recompute the order's facts from its history (R39) and move its counters in the
-    daily rollup. Called by ``workorders.services.record_event`` inside the transaction of
-    every change, after the event row and the SLA timers are written, so the figures move
-    with the order.
+def _currents(order_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    return {row.pop("order_id"): row for row in
+            OrderFact.objects.filter(order_id__in=list(order_ids))
+            .values("order_id", *_fact_fields())}
 
-    First-time fix: when the order's first visit happens, it is the repeat visit of every
+
+def order_facts_refresh(order_ids: Iterable[int]) -> int:
+    """Recompute the facts of these orders from their histories (R39) and move their
+    counters in the rollups and the histogram, in one batch: a handful of reads for all
+    of them, one write of the facts that changed, one write per rollup row they move.
+    Returns how many orders' facts changed.
+
+    First-time fix: when an order's first visit happens, it is the repeat visit of every
     earlier order on the same account completed before it (their ``next_visit_at``)."""
-    old = _current(order.pk)
-    new = order_fact_values(order, _history(order))
-    new["next_visit_at"] = old["next_visit_at"] if old else None
-    if order.account_id is not None and new["completed_at"] is not None \
-            and new["next_visit_at"] is None:
-        new["next_visit_at"] = (
-            OrderFact.objects.filter(account_id=order.account_id,
-                                     on_site_at__gt=new["completed_at"])
-            .exclude(order_id=order.pk).order_by("on_site_at")
-            .values_list("on_site_at", flat=True).first())
-    new["first_fix"] = is_first_fix(new)
-    if old is None or any(old.get(name) != value for name, value in new.items()
-                          if name != "updated_at"):
-        # Most events that change nothing the figures count (a follow-up, a note) write
-        # nothing here.
-        _save(order.pk, old, new)
-    visit = new["on_site_at"]
-    if order.account_id is not None and visit is not None \
-            and (old is None or old["on_site_at"] is None):
-        earlier = (OrderFact.objects.filter(account_id=order.account_id, completed_at__lt=visit)
-                   .exclude(order_id=order.pk)
-                   .filter(Q(next_visit_at__isnull=True) | Q(next_visit_at__gt=visit))
-                   .values_list("order_id", flat=True))
-        for order_id in list(earlier):
-            before = _current(order_id)
-            assert before is not None
+    loaded = _histories(sorted(set(order_ids)))
+    olds = _currents(loaded)
+    rows: dict[int, dict[str, Any]] = {}
+    rollups: RollupDeltas = {}
+    histogram: HistogramDeltas = {}
+    first_visits: list[tuple[int, int, dt.datetime]] = []
+    for order_id, (order, history) in loaded.items():
+        old = olds.get(order_id)
+        new = order_fact_values(order, history)
+        account = order["account_id"]
+        new["next_visit_at"] = old["next_visit_at"] if old else None
+        if account is not None and new["completed_at"] is not None \
+                and new["next_visit_at"] is None:
+            new["next_visit_at"] = (
+                OrderFact.objects.filter(account_id=account,
+                                         on_site_at__gt=new["completed_at"])
+                .exclude(order_id=order_id).order_by("on_site_at")
+                .values_list("on_site_at", flat=True).first())
+        new["first_fix"] = is_first_fix(new)
+        if old is None or any(old.get(name) != value for name, value in new.items()
+                              if name != "updated_at"):
+            # Most events that change nothing the figures count (a follow-up, a note)
+            # write nothing here.
+            rows[order_id] = new
+            _move(old, new, rollups, histogram)
+        visit = new["on_site_at"]
+        if account is not None and visit is not None \
+                and (old is None or old["on_site_at"] is None):
+            first_visits.append((order_id, account, visit))
+    _write(rows, rollups, histogram)
+    for order_id, account, visit in first_visits:
+        earlier = _currents(
+            OrderFact.objects.filter(account_id=account, completed_at__lt=visit)
+            .exclude(order_id=order_id)
+            .filter(Q(next_visit_at__isnull=True) | Q(next_visit_at__gt=visit))
+            .values_list("order_id", flat=True))
+        repeat_rows: dict[int, dict[str, Any]] = {}
+        rollups, histogram = {}, {}
+        for earlier_id, before in earlier.items():
             after = {**before, "next_visit_at": visit}
             after["first_fix"] = is_first_fix(after)
-            _save(order_id, before, after)
+            repeat_rows[earlier_id] = after
+            _move(before, after, rollups, histogram)
+        _write(repeat_rows, rollups, histogram)
+    return len(rows)
+
+
+def order_fact_mark_stale(order_id: int) -> None:
+    """Mark the order's facts as behind its history; ``order_facts_refresh_stale`` brings
+    them up to date. Called by ``workorders.services.record_event`` in the transaction of
+    every order event (R39).
+
+    A mark that is already there is updated in place rather than skipped, so this
+    transaction holds its row until it commits: a refresh running meanwhile skips the
+    order (its history is not committed yet) instead of taking the mark away."""
+    from django.db import connection
+
+    table = StaleFact._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (order_id, marked_at) VALUES (%s, %s) "
+            f"ON CONFLICT (order_id) DO UPDATE SET marked_at = {table}.marked_at",
+            [order_id, connection.ops.adapt_datetimefield_value(clock.now())])
+
+
+#: The PostgreSQL advisory lock that lets one refresh of the stale facts run at a time.
+REFRESH_LOCK = 0x66647366  # "fdsf"
+
+
+def _refresh_lock() -> bool:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return True  # SQLite runs one writer at a time anyway
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [REFRESH_LOCK])
+        return bool(cursor.fetchone()[0])
+
+
+def order_facts_refresh_stale(*, chunk: int = 500, limit: int = 20_000) -> int:
+    """Refresh the facts of the marked orders, oldest mark first, ``chunk`` orders per
+    transaction and at most ``limit`` in all; returns how many orders were refreshed.
+
+    One refresh runs at a time (a second one finds the advisory lock taken and returns 0).
+    Marks held by an event that has not committed yet are skipped: the event's history
+    is not visible, and it is refreshed on the next run. Safe to run twice."""
+    done = 0
+    while done < limit and StaleFact.objects.exists():
+        with transaction.atomic():
+            if not _refresh_lock():
+                break
+            order_ids = list(StaleFact.objects.select_for_update(skip_locked=True)
+                             .order_by("marked_at", "order_id")
+                             .values_list("order_id", flat=True)[:chunk])
+            if not order_ids:
+                break
+            StaleFact.objects.filter(order_id__in=order_ids).delete()
+            order_facts_refresh(order_ids)
+        done += len(order_ids)
+        if len(order_ids) < chunk:
+            break
+    return done
 
 
 def order_facts_catch_up_breaches(*, within: dt.timedelta = dt.timedelta(days=1),
                                   limit: int = 500) -> int:
     """R38/R39: the SLA sweep records a breach on the timer, which is not an order event,
-    so the order's facts would count it only with its next event. Refresh the facts of the
-    orders whose breached timers (due within ``within``) outnumber the breaches their
-    facts count, at most ``limit`` orders, each in its own transaction under the order's
-    row lock (as an event would). Returns how many were refreshed; safe to run twice."""
+    so the order's facts would count it only with its next event. Mark the orders whose
+    breached timers (due within ``within``) outnumber the breaches their facts count, at
+    most ``limit``, for the next refresh. Returns how many; safe to run twice."""
     from sla.timers import Timer
-    from workorders.models import WorkOrder
 
     since = clock.now() - within
     recent = Timer.objects.filter(breached_at__gte=since).values("order_id")
@@ -261,10 +367,7 @@ def order_facts_catch_up_breaches(*, within: dt.timedelta = dt.timedelta(days=1)
                   .order_by("order_id").values_list("order_id", flat=True)[:limit])
     for order_id in behind:
         with transaction.atomic():
-            order = (WorkOrder.objects.select_for_update(of=("self",))
-                     .select_related("technician").filter(pk=order_id).first())
-            if order is not None:
-                order_fact_refresh(order=order)
+            order_fact_mark_stale(order_id)
     return len(behind)
 
 
@@ -275,7 +378,7 @@ def order_facts_rebuild(*, order_ids: Iterable[int] | None = None, chunk: int = 
     Safe to run twice."""
     from workorders.models import WorkOrder
 
-    query = WorkOrder.objects.select_related("technician").order_by("pk")
+    query = WorkOrder.objects.order_by("pk").values_list("pk", flat=True)
     if order_ids is not None:
         query = query.filter(pk__in=list(order_ids))
     done = 0
@@ -285,11 +388,15 @@ def order_facts_rebuild(*, order_ids: Iterable[int] | None = None, chunk: int = 
         if not batch:
             break
         with transaction.atomic():
-            for order in batch:
-                values = order_fact_values(order, _history(order))
-                OrderFact.objects.update_or_create(order_id=order.pk, defaults=values)
+            rows = [OrderFact(order_id=order_id, **order_fact_values(order, history))
+                    for order_id, (order, history) in _histories(batch).items()]
+            if rows:
+                OrderFact.objects.bulk_create(
+                    rows, update_conflicts=True, unique_fields=["order"],
+                    update_fields=[name for name in _fact_fields()
+                                   if name not in ("next_visit_at", "first_fix")])
         done += len(batch)
-        last = batch[-1].pk
+        last = batch[-1]
         if progress is not None:
             progress(done)
     link_repeat_visits()

@@ -328,7 +328,13 @@ if env.str("MEDIA_S3_BUCKET", default=""):
 DASHBOARD_POLL_SECONDS = env.int("DASHBOARD_POLL_SECONDS", default=15)
 # First-time fix: no repeat visit to the same account within this many days of completion.
 DASHBOARD_FIRST_FIX_DAYS = env.int("DASHBOARD_FIRST_FIX_DAYS", default=7)
-# Breaches recorded by the SLA sweep reach the compliance figures within this many seconds.
+# Order events reach the compliance figures within this many seconds: every event marks
+# its order, and this task recomputes the marked orders' facts in batches.
+CELERY_BEAT_SCHEDULE["dashboard-facts"] = {
+    "task": "dashboards.tasks.refresh_stale_facts",
+    "schedule": env.float("DASHBOARD_REFRESH_SECONDS", default=5.0),
+}
+# Breaches recorded by the SLA sweep are marked for that refresh within this many seconds.
 CELERY_BEAT_SCHEDULE["dashboard-breaches"] = {
     "task": "dashboards.tasks.catch_up_breaches",
     "schedule": env.float("DASHBOARD_BREACH_SECONDS", default=60.0),

@@ -24,7 +24,7 @@ from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
 
 from appointments import rules as appointment_rules
 from appointments.models import Appointment, AppointmentStatus, Precision
-from dashboards.services import order_fact_refresh
+from dashboards.services import order_fact_mark_stale
 from fieldops import clock
 from sla.engine import on_order_event
 from technicians.models import Area, AreaType, Technician
@@ -76,8 +76,9 @@ def actor_label(by: User) -> str:
 def record_event(*, order: WorkOrder, by: User, action: str, from_state: str, to_state: str,
                  reason: str = "", payload: dict[str, Any] | None = None,
                  at: dt.datetime | None = None) -> WorkOrderEvent:
-    """Append one row to the order's event log (R42), and let the SLA timers follow the
-    event (R38) in the same transaction. Call inside the change's transaction."""
+    """Append one row to the order's event log (R42), let the SLA timers follow the event
+    (R38) and mark the order's dashboard figures for their next refresh (R39), all in the
+    same transaction. Call inside the change's transaction."""
     at = at or clock.now()
     on_order_event(order=order, action=action, at=at)
     event = WorkOrderEvent.objects.create(
@@ -85,7 +86,7 @@ def record_event(*, order: WorkOrder, by: User, action: str, from_state: str, to
         action=action, from_state=from_state, to_state=to_state, reason=reason,
         payload=payload or {},
     )
-    order_fact_refresh(order=order)  # the supervisors' figures follow the order (R39)
+    order_fact_mark_stale(order.pk)  # the supervisors' figures follow the order (R39)
     return event
 
 
@@ -205,7 +206,9 @@ def work_order_create(
             % {"day": preferred_day.isoformat()},
             field="preferred_day", rule="R3")
 
-    with transaction.atomic():
+    # No savepoint when called inside a transaction (the API's idempotent intake): an
+    # error here rolls back the caller's whole transaction anyway.
+    with transaction.atomic(savepoint=False):
         now = clock.now()
         account = None
         if account_number:
