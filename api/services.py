@@ -172,26 +172,34 @@ def work_order_create_idempotent(
 ) -> IdempotentResult:
     """R1 intake from an API client, at most once per ``key``.
 
-    The key row, the reference row and the order are written in one transaction, the key
-    row first: a second request with the same key, even one racing this one, waits on the
-    key's unique index, then finds the committed answer and gets it again. The key is not
-    looked up first: a new key (the common case) costs no extra query, and a key seen
-    before fails on the unique index and is answered from its row. A request that fails
-    (a rule is broken) leaves nothing, so a corrected retry is a new request.
+    The order, the reference row and the key row (with the answer) are written in one
+    transaction, the key row last. The key is not looked up first: a new key (the common
+    case) costs one insert. A key used before fails on the key's unique index and is
+    answered from its row; a second request with the same key racing this one waits on
+    that index until this one commits, then fails the same way and rolls back everything
+    it wrote, so there is one order. A request that fails (a rule is broken) leaves
+    nothing, so a corrected retry is a new request.
     """
     for attempt in (1, 2):
         try:
             with transaction.atomic():
-                row = IdempotencyKey.objects.create(user=user, key=key,
-                                                    fingerprint=request_fingerprint,
-                                                    response_status=0, response_body={})
                 order = create()
                 if external_ref:
                     ClientReference.objects.create(user=user, external_ref=external_ref,
                                                    order=order)
                 body = respond(order)
-                IdempotencyKey.objects.filter(pk=row.pk).update(
-                    response_status=status, response_body=body, order=order)
+                IdempotencyKey.objects.create(user=user, key=key,
+                                              fingerprint=request_fingerprint,
+                                              response_status=status, response_body=body,
+                                              order=order)
+        except DomainError:
+            # A rule refused the order; if this is the retry of a request answered before
+            # (and a rule refuses it now, the day it named having passed), the first
+            # answer stands.
+            previous = _previous(user, key)
+            if previous is not None:
+                return _replay(previous, request_fingerprint)
+            raise
         except IntegrityError:
             # The key was used before (or by a request racing this one), or the reference.
             previous = _previous(user, key)

@@ -173,7 +173,11 @@ def on_order_event(*, order: Any, action: str, at: dt.datetime) -> None:
     """Start, stop, pause, resume or cancel the order's timers for this event. Runs inside
     the caller's transaction."""
     policy = policy_for(order)
-    open_timers = {t.kind: t for t in Timer.objects.filter(
+    # Intake is the order's first event: it has no timers yet, so none are looked up.
+    fresh = action == "create"
+    if fresh:
+        order.sla_timer_rows = []
+    open_timers = {} if fresh else {t.kind: t for t in Timer.objects.filter(
         order=order, status__in=[TimerStatus.ARMED, TimerStatus.PAUSED]).select_related(
         "rule__calendar")}
     events: list[TimerEvent] = []
@@ -181,7 +185,7 @@ def on_order_event(*, order: Any, action: str, at: dt.datetime) -> None:
     if policy is not None:
         for rule in policy.rules.all():
             timer = open_timers.get(rule.kind)
-            events.extend(_apply_rule(order, policy, rule, timer, action, at, notes))
+            events.extend(_apply_rule(order, policy, rule, timer, action, at, notes, fresh))
     else:
         for timer in open_timers.values():
             if action in timer.rule.cancel_on:
@@ -195,7 +199,8 @@ def on_order_event(*, order: Any, action: str, at: dt.datetime) -> None:
 
 
 def _apply_rule(order: Any, policy: SlaPolicy, rule: TimerRule, timer: Timer | None,
-                action: str, at: dt.datetime, notes: list[tuple[Any, ...]]) -> list[TimerEvent]:
+                action: str, at: dt.datetime, notes: list[tuple[Any, ...]],
+                fresh: bool = False) -> list[TimerEvent]:
     schedule = schedule_of(rule)
     if timer is not None:
         if action in rule.cancel_on:
@@ -223,11 +228,14 @@ def _apply_rule(order: Any, policy: SlaPolicy, rule: TimerRule, timer: Timer | N
         if action not in rule.start_on:
             return []
         events = []
-    return events + _arm(order, policy, rule, schedule, at, action)
+    return events + _arm(order, policy, rule, schedule, at, action, fresh)
 
 
 def _arm(order: Any, policy: SlaPolicy, rule: TimerRule, schedule: calendars.Schedule,
-         at: dt.datetime, action: str) -> list[TimerEvent]:
+         at: dt.datetime, action: str, fresh: bool = False) -> list[TimerEvent]:
+    """Start a new cycle of the rule's timer. ``fresh``: the order has no timers yet (its
+    intake), so this is cycle 1 and the new timer is kept on ``order.sla_timer_rows`` for
+    an answer that shows the order's timers without reading them back."""
     target = rule.target_minutes * 60
     if rule.anchor == Anchor.APPOINTMENT_START:
         booked = order.appointments.filter(status="booked").order_by("-booked_at").first()
@@ -235,12 +243,15 @@ def _arm(order: Any, policy: SlaPolicy, rule: TimerRule, schedule: calendars.Sch
             return []
         promised = booked.start + dt.timedelta(minutes=rule.target_minutes)
         target = max(int((promised - at).total_seconds()), 0)
-    last = Timer.objects.filter(order=order, kind=rule.kind).order_by("-cycle").first()
+    last = None if fresh else (Timer.objects.filter(order=order, kind=rule.kind)
+                               .order_by("-cycle").first())
     timer = Timer(order=order, rule=rule, kind=rule.kind, cycle=(last.cycle + 1) if last else 1,
                   policy_version=policy.version, target_seconds=target, started_at=at,
                   running_since=at)
     _plan(timer, rule, schedule)
     timer.save()
+    if fresh:
+        order.sla_timer_rows = [*getattr(order, "sla_timer_rows", []), timer]
     return [_event(timer, TimerEventKind.STARTED, at, action,
                    data={"target_seconds": target,
                          "due_at": timer.due_at.astimezone(schedule.tz).isoformat()

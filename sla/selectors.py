@@ -113,7 +113,12 @@ def order_timers(order: Any) -> list[dict[str, Any]]:
 
     now = clock.now()
     rows = []
-    for timer in Timer.objects.filter(order=order).order_by("started_at", "id"):
+    # A new order's timers as its intake armed them (``sla.engine``; taken once, so a
+    # later call reads the rows), or else the order's rows.
+    timers = order.__dict__.pop("sla_timer_rows", None)
+    if timers is None:
+        timers = Timer.objects.filter(order=order).order_by("started_at", "id")
+    for timer in timers:
         running = timer.status == TimerStatus.ARMED and timer.due_at is not None
         rows.append({
             "kind": timer.kind, "cycle": timer.cycle, "status": timer.status,

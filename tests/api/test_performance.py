@@ -4,6 +4,7 @@ the token is found with one statement, the rate counter expires."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from urllib.parse import urlencode
 
@@ -89,7 +90,41 @@ def test_a_new_idempotency_key_is_written_without_being_looked_up_first(cc, inta
         response = cc.create(intake(), key="new-key-1")
     assert response.status_code == 201
     idempotency = [q["sql"] for q in queries if "api_idempotencykey" in q["sql"]]
-    assert [sql.split()[0] for sql in idempotency] == ["INSERT", "UPDATE"]
+    assert [sql.split()[0] for sql in idempotency] == ["INSERT"]  # with the answer
+
+
+def test_the_intake_answer_shows_the_new_timers_without_reading_them_back(cc, intake):
+    # R34: a repair starts its 24-hour visit timer at intake.
+    with CaptureQueriesContext(connection) as queries:
+        response = cc.create(intake(kind="repair", symptoms="no dial tone"), key="k-timers")
+    assert response.status_code == 201
+    assert "visit" in [t["kind"] for t in response.body["sla"]["timers"]]
+    assert [q["sql"] for q in queries if 'FROM "sla_timer" ' in q["sql"]] == []
+    again = cc.get(f"work-orders/{response.body['id']}/")
+    assert again.body["sla"] == response.body["sla"] | {"timers": [
+        t | {"remaining_seconds": again.body["sla"]["timers"][i]["remaining_seconds"]}
+        for i, t in enumerate(response.body["sla"]["timers"])]}
+
+
+def test_a_retry_a_rule_would_refuse_now_still_gets_its_first_answer(cc, intake):
+    # R3: the preferred day was today; just after midnight it is in the past, and the key
+    # is still remembered (IDEMPOTENCY_TTL_SECONDS, a day).
+    import time_machine
+    from django.utils import timezone
+
+    from fieldops import clock
+
+    body = intake()
+    first = cc.create(body, key="k-day-passed")
+    tomorrow = clock.today_local() + dt.timedelta(days=1)
+    just_after_midnight = dt.datetime.combine(tomorrow, dt.time(0, 1),
+                                              tzinfo=timezone.get_current_timezone())
+    with time_machine.travel(just_after_midnight, tick=False):
+        again = cc.create(body, key="k-day-passed")
+        fresh = cc.create(body, key="k-day-passed-new")
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert again.body == first.body
+    assert fresh.status_code in (400, 422)
 
 
 def test_the_intake_answer_shows_the_first_booking_without_reading_it_back(cc, intake):
@@ -153,7 +188,6 @@ def test_the_rate_counter_is_one_round_trip_and_expires(call_centre):
                                    State.CANCELLED, State.ABNORMAL])
 def test_the_written_out_detail_is_what_the_documented_serializer_gives(
         state, make_order, alice, call_centre, reporting):
-    import datetime as dt
     from types import SimpleNamespace
 
     import time_machine
