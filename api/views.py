@@ -44,6 +44,7 @@ from . import serializers as s
 from . import services as api_services
 from .errors import PROBLEM_CONTENT_TYPE, ApiProblem
 from .filters import order_filters
+from .intake import order_intake
 from .models import WebhookEndpoint
 from .throttling import client_of
 
@@ -413,8 +414,12 @@ class WorkOrderCollectionView(ApiView):
                                                    "ASCII characters."))
         data = _ensure_dict(request.data)
         fingerprint = api_services.fingerprint("POST", request.path, data)
-        form = s.WorkOrderCreateSerializer(data=data)
-        if not form.is_valid():
+        v = order_intake(data)
+        if v is None:  # anything beyond a plainly valid body: the serializer decides
+            form = s.WorkOrderCreateSerializer(data=data)
+            if form.is_valid():
+                v = form.validated_data
+        if v is None:
             # A retry of a request answered before gets that answer, even if its body
             # would no longer pass (the day it named has passed since).
             replay = api_services.idempotent_replay(user=user, key=key,
@@ -423,7 +428,6 @@ class WorkOrderCollectionView(ApiView):
                 raise ValidationError(form.errors)
             result = replay
         else:
-            v = form.validated_data
             customer = v["customer"]
 
             def create() -> WorkOrder:
