@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/api_load.py [--orders 100000] [--duration 20] [--concurrency 8]
                                        [--workers 1] [--worker-class sync|gthread]
-                                       [--threads 4] [--db NAME]
+                                       [--threads 4] [--db NAME] [--no-celery]
 
 What it does, all on this machine (loopback only), bounded in time:
 1. creates a scratch PostgreSQL database (127.0.0.1:5432, user postgres), migrates it and
@@ -12,15 +12,19 @@ What it does, all on this machine (loopback only), bounded in time:
 2. registers an API client with a high rate limit and issues it a token;
 3. starts gunicorn (``--workers`` processes of ``--worker-class``, production settings, no
    access log, rate limits counted in Redis as in production: ``REDIS_URL`` or
-   redis://127.0.0.1:6379/0);
+   redis://127.0.0.1:6379/0) and, as in production, a Celery worker and beat on a Redis
+   broker (database 14), so the work an order event leaves for later (the dashboard
+   figures, the SLA sweep, the outbox) runs during the measurement (``--no-celery``: not);
 4. drives it from a separate process (``--drive``: a small asyncio HTTP/1.1 client that
    keeps connections open when the server allows it, as a call-centre's connection pool
    would; sync workers close every connection) at a fixed concurrency for a fixed time per
    phase: POST /work-orders/ (each with its own Idempotency-Key), then
    GET /work-orders/?state=…&area=…&page_size=20;
-5. stops gunicorn, drops the scratch database, and prints the figures, per worker process
-   too, with the CPU time the gunicorn workers and the load generator used per request and
-   the load average before each phase (the machine may be shared). The last line is
+5. waits until the dashboard figures have caught up with the new orders (how long it took
+   is reported), stops everything, drops the scratch database, and prints the figures, per
+   worker process too, with the CPU time the gunicorn workers, PostgreSQL, Celery and the
+   load generator used per request and the load average before each phase (the machine
+   may be shared). The last line is
    ``api_load orders=N create_rps=X create_p99_ms=Y list_rps=Z list_p99_ms=W``.
 
 Not part of the test suite. Results for this machine are in docs/api.md.
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
@@ -127,15 +132,19 @@ async def _phase(args: argparse.Namespace, kind: str) -> dict[str, Any]:
 
     def next_request() -> tuple[str, str, dict[str, str], bytes]:
         if kind == "create":
-            # A new customer each time, as the call-centre's intake mostly is.
+            # A new customer each time, as the call-centre's intake mostly is; half the
+            # orders are repairs, which start two SLA timers at intake (R34).
             phone = f"139{random.randrange(10**8):08d}"
-            body = json.dumps({
+            order: dict[str, Any] = {
                 "channel": "hotline", "kind": "install", "service": "broadband",
                 "access_type": "ftth", "customer": {"name": f"压测客户{phone[-4:]}",
                                                     "phone": phone},
                 "address": "北京市东城区压测路 1 号", "area": args.area,
                 "preferred_day": today.isoformat(),
-            }, ensure_ascii=False).encode()
+            }
+            if random.random() < 0.5:
+                order.update(kind="repair", symptoms="光猫 LOS 灯红，无法上网")
+            body = json.dumps(order, ensure_ascii=False).encode()
             return ("POST", "/api/v1/work-orders/",
                     {**auth, "Content-Type": "application/json",
                      "Idempotency-Key": uuid.uuid4().hex}, body)
@@ -240,14 +249,20 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def _server_pids(master: int, db: str) -> dict[str, list[int]]:
-    """The gunicorn master and workers, and the PostgreSQL backends serving ``db``."""
-    pids = {"gunicorn": [master], "postgres": []}
-    try:
-        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-        pids["gunicorn"] += [int(c) for c in children]
-    except OSError:
-        pass
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its children."""
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        pids += [int(c) for c in
+                 Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return pids
+
+
+def _server_pids(master: int, db: str, celery: list[int]) -> dict[str, list[int]]:
+    """The gunicorn master and workers, the Celery processes, and the PostgreSQL backends
+    serving ``db``."""
+    pids: dict[str, list[int]] = {"gunicorn": _tree(master), "postgres": [],
+                                  "celery": [p for pid in celery for p in _tree(pid)]}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
@@ -261,22 +276,24 @@ def _server_pids(master: int, db: str) -> dict[str, list[int]]:
 
 
 def _run_phase(args: argparse.Namespace, phase: str, port: int, token: str, area: str,
-               state: str, duration: float, master: int, db: str) -> dict[str, Any]:
+               state: str, duration: float, master: int, db: str,
+               celery: list[int]) -> dict[str, Any]:
     cmd = [PYTHON, str(Path(__file__).resolve()), "--drive", "--phase", phase,
            "--port", str(port), "--token", token, "--area", area, "--state", state,
            "--duration", str(duration), "--concurrency", str(args.concurrency)]
     load = os.getloadavg()[0]
-    pids = _server_pids(master, db)
+    pids = _server_pids(master, db, celery)
     before = {name: _cpu_seconds(p) for name, p in pids.items()}
     out = subprocess.run(cmd, check=True, capture_output=True, text=True,
                          timeout=duration + 120).stdout
-    pids_after = _server_pids(master, db)  # backends opened during the phase count too
+    pids_after = _server_pids(master, db, celery)  # backends opened meanwhile count too
     after = {name: _cpu_seconds(p) for name, p in pids_after.items()}
     result = json.loads(out.strip().splitlines()[-1])
     requests = max(1, result["requests"])
     result["load_before"] = load
     result["server_cpu_ms"] = (after["gunicorn"] - before["gunicorn"]) / requests * 1000
     result["postgres_cpu_ms"] = (after["postgres"] - before["postgres"]) / requests * 1000
+    result["celery_cpu_ms"] = (after["celery"] - before["celery"]) / requests * 1000
     result["client_cpu_ms"] = result["client_cpu_s"] / requests * 1000
     return result
 
@@ -288,13 +305,16 @@ def orchestrate(args: argparse.Namespace) -> None:
            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db}",
            "SECRET_KEY": "bench-only-secret-key-not-used-anywhere-else-0123456789",
            "DEBUG": "0", "SECURE_SSL_REDIRECT": "0", "ALLOWED_HOSTS": "127.0.0.1",
-           "LOG_LEVEL": "ERROR", "CELERY_BROKER_URL": "memory://",
-           "PYTHONUNBUFFERED": "1"}
+           "LOG_LEVEL": "ERROR", "PYTHONUNBUFFERED": "1",
+           "CELERY_BROKER_URL": ("memory://" if args.no_celery
+                                 else "redis://127.0.0.1:6379/14")}
     if args.no_redis:
         env.pop("REDIS_URL", None)
     else:  # as in production: counters shared through Redis
         env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
     server: subprocess.Popen[bytes] | None = None
+    celery: list[subprocess.Popen[bytes]] = []
+    caught_up_s: float | None = None
     if scratch:
         say(f"creating database {db}")
         _admin_sql(f'CREATE DATABASE "{db}"')
@@ -321,18 +341,37 @@ def orchestrate(args: argparse.Namespace) -> None:
         if args.worker_class == "gthread":
             server_cmd += ["--threads", str(args.threads)]
         server = subprocess.Popen(server_cmd, cwd=ROOT, env=env)
+        if not args.no_celery:
+            celery_bin = str(Path(PYTHON).parent / "celery")
+            schedule = f"/tmp/api_load_beat_{os.getpid()}"
+            celery = [
+                subprocess.Popen([celery_bin, "-A", "fieldops", "worker", "-l", "warning",
+                                  "--concurrency", "1", "--purge"], cwd=ROOT, env=env),
+                subprocess.Popen([celery_bin, "-A", "fieldops", "beat", "-l", "warning",
+                                  "--schedule", schedule], cwd=ROOT, env=env)]
         _wait_until_up(port, token)
         say(f"gunicorn up on 127.0.0.1:{port} ({_server_desc(args)}); warming up")
         for phase in ("list", "create"):
             _run_phase(args, phase, port, token, facts["area"], facts["state"], 3,
-                       server.pid, db)
+                       server.pid, db, [c.pid for c in celery])
         results = {}
         for phase in ("create", "list"):
             say(f"{phase}: {args.concurrency} concurrent clients for {args.duration:.0f} s")
             results[phase] = _run_phase(args, phase, port, token, facts["area"],
-                                        facts["state"], args.duration, server.pid, db)
+                                        facts["state"], args.duration, server.pid, db,
+                                        [c.pid for c in celery])
             say(f"{phase}: {json.dumps(results[phase])}")
+        if not args.no_celery:
+            caught_up_s = _wait_for_figures(db)
+            say(f"dashboard figures caught up {caught_up_s:.1f} s after the last phase")
     finally:
+        for process in celery:
+            process.send_signal(signal.SIGTERM)
+        for process in celery:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
         if server is not None:
             server.send_signal(signal.SIGTERM)
             try:
@@ -350,11 +389,28 @@ def orchestrate(args: argparse.Namespace) -> None:
               f"({r['rps'] / args.workers:.1f} per worker), p50 {r['p50_ms']:.1f} ms, "
               f"p99 {r['p99_ms']:.1f} ms; CPU per request: gunicorn "
               f"{r['server_cpu_ms']:.2f} ms, PostgreSQL {r['postgres_cpu_ms']:.2f} ms, "
-              f"load generator {r['client_cpu_ms']:.2f} ms; load average before "
-              f"{r['load_before']:.2f}")
+              f"Celery {r['celery_cpu_ms']:.2f} ms, load generator "
+              f"{r['client_cpu_ms']:.2f} ms; load average before {r['load_before']:.2f}")
+    if caught_up_s is not None:
+        print(f"dashboard figures: every new order counted {caught_up_s:.1f} s after the "
+              f"last phase ended")
     print(f"api_load orders={facts['orders']} create_rps={c['rps']:.1f} "
           f"create_p99_ms={c['p99_ms']:.1f} list_rps={ls['rps']:.1f} "
           f"list_p99_ms={ls['p99_ms']:.1f}")
+
+
+def _wait_for_figures(db: str, timeout: float = 300) -> float:
+    """Seconds until no order is left marked for the dashboard refresh (R39)."""
+    import psycopg
+
+    started = time.monotonic()
+    with psycopg.connect(dbname=db, autocommit=True, **PG) as conn:
+        while time.monotonic() - started < timeout:
+            row = conn.execute("SELECT count(*) FROM dashboards_stalefact").fetchone()
+            if row is not None and row[0] == 0:
+                break
+            time.sleep(0.2)
+    return time.monotonic() - started
 
 
 def _server_desc(args: argparse.Namespace) -> str:
@@ -378,6 +434,8 @@ def main() -> None:
     parser.add_argument("--no-redis", action="store_true",
                         help="rate-limit counters in process memory instead of REDIS_URL")
     # Internal: the load-generating process.
+    parser.add_argument("--no-celery", action="store_true",
+                        help="no Celery worker and beat (nothing drains the deferred work)")
     parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--phase", choices=("create", "list"), help=argparse.SUPPRESS)
     parser.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
