@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -28,6 +29,8 @@ from .models import (
 ORDER_COLUMNS = ("pk", "created_at", "area_id", "technician_id", "technician__team_id",
                  "kind", "customer_class", "account_id", "state", "closed_at",
                  "our_missed_appointments")
+
+logger = logging.getLogger(__name__)
 
 
 def _histories(order_ids: Sequence[int]) -> dict[int, tuple[dict[str, Any], facts.History]]:
@@ -330,9 +333,11 @@ def order_facts_refresh_stale(*, chunk: int = 500, limit: int = 20_000) -> int:
 
     One refresh runs at a time (a second one finds the advisory lock taken and returns 0).
     Marks held by an event that has not committed yet are skipped: the event's history
-    is not visible, and it is refreshed on the next run. Safe to run twice."""
-    done = 0
-    while done < limit and StaleFact.objects.exists():
+    is not visible, and it is refreshed on the next run. An order whose facts cannot be
+    computed does not hold up the others: it is logged and marked again, behind the rest.
+    Safe to run twice."""
+    done = taken = 0
+    while taken < limit and StaleFact.objects.exists():
         with transaction.atomic():
             if not _refresh_lock():
                 break
@@ -342,11 +347,34 @@ def order_facts_refresh_stale(*, chunk: int = 500, limit: int = 20_000) -> int:
             if not order_ids:
                 break
             StaleFact.objects.filter(order_id__in=order_ids).delete()
-            order_facts_refresh(order_ids)
-        done += len(order_ids)
+            try:
+                with transaction.atomic():
+                    order_facts_refresh(order_ids)
+                refreshed = len(order_ids)
+            except Exception:
+                refreshed = _refresh_one_at_a_time(order_ids)
+        taken += len(order_ids)
+        done += refreshed
         if len(order_ids) < chunk:
             break
     return done
+
+
+def _refresh_one_at_a_time(order_ids: list[int]) -> int:
+    """The batch failed: refresh its orders one by one, and mark the ones that fail again
+    (at the back of the queue) with the error in the log. Returns how many succeeded."""
+    failed = []
+    for order_id in order_ids:
+        try:
+            with transaction.atomic():
+                order_facts_refresh([order_id])
+        except Exception:
+            logger.exception("The dashboard facts of order %s could not be refreshed",
+                             order_id)
+            failed.append(order_id)
+    for order_id in failed:
+        order_fact_mark_stale(order_id)
+    return len(order_ids) - len(failed)
 
 
 def order_facts_catch_up_breaches(*, within: dt.timedelta = dt.timedelta(days=1),

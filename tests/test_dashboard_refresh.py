@@ -58,6 +58,30 @@ def test_a_batch_gives_the_same_facts_as_one_order_at_a_time(make_order, alice, 
                 == [getattr(one_by_one[order_id], n) for n in fields])
 
 
+def test_an_order_whose_facts_fail_does_not_hold_up_the_others(make_order, alice,
+                                                                  monkeypatch, caplog):
+    good = [make_order(State.TAKEN, technician=alice) for _ in range(2)]
+    bad = make_order(State.TAKEN, technician=alice)
+    compute = figures.order_fact_values
+
+    def broken(order, history):
+        if order["pk"] == bad.pk:
+            raise ValueError("a history the facts cannot be computed from")
+        return compute(order, history)
+
+    monkeypatch.setattr(figures, "order_fact_values", broken)
+    assert tasks.refresh_stale_facts() == 2
+    assert set(OrderFact.objects.values_list("order_id", flat=True)) == {o.pk for o in good}
+    assert list(StaleFact.objects.values_list("order_id", flat=True)) == [bad.pk]
+    assert f"order {bad.pk} could not be refreshed" in caplog.text
+    assert tasks.refresh_stale_facts() == 0  # still failing: tried again, marked again
+    assert StaleFact.objects.filter(order=bad).exists()
+
+    monkeypatch.setattr(figures, "order_fact_values", compute)  # fixed
+    assert tasks.refresh_stale_facts() == 1
+    assert not StaleFact.objects.exists()
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_mark_held_by_an_event_not_yet_committed_is_left_for_the_next_refresh(
