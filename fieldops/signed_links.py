@@ -10,8 +10,10 @@ later; those checks stay with each kind."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.core import signing
+from django.urls import reverse
 
 
 class LinkError(Exception):
@@ -54,3 +56,17 @@ def unsign(salt: str, token: str, *, max_age: dt.timedelta, invalid: str,
         raise LinkInvalid(invalid) from exc
     pk, _sep, nonce = value.partition(".")
     return (int(pk) if pk.isdigit() else 0), nonce
+
+
+#: The URL names of the customer's signed pages: the booking link and the survey link.
+LINK_VIEWS = ("customer:appointment", "survey:answer")
+
+
+def mask_links(text: str) -> str:
+    """``text`` with the token of every customer link cut out (``/c/…/``), for staff
+    screens that show what was sent to a customer: the link acts as the customer, so
+    staff must not be able to open it from there (R29, R40)."""
+    for name in LINK_VIEWS:
+        prefix = reverse(name, args=["-"])[:-2]
+        text = re.sub(re.escape(prefix) + r"[^/\s]+/", prefix + "…/", text)
+    return text

@@ -2,8 +2,15 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from fieldops.signed_links import mask_links
 
 from .models import Notification
+
+#: Every field, the text shown through ``NotificationAdmin.text``.
+FIELDS: tuple[str, ...] = tuple(("text" if f.name == "body" else f.name)
+                                for f in Notification._meta.fields if f.name != "id")
 
 
 @admin.register(Notification)
@@ -14,7 +21,13 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ("address", "body", "kind")
     list_select_related = ("recipient", "order")
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in Notification._meta.fields]
+    # The text as sent, but with the customer's signed links cut out: a booking or survey
+    # link acts as the customer (R29, R40).
+    fields = readonly_fields = FIELDS
+
+    @admin.display(description=_("text"))
+    def text(self, obj: Notification) -> str:
+        return mask_links(obj.body)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
