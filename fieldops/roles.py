@@ -46,6 +46,7 @@ ROLES: dict[str, list[str]] = {
         "workorders.dispatch_workorder",
         "workorders.cancel_workorder",
         "workorders.view_customer_pii",
+        "workorders.merge_customer",
         "technicians.change_technician",
     ],
     # 装维人员: only their own orders, through the mobile pages (R41).

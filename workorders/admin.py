@@ -411,10 +411,34 @@ class CustomerAdmin(admin.ModelAdmin):
     list_filter = ("customer_class",)
     search_fields = ("name", "phone")
     readonly_fields = ("masked_phone",)
+    actions = ["merge"]
 
     @admin.display(description=_("phone"))
     def masked_phone(self, obj: Customer) -> str:
         return mask_phone(obj.phone)
+
+    def has_merge_permission(self, request: HttpRequest) -> bool:
+        return bool(request.user.has_perm("workorders.merge_customer"))
+
+    @admin.action(description=_("Merge the selected customers into the oldest of them"),
+                  permissions=["merge"])
+    def merge(self, request: HttpRequest, queryset: QuerySet[Customer]) -> None:
+        """Duplicates from two intakes at once (R1): one record, every order and account."""
+        chosen = list(queryset.order_by("created_at", "pk"))
+        if len(chosen) < 2:
+            messages.error(request, _("Select two or more records of the same customer."))
+            return
+        keep, others = chosen[0], chosen[1:]
+        try:
+            moved = services.customer_merge(keep=keep, duplicates=others, by=request.user)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return
+        self.log_change(request, keep, _("Merged %(n)d duplicate record(s) into this one.")
+                        % {"n": len(others)})
+        messages.success(request, _("%(n)d record(s) merged into %(name)s; %(orders)d "
+                                    "order(s) moved.")
+                         % {"n": len(others), "name": keep.name, "orders": moved})
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if can_see_pii(request.user):

@@ -150,6 +150,7 @@ class Customer(models.Model):
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
+        permissions = [("merge_customer", _("Can merge duplicate customer records"))]
 
     def __str__(self) -> str:
         return str(self.name)

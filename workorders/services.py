@@ -250,6 +250,47 @@ def work_order_create(
     return order
 
 
+def customer_merge(*, keep: Customer, duplicates: Iterable[Customer], by: User) -> int:
+    """Fold duplicate customer records into ``keep`` (racing intakes, R1, can create two
+    rows for one new customer): their service accounts and orders move to ``keep``, a
+    second phone ``keep`` lacks is taken over, and the duplicates are deleted. Every moved
+    order gets a new version (its ETag changes) and a ``merge_customer`` event in its log
+    (R42). Returns how many orders moved."""
+    others = sorted({c.pk for c in duplicates} - {keep.pk})
+    if not others:
+        raise RuleViolation(_("Choose at least one other customer to merge into %(name)s.")
+                            % {"name": keep.name})
+    with transaction.atomic():
+        rows = {c.pk: c for c in Customer.objects.select_for_update()
+                .filter(pk__in=[keep.pk, *others]).order_by("pk")}
+        if keep.pk not in rows or len(rows) != len(others) + 1:
+            raise RuleViolation(_("One of these customers was merged or deleted meanwhile; "
+                                  "reload the list and try again."))
+        kept = rows[keep.pk]
+        if not kept.alt_phone:
+            kept.alt_phone = next((rows[pk].alt_phone or rows[pk].phone for pk in others
+                                   if (rows[pk].alt_phone or rows[pk].phone) != kept.phone),
+                                  "")
+            kept.save(update_fields=["alt_phone"])
+        ServiceAccount.objects.filter(customer_id__in=others).update(customer=kept)
+        now = clock.now()
+        orders = list(WorkOrder.objects.select_for_update(of=("self",))
+                      .filter(customer_id__in=others).order_by("pk"))
+        for order in orders:
+            merged_from = order.customer_id
+            order.customer = kept
+            order.version += 1
+            order.updated_at = now
+            order.save(update_fields=["customer", "version", "updated_at"])
+            record_event(order=order, by=by, action="merge_customer", from_state=order.state,
+                         to_state=order.state, at=now,
+                         reason=_("Duplicate customer record merged into %(name)s.")
+                         % {"name": kept.name},
+                         payload={"from_customer": merged_from, "to_customer": kept.pk})
+        Customer.objects.filter(pk__in=others).delete()
+    return len(orders)
+
+
 # --- Dispatch (R4) ---------------------------------------------------------
 
 def _start_assignment(order: WorkOrder, technician: Technician, *, by: User, now: dt.datetime,
