@@ -14,7 +14,9 @@ periodic task, a rule that fires inside another service).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import transaction
@@ -566,7 +568,8 @@ def work_order_check_in(*, order: WorkOrder, by: User, latitude: float | None = 
             photo_row = _save_photo(locked, image, kind=Photo.Kind.CHECK_IN, by=by, now=now)
             payload["photo"] = photo_row.pk
 
-    return _transition(order, "check_in", by=by, payload=payload, after=keep)
+    with _files_discarded_on_error():
+        return _transition(order, "check_in", by=by, payload=payload, after=keep)
 
 
 def work_order_nobody_home(*, order: WorkOrder, by: User, note: str) -> WorkOrder:
@@ -992,6 +995,34 @@ def _prepare_image(upload: Any, *, field: str, rule: str) -> PreparedImage:
     return PreparedImage(out.getvalue(), rgb.width, rgb.height)
 
 
+#: The files stored by the service running in this context (``_files_discarded_on_error``).
+_stored_files: ContextVar[list[Any] | None] = ContextVar("stored_files", default=None)
+
+
+@contextmanager
+def _files_discarded_on_error() -> Iterator[None]:
+    """Photos and signatures are stored outside the database. When the service's
+    transaction fails after storing one (a refusal, a conflict, a lost connection), the
+    file is deleted again, so a step that left no row leaves no file either."""
+    stored: list[Any] = []
+    token = _stored_files.set(stored)
+    try:
+        yield
+    except BaseException:
+        for field_file in stored:
+            field_file.storage.delete(field_file.name)
+        raise
+    finally:
+        _stored_files.reset(token)
+
+
+def _stored(field_file: Any) -> None:
+    """Remember a file just stored, for ``_files_discarded_on_error``."""
+    stored = _stored_files.get()
+    if stored is not None:
+        stored.append(field_file)
+
+
 def _save_photo(order: WorkOrder, image: PreparedImage, *, kind: str, by: User,
                 now: dt.datetime, caption: str = "") -> Photo:
     from django.core.files.base import ContentFile
@@ -1001,6 +1032,7 @@ def _save_photo(order: WorkOrder, image: PreparedImage, *, kind: str, by: User,
                   taken_by=by, uploaded_at=now)
     photo.image.save(f"{kind}-{now:%Y%m%d-%H%M%S}-{image.sha256[:10]}.jpg",
                      ContentFile(image.content), save=False)
+    _stored(photo.image)
     photo.save()
     return photo
 
@@ -1025,7 +1057,7 @@ def work_order_add_photo(*, order: WorkOrder, by: User, image: Any, kind: str,
     if kind not in Photo.Kind.values:
         raise RuleViolation(_("Choose what the photo shows."), field="kind", rule="R23")
     prepared = _prepare_image(image, field="image", rule="R23")
-    with transaction.atomic():
+    with _files_discarded_on_error(), transaction.atomic():
         locked = _own_step(order, by, "add_photo", [State.ON_SITE])
         now = clock.now()
         photo = _save_photo(locked, prepared, kind=kind, by=by, now=now, caption=caption)
@@ -1236,7 +1268,7 @@ def work_order_customer_sign_off(*, order: WorkOrder, by: User, signature: str |
     report = _signed_report(order)
     checked = _check_code(order, code) if code else None
     method = SignOffMethod.SMS_CODE if checked else SignOffMethod.DRAWN
-    with transaction.atomic():
+    with _files_discarded_on_error(), transaction.atomic():
         if checked is not None:
             claimed = SignOffCode.objects.filter(pk=checked.pk, used_at__isnull=True).update(
                 used_at=clock.now())
@@ -1258,6 +1290,7 @@ def work_order_customer_sign_off(*, order: WorkOrder, by: User, signature: str |
         signature_row.seal = signature_row.expected_seal()
         signature_row.image.save(f"signature-{signed.pk}-{signed.version}.png",
                                  ContentFile(png), save=False)
+        _stored(signature_row.image)
         signature_row.save()
     return signature_row
 

@@ -81,3 +81,31 @@ def test_my_photo_is_served_to_me_from_the_storage(alice_client, make_order, ali
     response = alice_client.get(reverse("tech:photo", args=[order.pk, photo.pk]))
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
     assert b"".join(response.streaming_content)[:2] == b"\xff\xd8"
+
+
+def _stored_files(settings) -> list[str]:
+    from pathlib import Path
+
+    root = Path(settings.MEDIA_ROOT)
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def test_a_photo_whose_step_fails_leaves_no_file_behind(make_order, alice, settings,
+                                                        monkeypatch):
+    # R23: the file is stored before the row; if the step's transaction then fails, the
+    # file goes too (otherwise every failed upload would leave an orphan in the storage).
+    order = make_order(State.ON_SITE, technician=alice)
+
+    def fail(**kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(services, "record_event", fail)
+    with pytest.raises(RuntimeError):
+        services.work_order_add_photo(order=order, by=alice.user, image=upload(jpeg()),
+                                      kind=Photo.Kind.INSTALLATION)
+    assert not order.photos.exists()
+    assert _stored_files(settings) == []
+    monkeypatch.undo()
+    services.work_order_add_photo(order=order, by=alice.user, image=upload(jpeg()),
+                                  kind=Photo.Kind.INSTALLATION)
+    assert len(_stored_files(settings)) == 1  # a step that succeeds keeps its file
