@@ -393,8 +393,8 @@ def order_facts_catch_up_breaches(*, within: dt.timedelta = dt.timedelta(days=1)
                   .annotate(breached=Subquery(breached))
                   .filter(breached__gt=F("breaches"))
                   .order_by("order_id").values_list("order_id", flat=True)[:limit])
-    for order_id in behind:
-        with transaction.atomic():
+    with transaction.atomic():
+        for order_id in behind:
             order_fact_mark_stale(order_id)
     return len(behind)
 
