@@ -71,6 +71,7 @@ from fieldops import clock, roles
 from notifications.models import Notification
 from notifications.models import Status as NotificationStatus
 from sla.timers import Timer
+from surveys.services import callbacks_open_due
 from technicians.models import Area, AreaType, Skill, Team, Technician
 
 from . import scenarios, selectors, services
@@ -529,6 +530,8 @@ class _DemoOrder:
     dispatch_by_hand: bool = False
     notes: str = ""
     seed: int = 0  # the order's own draws, so they do not depend on the walking order
+    #: Minutes in its final state at the run, when not the state's usual ``_DWELL_MINUTES``.
+    dwell: tuple[int, int] | None = None
 
 
 def _spread(rng: random.Random, values: Sequence[str], weights: Sequence[float],
@@ -616,7 +619,7 @@ def _plan(order: _DemoOrder, rng: random.Random, now: dt.datetime) -> None:
         seconds=rng.randrange(3600))
     times, visits = _times(trial, order.steps, gaps)
     last = times[-1] if times else trial
-    lo, hi = _DWELL_MINUTES[order.target]
+    lo, hi = order.dwell or _DWELL_MINUTES[order.target]
     dwell = rng.uniform(lo, hi)
     hours = math.floor((now - dt.timedelta(minutes=dwell) - last) / dt.timedelta(hours=1))
     daytime = [  # whole-hour moves that keep the dwell in range
@@ -670,6 +673,9 @@ def _demo_plan(rng: random.Random, ref: Reference) -> list[_DemoOrder]:
                                  steps=_demo_steps(target), gaps=[],
                                  dispatch_by_hand=rng.random() < 0.25,
                                  notes=rng.choice(NOTES), seed=rng.getrandbits(64)))
+    # R30: one survey has waited long enough for its callback (24 hours after an SMS the
+    # quiet hours may have held back up to 11), so the call-centre's queue is not empty.
+    next(o for o in orders if o.target == S.SURVEY_PENDING).dwell = (36 * 60, 48 * 60)
     rng.shuffle(orders)
     # The first 60 orders each bring a new customer; the rest are the second call of a
     # customer whose first order is long closed (a repair or a move, after the install).
@@ -771,6 +777,10 @@ def build_demo(*, seed: int = DEFAULT_SEED) -> DemoResult:
         with _without_side_effects(), _simulated_time() as sim:
             for order in plan:
                 _walk(order, ref, sim)
+        with _without_side_effects():
+            # R30: the surveys unanswered for a day are in the callback queue at once,
+            # rather than at beat's first sweep.
+            callbacks_open_due()
         # The dashboards count the demo at once rather than at beat's first refresh.
         order_facts_refresh_stale()
     return DemoResult(orders=len(plan), customers=Customer.objects.count() - customers_before,

@@ -146,6 +146,18 @@ class TestTheDefaultRun:
         breached = timers.filter(breached_at__isnull=False).count()
         assert 0 < breached <= timers.count() * 0.2
 
+    def test_the_callback_queue_and_the_figures_are_filled_at_once(self,
+                                                                  demo_output: str) -> None:
+        # R30: a survey unanswered for a day is in the call-centre's queue; R39: every
+        # order is counted, without waiting for beat.
+        from dashboards.models import OrderFact, StaleFact
+        from surveys.models import Callback
+
+        assert Callback.objects.filter(order__state=State.SURVEY_PENDING,
+                                       status="open").exists()
+        assert OrderFact.objects.count() == WorkOrder.objects.count()
+        assert not StaleFact.objects.exists()
+
     def test_if_empty_on_a_populated_database_changes_nothing(self, demo_output: str) -> None:
         def counts() -> tuple[int, ...]:
             return (WorkOrder.objects.count(), WorkOrderEvent.objects.count(),
