@@ -185,7 +185,7 @@ def on_order_event(*, order: Any, action: str, at: dt.datetime) -> None:
     if policy is not None:
         for rule in policy.rules.all():
             timer = open_timers.get(rule.kind)
-            events.extend(_apply_rule(order, policy, rule, timer, action, at, notes, fresh))
+            events.extend(_apply_rule(order, policy, rule, timer, action, at, notes))
     else:
         for timer in open_timers.values():
             if action in timer.rule.cancel_on:
@@ -199,8 +199,7 @@ def on_order_event(*, order: Any, action: str, at: dt.datetime) -> None:
 
 
 def _apply_rule(order: Any, policy: SlaPolicy, rule: TimerRule, timer: Timer | None,
-                action: str, at: dt.datetime, notes: list[tuple[Any, ...]],
-                fresh: bool = False) -> list[TimerEvent]:
+                action: str, at: dt.datetime, notes: list[tuple[Any, ...]]) -> list[TimerEvent]:
     schedule = schedule_of(rule)
     if timer is not None:
         if action in rule.cancel_on:
@@ -228,14 +227,15 @@ def _apply_rule(order: Any, policy: SlaPolicy, rule: TimerRule, timer: Timer | N
         if action not in rule.start_on:
             return []
         events = []
-    return events + _arm(order, policy, rule, schedule, at, action, fresh)
+    return events + _arm(order, policy, rule, schedule, at, action)
 
 
 def _arm(order: Any, policy: SlaPolicy, rule: TimerRule, schedule: calendars.Schedule,
-         at: dt.datetime, action: str, fresh: bool = False) -> list[TimerEvent]:
-    """Start a new cycle of the rule's timer. ``fresh``: the order has no timers yet (its
-    intake), so this is cycle 1 and the new timer is kept on ``order.sla_timer_rows`` for
-    an answer that shows the order's timers without reading them back."""
+         at: dt.datetime, action: str) -> list[TimerEvent]:
+    """Start a new cycle of the rule's timer. At intake (``create``) the order has no
+    timers yet, so this is cycle 1 and the new timer is kept on ``order.sla_timer_rows``
+    for an answer that shows the order's timers without reading them back."""
+    fresh = action == "create"
     target = rule.target_minutes * 60
     if rule.anchor == Anchor.APPOINTMENT_START:
         booked = order.appointments.filter(status="booked").order_by("-booked_at").first()
@@ -251,7 +251,7 @@ def _arm(order: Any, policy: SlaPolicy, rule: TimerRule, schedule: calendars.Sch
     _plan(timer, rule, schedule)
     timer.save()
     if fresh:
-        order.sla_timer_rows = [*getattr(order, "sla_timer_rows", []), timer]
+        order.sla_timer_rows.append(timer)  # started empty by on_order_event
     return [_event(timer, TimerEventKind.STARTED, at, action,
                    data={"target_seconds": target,
                          "due_at": timer.due_at.astimezone(schedule.tz).isoformat()

@@ -270,9 +270,8 @@ def customer_merge(*, keep: Customer, duplicates: Iterable[Customer], by: User) 
                                   "reload the list and try again."))
         kept = rows[keep.pk]
         if not kept.alt_phone:
-            kept.alt_phone = next((rows[pk].alt_phone or rows[pk].phone for pk in others
-                                   if (rows[pk].alt_phone or rows[pk].phone) != kept.phone),
-                                  "")
+            phones = (rows[pk].alt_phone or rows[pk].phone for pk in others)
+            kept.alt_phone = next((p for p in phones if p != kept.phone), "")
             kept.save(update_fields=["alt_phone"])
         ServiceAccount.objects.filter(customer_id__in=others).update(customer=kept)
         now = clock.now()
