@@ -7,5 +7,9 @@ class ApiConfig(AppConfig):
     verbose_name = _("Call-centre API")
 
     def ready(self) -> None:
-        # Order events fan out to webhook endpoints in the event's own transaction.
-        from . import receivers, schema  # noqa: F401
+        # Order events and SLA steps fan out to webhook endpoints in the event's own
+        # transaction (fieldops.bus; docs/architecture.md). Imported here, not at the top:
+        # the app registry must be ready before models are imported.
+        from . import handlers, schema  # noqa: F401
+
+        handlers.register()

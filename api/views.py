@@ -21,6 +21,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from appointments import services as booking_services
 from appointments.models import ChangeRequest
 from appointments.services import CHANGEABLE_STATES, appointment_request_change
 from fieldops import clock
@@ -144,12 +145,13 @@ ACTIONS: dict[str, Action] = {
     "park": Action(
         ("park",), s.ParkSerializer, rule="R12",
         summary="Park until a date at the customer's request (R12); the SLA clock pauses.",
-        run=lambda o, by, d: services.work_order_park(order=o, by=by, until=d["until"],
+        run=lambda o, by, d: booking_services.work_order_park(order=o, by=by, until=d["until"],
                                                       reason=d["reason"])),
     "resume": Action(
         ("resume",), s.ResumeSerializer, rule="R12",
         summary="Resume a parked order (R12); the SLA clock runs again.",
-        run=lambda o, by, d: services.work_order_resume(order=o, by=by, reason=d["reason"])),
+        run=lambda o, by, d: booking_services.work_order_resume(order=o, by=by,
+                                                                reason=d["reason"])),
     "callback-survey": Action(
         ("close_satisfied", "start_rework"), s.CallbackSurveySerializer, perm=PERM_INTAKE,
         rule="R30",

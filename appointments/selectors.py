@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fieldops import clock, roles
+from fieldops import clock
 from workorders.models import TERMINAL_STATES, Kind, State, WorkOrder
 from workorders.selectors import orders_visible_to
 
@@ -149,13 +148,3 @@ def _sla_clock(order: WorkOrder, now: dt.datetime) -> Clock | None:
                     timer.due_at, now)
     return Clock(label=result.label, due=result.due, remaining=result.remaining,
                  status=status if status != "ok" else result.status, rule=result.rule)
-
-
-def supervisors_for(order: WorkOrder) -> list[Any]:
-    """R16: who is told about a broken appointment: the technician's team supervisor, or
-    every supervisor when the team has none."""
-    team = order.technician.team if order.technician else None
-    if team is not None and team.supervisor_id:
-        return [team.supervisor]
-    user_model = get_user_model()
-    return list(user_model.objects.filter(groups__name=roles.SUPERVISOR, is_active=True))

@@ -1,4 +1,7 @@
-"""Writes about appointments that are not a state change of the order."""
+"""Contact and booking: the technician reaches the customer (R7, R8) and books the visit
+at the customer's time (R9-R11); the customer confirms or asks for another time from the
+SMS link (R10), asks to wait (R12) or refuses (R19); a booking we break counts against
+us (R15, R16)."""
 
 from __future__ import annotations
 
@@ -11,12 +14,36 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from fieldops import clock
-from workorders.errors import IllegalTransition, RuleViolation
-from workorders.models import State, WorkOrder
-from workorders.services import record_event, record_missed_by_us, window_text
+from notifications.models import Channel
+from notifications.services import notify
+from technicians.models import AreaType
+from technicians.selectors import supervisors_for
+from workorders.access import is_order_technician
+from workorders.errors import IllegalTransition, NotPermitted, RuleViolation
+from workorders.events import OrderAction
+from workorders.lifecycle import (
+    User,
+    allowed_for,
+    lock_order,
+    own_step,
+    record_event,
+    require,
+    transition,
+)
+from workorders.messages import local_text, technician_text, tell_users
+from workorders.models import ContactAttempt, State, WorkOrder
+from workorders.services.visit import ABNORMAL_AFTER_CUSTOMER_MISSES
 
-from . import links
-from .models import Appointment, AppointmentStatus, ChangeRequest, CustomerLink, Precision
+from . import links, rules, selectors
+from .messages import sms_booking, sms_missed_call, window_text
+from .models import (
+    Appointment,
+    AppointmentStatus,
+    ChangeRequest,
+    ChangeRequestStatus,
+    CustomerLink,
+    Precision,
+)
 
 #: While the visit can still be moved.
 CHANGEABLE_STATES = frozenset({State.ACCEPTED, State.DISPATCHED, State.TAKEN, State.CONTACTED,
@@ -38,25 +65,232 @@ def appointment_request_change(*, order: WorkOrder, by: Any, preferred_start: dt
     with transaction.atomic():
         locked = WorkOrder.objects.select_for_update().get(pk=order.pk)
         if locked.state not in CHANGEABLE_STATES:
-            raise IllegalTransition(locked, "request_change", [])
+            raise IllegalTransition(locked, OrderAction.REQUEST_CHANGE, [])
         current = Appointment.objects.filter(order=locked,
                                              status=AppointmentStatus.BOOKED).first()
         request = ChangeRequest.objects.create(
             order=locked, appointment=current, preferred_start=preferred_start,
             preferred_end=preferred_end, note=note, source=source, requested_by=by)
-        record_event(order=locked, by=by, action="request_change", from_state=locked.state,
+        record_event(order=locked, by=by, action=OrderAction.REQUEST_CHANGE,
+                     from_state=locked.state,
                      to_state=locked.state, reason=note,
                      payload={"preferred_start": preferred_start.isoformat(),
                               "preferred_end": preferred_end.isoformat(), "source": source})
         if locked.technician is not None:
-            from notifications.models import Channel
-            from notifications.services import notify
-
             notify(channel=Channel.IN_APP, kind="change_request", recipient=locked.technician.user,
                    order=locked, dedupe_key=f"change-request:{request.pk}",
                    body=_("Order %(number)s: the customer asks for another time. Book it "
                           "again.") % {"number": locked.number})
     return request
+
+
+# --- Contact (R7, R8) and booking (R9-R12, R15, R19) ---------------------------------------
+
+#: States in which a contact attempt may be logged.
+CONTACT_STATES = frozenset({State.TAKEN, State.CONTACTED, State.SCHEDULED, State.PREPARED,
+                            State.EN_ROUTE, State.NOBODY_HOME, State.AWAITING_REVISIT,
+                            State.REWORK})
+
+
+#: R8: outcomes of a call that did not reach the customer.
+UNANSWERED_OUTCOMES = frozenset({ContactAttempt.Outcome.NO_ANSWER, ContactAttempt.Outcome.BUSY,
+                                 ContactAttempt.Outcome.UNREACHABLE})
+
+
+def work_order_log_contact(*, order: WorkOrder, by: User, channel: str, outcome: str,
+                           note: str = "") -> tuple[WorkOrder, ContactAttempt]:
+    """R7: log every attempt to reach the customer. The first one that reaches the
+    customer moves a taken order to contacted. R8: a call that does not get through sends
+    the customer an SMS with the technician's name and number (at most one a day)."""
+    reached = outcome == ContactAttempt.Outcome.REACHED
+
+    def log(locked: WorkOrder, now: dt.datetime) -> None:
+        attempt = ContactAttempt.objects.create(
+            order=locked, technician=locked.technician, at=now, channel=channel,
+            outcome=outcome, note=note)
+        if channel == ContactAttempt.Channel.PHONE and outcome in UNANSWERED_OUTCOMES:
+            attempt.sms_sent = sms_missed_call(locked, now)
+            if attempt.sms_sent:
+                attempt.save(update_fields=["sms_sent"])
+        attempts.append(attempt)
+
+    attempts: list[ContactAttempt] = []
+    payload = {"channel": channel, "outcome": outcome}
+    if reached and order.state == State.TAKEN:
+        order = transition(order, OrderAction.CONTACT, by=by, reason=note, payload=payload,
+                           after=log)
+        return order, attempts[0]
+
+    with transaction.atomic():
+        locked = lock_order(order)
+        if locked.state not in CONTACT_STATES:
+            raise IllegalTransition(locked, OrderAction.LOG_CONTACT, allowed_for(locked, by))
+        if by is not None and not is_order_technician(locked, by):
+            raise NotPermitted(_("Only the order's technician logs contact attempts (R41)."))
+        now = clock.now()
+        log(locked, now)
+        record_event(order=locked, by=by, action=OrderAction.LOG_CONTACT, from_state=locked.state,
+                     to_state=locked.state, reason=note, payload=payload, at=now)
+    return locked, attempts[0]
+
+
+def work_order_schedule(*, order: WorkOrder, by: User, start: dt.datetime, end: dt.datetime,
+                        precision: str = Precision.EXACT, chosen_by_customer: bool = True,
+                        reason: str = "", customer_asked: bool = False,
+                        change_request: Any = None, allow_clash: bool = True) -> WorkOrder:
+    """R9: book the visit at the time the customer chose (R10). A booked order is moved
+    instead: the old appointment is marked moved (who, when, why), never overwritten.
+    Half-day bookings are for rural areas only (R11).
+
+    R10: a time that overlaps another of the technician's bookings is flagged in the
+    event; with ``allow_clash=False`` (the technician's pages) it is refused, so the
+    customer picks another time; nobody else's booking is ever moved. R15: a move we asked for
+    (not ``customer_asked``, no ``change_request`` from the customer) with less notice
+    than required is a broken promise: it counts as a missed appointment, flags the order
+    and tells the supervisor (R16); a second one for the same order is refused. The
+    customer gets an SMS with a signed link to confirm or ask for another time."""
+    if end <= start:
+        raise RuleViolation(_("The appointment must end after it starts."), field="end",
+                            rule="R9")
+    if start < clock.now():
+        raise RuleViolation(_("The appointment starts in the past; choose a later time."),
+                            field="start", rule="R9")
+    if precision == Precision.HALF_DAY and order.area.area_type != AreaType.RURAL:
+        raise RuleViolation(_("Half-day bookings are for rural areas only (R11); book an "
+                              "exact time."), field="precision", rule="R11")
+    if precision == Precision.DAY:
+        raise RuleViolation(_("The technician books an exact time or, in rural areas, a "
+                              "half day (R9, R11)."), field="precision", rule="R9")
+    moving = order.state in (State.SCHEDULED, State.PREPARED)
+    if moving:
+        require(reason, _("Say why the appointment is moved."), field="reason", rule="R15")
+    customer_asked = customer_asked or change_request is not None
+    clashing = clashes_for(order, start, end, refuse=not allow_clash)
+
+    def book(locked: WorkOrder, now: dt.datetime) -> None:
+        old = locked.appointments.filter(status=AppointmentStatus.BOOKED).first()
+        if old is not None:
+            short = (moving and not customer_asked
+                     and rules.is_short_notice(old_start=old.start,
+                                                           new_start=start, now=now))
+            if short and locked.our_missed_appointments >= 1:
+                raise RuleViolation(
+                    _("Moving this visit now gives the customer less notice than R15 "
+                      "requires, and this customer's appointment was already missed once "
+                      "(R16). Keep the appointment, or ask your supervisor."),
+                    field="start", rule="R16")
+            old.status = AppointmentStatus.MOVED if moving else AppointmentStatus.CANCELLED
+            old.closed_at, old.closed_by, old.close_reason = now, by, reason
+            old.moved_by_customer = customer_asked if moving else None
+            old.short_notice = short
+            old.save(update_fields=["status", "closed_at", "closed_by", "close_reason",
+                                    "moved_by_customer", "short_notice"])
+            if short:
+                record_missed_by_us(locked, now, old, reason=reason)
+        new = Appointment.objects.create(order=locked, start=start, end=end,
+                                         precision=precision,
+                                         chosen_by_customer=chosen_by_customer, booked_at=now,
+                                         booked_by=by, reason=reason)
+        if change_request is not None:
+            ChangeRequest.objects.filter(pk=change_request.pk, order=locked).update(
+                status=ChangeRequestStatus.REBOOKED, resolved_at=now)
+        sms_booking(locked, new, moved=moving)
+
+    return transition(order, OrderAction.RESCHEDULE if moving else OrderAction.SCHEDULE, by=by,
+                      reason=reason,
+                       after=book,
+                       payload={"start": start.isoformat(), "end": end.isoformat(),
+                                "precision": precision,
+                                "chosen_by_customer": chosen_by_customer,
+                                "customer_asked": customer_asked,
+                                **({"clashes": clashing} if clashing else {})})
+
+
+def work_order_park(*, order: WorkOrder, by: User, until: dt.date, reason: str) -> WorkOrder:
+    """R12: the customer asks to wait (not home, renovating...). The clock pauses and the
+    customer-caused delay is recorded with its reason."""
+    require(reason, _("Record why the customer asks to wait (R12)."), field="reason",
+             rule="R12")
+    if until <= clock.today_local():
+        raise RuleViolation(_("Park until a day after today (R12)."), field="until",
+                            rule="R12")
+    return transition(order, OrderAction.PARK, by=by, reason=reason,
+                       payload={"until": until.isoformat()}, until=until)
+
+
+def work_order_resume(*, order: WorkOrder, by: User, reason: str = "") -> WorkOrder:
+    """R12: the wait is over; the clock resumes."""
+    return transition(order, OrderAction.RESUME, by=by, reason=reason)
+
+
+def work_order_customer_refused(*, order: WorkOrder, by: User, reason: str) -> WorkOrder:
+    """R19: the customer refused the current booking. It counts as a booking the customer
+    did not keep; the second one makes the order abnormal and hands it to the call-centre
+    for a recorded callback. Otherwise the technician books again."""
+    require(reason, _("Record what the customer said (R19)."), field="reason", rule="R19")
+    with transaction.atomic():
+        locked = own_step(order, by, OrderAction.CUSTOMER_REFUSED, [State.CONTACTED,
+                                                                    State.SCHEDULED])
+        booked = locked.appointments.filter(status=AppointmentStatus.BOOKED).first()
+        if booked is None:
+            raise RuleViolation(_("There is no booking to refuse."), field="reason",
+                                rule="R19")
+        now = clock.now()
+        booked.status = AppointmentStatus.MISSED_BY_CUSTOMER
+        booked.closed_at, booked.closed_by, booked.close_reason = now, by, reason
+        booked.save(update_fields=["status", "closed_at", "closed_by", "close_reason"])
+        WorkOrder.objects.filter(pk=locked.pk).update(
+            customer_missed_bookings=F("customer_missed_bookings") + 1,
+            version=F("version") + 1, updated_at=now)
+        locked.refresh_from_db()
+        record_event(order=locked, by=by, action=OrderAction.CUSTOMER_REFUSED,
+                     from_state=locked.state,
+                     to_state=locked.state, reason=reason, at=now,
+                     payload={"appointment": booked.pk,
+                              "customer_missed_bookings": locked.customer_missed_bookings})
+        if locked.customer_missed_bookings >= ABNORMAL_AFTER_CUSTOMER_MISSES:
+            locked = transition(
+                locked, OrderAction.MAKE_ABNORMAL, by=None,
+                reason=_("%(n)s bookings not kept by the customer (R19)")
+                % {"n": locked.customer_missed_bookings})
+    return locked
+
+
+def clashes_for(order: WorkOrder, start: dt.datetime, end: dt.datetime, *,
+             refuse: bool) -> list[int]:
+    """R10: the customer's time wins over ours, but never over another customer's: the
+    ids of the orders whose booking by the same technician overlaps; with ``refuse`` an
+    overlap is refused and the customer is asked to choose another time."""
+    if order.technician is None:
+        return []
+    found = selectors.clashes(order.technician, start, end, exclude_order=order)
+    if found and refuse:
+        other = found[0]
+        raise RuleViolation(
+            _("%(window)s clashes with your booking for order %(number)s (%(other)s). Ask "
+              "the customer to choose another time (R10).")
+            % {"window": f"{local_text(start)}-{local_text(end, '%H:%M')}",
+               "number": other.order.number, "other": window_text(other)},
+            field="start", rule="R10", clashes=[a.order_id for a in found])
+    return [a.order_id for a in found]
+
+
+def record_missed_by_us(order: WorkOrder, now: dt.datetime, appointment: Appointment, *,
+                        reason: str) -> None:
+    """R16: an appointment we broke (missed, or moved at short notice, R15) counts against
+    the order; the first one flags it and tells the supervisor. Call inside the
+    transaction that holds the order's row lock."""
+    WorkOrder.objects.filter(pk=order.pk).update(
+        our_missed_appointments=F("our_missed_appointments") + 1, supervisor_flag=True)
+    order.our_missed_appointments += 1
+    order.supervisor_flag = True
+    tell_users(supervisors_for(order.technician), order, kind="appointment_missed",
+                body=_("Order %(number)s: %(name)s broke the appointment of %(window)s "
+                       "(%(reason)s). Missed by us so far: %(count)s (R16).")
+                % {**technician_text(order), "window": window_text(appointment),
+                   "reason": reason, "count": order.our_missed_appointments},
+                dedupe=f"r16:{order.pk}:{appointment.pk}")
+
 
 
 # --- The customer's signed link (R10) --------------------------------------------------
@@ -79,7 +313,7 @@ def appointment_confirm_by_link(*, token: str) -> Appointment:
         appointment.confirmed_at = now
         appointment.save(update_fields=["confirmed_at"])
         order = appointment.order
-        record_event(order=order, by=None, action="customer_confirmed",
+        record_event(order=order, by=None, action=OrderAction.CUSTOMER_CONFIRMED,
                      from_state=order.state, to_state=order.state, at=now,
                      payload={"appointment": appointment.pk, "via": "sms_link"})
     return appointment
@@ -138,7 +372,7 @@ def appointments_sweep_missed(*, now: dt.datetime | None = None, limit: int = 50
             WorkOrder.objects.filter(pk=order.pk).update(version=F("version") + 1,
                                                          updated_at=now)
             record_missed_by_us(order, now, appointment, reason=reason)
-            record_event(order=order, by=None, action="appointment_missed",
+            record_event(order=order, by=None, action=OrderAction.APPOINTMENT_MISSED,
                          from_state=order.state, to_state=order.state, reason=reason, at=now,
                          payload={"appointment": appointment.pk,
                                   "our_missed_appointments": order.our_missed_appointments})

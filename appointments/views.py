@@ -11,10 +11,10 @@ from django.views.decorators.csrf import csrf_protect
 
 from fieldops.privacy import mask_phone
 from workorders.errors import DomainError
-from workorders.services import window_text
 
 from . import links, services
 from .forms import ChangeRequestForm
+from .messages import window_text
 
 #: How each refusal answers (the page says why in words).
 LINK_STATUS = {"invalid": 404, "expired": 410, "used": 409}

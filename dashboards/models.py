@@ -2,7 +2,8 @@
 
 ``OrderFact`` is recomputed from the order's own history (its event log, its SLA timers
 and its appointments) a few seconds after each order event: the event marks its order
-(``StaleFact``, written by ``workorders.services.record_event``) and a beat task refreshes
+(``StaleFact``,
+ written by the ``dashboards.handlers`` subscriber of every order event) and a beat task refreshes
 the marked orders in batches (``dashboards.services.order_facts_refresh_stale``). The
 compliance page then reads only this table, by the day the order was received (the
 cohort) and the filters of the page, through the indexes below; nothing is computed from

@@ -297,8 +297,8 @@ def order_facts_refresh(order_ids: Iterable[int]) -> int:
 
 def order_fact_mark_stale(order_id: int) -> None:
     """Mark the order's facts as behind its history; ``order_facts_refresh_stale`` brings
-    them up to date. Called by ``workorders.services.record_event`` in the transaction of
-    every order event (R39).
+    them up to date. Called by ``dashboards.handlers`` in the transaction of every order
+    event (R39).
 
     A mark that is already there is updated in place rather than skipped, so this
     transaction holds its row until it commits: a refresh running meanwhile skips the

@@ -1,4 +1,5 @@
-"""Write notifications in the caller's transaction; deliver them after commit, once."""
+"""Write notifications (the outbox) in the caller's transaction; their delivery is queued
+for after commit and done once by ``delivery``."""
 
 from __future__ import annotations
 
@@ -6,26 +7,15 @@ import datetime as dt
 import logging
 from typing import Any
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import F
 
 from fieldops import clock
 from fieldops.bulk import insert_rows
 
-from .backends import sms_backend
 from .models import Channel, Notification, Status
+from .tasks import deliver_notification, flush_outbox
 
 logger = logging.getLogger(__name__)
-
-#: Seconds to wait before retry n (1-based); the last entry repeats until MAX_ATTEMPTS.
-BACKOFF = (30, 120, 600, 1800, 3600)
-MAX_ATTEMPTS = 8
-#: A claimed row is invisible to other deliverers for this long (a crashed worker's
-#: claim expires and the row is retried).
-LEASE = dt.timedelta(minutes=2)
-
 
 def notify(*, channel: str, kind: str, body: str, recipient: Any = None, address: str = "",
            subject: str = "", order: Any = None,
@@ -54,8 +44,6 @@ def notify(*, channel: str, kind: str, body: str, recipient: Any = None, address
         # Shown where the recipient works; nothing to send.
         Notification.objects.filter(pk=note.pk).update(status=Status.SENT, sent_at=clock.now())
         return note
-    from .tasks import deliver_notification
-
     note_id = note.pk
     transaction.on_commit(lambda: _enqueue(deliver_notification, note_id))
     return note
@@ -95,8 +83,6 @@ def notify_rows(rows: list[tuple[Any, ...]]) -> int:
     insert_rows(Notification, [*NOTE_COLUMNS, "attempts", "last_error", "read_at",
                                "created_at", "next_attempt_at", "status", "sent_at"], values)
     if any(row[0] != in_app for row in rows):
-        from .tasks import flush_outbox
-
         transaction.on_commit(lambda: _enqueue(flush_outbox))
     return len(values)
 
@@ -107,62 +93,3 @@ def _enqueue(task: Any, *args: Any) -> None:
         task.delay(*args)
     except Exception:
         logger.warning("broker unavailable; notification %s waits in the outbox", args)
-
-
-def _claim(note_id: int) -> Notification | None:
-    """Compare-and-swap: take the row only if it is pending and due, and push its due time
-    forward by the lease so no other deliverer takes it meanwhile."""
-    now = clock.now()
-    claimed = Notification.objects.filter(
-        pk=note_id, status=Status.PENDING, next_attempt_at__lte=now,
-    ).update(next_attempt_at=now + LEASE, attempts=F("attempts") + 1)
-    if not claimed:
-        return None
-    return Notification.objects.get(pk=note_id)
-
-
-def _send(note: Notification) -> None:
-    if note.channel == Channel.SMS:
-        sms_backend().send(to=note.address, text=note.body, message_id=f"fieldops-{note.pk}")
-    elif note.channel == Channel.EMAIL:
-        if not note.address:
-            raise ValueError("no email address")
-        send_mail(note.subject or note.kind, note.body, settings.DEFAULT_FROM_EMAIL,
-                  [note.address])
-    elif note.channel == Channel.WEBHOOK:
-        from api.webhooks import send_webhook
-
-        send_webhook(note)
-
-
-def deliver(note_id: int) -> str:
-    """Send one notification if it is still due. Returns what happened ("sent", "retry",
-    "failed" or "skipped"); running it again for a sent row does nothing."""
-    note = _claim(note_id)
-    if note is None:
-        return "skipped"
-    try:
-        _send(note)
-    except Exception as exc:
-        now = clock.now()
-        if note.attempts >= MAX_ATTEMPTS:
-            Notification.objects.filter(pk=note.pk).update(status=Status.FAILED,
-                                                           last_error=str(exc)[:2000])
-            logger.error("notification %s failed for good: %s", note.pk, exc)
-            return "failed"
-        delay = BACKOFF[min(note.attempts, len(BACKOFF)) - 1]
-        Notification.objects.filter(pk=note.pk).update(
-            next_attempt_at=now + dt.timedelta(seconds=delay), last_error=str(exc)[:2000])
-        return "retry"
-    Notification.objects.filter(pk=note.pk).update(status=Status.SENT, sent_at=clock.now(),
-                                                   last_error="")
-    return "sent"
-
-
-def flush_due(*, limit: int = 500) -> int:
-    """Deliver every pending notification that is due (after a broker outage, a crash, or a
-    backoff). Returns how many were sent."""
-    due = list(Notification.objects.filter(status=Status.PENDING,
-                                           next_attempt_at__lte=clock.now())
-               .order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
-    return sum(deliver(pk) == "sent" for pk in due)

@@ -2,15 +2,15 @@
 
 from celery import shared_task
 
-from . import services
+from . import delivery
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def deliver_notification(note_id: int) -> str:
-    return services.deliver(note_id)
+    return delivery.deliver(note_id)
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def flush_outbox() -> int:
     """Beat runs this: anything pending and due (missed, retried, broker was down) goes out."""
-    return services.flush_due()
+    return delivery.flush_due()

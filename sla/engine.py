@@ -1,8 +1,8 @@
 """The SLA engine: timers follow order events, and a sweep records warnings and breaches.
 
-* ``on_order_event`` runs inside the transaction of every order change (it is called by
-  ``workorders.services.record_event``), so a timer is armed, stopped, paused or resumed
-  atomically with the change that causes it.
+* ``on_order_event`` runs inside the transaction of every order change (``handlers``
+  subscribes it to the lifecycle's ``OrderEvent`` on the bus), so a timer is armed,
+  stopped, paused or resumed atomically with the change that causes it.
 * ``sweep`` claims armed timers whose next ladder step is due with
   ``SELECT … FOR UPDATE SKIP LOCKED`` (several workers or a second beat never take the
   same row), records each step once with the true time it was reached, and writes the
@@ -24,10 +24,11 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from fieldops import clock
+from fieldops import bus, clock
 from fieldops.bulk import insert_ignoring_conflicts, insert_rows, update_fields, update_rows
 
 from . import calendars, selectors
+from .events import TimerStep, TimerStepped
 from .timers import (
     Anchor,
     SlaPolicy,
@@ -195,7 +196,7 @@ def on_order_event(*, order: Any, action: str, at: dt.datetime) -> None:
         from notifications.services import notify_rows
 
         notify_rows(notes)
-    _publish_webhooks([(e.timer_id, e.kind, e.at) for e in events])
+    _publish_steps([(e.timer_id, e.kind, e.at) for e in events])
 
 
 def _apply_rule(order: Any, policy: SlaPolicy, rule: TimerRule, timer: Timer | None,
@@ -432,7 +433,7 @@ def sweep(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
                     [(pk, kind, at, recorded, level, "", {"percent": percent})
                      for pk, kind, at, level, percent in events])
         notify_rows(notes)
-        _publish_webhooks([(pk, kind, at) for pk, kind, at, _, _ in events])
+        _publish_steps([(pk, kind, at) for pk, kind, at, _, _ in events])
     return len(claimed)
 
 
@@ -469,21 +470,13 @@ def _fast_timestamps(cursor: Any) -> None:
     cursor.adapters.register_loader(oid, adapters.get_loader(oid, Format.TEXT))
 
 
-def _publish_webhooks(steps: list[tuple[int, str, dt.datetime]]) -> None:
-    """R38 for the call-centre: warnings and breaches (timer id, kind, true time) go to the
-    webhook endpoints that want them, through the outbox, in the same transaction. One
-    query when nobody listens."""
-    steps = [s for s in steps if s[1] in (TimerEventKind.WARNED, TimerEventKind.BREACHED)]
-    if not steps:
-        return
-    from api.models import WebhookEndpoint
-    from api.services import webhook_publish_timer_event
-
-    if not WebhookEndpoint.objects.filter(is_active=True, client__is_active=True).exists():
-        return
-    timers = Timer.objects.select_related("order").in_bulk({pk for pk, _, _ in steps})
-    for pk, kind, at in steps:
-        webhook_publish_timer_event(timer=timers[pk], kind=kind, at=at)
+def _publish_steps(steps: list[tuple[int, str, dt.datetime]]) -> None:
+    """R38 for the layers above (the call-centre's webhooks): warnings and breaches (timer
+    id, kind, true time) as one ``TimerStepped`` on the bus, in the same transaction."""
+    wanted = tuple(TimerStep(timer_id=pk, kind=kind, at=at) for pk, kind, at in steps
+                   if kind in (TimerEventKind.WARNED, TimerEventKind.BREACHED))
+    if wanted:
+        bus.publish(TimerStepped(steps=wanted))
 
 
 def sweep_all(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> int:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from fieldops import clock
+from workorders.events import OrderAction
 
 
 class TimerKind(models.TextChoices):
@@ -70,6 +72,13 @@ class SlaPolicy(models.Model):
                                      self.area_type))
 
 
+#: The rule's fields that name order actions (``workorders.events.OrderAction`` values).
+ACTION_FIELDS = ("start_on", "stop_on", "pause_on", "resume_on", "cancel_on")
+ORDER_ACTIONS = frozenset(OrderAction.values)
+ACTION_EXAMPLES = (OrderAction.DISPATCH.value, OrderAction.CONTACT.value,
+                   OrderAction.CHECK_IN.value)
+
+
 class TimerRule(models.Model):
     policy = models.ForeignKey(SlaPolicy, on_delete=models.CASCADE, related_name="rules",
                                verbose_name=_("policy"))
@@ -98,6 +107,30 @@ class TimerRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.target_minutes} min"
+
+    def unknown_actions(self) -> dict[str, list[str]]:
+        """Per action field, the names that are not order actions (``OrderAction``): a
+        typo would leave the timer never started or never stopped."""
+        found: dict[str, list[str]] = {}
+        for field in ACTION_FIELDS:
+            value = getattr(self, field)
+            names = value if isinstance(value, list) else [value]
+            bad = [str(n) for n in names if not isinstance(n, str) or n not in ORDER_ACTIONS]
+            if bad or not isinstance(value, list):
+                found[field] = bad
+        return found
+
+    def clean(self) -> None:
+        super().clean()
+        errors = {
+            field: ValidationError(
+                _("Not order actions: %(names)s. Use names from the list of order actions, "
+                  "e.g. %(example)s.")
+                % {"names": ", ".join(bad) or "-", "example": ", ".join(ACTION_EXAMPLES)},
+                code="unknown_action")
+            for field, bad in self.unknown_actions().items()}
+        if errors:
+            raise ValidationError(errors)
 
 
 class TimerStatus(models.TextChoices):

@@ -1,4 +1,5 @@
-"""Writes for follow-ups (R28), callback surveys and the rework loop (R29-R33). Each one
+"""Survey and rework, owned here: follow-ups (R28), the callback survey and its callbacks
+(R29, R30), and the rework loop (R31-R33) with its transitions of the order. Each write
 also appends to the order's event log (R42)."""
 
 from __future__ import annotations
@@ -8,14 +9,31 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fieldops import clock
-from workorders.errors import DomainError, NotPermitted, RuleViolation
-from workorders.models import WorkOrder
-from workorders.services import record_event
+from notifications.models import Channel
+from notifications.services import notify
+from technicians.models import Technician
+from technicians.selectors import supervisors_for
+from workorders import selectors as wo_selectors
+from workorders.access import is_order_technician
+from workorders.errors import (
+    DomainError,
+    IllegalTransition,
+    NoTechnicianAvailable,
+    NotPermitted,
+    RuleViolation,
+)
+from workorders.events import OrderAction
+from workorders.lifecycle import User, precheck, record_event, require, transition
+from workorders.messages import sms_customer, tell_users
+from workorders.models import State, WorkOrder
+from workorders.services.intake import choose_technician, start_assignment
 
+from . import links
 from .models import (
     AnswerChannel,
     Callback,
@@ -45,17 +63,12 @@ class AlreadyAnswered(DomainError):
     code = "already_answered"
 
 
-def _is_orders_technician(order: WorkOrder, user: Any) -> bool:
-    technician = order.technician
-    return technician is not None and technician.user_id == user.pk
-
-
 def follow_up_log(*, order: WorkOrder, by: Any, kind: str, text: str, owner: Any = None,
                   due_at: dt.datetime | None = None) -> FollowUp:
     """R28 (首问负责制): log a question the technician could not answer on site, or a
     complaint; it is owned by whoever was first asked (``by`` unless ``owner`` is named)
     and tracked until answered."""
-    if by is not None and not (by.has_perm(PERM_LOG) or _is_orders_technician(order, by)):
+    if by is not None and not (by.has_perm(PERM_LOG) or is_order_technician(order, by)):
         raise NotPermitted(_("You may not log follow-ups on order %(number)s.")
                            % {"number": order.number})
     if kind not in FollowUpKind.values:
@@ -78,7 +91,8 @@ def follow_up_log(*, order: WorkOrder, by: Any, kind: str, text: str, owner: Any
         follow_up = FollowUp.objects.create(order=locked, kind=kind, text=text.strip(),
                                             owner=owner, due_at=due_at, created_by=by,
                                             created_at=now)
-        record_event(order=locked, by=by, action="follow_up_logged", from_state=locked.state,
+        record_event(order=locked, by=by, action=OrderAction.FOLLOW_UP_LOGGED,
+                     from_state=locked.state,
                      to_state=locked.state, reason=follow_up.text, at=now,
                      payload={"follow_up": follow_up.pk, "kind": kind, "owner": owner.pk,
                               "due_at": due_at.isoformat()})
@@ -104,7 +118,8 @@ def follow_up_answer(*, follow_up: FollowUp, by: Any, answer: str) -> FollowUp:
                                   follow_up=follow_up.pk)
         answered = FollowUp.objects.select_related("order").get(pk=follow_up.pk)
         order = answered.order
-        record_event(order=order, by=by, action="follow_up_answered", from_state=order.state,
+        record_event(order=order, by=by, action=OrderAction.FOLLOW_UP_ANSWERED,
+                     from_state=order.state,
                      to_state=order.state, reason=answered.answer, at=now,
                      payload={"follow_up": answered.pk})
     return answered
@@ -166,10 +181,6 @@ def survey_open(*, order: WorkOrder, now: dt.datetime,
     that moves the order to survey-pending (it holds the order's row lock); ``payload`` (the
     transition's event details) gets the survey's id and times. The SMS waits in the outbox
     until the quiet hours end; the callback is due a set time after that."""
-    from workorders.services import _sms_customer
-
-    from . import links
-
     survey = _survey_row(order, now, not_before=sms_not_before(now))
     url = links.absolute_url(survey)
     values = {"number": order.number, "url": url}
@@ -181,7 +192,7 @@ def survey_open(*, order: WorkOrder, now: dt.datetime,
         def body() -> str:
             return _("Order %(number)s is complete. Are you satisfied with the visit? Tell us "
                      "in one minute: %(url)s") % values
-    _sms_customer(order, kind="survey", body=body, dedupe_key=f"survey:{survey.pk}",
+    sms_customer(order, kind="survey", body=body, dedupe_key=f"survey:{survey.pk}",
                   not_before=survey.sms_not_before)
     if payload is not None:
         payload.update({"survey": survey.pk, "round": survey.round,
@@ -191,8 +202,6 @@ def survey_open(*, order: WorkOrder, now: dt.datetime,
 
 
 def _survey_row(order: WorkOrder, now: dt.datetime, *, not_before: dt.datetime) -> Survey:
-    from . import links
-
     _supersede_pending(order, now, reason="new survey round")
     return Survey.objects.create(
         order=order, round=order.rework_round, technician=order.technician,
@@ -247,8 +256,6 @@ def survey_answer(*, survey: Survey, by: Any, channel: str, satisfied: bool,
     comment = (comment or "").strip()
     if order is None or order.pk != survey.order_id:
         order = WorkOrder.objects.get(pk=survey.order_id)
-    from workorders import services as wo
-
     with transaction.atomic():
         now = clock.now()
         # Compare-and-swap: of two answers at once (the customer's link and a callback),
@@ -278,11 +285,10 @@ def survey_answer(*, survey: Survey, by: Any, channel: str, satisfied: bool,
                                 else ReworkOutcome.UNSATISFIED)
             previous.save(update_fields=["outcome"])
         if satisfied:
-            wo.work_order_close_satisfied(order=order, by=by, comment=comment,
-                                          payload=payload)
+            work_order_close_satisfied(order=order, by=by, comment=comment, payload=payload)
         else:
-            rework = wo.work_order_start_rework(order=order, by=by, comment=comment,
-                                                payload=payload)
+            rework = work_order_start_rework(order=order, by=by, comment=comment,
+                                             payload=payload)
             _open_round(rework, survey=survey, by=by)
     return Survey.objects.get(pk=survey.pk)
 
@@ -292,9 +298,6 @@ def _open_round(order: WorkOrder, *, survey: Survey, by: Any) -> ReworkRound:
     with the same technician. R33: from round 2 on the supervisor is told and the round is
     handed to another technician automatically; if nobody fits, the order stays in rework
     and the dispatcher is asked to choose by hand."""
-    from workorders import services as wo
-    from workorders.errors import NoTechnicianAvailable
-
     round_ = ReworkRound.objects.create(order=order, number=order.rework_round,
                                         opened_at=order.updated_at, survey=survey,
                                         technician=order.technician)
@@ -312,7 +315,7 @@ def _open_round(order: WorkOrder, *, survey: Survey, by: Any) -> ReworkRound:
     round_.save(update_fields=["supervisor_notified_at"])
     try:
         with transaction.atomic():
-            wo.work_order_reassign_rework(
+            work_order_reassign_rework(
                 order=order, by=None,
                 reason=_("Still not satisfied after rework round %(round)s (R33)") % values)
     except NoTechnicianAvailable:
@@ -328,9 +331,6 @@ def _open_round(order: WorkOrder, *, survey: Survey, by: Any) -> ReworkRound:
 
 def _tell_role(order: WorkOrder, role: str, *, kind: str, body: str, dedupe: str) -> None:
     """An in-app notice on a role's desk (as the SLA engine addresses them)."""
-    from notifications.models import Channel
-    from notifications.services import notify
-
     notify(channel=Channel.IN_APP, kind=kind, body=body, address=f"role:{role}", order=order,
            dedupe_key=f"{dedupe}:{role}")
 
@@ -338,10 +338,7 @@ def _tell_role(order: WorkOrder, role: str, *, kind: str, body: str, dedupe: str
 def _tell_supervisors(order: WorkOrder, *, kind: str, body: str, dedupe: str) -> None:
     """R33: the team's supervisor (every supervisor when the team has none), in the app,
     and the supervisors' desk."""
-    from appointments.selectors import supervisors_for
-    from workorders.services import _tell_users
-
-    _tell_users(supervisors_for(order), order, kind=kind, body=body, dedupe=dedupe)
+    tell_users(supervisors_for(order.technician), order, kind=kind, body=body, dedupe=dedupe)
     _tell_role(order, "supervisor", kind=kind, body=body, dedupe=dedupe)
 
 
@@ -369,8 +366,6 @@ def survey_answer_for_order(*, order: WorkOrder, by: Any, channel: str, satisfie
     """R30: the call-centre records an answer on the order itself (API action, the desk):
     the survey waiting for an answer, or, if the automatic survey has not been sent yet
     (the order was completed moments ago), the survey sent now."""
-    from workorders.models import State
-
     with transaction.atomic():
         survey = Survey.objects.filter(order=order, status=SurveyStatus.PENDING).first()
         if survey is None and order.state == State.COMPLETED:
@@ -378,10 +373,7 @@ def survey_answer_for_order(*, order: WorkOrder, by: Any, channel: str, satisfie
             # (no SMS); the survey task then finds the order moved on and does nothing.
             survey = _survey_row(order, clock.now(), not_before=clock.now())
         if survey is None:
-            from workorders.errors import IllegalTransition
-            from workorders.selectors import allowed_actions
-
-            allowed = allowed_actions(order, by) if by is not None else []
+            allowed = wo_selectors.allowed_actions(order, by) if by is not None else []
             raise IllegalTransition(order, "record_survey", allowed)
         return survey_answer(survey=survey, by=by, channel=channel, satisfied=satisfied,
                              punctuality=punctuality, conduct=conduct, result=result,
@@ -407,8 +399,6 @@ def callback_record(*, callback: Callback, by: Any, satisfied: bool,
 def callback_not_reached(*, callback: Callback, by: Any, note: str = "") -> Callback:
     """R30: the agent called and did not reach the customer. The try is counted and logged
     on the order (R42); the callback stays in the queue for another call."""
-    from django.db.models import F
-
     if by is None or not (by.is_superuser or by.has_perm(PERM_CALLBACK)):
         raise NotPermitted(_("Only the call-centre records callbacks (R30)."))
     note = (note or "").strip()
@@ -421,7 +411,7 @@ def callback_not_reached(*, callback: Callback, by: Any, note: str = "") -> Call
                                   callback=callback.pk)
         tried = Callback.objects.select_related("survey", "order").get(pk=callback.pk)
         order = tried.order
-        record_event(order=order, by=by, action="callback_not_reached",
+        record_event(order=order, by=by, action=OrderAction.CALLBACK_NOT_REACHED,
                      from_state=order.state, to_state=order.state, reason=note, at=now,
                      payload={"callback": tried.pk, "survey": tried.survey_id,
                               "attempts": tried.attempts})
@@ -442,7 +432,7 @@ def callbacks_open_due(*, limit: int = 500) -> int:
         for survey in due:
             Callback.objects.create(survey=survey, order=survey.order, created_at=now)
             order = survey.order
-            record_event(order=order, by=None, action="callback_opened",
+            record_event(order=order, by=None, action=OrderAction.CALLBACK_OPENED,
                          from_state=order.state, to_state=order.state, at=now,
                          payload={"survey": survey.pk, "round": survey.round,
                                   "due_at": survey.callback_due_at.isoformat()})
@@ -453,3 +443,88 @@ def callbacks_open_due(*, limit: int = 500) -> int:
 def survey_link_opened(*, survey: Survey) -> None:
     """The customer opened the link (first time only; for the figures)."""
     Survey.objects.filter(pk=survey.pk, opened_at__isnull=True).update(opened_at=clock.now())
+
+
+# --- The order's survey and rework transitions (R29-R33) -----------------------------------
+
+def work_order_start_survey(*, order: WorkOrder) -> WorkOrder:
+    """R29: the automatic survey goes out after completion (its SMS held until the quiet
+    hours end). Safe to call twice."""
+    current = WorkOrder.objects.get(pk=order.pk)
+    if current.state != State.COMPLETED:
+        return current
+
+    payload: dict[str, Any] = {}  # filled with the survey's id and times
+
+    def send(locked: WorkOrder, now: dt.datetime) -> None:
+        survey_open(order=locked, now=now, payload=payload)
+
+    return transition(current, OrderAction.START_SURVEY, by=None, after=send, payload=payload)
+
+
+def work_order_record_survey(*, order: WorkOrder, by: User, satisfied: bool,
+                             comment: str = "", punctuality: int | None = None,
+                             conduct: int | None = None,
+                             result: int | None = None) -> WorkOrder:
+    """R29/R30: the answer to the order's open survey, recorded by the call-centre
+    (``by``; ``None``: the customer's own). Goes through ``surveys.services.survey_answer``:
+    satisfied closes the order; not satisfied starts a rework round (R31-R33)."""
+    survey = survey_answer_for_order(
+        order=order, by=by, channel=AnswerChannel.SMS if by is None else AnswerChannel.CALLBACK,
+        satisfied=satisfied, comment=comment, punctuality=punctuality, conduct=conduct,
+        result=result)
+    return WorkOrder.objects.get(pk=survey.order_id)
+
+
+def work_order_close_satisfied(*, order: WorkOrder, by: User, comment: str = "",
+                               payload: dict[str, Any] | None = None) -> WorkOrder:
+    """R29: a satisfied answer closes the order. Called by ``surveys.services``."""
+    return transition(order, OrderAction.CLOSE_SATISFIED, by=by, reason=comment,
+                       payload={"satisfied": True, **(payload or {})}, at=None)
+
+
+def work_order_start_rework(*, order: WorkOrder, by: User, comment: str = "",
+                            payload: dict[str, Any] | None = None) -> WorkOrder:
+    """R31: an unsatisfied answer sends the order back to its technician, with the SLA
+    timer to contact the customer. Called by ``surveys.services``."""
+    return transition(order, OrderAction.START_REWORK, by=by, reason=comment,
+                       payload={"satisfied": False, **(payload or {})})
+
+
+def work_order_resolve_rework(*, order: WorkOrder, by: User, note: str) -> WorkOrder:
+    """R32: the technician resolved the complaint; the round keeps the note and the
+    customer is surveyed again."""
+    require(note, _("Describe how the complaint was resolved (R32)."), field="note",
+             rule="R32")
+
+    payload: dict[str, Any] = {}  # filled with the new survey's id and times
+
+    def resurvey(locked: WorkOrder, now: dt.datetime) -> None:
+        rework_resolved(order=locked, note=note.strip(), now=now, payload=payload)
+
+    return transition(order, OrderAction.RESOLVE_REWORK, by=by, reason=note, after=resurvey,
+                       payload=payload)
+
+
+def work_order_reassign_rework(*, order: WorkOrder, by: User,
+                               technician: Technician | None = None,
+                               reason: str = "") -> WorkOrder:
+    """R33: still unsatisfied: another technician (none who held it before) takes over."""
+    precheck(order, OrderAction.REASSIGN_REWORK, by)
+    previous = wo_selectors.previous_technician_ids(order)
+    if technician is not None and technician.pk in previous:
+        raise RuleViolation(_("%(name)s already worked on this order; R33 asks for a "
+                              "different technician.") % {"name": technician.display_name},
+                            field="technician", rule="R33")
+    chosen, automatic = choose_technician(order, technician, exclude=previous)
+    previous_id = order.technician_id
+
+    def after(locked: WorkOrder, now: dt.datetime) -> None:
+        start_assignment(locked, chosen, by=by, now=now, automatic=automatic, reason=reason)
+        rework_reassigned(order=locked, previous_id=previous_id, now=now)
+
+    return transition(order, OrderAction.REASSIGN_REWORK, by=by, reason=reason, after=after,
+                       payload={"technician": chosen.pk, "previous": previous_id,
+                                "automatic": automatic},
+                       technician=chosen, at=None)
+

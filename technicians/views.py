@@ -29,9 +29,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from appointments import messages as booking_messages
 from appointments import selectors as appointment_selectors
+from appointments import services as booking_services
 from appointments.models import AppointmentStatus
 from fieldops import clock
+from surveys import services as survey_services
 from technicians.models import AreaType
 from workorders import services
 from workorders.errors import DomainError
@@ -89,7 +92,7 @@ def _schedule(order: WorkOrder, user: Any, data: dict[str, Any], request: HttpRe
     if data.get("change_request"):
         change_request = appointment_selectors.open_change_requests(order).filter(
             pk=data["change_request"]).first()
-    return services.work_order_schedule(
+    return booking_services.work_order_schedule(
         order=order, by=user, start=data["start_at"], end=data["end_at"],
         precision=data["precision"], reason=data.get("reason", ""),
         customer_asked=data.get("customer_asked", False), change_request=change_request,
@@ -130,21 +133,22 @@ ALL_STEPS: list[Step] = [
              order=o, by=u, reason=d["reason"])),
     Step("contact", gettext_lazy("Log a call or contact"), "R7", f.ContactForm,
          template="tech/contact.html",
-         style="primary", when=_own_in(*services.CONTACT_STATES),
-         run=lambda o, u, d, r: services.work_order_log_contact(
+         style="primary", when=_own_in(*booking_services.CONTACT_STATES),
+         run=lambda o, u, d, r: booking_services.work_order_log_contact(
              order=o, by=u, channel=d["channel"], outcome=d["outcome"], note=d["note"])),
     Step("schedule", gettext_lazy("Book or move the visit"), "R9", f.ScheduleForm,
          template="tech/schedule.html", style="primary", when=("schedule", "reschedule"),
          run=_schedule),
     Step("refused", gettext_lazy("Customer refused the booking"), "R19", f.ReasonForm,
          when=_has_booking(State.CONTACTED, State.SCHEDULED),
-         run=lambda o, u, d, r: services.work_order_customer_refused(
+         run=lambda o, u, d, r: booking_services.work_order_customer_refused(
              order=o, by=u, reason=d["reason"])),
     Step("park", gettext_lazy("Customer asks to wait"), "R12", f.ParkForm, when=("park",),
-         run=lambda o, u, d, r: services.work_order_park(
+         run=lambda o, u, d, r: booking_services.work_order_park(
              order=o, by=u, until=d["until"], reason=d["reason"])),
     Step("resume", gettext_lazy("Resume"), "R12", f.ConfirmForm, one_tap=True,
-         when=("resume",), run=lambda o, u, d, r: services.work_order_resume(order=o, by=u)),
+         when=("resume",), run=lambda o, u, d, r: booking_services.work_order_resume(order=o,
+                                                                                     by=u)),
     Step("kit", gettext_lazy("Kit checklist"), "R20", f.KitForm, style="primary",
          when=("confirm_kit",),
          run=lambda o, u, d, r: services.work_order_confirm_kit(order=o, by=u,
@@ -192,7 +196,7 @@ ALL_STEPS: list[Step] = [
          template="tech/complete.html", style="primary", when=("complete",), run=_complete),
     Step("rework-done", gettext_lazy("Complaint resolved"), "R32", f.ReworkForm,
          when=("resolve_rework",),
-         run=lambda o, u, d, r: services.work_order_resolve_rework(order=o, by=u,
+         run=lambda o, u, d, r: survey_services.work_order_resolve_rework(order=o, by=u,
                                                                    note=d["note"])),
 ]
 STEPS = {step.name: step for step in ALL_STEPS}
@@ -270,7 +274,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "booked": booked,
         "kept": order.appointments.filter(status=AppointmentStatus.KEPT).order_by(
             "-arrived_at").first(),
-        "window": services.window_text(booked) if booked else "",
+        "window": booking_messages.window_text(booked) if booked else "",
         "clock": appointment_selectors.order_clock(order),
         "changes": appointment_selectors.open_change_requests(order),
         "photos": order.photos.all(),

@@ -8,6 +8,7 @@ import threading
 import pytest
 from django.db import connections, transaction
 
+from appointments import services as booking_services
 from dashboards import services as figures
 from dashboards import tasks
 from dashboards.models import DailyRollup, OrderFact, StaleFact
@@ -36,7 +37,7 @@ def test_an_event_marks_its_order_and_the_refresh_brings_its_facts_along(make_or
 def test_several_events_before_a_refresh_leave_one_mark(make_order, alice):
     order = make_order(State.TAKEN, technician=alice)
     for _ in range(3):
-        order, _attempt = services.work_order_log_contact(
+        order, _attempt = booking_services.work_order_log_contact(
             order=order, by=alice.user, channel=ContactAttempt.Channel.PHONE,
             outcome=ContactAttempt.Outcome.NO_ANSWER)
     assert StaleFact.objects.filter(order=order).count() == 1

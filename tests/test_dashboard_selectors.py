@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from appointments import services as booking_services
 from dashboards import selectors, tasks
 from dashboards.models import (
     COUNTERS,
@@ -21,6 +22,7 @@ from dashboards.models import (
 from dashboards.selectors import Filters
 from dashboards.services import order_facts_rebuild
 from sla import engine
+from surveys import services as survey_services
 from workorders import services
 from workorders.models import ContactAttempt, Kind, State
 
@@ -48,7 +50,7 @@ def clock():
 
 
 def contact(order, technician) -> object:
-    order, _attempt = services.work_order_log_contact(
+    order, _attempt = booking_services.work_order_log_contact(
         order=order, by=technician.user, channel=ContactAttempt.Channel.PHONE,
         outcome=ContactAttempt.Outcome.REACHED)
     return order
@@ -89,10 +91,10 @@ def test_paused_time_is_left_out_of_the_durations(make_order, alice, clock):
     # R12: two days parked at the customer's request do not count against the technician
     order = dispatched_at_t0(make_order, alice, clock)
     clock.move_to(T0 + minutes(10))
-    order = services.work_order_park(order=order, by=alice.user,
+    order = booking_services.work_order_park(order=order, by=alice.user,
                                      until=DAY + dt.timedelta(days=2), reason="装修中")
     clock.move_to(T0 + dt.timedelta(days=2))
-    order = services.work_order_resume(order=order, by=alice.user)
+    order = booking_services.work_order_resume(order=order, by=alice.user)
     clock.move_to(T0 + dt.timedelta(days=2, minutes=15))
     contact(order, alice)
 
@@ -108,11 +110,11 @@ def test_rework_rounds_count_in_satisfaction_and_rework(make_order, alice, agent
     # R29-R33: unsatisfied once, then satisfied: 2 answers, 1 satisfied, 1 reworked order
     reworked = make_order(State.SURVEY_PENDING, technician=alice)
     happy = make_order(State.SURVEY_PENDING, technician=alice)
-    reworked = services.work_order_record_survey(order=reworked, by=agent, satisfied=False)
-    reworked = services.work_order_resolve_rework(order=reworked, by=alice.user,
+    reworked = survey_services.work_order_record_survey(order=reworked, by=agent, satisfied=False)
+    reworked = survey_services.work_order_resolve_rework(order=reworked, by=alice.user,
                                                   note="更换光猫")
-    services.work_order_record_survey(order=reworked, by=agent, satisfied=True)
-    services.work_order_record_survey(order=happy, by=agent, satisfied=True)
+    survey_services.work_order_record_survey(order=reworked, by=agent, satisfied=True)
+    survey_services.work_order_record_survey(order=happy, by=agent, satisfied=True)
 
     refresh()
     result = selectors.compliance(Filters(start=DAY - dt.timedelta(days=1), end=DAY)).current

@@ -12,7 +12,7 @@ import pytest
 import time_machine
 
 from notifications.models import Channel, Notification, Status
-from notifications.services import flush_due
+from notifications.delivery import flush_due
 from sla import engine
 from sla.timers import Timer
 from surveys import selectors, services
@@ -27,6 +27,7 @@ from surveys.models import (
 )
 from surveys.tasks import open_due_callbacks
 from tests.conftest import make_technician
+from appointments import services as booking_services
 from workorders import services as wo
 from workorders.errors import NotPermitted, RuleViolation
 from workorders.models import ContactAttempt, State, WorkOrder, WorkOrderEvent
@@ -58,7 +59,7 @@ def answer(order: WorkOrder, satisfied: bool, **ratings) -> WorkOrder:
 
 def resolve(order: WorkOrder, note: str = "换了新光猫 replaced the ONU") -> WorkOrder:
     order = WorkOrder.objects.get(pk=order.pk)
-    return wo.work_order_resolve_rework(order=order, by=order.technician.user, note=note)
+    return services.work_order_resolve_rework(order=order, by=order.technician.user, note=note)
 
 
 @pytest.fixture
@@ -245,7 +246,7 @@ def test_the_technician_contacts_the_customer_in_rework_and_meets_the_timer(make
         order = make_order(State.SURVEY_PENDING, technician=alice)
         order = answer(order, False)
     with at(DAY + dt.timedelta(hours=3)):
-        order, _attempt = wo.work_order_log_contact(
+        order, _attempt = booking_services.work_order_log_contact(
             order=order, by=alice.user, channel=ContactAttempt.Channel.PHONE,
             outcome=ContactAttempt.Outcome.REACHED, note="约好明早上门")
     with at(DAY + dt.timedelta(hours=25)):
@@ -364,7 +365,7 @@ def test_the_desk_and_the_api_action_go_through_the_survey(make_order, alice, ag
     # R30: work_order_record_survey answers the open survey on the agent's behalf
     with at(DAY):
         order = make_order(State.SURVEY_PENDING, technician=alice)
-        order = wo.work_order_record_survey(order=order, by=agent, satisfied=False,
+        order = services.work_order_record_survey(order=order, by=agent, satisfied=False,
                                             comment="不满意", result=2)
     survey = order.surveys.get()
     assert survey.channel == AnswerChannel.CALLBACK and survey.answered_by == agent
@@ -376,8 +377,8 @@ def test_a_survey_answered_before_the_survey_task_ran_is_still_kept(make_order, 
     with at(DAY):
         order = make_order(State.COMPLETED, technician=alice)
         assert order.state == State.COMPLETED  # the task is queued after commit
-        order = wo.work_order_record_survey(order=order, by=agent, satisfied=True)
-        assert wo.work_order_start_survey(order=order).state == State.CLOSED  # then runs
+        order = services.work_order_record_survey(order=order, by=agent, satisfied=True)
+        assert services.work_order_start_survey(order=order).state == State.CLOSED  # then runs
     assert order.state == State.CLOSED
     survey = order.surveys.get()
     assert survey.status == SurveyStatus.ANSWERED and survey.answered_by == agent
@@ -397,7 +398,7 @@ def test_beat_opens_due_callbacks_periodically(settings):
 
 def test_the_survey_task_run_twice_sends_one_survey(make_order, alice):
     # R29: thin, idempotent task
-    from workorders.tasks import start_survey
+    from surveys.tasks import start_survey
 
     order = make_order(State.COMPLETED, technician=alice)
     if order.state == State.COMPLETED:  # queued on commit; run it by hand, twice

@@ -17,6 +17,7 @@ from django.utils import translation
 from appointments import links as appointment_links
 from notifications.models import Notification
 from surveys import links
+from surveys import services as survey_services
 from surveys.models import AnswerChannel, Survey, SurveyStatus
 from workorders.models import State, WorkOrder, WorkOrderEvent
 
@@ -155,7 +156,7 @@ def test_a_superseded_survey_link_is_refused(make_order, alice, agent, client: C
     order = WorkOrder.objects.get(pk=order.pk)
     from workorders import services as wo
 
-    wo.work_order_resolve_rework(order=order, by=alice.user, note="换了光猫")
+    survey_services.work_order_resolve_rework(order=order, by=alice.user, note="换了光猫")
     new_path = survey_path(order)
     assert new_path != old_path
     assert client.post(old_path, ANSWER).status_code == 409  # answered already

@@ -79,9 +79,7 @@ def test_after_reassignment_only_the_new_technician_sees_the_order(make_order, a
     carol = make_technician("carol", areas=[east], full_name="Carol Zhao")
     order = make_order(State.REWORK, technician=alice)
     order = WorkOrder.objects.get(pk=order.pk)
-    from workorders import services as wo
-
-    order = wo.work_order_resolve_rework(order=order, by=alice.user, note="fixed")
+    order = services.work_order_resolve_rework(order=order, by=alice.user, note="fixed")
     services.survey_answer(survey=Survey.objects.get(order=order, status="pending"), by=None,
                            channel="sms", satisfied=False)
     assert WorkOrder.objects.get(pk=order.pk).technician == carol

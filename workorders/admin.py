@@ -20,11 +20,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from appointments import services as booking_services
 from appointments.models import Appointment
 from fieldops import clock
 from fieldops.admin import ReadOnlyAdmin, ReadOnlyInline
 from fieldops.privacy import mask_phone
 from sla.timer_admin import SlaStatusFilter, TimerInline
+from surveys import services as survey_services
 
 from . import forms as wo_forms
 from . import selectors, services
@@ -73,7 +75,7 @@ DESK_ACTIONS: dict[str, DeskAction] = {
                                                       reason=d["reason"])),
     "reassign_rework": DeskAction(
         _("Reassign rework"), wo_forms.TechnicianChoiceForm,
-        lambda o, by, d: services.work_order_reassign_rework(
+        lambda o, by, d: survey_services.work_order_reassign_rework(
             order=o, by=by, technician=d["technician"], reason=d["reason"])),
     "resolve_remotely": DeskAction(
         _("Resolved remotely"), wo_forms.ResolutionForm,
@@ -81,11 +83,11 @@ DESK_ACTIONS: dict[str, DeskAction] = {
                                                               resolution=d["resolution"])),
     "park": DeskAction(
         _("Park at customer's request"), wo_forms.ParkForm,
-        lambda o, by, d: services.work_order_park(order=o, by=by, until=d["until"],
+        lambda o, by, d: booking_services.work_order_park(order=o, by=by, until=d["until"],
                                                   reason=d["reason"])),
     "resume": DeskAction(
         _("Resume"), wo_forms.OptionalReasonForm,
-        lambda o, by, d: services.work_order_resume(order=o, by=by, reason=d["reason"])),
+        lambda o, by, d: booking_services.work_order_resume(order=o, by=by, reason=d["reason"])),
     "return_from_abnormal": DeskAction(
         _("Callback done: book again"), wo_forms.CallbackForm,
         lambda o, by, d: services.work_order_return_from_abnormal(
@@ -96,11 +98,11 @@ DESK_ACTIONS: dict[str, DeskAction] = {
             order=o, by=by, callback_note=d["callback_note"])),
     "close_satisfied": DeskAction(
         _("Customer satisfied"), wo_forms.SurveyResultForm,
-        lambda o, by, d: services.work_order_record_survey(order=o, by=by, satisfied=True,
+        lambda o, by, d: survey_services.work_order_record_survey(order=o, by=by, satisfied=True,
                                                            comment=d["comment"])),
     "start_rework": DeskAction(
         _("Customer not satisfied"), wo_forms.SurveyResultForm,
-        lambda o, by, d: services.work_order_record_survey(order=o, by=by, satisfied=False,
+        lambda o, by, d: survey_services.work_order_record_survey(order=o, by=by, satisfied=False,
                                                            comment=d["comment"])),
     "cancel": DeskAction(
         _("Cancel"), wo_forms.ReasonForm,

@@ -21,6 +21,14 @@ from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transi
 from fieldops import clock
 from technicians.models import Area, Technician
 
+from .access import (
+    PERM_CANCEL,
+    PERM_DISPATCH,
+    PERM_INTAKE,
+    is_order_technician,
+)
+from .events import OrderAction
+
 
 class Kind(models.TextChoices):
     INSTALL = "install", _("Install")
@@ -109,19 +117,8 @@ REASSIGNABLE_STATES = [
 
 
 # --- Who may fire a transition (checked by django-fsm's has_transition_perm) --
-PERM_DISPATCH = "workorders.dispatch_workorder"
-PERM_INTAKE = "workorders.intake_workorder"
-PERM_CANCEL = "workorders.cancel_workorder"
-PERM_FIELDWORK = "workorders.perform_fieldwork"
-
-
-def is_assigned_technician(order: Any, user: Any) -> bool:
-    """Field steps belong to the order's own technician (R41)."""
-    if user.is_superuser:
-        return True
-    technician = order.technician
-    return bool(user.has_perm(PERM_FIELDWORK) and technician is not None
-                and technician.user_id == user.pk)
+#: Field steps belong to the order's own technician (R41): ``access.is_order_technician``.
+is_assigned_technician = is_order_technician
 
 
 def is_technician_or(perm: str) -> Callable[[Any, Any], bool]:
@@ -527,7 +524,7 @@ class WorkOrderEvent(models.Model):
                               blank=True, related_name="+", verbose_name=_("by"))
     #: Who acted, as shown: a user name, "system", or an API client's name.
     actor_label = models.CharField(_("by (label)"), max_length=150)
-    action = models.CharField(_("action"), max_length=64)
+    action = models.CharField(_("action"), max_length=64, choices=OrderAction.choices)
     from_state = models.CharField(_("from"), max_length=20, choices=State.choices, blank=True)
     to_state = models.CharField(_("to"), max_length=20, choices=State.choices)
     reason = models.TextField(_("reason"), blank=True)

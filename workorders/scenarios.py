@@ -9,8 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from appointments import services as booking_services
 from appointments.models import Precision
 from fieldops import clock
+from surveys import services as survey_services
 from technicians.models import Technician
 
 from . import services
@@ -93,16 +95,16 @@ def _step(order: WorkOrder, step: str, *, technician: Technician | None, dispatc
         return services.work_order_report_no_resources(
             order=order, by=tech_user, reason="分光器端口已满 splitter ports full")
     if step == "contact":
-        order, _attempt = services.work_order_log_contact(
+        order, _attempt = booking_services.work_order_log_contact(
             order=order, by=tech_user, channel=ContactAttempt.Channel.PHONE,
             outcome=ContactAttempt.Outcome.REACHED, note="确认地址和业务 address confirmed")
         return order
     if step == "schedule":
         start, end = _visit_window()
-        return services.work_order_schedule(order=order, by=tech_user, start=start, end=end,
+        return booking_services.work_order_schedule(order=order, by=tech_user, start=start, end=end,
                                             precision=Precision.EXACT)
     if step == "park":
-        return services.work_order_park(order=order, by=tech_user,
+        return booking_services.work_order_park(order=order, by=tech_user,
                                         until=clock.today_local() + dt.timedelta(days=7),
                                         reason="装修中 renovating")
     if step == "kit":
@@ -138,12 +140,12 @@ def _step(order: WorkOrder, step: str, *, technician: Technician | None, dispatc
         report = CompletionReport.objects.get(order=order).as_dict()
         return services.work_order_complete(order=order, by=tech_user, report=report)
     if step == "survey":
-        return services.work_order_start_survey(order=order)
+        return survey_services.work_order_start_survey(order=order)
     if step == "unsatisfied":
-        return services.work_order_record_survey(order=order, by=agent, satisfied=False,
+        return survey_services.work_order_record_survey(order=order, by=agent, satisfied=False,
                                                  comment="网速慢 still slow")
     if step == "satisfied":
-        return services.work_order_record_survey(order=order, by=agent, satisfied=True)
+        return survey_services.work_order_record_survey(order=order, by=agent, satisfied=True)
     if step == "remote":
         return services.work_order_resolve_remotely(order=order, by=agent,
                                                     resolution="重启光猫后恢复 restarted ONU")

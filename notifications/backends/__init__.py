@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -54,3 +55,17 @@ class LocmemSmsBackend:
 
 def sms_backend() -> SmsBackend:
     return import_string(settings.SMS_BACKEND)()
+
+
+#: Senders of the channels whose code lives above this app (the call-centre API registers
+#: ``webhook`` in its ``AppConfig.ready()``): channel -> ``send(notification)``, raising on
+#: failure like a backend.
+_senders: dict[str, Callable[[Any], None]] = {}
+
+
+def register_channel(channel: str, send: Callable[[Any], None]) -> None:
+    _senders[channel] = send
+
+
+def channel_sender(channel: str) -> Callable[[Any], None] | None:
+    return _senders.get(channel)

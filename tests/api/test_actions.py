@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from appointments import services as booking_services
 from appointments.models import ChangeRequest
 from fieldops import clock
 from workorders.models import State, WorkOrder, WorkOrderEvent
@@ -152,14 +153,13 @@ def test_a_change_between_read_and_write_is_a_conflict(cc, make_order, agent, mo
     """Someone acts between the API's read and the service's lock: 409 without If-Match,
     412 with it; nothing is written."""
     from api import views
-    from workorders import services
 
     order = make_order(kind="repair")
     real = views.selectors.order_for
 
     def read_then_someone_parks(user, pk):
         copy = real(user, pk)
-        services.work_order_park(order=WorkOrder.objects.get(pk=pk), by=agent,
+        booking_services.work_order_park(order=WorkOrder.objects.get(pk=pk), by=agent,
                                  until=clock.today_local() + dt.timedelta(days=2),
                                  reason="客户出差")
         return copy

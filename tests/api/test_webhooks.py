@@ -15,7 +15,7 @@ from api import services as api_services
 from api import webhooks
 from api.models import WebhookDelivery, WebhookEndpoint
 from fieldops import clock
-from notifications import services as outbox
+from notifications import delivery as outbox
 from notifications.models import Notification, Status
 from workorders import services
 

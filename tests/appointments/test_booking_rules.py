@@ -10,6 +10,7 @@ import zoneinfo
 import pytest
 import time_machine
 
+from appointments import services as booking_services
 from appointments.models import Appointment, AppointmentStatus, ChangeRequest, Precision
 from appointments.services import appointment_request_change, appointments_sweep_missed
 from notifications.models import Notification
@@ -35,7 +36,7 @@ def monday():
 
 def book(order, hour: int, minute: int = 0, *, length: int = 60, **kwargs):
     start = at(hour, minute)
-    return services.work_order_schedule(order=order, by=order.technician.user, start=start,
+    return booking_services.work_order_schedule(order=order, by=order.technician.user, start=start,
                                         end=start + dt.timedelta(minutes=length), **kwargs)
 
 
@@ -65,11 +66,11 @@ def test_a_half_day_booking_is_for_rural_areas_only(monday, make_order, alice, b
     # R11
     urban = make_order(State.CONTACTED, technician=alice)
     with pytest.raises(RuleViolation) as err:
-        services.work_order_schedule(order=urban, by=alice.user, start=at(13), end=at(18),
+        booking_services.work_order_schedule(order=urban, by=alice.user, start=at(13), end=at(18),
                                      precision=Precision.HALF_DAY)
     assert err.value.rule == "R11"
     rural = make_order(State.CONTACTED, technician=bob, area=west)
-    rural = services.work_order_schedule(order=rural, by=bob.user, start=at(13), end=at(18),
+    rural = booking_services.work_order_schedule(order=rural, by=bob.user, start=at(13), end=at(18),
                                          precision=Precision.HALF_DAY)
     assert booked(rural).precision == Precision.HALF_DAY
 
@@ -114,7 +115,7 @@ def test_the_customers_wish_is_booked_by_the_technician_and_closes_the_request(
                                       preferred_end=at(11, day=24),
                                       source=ChangeRequest.Source.CUSTOMER_LINK)
     assert booked(order).start == at(14)  # nothing moves by itself
-    order = services.work_order_schedule(order=order, by=alice.user, start=at(10, day=24),
+    order = booking_services.work_order_schedule(order=order, by=alice.user, start=at(10, day=24),
                                          end=at(11, day=24), reason="客户改约",
                                          change_request=wish)
     wish.refresh_from_db()
@@ -229,7 +230,7 @@ def test_a_half_day_booking_is_kept_on_time_anywhere_in_its_window(
         monday, make_order, bob, west):
     # R11, R14
     order = make_order(State.CONTACTED, technician=bob, area=west)
-    order = services.work_order_schedule(order=order, by=bob.user, start=at(13), end=at(18),
+    order = booking_services.work_order_schedule(order=order, by=bob.user, start=at(13), end=at(18),
                                          precision=Precision.HALF_DAY)
     order = services.work_order_confirm_kit(order=order, by=bob.user,
                                             items=required_kit(order.access_type))
@@ -254,14 +255,14 @@ def test_an_unanswered_call_sends_the_technicians_name_and_number_once_a_day(
     # R8
     order = make_order(State.TAKEN, technician=alice)
     for _ in range(2):
-        order, _attempt = services.work_order_log_contact(
+        order, _attempt = booking_services.work_order_log_contact(
             order=order, by=alice.user, channel=ContactAttempt.Channel.PHONE,
             outcome=ContactAttempt.Outcome.NO_ANSWER)
     [note] = sms("contact_missed")
     assert "Alice Wang" in note.body and alice.phone in note.body
     assert [a.sms_sent for a in order.contacts.all()] == [True, False]
     with time_machine.travel(at(9, day=24), tick=False):
-        services.work_order_log_contact(order=order, by=alice.user,
+        booking_services.work_order_log_contact(order=order, by=alice.user,
                                         channel=ContactAttempt.Channel.PHONE,
                                         outcome=ContactAttempt.Outcome.BUSY)
     assert len(sms("contact_missed")) == 2
@@ -284,11 +285,11 @@ def test_nobody_home_leaves_a_note_and_the_customer_gets_an_sms(monday, make_ord
 def test_two_bookings_the_customer_refused_make_the_order_abnormal(monday, make_order, alice):
     # R19
     order = book(make_order(State.CONTACTED, technician=alice), 14)
-    order = services.work_order_customer_refused(order=order, by=alice.user,
+    order = booking_services.work_order_customer_refused(order=order, by=alice.user,
                                                  reason="客户说今天不方便")
     assert order.state == State.SCHEDULED and order.customer_missed_bookings == 1
     order = book(order, 16, reason="客户改约", customer_asked=True)
-    order = services.work_order_customer_refused(order=order, by=alice.user,
+    order = booking_services.work_order_customer_refused(order=order, by=alice.user,
                                                  reason="客户又拒绝")
     assert order.state == State.ABNORMAL
     assert WorkOrderEvent.objects.filter(order=order, action="make_abnormal").exists()
@@ -298,7 +299,8 @@ def test_a_refusal_and_a_missed_visit_together_make_the_order_abnormal(
         monday, make_order, alice):
     # R19: "refused or did not keep"
     order = book(make_order(State.CONTACTED, technician=alice), 14)
-    order = services.work_order_customer_refused(order=order, by=alice.user, reason="不方便")
+    order = booking_services.work_order_customer_refused(order=order, by=alice.user,
+                                                         reason="不方便")
     order = book(order, 16, reason="客户改约", customer_asked=True)
     order = services.work_order_confirm_kit(order=order, by=alice.user,
                                             items=required_kit(order.access_type))

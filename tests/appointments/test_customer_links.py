@@ -12,10 +12,10 @@ import time_machine
 from django.test import Client
 
 from appointments import links
+from appointments import services as booking_services
 from appointments.models import AppointmentStatus, ChangeRequest, CustomerLink
 from fieldops import clock
 from notifications.models import Notification
-from workorders import services
 from workorders.models import State, WorkOrderEvent
 
 from ..technicians.helpers import in_hours
@@ -30,7 +30,7 @@ def link_path(order) -> str:
 @pytest.fixture
 def booked_order(make_order, alice):
     order = make_order(State.CONTACTED, technician=alice)
-    return services.work_order_schedule(order=order, by=alice.user, start=in_hours(3),
+    return booking_services.work_order_schedule(order=order, by=alice.user, start=in_hours(3),
                                         end=in_hours(4))
 
 
@@ -95,7 +95,7 @@ def test_an_expired_link_is_refused(booked_order, client: Client):
 
 def test_a_link_to_a_booking_that_moved_is_refused(booked_order, client: Client, alice):
     old_path = link_path(booked_order)
-    services.work_order_schedule(order=booked_order, by=alice.user, start=in_hours(5),
+    booking_services.work_order_schedule(order=booked_order, by=alice.user, start=in_hours(5),
                                  end=in_hours(6), reason="客户改约", customer_asked=True)
     assert client.post(old_path, {"action": "confirm"}).status_code == 410
     assert client.post(link_path(booked_order), {"action": "confirm"}).status_code == 302

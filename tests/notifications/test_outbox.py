@@ -11,7 +11,7 @@ from django.core import mail
 from django.db import transaction
 
 from fieldops.celery import app as celery_app
-from notifications import backends, services
+from notifications import backends, delivery, services
 from notifications.models import Channel, Notification, Status
 from tests.conftest import reset_broker_connections
 
@@ -29,7 +29,7 @@ def test_it_is_sent_after_commit_and_only_once(db, django_capture_on_commit_call
     note.refresh_from_db()
     assert note.status == Status.SENT and note.attempts == 1
     # a redelivered task does nothing
-    assert services.deliver(note.pk) == "skipped"
+    assert delivery.deliver(note.pk) == "skipped"
     assert len(backends.outbox) == 1
 
 
@@ -52,18 +52,18 @@ def test_a_failing_gateway_is_retried_with_backoff_then_given_up(db, settings):
     start = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
     with time_machine.travel(start, tick=False) as traveller:
         note = services.notify(channel=Channel.SMS, kind="t", body="x", address="1")
-        assert services.deliver(note.pk) == "retry"
+        assert delivery.deliver(note.pk) == "retry"
         note.refresh_from_db()
-        assert note.next_attempt_at == start + dt.timedelta(seconds=services.BACKOFF[0])
+        assert note.next_attempt_at == start + dt.timedelta(seconds=delivery.BACKOFF[0])
         assert "gateway timeout" in note.last_error
-        assert services.deliver(note.pk) == "skipped"  # not due yet
+        assert delivery.deliver(note.pk) == "skipped"  # not due yet
         outcome = "retry"
-        for _ in range(services.MAX_ATTEMPTS - 1):
+        for _ in range(delivery.MAX_ATTEMPTS - 1):
             traveller.shift(dt.timedelta(hours=2))
-            outcome = services.deliver(note.pk)
+            outcome = delivery.deliver(note.pk)
         assert outcome == "failed"
     note.refresh_from_db()
-    assert note.status == Status.FAILED and note.attempts == services.MAX_ATTEMPTS
+    assert note.status == Status.FAILED and note.attempts == delivery.MAX_ATTEMPTS
 
 
 def test_email_goes_through_djangos_mail(db, dispatcher):
@@ -71,7 +71,7 @@ def test_email_goes_through_djangos_mail(db, dispatcher):
     dispatcher.save()
     note = services.notify(channel=Channel.EMAIL, kind="t", subject="SLA", body="breach",
                            recipient=dispatcher)
-    assert services.deliver(note.pk) == "sent"
+    assert delivery.deliver(note.pk) == "sent"
     assert mail.outbox[0].to == ["dora@example.com"]
 
 
@@ -101,6 +101,6 @@ def test_while_the_broker_is_down_notifications_wait_and_the_flush_sends_them(ca
     assert "broker unavailable" in caplog.text  # the hand-off to Celery really failed
     note.refresh_from_db()
     assert note.status == Status.PENDING and backends.outbox == []
-    assert services.flush_due() == 1
+    assert delivery.flush_due() == 1
     assert len(backends.outbox) == 1
-    assert services.flush_due() == 0  # run it twice: nothing more goes out
+    assert delivery.flush_due() == 0  # run it twice: nothing more goes out

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from appointments import services as booking_services
 from sla import engine
 from sla.replay import replay
 from sla.timers import Timer, TimerEvent, TimerStatus
@@ -68,7 +69,7 @@ def test_contact_timer_state_machine(make_order, alice, dispatcher, agent):
             if self.order.state == State.DISPATCHED:
                 self.order = services.work_order_accept(order=self.order, by=alice.user)
             if self.order.state == State.TAKEN:
-                self.order, _ = services.work_order_log_contact(
+                self.order, _ = booking_services.work_order_log_contact(
                     order=self.order, by=alice.user, channel="phone",
                     outcome=ContactAttempt.Outcome.NO_ANSWER)
                 self.running = False
@@ -78,7 +79,7 @@ def test_contact_timer_state_machine(make_order, alice, dispatcher, agent):
         def park(self) -> None:
             self._reload()
             if self.order.state in (State.DISPATCHED, State.TAKEN, State.ACCEPTED):
-                self.order = services.work_order_park(
+                self.order = booking_services.work_order_park(
                     order=self.order, by=agent, reason="customer away",
                     until=self.now.astimezone(SH).date() + dt.timedelta(days=1))
                 self.running = False
@@ -87,7 +88,7 @@ def test_contact_timer_state_machine(make_order, alice, dispatcher, agent):
         def resume(self) -> None:
             self._reload()
             if self.order.state == State.PARKED:
-                self.order = services.work_order_resume(order=self.order, by=agent)
+                self.order = booking_services.work_order_resume(order=self.order, by=agent)
                 timer = Timer.objects.filter(order=self.order, kind="contact").first()
                 self.running = timer is not None and timer.status == TimerStatus.ARMED
 

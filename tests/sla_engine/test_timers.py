@@ -9,10 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from appointments import services as booking_services
 from notifications.models import Notification
 from sla import engine
 from sla.models import BusinessCalendar, CalendarOverride
 from sla.timers import SlaPolicy, Timer, TimerEvent, TimerRule, TimerStatus
+from surveys import services as survey_services
 from workorders import services
 from workorders.models import ContactAttempt, CustomerClass, Kind, State
 
@@ -93,7 +95,7 @@ def test_a_contact_logged_in_time_meets_the_promise(make_order, alice, dispatche
     with clock_at(T0 + minutes(1)):
         order = services.work_order_accept(order=order, by=alice.user)
     with clock_at(T0 + minutes(30)):
-        services.work_order_log_contact(order=order, by=alice.user, channel="phone",
+        booking_services.work_order_log_contact(order=order, by=alice.user, channel="phone",
                                         outcome=ContactAttempt.Outcome.NO_ANSWER)
     t = timer(order)
     assert t.status == TimerStatus.STOPPED and t.outcome == "met"
@@ -109,7 +111,7 @@ def test_a_breach_stays_recorded_when_the_order_completes(make_order, alice, dis
     sweep_at(T0 + minutes(61))
     with clock_at(T0 + minutes(70)):
         order = services.work_order_accept(order=order, by=alice.user)
-        services.work_order_log_contact(order=order, by=alice.user, channel="phone",
+        booking_services.work_order_log_contact(order=order, by=alice.user, channel="phone",
                                         outcome=ContactAttempt.Outcome.REACHED)
     t = timer(order)
     assert t.status == TimerStatus.STOPPED and t.breached_at == T0 + minutes(60)
@@ -142,14 +144,14 @@ def test_parking_pauses_the_clock_and_resuming_continues_it(make_order, alice, d
     # R12: customer-caused delay does not count
     order = dispatched(make_order, alice, dispatcher, clock_at)
     with clock_at(T0 + minutes(20)):
-        order = services.work_order_park(order=order, by=agent, reason="customer abroad",
+        order = booking_services.work_order_park(order=order, by=agent, reason="customer abroad",
                                          until=dt.date(2026, 11, 27))
     t = timer(order)
     assert t.status == TimerStatus.PAUSED and t.consumed_seconds == 20 * 60
     assert sweep_at(T0 + dt.timedelta(days=2)) == 0  # paused: nothing is due
     resumed_at = T0 + dt.timedelta(days=3)
     with clock_at(resumed_at):
-        services.work_order_resume(order=order, by=agent, reason="customer back")
+        booking_services.work_order_resume(order=order, by=agent, reason="customer back")
     t.refresh_from_db()
     assert t.status == TimerStatus.ARMED and t.due_at == resumed_at + minutes(40)
     sweep_at(resumed_at + minutes(41))
@@ -228,7 +230,7 @@ def test_arriving_more_than_10_minutes_late_is_a_breach(make_order, alice, clock
     with clock_at(T0):
         order = make_order(State.CONTACTED, technician=alice)
         start = T0 + dt.timedelta(hours=3)
-        order = services.work_order_schedule(order=order, by=alice.user, start=start,
+        order = booking_services.work_order_schedule(order=order, by=alice.user, start=start,
                                              end=start + dt.timedelta(hours=1))
     arrival = timer(order, "arrival")
     assert arrival.due_at == start + minutes(10)
@@ -242,7 +244,7 @@ def test_arriving_on_time_meets_the_promise(make_order, alice, clock_at):
     with clock_at(T0):
         order = make_order(State.CONTACTED, technician=alice)
         start = T0 + dt.timedelta(hours=3)
-        order = services.work_order_schedule(order=order, by=alice.user, start=start,
+        order = booking_services.work_order_schedule(order=order, by=alice.user, start=start,
                                              end=start + dt.timedelta(hours=1))
     order = walk_to_on_site(order, alice, clock_at, start - minutes(5))
     assert timer(order, "arrival").outcome == "met"
@@ -253,7 +255,7 @@ def test_an_unsatisfied_customer_must_be_recontacted_within_24_hours(make_order,
     # R31
     with clock_at(T0):
         order = make_order(State.SURVEY_PENDING, technician=alice)
-        order = services.work_order_record_survey(order=order, by=agent, satisfied=False)
+        order = survey_services.work_order_record_survey(order=order, by=agent, satisfied=False)
     rework = timer(order, "rework_contact")
     assert rework.due_at == T0 + dt.timedelta(hours=24)
     sweep_at(T0 + dt.timedelta(hours=25))
@@ -266,10 +268,10 @@ def test_a_policy_change_rearms_open_timers_keeping_used_time(make_order, alice,
     # R38: policies are versioned; open timers follow the new target
     order = dispatched(make_order, alice, dispatcher, clock_at)
     with clock_at(T0 + minutes(10)):
-        order = services.work_order_park(order=order, by=agent, reason="call back later",
+        order = booking_services.work_order_park(order=order, by=agent, reason="call back later",
                                          until=dt.date(2026, 11, 26))
     with clock_at(T0 + minutes(100)):
-        services.work_order_resume(order=order, by=agent)
+        booking_services.work_order_resume(order=order, by=agent)
     policy = SlaPolicy.objects.get(name="Standard")
     TimerRule.objects.filter(policy=policy, kind="contact").update(target_minutes=120)
     SlaPolicy.objects.filter(pk=policy.pk).update(version=policy.version + 1)
@@ -317,12 +319,12 @@ def walk_to_on_site(order, alice, clock_at, when):
     with clock_at(when - minutes(60)):
         if order.state == State.DISPATCHED:
             order = services.work_order_accept(order=order, by=alice.user)
-            order, _ = services.work_order_log_contact(
+            order, _ = booking_services.work_order_log_contact(
                 order=order, by=alice.user, channel="phone",
                 outcome=ContactAttempt.Outcome.REACHED)
         if order.state == State.CONTACTED:
             start = when + minutes(30)
-            order = services.work_order_schedule(order=order, by=alice.user, start=start,
+            order = booking_services.work_order_schedule(order=order, by=alice.user, start=start,
                                                  end=start + minutes(60),
                                                  precision=Precision.EXACT)
         order = services.work_order_confirm_kit(order=order, by=alice.user,
@@ -338,7 +340,7 @@ def test_a_breach_during_a_sweep_outage_is_recorded_when_the_late_contact_comes(
     order = dispatched(make_order, alice, dispatcher, clock_at)
     with clock_at(T0 + minutes(70)):
         order = services.work_order_accept(order=order, by=alice.user)
-        services.work_order_log_contact(order=order, by=alice.user, channel="phone",
+        booking_services.work_order_log_contact(order=order, by=alice.user, channel="phone",
                                         outcome=ContactAttempt.Outcome.REACHED)
     t = timer(order)
     assert t.status == TimerStatus.STOPPED

@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from appointments import services as booking_services
 from appointments.models import AppointmentStatus
 from fieldops import clock
 from workorders import services
@@ -44,10 +45,10 @@ def test_today_lists_my_orders_in_appointment_order(alice_client, make_order, al
                                                      west):
     # R41: nobody else's orders; booked visits first, earliest first
     late = make_order(State.CONTACTED, technician=alice)
-    services.work_order_schedule(order=late, by=alice.user, start=in_hours(5),
+    booking_services.work_order_schedule(order=late, by=alice.user, start=in_hours(5),
                                  end=in_hours(6))
     early = make_order(State.CONTACTED, technician=alice)
-    services.work_order_schedule(order=early, by=alice.user, start=in_hours(3),
+    booking_services.work_order_schedule(order=early, by=alice.user, start=in_hours(3),
                                  end=in_hours(4))
     fresh = make_order(State.DISPATCHED, technician=alice)
     theirs = make_order(State.DISPATCHED, technician=bob, area=west)
@@ -142,7 +143,7 @@ def test_booking_from_the_page_refuses_a_clash_and_shows_my_day(alice_client, ma
     # R10
     start = in_hours(3)
     other = make_order(State.CONTACTED, technician=alice)
-    services.work_order_schedule(order=other, by=alice.user, start=start,
+    booking_services.work_order_schedule(order=other, by=alice.user, start=start,
                                  end=start + dt.timedelta(hours=1))
     order = make_order(State.CONTACTED, technician=alice)
     local = timezone.localtime(start)

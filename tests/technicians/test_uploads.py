@@ -10,6 +10,7 @@ from django.urls import reverse
 from PIL import Image
 
 from workorders import services
+from workorders.services import report as report_services
 from workorders.errors import RuleViolation
 from workorders.models import Photo, State
 
@@ -99,7 +100,7 @@ def test_a_photo_whose_step_fails_leaves_no_file_behind(make_order, alice, setti
     def fail(**kwargs):
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(services, "record_event", fail)
+    monkeypatch.setattr(report_services, "record_event", fail)
     with pytest.raises(RuntimeError):
         services.work_order_add_photo(order=order, by=alice.user, image=upload(jpeg()),
                                       kind=Photo.Kind.INSTALLATION)

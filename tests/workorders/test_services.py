@@ -8,8 +8,10 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from appointments import services as booking_services
 from appointments.models import Appointment, AppointmentStatus, Precision
 from fieldops import clock
+from surveys import services as survey_services
 from workorders import services
 from workorders.errors import RuleViolation
 from workorders.kit import BASE_KIT, required_kit
@@ -66,10 +68,10 @@ def test_every_contact_attempt_is_logged_and_only_reaching_the_customer_moves_on
         make_order, alice):
     # R7
     order = make_order(State.TAKEN, technician=alice)
-    order, attempt = services.work_order_log_contact(
+    order, attempt = booking_services.work_order_log_contact(
         order=order, by=alice.user, channel="phone", outcome=ContactAttempt.Outcome.NO_ANSWER)
     assert order.state == State.TAKEN and attempt.outcome == "no_answer"
-    order, _ = services.work_order_log_contact(
+    order, _ = booking_services.work_order_log_contact(
         order=order, by=alice.user, channel="phone", outcome=ContactAttempt.Outcome.REACHED)
     assert order.state == State.CONTACTED
     assert ContactAttempt.objects.filter(order=order).count() == 2
@@ -82,10 +84,11 @@ def test_a_booking_in_the_past_or_backwards_is_refused(make_order, alice):
     order = make_order(State.CONTACTED, technician=alice)
     now = clock.now()
     with pytest.raises(RuleViolation):
-        services.work_order_schedule(order=order, by=alice.user, start=now - dt.timedelta(1),
+        booking_services.work_order_schedule(order=order, by=alice.user,
+                                             start=now - dt.timedelta(1),
                                      end=now)
     with pytest.raises(RuleViolation):
-        services.work_order_schedule(order=order, by=alice.user,
+        booking_services.work_order_schedule(order=order, by=alice.user,
                                      start=now + dt.timedelta(hours=2),
                                      end=now + dt.timedelta(hours=1))
 
@@ -95,9 +98,9 @@ def test_moving_an_appointment_keeps_the_old_one(make_order, alice):
     order = make_order(State.SCHEDULED, technician=alice)
     start = clock.now() + dt.timedelta(days=1)
     with pytest.raises(RuleViolation):
-        services.work_order_schedule(order=order, by=alice.user, start=start,
+        booking_services.work_order_schedule(order=order, by=alice.user, start=start,
                                      end=start + dt.timedelta(hours=1))
-    order = services.work_order_schedule(order=order, by=alice.user, start=start,
+    order = booking_services.work_order_schedule(order=order, by=alice.user, start=start,
                                          end=start + dt.timedelta(hours=1),
                                          reason="customer asked for tomorrow")
     statuses = list(Appointment.objects.filter(order=order).values_list("status", flat=True))
@@ -109,7 +112,7 @@ def test_a_rural_order_can_book_half_a_day(make_order, bob, west):
     # R11
     order = make_order(State.CONTACTED, technician=bob, area=west)
     start = clock.now() + dt.timedelta(days=1)
-    order = services.work_order_schedule(order=order, by=bob.user, start=start,
+    order = booking_services.work_order_schedule(order=order, by=bob.user, start=start,
                                          end=start + dt.timedelta(hours=4),
                                          precision=Precision.HALF_DAY)
     assert order.state == State.SCHEDULED
@@ -119,12 +122,12 @@ def test_parking_needs_a_reason_and_a_future_day(make_order, alice):
     # R12
     order = make_order(State.CONTACTED, technician=alice)
     with pytest.raises(RuleViolation):
-        services.work_order_park(order=order, by=alice.user, reason="",
+        booking_services.work_order_park(order=order, by=alice.user, reason="",
                                  until=clock.today_local() + dt.timedelta(days=3))
     with pytest.raises(RuleViolation):
-        services.work_order_park(order=order, by=alice.user, reason="renovating",
+        booking_services.work_order_park(order=order, by=alice.user, reason="renovating",
                                  until=clock.today_local())
-    order = services.work_order_park(order=order, by=alice.user, reason="renovating",
+    order = booking_services.work_order_park(order=order, by=alice.user, reason="renovating",
                                      until=clock.today_local() + dt.timedelta(days=3))
     assert order.state == State.PARKED and order.parked_from == State.CONTACTED
 
@@ -227,7 +230,7 @@ def test_completion_queues_the_survey_after_commit(make_order, alice,
     order.refresh_from_db()
     assert order.state == State.SURVEY_PENDING
     # run it twice: the second call changes nothing
-    again = services.work_order_start_survey(order=order)
+    again = survey_services.work_order_start_survey(order=order)
     assert again.state == State.SURVEY_PENDING
     assert WorkOrderEvent.objects.filter(order=order, action="start_survey").count() == 1
 
@@ -237,12 +240,12 @@ def test_unsatisfied_starts_a_numbered_rework_round_and_resolving_resurveys(make
     # R31, R32
     order = make_order(State.REWORK, technician=alice)
     assert order.rework_round == 1 and order.technician == alice
-    order = services.work_order_resolve_rework(order=order, by=alice.user, note="new ONU")
+    order = survey_services.work_order_resolve_rework(order=order, by=alice.user, note="new ONU")
     assert order.state == State.SURVEY_PENDING
-    order = services.work_order_record_survey(order=order, by=agent, satisfied=False)
+    order = survey_services.work_order_record_survey(order=order, by=agent, satisfied=False)
     assert order.rework_round == 2
-    order = services.work_order_resolve_rework(order=order, by=alice.user, note="re-spliced")
-    order = services.work_order_record_survey(order=order, by=agent, satisfied=True)
+    order = survey_services.work_order_resolve_rework(order=order, by=alice.user, note="re-spliced")
+    order = survey_services.work_order_record_survey(order=order, by=agent, satisfied=True)
     assert order.state == State.CLOSED
 
 

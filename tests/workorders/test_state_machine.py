@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from django.utils import translation
 
+from appointments import services as booking_services
 from appointments.models import Precision
 from fieldops import clock
+from surveys import services as survey_services
 from workorders import services
 from workorders.diagram import transitions
 from workorders.errors import IllegalTransition
@@ -48,17 +50,18 @@ FIRE: dict[str, Caller] = {
         order=o, by=tech(o), reason="no free port"),
     "resolve_remotely": lambda o, p: services.work_order_resolve_remotely(
         order=o, by=p["agent"], resolution="restarted the ONU"),
-    "contact": lambda o, p: services.work_order_log_contact(
+    "contact": lambda o, p: booking_services.work_order_log_contact(
         order=o, by=tech(o), channel="phone", outcome=ContactAttempt.Outcome.REACHED)[0],
-    "schedule": lambda o, p: services.work_order_schedule(order=o, by=tech(o), start=_soon()[0],
+    "schedule": lambda o, p: booking_services.work_order_schedule(order=o, by=tech(o),
+                                                                  start=_soon()[0],
                                                           end=_soon()[1]),
-    "reschedule": lambda o, p: services.work_order_schedule(
+    "reschedule": lambda o, p: booking_services.work_order_schedule(
         order=o, by=tech(o), start=_soon()[0] + dt.timedelta(hours=2),
         end=_soon()[1] + dt.timedelta(hours=2), reason="customer asked for later"),
-    "park": lambda o, p: services.work_order_park(
+    "park": lambda o, p: booking_services.work_order_park(
         order=o, by=p["agent"], until=clock.today_local() + dt.timedelta(days=3),
         reason="renovating"),
-    "resume": lambda o, p: services.work_order_resume(order=o, by=p["agent"]),
+    "resume": lambda o, p: booking_services.work_order_resume(order=o, by=p["agent"]),
     "confirm_kit": lambda o, p: services.work_order_confirm_kit(
         order=o, by=tech(o), items=required_kit(o.access_type)),
     "depart": lambda o, p: services.work_order_depart(order=o, by=tech(o)),
@@ -77,15 +80,15 @@ FIRE: dict[str, Caller] = {
     "sign_off": lambda o, p: _customer_signs(o),
     "complete": lambda o, p: services.work_order_complete(
         order=o, by=tech(o), report=_signed_report(o)),
-    "start_survey": lambda o, p: services.work_order_start_survey(order=o),
-    "close_satisfied": lambda o, p: services.work_order_record_survey(order=o, by=p["agent"],
+    "start_survey": lambda o, p: survey_services.work_order_start_survey(order=o),
+    "close_satisfied": lambda o, p: survey_services.work_order_record_survey(order=o, by=p["agent"],
                                                                       satisfied=True),
-    "start_rework": lambda o, p: services.work_order_record_survey(order=o, by=p["agent"],
+    "start_rework": lambda o, p: survey_services.work_order_record_survey(order=o, by=p["agent"],
                                                                    satisfied=False,
                                                                    comment="still slow"),
-    "reassign_rework": lambda o, p: services.work_order_reassign_rework(
+    "reassign_rework": lambda o, p: survey_services.work_order_reassign_rework(
         order=o, by=p["dispatcher"], technician=p["carol"], reason="second round"),
-    "resolve_rework": lambda o, p: services.work_order_resolve_rework(
+    "resolve_rework": lambda o, p: survey_services.work_order_resolve_rework(
         order=o, by=tech(o), note="replaced the ONU"),
     "cancel": lambda o, p: services.work_order_cancel(order=o, by=p["agent"],
                                                       reason="customer moved away"),
@@ -209,10 +212,10 @@ def test_the_event_log_is_append_only(make_order):
 def test_resume_returns_before_contact_to_where_it_stopped(make_order, agent, alice):
     # R12: parked while still dispatched -> resumes dispatched
     order = make_order(State.DISPATCHED, technician=alice)
-    order = services.work_order_park(order=order, by=agent, reason="customer travelling",
+    order = booking_services.work_order_park(order=order, by=agent, reason="customer travelling",
                                      until=clock.today_local() + dt.timedelta(days=2))
     assert order.parked_from == State.DISPATCHED
-    order = services.work_order_resume(order=order, by=agent)
+    order = booking_services.work_order_resume(order=order, by=agent)
     assert order.state == State.DISPATCHED
     assert order.parked_until is None
 
@@ -220,9 +223,10 @@ def test_resume_returns_before_contact_to_where_it_stopped(make_order, agent, al
 def test_a_parked_scheduled_order_must_be_booked_again(make_order, alice):
     # R12: a booking made before the wait is stale afterwards
     order = make_order(State.SCHEDULED, technician=alice)
-    order = services.work_order_park(order=order, by=alice.user, reason="not home this week",
+    order = booking_services.work_order_park(order=order, by=alice.user,
+                                             reason="not home this week",
                                      until=clock.today_local() + dt.timedelta(days=5))
-    order = services.work_order_resume(order=order, by=alice.user)
+    order = booking_services.work_order_resume(order=order, by=alice.user)
     assert order.state == State.CONTACTED
 
 
@@ -233,6 +237,6 @@ def test_half_day_booking_is_only_for_rural_areas(make_order, alice):
     order = make_order(State.CONTACTED, technician=alice)
     start, end = _soon()
     with pytest.raises(RuleViolation) as err:
-        services.work_order_schedule(order=order, by=alice.user, start=start, end=end,
+        booking_services.work_order_schedule(order=order, by=alice.user, start=start, end=end,
                                      precision=Precision.HALF_DAY)
     assert err.value.rule == "R11"

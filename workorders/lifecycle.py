@@ -1,0 +1,150 @@
+"""The common machinery of every order service: lock, guard, transition, save, log.
+
+Each service follows the same steps (see ``transition``): lock the row, check that nobody
+changed it since the caller read it, check the transition is allowed from the current
+state and by this user, apply it, save, append the event (R42) and publish it on the bus,
+where the engines above react in the same transaction. Admin actions, API views,
+technician pages and Celery tasks call the services; none of them sets a state itself.
+
+``by`` is the acting user, or ``None`` when the product acts by itself (a periodic task, a
+rule that fires inside another service).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import ConcurrentTransition, can_proceed, has_transition_perm
+
+from fieldops import bus, clock
+
+from . import selectors
+from .access import is_order_technician
+from .errors import ConcurrentModification, IllegalTransition, NotPermitted, RuleViolation
+from .events import OrderAction, OrderEvent, actor_label
+from .models import Assignment, WorkOrder, WorkOrderEvent
+
+User = Any  # an AUTH_USER_MODEL instance, or None for the system
+
+
+def record_event(*, order: WorkOrder, by: User, action: OrderAction, from_state: str,
+                 to_state: str, reason: str = "", payload: dict[str, Any] | None = None,
+                 at: dt.datetime | None = None) -> WorkOrderEvent:
+    """Append one row to the order's event log (R42) and publish it as an ``OrderEvent`` on
+    the bus, in the caller's transaction: the SLA timers follow it (R38), the supervisors'
+    figures are marked for their next refresh (R39), bookings, surveys and webhooks react
+    (their handlers are registered in each app's ``AppConfig.ready()``)."""
+    action = OrderAction(action)  # a name outside the vocabulary is refused here
+    at = at or clock.now()
+    row = WorkOrderEvent.objects.create(
+        order=order, at=at, actor=by, actor_label=actor_label(by),
+        action=action, from_state=from_state, to_state=to_state, reason=reason,
+        payload=payload if payload is not None else {},
+    )
+    bus.publish(OrderEvent(order=order, action=action, from_state=from_state,
+                           to_state=to_state, at=at, actor=by, payload=row.payload, row=row))
+    return row
+
+
+def lock_order(order: WorkOrder) -> WorkOrder:
+    """Re-read the order under a row lock and refuse if it changed since the caller read it.
+
+    Compare-and-swap on ``version``: two dispatchers acting on the same order at once
+    both pass their own read, but only the first to take the lock finds its version
+    current; the second gets ``ConcurrentModification`` instead of silently acting on
+    a state it never saw.
+    """
+    locked = (WorkOrder.objects.select_for_update(of=("self",))
+              .select_related("technician", "area").get(pk=order.pk))
+    if locked.version != order.version:
+        raise ConcurrentModification(locked, order.version)
+    return locked
+
+
+def allowed_for(order: WorkOrder, by: User) -> list[str]:
+    if by is None:
+        return [t.name for t in order.get_available_state_transitions()]  # type: ignore[attr-defined]
+    return selectors.allowed_actions(order, by)
+
+
+def transition(order: WorkOrder, action: OrderAction, *, by: User, reason: str = "",
+               payload: dict[str, Any] | None = None,
+               after: Callable[[WorkOrder, dt.datetime], None] | None = None,
+               **kwargs: Any) -> WorkOrder:
+    """Guard, lock, transition, save, log. Returns the updated order.
+
+    ``after(locked, now)`` writes related rows in the same transaction, inside the atomic
+    block, so a refusal anywhere leaves nothing half-written.
+    """
+    with transaction.atomic():
+        locked = lock_order(order)
+        check_allowed(locked, action, by)
+        method = getattr(locked, action)
+        now = clock.now()
+        from_state = locked.state
+        if "at" in kwargs and kwargs["at"] is None:
+            kwargs["at"] = now
+        method(**kwargs)
+        locked.version += 1
+        locked.updated_at = now
+        try:
+            locked.save()
+        except ConcurrentTransition as exc:  # a writer that bypassed the row lock
+            raise ConcurrentModification(locked, order.version) from exc
+        if after is not None:
+            after(locked, now)
+        if locked.is_terminal:  # closed, cancelled, resolved: nobody holds it any more
+            Assignment.objects.filter(order=locked, ended_at__isnull=True).update(ended_at=now)
+        record_event(order=locked, by=by, action=action, from_state=from_state,
+                     to_state=locked.state, reason=reason, payload=payload, at=now)
+    return locked
+
+
+def check_allowed(order: WorkOrder, action: OrderAction, by: User) -> None:
+    """Fail fast, before any other work, when the action can't be fired now. ``transition``
+    checks again under the row lock; this only gives the right error first."""
+    method = getattr(order, action)
+    if not can_proceed(method):
+        raise IllegalTransition(order, action, allowed_for(order, by))
+    if by is not None and not has_transition_perm(method, by):
+        raise NotPermitted(
+            _("You may not %(action)s order %(number)s.")
+            % {"action": action, "number": order.number},
+            action=action, allowed_actions=allowed_for(order, by),
+        )
+
+
+def precheck(order: WorkOrder, action: OrderAction, by: User) -> None:
+    """For services that do work (like choosing a technician) before ``transition``:
+    refuse a stale copy or an impossible action first, with the error that explains it."""
+    if not WorkOrder.objects.filter(pk=order.pk, version=order.version).exists():
+        raise ConcurrentModification(WorkOrder.objects.get(pk=order.pk), order.version)
+    check_allowed(order, action, by)
+
+
+def require(value: Any, message: str, *, field: str, rule: str = "") -> None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise RuleViolation(message, field=field, rule=rule)
+
+
+def day_window(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    tz = timezone.get_current_timezone()
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=tz)
+    return start, start + dt.timedelta(days=1)
+
+
+def own_step(order: WorkOrder, by: User, action: OrderAction, states: Iterable[str]) -> WorkOrder:
+    """Lock the order for a step that records something without changing its state: it
+    must be in one of ``states`` and ``by`` must be its technician (R41)."""
+    locked = lock_order(order)
+    if locked.state not in set(states):
+        raise IllegalTransition(locked, action, allowed_for(locked, by))
+    if by is not None and not is_order_technician(locked, by):
+        raise NotPermitted(_("Only the order's technician can do this (R41)."), action=action)
+    return locked
+
