@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "dashboards",
     # The faces: the dispatcher's desk, the technician's pages, the customer's link pages.
     "console",
+    "fieldapp",
     "chartkick.django",  # Chart.js and chartkick.js as our own static files (no CDN)
 ]
 
