@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     # The faces: the dispatcher's desk, the technician's pages, the customer's link pages.
     "console",
     "fieldapp",
+    "portal",
     "chartkick.django",  # Chart.js and chartkick.js as our own static files (no CDN)
 ]
 
