@@ -54,6 +54,10 @@ INSTALLED_APPS = [
     "notifications",
     "api",
     "dashboards",
+    # The faces: the dispatcher's desk, the technician's pages, the customer's link pages.
+    "console",
+    "fieldapp",
+    "portal",
     "chartkick.django",  # Chart.js and chartkick.js as our own static files (no CDN)
 ]
 

@@ -11,9 +11,8 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("tech/", include("technicians.urls")),
-    path("c/", include("appointments.urls")),
-    path("s/", include("surveys.urls")),
+    path("tech/", include("fieldapp.urls")),
+    path("", include("portal.urls")),  # /c/ (appointments) and /s/ (surveys)
     path("api/v1/", include("api.urls")),
     path("dashboard/", include("dashboards.urls")),
 ]

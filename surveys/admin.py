@@ -180,7 +180,7 @@ class CallbackAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/surveys/callback/record.html", context)
 
 
-# --- Inlines on the work order's page (workorders.admin adds them) ------------------------
+# --- Inlines on the work order's page (console.admin.orders adds them) --------------------
 
 class SurveyInline(ReadOnlyInline):
     model = Survey

@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from notifications.models import Channel, Notification, Status
+from appointments import services as booking_services
 from notifications.delivery import flush_due
+from notifications.models import Channel, Notification, Status
 from sla import engine
 from sla.timers import Timer
 from surveys import selectors, services
@@ -27,8 +28,6 @@ from surveys.models import (
 )
 from surveys.tasks import open_due_callbacks
 from tests.conftest import make_technician
-from appointments import services as booking_services
-from workorders import services as wo
 from workorders.errors import NotPermitted, RuleViolation
 from workorders.models import ContactAttempt, State, WorkOrder, WorkOrderEvent
 

@@ -16,7 +16,7 @@ from fieldops import clock
 from notifications.models import Notification
 from workorders.models import Signature, State, WorkOrder
 
-from ..technicians.helpers import jpeg
+from ..fieldapp.helpers import jpeg
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,11 +8,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
+from surveys import links, services
+from surveys.forms import SurveyForm
+from surveys.models import AnswerChannel, SurveyStatus
 from workorders.errors import DomainError
-
-from . import links, services
-from .forms import SurveyForm
-from .models import AnswerChannel, SurveyStatus
 
 #: How each refusal answers (the page says why in words).
 LINK_STATUS = {"invalid": 404, "expired": 410, "used": 409}

@@ -1,4 +1,4 @@
-"""The customer's form on the signed link page (R10)."""
+"""The customer's form on the signed appointment link page (R10)."""
 
 from __future__ import annotations
 

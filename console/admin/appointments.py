@@ -1,9 +1,10 @@
 
+"""Appointments on the desk: every promised visit, read-only."""
+
 from django.contrib import admin
 
+from appointments.models import Appointment
 from fieldops.admin import ReadOnlyAdmin
-
-from .models import Appointment
 
 
 @admin.register(Appointment)

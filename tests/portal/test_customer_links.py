@@ -18,7 +18,7 @@ from fieldops import clock
 from notifications.models import Notification
 from workorders.models import State, WorkOrderEvent
 
-from ..technicians.helpers import in_hours
+from ..fieldapp.helpers import in_hours
 
 
 def link_path(order) -> str:

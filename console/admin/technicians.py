@@ -1,3 +1,6 @@
+"""Areas, teams, skills and technicians on the desk; the technician list shows each one's
+open orders (the load that automatic dispatch balances, R4)."""
+
 from typing import Any
 
 from django.contrib import admin
@@ -5,9 +8,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from technicians.models import Area, Skill, Team, Technician
 from workorders.selectors import technicians_with_load
-
-from .models import Area, Skill, Team, Technician
 
 
 @admin.register(Area)

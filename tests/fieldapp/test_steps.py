@@ -9,8 +9,8 @@ import zoneinfo
 import time_machine
 from django.urls import reverse
 
+from fieldapp.forms import NobodyHomeForm
 from notifications.models import Notification
-from technicians.forms import NobodyHomeForm
 from workorders.models import State
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")

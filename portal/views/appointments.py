@@ -1,6 +1,6 @@
-"""The customer's pages behind the signed SMS links (no login): see the booking,
-confirm it, or ask for another time (R10). Thin: ``appointments.links`` checks the token,
-``appointments.services`` writes."""
+"""The customer's appointment page behind the signed SMS link (``/c/<token>/``, no login):
+see the booking, confirm it, or ask for another time (R10). Thin: ``appointments.links``
+checks the token, ``appointments.services`` writes."""
 
 from __future__ import annotations
 
@@ -9,12 +9,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
+from appointments import links, services
+from appointments.messages import window_text
 from fieldops.privacy import mask_phone
+from portal.forms import ChangeRequestForm
 from workorders.errors import DomainError
-
-from . import links, services
-from .forms import ChangeRequestForm
-from .messages import window_text
 
 #: How each refusal answers (the page says why in words).
 LINK_STATUS = {"invalid": 404, "expired": 410, "used": 409}

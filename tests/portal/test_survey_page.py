@@ -154,7 +154,6 @@ def test_a_superseded_survey_link_is_refused(make_order, alice, agent, client: C
     old_path = survey_path(order)
     client.post(old_path, {**ANSWER, "satisfied": "no"})
     order = WorkOrder.objects.get(pk=order.pk)
-    from workorders import services as wo
 
     survey_services.work_order_resolve_rework(order=order, by=alice.user, note="换了光猫")
     new_path = survey_path(order)

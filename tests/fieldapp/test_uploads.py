@@ -10,9 +10,9 @@ from django.urls import reverse
 from PIL import Image
 
 from workorders import services
-from workorders.services import report as report_services
 from workorders.errors import RuleViolation
 from workorders.models import Photo, State
+from workorders.services import report as report_services
 
 from .helpers import jpeg, upload
 

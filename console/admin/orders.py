@@ -4,6 +4,7 @@ service; a refusal comes back as a readable message and changes nothing."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,21 +23,22 @@ from django.utils.translation import gettext_lazy as _
 
 from appointments import services as booking_services
 from appointments.models import Appointment
+from console import forms as wo_forms
 from fieldops import clock
 from fieldops.admin import ReadOnlyAdmin, ReadOnlyInline
 from fieldops.privacy import mask_phone
 from sla.timer_admin import SlaStatusFilter, TimerInline
 from surveys import services as survey_services
-
-from . import forms as wo_forms
-from . import selectors, services
-from .errors import DomainError
-from .models import (
+from surveys.admin import FollowUpInline, ReworkRoundInline, SurveyInline
+from workorders import selectors, services
+from workorders.errors import DomainError
+from workorders.models import (
     Assignment,
     ContactAttempt,
     Customer,
     PiiAccess,
     ServiceAccount,
+    Signature,
     State,
     WorkOrder,
     WorkOrderEvent,
@@ -466,9 +468,6 @@ class PiiAccessAdmin(ReadOnlyAdmin):
 
 # --- How the customer signed (R26) --------------------------------------------------------
 
-from .models import Signature  # noqa: E402  (this section is appended; see the end)
-
-
 class SignatureInline(ReadOnlyInline):
     """R26: each sign-off with its method, time, the report hash it is bound to, whether
     its seal still matches, and the drawn signature itself. An order signed off with no
@@ -494,10 +493,6 @@ class SignatureInline(ReadOnlyInline):
 
     @admin.display(description=_("drawn signature"))
     def drawing(self, obj: Any) -> str:
-        import base64
-
-        from django.utils.html import format_html
-
         try:
             with obj.image.open("rb") as f:
                 data = base64.b64encode(f.read()).decode()
@@ -511,8 +506,6 @@ WorkOrderAdmin.inlines = [*WorkOrderAdmin.inlines, SignatureInline]
 
 
 # --- Surveys, rework rounds and follow-ups (R28-R33) --------------------------------------
-
-from surveys.admin import FollowUpInline, ReworkRoundInline, SurveyInline  # noqa: E402
 
 WorkOrderAdmin.inlines = [*WorkOrderAdmin.inlines, SurveyInline, ReworkRoundInline,
                           FollowUpInline]

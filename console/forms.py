@@ -7,8 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from technicians.models import Area, Technician
-
-from .models import AccessType, Channel, CustomerClass, Kind, Service
+from workorders.models import AccessType, Channel, CustomerClass, Kind, Service
 
 
 class ReasonForm(forms.Form):

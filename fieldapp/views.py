@@ -9,6 +9,7 @@ technician reaches only their own orders (R41): others are a 404.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -23,6 +24,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -114,9 +116,8 @@ def _complete(order: WorkOrder, user: Any, data: dict[str, Any], request: HttpRe
 
 
 def _question(order: WorkOrder, user: Any, data: dict[str, Any], request: HttpRequest) -> Any:
-    from surveys.services import follow_up_log
-
-    return follow_up_log(order=order, by=user, kind="question", text=data["question"])
+    return survey_services.follow_up_log(order=order, by=user, kind="question",
+                                         text=data["question"])
 
 
 ALL_STEPS: list[Step] = [
@@ -294,8 +295,6 @@ def _form_for(step: Step, order: WorkOrder, request: HttpRequest,
         wish = appointment_selectors.open_change_requests(order).filter(
             pk=request.GET.get("change_request") or 0).first()
         if wish is not None and data is None:
-            from django.utils import timezone
-
             start = timezone.localtime(wish.preferred_start)
             length = int((wish.preferred_end - wish.preferred_start).total_seconds() // 60)
             kwargs["initial"] = {"day": start.date(), "start": start.strftime("%H:%M"),
@@ -419,8 +418,6 @@ def service_worker(request: HttpRequest) -> HttpResponse:
 
 
 def _shell_version(shell: list[str]) -> str:
-    import hashlib
-
     return hashlib.sha256("|".join(shell).encode()).hexdigest()[:12]
 
 

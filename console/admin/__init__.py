@@ -1,0 +1,6 @@
+"""The dispatcher's desk. Django's admin autodiscovery imports ``console.admin``; importing
+each desk module here registers its pages."""
+
+from . import appointments, orders, technicians
+
+__all__ = ["appointments", "orders", "technicians"]
