@@ -9,7 +9,7 @@ import datetime as dt
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from workorders.messages import local_text, sms_customer, technician_text
+from workorders.messages import local_text, sms_customer, technician_text, tell_users
 from workorders.models import WorkOrder
 
 from . import links
@@ -67,3 +67,20 @@ def sms_on_the_way(order: WorkOrder, now: dt.datetime) -> None:
                        "booked for %(window)s.") % values,
         dedupe_key=f"r13:{order.pk}:{booked.pk if booked else now.isoformat()}")
 
+
+
+def tell_resumed(order: WorkOrder, until: dt.date) -> None:
+    """R12: the wait the customer asked for is over: the customer is told the technician
+    will call to book the visit, and the technician sees the order back on their list."""
+    values = {**technician_text(order), "day": until.strftime("%m-%d")}
+    sms_customer(
+        order, kind="parked_resumed",
+        body=lambda: _("Order %(number)s: the wait you asked for ended on %(day)s. Your "
+                       "technician %(name)s (%(phone)s) will call you to book the visit.")
+        % values,
+        dedupe_key=f"r12-resume:{order.pk}:{order.version}")
+    if order.technician is not None:
+        tell_users([order.technician.user], order, kind="parked_resumed",
+                   body=_("Order %(number)s is back from the customer's wait (until "
+                          "%(day)s): call the customer and book the visit (R12).") % values,
+                   dedupe=f"r12-resume:{order.pk}:{order.version}")

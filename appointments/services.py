@@ -35,7 +35,7 @@ from workorders.models import ContactAttempt, State, WorkOrder
 from workorders.services.visit import ABNORMAL_AFTER_CUSTOMER_MISSES
 
 from . import links, rules, selectors
-from .messages import sms_booking, sms_missed_call, window_text
+from .messages import sms_booking, sms_missed_call, tell_resumed, window_text
 from .models import (
     Appointment,
     AppointmentStatus,
@@ -291,6 +291,32 @@ def record_missed_by_us(order: WorkOrder, now: dt.datetime, appointment: Appoint
                    "reason": reason, "count": order.our_missed_appointments},
                 dedupe=f"r16:{order.pk}:{appointment.pk}")
 
+
+
+def parked_orders_resume_due(*, today: dt.date | None = None, limit: int = 500) -> int:
+    """R12: an order parked until a day goes back to scheduling on that day by itself: it
+    resumes (its SLA clock runs again), its technician is told in the app and the customer
+    by SMS. Run by beat; safe to run twice (a resumed order is no longer parked). Returns
+    how many resumed."""
+    today = today or clock.today_local()
+    due = list(WorkOrder.objects.filter(state=State.PARKED, parked_until__lte=today)
+               .order_by("parked_until", "pk").values_list("pk", flat=True)[:limit])
+    resumed = 0
+    for pk in due:
+        with transaction.atomic():
+            order = (WorkOrder.objects.select_for_update(skip_locked=True, of=("self",))
+                     .filter(pk=pk, state=State.PARKED, parked_until__lte=today)
+                     .select_related("technician__user", "area").first())
+            if order is None:  # resumed meanwhile, or being changed right now
+                continue
+            until = order.parked_until
+            order = transition(order, OrderAction.RESUME, by=None,
+                               reason=_("The customer's wait ended on %(day)s (R12)")
+                               % {"day": until.isoformat()},
+                               payload={"until": until.isoformat(), "automatic": True})
+            tell_resumed(order, until)
+            resumed += 1
+    return resumed
 
 
 # --- The customer's signed link (R10) --------------------------------------------------

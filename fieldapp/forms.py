@@ -246,6 +246,8 @@ class SignOffForm(StepForm):
                                     choices=[(5, "5 ★"), (4, "4"), (3, "3"), (2, "2"), (1, "1")])
     comment = forms.CharField(label=_("Comment"), max_length=500, required=False)
     signature = forms.CharField(widget=forms.HiddenInput, required=False)
+    #: R26: how the signature was drawn (JSON strokes of [x, y, ms]), filled by the pad.
+    strokes = forms.CharField(widget=forms.HiddenInput, required=False)
     code = forms.CharField(label=_("Code from the customer's SMS"), max_length=6,
                            required=False,
                            widget=forms.TextInput(attrs={"inputmode": "numeric",

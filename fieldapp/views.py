@@ -104,6 +104,7 @@ def _schedule(order: WorkOrder, user: Any, data: dict[str, Any], request: HttpRe
 def _sign_off(order: WorkOrder, user: Any, data: dict[str, Any], request: HttpRequest) -> Any:
     return services.work_order_customer_sign_off(
         order=order, by=user, signature=data.get("signature") or "",
+        strokes=data.get("strokes") or "",
         signer_name=data["signer_name"], rating=data["rating"], comment=data["comment"],
         code=data.get("code", ""), user_agent=request.headers.get("User-Agent", ""))
 

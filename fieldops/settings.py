@@ -296,6 +296,10 @@ APPOINTMENT_MOVE_NOTICE_SAME_HALF_DAY_MINUTES = env.int(
     "APPOINTMENT_MOVE_NOTICE_SAME_HALF_DAY_MINUTES", default=30)
 # R16: a booking nobody checked in to this long after its window is missed by us.
 APPOINTMENT_MISSED_AFTER_MINUTES = env.int("APPOINTMENT_MISSED_AFTER_MINUTES", default=60)
+CELERY_BEAT_SCHEDULE["parked-orders-resume"] = {  # R12
+    "task": "appointments.tasks.resume_parked_orders",
+    "schedule": env.float("PARKED_RESUME_SECONDS", default=600.0),
+}
 CELERY_BEAT_SCHEDULE["appointments-missed"] = {
     "task": "appointments.tasks.sweep_missed_appointments",
     "schedule": env.float("APPOINTMENT_SWEEP_SECONDS", default=300.0),

@@ -732,7 +732,14 @@ class Signature(models.Model):
     method = models.CharField(_("method"), max_length=10, choices=SignOffMethod.choices)
     image = models.FileField(_("drawn signature"), upload_to=signature_upload_to,
                              max_length=200)
-    image_sha256 = models.CharField(_("signature image SHA-256"), max_length=64)
+    image_sha256 = models.CharField(_("signature image SHA-256"), max_length=64,
+                                    db_index=True)
+    #: R26: the drawing's ink, normalised (cropped, scaled, thresholded), hashed: the same
+    #: drawing saved again, re-encoded or re-sized, gives the same value.
+    ink_hash = models.CharField(_("drawing fingerprint"), max_length=64, blank=True,
+                                db_index=True)
+    #: R26: how it was drawn: strokes of [x, y, milliseconds since the first touch].
+    strokes = models.JSONField(_("strokes"), default=list, blank=True)
     signer_name = models.CharField(_("signed by"), max_length=100)
     rating = models.PositiveSmallIntegerField(_("rating (1-5)"))
     comment = models.CharField(_("customer's comment"), max_length=500, blank=True)

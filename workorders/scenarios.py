@@ -43,20 +43,25 @@ _PATH: dict[str, tuple[str, str]] = {
 }
 
 
-def demo_signature() -> bytes:
-    """A drawn-looking signature (PNG) for orders walked by code: demo data and tests. Real
-    sign-offs come from the customer's finger on the technician's screen (R26)."""
+def demo_signature(seed: int = 0) -> dict[str, Any]:
+    """A drawn-looking signature for orders walked by code (demo data and tests): the PNG
+    and its strokes, as the signature pad sends them, different for every ``seed`` (R26
+    refuses a drawing already bound to another order). Real sign-offs come from the
+    customer's finger on the technician's screen."""
     import io
+    import random
 
     from PIL import Image, ImageDraw
 
+    rng = random.Random(seed)
+    points = [(20 + 46 * i + rng.randint(0, 30), rng.randint(15, 105)) for i in range(6)]
     img = Image.new("RGBA", (320, 120), (255, 255, 255, 0))
     draw = ImageDraw.Draw(img)
-    draw.line([(20, 90), (80, 30), (130, 95), (190, 25), (250, 90), (300, 40)],
-              fill=(0, 0, 0, 255), width=6)
+    draw.line(points, fill=(0, 0, 0, 255), width=6)
     out = io.BytesIO()
     img.save(out, format="PNG")
-    return out.getvalue()
+    strokes = [[[x, y, 40 * i + rng.randint(0, 20)] for i, (x, y) in enumerate(points)]]
+    return {"signature": out.getvalue(), "strokes": strokes}
 
 
 def path_to(state: str) -> list[str]:
@@ -133,7 +138,7 @@ def _step(order: WorkOrder, step: str, *, technician: Technician | None, dispatc
             fault_cause="line" if order.kind == Kind.REPAIR else "", download_mbps=500,
             onu_activated=True)
         services.work_order_customer_sign_off(order=order, by=tech_user,
-                                              signature=demo_signature(),
+                                              **demo_signature(order.pk),
                                               signer_name=order.customer.name, rating=5)
         return WorkOrder.objects.get(pk=order.pk)
     if step == "complete":

@@ -6,6 +6,9 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
+import itertools
+import json
+import random
 from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -36,13 +39,18 @@ def upload(content: bytes | None = None, name: str = "photo.jpg",
                               content_type=content_type)
 
 
-def signature_png(*, blank: bool = False) -> str:
-    """A canvas-like data URL: transparent background, black strokes."""
+_drawings = itertools.count(1)
+
+
+def signature_png(*, blank: bool = False, seed: int | None = None) -> str:
+    """A canvas-like data URL: transparent background, black strokes; a different drawing
+    on every call unless ``seed`` is given (R26 refuses a drawing used on another order)."""
     img = Image.new("RGBA", (360, 200), (0, 0, 0, 0))
     if not blank:
+        rng = random.Random(next(_drawings) if seed is None else seed)
         draw = ImageDraw.Draw(img)
-        draw.line([(20, 150), (80, 40), (140, 160), (220, 50), (330, 140)], fill="black",
-                  width=4)
+        draw.line([(20 + 62 * i + rng.randint(0, 40), rng.randint(30, 170)) for i in range(5)],
+                  fill="black", width=4)
     out = io.BytesIO()
     img.save(out, "PNG")
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
@@ -64,3 +72,8 @@ def on_site_with_report(order: WorkOrder, **report: Any) -> WorkOrder:
 def in_hours(hours: float) -> dt.datetime:
     """A whole-minute time ``hours`` from now."""
     return (clock.now() + dt.timedelta(hours=hours)).replace(second=0, microsecond=0)
+
+
+#: R26: the strokes the signature pad sends with the drawing ([x, y, ms]).
+STROKES = [[[20, 150, 0], [80, 40, 120], [140, 160, 260]], [[220, 50, 900], [330, 140, 1100]]]
+STROKES_JSON = json.dumps(STROKES)

@@ -4,8 +4,10 @@ form; the report filed is the report signed."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import html
+import io
 import re
 
 import pytest
@@ -13,13 +15,14 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
+from PIL import Image
 
 from notifications.models import Notification
 from workorders import services
 from workorders.errors import IllegalTransition, RuleViolation
 from workorders.models import Signature, SignOffMethod, State, WorkOrder, report_hash
 
-from .helpers import on_site_with_report, signature_png
+from .helpers import STROKES, STROKES_JSON, on_site_with_report, signature_png
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +33,8 @@ def _english() -> object:
 
 
 def sign(order: WorkOrder, **kwargs):
-    values = {"signature": signature_png(), "signer_name": "张伟", "rating": 5}
+    values = {"signature": signature_png(), "signer_name": "张伟", "rating": 5,
+              "strokes": STROKES}
     values.update(kwargs)
     return services.work_order_customer_sign_off(order=order, by=order.technician.user,
                                                  **values)
@@ -185,7 +189,8 @@ def test_sign_off_from_the_page(alice_client: Client, make_order, alice):
                                        "rating": "4", "signature": ""})
     assert response.status_code == 422  # not drawn
     response = alice_client.post(url, {"version": order.version, "signer_name": "张伟",
-                                       "rating": "4", "signature": signature_png()},
+                                       "rating": "4", "signature": signature_png(),
+                                        "strokes": STROKES_JSON},
                                  HTTP_USER_AGENT="Mozilla/5.0 (Linux; Android 14)")
     assert response.status_code == 302
     signature = Signature.objects.get(order=order)
@@ -205,3 +210,54 @@ def test_the_admin_shows_how_each_order_was_signed(make_order, alice, dispatcher
     assert "data:image/png;base64," in text
     with translation.override("en"):
         assert html.escape(str(SignOffMethod.DRAWN.label)) in text and "intact" in text
+
+
+def test_a_signature_copied_from_another_order_is_refused(make_order, alice):
+    # R26: the same drawing bound to a second order is a replay, byte for byte or re-saved
+    first = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    drawing = signature_png(seed=7)
+    sign(first, signature=drawing)
+    second = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    with pytest.raises(RuleViolation, match="copy of the one on order"):
+        sign(second, signature=drawing)
+    # Re-encoded with a white background and a border: the same drawing all the same.
+    with Image.open(io.BytesIO(base64.b64decode(drawing.split(",", 1)[1]))) as img:
+        padded = Image.new("RGBA", (img.width + 40, img.height + 40), "white")
+        padded.alpha_composite(img.convert("RGBA"), (20, 20))
+    out = io.BytesIO()
+    padded.save(out, "PNG")
+    resaved = "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+    with pytest.raises(RuleViolation, match="copy of the one on order"):
+        sign(second, signature=resaved)
+    assert WorkOrder.objects.get(pk=second.pk).state == State.ON_SITE
+    sign(second)  # the customer's own drawing is taken
+
+
+def test_a_replayed_signature_is_refused_with_the_sms_code_too(make_order, alice, settings):
+    # R26: the code proves the phone, not the hand; the copy is refused all the same
+    settings.SIGN_OFF_REQUIRE_SMS_CODE = True
+    first = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    services.work_order_send_sign_off_code(order=first, by=alice.user)
+    drawing = signature_png(seed=8)
+    sign(first, signature=drawing, code=sent_code(first))
+    second = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    services.work_order_send_sign_off_code(order=second, by=alice.user)
+    with pytest.raises(RuleViolation, match="copy of the one on order"):
+        sign(second, signature=drawing, code=sent_code(second))
+
+
+@pytest.mark.parametrize("strokes", [[], "", "[]", [[[1, 2, 0]]], "not json",
+                                     [[["x", 2, 0], [3, 4, 5]]], {"a": 1}])
+def test_a_signature_without_strokes_is_refused(make_order, alice, strokes):
+    # R26: an image with no drawing behind it (pasted, not drawn on this screen)
+    order = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    with pytest.raises(RuleViolation, match="not drawn on this screen"):
+        sign(order, strokes=strokes)
+    assert WorkOrder.objects.get(pk=order.pk).state == State.ON_SITE
+
+
+def test_the_strokes_are_kept_with_the_signature(make_order, alice):
+    # R26: how it was drawn is part of the evidence
+    order = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    signature = sign(order)
+    assert signature.strokes == STROKES and len(signature.ink_hash) == 64

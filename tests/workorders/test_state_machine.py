@@ -104,7 +104,7 @@ def _customer_signs(order: WorkOrder) -> WorkOrder:
     if not CompletionReport.objects.filter(order=order).exists():
         services.work_order_save_report(order=order, by=tech(order), work_done="ONU installed")
     services.work_order_customer_sign_off(order=order, by=tech(order),
-                                          signature=demo_signature(), signer_name="张伟",
+                                          **demo_signature(order.pk), signer_name="张伟",
                                           rating=5)
     return WorkOrder.objects.get(pk=order.pk)
 

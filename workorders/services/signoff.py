@@ -37,7 +37,10 @@ from ..sealing import (
     SIGN_OFF_CODES_PER_HOUR,
     check_code,
     code_hmac,
+    ink_fingerprint,
+    refuse_replayed,
     signature_png,
+    signature_strokes,
 )
 
 
@@ -99,19 +102,26 @@ def _sign_off(*, order: WorkOrder, by: User, method: str,
 
 
 def work_order_customer_sign_off(*, order: WorkOrder, by: User, signature: str | bytes,
-                                 signer_name: str, rating: int, comment: str = "",
-                                 code: str = "", user_agent: str = "") -> Signature:
+                                 signer_name: str, rating: int, strokes: Any,
+                                 comment: str = "", code: str = "",
+                                 user_agent: str = "") -> Signature:
     """R26: the customer signs the report they were shown, with their own hand (a drawing
     on the technician's screen) and, in the strong form, with the code sent to their own
     phone. The signature is bound to the order, the time and the report's hash (which
     covers the visit's photos) and sealed with an HMAC; completion later files only that
-    report. Where ``SIGN_OFF_REQUIRE_SMS_CODE`` is set, the code is required."""
+    report. Where ``SIGN_OFF_REQUIRE_SMS_CODE`` is set, the code is required.
+
+    ``strokes``: how the drawing was made (``sealing.signature_strokes``); a signature with
+    no strokes, or whose drawing is already bound to another order, is refused."""
     require(signer_name, _("Write the name of the person signing (R26)."),
              field="signer_name", rule="R26")
     if not isinstance(rating, int) or not 1 <= rating <= 5:
         raise RuleViolation(_("The customer rates the visit from 1 to 5."), field="rating",
                             rule="R26")
     png = signature_png(signature)
+    drawn = signature_strokes(strokes)
+    sha256, fingerprint = hashlib.sha256(png).hexdigest(), ink_fingerprint(png)
+    refuse_replayed(order=order, sha256=sha256, fingerprint=fingerprint)
     code = (code or "").strip()
     if not code and getattr(settings, "SIGN_OFF_REQUIRE_SMS_CODE", False):
         raise RuleViolation(_("Type in the code sent to the customer's phone (R26)."),
@@ -133,7 +143,8 @@ def work_order_customer_sign_off(*, order: WorkOrder, by: User, signature: str |
             evidence={"report_hash": digest, "rating": rating, "signer_name": signer_name,
                       "code_verified": checked is not None})
         signature_row = Signature(
-            order=signed, method=method, image_sha256=hashlib.sha256(png).hexdigest(),
+            order=signed, method=method, image_sha256=sha256, ink_hash=fingerprint,
+            strokes=drawn,
             signer_name=signer_name.strip(), rating=rating, comment=comment.strip(),
             report_hash=digest, signed_at=signed.updated_at,
             code_verified_at=signed.updated_at if checked else None,

@@ -54,15 +54,21 @@
   if (pad) {
     var form = pad.closest("form");
     var field = form.querySelector("input[name=signature]");
+    var timing = form.querySelector("input[name=strokes]");
     var ctx = pad.getContext("2d");
-    var drawn = 0, last = null;
+    var drawn = 0, last = null, strokes = [], t0 = null;
     var fit = function () {
       var ratio = window.devicePixelRatio || 1;
       pad.width = pad.clientWidth * ratio;
       pad.height = pad.clientHeight * ratio;
       ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
       ctx.lineWidth = 3; ctx.lineCap = "round"; ctx.lineJoin = "round"; ctx.strokeStyle = "#000";
-      drawn = 0;
+      drawn = 0; strokes = []; t0 = null;
+    };
+    // The strokes as drawn, [x, y, ms since the first touch], sent with the image (R26).
+    var mark = function (p) {
+      if (t0 === null) { t0 = Date.now(); }
+      strokes[strokes.length - 1].push([Math.round(p.x), Math.round(p.y), Date.now() - t0]);
     };
     var point = function (e) {
       var r = pad.getBoundingClientRect();
@@ -70,13 +76,14 @@
     };
     pad.addEventListener("pointerdown", function (e) {
       e.preventDefault(); pad.setPointerCapture(e.pointerId); last = point(e);
+      strokes.push([]); mark(last);
     });
     pad.addEventListener("pointermove", function (e) {
       if (!last) { return; }
       var p = point(e);
       ctx.beginPath(); ctx.moveTo(last.x, last.y); ctx.lineTo(p.x, p.y); ctx.stroke();
       drawn += Math.abs(p.x - last.x) + Math.abs(p.y - last.y);
-      last = p;
+      last = p; mark(p);
     });
     var stop = function () { last = null; };
     pad.addEventListener("pointerup", stop);
@@ -85,11 +92,15 @@
     if (clear) {
       clear.addEventListener("click", function () {
         ctx.clearRect(0, 0, pad.width, pad.height); drawn = 0; field.value = "";
+        strokes = []; t0 = null; if (timing) { timing.value = ""; }
       });
     }
     fit();
     form.addEventListener("submit", function () {
-      if (drawn > 0) { field.value = pad.toDataURL("image/png"); }
+      if (drawn > 0) {
+        field.value = pad.toDataURL("image/png");
+        if (timing) { timing.value = JSON.stringify(strokes); }
+      }
     }, true);
   }
 })();
