@@ -17,8 +17,9 @@ from appointments.models import Appointment, AppointmentStatus
 from fieldops.rawsql import plan_for, typed
 from surveys.models import FollowUp, FollowUpStatus
 from technicians.models import Area, Technician
+from workorders.access import order_visibility
 from workorders.models import Customer, ServiceAccount, WorkOrder, WorkOrderEvent
-from workorders.selectors import order_visibility, orders_visible_to
+from workorders.selectors import orders_visible_to
 
 from . import conf, sla
 from .models import ApiClient, WebhookEndpoint

@@ -20,6 +20,7 @@ from appointments.models import Appointment, ChangeRequest
 from fieldops.privacy import mask_phone
 from surveys.models import FollowUp, FollowUpKind
 from technicians.models import Area, Technician
+from workorders.access import can_see_pii
 from workorders.models import (
     AccessType,
     Channel,
@@ -34,11 +35,8 @@ from workorders.models import (
 from .models import ApiClient, WebhookEndpoint, WebhookEventType
 from .selectors import area_by_code
 
-PII_PERM = "workorders.view_customer_pii"
-
-
-def can_see_pii(user: Any) -> bool:
-    return bool(user.is_superuser or user.has_perm(PII_PERM))
+#: R40: the one policy (``workorders.access``), re-exported for the API's views.
+__all__ = ["can_see_pii"]
 
 
 # --- Strict fields ------------------------------------------------------------------

@@ -29,6 +29,7 @@ from surveys import services as survey_services
 from surveys.models import FollowUp
 from technicians.models import Area, Technician
 from workorders import services
+from workorders.access import is_order_technician
 from workorders.errors import ConcurrentModification
 from workorders.models import (
     PERM_CANCEL,
@@ -36,7 +37,6 @@ from workorders.models import (
     PiiAccess,
     State,
     WorkOrder,
-    is_assigned_technician,
 )
 from workorders.selectors import allowed_actions
 
@@ -174,11 +174,11 @@ ACTIONS: dict[str, Action] = {
 
 def _may_request_change(order: WorkOrder, user: Any) -> bool:
     return order.state in CHANGEABLE_STATES and (
-        user.has_perm(PERM_INTAKE) or is_assigned_technician(order, user))
+        user.has_perm(PERM_INTAKE) or is_order_technician(order, user))
 
 
 def _may_log_follow_up(order: WorkOrder, user: Any) -> bool:
-    return bool(user.has_perm(PERM_FOLLOW_UP) or is_assigned_technician(order, user))
+    return bool(user.has_perm(PERM_FOLLOW_UP) or is_order_technician(order, user))
 
 
 def order_body(order: WorkOrder, request: Request) -> dict[str, Any]:
@@ -558,7 +558,7 @@ class ChangeRequestView(ApiView):
         user = request.user
         self.require_writer(user)
         order = self.get_order(request, pk)
-        if not (user.has_perm(PERM_INTAKE) or is_assigned_technician(order, user)):
+        if not (user.has_perm(PERM_INTAKE) or is_order_technician(order, user)):
             raise PermissionDenied(_("Your role may not ask for appointment changes."))
         form = s.ChangeRequestInSerializer(data=_ensure_dict(request.data))
         form.is_valid(raise_exception=True)

@@ -32,7 +32,7 @@ from workorders.lifecycle import (
 )
 from workorders.messages import local_text, technician_text, tell_users
 from workorders.models import ContactAttempt, State, WorkOrder
-from workorders.services.visit import ABNORMAL_AFTER_CUSTOMER_MISSES
+from workorders.services.visit import abnormal_if_missed_too_often
 
 from . import links, rules, selectors
 from .messages import sms_booking, sms_missed_call, tell_resumed, window_text
@@ -248,12 +248,7 @@ def work_order_customer_refused(*, order: WorkOrder, by: User, reason: str) -> W
                      to_state=locked.state, reason=reason, at=now,
                      payload={"appointment": booked.pk,
                               "customer_missed_bookings": locked.customer_missed_bookings})
-        if locked.customer_missed_bookings >= ABNORMAL_AFTER_CUSTOMER_MISSES:
-            locked = transition(
-                locked, OrderAction.MAKE_ABNORMAL, by=None,
-                reason=_("%(n)s bookings not kept by the customer (R19)")
-                % {"n": locked.customer_missed_bookings})
-    return locked
+        return abnormal_if_missed_too_often(locked)
 
 
 def clashes_for(order: WorkOrder, start: dt.datetime, end: dt.datetime, *,

@@ -39,10 +39,11 @@ from fieldops import clock
 from surveys import services as survey_services
 from technicians.models import AreaType
 from workorders import services
+from workorders.access import is_order_technician, is_technician_user
 from workorders.errors import DomainError
 from workorders.kit import required_kit
-from workorders.models import Photo, State, WorkOrder, is_assigned_technician
-from workorders.selectors import allowed_actions, is_technician_user, orders_visible_to
+from workorders.models import Photo, State, WorkOrder
+from workorders.selectors import allowed_actions, orders_visible_to
 
 from . import forms as f
 
@@ -76,7 +77,7 @@ class Step:
 
 def _own_in(*states: str) -> Callable[[WorkOrder, Any, set[str]], bool]:
     def check(order: WorkOrder, user: Any, allowed: set[str]) -> bool:
-        return order.state in states and is_assigned_technician(order, user)
+        return order.state in states and is_order_technician(order, user)
 
     return check
 

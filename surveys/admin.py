@@ -19,13 +19,12 @@ from django.utils.translation import gettext_lazy
 
 from fieldops.admin import ReadOnlyAdmin, ReadOnlyInline
 from fieldops.privacy import mask_phone
+from workorders.access import can_see_pii
 from workorders.errors import DomainError
 
 from . import services
 from .forms import CallbackForm
 from .models import AnswerChannel, Callback, CallbackStatus, FollowUp, ReworkRound, Survey
-
-PII_PERM = "workorders.view_customer_pii"
 
 
 @admin.register(FollowUp)
@@ -107,7 +106,7 @@ class CallbackAdmin(ReadOnlyAdmin):
         return str(obj.order.customer.name)
 
     def get_list_display(self, request: HttpRequest) -> Any:
-        full = bool(request.user.is_superuser or request.user.has_perm(PII_PERM))
+        full = can_see_pii(request.user)
 
         @admin.display(description=gettext_lazy("phone"))
         def phone(obj: Callback) -> str:
@@ -172,7 +171,7 @@ class CallbackAdmin(ReadOnlyAdmin):
             "opts": self.model._meta, "title": _("Callback: %(number)s") % {
                 "number": order.number},
             "callback": callback, "order": order, "form": form,
-            "phone": order.contact_phone if request.user.has_perm(PII_PERM)
+            "phone": order.contact_phone if can_see_pii(request.user)
             or request.user.is_superuser else mask_phone(order.contact_phone),
             "queue_url": queue,
             "order_url": reverse("admin:workorders_workorder_change", args=[order.pk]),

@@ -117,15 +117,11 @@ REASSIGNABLE_STATES = [
 
 
 # --- Who may fire a transition (checked by django-fsm's has_transition_perm) --
-#: Field steps belong to the order's own technician (R41): ``access.is_order_technician``.
-is_assigned_technician = is_order_technician
-
-
 def is_technician_or(perm: str) -> Callable[[Any, Any], bool]:
     """The assigned technician, or staff holding ``perm`` (e.g. the call-centre)."""
 
     def check(order: Any, user: Any) -> bool:
-        return is_assigned_technician(order, user) or bool(user.has_perm(perm))
+        return is_order_technician(order, user) or bool(user.has_perm(perm))
 
     return check
 
@@ -288,18 +284,18 @@ class WorkOrder(ConcurrentTransitionMixin, models.Model):
         self.dispatched_at = at
 
     @transition(field=state, source=S.DISPATCHED, target=S.TAKEN,
-                permission=is_assigned_technician, custom={"label": _("Accept"), "rule": "R5"})
+                permission=is_order_technician, custom={"label": _("Accept"), "rule": "R5"})
     def accept(self) -> None:
         pass
 
     @transition(field=state, source=S.TAKEN, target=S.TAKEN,
-                permission=is_assigned_technician,
+                permission=is_order_technician,
                 custom={"label": _("Line and port resources OK"), "rule": "R5"})
     def confirm_resources(self, *, at: Any) -> None:
         self.resources_confirmed_at = at
 
     @transition(field=state, source=S.TAKEN, target=S.NO_RESOURCES,
-                permission=is_assigned_technician,
+                permission=is_order_technician,
                 custom={"label": _("No line or port resources"), "rule": "R6"})
     def report_no_resources(self) -> None:
         self.resources_confirmed_at = None
@@ -311,19 +307,19 @@ class WorkOrder(ConcurrentTransitionMixin, models.Model):
         self.closed_at = at
 
     @transition(field=state, source=S.TAKEN, target=S.CONTACTED,
-                permission=is_assigned_technician,
+                permission=is_order_technician,
                 custom={"label": _("Customer reached"), "rule": "R7"})
     def contact(self) -> None:
         pass
 
     @transition(field=state, source=[S.CONTACTED, S.NOBODY_HOME, S.AWAITING_REVISIT],
-                target=S.SCHEDULED, permission=is_assigned_technician,
+                target=S.SCHEDULED, permission=is_order_technician,
                 custom={"label": _("Book the visit"), "rule": "R9"})
     def schedule(self) -> None:
         pass
 
     @transition(field=state, source=[S.SCHEDULED, S.PREPARED], target=S.SCHEDULED,
-                permission=is_assigned_technician,
+                permission=is_order_technician,
                 custom={"label": _("Move the appointment"), "rule": "R15"})
     def reschedule(self) -> None:
         pass
@@ -350,25 +346,25 @@ class WorkOrder(ConcurrentTransitionMixin, models.Model):
         return S.CONTACTED
 
     @transition(field=state, source=S.SCHEDULED, target=S.PREPARED,
-                permission=is_assigned_technician,
+                permission=is_order_technician,
                 custom={"label": _("Kit checked"), "rule": "R20"})
     def confirm_kit(self) -> None:
         pass
 
     @transition(field=state, source=S.PREPARED, target=S.EN_ROUTE,
-                permission=is_assigned_technician,
+                permission=is_order_technician,
                 custom={"label": _("On my way"), "rule": "R13"})
     def depart(self) -> None:
         pass
 
     @transition(field=state, source=S.EN_ROUTE, target=S.ON_SITE,
-                permission=is_assigned_technician,
+                permission=is_order_technician,
                 custom={"label": _("Check in"), "rule": "R17"})
     def check_in(self) -> None:
         pass
 
     @transition(field=state, source=[S.EN_ROUTE, S.ON_SITE], target=S.NOBODY_HOME,
-                permission=is_assigned_technician,
+                permission=is_order_technician,
                 custom={"label": _("Nobody home"), "rule": "R18"})
     def nobody_home(self) -> None:
         self.customer_missed_bookings += 1
@@ -391,19 +387,19 @@ class WorkOrder(ConcurrentTransitionMixin, models.Model):
         self.closed_at = at
 
     @transition(field=state, source=S.ON_SITE, target=S.AWAITING_REVISIT,
-                permission=is_assigned_technician,
+                permission=is_order_technician,
                 custom={"label": _("Can't finish"), "rule": "R24"})
     def cant_finish(self) -> None:
         pass
 
     @transition(field=state, source=S.ON_SITE, target=S.SIGNED_OFF,
-                permission=is_assigned_technician,
+                permission=is_order_technician,
                 custom={"label": _("Customer sign-off"), "rule": "R26"})
     def sign_off(self) -> None:
         pass
 
     @transition(field=state, source=S.SIGNED_OFF, target=S.COMPLETED,
-                permission=is_assigned_technician,
+                permission=is_order_technician,
                 custom={"label": _("File completion report"), "rule": "R27"})
     def complete(self, *, at: Any) -> None:
         self.completed_at = at
@@ -432,7 +428,7 @@ class WorkOrder(ConcurrentTransitionMixin, models.Model):
         self.dispatched_at = at
 
     @transition(field=state, source=S.REWORK, target=S.SURVEY_PENDING,
-                permission=is_assigned_technician,
+                permission=is_order_technician,
                 custom={"label": _("Complaint resolved"), "rule": "R32"})
     def resolve_rework(self) -> None:
         pass

@@ -11,23 +11,8 @@ from django.utils import timezone
 from fieldops import clock
 from technicians.models import Technician
 
+from .access import order_visibility
 from .models import TECHNICIAN_LOAD_STATES, WorkOrder
-
-
-def is_technician_user(user: Any) -> bool:
-    return bool(getattr(user, "is_authenticated", False)) and hasattr(user, "technician")
-
-
-def order_visibility(user: Any) -> tuple[str, int | None]:
-    """R41 as data: ``("all", None)`` for office roles, ``("own", technician id)`` for a
-    technician (only orders assigned to them), ``("none", None)`` for anyone else."""
-    if not getattr(user, "is_authenticated", False):
-        return "none", None
-    if user.is_superuser or user.has_perm("workorders.view_all_workorders"):
-        return "all", None
-    if is_technician_user(user):
-        return "own", user.technician.pk
-    return "none", None
 
 
 def orders_visible_to(user: Any, qs: QuerySet[WorkOrder] | None = None) -> QuerySet[WorkOrder]:

@@ -31,6 +31,7 @@ from sla.timer_admin import SlaStatusFilter, TimerInline
 from surveys import services as survey_services
 from surveys.admin import FollowUpInline, ReworkRoundInline, SurveyInline
 from workorders import selectors, services
+from workorders.access import can_see_pii
 from workorders.errors import DomainError
 from workorders.models import (
     Assignment,
@@ -43,12 +44,6 @@ from workorders.models import (
     WorkOrder,
     WorkOrderEvent,
 )
-
-PII_PERM = "workorders.view_customer_pii"
-
-
-def can_see_pii(user: Any) -> bool:
-    return bool(user.is_superuser or user.has_perm(PII_PERM))
 
 
 def shown_phone(user: Any, phone: str) -> str:

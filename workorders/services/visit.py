@@ -79,12 +79,17 @@ def work_order_nobody_home(*, order: WorkOrder, by: User, note: str) -> WorkOrde
 
     with transaction.atomic():
         order = transition(order, OrderAction.NOBODY_HOME, by=by, reason=note)
-        if order.customer_missed_bookings >= ABNORMAL_AFTER_CUSTOMER_MISSES:
-            order = transition(
-                order, OrderAction.MAKE_ABNORMAL, by=None,
-                reason=_("%(n)s bookings not kept by the customer (R19)")
-                % {"n": order.customer_missed_bookings})
-    return order
+        return abnormal_if_missed_too_often(order)
+
+
+def abnormal_if_missed_too_often(order: WorkOrder) -> WorkOrder:
+    """R19: after the second booking the customer refused or did not keep, the order
+    becomes abnormal and goes to the call-centre. Call inside the step's transaction."""
+    if order.customer_missed_bookings < ABNORMAL_AFTER_CUSTOMER_MISSES:
+        return order
+    return transition(order, OrderAction.MAKE_ABNORMAL, by=None,
+                      reason=_("%(n)s bookings not kept by the customer (R19)")
+                      % {"n": order.customer_missed_bookings})
 
 
 def work_order_leave_note(*, order: WorkOrder, by: User, arrived_at: dt.datetime,
