@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
 from django.db import connections, router
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -93,7 +94,6 @@ def _cached_permissions(user: Any) -> None:
     now = time.monotonic()
     hit = _PERMISSIONS.get(user.pk)
     if hit is None or hit[0] < now:
-        from django.contrib.auth.backends import ModelBackend
 
         hit = (now + ttl, ModelBackend().get_all_permissions(user))
         _PERMISSIONS[user.pk] = hit

@@ -14,6 +14,7 @@ from django.db import connections, router
 from django.db.models import Prefetch, Q, QuerySet
 
 from appointments.models import Appointment, AppointmentStatus
+from fieldops import clock
 from fieldops.rawsql import plan_for, typed
 from surveys.models import FollowUp, FollowUpStatus
 from technicians.models import Area, Technician
@@ -290,7 +291,6 @@ def order_events(order: WorkOrder) -> QuerySet[WorkOrderEvent]:
 
 
 def follow_ups_for(user: Any, filters: dict[str, Any]) -> QuerySet[FollowUp]:
-    from fieldops import clock
 
     qs = FollowUp.objects.filter(order__in=orders_visible_to(user)).select_related("owner")
     if filters.get("status"):

@@ -4,6 +4,7 @@ selector, shape the answer. Every refusal is problem+json (``api.errors``)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -459,9 +461,7 @@ class WorkOrderCollectionView(ApiView):
 
 def _jsonable(body: dict[str, Any]) -> dict[str, Any]:
     """Round-trip through the JSON renderer, so the stored answer is exactly what was sent."""
-    import json
 
-    from rest_framework.renderers import JSONRenderer
 
     return json.loads(JSONRenderer().render(body))
 

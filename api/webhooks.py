@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from fieldops import clock
 
 from . import conf
+from .models import WebhookDelivery
 
 SIGNATURE_HEADER = "X-Fieldops-Signature"
 EVENT_HEADER = "X-Fieldops-Event"
@@ -128,7 +129,6 @@ transport: Callable[[str, bytes, dict[str, str], float], int] = _urllib_post
 def send_webhook(note: Any) -> None:
     """Send one outbox notification of the webhook channel; raise unless the receiver
     answered 2xx (the outbox then retries with backoff, then gives up)."""
-    from .models import WebhookDelivery
 
     delivery = (WebhookDelivery.objects.select_related("endpoint__client")
                 .filter(notification=note).first())

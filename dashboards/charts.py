@@ -8,6 +8,8 @@ from typing import Any
 from chartkick.django import BarChart, ColumnChart, LineChart
 from django.utils.translation import gettext as _
 
+from .selectors import FIGURES_BY_KEY
+
 #: The daily rates drawn on the compliance page.
 DAILY_RATES = (("contact_rate", "R7"), ("visit_rate", "R34"), ("on_time_rate", "R14"),
                ("satisfaction_rate", "R29"))
@@ -19,7 +21,6 @@ def _pct(value: Any) -> float | None:
 
 def compliance_charts(days: Sequence[dict[str, Any]], areas: Sequence[dict[str, Any]],
                       technicians: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    from .selectors import FIGURES_BY_KEY
 
     series = [{"name": f"{FIGURES_BY_KEY[key].label} ({rule})",
                "data": [[d["key"].isoformat(), _pct(d.get(key))] for d in days]}

@@ -115,6 +115,7 @@ def as_csv(table: Table) -> str:
 
 def summary_workbook(filters: Filters) -> bytes:
     """The period's summary, daily figures, areas and technicians, one sheet each."""
+    # openpyxl is large and only the Excel export needs it.
     from openpyxl import Workbook
     from openpyxl.styles import Font
 

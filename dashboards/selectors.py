@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Aggregate, Count, F, FloatField, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
@@ -22,6 +23,9 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from fieldops import clock
+from sla.timers import Timer, TimerStatus
+from technicians.models import Area, Technician
+from workorders.models import WorkOrderEvent
 
 from .models import (
     BUCKET_SQL,
@@ -307,7 +311,6 @@ def compliance(filters: Filters) -> Compliance:
 
 
 def configured_first_fix_days() -> int:
-    from django.conf import settings
 
     return int(settings.DASHBOARD_FIRST_FIX_DAYS)
 
@@ -337,7 +340,6 @@ def daily(filters: Filters) -> list[dict[str, Any]]:
 
 
 def by_area(filters: Filters) -> list[dict[str, Any]]:
-    from technicians.models import Area
 
     rows = _grouped(filters, "area_id")
     names = dict(Area.objects.filter(pk__in=[r["key"] for r in rows])
@@ -348,7 +350,6 @@ def by_area(filters: Filters) -> list[dict[str, Any]]:
 
 
 def by_technician(filters: Filters) -> list[dict[str, Any]]:
-    from technicians.models import Technician
 
     rows = [r for r in _grouped(filters, "technician_id") if r["key"]]
     names = {}
@@ -368,8 +369,6 @@ def now_panel(filters: Filters, *, limit: int = 50) -> dict[str, Any]:
     """Open timers that are breached or past their warning step, newest first (with time
     left, who holds the order, which timer), and their counts by area. The period does
     not apply: this is what is open now."""
-    from sla.timers import Timer, TimerStatus
-    from technicians.models import Area
 
     now = clock.now()
     open_warned = Timer.objects.filter(
@@ -448,8 +447,6 @@ def breach_attribution(filters: Filters, *, limit: int = 100) -> dict[str, Any]:
     """For each breached timer of the orders received in the period (newest breach first),
     how the time from the timer's start to the breach was spent: waiting for dispatch,
     with the technician, paused for the customer. The largest share names the problem."""
-    from sla.timers import Timer
-    from workorders.models import WorkOrderEvent
 
     timers = list(
         Timer.objects.filter(filters.q("order__fact__"), breached_at__isnull=False,

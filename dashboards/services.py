@@ -7,10 +7,14 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery
 
+from appointments.models import Appointment
 from fieldops import clock
+from sla.timers import Timer
+from workorders.models import WorkOrder, WorkOrderEvent
 
 from . import facts
 from .models import (
@@ -35,9 +39,6 @@ logger = logging.getLogger(__name__)
 
 def _histories(order_ids: Sequence[int]) -> dict[int, tuple[dict[str, Any], facts.History]]:
     """The orders' rows and histories, four queries for any number of orders."""
-    from appointments.models import Appointment
-    from sla.timers import Timer
-    from workorders.models import WorkOrder, WorkOrderEvent
 
     rows = {row["pk"]: row for row in
             WorkOrder.objects.filter(pk__in=order_ids).values(*ORDER_COLUMNS)}
@@ -82,7 +83,6 @@ def order_fact_values(order: dict[str, Any], history: facts.History) -> dict[str
 
 
 def first_fix_days() -> int:
-    from django.conf import settings
 
     return int(settings.DASHBOARD_FIRST_FIX_DAYS)
 
@@ -143,7 +143,6 @@ def _upsert(grain: str, key: tuple[Any, ...], delta: dict[str, int]) -> None:
     """Add ``delta`` to the row of ``key`` in one rollup (created when missing)."""
     if not any(delta.values()):
         return
-    from django.db import connection
 
     table = (DailyRollup if grain == "technician" else AreaDailyRollup)._meta.db_table
     keys = ROLLUP_KEYS[grain]
@@ -157,7 +156,6 @@ def _upsert(grain: str, key: tuple[Any, ...], delta: dict[str, int]) -> None:
 
 
 def _bump_minutes(day: Any, measure: str, minutes: int, delta: int) -> None:
-    from django.db import connection
 
     table = DurationHistogram._meta.db_table
     with connection.cursor() as cursor:
@@ -303,7 +301,6 @@ def order_fact_mark_stale(order_id: int) -> None:
     A mark that is already there is updated in place rather than skipped, so this
     transaction holds its row until it commits: a refresh running meanwhile skips the
     order (its history is not committed yet) instead of taking the mark away."""
-    from django.db import connection
 
     table = StaleFact._meta.db_table
     with connection.cursor() as cursor:
@@ -318,7 +315,6 @@ REFRESH_LOCK = 0x66647366  # "fdsf"
 
 
 def _refresh_lock() -> bool:
-    from django.db import connection
 
     if connection.vendor != "postgresql":
         return True  # SQLite runs one writer at a time anyway
@@ -383,7 +379,6 @@ def order_facts_catch_up_breaches(*, within: dt.timedelta = dt.timedelta(days=1)
     so the order's facts would count it only with its next event. Mark the orders whose
     breached timers (due within ``within``) outnumber the breaches their facts count, at
     most ``limit``, for the next refresh. Returns how many; safe to run twice."""
-    from sla.timers import Timer
 
     since = clock.now() - within
     recent = Timer.objects.filter(breached_at__gte=since).values("order_id")
@@ -404,7 +399,6 @@ def order_facts_rebuild(*, order_ids: Iterable[int] | None = None, chunk: int = 
     """Recompute the facts of the given orders (all when None) from their history, in
     chunks, one transaction each; then the repeat visits across orders. Returns the count.
     Safe to run twice."""
-    from workorders.models import WorkOrder
 
     query = WorkOrder.objects.order_by("pk").values_list("pk", flat=True)
     if order_ids is not None:
@@ -434,7 +428,6 @@ def order_facts_rebuild(*, order_ids: Iterable[int] | None = None, chunk: int = 
 def link_repeat_visits() -> None:
     """Set every fact's ``next_visit_at`` in one statement: the first visit of another
     order on the same account after this order was completed."""
-    from django.db import connection
 
     table = OrderFact._meta.db_table
     distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
@@ -464,7 +457,6 @@ def link_repeat_visits() -> None:
 
 def rollups_rebuild() -> None:
     """Recompute every ``DailyRollup`` and ``DurationHistogram`` row from the facts."""
-    from django.db import connection
 
     facts, table = OrderFact._meta.db_table, DailyRollup._meta.db_table
     sums = {

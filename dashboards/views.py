@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from fieldops import roles
-from technicians.models import Technician
+from technicians.models import Area, Technician
 
 from . import exports, selectors
 from .charts import compliance_charts, scorecard_chart
@@ -120,7 +120,6 @@ def scorecard(request: HttpRequest, pk: int) -> HttpResponse:
             for own, area in zip(card["own"].rows(), card["area"].rows(), strict=True)]
     area_name: str = ""
     if card["area_id"]:
-        from technicians.models import Area
 
         area_name = Area.objects.filter(pk=card["area_id"]).values_list(
             "name", flat=True).first() or ""

@@ -1,17 +1,17 @@
 from typing import Any
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
+
+from .roles import sync_roles
 
 
 def _sync_roles(sender: AppConfig, **kwargs: Any) -> None:
     """After every migrate, the role groups hold exactly the permissions of
     fieldops/roles.py (each app's own roles migration can only grant what exists when it
     runs; this catches whatever an app migrated later added)."""
-    from django.apps import apps
 
-    from .roles import sync_roles
 
     sync_roles(apps)
 

@@ -4,6 +4,7 @@ import os
 
 from celery import Celery
 from celery.signals import worker_init
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fieldops.settings")
 
@@ -15,7 +16,6 @@ app.autodiscover_tasks()
 @worker_init.connect
 def _ensure_broker_folders(**_: object) -> None:
     """The filesystem broker (embedded mode) needs its folders to exist."""
-    from django.conf import settings
 
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         folder = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}).get(key)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.management import create_permissions
+
 DISPATCHER = "dispatcher"
 TECHNICIAN = "technician"
 CALL_CENTRE = "call_centre"
@@ -71,7 +73,6 @@ ROLES: dict[str, list[str]] = {
 
 def sync_roles(apps: Any, schema_editor: Any = None) -> None:
     """Create the groups and set their permissions exactly (usable from migrations)."""
-    from django.contrib.auth.management import create_permissions
 
     for app_config in apps.get_app_configs():
         saved = getattr(app_config, "models_module", None)

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "console",
     "fieldapp",
     "portal",
+    # Demo office and benchmark data (manage.py demo_data).
+    "demo",
     "chartkick.django",  # Chart.js and chartkick.js as our own static files (no CDN)
 ]
 

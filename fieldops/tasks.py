@@ -5,12 +5,12 @@ import socket
 from celery import shared_task
 
 from fieldops import clock
+from fieldops.models import Heartbeat
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def heartbeat() -> None:
     """Beat schedules this; the worker runs it; the row shows both are alive."""
-    from fieldops.models import Heartbeat
 
     Heartbeat.objects.update_or_create(
         name="celery", defaults={"beat_at": clock.now(), "hostname": socket.gethostname()}

@@ -175,6 +175,7 @@ def country_days(code: str, first_year: int, last_year: int,
     notice (published each November) in a newer ``holidays`` release, or as the
     calendar's local overrides until then. ``language`` only changes the names.
     """
+    # holidays loads every country's rules (slow): only when a calendar is filled.
     import holidays as holidays_lib
 
     years = range(first_year, last_year + 1)

@@ -23,9 +23,13 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from psycopg import adapters
+from psycopg.pq import Format
 
 from fieldops import bus, clock
 from fieldops.bulk import insert_ignoring_conflicts, insert_rows, update_fields, update_rows
+from notifications.services import notify_rows
+from workorders.models import WorkOrder
 
 from . import calendars, selectors
 from .events import TimerStep, TimerStepped
@@ -193,7 +197,6 @@ def on_order_event(*, order: Any, action: str, at: dt.datetime) -> None:
                 events.extend(_close(timer, TimerStatus.CANCELLED, at, action, notes))
     TimerEvent.objects.bulk_create(events, ignore_conflicts=True)
     if notes:
-        from notifications.services import notify_rows
 
         notify_rows(notes)
     _publish_steps([(e.timer_id, e.kind, e.at) for e in events])
@@ -380,7 +383,6 @@ def sweep(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
     UPDATE for the timers and one INSERT each for the events and the notifications, all
     in one transaction. Per row it is arithmetic only."""
     now = now or clock.now()
-    from notifications.services import notify_rows
 
     if not _due(now).exists():
         return 0  # an idle tick: one read of the partial index, no transaction, no lock
@@ -463,8 +465,6 @@ def _claim(now: dt.datetime, batch: int) -> list[tuple[Any, ...]]:
 def _fast_timestamps(cursor: Any) -> None:
     """Load ``timestamptz`` on this cursor with psycopg's own (C) loader: aware datetimes in
     the session's zone (UTC under Django), the same instants Django would return."""
-    from psycopg import adapters
-    from psycopg.pq import Format
 
     oid = adapters.types["timestamptz"].oid
     cursor.adapters.register_loader(oid, adapters.get_loader(oid, Format.TEXT))
@@ -492,7 +492,6 @@ def _people(order_ids: set[int]) -> dict[int, dict[str, Any]]:
     """Who to tell about each order, in one query: its technician's user and the team's
     supervisor (id and email). The ids go as one array parameter (``= ANY``): a storm's
     thousand-id ``IN`` list cost more to prepare than the query took to run."""
-    from workorders.models import WorkOrder
 
     orders = WorkOrder.objects.all()
     if connection.vendor == "postgresql":
@@ -510,7 +509,6 @@ class _Texts:
     """The notice's text, translated once per sweep batch instead of once per row."""
 
     def __init__(self) -> None:
-        from workorders.models import WorkOrder
 
         self.template = _("%(event)s: order %(number)s, %(timer)s, due %(due)s.")
         self.events = {kind: str(label) for kind, label in TimerEventKind.choices}
@@ -562,7 +560,6 @@ def _notifications(timer_id: int, order_id: int, timer_kind: str,
 def rearm_policy(policy_id: int, *, chunk: int = 1000) -> int:
     """Re-plan the open timers of a changed policy with its current rules, keeping the
     time already used and the pause history; returns how many were re-armed."""
-    from notifications.services import notify_rows
 
     policy = SlaPolicy.objects.get(pk=policy_id)
     rules = {r.kind: r for r in policy.rules.all()}

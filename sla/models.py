@@ -40,6 +40,7 @@ def validate_time_zone(value: str) -> None:
 
 
 def validate_country(value: str) -> None:
+    # holidays loads every country's rules (slow): only when a country is entered.
     import holidays
 
     if value and value not in holidays.list_supported_countries():

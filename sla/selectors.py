@@ -20,6 +20,7 @@ from fieldops import clock
 
 from . import calendars
 from .models import BusinessCalendar, CalendarOverride, OverrideKind, WorkingPeriod
+from .timers import Timer, TimerStatus
 
 #: Country data loaded by default: this many years back and ahead of today.
 YEARS_BACK = 10
@@ -109,7 +110,6 @@ def build_schedule(calendar: BusinessCalendar, periods: Iterable[WorkingPeriod],
 def order_timers(order: Any) -> list[dict[str, Any]]:
     """The order's timers as shown in the admin and the API: due, remaining, paused,
     warned, breached. Remaining is negative once overdue; None when not running."""
-    from .timers import Timer, TimerStatus
 
     now = clock.now()
     rows = []
@@ -137,13 +137,11 @@ def order_timers(order: Any) -> list[dict[str, Any]]:
 
 def timers_at_risk() -> Any:
     """Open timers past their warning step and not yet breached."""
-    from .timers import Timer, TimerStatus
 
     return Timer.objects.filter(status__in=[TimerStatus.ARMED, TimerStatus.PAUSED],
                                 warned_at__isnull=False, breached_at__isnull=True)
 
 
 def timers_breached() -> Any:
-    from .timers import Timer
 
     return Timer.objects.filter(breached_at__isnull=False)

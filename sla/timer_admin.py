@@ -14,6 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from fieldops import clock
 from fieldops.admin import ReadOnlyAdmin, ReadOnlyInline
 
+from .selectors import timers_at_risk, timers_breached
+from .tasks import rearm_policy
 from .timers import SlaPolicy, Timer, TimerEvent, TimerRule, TimerStatus
 
 
@@ -40,7 +42,6 @@ class SlaPolicyAdmin(admin.ModelAdmin):
         if change:
             SlaPolicy.objects.filter(pk=policy.pk).update(version=policy.version + 1,
                                                           updated_at=clock.now())
-            from .tasks import rearm_policy
 
             transaction.on_commit(lambda: rearm_policy.delay(policy.pk))
 
@@ -93,7 +94,6 @@ class SlaStatusFilter(admin.SimpleListFilter):
                 ("open_breach", _("Breached, still open"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
-        from .selectors import timers_at_risk, timers_breached
 
         value = self.value()
         if value == "at_risk":

@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from fieldops import clock
+from workorders.models import ContactAttempt
 
 
 class FollowUpKind(models.TextChoices):
@@ -219,7 +220,6 @@ class ReworkRound(models.Model):
     def contacted_at(self) -> dt.datetime | None:
         """R31: the first contact logged with the customer in this round (the SLA timer
         ``rework_contact`` stops on the same event)."""
-        from workorders.models import ContactAttempt
 
         attempts = ContactAttempt.objects.filter(order_id=self.order_id, at__gt=self.opened_at)
         if self.resolved_at is not None:

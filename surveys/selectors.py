@@ -17,10 +17,13 @@ from django.db.models import Count, Max, Q, QuerySet
 
 from fieldops import clock
 from technicians.models import Area, Technician
+from workorders.selectors import orders_visible_to
 
 from .models import (
     Callback,
     CallbackStatus,
+    FollowUp,
+    FollowUpStatus,
     ReworkRound,
     Survey,
     SurveyStatus,
@@ -128,7 +131,6 @@ def open_callbacks(*, area: Area | None = None,
 def callbacks_for(user: Any, filters: dict[str, Any]) -> QuerySet[Callback]:
     """The API's callback list: R41 visibility, then ``status`` (default open) and
     ``area`` (code)."""
-    from workorders.selectors import orders_visible_to
 
     qs = (Callback.objects.filter(order__in=orders_visible_to(user))
           .select_related("order__customer", "order__area", "survey__technician__user",
@@ -152,7 +154,6 @@ def order_history(order: Any) -> dict[str, Any]:
 def follow_up_backlog(*, area: Area | None = None, owner: Any = None,
                       now: dt.datetime | None = None) -> Backlog:
     """R28: questions and complaints still open now; ``overdue``: past their due time."""
-    from .models import FollowUp, FollowUpStatus
 
     now = now or clock.now()
     qs = FollowUp.objects.filter(status=FollowUpStatus.OPEN)

@@ -20,10 +20,11 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group, User
 
+from demo import scenarios
 from fieldops import roles
 from fieldops.celery import app as celery_app
 from technicians.models import Area, AreaType, Skill, Technician
-from workorders import scenarios, services
+from workorders import services
 from workorders.models import AccessType, Channel, Kind, Service, WorkOrder
 
 REQUIRE_SERVICES = os.environ.get("FIELDOPS_REQUIRE_SERVICES", "") in ("1", "true", "yes")

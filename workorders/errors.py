@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
 
+from .models import State
+
 if TYPE_CHECKING:
     from .models import WorkOrder
 
@@ -35,7 +37,6 @@ class IllegalTransition(DomainError):
     code = "illegal_transition"
 
     def __init__(self, order: WorkOrder, action: str, allowed: list[str]) -> None:
-        from .models import State
 
         state_label = State(order.state).label
         allowed_text = ", ".join(allowed) if allowed else _("none")

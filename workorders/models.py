@@ -10,11 +10,14 @@ from these declarations by ``manage.py fsm_diagram``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
@@ -698,8 +701,6 @@ class CompletionReport(models.Model):
 def report_hash(order: WorkOrder, report: dict[str, Any]) -> str:
     """SHA-256 of what the customer signs (R26): the order, the report's fields and the
     photos of the visit. Any later change to one of them changes the hash."""
-    import hashlib
-    import json
 
     fields: dict[str, Any] = {name: report.get(name) for name in REPORT_FIELDS}
     fields["onu_activated"] = bool(fields["onu_activated"])
@@ -759,7 +760,6 @@ class Signature(models.Model):
         return f"{self.order_id} {self.get_method_display()} {self.signed_at:%Y-%m-%d %H:%M}"
 
     def expected_seal(self) -> str:
-        from django.utils.crypto import salted_hmac
 
         def micros(moment: Any) -> str:
             return str(round(moment.timestamp() * 1_000_000)) if moment else ""
@@ -770,7 +770,6 @@ class Signature(models.Model):
 
     @property
     def seal_valid(self) -> bool:
-        from django.utils.crypto import constant_time_compare
 
         return constant_time_compare(self.seal, self.expected_seal())
 

@@ -8,6 +8,8 @@ from typing import Any
 from django import template
 from django.utils.translation import gettext as _
 
+from dashboards.views import is_supervisor
+
 register = template.Library()
 
 
@@ -60,6 +62,5 @@ def get(mapping: Any, key: Any) -> Any:
 def sees_dashboards(user: Any) -> bool:
     """``{% if user|sees_dashboards %}``: the admin header links to the dashboards (R39)
     for the people allowed to open them."""
-    from dashboards.views import is_supervisor
 
     return is_supervisor(user)

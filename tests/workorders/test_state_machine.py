@@ -12,6 +12,7 @@ from django.utils import translation
 
 from appointments import services as booking_services
 from appointments.models import Precision
+from demo.scenarios import demo_signature
 from fieldops import clock
 from surveys import services as survey_services
 from workorders import services
@@ -25,7 +26,6 @@ from workorders.models import (
     WorkOrder,
     WorkOrderEvent,
 )
-from workorders.scenarios import demo_signature
 
 
 def _soon() -> tuple[dt.datetime, dt.datetime]:

@@ -15,13 +15,13 @@ from django.core.management import call_command
 from django.db import connection, transaction
 
 from appointments.models import AppointmentStatus
+from demo import lives, office, reference
 from fieldops import clock, roles
 from notifications.models import Channel as NotificationChannel
 from notifications.models import Notification
 from notifications.models import Status as NotificationStatus
 from sla.timers import Timer
 from technicians.models import Area, AreaType, Team, Technician
-from workorders import demo
 from workorders.diagram import transitions as transitions_of_the_machine
 from workorders.models import (
     TECHNICIAN_LOAD_STATES,
@@ -116,7 +116,7 @@ class TestTheDefaultRun:
 
     def test_the_demo_logins_work(self, demo_output: str) -> None:
         for username in ("admin", "dispatcher", "agent", "supervisor", "tech1", "tech8"):
-            assert authenticate(username=username, password=demo.DEMO_PASSWORD), username
+            assert authenticate(username=username, password=reference.DEMO_PASSWORD), username
         user_model = get_user_model()
         assert user_model.objects.get(username="admin").is_superuser
         for username, group in (("dispatcher", roles.DISPATCHER),
@@ -129,7 +129,8 @@ class TestTheDefaultRun:
         assert tech.technician.skills.exists() and tech.technician.areas.exists()
 
     def test_it_prints_the_logins(self, demo_output: str) -> None:
-        for word in ("admin", "dispatcher", "agent", "supervisor", "tech1", demo.DEMO_PASSWORD):
+        for word in ("admin", "dispatcher", "agent", "supervisor", "tech1",
+                     reference.DEMO_PASSWORD):
             assert word in demo_output
 
     def test_nothing_is_sent_to_anyone(self, demo_run: tuple[str, int], db: Any) -> None:
@@ -177,12 +178,12 @@ class TestTheDefaultRun:
 
 
 def test_the_same_seed_plans_the_same_orders(db: Any) -> None:
-    ref = demo.ensure_reference()
+    ref = reference.ensure_reference()
 
     def plan(seed: int) -> list[tuple[str, ...]]:
         return sorted((o.target, o.kind, o.channel, o.customer["customer_name"],
                        o.customer["address"], str(o.seed))
-                      for o in demo._demo_plan(random.Random(seed), ref))
+                      for o in office._demo_plan(random.Random(seed), ref))
 
     assert plan(7) == plan(7)
     assert plan(7) != plan(8)
@@ -289,14 +290,14 @@ def test_scale_mode_writes_batches_from_a_background_thread(reference_data: None
 @pytest.mark.django_db(transaction=True)
 def test_a_failing_batch_stops_the_run_with_its_error(
         reference_data: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    written = demo._Rows.write
+    written = lives._Rows.write
 
-    def fail_on_events(self: demo._Rows, rows: list[tuple[Any, ...]]) -> None:
+    def fail_on_events(self: lives._Rows, rows: list[tuple[Any, ...]]) -> None:
         if self.model is WorkOrderEvent:
             raise RuntimeError("disk full")
         written(self, rows)
 
-    monkeypatch.setattr(demo._Rows, "write", fail_on_events)
+    monkeypatch.setattr(lives._Rows, "write", fail_on_events)
     with pytest.raises(RuntimeError, match="disk full"):
         run("--orders", "300", "--batch-size", "100")
     assert WorkOrder.objects.count() == 0  # the failed batch was rolled back

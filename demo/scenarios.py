@@ -7,17 +7,20 @@ exactly the way the product does (every step logged, every rule checked).
 from __future__ import annotations
 
 import datetime as dt
+import io
+import random
 from typing import Any
+
+from PIL import Image, ImageDraw
 
 from appointments import services as booking_services
 from appointments.models import Precision
 from fieldops import clock
 from surveys import services as survey_services
 from technicians.models import Technician
-
-from . import services
-from .kit import required_kit
-from .models import CompletionReport, ContactAttempt, Kind, State, WorkOrder
+from workorders import services
+from workorders.kit import required_kit
+from workorders.models import CompletionReport, ContactAttempt, Kind, State, WorkOrder
 
 #: The path from "accepted" to each state: (state it needs first, step to get there).
 _PATH: dict[str, tuple[str, str]] = {
@@ -48,10 +51,7 @@ def demo_signature(seed: int = 0) -> dict[str, Any]:
     and its strokes, as the signature pad sends them, different for every ``seed`` (R26
     refuses a drawing already bound to another order). Real sign-offs come from the
     customer's finger on the technician's screen."""
-    import io
-    import random
 
-    from PIL import Image, ImageDraw
 
     rng = random.Random(seed)
     points = [(20 + 46 * i + rng.randint(0, 30), rng.randint(15, 105)) for i in range(6)]

@@ -1,6 +1,6 @@
 """``manage.py demo_data``: demo data for a first run, or N orders for benchmarks.
 
-The logic lives in ``workorders.demo``; this command parses options, reports and
+The logic lives in ``demo``; this command parses options, reports and
 prints the demo logins.
 """
 
@@ -10,7 +10,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from workorders import demo
+from demo.office import build_demo
+from demo.reference import DEFAULT_SEED, DEMO_PASSWORD, demo_logins
+from demo.scale import build_scale
 from workorders.models import WorkOrder
 
 
@@ -28,7 +30,7 @@ class Command(BaseCommand):
                             help="Scale mode: add N orders in bulk (e.g. 1000000).")
         parser.add_argument("--days", type=int, default=90, metavar="D",
                             help="Scale mode: spread creation over the last D days (90).")
-        parser.add_argument("--seed", type=int, default=demo.DEFAULT_SEED,
+        parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
                             help="Random seed; the same seed gives the same data.")
         parser.add_argument("--events", choices=("ends", "full"), default="ends",
                             help="Scale mode: event rows per order: the creation and the "
@@ -54,7 +56,7 @@ class Command(BaseCommand):
     def _demo(self, options: dict[str, Any]) -> None:
         if WorkOrder.objects.exists():
             self.stdout.write("Note: work orders exist already; adding the demo orders.")
-        result = demo.build_demo(seed=options["seed"])
+        result = build_demo(seed=options["seed"])
         self.stdout.write(self.style.SUCCESS(
             f"Demo data: {result.orders} work orders, {result.customers} new customers, "
             f"{len(result.created_users)} new users, in {result.seconds:.1f} s."))
@@ -69,7 +71,7 @@ class Command(BaseCommand):
                               f"{seconds:7.1f} s")
 
         try:
-            result = demo.build_scale(
+            result = build_scale(
                 orders=options["orders"], days=options["days"], seed=options["seed"],
                 events=options["events"], technicians=options["technicians"],
                 batch_size=options["batch_size"], method=options["method"],
@@ -86,10 +88,10 @@ class Command(BaseCommand):
         self.stdout.write(f"States: {mix}")
 
     def _print_logins(self) -> None:
-        logins = demo.demo_logins()
+        logins = demo_logins()
         headers = ("username", "password", "role", "what they do")
         widths = [max(len(headers[0]), *(len(x.username) for x in logins)),
-                  max(len(headers[1]), len(demo.DEMO_PASSWORD)),
+                  max(len(headers[1]), len(DEMO_PASSWORD)),
                   max(len(headers[2]), *(len(x.role) for x in logins))]
         self.stdout.write("")
         self.stdout.write("Demo logins (users that existed before keep their own password):")
@@ -101,4 +103,4 @@ class Command(BaseCommand):
         self.stdout.write(line(*headers))
         self.stdout.write(line(*("-" * w for w in widths), "-" * 12))
         for x in logins:
-            self.stdout.write(line(x.username, demo.DEMO_PASSWORD, x.role, x.does))
+            self.stdout.write(line(x.username, DEMO_PASSWORD, x.role, x.does))
