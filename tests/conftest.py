@@ -14,15 +14,22 @@ service fails the run instead.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
+from importlib import import_module
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import Group, User
+from django.test import Client
 
 from demo import scenarios
-from fieldops import roles
+from fieldops import clock, roles
 from fieldops.celery import app as celery_app
+from notifications.models import Notification
+from sla.timers import SlaPolicy
 from technicians.models import Area, AreaType, Skill, Technician
 from workorders import services
 from workorders.models import AccessType, Channel, Kind, Service, WorkOrder
@@ -95,12 +102,6 @@ def _sms_outbox() -> Any:
 def reference_data(db: Any) -> None:
     """Groups, skills, calendars and SLA policies come from data migrations; transactional
     tests flush them, so put them back when they are missing (cheap when present)."""
-    from importlib import import_module
-
-    from django.apps import apps
-
-    from sla.timers import SlaPolicy
-
     if not Group.objects.filter(name=roles.DISPATCHER).exists():
         roles.sync_roles(apps)
     if not Skill.objects.exists():
@@ -167,8 +168,6 @@ def alice(east: Area) -> Technician:
 @pytest.fixture
 def alice_client(alice: Technician) -> Any:
     """A browser client logged in as alice (the technician pages)."""
-    from django.test import Client
-
     client = Client()
     client.force_login(alice.user)
     return client
@@ -176,8 +175,6 @@ def alice_client(alice: Technician) -> Any:
 
 @pytest.fixture
 def bob_client(bob: Technician) -> Any:
-    from django.test import Client
-
     client = Client()
     client.force_login(bob.user)
     return client
@@ -187,6 +184,35 @@ def bob_client(bob: Technician) -> Any:
 def bob(west: Area) -> Technician:
     """Technician serving the west (rural) area."""
     return make_technician("bob", areas=[west], full_name="Bob Li")
+
+
+@pytest.fixture
+def technician(alice: Technician) -> Technician:
+    """The technician persona: alice, in the east (urban) area."""
+    return alice
+
+
+class CustomerPersona:
+    """The customer: no login, only the links the product sends by SMS (R10, R29)."""
+
+    def __init__(self) -> None:
+        self.client = Client()
+
+    @staticmethod
+    def link_path(order: WorkOrder) -> str:
+        """The path of the newest link texted to the customer about ``order``."""
+        sms = Notification.objects.filter(order=order, channel="sms").order_by("-id").first()
+        found = re.search(r"https?://\S+", sms.body) if sms else None
+        assert found, f"no link was texted to the customer of {order.number}"
+        return urlsplit(found.group(0)).path
+
+    def open_link(self, order: WorkOrder) -> Any:
+        return self.client.get(self.link_path(order))
+
+
+@pytest.fixture
+def customer() -> CustomerPersona:
+    return CustomerPersona()
 
 
 # --- Orders ---------------------------------------------------------------------
@@ -213,8 +239,6 @@ def make_order(east: Area, dispatcher: User, agent: User) -> Callable[..., WorkO
         if fields["kind"] == Kind.REPAIR:
             fields.setdefault("symptoms", "无法上网, 光猫 LOS 红灯")
         if fields["kind"] != Kind.REPAIR:
-            from fieldops import clock
-
             fields.setdefault("preferred_day", clock.today_local())
         order = services.work_order_create(by=by or agent, **fields)
         return scenarios.walk_to(order, state, technician=technician,

@@ -9,6 +9,7 @@ import pytest
 from api.models import ClientReference, IdempotencyKey
 from appointments.models import Appointment
 from fieldops import clock
+from workorders.events import OrderAction
 from workorders.models import State, WorkOrder, WorkOrderEvent
 
 
@@ -189,7 +190,7 @@ def test_two_identical_requests_racing_create_one_order(reference_data, east, in
     assert WorkOrder.objects.count() == 1
     assert len({r.body["id"] for r in results}) == 1
     assert sum("Idempotent-Replayed" in r for r in results) == 3
-    assert WorkOrderEvent.objects.filter(action="create").count() == 1
+    assert WorkOrderEvent.objects.filter(action=OrderAction.CREATE).count() == 1
 
 
 @pytest.mark.postgres

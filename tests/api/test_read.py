@@ -7,6 +7,7 @@ import datetime as dt
 import time_machine
 
 from fieldops import clock
+from workorders.events import OrderAction
 from workorders.models import PiiAccess, State
 
 
@@ -121,7 +122,8 @@ def test_the_timeline_lists_every_event_with_who_and_why(cc, make_order, alice):
     order = make_order(State.CONTACTED, technician=alice)
     body = cc.get(f"work-orders/{order.pk}/timeline/").body
     actions = [e["action"] for e in body["events"]]
-    assert actions == ["create", "dispatch", "accept", "contact"]
+    assert actions == [OrderAction.CREATE, OrderAction.DISPATCH, OrderAction.ACCEPT,
+                       OrderAction.CONTACT]
     contact = body["events"][-1]
     assert contact["actor"] == "Alice Wang" and contact["from_state"] == "taken"
     assert contact["to_state"] == "contacted"

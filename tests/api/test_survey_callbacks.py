@@ -12,6 +12,7 @@ import time_machine
 from fieldops import clock
 from surveys.models import AnswerChannel, Callback, CallbackStatus, Survey, SurveyStatus
 from surveys.services import callbacks_open_due
+from workorders.events import OrderAction
 from workorders.models import State, WorkOrder, WorkOrderEvent
 
 
@@ -70,7 +71,7 @@ def test_recording_the_result_answers_the_survey(cc, due_callback):
     survey = Survey.objects.get(pk=due_callback.survey_id)
     assert survey.status == SurveyStatus.ANSWERED and survey.channel == AnswerChannel.API
     assert (survey.punctuality, survey.conduct, survey.result) == (5, 4, 5)
-    event = WorkOrderEvent.objects.get(order=due_callback.order, action="close_satisfied")
+    event = WorkOrderEvent.objects.get(order=due_callback.order, action=OrderAction.CLOSE_SATISFIED)
     assert event.payload["channel"] == "api" and event.actor is not None
 
 

@@ -16,6 +16,7 @@ from appointments.services import appointment_request_change, appointments_sweep
 from notifications.models import Notification
 from workorders import services
 from workorders.errors import RuleViolation
+from workorders.events import OrderAction
 from workorders.kit import required_kit
 from workorders.models import ContactAttempt, State, WorkOrderEvent
 
@@ -103,7 +104,7 @@ def test_a_clash_is_at_least_flagged_in_the_history(monday, make_order, alice):
     # R10
     first = book(make_order(State.CONTACTED, technician=alice), 14)
     second = book(make_order(State.CONTACTED, technician=alice), 14, 30)
-    event = WorkOrderEvent.objects.filter(order=second, action="schedule").get()
+    event = WorkOrderEvent.objects.filter(order=second, action=OrderAction.SCHEDULE).get()
     assert event.payload["clashes"] == [first.pk]
 
 
@@ -200,7 +201,8 @@ def test_a_booking_nobody_came_to_is_recorded_as_missed_by_us_once(
     assert order.our_missed_appointments == 1 and order.supervisor_flag
     assert Notification.objects.filter(kind="appointment_missed",
                                        recipient=supervisor).count() == 1
-    assert WorkOrderEvent.objects.filter(order=order, action="appointment_missed").count() == 1
+    assert WorkOrderEvent.objects.filter(
+        order=order, action=OrderAction.APPOINTMENT_MISSED).count() == 1
 
 
 # --- R14: arrival ------------------------------------------------------------------------------
@@ -276,7 +278,7 @@ def test_nobody_home_leaves_a_note_and_the_customer_gets_an_sms(monday, make_ord
     order = services.work_order_leave_note(order=order, by=alice.user, arrived_at=at(11, 5),
                                            left_at=at(11, 20), note="已留联系卡")
     assert order.state == State.NOBODY_HOME
-    event = WorkOrderEvent.objects.filter(order=order, action="nobody_home").get()
+    event = WorkOrderEvent.objects.filter(order=order, action=OrderAction.NOBODY_HOME).get()
     assert "11:05" in event.reason and "11:20" in event.reason and "已留联系卡" in event.reason
     [note] = sms("nobody_home")
     assert "11:05" in note.body and alice.phone in note.body
@@ -292,7 +294,7 @@ def test_two_bookings_the_customer_refused_make_the_order_abnormal(monday, make_
     order = booking_services.work_order_customer_refused(order=order, by=alice.user,
                                                  reason="客户又拒绝")
     assert order.state == State.ABNORMAL
-    assert WorkOrderEvent.objects.filter(order=order, action="make_abnormal").exists()
+    assert WorkOrderEvent.objects.filter(order=order, action=OrderAction.MAKE_ABNORMAL).exists()
 
 
 def test_a_refusal_and_a_missed_visit_together_make_the_order_abnormal(

@@ -14,6 +14,7 @@ from django.utils import timezone
 from appointments.models import AppointmentStatus
 from fieldops import clock
 from notifications.models import Notification
+from workorders.events import OrderAction
 from workorders.models import Signature, State, WorkOrder
 
 from ..fieldapp.helpers import jpeg
@@ -139,7 +140,7 @@ def test_a_technician_walks_an_install_from_accept_to_the_completion_report(
 
     order = WorkOrder.objects.get(pk=order.pk)
     assert order.state in (State.COMPLETED, State.SURVEY_PENDING)
-    check_in = order.events.get(action="check_in").payload
+    check_in = order.events.get(action=OrderAction.CHECK_IN).payload
     assert check_in["latitude"] == pytest.approx(39.9087)  # from the browser (R17)
     assert {p.kind for p in order.photos.all()} == {"check_in", "speed_test"}
     signature = Signature.objects.get(order=order)

@@ -7,6 +7,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import translation
 
+from workorders.events import OrderAction
 from workorders.models import PiiAccess, State, WorkOrder, WorkOrderEvent
 
 LIST = reverse("admin:workorders_workorder_changelist")
@@ -70,9 +71,9 @@ def test_phone_numbers_are_masked_for_roles_that_do_not_need_them(client, make_o
 def test_the_order_page_shows_history_and_only_allowed_buttons(desk, make_order):
     order = make_order()
     page = desk.get(change_url(order)).content.decode()
-    assert 'data-action="dispatch"' in page
-    assert 'data-action="cancel"' in page
-    assert 'data-action="accept"' not in page  # a field step, not the desk's
+    assert f'data-action="{OrderAction.DISPATCH}"' in page
+    assert f'data-action="{OrderAction.CANCEL}"' in page
+    assert f'data-action="{OrderAction.ACCEPT}"' not in page  # a field step, not the desk's
     assert "create" in page  # the event inline
 
 
@@ -84,7 +85,7 @@ def test_a_desk_action_runs_the_service(desk, make_order, alice, dispatcher):
     assert response.status_code == 302
     order.refresh_from_db()
     assert order.state == State.DISPATCHED and order.technician == alice
-    event = WorkOrderEvent.objects.get(order=order, action="dispatch")
+    event = WorkOrderEvent.objects.get(order=order, action=OrderAction.DISPATCH)
     assert event.actor == dispatcher
 
 

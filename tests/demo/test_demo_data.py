@@ -23,6 +23,7 @@ from notifications.models import Status as NotificationStatus
 from sla.timers import Timer
 from technicians.models import Area, AreaType, Team, Technician
 from workorders.diagram import transitions as transitions_of_the_machine
+from workorders.events import OrderAction
 from workorders.models import (
     TECHNICIAN_LOAD_STATES,
     TERMINAL_STATES,
@@ -283,7 +284,7 @@ def test_scale_mode_writes_batches_from_a_background_thread(reference_data: None
     run("--orders", "300", "--batch-size", "100")
     assert WorkOrder.objects.count() == 300
     assert set(WorkOrder.objects.values_list("state", flat=True)) == set(State.values)
-    assert WorkOrderEvent.objects.filter(action="create").count() == 300
+    assert WorkOrderEvent.objects.filter(action=OrderAction.CREATE).count() == 300
 
 
 @pytest.mark.postgres

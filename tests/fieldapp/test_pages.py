@@ -15,6 +15,7 @@ from appointments import services as booking_services
 from appointments.models import AppointmentStatus
 from fieldops import clock
 from workorders import services
+from workorders.events import OrderAction
 from workorders.models import ContactAttempt, State, WorkOrder
 
 from .helpers import in_hours, upload
@@ -101,7 +102,7 @@ def test_a_one_tap_step_runs_its_service_and_is_logged(alice_client, make_order,
     assert response.status_code == 302
     order.refresh_from_db()
     assert order.state == State.TAKEN
-    assert order.events.filter(action="accept", actor=alice.user).exists()  # R42
+    assert order.events.filter(action=OrderAction.ACCEPT, actor=alice.user).exists()  # R42
 
 
 def test_a_page_left_open_while_the_order_changed_says_reload(alice_client, make_order,
@@ -169,7 +170,7 @@ def test_check_in_needs_a_photo_and_keeps_the_location(alice_client, make_order,
     assert response.status_code == 302
     order.refresh_from_db()
     assert order.state == State.ON_SITE
-    event = order.events.get(action="check_in")
+    event = order.events.get(action=OrderAction.CHECK_IN)
     assert event.payload["latitude"] == pytest.approx(39.9087)
     assert order.photos.get().kind == "check_in"
 

@@ -20,6 +20,7 @@ from PIL import Image
 from notifications.models import Notification
 from workorders import services
 from workorders.errors import IllegalTransition, RuleViolation
+from workorders.events import OrderAction
 from workorders.models import Signature, SignOffMethod, State, WorkOrder, report_hash
 
 from .helpers import STROKES, STROKES_JSON, on_site_with_report, signature_png
@@ -56,7 +57,7 @@ def test_the_drawn_signature_is_bound_to_the_order_the_time_and_the_report(make_
     assert signature.report_hash == report_hash(order, order.report.as_dict())
     assert signature.signed_at == order.updated_at
     assert signature.seal_valid
-    event = order.events.get(action="sign_off")
+    event = order.events.get(action=OrderAction.SIGN_OFF)
     assert event.payload["verified"] is True
     assert event.payload["report_hash"] == signature.report_hash
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from fieldapp.forms import NobodyHomeForm
 from notifications.models import Notification
+from workorders.events import OrderAction
 from workorders.models import State
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -29,7 +30,7 @@ def test_the_customers_consent_for_a_risky_step_is_recorded(alice_client, make_o
     assert response.status_code == 302
     consent = order.consents.get()
     assert consent.agreed and consent.recorded_by == alice.user
-    assert order.events.filter(action="record_consent").exists()
+    assert order.events.filter(action=OrderAction.RECORD_CONSENT).exists()
 
 
 def test_cant_finish_promises_a_time_and_tells_dispatch_and_the_customer(

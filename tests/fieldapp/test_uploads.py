@@ -11,6 +11,7 @@ from PIL import Image
 
 from workorders import services
 from workorders.errors import RuleViolation
+from workorders.events import OrderAction
 from workorders.models import Photo, State
 from workorders.services import report as report_services
 
@@ -29,7 +30,7 @@ def test_a_large_photo_is_resized_and_its_metadata_dropped(make_order, alice):
     # The EXIF orientation was applied (portrait now) and then dropped with the rest.
     assert (stored.width, stored.height) == (1067, 1600) == (photo.width, photo.height)
     assert not stored.getexif()
-    assert order.events.filter(action="add_photo").get().payload["sha256"] == photo.sha256
+    assert order.events.filter(action=OrderAction.ADD_PHOTO).get().payload["sha256"] == photo.sha256
 
 
 def test_a_file_that_is_not_an_image_is_refused(make_order, alice):

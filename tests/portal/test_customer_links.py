@@ -4,27 +4,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
-from urllib.parse import urlsplit
 
 import pytest
 import time_machine
-from django.test import Client
 
 from appointments import links
 from appointments import services as booking_services
 from appointments.models import AppointmentStatus, ChangeRequest, CustomerLink
 from fieldops import clock
 from notifications.models import Notification
+from workorders.events import OrderAction
 from workorders.models import State, WorkOrderEvent
 
 from ..fieldapp.helpers import in_hours
-
-
-def link_path(order) -> str:
-    """The path of the newest link sent to the customer by SMS."""
-    body = Notification.objects.filter(order=order, channel="sms").order_by("-id")[0].body
-    return urlsplit(re.search(r"https?://\S+", body).group(0)).path
 
 
 @pytest.fixture
@@ -34,36 +26,36 @@ def booked_order(make_order, alice):
                                         end=in_hours(4))
 
 
-def test_the_link_shows_the_booking_without_a_login(booked_order, client: Client):
+def test_the_link_shows_the_booking_without_a_login(booked_order, customer):
     # R10
-    response = client.get(link_path(booked_order))
+    response = customer.client.get(customer.link_path(booked_order))
     assert response.status_code == 200
     page = response.content.decode()
     assert booked_order.number in page and "Alice Wang" in page
     assert booked_order.contact_phone not in page  # masked (R40)
 
 
-def test_the_customer_confirms_the_booking_once(booked_order, client: Client):
+def test_the_customer_confirms_the_booking_once(booked_order, customer):
     # R10: single use
-    path = link_path(booked_order)
-    response = client.post(path, {"action": "confirm"})
+    path = customer.link_path(booked_order)
+    response = customer.client.post(path, {"action": "confirm"})
     assert response.status_code == 302
     appointment = booked_order.appointments.get(status=AppointmentStatus.BOOKED)
     assert appointment.confirmed_at is not None
     assert WorkOrderEvent.objects.filter(order=booked_order,
-                                         action="customer_confirmed").count() == 1
-    assert client.get(path).status_code == 200  # still shows the booking, as confirmed
-    again = client.post(path, {"action": "confirm"})
+                                         action=OrderAction.CUSTOMER_CONFIRMED).count() == 1
+    assert customer.client.get(path).status_code == 200  # still shows the booking, as confirmed
+    again = customer.client.post(path, {"action": "confirm"})
     assert again.status_code == 409
     assert WorkOrderEvent.objects.filter(order=booked_order,
-                                         action="customer_confirmed").count() == 1
+                                         action=OrderAction.CUSTOMER_CONFIRMED).count() == 1
 
 
 def test_the_customer_asks_for_another_time_and_the_technician_is_told(
-        booked_order, client: Client, alice):
+        booked_order, customer, alice):
     # R10: the request goes to the technician, who re-books
     wanted = clock.today_local() + dt.timedelta(days=2)
-    response = client.post(link_path(booked_order), {
+    response = customer.client.post(customer.link_path(booked_order), {
         "action": "change", "day": wanted.isoformat(), "time": "15:00", "note": "下午在家"})
     assert response.status_code == 302
     wish = ChangeRequest.objects.get(order=booked_order)
@@ -74,31 +66,32 @@ def test_the_customer_asks_for_another_time_and_the_technician_is_told(
     assert booked_order.appointments.filter(status=AppointmentStatus.BOOKED).count() == 1
 
 
-def test_a_tampered_link_is_refused(booked_order, client: Client):
-    path = link_path(booked_order)
+def test_a_tampered_link_is_refused(booked_order, customer):
+    path = customer.link_path(booked_order)
     token = path.rstrip("/").rsplit("/", 1)[1]
     pk, rest = token.split(".", 1)
     forged = f"/c/{int(pk) + 1}.{rest}/"
-    assert client.get(forged).status_code == 404
-    assert client.get(path[:-3] + "xx/").status_code == 404
-    assert client.post(forged, {"action": "confirm"}).status_code == 404
+    assert customer.client.get(forged).status_code == 404
+    assert customer.client.get(path[:-3] + "xx/").status_code == 404
+    assert customer.client.post(forged, {"action": "confirm"}).status_code == 404
     assert not CustomerLink.objects.filter(used_at__isnull=False).exists()
 
 
-def test_an_expired_link_is_refused(booked_order, client: Client):
-    path = link_path(booked_order)
+def test_an_expired_link_is_refused(booked_order, customer):
+    path = customer.link_path(booked_order)
     with time_machine.travel(clock.now() + dt.timedelta(hours=73)):
-        response = client.post(path, {"action": "confirm"})
+        response = customer.client.post(path, {"action": "confirm"})
     assert response.status_code == 410
     assert "expired" in response.content.decode() or "过期" in response.content.decode()
 
 
-def test_a_link_to_a_booking_that_moved_is_refused(booked_order, client: Client, alice):
-    old_path = link_path(booked_order)
+def test_a_link_to_a_booking_that_moved_is_refused(booked_order, customer, alice):
+    old_path = customer.link_path(booked_order)
     booking_services.work_order_schedule(order=booked_order, by=alice.user, start=in_hours(5),
                                  end=in_hours(6), reason="客户改约", customer_asked=True)
-    assert client.post(old_path, {"action": "confirm"}).status_code == 410
-    assert client.post(link_path(booked_order), {"action": "confirm"}).status_code == 302
+    assert customer.client.post(old_path, {"action": "confirm"}).status_code == 410
+    new_path = customer.link_path(booked_order)
+    assert customer.client.post(new_path, {"action": "confirm"}).status_code == 302
 
 
 def test_a_link_token_names_its_row_and_nothing_else():

@@ -19,6 +19,7 @@ from notifications.models import Notification
 from surveys import links
 from surveys import services as survey_services
 from surveys.models import AnswerChannel, Survey, SurveyStatus
+from workorders.events import OrderAction
 from workorders.models import State, WorkOrder, WorkOrderEvent
 
 ANSWER = {"satisfied": "yes", "punctuality": "5", "conduct": "4", "result": "5",
@@ -61,7 +62,8 @@ def test_the_customer_answers_once_and_the_answer_is_stored(surveyed, client: Cl
         True, 5, 4, 5)
     assert survey.comment == "师傅很专业" and survey.answered_by is None
     assert WorkOrder.objects.get(pk=surveyed.pk).state == State.CLOSED
-    assert WorkOrderEvent.objects.filter(order=surveyed, action="close_satisfied").count() == 1
+    assert WorkOrderEvent.objects.filter(
+        order=surveyed, action=OrderAction.CLOSE_SATISFIED).count() == 1
     thanks = client.get(path)
     assert thanks.status_code == 200 and 'data-result="satisfied"' in thanks.content.decode()
     again = client.post(path, {**ANSWER, "satisfied": "no"})  # reused

@@ -16,6 +16,7 @@ from sla.models import BusinessCalendar, CalendarOverride
 from sla.timers import SlaPolicy, Timer, TimerEvent, TimerRule, TimerStatus
 from surveys import services as survey_services
 from workorders import services
+from workorders.events import OrderAction
 from workorders.models import ContactAttempt, CustomerClass, Kind, State
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -296,7 +297,7 @@ def test_a_timer_that_cannot_be_evaluated_is_pushed_forward(make_order, alice, d
     # Only the broken row's rule is shared with the good one; give the good one its own.
     policy = SlaPolicy.objects.create(name="copy", kind="", version=1)
     rule = TimerRule.objects.create(policy=policy, kind="contact", target_minutes=60,
-                                    start_on=["dispatch"])
+                                    start_on=[OrderAction.DISPATCH])
     Timer.objects.filter(pk=timer(good).pk).update(rule=rule)
     with clock_at(T0 + minutes(61)):
         assert engine.sweep() == 2

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from surveys import services
 from surveys.models import AnswerChannel, Callback, CallbackStatus, Survey, SurveyStatus
+from workorders.events import OrderAction
 from workorders.models import State, WorkOrder
 
 QUEUE = reverse("admin:surveys_callback_changelist")
@@ -104,6 +105,6 @@ def test_a_call_that_does_not_reach_the_customer_keeps_the_callback_open(client,
     assert response.status_code == 302
     callback.refresh_from_db()
     assert callback.status == CallbackStatus.OPEN and callback.attempts == 1
-    assert callback.order.events.filter(action="callback_not_reached",
+    assert callback.order.events.filter(action=OrderAction.CALLBACK_NOT_REACHED,
                                         reason="无人接听").count() == 1
     assert "1" in client.get(record_url(callback)).content.decode()

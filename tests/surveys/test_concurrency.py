@@ -12,6 +12,7 @@ from surveys import services
 from surveys.models import AnswerChannel, Callback, Survey, SurveyStatus
 from tests.workorders.test_concurrency import _race
 from workorders.errors import DomainError
+from workorders.events import OrderAction
 from workorders.models import State, WorkOrder, WorkOrderEvent
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -48,4 +49,5 @@ def test_two_sweeps_at_once_open_one_callback(make_order, alice):
     assert sum(results) == 3, results  # each due survey claimed by exactly one sweep
     assert Callback.objects.count() == 3
     for order in orders:
-        assert WorkOrderEvent.objects.filter(order=order, action="callback_opened").count() == 1
+        assert WorkOrderEvent.objects.filter(
+            order=order, action=OrderAction.CALLBACK_OPENED).count() == 1

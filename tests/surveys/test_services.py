@@ -29,6 +29,7 @@ from surveys.models import (
 from surveys.tasks import open_due_callbacks
 from tests.conftest import make_technician
 from workorders.errors import NotPermitted, RuleViolation
+from workorders.events import OrderAction
 from workorders.models import ContactAttempt, State, WorkOrder, WorkOrderEvent
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -80,7 +81,7 @@ def test_completion_queues_the_survey_sms_with_a_link(make_order, alice):
     assert "/s/" in sms.body and order.number in sms.body
     assert sms.next_attempt_at == DAY  # daytime: goes out at once
     assert survey.callback_due_at == DAY + dt.timedelta(hours=24)
-    sent = WorkOrderEvent.objects.get(order=order, action="start_survey")
+    sent = WorkOrderEvent.objects.get(order=order, action=OrderAction.START_SURVEY)
     assert sent.payload["survey"] == survey.pk
     assert dt.datetime.fromisoformat(sent.payload["sms_not_before"]) == DAY
 
@@ -141,7 +142,8 @@ def test_no_answer_in_24_hours_opens_one_callback_and_running_it_twice_opens_non
         assert open_due_callbacks() == 0  # run it twice
     callback = Callback.objects.get(order=order)
     assert callback.status == CallbackStatus.OPEN and callback.survey == pending(order)
-    assert WorkOrderEvent.objects.filter(order=order, action="callback_opened").count() == 1
+    assert WorkOrderEvent.objects.filter(
+        order=order, action=OrderAction.CALLBACK_OPENED).count() == 1
     assert selectors.callback_backlog().open == 1
 
 
@@ -160,7 +162,7 @@ def test_the_callback_result_is_recorded_like_the_customers_answer(make_order, a
     assert survey.answered_by == agent and survey.punctuality == 4 and survey.conduct is None
     order.refresh_from_db()
     assert order.state == State.CLOSED
-    event = WorkOrderEvent.objects.get(order=order, action="close_satisfied")
+    event = WorkOrderEvent.objects.get(order=order, action=OrderAction.CLOSE_SATISFIED)
     assert event.actor == agent and event.payload["channel"] == "callback"
     assert selectors.callback_backlog().open == 0
 
@@ -198,7 +200,7 @@ def test_a_satisfied_answer_closes_the_order(make_order, alice):
     assert (survey.satisfied, survey.punctuality, survey.conduct, survey.result) == (
         True, 5, 4, 5)
     assert survey.answered_by is None and survey.channel == AnswerChannel.SMS
-    event = WorkOrderEvent.objects.get(order=order, action="close_satisfied")
+    event = WorkOrderEvent.objects.get(order=order, action=OrderAction.CLOSE_SATISFIED)
     assert event.actor is None and event.payload["survey"] == survey.pk
     assert event.payload["result"] == 5 and event.reason == "很好"
 
@@ -294,7 +296,7 @@ def test_second_unsatisfied_tells_the_supervisor_and_sends_a_different_technicia
     told = Notification.objects.filter(order=order, kind="rework_repeat")
     assert told.filter(recipient=supervisor).exists()
     assert told.filter(address="role:supervisor").exists()
-    event = WorkOrderEvent.objects.get(order=order, action="reassign_rework")
+    event = WorkOrderEvent.objects.get(order=order, action=OrderAction.REASSIGN_REWORK)
     assert event.actor is None and event.payload["previous"] == alice.pk
     # The new technician's contact timer starts with the reassignment (R31 again).
     assert Timer.objects.filter(order=order, kind="rework_contact").exists()
@@ -342,8 +344,10 @@ def test_three_unsatisfied_rounds_in_a_row_keep_all_history(make_order, alice, c
     assert [s.round for s in surveys] == [0, 1, 2, 3]
     assert [s.satisfied for s in surveys] == [False, False, False, True]
     actions = list(WorkOrderEvent.objects.filter(order=order).values_list("action", flat=True))
-    assert actions.count("start_rework") == 3 and actions.count("resolve_rework") == 3
-    assert actions.count("reassign_rework") == 2 and actions[-1] == "close_satisfied"
+    assert actions.count(OrderAction.START_REWORK) == 3
+    assert actions.count(OrderAction.RESOLVE_REWORK) == 3
+    assert actions.count(OrderAction.REASSIGN_REWORK) == 2
+    assert actions[-1] == OrderAction.CLOSE_SATISFIED
     assert selectors.rounds_per_rework() == 3
 
 
@@ -405,4 +409,4 @@ def test_the_survey_task_run_twice_sends_one_survey(make_order, alice):
     start_survey(order.pk)
     assert Survey.objects.filter(order=order).count() == 1
     assert Notification.objects.filter(order=order, kind="survey").count() == 1
-    assert WorkOrderEvent.objects.filter(order=order, action="start_survey").count() == 1
+    assert WorkOrderEvent.objects.filter(order=order, action=OrderAction.START_SURVEY).count() == 1

@@ -9,6 +9,7 @@ from django.db import connection, connections
 
 from workorders import services
 from workorders.errors import ConcurrentModification, DomainError
+from workorders.events import OrderAction
 from workorders.models import Assignment, State, WorkOrder, WorkOrderEvent
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -63,7 +64,7 @@ def test_two_concurrent_dispatches_one_wins_the_other_gets_a_conflict(
     assert order.state == State.DISPATCHED
     assert order.technician_id == wins[0].technician_id
     assert order.version == 2
-    assert WorkOrderEvent.objects.filter(order=order, action="dispatch").count() == 1
+    assert WorkOrderEvent.objects.filter(order=order, action=OrderAction.DISPATCH).count() == 1
     assert Assignment.objects.filter(order=order).count() == 1
 
 
@@ -84,4 +85,4 @@ def test_ten_concurrent_accepts_of_one_order_record_one_event(make_order, alice)
                      for c in copies])
     assert sum(isinstance(r, WorkOrder) for r in results) == 1
     assert all(isinstance(r, WorkOrder | DomainError) for r in results), results
-    assert WorkOrderEvent.objects.filter(order=order, action="accept").count() == 1
+    assert WorkOrderEvent.objects.filter(order=order, action=OrderAction.ACCEPT).count() == 1

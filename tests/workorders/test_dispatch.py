@@ -8,6 +8,7 @@ from surveys import services as survey_services
 from tests.conftest import make_technician
 from workorders import services
 from workorders.errors import NoTechnicianAvailable, RuleViolation
+from workorders.events import OrderAction
 from workorders.models import Assignment, Kind, Service, State, WorkOrderEvent
 from workorders.selectors import dispatch_candidates
 
@@ -85,7 +86,7 @@ def test_reassignment_keeps_the_history(make_order, alice, east, dispatcher):
     rows = list(Assignment.objects.filter(order=order).order_by("assigned_at", "id"))
     assert [r.technician for r in rows] == [alice, carol]
     assert rows[0].ended_at is not None and rows[1].ended_at is None
-    event = WorkOrderEvent.objects.filter(order=order, action="reassign").get()
+    event = WorkOrderEvent.objects.filter(order=order, action=OrderAction.REASSIGN).get()
     assert event.payload["previous"] == alice.pk and event.reason == "alice is sick"
 
 

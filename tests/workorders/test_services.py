@@ -14,6 +14,7 @@ from fieldops import clock
 from surveys import services as survey_services
 from workorders import services
 from workorders.errors import RuleViolation
+from workorders.events import OrderAction
 from workorders.kit import BASE_KIT, required_kit
 from workorders.models import CompletionReport, ContactAttempt, Kind, State, WorkOrderEvent
 
@@ -215,7 +216,7 @@ def test_sign_off_needs_the_customers_own_signature(make_order, alice):
     # R26: there is no public way to sign off without the customer's drawing
     assert not hasattr(services, "work_order_sign_off")
     order = make_order(State.SIGNED_OFF, technician=alice)
-    event = WorkOrderEvent.objects.filter(order=order, action="sign_off").get()
+    event = WorkOrderEvent.objects.filter(order=order, action=OrderAction.SIGN_OFF).get()
     assert event.payload["method"] == "drawn" and event.payload["verified"] is True
     assert event.payload["report_hash"] == order.signatures.get().report_hash
 
@@ -232,7 +233,7 @@ def test_completion_queues_the_survey_after_commit(make_order, alice,
     # run it twice: the second call changes nothing
     again = survey_services.work_order_start_survey(order=order)
     assert again.state == State.SURVEY_PENDING
-    assert WorkOrderEvent.objects.filter(order=order, action="start_survey").count() == 1
+    assert WorkOrderEvent.objects.filter(order=order, action=OrderAction.START_SURVEY).count() == 1
 
 
 def test_unsatisfied_starts_a_numbered_rework_round_and_resolving_resurveys(make_order, alice,
@@ -264,6 +265,6 @@ def test_events_carry_the_time_from_the_controllable_clock(make_order, alice, di
     with time_machine.travel(dt.datetime(2026, 11, 23, 9, 30, tzinfo=dt.UTC), tick=False):
         order = make_order()
         order = services.work_order_dispatch(order=order, by=dispatcher, technician=alice)
-    event = WorkOrderEvent.objects.get(order=order, action="dispatch")
+    event = WorkOrderEvent.objects.get(order=order, action=OrderAction.DISPATCH)
     assert event.at == dt.datetime(2026, 11, 23, 9, 30, tzinfo=dt.UTC)
     assert order.dispatched_at == event.at and event.actor == dispatcher
