@@ -13,14 +13,18 @@ from typing import Any
 
 from django.utils import timezone
 
+from workorders.events import OrderAction
+
 #: R12: the customer asked to wait; R6: no line or port resources. Each pause ends with
 #: the first of its ``ends`` actions (or the end of the order).
-CUSTOMER_PAUSE = ("park", frozenset({"resume", "cancel", "close_abnormal"}))
-RESOURCES_PAUSE = ("report_no_resources",
-                   frozenset({"dispatch", "resolve_remotely", "cancel", "park"}))
+CUSTOMER_PAUSE = (OrderAction.PARK,
+                  frozenset({OrderAction.RESUME, OrderAction.CANCEL, OrderAction.CLOSE_ABNORMAL}))
+RESOURCES_PAUSE = (OrderAction.REPORT_NO_RESOURCES,
+                   frozenset({OrderAction.DISPATCH, OrderAction.RESOLVE_REMOTELY,
+                              OrderAction.CANCEL, OrderAction.PARK}))
 #: Survey answers (R29-R33): satisfied closes the order, not satisfied starts a rework round.
-SATISFIED = "close_satisfied"
-UNSATISFIED = "start_rework"
+SATISFIED = OrderAction.CLOSE_SATISFIED
+UNSATISFIED = OrderAction.START_REWORK
 
 
 @dataclass(frozen=True)
@@ -92,8 +96,8 @@ def compute(history: History) -> dict[str, Any]:
     customer = pauses(events, *CUSTOMER_PAUSE)
     resources = pauses(events, *RESOURCES_PAUSE)
     paused = customer + resources
-    dispatched, contacted = first("dispatch"), first("contact")
-    on_site, completed = first("check_in"), first("complete")
+    dispatched, contacted = first(OrderAction.DISPATCH), first(OrderAction.CONTACT)
+    on_site, completed = first(OrderAction.CHECK_IN), first(OrderAction.COMPLETE)
     actions = [a for a, _at in events]
     return {
         "day": timezone.localdate(history.created_at),
@@ -110,12 +114,12 @@ def compute(history: History) -> dict[str, Any]:
         "contact_outcome": outcome(history.timers, "contact"),
         "visit_outcome": outcome(history.timers, "visit"),
         "breaches": sum(1 for _k, _s, breached in history.timers if breached is not None),
-        "visits": actions.count("check_in"),
+        "visits": actions.count(OrderAction.CHECK_IN),
         "arrivals": len(history.arrivals),
         "late_arrivals": sum(1 for _at, late in history.arrivals if late),
         "survey_answers": actions.count(SATISFIED) + actions.count(UNSATISFIED),
         "satisfied_answers": actions.count(SATISFIED),
         "rework_rounds": actions.count(UNSATISFIED),
-        "remote": "resolve_remotely" in actions,
-        "abnormal": "make_abnormal" in actions,
+        "remote": OrderAction.RESOLVE_REMOTELY in actions,
+        "abnormal": OrderAction.MAKE_ABNORMAL in actions,
     }
