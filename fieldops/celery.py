@@ -16,7 +16,6 @@ app.autodiscover_tasks()
 @worker_init.connect
 def _ensure_broker_folders(**_: object) -> None:
     """The filesystem broker (embedded mode) needs its folders to exist."""
-
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         folder = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}).get(key)
         if folder:

@@ -73,7 +73,6 @@ ROLES: dict[str, list[str]] = {
 
 def sync_roles(apps: Any, schema_editor: Any = None) -> None:
     """Create the groups and set their permissions exactly (usable from migrations)."""
-
     for app_config in apps.get_app_configs():
         saved = getattr(app_config, "models_module", None)
         app_config.models_module = saved or True  # create_permissions skips apps without it

@@ -11,7 +11,6 @@ from fieldops.models import Heartbeat
 @shared_task(acks_late=True, ignore_result=True)
 def heartbeat() -> None:
     """Beat schedules this; the worker runs it; the row shows both are alive."""
-
     Heartbeat.objects.update_or_create(
         name="celery", defaults={"beat_at": clock.now(), "hostname": socket.gethostname()}
     )

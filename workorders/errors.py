@@ -37,7 +37,6 @@ class IllegalTransition(DomainError):
     code = "illegal_transition"
 
     def __init__(self, order: WorkOrder, action: str, allowed: list[str]) -> None:
-
         state_label = State(order.state).label
         allowed_text = ", ".join(allowed) if allowed else _("none")
         super().__init__(

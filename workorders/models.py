@@ -770,7 +770,6 @@ class Signature(models.Model):
 
     @property
     def seal_valid(self) -> bool:
-
         return constant_time_compare(self.seal, self.expected_seal())
 
 
