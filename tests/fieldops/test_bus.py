@@ -53,6 +53,6 @@ def test_subscribing_twice_delivers_once(heard):
 @pytest.mark.django_db(transaction=True)
 def test_publishing_outside_a_transaction_is_refused(heard):
     # A handler's writes must commit or roll back with the change that caused them.
-    with pytest.raises(bus.NotInTransaction, match="outside transaction.atomic"):
+    with pytest.raises(bus.NotInTransaction, match=r"outside transaction\.atomic"):
         bus.publish(Rang("bell"))
     assert heard == []
