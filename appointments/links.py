@@ -14,13 +14,21 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from fieldops import clock
-from fieldops.signed_links import LinkError, LinkExpired, LinkInvalid, LinkUsed, sign, unsign
+from fieldops.signed_links import (
+    LinkError,
+    LinkExpired,
+    LinkInvalid,
+    LinkSuperseded,
+    LinkUsed,
+    sign,
+    unsign,
+)
 
 from .models import Appointment, AppointmentStatus, CustomerLink
 
 SALT = "appointments.customer-link"
-__all__ = ["LinkError", "LinkExpired", "LinkInvalid", "LinkUsed", "absolute_url", "issue",
-           "max_age", "resolve", "token_for"]
+__all__ = ["LinkError", "LinkExpired", "LinkInvalid", "LinkSuperseded", "LinkUsed",
+           "absolute_url", "issue", "max_age", "resolve", "token_for"]
 
 
 def max_age() -> dt.timedelta:
@@ -58,6 +66,12 @@ def resolve(token: str, *, for_use: bool = False) -> CustomerLink:
     if link is None:
         raise LinkInvalid(_("This link is not valid. Check that the whole address from the "
                             "SMS was opened."))
+    if link.appointment.status == AppointmentStatus.MOVED:
+        # Moving a booking texts the customer a new link; this one must not show the old
+        # time as if it still held.
+        raise LinkSuperseded(_("This link was replaced: your visit was moved and we sent you "
+                               "a new SMS with the new time. Please use the link in that "
+                               "SMS."))
     if clock.now() >= link.expires_at:
         raise LinkExpired(_("This link has expired. Call us, or wait for our next SMS."))
     if for_use:

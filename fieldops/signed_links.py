@@ -20,6 +20,8 @@ class LinkError(Exception):
     """Why a link can't be used; ``message`` is shown to the customer."""
 
     code = "invalid"
+    #: The HTTP status the customer's page answers with.
+    status = 404
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -32,10 +34,19 @@ class LinkInvalid(LinkError):
 
 class LinkExpired(LinkError):
     code = "expired"
+    status = 410
 
 
 class LinkUsed(LinkError):
     code = "used"
+    status = 409
+
+
+class LinkSuperseded(LinkError):
+    """A newer link replaced this one (the booking it names was moved)."""
+
+    code = "superseded"
+    status = 410
 
 
 def sign(salt: str, pk: int, nonce: str) -> str:

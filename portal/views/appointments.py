@@ -15,13 +15,10 @@ from fieldops.privacy import mask_phone
 from portal.forms import ChangeRequestForm
 from workorders.errors import DomainError
 
-#: How each refusal answers (the page says why in words).
-LINK_STATUS = {"invalid": 404, "expired": 410, "used": 409}
-
 
 def _refused(request: HttpRequest, error: links.LinkError) -> HttpResponse:
     return render(request, "customer/invalid.html", {"error": error},
-                  status=LINK_STATUS.get(error.code, 400))
+                  status=error.status)
 
 
 @never_cache

@@ -13,13 +13,10 @@ from surveys.forms import SurveyForm
 from surveys.models import AnswerChannel, SurveyStatus
 from workorders.errors import DomainError
 
-#: How each refusal answers (the page says why in words).
-LINK_STATUS = {"invalid": 404, "expired": 410, "used": 409}
-
 
 def _refused(request: HttpRequest, error: links.LinkError) -> HttpResponse:
     return render(request, "survey/invalid.html", {"error": error},
-                  status=LINK_STATUS.get(error.code, 400))
+                  status=error.status)
 
 
 @never_cache

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.utils import translation
 
 from appointments import links
 from appointments import services as booking_services
@@ -92,6 +93,20 @@ def test_a_link_to_a_booking_that_moved_is_refused(booked_order, customer, alice
     assert customer.client.post(old_path, {"action": "confirm"}).status_code == 410
     new_path = customer.link_path(booked_order)
     assert customer.client.post(new_path, {"action": "confirm"}).status_code == 302
+
+
+def test_opening_a_replaced_link_says_a_new_sms_was_sent(booked_order, customer, alice):
+    # R10: the old link must not show the old time as if it still held (410, not 200).
+    old_path = customer.link_path(booked_order)
+    booking_services.work_order_schedule(order=booked_order, by=alice.user, start=in_hours(5),
+                                         end=in_hours(6), reason="客户改约",
+                                         customer_asked=True)
+    with translation.override("en"):
+        response = customer.client.get(old_path, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 410
+    page = response.content.decode()
+    assert 'data-error="superseded"' in page and "new SMS" in page
+    assert customer.client.get(customer.link_path(booked_order)).status_code == 200
 
 
 def test_a_link_token_names_its_row_and_nothing_else():
