@@ -25,7 +25,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 COPY . .
 RUN pip install --no-deps -e . \
     && python dev.py compilemessages \
-    && SECRET_KEY=build-time-dummy-key-not-used-at-runtime DEBUG=0 \
+    && SECRET_KEY=build-time-dummy-key-not-used-at-runtime-only-for-collectstatic DEBUG=0 \
         python manage.py collectstatic --noinput \
     && useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/nologin fieldops \
     && mkdir -p /app/var/media \

@@ -9,6 +9,7 @@ See ``.env.example`` for every variable.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -23,13 +24,30 @@ env = environ.Env(
 )
 
 DEBUG = env("DEBUG")
-# The development key is refused outside DEBUG: production must set SECRET_KEY.
+# The development key is refused outside DEBUG: production must set a real SECRET_KEY.
 _DEV_SECRET = "django-insecure-fieldops-development-only-key-do-not-use-in-production"
-SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET if DEBUG else "")
-if not SECRET_KEY:
-    from django.core.exceptions import ImproperlyConfigured
+#: Words of the placeholders shipped in .env.example and the docs: never a real key.
+_PLACEHOLDER_MARKS = ("change-me", "changeme", "placeholder", "django-insecure")
 
-    raise ImproperlyConfigured("Set SECRET_KEY (or DEBUG=1 for local development).")
+
+def _refused_secret_key(key: str) -> str:
+    """Why ``key`` can't sign production sessions and links, or "" when it can (the
+    same floor as Django's security.W009: 50 characters, 5 distinct, no known text)."""
+    if not key:
+        return "SECRET_KEY is not set"
+    if any(mark in key.lower() for mark in _PLACEHOLDER_MARKS):
+        return "SECRET_KEY is a placeholder"
+    if len(key) < 50 or len(set(key)) < 5:
+        return "SECRET_KEY is too short (at least 50 characters, 5 different)"
+    return ""
+
+
+SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET if DEBUG else "")
+if not DEBUG and (_why := _refused_secret_key(SECRET_KEY)):
+    raise ImproperlyConfigured(
+        f"{_why}. Make one with: python3 -c \"import secrets; "
+        f"print(secrets.token_urlsafe(64))\" and set it as SECRET_KEY in the environment "
+        f"(or .env for docker compose). DEBUG=1 runs with a development key.")
 
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env("CSRF_TRUSTED_ORIGINS")
