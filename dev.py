@@ -3,6 +3,7 @@
 
     python3 dev.py run                # web + Celery worker + beat, embedded (SQLite, files)
     python3 dev.py test [pytest args] # the test suite, on local PostgreSQL/Redis if they answer
+    python3 dev.py manage COMMAND ... # any manage.py command, in the embedded settings of run
 
 Both create ``.venv`` on first use and re-install the project into it only when
 ``pyproject.toml`` changes. ``python dev.py compilemessages`` (run by the two commands
@@ -119,13 +120,28 @@ def masked(url: str) -> str:
 
 # --- The commands --------------------------------------------------------------
 
-def run() -> NoReturn:
-    bootstrap()
+def embedded_env() -> dict[str, str]:
+    """The environment of ``run`` and ``manage``: without DATABASE_URL / CELERY_BROKER_URL
+    the settings use SQLite and the filesystem broker under var/ (FIELDOPS_VAR_DIR); links
+    printed and texted point at the port the web server listens on."""
     env = child_env()
-    # Embedded defaults: without DATABASE_URL / CELERY_BROKER_URL the settings use
-    # SQLite and the filesystem broker under var/ (FIELDOPS_VAR_DIR).
     env.setdefault("DEBUG", "1")
     port = env.setdefault("PORT", "8000")
+    env.setdefault("PUBLIC_URL", f"http://127.0.0.1:{port}")
+    return env
+
+
+def manage(args: list[str]) -> NoReturn:
+    bootstrap()
+    env = embedded_env()
+    os.chdir(ROOT)
+    os.execve(str(PYTHON), [str(PYTHON), "manage.py", *args], env)
+
+
+def run() -> NoReturn:
+    bootstrap()
+    env = embedded_env()
+    port = env["PORT"]
     if env.get("HOST"):
         env["FIELDOPS_BIND"] = "0.0.0.0"
         env.setdefault("ALLOWED_HOSTS", "*")  # reachable by any name; DEBUG server only
@@ -181,6 +197,8 @@ def main(argv: list[str]) -> None:
         run()
     elif command == "test":
         test(rest)
+    elif command == "manage" and rest:
+        manage(rest)
     elif command == "compilemessages" and not rest:
         compile_messages()
     else:
