@@ -51,7 +51,7 @@ def bench_env(url: str) -> dict[str, str]:
         **os.environ,
         "DATABASE_URL": urlunsplit(parts._replace(path=f"/{DB_NAME}")),
         "DJANGO_SETTINGS_MODULE": "fieldops.test_settings",
-        "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "SECRET_KEY": "bench-only-key-0123456789-abcdefghijklmnopqrstuvwxyz",
         "SECURE_SSL_REDIRECT": "0",
         "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
         "CONN_MAX_AGE": "0",

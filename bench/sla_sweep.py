@@ -50,7 +50,7 @@ def say(text: str) -> None:
 def setup_django(server_url: str) -> None:
     parts = urlsplit(server_url)
     os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{DB_NAME}"))
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz")
+    os.environ.setdefault("SECRET_KEY", "bench-only-key-0123456789-abcdefghijklmnopqrstuvwxyz")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fieldops.settings")
     os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
     os.environ["CONN_MAX_AGE"] = "0"
