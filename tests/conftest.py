@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib import import_module
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,7 +26,7 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 
 from demo import scenarios
-from fieldops import clock, roles
+from fieldops import bus, clock, roles
 from fieldops.celery import app as celery_app
 from notifications.models import Notification
 from sla.timers import SlaPolicy
@@ -213,6 +213,23 @@ class CustomerPersona:
 @pytest.fixture
 def customer() -> CustomerPersona:
     return CustomerPersona()
+
+
+@pytest.fixture
+def listen() -> Iterator[Callable[[type], list[Any]]]:
+    """``listen(EventType)``: a list that collects every event of that type published on
+    the bus during the test."""
+    subscribed: list[tuple[type, Callable[[Any], None]]] = []
+
+    def start(event_type: type) -> list[Any]:
+        heard: list[Any] = []
+        bus.subscribe(event_type, heard.append)
+        subscribed.append((event_type, heard.append))
+        return heard
+
+    yield start
+    for event_type, handler in subscribed:
+        bus.unsubscribe(event_type, handler)
 
 
 # --- Orders ---------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,15 +22,8 @@ class RangTwice(Rang):
 
 
 @pytest.fixture
-def heard() -> Iterator[list[Any]]:
-    got: list[Any] = []
-
-    def handler(event: Any) -> None:
-        got.append(event)
-
-    bus.subscribe(Rang, handler)
-    yield got
-    bus.unsubscribe(Rang, handler)
+def heard(listen) -> list[Any]:
+    return listen(Rang)
 
 
 @pytest.mark.django_db

@@ -3,8 +3,6 @@ event row (R42) and publishes it on the bus in the same transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from fieldops import bus
@@ -17,15 +15,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def published() -> Iterator[list[OrderEvent]]:
-    got: list[OrderEvent] = []
-
-    def collect(event: OrderEvent) -> None:
-        got.append(event)
-
-    bus.subscribe(OrderEvent, collect)
-    yield got
-    bus.unsubscribe(OrderEvent, collect)
+def published(listen) -> list[OrderEvent]:
+    return listen(OrderEvent)
 
 
 def test_a_transition_writes_one_event_and_publishes_it(make_order, alice, dispatcher,
