@@ -3,8 +3,9 @@
 
     .venv/bin/python bench/dashboard.py [--orders 1000000] [--days 90] [--samples 40] [--keep]
 
-Creates a scratch database (``fieldops_bench_dashboard`` on DATABASE_URL's server, default
-the local PostgreSQL), migrates it and fills it with ``manage.py demo_data --orders N``
+Creates a scratch database (``fieldops_bench_dashboard``, or ``BENCH_DB_NAME``, on
+DATABASE_URL's server, default the local PostgreSQL), migrates it and fills it with
+``manage.py demo_data --orders N``
 (the scale path: orders spread over ``--days`` days in every state, with their events,
 contacts, appointments, SLA timers and dashboard facts; COPY). ``--reuse`` skips the load
 when the database already holds the orders. Then times, over the last 30 days with no
@@ -34,7 +35,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "fieldops_bench_dashboard"
+#: The scratch database; override it to run two copies side by side on one server.
+DB_NAME = os.environ.get("BENCH_DB_NAME", "fieldops_bench_dashboard")
 
 
 def say(text: str) -> None:
@@ -56,6 +58,9 @@ def bench_env(url: str) -> dict[str, str]:
         "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
         "CONN_MAX_AGE": "0",
         "LANGUAGE_CODE": "zh-hans",
+        # Anything queued while loading goes to this broker, not a neighbour's.
+        **({"CELERY_BROKER_URL": os.environ["BENCH_BROKER_URL"]}
+           if os.environ.get("BENCH_BROKER_URL") else {}),
     }
 
 

@@ -4,16 +4,18 @@
     .venv/bin/python bench/sla_sweep.py [--orders 1000000] [--storm 50000] [--workers 1]
                                         [--keep]
 
-Creates a scratch database (``fieldops_bench_sla`` on DATABASE_URL's server, default the
-local PostgreSQL), migrates it, and arms one contact timer on each of N open orders with
-``INSERT … SELECT generate_series`` (the services would take hours for a million). Then:
+Creates a scratch database (``fieldops_bench_sla``, or ``BENCH_DB_NAME``, on DATABASE_URL's
+server, default the local PostgreSQL), migrates it, and arms one contact timer on each of N
+open orders with ``INSERT … SELECT generate_series`` (the services would take hours for a
+million). Then:
 
 (a) idle tick: the sweep's query with nothing due, median and p95 of 200 ticks;
 (b) breach storm: ``--storm`` timers made due at once; breaches per second of
     ``engine.sweep_all`` (events, timer updates and notifications included), run by
     ``--workers`` processes at once (the claim gives them disjoint rows, as it does to
     several Celery worker processes);
-(c) detection latency with a real Celery worker and beat (SLA_SWEEP_SECONDS=1) on Redis:
+(c) detection latency with a real Celery worker and beat (SLA_SWEEP_SECONDS=1) on Redis
+    (``BENCH_BROKER_URL``, default ``redis://127.0.0.1:6379/14``):
     ``recorded_at - due`` of breaches spread over the next ~20 s, p50 and p99;
 (d) the raw rate of single-row UPDATEs on the same table (psycopg ``executemany`` in one
     transaction) as the physical reference, by the same number of processes as the storm
@@ -40,7 +42,10 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "fieldops_bench_sla"
+#: The scratch database and the detection run's broker; override them to run two copies
+#: side by side (e.g. the old and the new code) on one server.
+DB_NAME = os.environ.get("BENCH_DB_NAME", "fieldops_bench_sla")
+BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
 
 
 def say(text: str) -> None:
@@ -232,7 +237,7 @@ def detection(count: int, spread: float, server_url: str) -> float:
     from sla.timers import TimerEvent
 
     env = {**os.environ, "SLA_SWEEP_SECONDS": "1", "HEARTBEAT_SECONDS": "60",
-           "CELERY_BROKER_URL": "redis://127.0.0.1:6379/14", "PYTHONUNBUFFERED": "1"}
+           "CELERY_BROKER_URL": BROKER_URL, "PYTHONUNBUFFERED": "1"}
     workdir = Path(tempfile.mkdtemp(prefix="bench-sla-"))
     procs = [subprocess.Popen([sys.executable, "-m", "celery", "-A", "fieldops", *args],
                               cwd=ROOT, env=env, stdout=(workdir / f"{name}.log").open("wb"),
