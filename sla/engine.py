@@ -29,6 +29,7 @@ from psycopg.pq import Format
 from fieldops import bus, clock
 from fieldops.bulk import insert_ignoring_conflicts, insert_rows, update_fields, update_rows
 from notifications.services import notify_rows
+from workorders.events import OrderAction
 from workorders.models import WorkOrder
 
 from . import calendars, selectors
@@ -179,7 +180,7 @@ def on_order_event(*, order: Any, action: str, at: dt.datetime) -> None:
     the caller's transaction."""
     policy = policy_for(order)
     # Intake is the order's first event: it has no timers yet, so none are looked up.
-    fresh = action == "create"
+    fresh = action == OrderAction.CREATE
     if fresh:
         order.sla_timer_rows = []
     open_timers = {} if fresh else {t.kind: t for t in Timer.objects.filter(
@@ -239,7 +240,7 @@ def _arm(order: Any, policy: SlaPolicy, rule: TimerRule, schedule: calendars.Sch
     """Start a new cycle of the rule's timer. At intake (``create``) the order has no
     timers yet, so this is cycle 1 and the new timer is kept on ``order.sla_timer_rows``
     for an answer that shows the order's timers without reading them back."""
-    fresh = action == "create"
+    fresh = action == OrderAction.CREATE
     target = rule.target_minutes * 60
     if rule.anchor == Anchor.APPOINTMENT_START:
         booked = order.appointments.filter(status="booked").order_by("-booked_at").first()
