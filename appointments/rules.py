@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -38,6 +39,25 @@ def is_short_notice(*, old_start: dt.datetime, new_start: dt.datetime,
     return old_start - now < required_notice(old_start, new_start)
 
 
+def arrival_deadline(booking: Any = None, *, start: dt.datetime | None = None,
+                     end: dt.datetime | None = None, exact: bool | None = None,
+                     tolerance: dt.timedelta | None = None) -> dt.datetime:
+    """R14, R11: the last moment the technician arrives on time. An exact-time booking
+    (R9) promises its start: start + tolerance. A window booking (a rural half day, R11,
+    or a day, R3) promises the window: its end + tolerance. Pass the ``Appointment`` or
+    its ``start``, ``end`` and ``exact``; the tolerance defaults to ``late_tolerance()``
+    (the SLA's arrival timer passes its rule's target). The one definition used by the
+    arrival timer (``sla.engine``), the late flag at check-in and the dashboards."""
+    if booking is not None:
+        start, end = booking.start, booking.end
+        exact = booking.precision == Precision.EXACT
+    if start is None or end is None or exact is None:
+        raise TypeError("arrival_deadline needs a booking or start, end and exact")
+    if tolerance is None:
+        tolerance = late_tolerance()
+    return (start if exact else end) + tolerance
+
+
 @dataclass(frozen=True)
 class Arrival:
     offset_minutes: int  # negative: early
@@ -52,9 +72,9 @@ def arrival(*, start: dt.datetime, end: dt.datetime, precision: str,
     tolerance = late_tolerance()
     offset = at - start
     minutes = int(offset.total_seconds() // 60)
-    if precision == Precision.EXACT:
-        return Arrival(minutes, abs(offset) > tolerance)
-    return Arrival(minutes, not (start - tolerance <= at <= end + tolerance))
+    deadline = arrival_deadline(start=start, end=end, exact=precision == Precision.EXACT,
+                                tolerance=tolerance)
+    return Arrival(minutes, not (start - tolerance <= at <= deadline))
 
 
 def overlaps(a_start: dt.datetime, a_end: dt.datetime, b_start: dt.datetime,

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery
 
+from appointments import rules as booking_rules
 from appointments.models import Appointment
 from fieldops import clock
 from sla.timers import Timer
@@ -53,12 +54,15 @@ def _histories(order_ids: Sequence[int]) -> dict[int, tuple[dict[str, Any], fact
             .values_list("order_id", "kind", "status", "breached_at")):
         timers[order_id].append((kind, status, breached_at))
     arrivals: dict[int, list[tuple[dt.datetime, bool | None]]] = {pk: [] for pk in rows}
-    for order_id, arrived, late in (Appointment.objects.filter(order_id__in=rows,
-                                                               arrived_at__isnull=False)
-                                    .order_by("order_id", "booked_at", "id")
-                                    .values_list("order_id", "arrived_at", "late")):
+    # R14, R11: lateness is read from the booking and the arrival time with the deadline
+    # the arrival timer uses (``appointments.rules``), not from the flag stored at check-in.
+    for order_id, arrived, start, end, precision in (
+            Appointment.objects.filter(order_id__in=rows, arrived_at__isnull=False)
+            .order_by("order_id", "booked_at", "id")
+            .values_list("order_id", "arrived_at", "start", "end", "precision")):
         if arrived is not None:
-            arrivals[order_id].append((arrived, late))
+            arrivals[order_id].append((arrived, booking_rules.arrival(
+                start=start, end=end, precision=precision, at=arrived).late))
     return {pk: (row, facts.History(created_at=row["created_at"], events=events[pk],
                                     timers=timers[pk], arrivals=arrivals[pk]))
             for pk, row in rows.items()}

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from psycopg import adapters
 from psycopg.pq import Format
 
+from appointments.rules import arrival_deadline
 from fieldops import bus, clock
 from fieldops.bulk import insert_ignoring_conflicts, insert_rows, update_fields, update_rows
 from notifications.services import notify_rows
@@ -246,7 +247,9 @@ def _arm(order: Any, policy: SlaPolicy, rule: TimerRule, schedule: calendars.Sch
         booked = order.appointments.filter(status="booked").order_by("-booked_at").first()
         if booked is None:
             return []
-        promised = booked.start + dt.timedelta(minutes=rule.target_minutes)
+        # R14, R11: the booked start for an exact time, the window's end for a half
+        # day; the rule's target is the tolerance after it.
+        promised = arrival_deadline(booked, tolerance=dt.timedelta(minutes=rule.target_minutes))
         target = max(int((promised - at).total_seconds()), 0)
     last = None if fresh else (Timer.objects.filter(order=order, kind=rule.kind)
                                .order_by("-cycle").first())

@@ -29,8 +29,10 @@ class TimerKind(models.TextChoices):
 
 class Anchor(models.TextChoices):
     EVENT = "event", _("The starting event")
-    #: R14: the promise is the booked window's start; the target is the tolerance after it.
-    APPOINTMENT_START = "appointment_start", _("The booked window's start")
+    #: R14, R11: the promise is the booked time (an exact time's start, a half-day
+    #: window's end: ``appointments.rules.arrival_deadline``); the target is the tolerance
+    #: after it. The stored value keeps its historical name.
+    APPOINTMENT_START = "appointment_start", _("The booked time (a window's end)")
 
 
 def default_ladder() -> list[dict[str, Any]]:
