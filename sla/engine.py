@@ -184,12 +184,27 @@ def on_order_event(*, order: Any, action: str, at: dt.datetime) -> None:
     fresh = action == OrderAction.CREATE
     if fresh:
         order.sla_timer_rows = []
-    open_timers = {} if fresh else {t.kind: t for t in Timer.objects.filter(
-        order=order, status__in=[TimerStatus.ARMED, TimerStatus.PAUSED]).select_related(
-        "rule__calendar")}
+    # The order's open timers, locked in id order (the order the policy re-arm locks
+    # them in, so the two wait for each other instead of deadlocking); NO KEY UPDATE
+    # leaves the inserts of their events (FOR KEY SHARE) alone. Read after the lock, so a
+    # re-arm committed a moment ago is seen, not overwritten with what it replaced.
+    open_timers = {} if fresh else {t.kind: t for t in (
+        Timer.objects.select_for_update(no_key=True, of=("self",))
+        .filter(order=order, status__in=[TimerStatus.ARMED, TimerStatus.PAUSED])
+        .select_related("rule__calendar").order_by("pk"))}
     events: list[TimerEvent] = []
     notes: list[tuple[Any, ...]] = []
     if policy is not None:
+        rules = {rule.kind: rule for rule in policy.rules.all()}
+        for timer in open_timers.values():
+            # R38: a timer computed with an older version of its policy (the re-arm task
+            # has not reached it yet) follows the current rules before this event
+            # applies, so a paused one resumes with the new target.
+            if timer.rule.policy_id == policy.pk and timer.policy_version != policy.version:
+                rearmed, told = _rearm(timer, rules.get(timer.kind, timer.rule), policy, at)
+                timer.save()
+                events.extend(rearmed)
+                notes.extend(told)
         for rule in policy.rules.all():
             timer = open_timers.get(rule.kind)
             events.extend(_apply_rule(order, policy, rule, timer, action, at, notes))
@@ -561,49 +576,70 @@ def _notifications(timer_id: int, order_id: int, timer_kind: str,
 
 # --- Policy changes ----------------------------------------------------------------
 
+def _rearm(timer: Timer, rule: TimerRule, policy: SlaPolicy,
+           now: dt.datetime) -> tuple[list[TimerEvent], list[tuple[Any, ...]]]:
+    """Re-plan one locked open timer with its policy's current ``rule`` at ``now``,
+    keeping the time already used and the pause history (R38): the steps reached under
+    the old rule fire first, then the new target applies, and a step the new target
+    puts in the past fires at once (a shortened target already used up is a breach,
+    recorded once). The caller writes the timer and the events and publishes the steps."""
+    old_schedule = schedule_of(timer.rule)
+    events, notes = _fire_due(timer, timer.rule, old_schedule, now)
+    if timer.status == TimerStatus.ARMED:
+        timer.consumed_seconds = _consumed(timer, old_schedule, now)
+        timer.running_since = now
+    if rule.anchor == Anchor.EVENT:
+        timer.target_seconds = rule.target_minutes * 60
+    timer.rule, timer.policy_version = rule, policy.version
+    # Steps already fired stay fired: a changed target neither re-fires nor un-fires them.
+    timer.escalation_level = min(timer.escalation_level, len(rule.ladder))
+    schedule = schedule_of(rule)
+    _plan(timer, rule, schedule)
+    events.append(_event(timer, TimerEventKind.REARMED, now,
+                         data={"policy_version": policy.version,
+                               "target_seconds": timer.target_seconds}))
+    fired, told = _fire_due(timer, rule, schedule, now)
+    if fired:
+        _plan(timer, rule, schedule)
+    return [*events, *fired], [*notes, *told]
+
+
+#: The columns a re-arm changes (``_rearm``), written back in one statement per batch.
+REARMED_FIELDS = ["rule", "policy_version", "target_seconds", "consumed_seconds",
+                  "running_since", "due_at", "next_check_at", "escalation_level",
+                  "warned_at", "breached_at"]
+
+
 def rearm_policy(policy_id: int, *, chunk: int = 1000) -> int:
     """Re-plan the open timers of a changed policy with its current rules, keeping the
-    time already used and the pause history; returns how many were re-armed."""
+    time already used and the pause history; returns how many were re-armed (R38).
+
+    Each batch locks its timers in id order and waits for a timer an order event holds
+    (it used to skip it, and a skipped timer kept the old target for good); the order
+    event locks the order's timers in the same order, and re-arms a stale one itself.
+    Steps the re-arm fires are published (``TimerStepped``) like the sweep's."""
 
     policy = SlaPolicy.objects.get(pk=policy_id)
     rules = {r.kind: r for r in policy.rules.all()}
     total = 0
     while True:
         with transaction.atomic():
-            batch = list(Timer.objects.select_for_update(skip_locked=True, of=("self",))
+            batch = list(Timer.objects.select_for_update(no_key=True, of=("self",))
                          .filter(rule__policy=policy, status__in=[TimerStatus.ARMED,
                                                                  TimerStatus.PAUSED])
                          .exclude(policy_version=policy.version)
-                         .select_related("rule")[:chunk])
+                         .select_related("rule__calendar").order_by("pk")[:chunk])
             if not batch:
                 return total
             now = clock.now()
             events: list[TimerEvent] = []
             notes: list[tuple[Any, ...]] = []
             for timer in batch:
-                fired, told = _fire_due(timer, timer.rule, schedule_of(timer.rule), now)
-                events.extend(fired)
+                rearmed, told = _rearm(timer, rules.get(timer.kind, timer.rule), policy, now)
+                events.extend(rearmed)
                 notes.extend(told)
-                rule = rules.get(timer.kind, timer.rule)
-                schedule = schedule_of(rule)
-                if timer.status == TimerStatus.ARMED:
-                    timer.consumed_seconds = _consumed(timer, schedule, now)
-                    timer.running_since = now
-                if rule.anchor == Anchor.EVENT:
-                    timer.target_seconds = rule.target_minutes * 60
-                timer.rule, timer.policy_version = rule, policy.version
-                # Steps already fired stay fired: a changed target neither re-fires
-                # nor un-fires them.
-                timer.escalation_level = min(timer.escalation_level, len(rule.ladder))
-                _plan(timer, rule, schedule)
-                events.append(_event(timer, TimerEventKind.REARMED, now,
-                                     data={"policy_version": policy.version,
-                                           "target_seconds": timer.target_seconds}))
-            update_fields(Timer, batch, ["rule", "policy_version", "target_seconds",
-                                         "consumed_seconds", "running_since", "due_at",
-                                         "next_check_at", "escalation_level", "warned_at",
-                                         "breached_at"])
+            update_fields(Timer, batch, REARMED_FIELDS)
             insert_ignoring_conflicts(TimerEvent, events)
             notify_rows(notes)
+            _publish_steps([(e.timer_id, e.kind, e.at) for e in events])
             total += len(batch)
-
