@@ -1,0 +1,104 @@
+"""``retry_on_deadlock`` on a real PostgreSQL deadlock (SQLSTATE 40P01): two connections
+lock two rows in opposite orders; the victim's whole transaction runs again and succeeds."""
+
+from __future__ import annotations
+
+import threading
+
+import psycopg
+import pytest
+from django.db import OperationalError, connection, connections, transaction
+
+from fieldops.retry import TransactionDeadlocked, is_deadlock, retry_on_deadlock
+from technicians.models import Area, AreaType
+
+
+def _lock(area_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM technicians_area WHERE id = %s FOR UPDATE", [area_id])
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_real_deadlock_is_retried_once_and_succeeds():
+    a = Area.objects.create(code="A-1", name="A", area_type=AreaType.URBAN)
+    b = Area.objects.create(code="B-1", name="B", area_type=AreaType.URBAN)
+    both_hold_one = threading.Barrier(2, timeout=20)
+    attempts: list[int] = []
+    outcome: dict[str, object] = {}
+
+    def victim() -> None:
+        # This side detects the deadlock first (short deadlock_timeout): it is the victim.
+        def work() -> str:
+            attempts.append(len(attempts) + 1)
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL deadlock_timeout = '50ms'")
+            _lock(a.pk)
+            if len(attempts) == 1:
+                both_hold_one.wait()
+            _lock(b.pk)
+            Area.objects.filter(pk=a.pk).update(name="A by the victim")
+            return "done"
+
+        try:
+            outcome["victim"] = retry_on_deadlock(work)
+        except Exception as exc:  # reported below
+            outcome["victim"] = exc
+        finally:
+            connections.close_all()
+
+    def other() -> None:
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL deadlock_timeout = '10s'")
+                _lock(b.pk)
+                both_hold_one.wait()
+                _lock(a.pk)
+                Area.objects.filter(pk=b.pk).update(name="B by the other")
+            outcome["other"] = "done"
+        except Exception as exc:
+            outcome["other"] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=victim), threading.Thread(target=other)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert outcome == {"victim": "done", "other": "done"}
+    assert attempts == [1, 2]  # one retry
+    assert set(Area.objects.values_list("name", flat=True)) == {"A by the victim",
+                                                                "B by the other"}
+
+
+def _deadlock() -> OperationalError:
+    try:
+        raise psycopg.errors.DeadlockDetected("deadlock detected")
+    except psycopg.Error as driver:
+        error = OperationalError("deadlock detected")
+        error.__cause__ = driver
+        return error
+
+
+@pytest.mark.django_db
+def test_a_second_deadlock_is_a_clean_refusal_and_other_errors_pass():
+    calls = []
+
+    def always() -> None:
+        calls.append(1)
+        raise _deadlock()
+
+    with pytest.raises(TransactionDeadlocked) as refused:
+        retry_on_deadlock(always)
+    assert len(calls) == 2 and refused.value.status == 409 and refused.value.message
+    assert is_deadlock(refused.value.__cause__)
+
+    def other() -> None:
+        raise OperationalError("connection lost")
+
+    with pytest.raises(OperationalError):
+        retry_on_deadlock(other)
+    with pytest.raises(ValueError):
+        retry_on_deadlock(lambda: (_ for _ in ()).throw(ValueError("no")))
