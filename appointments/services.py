@@ -63,7 +63,10 @@ def appointment_request_change(*, order: WorkOrder, by: Any, preferred_start: dt
         raise RuleViolation(_("The preferred time is in the past; choose a later time."),
                             field="preferred_start", rule="R10")
     with transaction.atomic():
-        locked = WorkOrder.objects.select_for_update().get(pk=order.pk)
+        # The order first, as every order change does (NO KEY UPDATE: inserts that
+        # reference it, e.g. the dashboards' facts, need not wait).
+        locked = WorkOrder.objects.select_for_update(no_key=True, of=("self",)).get(
+            pk=order.pk)
         if locked.state not in CHANGEABLE_STATES:
             raise IllegalTransition(locked, OrderAction.REQUEST_CHANGE, [])
         current = Appointment.objects.filter(order=locked,
@@ -299,7 +302,8 @@ def parked_orders_resume_due(*, today: dt.date | None = None, limit: int = 500) 
     resumed = 0
     for pk in due:
         with transaction.atomic():
-            order = (WorkOrder.objects.select_for_update(skip_locked=True, of=("self",))
+            order = (WorkOrder.objects.select_for_update(skip_locked=True, no_key=True,
+                                                         of=("self",))
                      .filter(pk=pk, state=State.PARKED, parked_until__lte=today)
                      .select_related("technician__user", "area").first())
             if order is None:  # resumed meanwhile, or being changed right now
@@ -330,10 +334,12 @@ def appointment_confirm_by_link(*, token: str) -> Appointment:
         link = links.resolve(token, for_use=True)
         _use_link(link, CustomerLink.Use.CONFIRMED)
         now = clock.now()
+        # The order first, then its booking (the global lock order), as an order event.
+        order = WorkOrder.objects.select_for_update(no_key=True, of=("self",)).get(
+            pk=link.appointment.order_id)
         appointment = Appointment.objects.select_for_update().get(pk=link.appointment_id)
         appointment.confirmed_at = now
         appointment.save(update_fields=["confirmed_at"])
-        order = appointment.order
         record_event(order=order, by=None, action=OrderAction.CUSTOMER_CONFIRMED,
                      from_state=order.state, to_state=order.state, at=now,
                      payload={"appointment": appointment.pk, "via": "sms_link"})
@@ -373,16 +379,25 @@ def appointments_sweep_missed(*, now: dt.datetime | None = None, limit: int = 50
     due = list(Appointment.objects.filter(
         status=AppointmentStatus.BOOKED, end__lt=now - grace,
         precision__in=[Precision.EXACT, Precision.HALF_DAY],
-        order__state__in=AWAITING_VISIT).values_list("pk", flat=True)[:limit])
+        order__state__in=AWAITING_VISIT).order_by("order_id", "pk")
+        .values_list("pk", "order_id")[:limit])
     marked = 0
-    for pk in due:
+    for pk, order_id in due:
         with transaction.atomic():
-            appointment = (Appointment.objects.select_for_update(skip_locked=True)
-                           .filter(pk=pk, status=AppointmentStatus.BOOKED).first())
+            # The order first, then its booking: the global lock order (an order event
+            # holds its order and then writes the booking). An order being changed right
+            # now is left for the next run.
+            order = (WorkOrder.objects.select_for_update(skip_locked=True, no_key=True,
+                                                         of=("self",))
+                     .select_related("technician__user", "technician__team")
+                     .filter(pk=order_id).first())
+            if order is None:
+                continue
+            appointment = (Appointment.objects.select_for_update()
+                           .filter(pk=pk, order_id=order_id,
+                                   status=AppointmentStatus.BOOKED).first())
             if appointment is None:
                 continue
-            order = WorkOrder.objects.select_for_update(of=("self",)).select_related(
-                "technician__user", "technician__team").get(pk=appointment.order_id)
             if order.state not in AWAITING_VISIT:
                 continue
             reason = _("Nobody checked in by %(deadline)s") % {

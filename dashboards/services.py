@@ -341,11 +341,12 @@ def order_facts_refresh_stale(*, chunk: int = 500, limit: int = 20_000) -> int:
         with transaction.atomic():
             if not _refresh_lock():
                 break
-            order_ids = list(StaleFact.objects.select_for_update(skip_locked=True)
-                             .order_by("marked_at", "order_id")
-                             .values_list("order_id", flat=True)[:chunk])
-            if not order_ids:
+            marks = list(StaleFact.objects.select_for_update(skip_locked=True)
+                         .order_by("marked_at", "order_id")
+                         .values_list("order_id", flat=True)[:chunk])
+            if not marks:
                 break
+            order_ids = _lock_orders(marks)
             StaleFact.objects.filter(order_id__in=order_ids).delete()
             try:
                 with transaction.atomic():
@@ -353,11 +354,27 @@ def order_facts_refresh_stale(*, chunk: int = 500, limit: int = 20_000) -> int:
                 refreshed = len(order_ids)
             except Exception:
                 refreshed = _refresh_one_at_a_time(order_ids)
-        taken += len(order_ids)
+        taken += len(marks)
         done += refreshed
-        if len(order_ids) < chunk:
+        if len(marks) < chunk:
             break
     return done
+
+
+def _lock_orders(order_ids: list[int]) -> list[int]:
+    """The marked orders the refresh may take now, ``FOR KEY SHARE SKIP LOCKED`` in id
+    order: what the facts' writes take on an order anyway (they reference it), taken up
+    front in the global order and without waiting. ``FOR KEY SHARE`` does not conflict
+    with an order event's ``FOR NO KEY UPDATE`` (``workorders.lifecycle.lock_order``), so
+    a bulk dispatch and the refresh never wait for each other in a circle; an order
+    locked harder (``FOR UPDATE``) is skipped and keeps its mark for the next run."""
+    if connection.vendor != "postgresql":
+        return order_ids  # SQLite runs one writer at a time anyway
+    table = connection.ops.quote_name(WorkOrder._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id "
+                       "FOR KEY SHARE SKIP LOCKED", [list(order_ids)])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _refresh_one_at_a_time(order_ids: list[int]) -> int:

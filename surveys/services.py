@@ -87,7 +87,8 @@ def follow_up_log(*, order: WorkOrder, by: Any, kind: str, text: str, owner: Any
         raise RuleViolation(_("The answer must be due in the future (R28)."),
                             field="due_at", rule="R28")
     with transaction.atomic():
-        locked = WorkOrder.objects.select_for_update(of=("self",)).get(pk=order.pk)
+        locked = WorkOrder.objects.select_for_update(no_key=True, of=("self",)).get(
+            pk=order.pk)
         follow_up = FollowUp.objects.create(order=locked, kind=kind, text=text.strip(),
                                             owner=owner, due_at=due_at, created_by=by,
                                             created_at=now)

@@ -58,8 +58,15 @@ def lock_order(order: WorkOrder) -> WorkOrder:
     both pass their own read, but only the first to take the lock finds its version
     current; the second gets ``ConcurrentModification`` instead of silently acting on
     a state it never saw.
+
+    The lock is ``FOR NO KEY UPDATE``: it excludes every other change of the order, but
+    not the inserts that merely reference it (the dashboards' facts and marks, events,
+    notifications take ``FOR KEY SHARE`` on it). A plain ``FOR UPDATE`` made those wait
+    for the order while the order's event waited for them: a deadlock between a bulk
+    dispatch and the facts refresh. Lock order everywhere: the order first, then its
+    rows; several orders in id order (``workorders.bulk.for_each_order``).
     """
-    locked = (WorkOrder.objects.select_for_update(of=("self",))
+    locked = (WorkOrder.objects.select_for_update(no_key=True, of=("self",))
               .select_related("technician", "area").get(pk=order.pk))
     if locked.version != order.version:
         raise ConcurrentModification(locked, order.version)

@@ -108,7 +108,7 @@ def customer_merge(*, keep: Customer, duplicates: Iterable[Customer], by: User) 
             kept.save(update_fields=["alt_phone"])
         ServiceAccount.objects.filter(customer_id__in=others).update(customer=kept)
         now = clock.now()
-        orders = list(WorkOrder.objects.select_for_update(of=("self",))
+        orders = list(WorkOrder.objects.select_for_update(no_key=True, of=("self",))
                       .filter(customer_id__in=others).order_by("pk"))
         for order in orders:
             merged_from = order.customer_id
