@@ -32,6 +32,7 @@ from surveys import services as survey_services
 from surveys.admin import FollowUpInline, ReworkRoundInline, SurveyInline
 from workorders import selectors, services
 from workorders.access import can_see_pii
+from workorders.bulk import BulkResult, for_each_order
 from workorders.errors import DomainError
 from workorders.models import (
     Assignment,
@@ -350,38 +351,40 @@ class WorkOrderAdmin(admin.ModelAdmin):
 
     # --- Bulk actions (R4) ---------------------------------------------------------
 
-    def _report(self, request: HttpRequest, done: int, failures: list[str]) -> None:
-        if done:
-            messages.success(request, _("%(n)d order(s) done.") % {"n": done})
-        for text in failures:
-            messages.error(request, text)
+    def _report(self, request: HttpRequest, result: BulkResult, *, reassigned: bool) -> None:
+        """One message for the whole run: how many were done, how many refused and why
+        (R4). Every order was tried in its own transaction (``for_each_order``)."""
+        values = {"done": len(result.done), "refused": len(result.refused),
+                  "why": result.why()}
+        if reassigned:
+            text = (_("%(done)d reassigned, %(refused)d refused: %(why)s") if result.refused
+                    else _("%(done)d reassigned.")) % values
+        else:
+            text = (_("%(done)d dispatched, %(refused)d refused: %(why)s") if result.refused
+                    else _("%(done)d dispatched.")) % values
+        level = messages.WARNING if result.refused else messages.SUCCESS
+        messages.add_message(request, level, text)
 
     @admin.action(description=_("Dispatch automatically (by area, skill and load)"))
     def bulk_dispatch(self, request: HttpRequest, queryset: QuerySet[WorkOrder]) -> None:
-        done, failures = 0, []
-        for order in queryset.order_by("created_at", "pk"):
-            try:
-                services.work_order_dispatch(order=order, by=request.user)
-                done += 1
-            except DomainError as exc:
-                failures.append(f"{order.number}: {exc.message}")
-        self._report(request, done, failures)
+        # R4: in id order, one transaction per order, a deadlock retried once: a refusal
+        # is reported with its reason, never a server error.
+        result = for_each_order(
+            queryset.values_list("pk", flat=True),
+            lambda order: services.work_order_dispatch(order=order, by=request.user))
+        self._report(request, result, reassigned=False)
 
     @admin.action(description=_("Reassign to a technician…"))
     def bulk_reassign(self, request: HttpRequest,
                       queryset: QuerySet[WorkOrder]) -> HttpResponse | None:
         form = wo_forms.ReassignForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
-            done, failures = 0, []
-            for order in queryset.order_by("created_at", "pk"):
-                try:
-                    services.work_order_reassign(order=order, by=request.user,
-                                                 technician=form.cleaned_data["technician"],
-                                                 reason=form.cleaned_data["reason"])
-                    done += 1
-                except DomainError as exc:
-                    failures.append(f"{order.number}: {exc.message}")
-            self._report(request, done, failures)
+            technician, reason = form.cleaned_data["technician"], form.cleaned_data["reason"]
+            result = for_each_order(
+                queryset.values_list("pk", flat=True),
+                lambda order: services.work_order_reassign(
+                    order=order, by=request.user, technician=technician, reason=reason))
+            self._report(request, result, reassigned=True)
             return None
         context = {**self.admin_site.each_context(request), "opts": self.model._meta,
                    "title": _("Reassign orders"), "form": form, "orders": queryset,
