@@ -196,13 +196,13 @@ def on_order_event(*, order: Any, action: str, at: dt.datetime) -> None:
     notes: list[tuple[Any, ...]] = []
     if policy is not None:
         rules = {rule.kind: rule for rule in policy.rules.all()}
-        for timer in open_timers.values():
+        for held in open_timers.values():
             # R38: a timer computed with an older version of its policy (the re-arm task
             # has not reached it yet) follows the current rules before this event
             # applies, so a paused one resumes with the new target.
-            if timer.rule.policy_id == policy.pk and timer.policy_version != policy.version:
-                rearmed, told = _rearm(timer, rules.get(timer.kind, timer.rule), policy, at)
-                timer.save()
+            if held.rule.policy_id == policy.pk and held.policy_version != policy.version:
+                rearmed, told = _rearm(held, rules.get(held.kind, held.rule), policy, at)
+                held.save()
                 events.extend(rearmed)
                 notes.extend(told)
         for rule in policy.rules.all():
