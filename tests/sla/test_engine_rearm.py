@@ -6,9 +6,12 @@ The product's clock is frozen and moved with ``time_machine``; nothing sleeps.""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from zoneinfo import ZoneInfo
 
+import pytest
 import time_machine
+from django.db import OperationalError, connection, connections, transaction
 
 from appointments import services as booking_services
 from sla import engine
@@ -134,3 +137,43 @@ def test_a_running_timer_rearmed_on_a_policy_change_follows_the_new_target(
     sweep_at(T0 + minutes(31))
     assert contact_timer(order).breached_at == T0 + minutes(30)
     assert list(verify(now=T0 + minutes(31))) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_policy_rearm_waits_for_a_timer_an_order_event_holds(make_order, alice,
+                                                                 dispatcher):
+    # R38: the re-arm used to skip a locked timer (SKIP LOCKED) and never came back to
+    # it; now it waits. A short lock_timeout shows the wait without sleeping.
+    order = dispatched(make_order, alice, dispatcher)
+    t = contact_timer(order)
+    policy = shorten_contact(30)
+    held, release = threading.Event(), threading.Event()
+
+    def order_event() -> None:
+        try:
+            with transaction.atomic():
+                Timer.objects.select_for_update(no_key=True).get(pk=t.pk)
+                held.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=order_event)
+    holder.start()
+    try:
+        assert held.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '300ms'")
+        try:
+            with pytest.raises(OperationalError, match="lock"):
+                engine.rearm_policy(policy.pk)
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+    finally:
+        release.set()
+        holder.join(timeout=30)
+    with time_machine.travel(T0 + minutes(10), tick=False):
+        assert engine.rearm_policy(policy.pk) == 1
+    assert contact_timer(order).due_at == T0 + minutes(30)
