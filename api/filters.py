@@ -20,7 +20,6 @@ from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from .serializers import OrderFilterSerializer
 
-
 #: The checks of a plain CharField that ``_plain_text`` makes too; a field with any other
 #: validator is left to the serializer.
 _PLAIN_TEXT_CHECKS = (MaxLengthValidator, ProhibitNullCharactersValidator,
