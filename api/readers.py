@@ -64,10 +64,16 @@ class ListPlan:
         self._joins: dict[tuple[str, ...], _Join] = {}
         self._nullable: dict[tuple[str, ...], bool] = {(): False}
         self.column((model._meta.pk.name,))  # first: the keyset's id
-        self.render = {pii: rendering._render_steps(rendering.plan(
+        self._render = {pii: rendering._render_steps(rendering.plan(
             serializer_class(), pii=pii, getter_for=self._getter)) for pii in (False, True)}
         #: Names the row's typing (``fieldops.rawsql.plan_for``): the columns read.
         self.key = "api.list:" + ",".join(expression for expression, _ in self.columns)
+
+    def render(self, rows: list[Any], *, pii: bool) -> list[dict[str, Any]]:
+        """The rows as the serializer shows them, to a caller who may (``pii``) or may not
+        see full phone numbers (R40)."""
+        render, tz = self._render[pii], rendering.current_timezone()
+        return [render(row, tz) for row in rows]
 
     # -- columns and joins ------------------------------------------------------------
 

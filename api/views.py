@@ -275,9 +275,10 @@ class WorkOrderCollectionView(ApiView):
         except selectors.BadCursor:
             raise ValidationError({"cursor": [_("Invalid cursor; use the next link as "
                                                 "given.")]}) from None
-        render = readers.order_list_plan().render[s.can_see_pii(request.user)]
+        results = readers.order_list_plan().render(page.items,
+                                                   pii=s.can_see_pii(request.user))
         return Response({"next": self.next_link(request, page.next_cursor),
-                         "results": [render(row) for row in page.items]})
+                         "results": results})
 
     @extend_schema(
         operation_id="work_orders_create", parameters=[IDEMPOTENCY_KEY, ETAG],

@@ -121,7 +121,7 @@ def test_rendered_orders_are_what_the_serializers_give(make_order, alice, east, 
                 page = readers.order_list_page(user, {}, descending=True, cursor=None,
                                                page_size=200)
                 objects = {o.pk: o for o in selectors.orders_for(user, {})}
-                rows = [readers.order_list_plan().render[pii](row) for row in page.items]
+                rows = readers.order_list_plan().render(page.items, pii=pii)
                 assert _json(rows) == _json([
                     s.WorkOrderListItemSerializer(
                         objects[row[0]], context={"request": request}).data
@@ -165,7 +165,7 @@ def test_a_field_added_to_the_list_serializer_is_in_the_sql_and_the_rows(
                                    plan=plan)
     by_id = {o.pk: o for o in selectors.orders_for(agent, {}).select_related(
         "technician__team")}
-    rendered = [plan.render[False](row) for row in page.items]
+    rendered = plan.render(page.items, pii=False)
     assert _json(rendered) == _json([_WiderListItem(by_id[row[0]]).data
                                      for row in page.items])
     shown = {row["id"]: row for row in rendered}
