@@ -103,7 +103,7 @@ class ListPlan:
 
     def _root_column(self, field: Field) -> str:
         if field.column not in self.page_columns:
-            self.page_columns.append(field.column)
+            self.page_columns.append(str(field.column))
         return f'page."{field.column}"'
 
     def column(self, path: tuple[str, ...]) -> int:

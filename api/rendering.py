@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db.models.manager import BaseManager
@@ -44,7 +44,7 @@ def _attribute(field: serializers.Field, path: tuple[str, ...]) -> None:
     return None
 
 
-def plan(serializer: serializers.BaseSerializer, *, pii: bool,
+def plan(serializer: Any, *, pii: bool,
          getter_for: GetterFor = _attribute, path: tuple[str, ...] = ()) -> list[Step]:
     """Per readable field of ``serializer``: (name, getter, how the value is shown)."""
     steps = []
@@ -92,7 +92,7 @@ def _leaf(field: serializers.Field) -> Show:
     if _own(field, serializers.CharField):
         return lambda value, tz: str(value)
     if _own(field, serializers.ChoiceField):
-        known = field.choice_strings_to_values
+        known = cast(serializers.ChoiceField, field).choice_strings_to_values
         return lambda value, tz: value if value == "" else known.get(str(value), value)
     if (_own(field, serializers.DateTimeField) and settings.USE_TZ
             and not hasattr(field, "timezone")
@@ -137,19 +137,19 @@ def current_timezone() -> Any:
 
 
 @functools.cache
-def rows_renderer(serializer_class: type[serializers.BaseSerializer], *, pii: bool) -> Show:
+def rows_renderer(serializer_class: Any, *, pii: bool) -> Show:
     """``renderer``'s function of (instance, the current time zone): for many rows."""
     return _render_steps(plan(serializer_class(), pii=pii))
 
 
 @functools.cache
-def renderer(serializer_class: type[serializers.BaseSerializer], *, pii: bool) -> Render:
+def renderer(serializer_class: Any, *, pii: bool) -> Render:
     """``serializer_class(instance, context={"request": r}).data`` as a plain function, for a
     caller who may (``pii``) or may not see full phone numbers (R40)."""
     render = rows_renderer(serializer_class, pii=pii)
     return lambda instance: render(instance, current_timezone())
 
 
-def render(serializer_class: type[serializers.BaseSerializer], instance: Any, *,
+def render(serializer_class: Any, instance: Any, *,
            pii: bool) -> dict[str, Any]:
     return renderer(serializer_class, pii=pii)(instance)
