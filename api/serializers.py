@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -19,7 +20,7 @@ from rest_framework import serializers
 from appointments.models import Appointment, ChangeRequest
 from fieldops.privacy import mask_phone
 from surveys.models import FollowUp, FollowUpKind
-from technicians.models import Area, Technician
+from technicians.models import Area
 from workorders.access import can_see_pii
 from workorders.models import (
     AccessType,
@@ -28,7 +29,6 @@ from workorders.models import (
     Kind,
     Service,
     State,
-    WorkOrder,
     WorkOrderEvent,
 )
 
@@ -36,7 +36,35 @@ from .models import ApiClient, WebhookEndpoint, WebhookEventType
 from .selectors import area_by_code
 
 #: R40: the one policy (``workorders.access``), re-exported for the API's views.
-__all__ = ["can_see_pii"]
+__all__ = ["can_see_pii", "phone_shown"]
+
+
+def phone_shown(phone: str, user: Any) -> str:
+    """R40: a phone number in full for roles whose work needs it, else masked."""
+    return phone if can_see_pii(user) else mask_phone(phone)
+
+
+def _same(phone: str) -> str:
+    return phone
+
+
+class ShownPhoneField(serializers.CharField):
+    """A phone number in a response, as the caller may see it (R40: ``phone_shown``);
+    ``masked=True``: masked for every caller (lists)."""
+
+    def __init__(self, *, masked: bool = False, **kwargs: Any) -> None:
+        self.masked = masked
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        if self.masked:
+            return mask_phone(value)
+        request = self.context.get("request")
+        return phone_shown(value, getattr(request, "user", None))
+
+    def shown_for(self, *, pii: bool) -> Callable[[str], str]:
+        """How the phone is shown to a caller who may (``pii``) or may not see it in full."""
+        return _same if pii and not self.masked else mask_phone
 
 
 # --- Strict fields ------------------------------------------------------------------
@@ -325,19 +353,11 @@ class TechnicianSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField(source="display_name")
     employee_no = serializers.CharField()
-    phone = serializers.SerializerMethodField()
+    phone = ShownPhoneField(read_only=True)
     team = serializers.CharField(source="team.name", allow_null=True, default=None)
-    areas = serializers.SerializerMethodField(help_text=_("Codes of the areas served."))
+    areas = serializers.ListField(child=serializers.CharField(), source="area_codes",
+                                  read_only=True, help_text=_("Codes of the areas served."))
     is_active = serializers.BooleanField()
-
-    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
-    def get_areas(self, technician: Technician) -> list[str]:
-        return [area.code for area in technician.areas.all()]
-
-    @extend_schema_field(OpenApiTypes.STR)
-    def get_phone(self, technician: Technician) -> str:
-        user = self.context["request"].user
-        return technician.phone if can_see_pii(user) else mask_phone(technician.phone)
 
 
 class AppointmentSerializer(serializers.ModelSerializer):
@@ -364,10 +384,11 @@ class FollowUpSerializer(serializers.ModelSerializer):
 
 
 class CustomerOutSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    phone = serializers.CharField()
-    alt_phone = serializers.CharField()
-    customer_class = serializers.CharField()
+    # From the order (source "*"): the phone shown is the order's contact phone.
+    name = serializers.CharField(source="customer.name")
+    phone = ShownPhoneField(source="contact_phone")
+    alt_phone = ShownPhoneField(source="customer.alt_phone")
+    customer_class = serializers.CharField(source="customer.customer_class")
 
 
 class ActionLinkSerializer(serializers.Serializer):
@@ -425,7 +446,8 @@ class WorkOrderListItemSerializer(serializers.Serializer):
     channel = serializers.ChoiceField(choices=Channel.choices)
     customer_class = serializers.ChoiceField(choices=CustomerClass.choices)
     customer_name = serializers.CharField(source="customer.name")
-    contact_phone = serializers.SerializerMethodField(
+    contact_phone = ShownPhoneField(
+        masked=True, read_only=True,
         help_text=_("Masked in lists (R40); the order itself shows it in full to roles "
                     "that need it."))
     area = serializers.CharField(source="area.code")
@@ -435,13 +457,12 @@ class WorkOrderListItemSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
-    @extend_schema_field(OpenApiTypes.STR)
-    def get_contact_phone(self, order: WorkOrder) -> str:
-        return mask_phone(order.contact_phone)
-
 
 class WorkOrderDetailSerializer(serializers.Serializer):
     """The order as the caller may see it (R40: phones masked unless the role needs them)."""
+
+    # Its instance: the order (``api.readers.OrderDetail``: with what the caller may do now,
+    # the current appointment and the SLA alongside).
 
     id = serializers.IntegerField()
     number = serializers.CharField()
@@ -453,8 +474,8 @@ class WorkOrderDetailSerializer(serializers.Serializer):
     access_type = serializers.ChoiceField(choices=AccessType.choices)
     channel = serializers.ChoiceField(choices=Channel.choices)
     customer_class = serializers.ChoiceField(choices=CustomerClass.choices)
-    customer = CustomerOutSerializer()
-    account_number = serializers.CharField(allow_null=True)
+    customer = CustomerOutSerializer(source="*")
+    account_number = serializers.CharField(source="account.number", allow_null=True)
     address = serializers.CharField()
     area = AreaSerializer()
     symptoms = serializers.CharField()
@@ -605,7 +626,5 @@ class CallbackSerializer(serializers.Serializer):
     @extend_schema_field(OpenApiTypes.STR)
     def get_contact_phone(self, callback: Any) -> str:
         """R40: in full only for roles that call customers."""
-        user = self.context["request"].user
-        phone = callback.order.contact_phone
-        return phone if can_see_pii(user) else mask_phone(phone)
+        return phone_shown(callback.order.contact_phone, self.context["request"].user)
 

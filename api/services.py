@@ -25,6 +25,7 @@ from fieldops import clock, roles
 from notifications.models import Channel
 from notifications.services import notify
 from workorders.errors import DomainError, RuleViolation
+from workorders.events import OrderAction
 from workorders.models import WorkOrder, WorkOrderEvent
 
 from . import conf
@@ -239,7 +240,7 @@ def webhook_endpoint_disable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
 
 def event_type_of(event: WorkOrderEvent) -> str:
     action = event.action
-    if action == "create":
+    if action == OrderAction.CREATE:
         return WebhookEventType.ORDER_CREATED
     if action.startswith("sla"):
         if "breach" in action:

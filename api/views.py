@@ -3,7 +3,6 @@ selector, shape the answer. Every refusal is problem+json (``api.errors``)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from collections.abc import Callable
@@ -11,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from drf_spectacular.types import OpenApiTypes
@@ -37,12 +35,10 @@ from workorders.models import (
     PERM_CANCEL,
     PERM_INTAKE,
     PiiAccess,
-    State,
     WorkOrder,
 )
-from workorders.selectors import allowed_actions
 
-from . import selectors, sla
+from . import readers, rendering, selectors, sla
 from . import serializers as s
 from . import services as api_services
 from .errors import PROBLEM_CONTENT_TYPE, ApiProblem
@@ -183,17 +179,9 @@ def _may_log_follow_up(order: WorkOrder, user: Any) -> bool:
     return bool(user.has_perm(PERM_FOLLOW_UP) or is_order_technician(order, user))
 
 
-def order_body(order: WorkOrder, request: Request) -> dict[str, Any]:
-    """The order detail for this caller, as JSON-ready data. R40: full phone numbers only
-    for roles that need them (and then the read is logged by the detail view)."""
-    return detail_data(order_fields(order, request), pii=s.can_see_pii(request.user))
-
-
-def order_fields(order: WorkOrder, request: Request) -> dict[str, Any]:
-    """What ``WorkOrderDetailSerializer`` shows of the order for this caller."""
-    user = request.user
-    pii = s.can_see_pii(user)
-    allowed = allowed_actions(order, user)
+def _action_links(order: WorkOrder, user: Any, allowed: list[str]) -> list[dict[str, str]]:
+    """The API actions this caller may POST now (``allowed``: the transitions they may
+    fire)."""
     base = f"/api/v1/work-orders/{order.pk}/"
     links = [{"name": name, "href": f"{base}{name}/"} for name, action in ACTIONS.items()
              if any(t in allowed for t in action.transitions)]
@@ -202,126 +190,17 @@ def order_fields(order: WorkOrder, request: Request) -> dict[str, Any]:
                       "href": f"{base}appointment-change-requests/"})
     if _may_log_follow_up(order, user):
         links.append({"name": "follow-ups", "href": f"{base}follow-ups/"})
-    customer = order.customer
-    mask = (lambda p: p) if pii else (lambda p: s.mask_phone(p) if p else p)
-    appointment = selectors.current_appointment(order)
-    return {
-        "id": order.pk, "number": order.number, "version": order.version,
-        "state": order.state, "state_label": str(State(order.state).label),
-        "kind": order.kind, "service": order.service, "access_type": order.access_type,
-        "channel": order.channel, "customer_class": order.customer_class,
-        "customer": {"name": customer.name, "phone": mask(order.contact_phone),
-                     "alt_phone": mask(customer.alt_phone),
-                     "customer_class": customer.customer_class},
-        "account_number": order.account.number if order.account is not None else None,
-        "address": order.address, "area": order.area, "symptoms": order.symptoms,
-        "fault_started_at": order.fault_started_at, "preferred_day": order.preferred_day,
-        "external_ref": order.external_ref, "notes": order.notes,
-        "technician": order.technician, "appointment": appointment,
-        "parked_until": order.parked_until,
-        "customer_missed_bookings": order.customer_missed_bookings,
-        "our_missed_appointments": order.our_missed_appointments,
-        "supervisor_flag": order.supervisor_flag, "rework_round": order.rework_round,
-        "cancel_reason": order.cancel_reason, "allowed_actions": allowed, "actions": links,
-        "sla": sla.order_sla(order),
-        "created_at": order.created_at, "updated_at": order.updated_at,
-        "dispatched_at": order.dispatched_at, "completed_at": order.completed_at,
-        "closed_at": order.closed_at,
-    }
+    return links
 
 
-def _when(moment: dt.datetime | None, tz: Any) -> str | None:
-    return None if moment is None else _iso(moment, tz)
-
-
-def _day(day: dt.date | None) -> str | None:
-    return day.isoformat() if day else None
-
-
-def detail_data(body: dict[str, Any], *, pii: bool) -> dict[str, Any]:
-    """``WorkOrderDetailSerializer(body).data``, written out: every create and action answers
-    with the order, and the serializer took ~1.5 ms of CPU per order. Same keys, order and
-    values; ``tests/api/test_performance.py`` holds the two equal."""
-    tz = timezone.get_current_timezone()
-    area, technician = body["area"], body["technician"]
-    appointment, order_sla = body["appointment"], body["sla"]
-    return {
-        "id": body["id"], "number": body["number"], "version": body["version"],
-        "state": body["state"], "state_label": body["state_label"], "kind": body["kind"],
-        "service": body["service"], "access_type": body["access_type"],
-        "channel": body["channel"], "customer_class": body["customer_class"],
-        "customer": body["customer"], "account_number": body["account_number"],
-        "address": body["address"],
-        "area": {"id": area.pk, "code": area.code, "name": area.name,
-                 "area_type": area.area_type},
-        "symptoms": body["symptoms"], "fault_started_at": _when(body["fault_started_at"], tz),
-        "preferred_day": _day(body["preferred_day"]), "external_ref": body["external_ref"],
-        "notes": body["notes"],
-        "technician": None if technician is None else {
-            "id": technician.pk, "name": technician.display_name,
-            "employee_no": technician.employee_no,
-            "phone": technician.phone if pii else s.mask_phone(technician.phone),
-            "team": technician.team.name if technician.team is not None else None,
-            "areas": [a.code for a in technician.areas.all()],
-            "is_active": technician.is_active},
-        "appointment": None if appointment is None else {
-            "id": appointment.pk, "start": _when(appointment.start, tz),
-            "end": _when(appointment.end, tz), "precision": appointment.precision,
-            "status": appointment.status,
-            "chosen_by_customer": appointment.chosen_by_customer,
-            "booked_at": _when(appointment.booked_at, tz)},
-        "parked_until": _day(body["parked_until"]),
-        "customer_missed_bookings": body["customer_missed_bookings"],
-        "our_missed_appointments": body["our_missed_appointments"],
-        "supervisor_flag": body["supervisor_flag"], "rework_round": body["rework_round"],
-        "cancel_reason": body["cancel_reason"], "allowed_actions": body["allowed_actions"],
-        "actions": body["actions"],
-        "sla": {"available": order_sla["available"], "status": order_sla["status"],
-                "timers": [{
-                    "kind": t["kind"], "cycle": t["cycle"], "status": t["status"],
-                    "outcome": t["outcome"], "started_at": _when(t["started_at"], tz),
-                    "due_at": _when(t["due_at"], tz),
-                    "remaining_seconds": t["remaining_seconds"], "paused": t["paused"],
-                    "used_seconds": t["used_seconds"], "target_seconds": t["target_seconds"],
-                    "warned_at": _when(t["warned_at"], tz), "at_risk": t["at_risk"],
-                    "breached": t["breached"], "breached_at": _when(t["breached_at"], tz),
-                } for t in order_sla["timers"]]},
-        "created_at": _when(body["created_at"], tz), "updated_at": _when(body["updated_at"], tz),
-        "dispatched_at": _when(body["dispatched_at"], tz),
-        "completed_at": _when(body["completed_at"], tz),
-        "closed_at": _when(body["closed_at"], tz),
-    }
-
-
-def list_item(row: tuple[Any, ...], tz: Any) -> dict[str, Any]:
-    """One row of the order list (``selectors.LIST_COLUMNS``), shaped exactly as
-    ``WorkOrderListItemSerializer`` documents it; times in ``tz`` (the current time zone).
-    Built by hand from the row: the list is the hot read path, and a DRF serializer over
-    models costs ~1 ms a row."""
-    (pk, version, state, kind, service, channel, customer_class, contact_phone,
-     technician_id, external_ref, preferred_day, created_at, updated_at, customer_name,
-     area_code, employee_no, first_name, last_name, username) = row
-    return {
-        "id": pk, "number": f"{WorkOrder.NUMBER_PREFIX}{pk:08d}", "version": version,
-        "state": state, "kind": kind, "service": service,
-        "channel": channel, "customer_class": customer_class,
-        "customer_name": customer_name, "contact_phone": s.mask_phone(contact_phone),
-        "area": area_code,
-        "technician": None if technician_id is None else {
-            "id": technician_id,
-            # Technician.display_name: the user's full name, else the user name.
-            "name": f"{first_name} {last_name}".strip() or username,
-            "employee_no": employee_no},
-        "external_ref": external_ref,
-        "preferred_day": preferred_day.isoformat() if preferred_day else None,
-        "created_at": _iso(created_at, tz), "updated_at": _iso(updated_at, tz),
-    }
-
-
-def _iso(moment: dt.datetime, tz: Any) -> str:
-    """An aware datetime as DRF's DateTimeField renders it: in ``tz``, ISO 8601, UTC as Z."""
-    text = moment.astimezone(tz).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+def order_body(order: WorkOrder, request: Request) -> dict[str, Any]:
+    """The order detail for this caller, as JSON-ready data: ``WorkOrderDetailSerializer``
+    rendered (``api.rendering``). R40: full phone numbers only for roles that need them
+    (and then the read is logged by the detail view)."""
+    user = request.user
+    return rendering.render(s.WorkOrderDetailSerializer,
+                            readers.order_detail(order, user, _action_links),
+                            pii=s.can_see_pii(user))
 
 
 def _respond_order(order: WorkOrder, request: Request, code: int = 200) -> Response:
@@ -390,15 +269,16 @@ class WorkOrderCollectionView(ApiView):
             params.is_valid(raise_exception=True)
             filters = params.validated_data
         try:
-            page = selectors.order_list_page(
+            page = readers.order_list_page(
                 request.user, filters, descending=filters.get("ordering", "-id") == "-id",
                 cursor=filters.get("cursor"), page_size=filters.get("page_size"))
         except selectors.BadCursor:
             raise ValidationError({"cursor": [_("Invalid cursor; use the next link as "
                                                 "given.")]}) from None
-        tz = timezone.get_current_timezone()
+        results = readers.order_list_plan().render(page.items,
+                                                   pii=s.can_see_pii(request.user))
         return Response({"next": self.next_link(request, page.next_cursor),
-                         "results": [list_item(row, tz) for row in page.items]})
+                         "results": results})
 
     @extend_schema(
         operation_id="work_orders_create", parameters=[IDEMPOTENCY_KEY, ETAG],

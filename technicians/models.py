@@ -106,9 +106,19 @@ class Technician(models.Model):
         ordering = ["employee_no"]
 
     def __str__(self) -> str:
-        name = self.user.get_full_name() or self.user.get_username()
-        return f"{name} ({self.employee_no})"
+        return f"{self.display_name} ({self.employee_no})"
+
+    @staticmethod
+    def name_for(first_name: str, last_name: str, username: str) -> str:
+        """The name shown for a technician: the user's full name, else the user name."""
+        return f"{first_name} {last_name}".strip() or username
 
     @property
     def display_name(self) -> str:
-        return self.user.get_full_name() or self.user.get_username()
+        user = self.user
+        return self.name_for(user.first_name, user.last_name, user.get_username())
+
+    @property
+    def area_codes(self) -> list[str]:
+        """Codes of the areas served (uses ``areas`` as prefetched)."""
+        return [area.code for area in self.areas.all()]

@@ -255,10 +255,19 @@ class WorkOrder(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return self.number
 
+    @classmethod
+    def number_for(cls, pk: int | None) -> str:
+        """Order number shown to people: WO + zero-padded id (never reused, never drifts)."""
+        return f"{cls.NUMBER_PREFIX}{pk:08d}" if pk else f"{cls.NUMBER_PREFIX}-new"
+
     @property
     def number(self) -> str:
-        """Order number shown to people: WO + zero-padded id (never reused, never drifts)."""
-        return f"{self.NUMBER_PREFIX}{self.pk:08d}" if self.pk else f"{self.NUMBER_PREFIX}-new"
+        return self.number_for(self.pk)
+
+    @property
+    def state_label(self) -> str:
+        """The state's name in the current language."""
+        return str(State(self.state).label)
 
     @classmethod
     def pk_from_number(cls, text: str) -> int | None:
