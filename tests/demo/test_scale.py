@@ -10,7 +10,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from demo import scenarios
+from demo import scenarios, templates
 from demo.sandbox import simulated_time, without_side_effects
 from technicians.models import Technician
 from tests.conftest import ORDER_DEFAULTS
@@ -66,3 +66,76 @@ def test_each_life_path_walks_through_the_services_to_its_end(
     times = scenarios.step_times(path, start)
     assert order.updated_at == times[-1]
     assert order.events.order_by("at", "id").first().at == start  # type: ignore[union-attr]
+
+
+# --- Copies of a walked template are the rows the services write for the same life ----
+
+#: The customer, and what is drawn or sealed for one order only: the signature (seeded
+#: by the order's id in ``demo_signature``) and the seals over it.
+IDENTITIES = {"customer_id", "account_id", "image", "image_sha256", "ink_hash", "strokes",
+              "report_hash", "seal"}
+
+
+def _without_identities(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_identities(v) for k, v in value.items() if k not in IDENTITIES}
+    return value
+
+
+def normalized(snap: templates.Snapshot) -> dict[str, list[dict[str, Any]]]:
+    """The snapshot without ids, references between its rows, random tokens and the
+    customer's identity: what a copy must reproduce. A payload's reference to one of
+    the order's rows (``{"survey": 12}``) becomes that row's place among its kind."""
+    copied = set(snap.rows)
+    places = {m._meta.model_name: {r[m._meta.pk.attname]: i for i, r in enumerate(rows)}
+              for m, rows in snap.rows.items()}
+
+    def placed(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: (("row", places[k].get(v)) if k in places and isinstance(v, int)
+                        else placed(v)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [placed(v) for v in value]
+        return value
+
+    out = {}
+    for model, rows in snap.rows.items():
+        plan = templates._Plan(model, copied)
+        drop = {plan.pk, *(n for n, _m in plan.refs), *(n for n, _l in plan.tokens),
+                *IDENTITIES}
+        out[model._meta.label] = [{k: placed(_without_identities(v)) for k, v in row.items()
+                                   if k not in drop}
+                                  for row in rows]
+    return out
+
+
+def differences(a: dict[str, list[dict[str, Any]]], b: dict[str, list[dict[str, Any]]]
+                ) -> list[tuple[Any, ...]]:
+    found: list[tuple[Any, ...]] = []
+    for label in sorted(set(a) | set(b)):
+        ra, rb = a.get(label, []), b.get(label, [])
+        if len(ra) != len(rb):
+            found.append((label, "rows", len(ra), len(rb)))
+            continue
+        for i, (x, y) in enumerate(zip(ra, rb, strict=True)):
+            found += [(label, i, k, x[k], y.get(k)) for k in x if x[k] != y.get(k)]
+    return found
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(END))
+@pytest.mark.parametrize("days", [7, 1])
+def test_a_copy_of_a_template_is_the_same_life_walked_on_its_day(
+        name: str, days: int, east: Any, technician: Technician, dispatcher: Any,
+        agent: Any) -> None:
+    path = scenarios.LIFE_PATHS[name]
+    start = start_at()
+    shift = dt.timedelta(days=days)
+    people = {"area": east, "technician": technician, "dispatcher": dispatcher,
+              "agent": agent}
+    template = templates.snapshot(walk(path, start, **people))
+    fresh = templates.snapshot(walk(path, start + shift, **people))
+    [copy_id] = templates.copy_rows(template, [templates.Copy(shift=shift)])
+    copy = templates.snapshot(WorkOrder.objects.get(pk=copy_id))
+    found = differences(normalized(copy), normalized(fresh))
+    assert found == [], "\n".join(map(repr, found))
