@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-DB_NAME = "fieldops_bench_dashboard"
+DB_NAME = os.environ.get("BENCH_DB_NAME", "fieldops_bench_dashboard")  # side by side
 
 
 def say(text: str) -> None:
