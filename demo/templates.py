@@ -163,32 +163,76 @@ def _moved(value: Any, shift: dt.timedelta, days: dt.timedelta,
     return value
 
 
-def _take_ids(model: type[models.Model], n: int) -> list[int]:
-    """``n`` new primary keys for ``model``."""
-    if n == 0:
-        return []
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) "
-                           "FROM generate_series(1, %s)",
-                           [model._meta.db_table, model._meta.pk.column, n])
-            return [r[0] for r in cursor.fetchall()]
-    top = model._default_manager.aggregate(m=models.Max("pk"))["m"] or 0
-    return list(range(top + 1, top + 1 + n))
+class IdPool:
+    """Primary keys handed out before insert, so copied rows can point at each other in
+    one pass. PostgreSQL: drawn from each table's sequence, ``block`` at a time.
+    Elsewhere: counted up from max(id) (SQLite takes its write lock at BEGIN)."""
+
+    def __init__(self, block: int = 5000) -> None:
+        self.block = block
+        self.free: dict[type[models.Model], list[int]] = {}
+        self.next_id: dict[type[models.Model], int] = {}
+
+    def take(self, model: type[models.Model], n: int) -> list[int]:
+        if n == 0:
+            return []
+        if connection.vendor != "postgresql":
+            if model not in self.next_id:
+                top = model._default_manager.aggregate(m=models.Max("pk"))["m"] or 0
+                self.next_id[model] = top + 1
+            first = self.next_id[model]
+            self.next_id[model] += n
+            return list(range(first, first + n))
+        free = self.free.setdefault(model, [])
+        if len(free) < n:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) "
+                               "FROM generate_series(1, %s)",
+                               [model._meta.db_table, model._meta.pk.column,
+                                max(self.block, n - len(free))])
+                free.extend(r[0] for r in cursor.fetchall())
+        taken, self.free[model] = free[:n], free[n:]
+        return taken
 
 
-def copy_rows(snap: Snapshot, copies: Iterable[Copy]) -> list[int]:
-    """Write the snapshot once per copy; returns the new orders' ids, in order."""
+Rows = dict[type[models.Model], list[tuple[Any, ...]]]
+
+
+def write_rows(rows: Rows) -> None:
+    """Insert what ``copy_rows(..., into=rows)`` gathered, parents first."""
+    for model in template_models():
+        if rows.get(model):
+            bulk.insert_rows(model, [f.attname for f in model._meta.concrete_fields],
+                             rows[model])
+
+
+_PLANS: dict[tuple[type[models.Model], frozenset[type[models.Model]]], _Plan] = {}
+
+
+def _plan(model: type[models.Model], copied: frozenset[type[models.Model]]) -> _Plan:
+    key = (model, copied)
+    if key not in _PLANS:
+        _PLANS[key] = _Plan(model, set(copied))
+    return _PLANS[key]
+
+
+def copy_rows(snap: Snapshot, copies: Iterable[Copy], *, pool: IdPool | None = None,
+              into: Rows | None = None) -> list[int]:
+    """Write the snapshot once per copy (or, with ``into``, gather the rows there for
+    ``write_rows``); returns the new orders' ids, in order."""
     copies = list(copies)
     order_models = [m for m in snap.rows]
-    copied = set(order_models)
-    plans = {m: _Plan(m, copied) for m in order_models}
+    copied = frozenset(order_models)
+    plans = {m: _plan(m, copied) for m in order_models}
+    pool = pool or IdPool(block=1)
     tz = timezone.get_current_timezone()
     day0 = timezone.localdate(snap.created_at, tz)
     new_orders: list[int] = []
     ids: dict[type[models.Model], list[int]] = {
-        m: _take_ids(m, len(snap.of(m)) * len(copies)) for m in order_models}
-    out: dict[type[models.Model], list[tuple[Any, ...]]] = {m: [] for m in order_models}
+        m: pool.take(m, len(snap.of(m)) * len(copies)) for m in order_models}
+    out: Rows = into if into is not None else {}
+    for m in order_models:
+        out.setdefault(m, [])
     for n, c in enumerate(copies):
         days = timezone.localdate(snap.created_at + c.shift, tz) - day0
         mapped: dict[type[models.Model], dict[Any, Any]] = {}
@@ -233,6 +277,6 @@ def copy_rows(snap: Snapshot, copies: Iterable[Copy]) -> list[int]:
                     new.update(c.order)
                     new_orders.append(new_id)
                 out[model].append(tuple(new[name] for name in plan.names))
-    for model in order_models:
-        bulk.insert_rows(model, plans[model].names, out[model])
+    if into is None:
+        write_rows(out)
     return new_orders
