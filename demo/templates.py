@@ -114,6 +114,9 @@ class _Plan:
         self.model = model
         self.names = [f.attname for f in meta.concrete_fields]
         self.pk = meta.pk.attname
+        #: a one-to-one primary key (a dashboard fact is keyed by its order)
+        self.pk_parent = (meta.pk.related_model
+                          if meta.pk.is_relation and meta.pk.related_model in copied else None)
         self.refs = [(f.attname, f.related_model) for f in meta.concrete_fields
                      if f.is_relation and f.related_model in copied]
         self.others = [(f.attname, f.related_model) for f in meta.concrete_fields
@@ -229,7 +232,8 @@ def copy_rows(snap: Snapshot, copies: Iterable[Copy], *, pool: IdPool | None = N
     day0 = timezone.localdate(snap.created_at, tz)
     new_orders: list[int] = []
     ids: dict[type[models.Model], list[int]] = {
-        m: pool.take(m, len(snap.of(m)) * len(copies)) for m in order_models}
+        m: pool.take(m, len(snap.of(m)) * len(copies)) for m in order_models
+        if plans[m].pk_parent is None}
     out: Rows = into if into is not None else {}
     for m in order_models:
         out.setdefault(m, [])
@@ -239,9 +243,14 @@ def copy_rows(snap: Snapshot, copies: Iterable[Copy], *, pool: IdPool | None = N
         by_name = {m._meta.model_name: ids_ for m, ids_ in c.same.items()}
         for model in order_models:
             rows = snap.of(model)
-            fresh = ids[model][n * len(rows):(n + 1) * len(rows)]
-            mapped[model] = {row[plans[model].pk]: new_id
-                             for row, new_id in zip(rows, fresh, strict=True)}
+            parent = plans[model].pk_parent
+            if parent is not None:
+                mapped[model] = {row[plans[model].pk]: mapped[parent][row[plans[model].pk]]
+                                 for row in rows}
+            else:
+                fresh = ids[model][n * len(rows):(n + 1) * len(rows)]
+                mapped[model] = {row[plans[model].pk]: new_id
+                                 for row, new_id in zip(rows, fresh, strict=True)}
             by_name[model._meta.model_name] = mapped[model]
         for model in order_models:
             plan = plans[model]
@@ -251,7 +260,7 @@ def copy_rows(snap: Snapshot, copies: Iterable[Copy], *, pool: IdPool | None = N
                 new = dict(row)
                 new[plan.pk] = new_id
                 for name, target in plan.refs:
-                    if new[name] is not None:
+                    if name != plan.pk and new[name] is not None:
                         new[name] = mapped[target][new[name]]
                 for name, target in plan.others:
                     same = c.same.get(target)
