@@ -22,23 +22,19 @@ queue for after commit (deliveries, the survey task) is dropped; the snapshot's
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import math
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from appointments.models import AppointmentStatus
 from dashboards.services import order_facts_refresh_stale
-from fieldops import clock
-from notifications.models import Notification
-from notifications.models import Status as NotificationStatus
 from surveys.services import callbacks_open_due
 from technicians.models import Area
 from workorders import selectors, services
@@ -71,6 +67,7 @@ from .reference import (
     _person_name,
     ensure_reference,
 )
+from .sandbox import SimulatedClock, simulated_time, without_side_effects
 
 DEMO_STATE_COUNTS: dict[str, int] = {
     S.ACCEPTED: 4, S.DISPATCHED: 3, S.TAKEN: 2, S.NO_RESOURCES: 2, S.CONTACTED: 3,
@@ -110,51 +107,6 @@ _DWELL_MINUTES: dict[str, tuple[int, int]] = {
 #: ``scenarios`` reaches "abnormal" with one composite step; the demo takes its parts
 #: one at a time so the second booking and the second miss happen on their own day.
 _SECOND_MISS = ("schedule", "kit", "depart", "nobody_home")
-
-
-class _SimulatedClock:
-    """Stands in for ``fieldops.clock.now`` while the demo walks its orders."""
-
-    def __init__(self) -> None:
-        self.at = timezone.now()
-
-    def now(self) -> dt.datetime:
-        return self.at
-
-
-@contextlib.contextmanager
-def _simulated_time() -> Iterator[_SimulatedClock]:
-    sim = _SimulatedClock()
-    real_now = clock.now
-    clock.now = sim.now
-    try:
-        yield sim
-    finally:
-        clock.now = real_now
-
-
-@contextlib.contextmanager
-def _without_side_effects() -> Iterator[None]:
-    """Demo orders must not reach anyone: their customers' numbers are made up and may
-    be real people's, and API clients' webhooks must not hear of them. Inside this block
-    the services still write their outbox rows (so the history shows what would have
-    gone out), but external ones (SMS, e-mail, webhooks) are marked failed with the
-    reason before commit, so the outbox flush never sends them; and the ``on_commit``
-    callbacks queued here (delivery, the survey task) are dropped. In-app notices to
-    staff are kept: they are the dispatcher's and supervisor's SLA alerts. Must run inside
-    the caller's transaction, where the callbacks are still pending."""
-    conn = transaction.get_connection()
-    if not conn.in_atomic_block:
-        raise RuntimeError("_without_side_effects() needs an open transaction")
-    pending = len(conn.run_on_commit)
-    last_note = Notification.objects.aggregate(m=models.Max("pk"))["m"] or 0
-    try:
-        yield
-        Notification.objects.filter(pk__gt=last_note, status=NotificationStatus.PENDING).update(
-            status=NotificationStatus.FAILED,
-            last_error="Demo data: never sent (made-up recipient).")
-    finally:
-        del conn.run_on_commit[pending:]
 
 
 @dataclass
@@ -349,7 +301,7 @@ def _demo_plan(rng: random.Random, ref: Reference) -> list[_DemoOrder]:
     return orders
 
 
-def _walk(order: _DemoOrder, ref: Reference, sim: _SimulatedClock) -> WorkOrder:
+def _walk(order: _DemoOrder, ref: Reference, sim: SimulatedClock) -> WorkOrder:
     rng = random.Random(order.seed + 1)
     c = order.customer
     sim.at = order.created
@@ -414,10 +366,10 @@ def build_demo(*, seed: int = DEFAULT_SEED) -> DemoResult:
     with transaction.atomic():
         ref = ensure_reference()
         plan = _demo_plan(rng, ref)
-        with _without_side_effects(), _simulated_time() as sim:
+        with without_side_effects(), simulated_time() as sim:
             for order in plan:
                 _walk(order, ref, sim)
-        with _without_side_effects():
+        with without_side_effects():
             # R30: the surveys unanswered for a day are in the callback queue at once,
             # rather than at beat's first sweep.
             callbacks_open_due()

@@ -1,34 +1,38 @@
-"""``build_scale(orders=N)``: N orders for benchmarks, fast. This mode **bypasses the
-services on purpose**: it computes each order's life (the same lifecycle and the
-same field changes the transitions make) and writes rows in bulk, with
-PostgreSQL's ``COPY`` when the database is PostgreSQL and ``bulk_create``
-elsewhere, one transaction per batch. Orders are spread over the last ``days``
-days; each one's timeline is simulated from its creation and cut at now, so old
-orders are closed (or cancelled, or resolved remotely) and recent ones are open in
-whatever state their life has reached: the mix of states, and the fields of each
-state, are the ones the product itself would have produced. Written per order:
-the ``WorkOrder`` with the fields of its state, its ``Appointment`` rows (the
-intake day booking and every visit booked, with their statuses), its
-``Assignment`` rows, a ``ContactAttempt`` for the call that reached the customer,
-and its ``WorkOrderEvent`` rows: by default only the creation event and the
-event of the last transition (``events="ends"``), because the full path is ~12
-rows per closed order, which makes the event log the biggest table by far and
-the load ~3x slower, while every question a benchmark asks of an open order
-("since when is it in this state, who moved it") is answered by the last event.
-``events="full"`` writes every step's event when the log itself is what you
-measure.
+"""``build_scale(orders=N)``: N orders for benchmarks, fast, made by the real services.
+
+The scale mode does not simulate the lifecycle or the SLA timers itself. Every order is
+one of a few distinct lives (``demo.scenarios.LIFE_PATHS``: closed happily, with a late
+call or a late arrival, no resources, parked, nobody home, abnormal, can't finish,
+rework, resolved remotely, cancelled early or after dispatch). For each life and each
+policy group the orders need (kind, and the SLA policy that applies to the order), ONE
+template order is created and walked through the services under the simulated clock,
+with the SLA sweep run between steps as beat would run it, and every row it wrote after
+each step is kept (``demo.templates.snapshot``); the walk itself is rolled back. The
+orders are then copies of those rows (``demo.templates.copy_rows``): new ids, their own
+customer, account, area and technician, times moved by whole hours so that each order
+is created when the plan says, and cut at now: an order whose life is not over yet is
+the copy of the template as it stood after its last step before now. A rule changed in
+the services reaches the benchmark data the next time it is built.
+
+Orders are spread over the last ``days`` days, busier by day than at night (moved into
+the day shift so that visits fall in working hours); a small run still has every state.
+Events: by default only the creation event and the last one (``events="ends"``), the
+full log with ``events="full"``. Rows are written with PostgreSQL's ``COPY`` (elsewhere
+``bulk_create``), one transaction per batch.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import math
-import queue
 import random
 import re
-import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -37,52 +41,62 @@ from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.utils import timezone
 
-from appointments.models import Appointment
-from dashboards.models import OrderFact
-from dashboards.services import link_repeat_visits
-from fieldops import roles
-from sla.timers import Timer
+from dashboards.services import link_repeat_visits, order_facts_refresh
+from fieldops import bulk, roles
+from sla import engine
 from technicians.models import Area, AreaType, Skill, Team, Technician
+from workorders import services
 from workorders.models import (
-    Assignment,
-    ContactAttempt,
+    Channel,
     Customer,
+    CustomerClass,
+    Kind,
     ServiceAccount,
     State,
     WorkOrder,
     WorkOrderEvent,
 )
 
-from .lives import (
-    ACCOUNT_COLS,
-    APPOINTMENT_COLS,
-    ASSIGNMENT_COLS,
-    CONTACT_COLS,
-    CUSTOMER_COLS,
-    EVENT_COLS,
-    FACT_COLS,
-    ORDER_COLS,
-    TIMER_COLS,
-    ScaleResult,
-    _Ids,
-    _Rows,
-    _ScaleGenerator,
-    _ScaleReference,
-)
+from . import scenarios, templates
 from .reference import (
     _ALL_ACCESS,
     _ALL_KINDS,
     _ALL_SERVICES,
+    COMPANIES,
     DAY,
     DEFAULT_SEED,
     DEMO_PASSWORD,
     DISTRICTS,
     HOUR,
+    NOTES,
+    SYMPTOMS,
     Reference,
+    _access_for,
+    _address,
+    _district_of,
     _mobile,
     _person_name,
     ensure_reference,
 )
+from .sandbox import simulated_time, without_side_effects
+
+#: How often each life happens, per hundred orders (remote resolution: repairs only).
+PATH_WEIGHTS: dict[str, float] = {
+    "happy": 66, "late_contact": 5, "late_arrival": 5, "no_resources": 3, "parked": 3,
+    "nobody_home": 4, "abnormal": 1.5, "cant_finish": 3, "rework": 6, "remote": 12,
+    "cancel_early": 2.5, "cancel_dispatched": 2.5,
+}
+
+
+@dataclass
+class ScaleResult:
+    orders: int
+    customers: int
+    technicians: int
+    seconds: float
+    method: str
+    states: dict[str, int]
+    templates: int = 0
 
 
 def _ensure_scale_reference(technicians: int, ref: Reference) -> int:
@@ -163,39 +177,6 @@ def _ensure_scale_reference(technicians: int, ref: Reference) -> int:
     return len(techs)
 
 
-def _scale_reference(ref: Reference) -> _ScaleReference:
-    areas = list(Area.objects.order_by("pk"))
-    techs = list(Technician.objects.filter(is_active=True).select_related("user")
-                 .prefetch_related("areas", "skills", "access_types"))
-    by_area: dict[int, list[int]] = {a.pk: [] for a in areas}
-    candidates: dict[tuple[int, str, str, str], list[int]] = {}
-    tech_users = {}
-    team_of: dict[int, int | None] = {}
-    for tech in techs:
-        tech_users[tech.pk] = (tech.user_id, tech.display_name)
-        team_of[tech.pk] = tech.team_id
-        codes = {s.code for s in tech.skills.all()}
-        access = {s.code for s in tech.access_types.all()}
-        for area in tech.areas.all():
-            by_area[area.pk].append(tech.pk)
-            for kind in _ALL_KINDS:
-                for service in _ALL_SERVICES:
-                    if kind in codes and service in codes:
-                        for a in access:
-                            candidates.setdefault((area.pk, kind, service, a), []).append(tech.pk)
-    areas = [a for a in areas if by_area[a.pk]]  # orders only where someone works
-    if not areas:
-        raise RuntimeError("No technician serves any area; cannot place orders.")
-    weights = [len(by_area[a.pk]) for a in areas]
-    cum = list(itertools.accumulate(weights))
-    label = ref.agent.get_full_name() or ref.agent.get_username()
-    dlabel = ref.dispatcher.get_full_name() or ref.dispatcher.get_username()
-    return _ScaleReference(areas=areas, area_cum=cum, by_area=by_area, candidates=candidates,
-                           tech_users=tech_users, agent=ref.agent.pk,
-                           agent_actor=(ref.agent.pk, label),
-                           dispatcher=(ref.dispatcher.pk, dlabel), team_of=team_of)
-
-
 def _created_times(rng: random.Random, n: int, start: float, end: float,
                    offset: float) -> list[float]:
     """n creation times in [start, end), busier by day than at night, sorted."""
@@ -212,74 +193,301 @@ def _created_times(rng: random.Random, n: int, start: float, end: float,
     return out
 
 
-class _BatchWriter:
-    """Writes each batch of rows in its own transaction.
+@dataclass
+class _Place:
+    """Where orders go and who serves them."""
 
-    On PostgreSQL, when the caller holds no transaction, a background thread with its
-    own connection writes batch k while the main thread computes batch k+1: the server
-    ingests (and updates indexes) on one core while Python generates on the other.
-    Inside a caller's transaction (tests) everything stays on the caller's connection.
-    """
+    areas: list[Area]
+    area_cum: list[int]
+    candidates: dict[tuple[int, str, str, str], list[Technician]]
+    by_area: dict[int, list[Technician]]
 
-    TABLES = ("customer", "account", "order", "appointment", "assignment", "contact",
-              "event", "timer", "fact")
 
-    def __init__(self, writers: dict[str, _Rows], *, postgres: bool, threaded: bool) -> None:
-        self.writers = writers
-        self.postgres = postgres
-        self.threaded = threaded
-        self.written = 0  # orders committed
-        self.error: BaseException | None = None
-        if threaded:
-            self.queue: queue.Queue[dict[str, list[tuple[Any, ...]]] | None] = \
-                queue.Queue(maxsize=2)
-            self.thread = threading.Thread(target=self._run, name="demo-data-writer",
-                                           daemon=True)
-            self.thread.start()
+def _places() -> _Place:
+    areas = list(Area.objects.order_by("pk"))
+    techs = list(Technician.objects.filter(is_active=True).select_related("user")
+                 .prefetch_related("areas", "skills", "access_types"))
+    by_area: dict[int, list[Technician]] = {a.pk: [] for a in areas}
+    candidates: dict[tuple[int, str, str, str], list[Technician]] = {}
+    for tech in techs:
+        codes = {s.code for s in tech.skills.all()}
+        access = {s.code for s in tech.access_types.all()}
+        for area in tech.areas.all():
+            by_area[area.pk].append(tech)
+            for kind in _ALL_KINDS:
+                for service in _ALL_SERVICES:
+                    if kind in codes and service in codes:
+                        for a in access:
+                            candidates.setdefault((area.pk, kind, service, a), []).append(tech)
+    areas = [a for a in areas if by_area[a.pk]]  # orders only where someone works
+    if not areas:
+        raise RuntimeError("No technician serves any area; cannot place orders.")
+    cum = list(itertools.accumulate(len(by_area[a.pk]) for a in areas))
+    return _Place(areas=areas, area_cum=cum, candidates=candidates, by_area=by_area)
 
-    def _write(self, rows: dict[str, list[tuple[Any, ...]]]) -> None:
-        with transaction.atomic():
-            if self.postgres:  # demo data: losing the last batch in a crash is fine
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL synchronous_commit = off")
-            for name in self.TABLES:
-                self.writers[name].write(rows[name])
-        self.written += len(rows["order"])
 
-    def _run(self) -> None:
-        try:
-            while (rows := self.queue.get()) is not None:
-                if self.error is None:  # after a failure, drain so put() never blocks
-                    try:
-                        self._write(rows)
-                    except BaseException as exc:
-                        self.error = exc
-        finally:
-            connection.close()
+@dataclass
+class _Customer:
+    pk: int
+    account: int
+    name: str
+    phone: str
+    klass: str
+    area: Area
+    address: str
+    service: str
+    access: str
 
-    def put(self, rows: dict[str, list[tuple[Any, ...]]]) -> None:
-        if not self.threaded:
-            self._write(rows)
-            return
-        self.raise_error()
-        self.queue.put(rows)
 
-    def close(self) -> None:
-        if self.threaded:
-            self.queue.put(None)
-            self.thread.join()
+@dataclass
+class _Order:
+    """One planned order: when, whose, which life, and the template group it copies."""
 
-    def raise_error(self) -> None:
-        if self.error is not None:
-            raise self.error
+    created: float  # seconds since the epoch, as drawn
+    customer: _Customer
+    kind: str
+    path: str
+    technician: Technician
+    channel: str
+    notes: str
+    force: str | None = None  # the state the order must be in now
+    group: tuple[Any, ...] = ()
+
+
+@dataclass
+class _Template:
+    """A walked template: the moment of each step and the rows after each step
+    (``snaps[0]``: just created; ``snaps[k]``: after step k), with whose they are."""
+
+    order: _Order
+    start: dt.datetime
+    times: list[dt.datetime]
+    states: list[str]
+    snaps: list[templates.Snapshot]
+    ends: list[templates.Snapshot] = field(default_factory=list)
+    customer: int = 0
+    account: int = 0
+    area: int = 0
+    technician: int = 0
+    tech_user: int = 0
+    tech_label: str = ""
+    team: int | None = None
+
+
+def _policy_group(kind: str, service: str, klass: str, area_type: str) -> Any:
+    policy = engine.policy_for(SimpleNamespace(kind=kind, service=service,
+                                               customer_class=klass,
+                                               area=SimpleNamespace(area_type=area_type)))
+    return policy.pk if policy else None
+
+
+def _ends_only(snap: templates.Snapshot) -> templates.Snapshot:
+    """The snapshot with only the creation event and the last one."""
+    events = snap.of(WorkOrderEvent)
+    if len(events) <= 2:
+        return snap
+    rows = dict(snap.rows)
+    rows[WorkOrderEvent] = [events[0], events[-1]]
+    return templates.Snapshot(created_at=snap.created_at, rows=rows)
+
+
+def _walk_template(order: _Order, start: dt.datetime, ref: Reference,
+                   models_: list[Any]) -> _Template:
+    """Walk one order of ``order``'s life through the services from ``start``, keeping
+    its rows after every step. Runs in a savepoint that is rolled back."""
+    path = scenarios.LIFE_PATHS[order.path]
+    c = order.customer
+    times = scenarios.step_times(path, start)
+    intake: dict[str, Any] = {
+        "channel": Channel.HOTLINE, "kind": order.kind, "service": c.service,
+        "access_type": c.access, "customer_name": c.name, "contact_phone": c.phone,
+        "address": c.address, "area": c.area, "customer_class": c.klass, "notes": order.notes,
+    }
+    if order.kind == Kind.REPAIR:
+        intake["symptoms"] = SYMPTOMS[c.service][0]
+        intake["fault_started_at"] = start - dt.timedelta(hours=2)
+    else:
+        intake["preferred_day"] = timezone.localdate(start)
+    snaps: list[templates.Snapshot] = []
+    states: list[str] = []
+
+    def keep(wo: WorkOrder, _step: str, at: dt.datetime) -> None:
+        order_facts_refresh([wo.pk])
+        snaps.append(templates.snapshot(wo, models_=models_))
+        states.append(wo.state)
+        k = len(snaps) - 1  # fire what beat's sweep fires before the next step
+        if k < len(times):
+            engine.sweep_all(now=times[k] - dt.timedelta(seconds=1))
+
+    with transaction.atomic():
+        with without_side_effects(), simulated_time(start) as sim:
+            wo = services.work_order_create(by=ref.agent, **intake)
+            keep(wo, "", start)
+            wo = scenarios.walk(wo, path, sim=sim, after_step=keep,
+                                technician=order.technician, dispatcher=ref.dispatcher,
+                                agent=ref.agent)
+            tech = wo.technician or order.technician
+            template = _Template(
+                order=order, start=start, times=times, states=states, snaps=snaps,
+                customer=wo.customer_id, account=wo.account_id, area=wo.area_id,
+                technician=tech.pk, tech_user=tech.user_id, tech_label=tech.display_name,
+                team=tech.team_id)
+        transaction.set_rollback(True)
+    template.ends = [_ends_only(s) for s in snaps]
+    return template
+
+
+class _Planner:
+    """Draws each order's customer, kind, life, channel and technician."""
+
+    def __init__(self, rng: random.Random, place: _Place, ids: templates.IdPool) -> None:
+        self.rng = rng
+        self.place = place
+        self.ids = ids
+        self.customers: list[_Customer] = []
+        self.new_customers: list[tuple[_Customer, float, str]] = []
+        self.made = 0
+
+    def customer(self, t: float) -> tuple[_Customer, bool]:
+        rng = self.rng
+        r = rng.random
+        if self.customers and r() >= 1 / 3:  # two orders in three: a returning customer
+            return self.customers[int(r() * len(self.customers))], False
+        place = self.place
+        area = place.areas[rng.choices(range(len(place.areas)), cum_weights=place.area_cum)[0]]
+        vip = r() < 0.08
+        name = rng.choice(COMPANIES) if vip and r() < 0.5 else _person_name(rng)
+        service = rng.choices(_ALL_SERVICES, cum_weights=(65, 80, 100))[0]
+        [cid] = self.ids.take(Customer, 1)
+        [aid] = self.ids.take(ServiceAccount, 1)
+        c = _Customer(pk=cid, account=aid, name=name, phone=_mobile(rng),
+                      klass=CustomerClass.VIP if vip else CustomerClass.STANDARD, area=area,
+                      address=_address(rng, _district_of(area), area.name), service=service,
+                      access=_access_for(rng, area.area_type))
+        if len(self.customers) < 50_000:
+            self.customers.append(c)
+        else:  # recent customers call again; keep memory bounded
+            self.customers[int(r() * len(self.customers))] = c
+        self.new_customers.append((c, t, _mobile(rng) if r() < 0.15 else ""))
+        self.made += 1
+        return c, True
+
+    def order(self, t: float, force: str | None = None, path: str | None = None) -> _Order:
+        rng = self.rng
+        r = rng.random
+        c, new = self.customer(t)
+        if path == "remote":
+            kind = Kind.REPAIR
+        elif new:
+            kind = Kind.INSTALL if r() < 0.85 else Kind.REPAIR
+        else:
+            kind = Kind.REPAIR if r() < 0.8 else Kind.MOVE
+        if path is None:
+            names = [n for n, p in scenarios.LIFE_PATHS.items()
+                     if not p.kinds or kind in p.kinds]
+            path = rng.choices(names, weights=[PATH_WEIGHTS[n] for n in names])[0]
+        techs = (self.place.candidates.get((c.area.pk, kind, c.service, c.access))
+                 or self.place.by_area[c.area.pk])
+        channel = rng.choices(Channel.values, cum_weights=(40, 50, 75, 87, 95, 100))[0]
+        o = _Order(created=t, customer=c, kind=kind, path=path,
+                   technician=techs[int(r() * len(techs))], channel=channel,
+                   notes=rng.choice(NOTES), force=force)
+        o.group = (path, kind, _policy_group(kind, c.service, c.klass, c.area.area_type))
+        return o
+
+
+def _copy_of(tpl: _Template, o: _Order, shift: dt.timedelta, agent: int) -> templates.Copy:
+    c = o.customer
+    tech = o.technician
+    order: dict[str, Any] = {
+        "channel": o.channel, "service": c.service, "access_type": c.access,
+        "contact_phone": c.phone, "address": c.address, "notes": o.notes,
+        "created_by_id": None if o.channel in (Channel.APP, Channel.WEBSITE) else agent,
+    }
+    return templates.Copy(
+        shift=shift,
+        same={Customer: {tpl.customer: c.pk}, ServiceAccount: {tpl.account: c.account},
+              Area: {tpl.area: c.area.pk}, Technician: {tpl.technician: tech.pk},
+              get_user_model(): {tpl.tech_user: tech.user_id},
+              Team: {tpl.team: tech.team_id}},
+        texts={tpl.tech_label: tech.display_name} if tpl.tech_label else {},
+        order=order)
+
+
+def _placed(tpl: _Template, o: _Order, now: dt.datetime) -> tuple[dt.timedelta, int]:
+    """How far the copy moves from the template, and how many steps it has taken by
+    now. Whole hours, into the day shift (created 08:xx to 16:xx local), so the visits
+    stay on the hour and in working hours; a forced order is placed so that now falls
+    inside the state it must be in."""
+    if o.force is not None:
+        k = (0 if o.force == State.ACCEPTED
+             else next(i for i, s in enumerate(tpl.states) if s == o.force))
+        enter = tpl.start if k == 0 else tpl.times[k - 1]
+        leave = tpl.times[k] if k < len(tpl.times) else enter + dt.timedelta(days=3)
+        shift = now - (enter + (leave - enter) * 0.5)
+        return shift, k
+    created = dt.datetime.fromtimestamp(o.created, dt.UTC)
+    days = (timezone.localdate(created) - timezone.localdate(tpl.start)).days
+    hour = timezone.localtime(created).hour
+    extra = min(max(hour - 8, 0), 8)
+    shift = dt.timedelta(days=days, hours=extra)
+    while tpl.start + shift > now:
+        shift -= dt.timedelta(hours=1)
+    k = sum(1 for t in tpl.times if t + shift <= now)
+    return shift, k
+
+
+def _customer_rows(planner: _Planner) -> templates.Rows:
+    rows: templates.Rows = {Customer: [], ServiceAccount: []}
+    customer_cols = [f.attname for f in Customer._meta.concrete_fields]
+    account_cols = [f.attname for f in ServiceAccount._meta.concrete_fields]
+    for c, t, alt in planner.new_customers:
+        created = dt.datetime.fromtimestamp(t, dt.UTC)
+        number = {"broadband": "KD", "fixed_line": "GH", "iptv": "ITV"}[c.service] + \
+            f"{c.account:09d}"
+        values = {"id": c.pk, "name": c.name, "phone": c.phone, "alt_phone": alt,
+                  "customer_class": c.klass, "created_at": created}
+        rows[Customer].append(tuple(values[n] if n in values else _default(Customer, n)
+                                    for n in customer_cols))
+        values = {"id": c.account, "number": number, "customer_id": c.pk,
+                  "address": c.address, "area_id": c.area.pk, "service": c.service,
+                  "access_type": c.access}
+        rows[ServiceAccount].append(tuple(
+            values[n] if n in values else _default(ServiceAccount, n) for n in account_cols))
+    planner.new_customers.clear()
+    return rows
+
+
+def _default(model: Any, attname: str) -> Any:
+    f = next(f for f in model._meta.concrete_fields if f.attname == attname)
+    if f.has_default():
+        return f.get_default()
+    if f.null:
+        return None
+    raise RuntimeError(f"{model.__name__}.{f.name} is required and has no default: "
+                       f"teach demo/scale.py its value")
+
+
+def _write(rows: templates.Rows, customers: templates.Rows) -> None:
+    with transaction.atomic():
+        if connection.vendor == "postgresql":  # demo data: losing a batch in a crash is fine
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+        for model in (Customer, ServiceAccount):
+            if customers.get(model):
+                bulk.insert_rows(model, [f.attname for f in model._meta.concrete_fields],
+                                 customers[model])
+        templates.write_rows(rows)
 
 
 def build_scale(*, orders: int, days: int = 90, seed: int = DEFAULT_SEED,
                 events: str = "ends", technicians: int | None = None,
                 batch_size: int = 10_000, method: str = "auto",
                 progress: Callable[[int, int, float], None] | None = None) -> ScaleResult:
-    """The scale mode: ``orders`` orders written in bulk, bypassing the services (see
-    the module docstring). ``method``: "copy" (PostgreSQL only), "bulk" or "auto"."""
+    """The scale mode: ``orders`` copies of template orders walked through the services
+    (see the module docstring). ``method``: "copy" (PostgreSQL only), "bulk" or "auto";
+    the rows go through ``fieldops.bulk``, which uses ``COPY`` on PostgreSQL whatever the
+    choice and ``bulk_create`` elsewhere."""
     if orders < 1 or days < 1:
         raise ValueError("orders and days must be at least 1")
     if events not in ("ends", "full"):
@@ -294,68 +502,82 @@ def build_scale(*, orders: int, days: int = 90, seed: int = DEFAULT_SEED,
         ref = ensure_reference()
         wanted = technicians if technicians is not None else round(orders / days / 6)
         added = _ensure_scale_reference(wanted, ref)
-    sref = _scale_reference(ref)
-    gen = _ScaleGenerator(rng, sref, now=timezone.now().timestamp(), days=days,
-                          full_events=events == "full", use_copy=use_copy)
-    writers = {
-        "customer": _Rows(Customer, CUSTOMER_COLS, use_copy=use_copy, batch_size=2000),
-        "account": _Rows(ServiceAccount, ACCOUNT_COLS, use_copy=use_copy, batch_size=2000),
-        "order": _Rows(WorkOrder, ORDER_COLS, use_copy=use_copy, batch_size=1000),
-        "appointment": _Rows(Appointment, APPOINTMENT_COLS, use_copy=use_copy,
-                             batch_size=2000),
-        "assignment": _Rows(Assignment, ASSIGNMENT_COLS, use_copy=use_copy, batch_size=2000),
-        "contact": _Rows(ContactAttempt, CONTACT_COLS, use_copy=use_copy, batch_size=2000),
-        "event": _Rows(WorkOrderEvent, EVENT_COLS, use_copy=use_copy, batch_size=2000),
-        "timer": _Rows(Timer, TIMER_COLS, use_copy=use_copy, batch_size=2000),
-        "fact": _Rows(OrderFact, FACT_COLS, use_copy=use_copy, batch_size=2000),
-    }
-    ids = {"customer": _Ids(Customer, postgres=postgres),
-           "account": _Ids(ServiceAccount, postgres=postgres),
-           "order": _Ids(WorkOrder, postgres=postgres)}
+    place = _places()
+    pool = templates.IdPool()
+    planner = _Planner(rng, place, pool)
+    now_dt = timezone.now().replace(microsecond=0)
+    now = now_dt.timestamp()
+    start = now - days * DAY
+    offset = timezone.localtime(now_dt).utcoffset().total_seconds()  # type: ignore[union-attr]
     # A small run still shows every state: the newest orders are placed in each state.
     per_state = min(2, orders // (len(State) * 5))
-    forced = [s for s in State.values for _ in range(per_state)]
-    natural = orders - len(forced)
+    forced_paths = {s: next(n for n in ("happy", "no_resources", "parked", "nobody_home",
+                                        "abnormal", "cant_finish", "rework", "remote",
+                                        "cancel_early")
+                            if s in _states_of(n)) for s in State.values}
+    natural = orders - per_state * len(State)
     batches = max(1, math.ceil(natural / batch_size))
-    done = 0
-    writer = _BatchWriter(writers, postgres=postgres,
-                          threaded=postgres and not connection.in_atomic_block)
-    try:
-        for b in range(batches):
-            n = natural * (b + 1) // batches - natural * b // batches
-            span = (gen.now - gen.start) / batches
-            lo = gen.start + b * span
-            times = _created_times(rng, n, lo, lo + span, gen.offset)
-            rows: dict[str, list[tuple[Any, ...]]] = {k: [] for k in writers}
-            drafts = [gen.order(rows, t, ids) for t in times]
-            if b == batches - 1:
-                drafts += [gen.order(rows, gen.now - 3 * DAY, ids, force=s) for s in forced]
-                drafts.sort(key=lambda d: d[0])
-            for _t, row, children in drafts:
-                oid = ids["order"].take()
-                rows["order"].append((oid, *row))
-                appts, assigns, contacts, evts, timers, fact = children
-                rows["appointment"].extend((oid, *a) for a in appts)
-                rows["assignment"].extend((oid, *a) for a in assigns)
-                rows["contact"].extend((oid, *c) for c in contacts)
-                rows["event"].extend((oid, *e) for e in evts)
-                rows["timer"].extend((oid, *t) for t in timers)
-                rows["fact"].append((oid, *fact))
-            done += len(drafts)
-            writer.put(rows)
-            if progress is not None:
-                progress(writer.written, orders, time.monotonic() - started)
-    finally:
-        writer.close()
-    writer.raise_error()
-    if progress is not None and writer.threaded:
-        progress(writer.written, orders, time.monotonic() - started)
-    link_repeat_visits()  # first-time fix across orders of the same account; the rollup
+    # The templates: walked once per (life, kind, policy), from a day before the data.
+    base_day = timezone.localdate(dt.datetime.fromtimestamp(start, dt.UTC)) \
+        - dt.timedelta(days=45)
+    tpl_start = timezone.make_aware(dt.datetime.combine(base_day, dt.time(8, 20)))
+    models_ = [m for m in templates.template_models()]
+    walked: dict[tuple[Any, ...], _Template] = {}
+    states: dict[str, int] = defaultdict(int)
+    written = 0
+    # each batch commits on its own (_write)
+    for b in range(batches):
+        n = natural * (b + 1) // batches - natural * b // batches
+        span = (now - start) / batches
+        lo = start + b * span
+        plan = [planner.order(t) for t in _created_times(rng, n, lo, lo + span, offset)]
+        if b == batches - 1:
+            plan += [planner.order(now - 3 * DAY, force=s, path=forced_paths[s])
+                     for s in State.values for _ in range(per_state)]
+        rows: templates.Rows = {}
+        groups: dict[tuple[Any, ...], list[tuple[_Order, dt.timedelta]]] = defaultdict(list)
+        for o in plan:
+            tpl = walked.get(o.group)
+            if tpl is None:
+                tpl = walked[o.group] = _walk_template(o, tpl_start, ref, models_)
+            shift, k = _placed(tpl, o, now_dt)
+            groups[(o.group, k)].append((o, shift))
+            states[tpl.states[k]] += 1
+        for (group, k), members in groups.items():
+            tpl = walked[group]
+            snap = tpl.snaps[k] if events == "full" else tpl.ends[k]
+            templates.copy_rows(snap, [_copy_of(tpl, o, shift, ref.agent.pk)
+                                       for o, shift in members], pool=pool, into=rows)
+        _write(rows, _customer_rows(planner))
+        written += len(plan)
+        if progress is not None:
+            progress(written, orders, time.monotonic() - started)
+    link_repeat_visits()  # first-time fix across orders of the same account
     if postgres:
         with connection.cursor() as cursor:
-            for model in (Customer, ServiceAccount, WorkOrder, Appointment, Assignment,
-                          ContactAttempt, WorkOrderEvent, Timer, OrderFact):
+            for model in (Customer, ServiceAccount, *models_):
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
-    return ScaleResult(orders=done, customers=gen.new_customers, technicians=added,
+    return ScaleResult(orders=written, customers=planner.made, technicians=added,
                        seconds=time.monotonic() - started,
-                       method="COPY" if use_copy else "bulk_create", states=gen.states)
+                       method="COPY" if postgres else "bulk_create", states=dict(states),
+                       templates=len(walked))
+
+
+def _states_of(path: str) -> set[str]:
+    """The states an order of this life passes through (as the steps' names say)."""
+    steps = scenarios.LIFE_PATHS[path].steps
+    out = {State.ACCEPTED}
+    to = {"dispatch": State.DISPATCHED, "accept": State.TAKEN,
+          "no_resources": State.NO_RESOURCES, "contact": State.CONTACTED,
+          "schedule": State.SCHEDULED, "park": State.PARKED, "kit": State.PREPARED,
+          "depart": State.EN_ROUTE, "check_in": State.ON_SITE,
+          "nobody_home": State.NOBODY_HOME, "cant_finish": State.AWAITING_REVISIT,
+          "sign_off": State.SIGNED_OFF, "complete": State.COMPLETED,
+          "survey": State.SURVEY_PENDING, "unsatisfied": State.REWORK,
+          "satisfied": State.CLOSED, "close_abnormal": State.CLOSED,
+          "remote": State.RESOLVED_REMOTELY, "cancel": State.CANCELLED}
+    for i, step in enumerate(steps):
+        out.add(to.get(step, State.CONTACTED))
+        if step == "nobody_home" and "nobody_home" in steps[:i]:
+            out.add(State.ABNORMAL)
+    return out

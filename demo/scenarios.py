@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image, ImageDraw
@@ -158,3 +160,109 @@ def _step(order: WorkOrder, step: str, *, technician: Technician | None, dispatc
         return services.work_order_cancel(order=order, by=agent,
                                           reason="客户取消 customer cancelled")
     raise ValueError(step)
+
+
+# --- Whole lives: the distinct paths an order takes to an end ------------------------
+
+def _more(order: WorkOrder, step: str, agent: Any) -> WorkOrder | None:
+    """Steps the state-by-state walk above never needs (they go back or sideways)."""
+    tech_user = order.technician.user if order.technician else None
+    if step == "resume":
+        return booking_services.work_order_resume(order=order, by=tech_user,
+                                                  reason="客户装修完毕 renovation done")
+    if step == "return_from_abnormal":
+        return services.work_order_return_from_abnormal(
+            order=order, by=agent, callback_note="回访：客户同意重新预约 agreed to rebook")
+    if step == "close_abnormal":
+        return services.work_order_close_abnormal(
+            order=order, by=agent, callback_note="回访：客户不再需要 no longer needed")
+    if step == "resolve_rework":
+        return survey_services.work_order_resolve_rework(
+            order=order, by=tech_user, note="更换光猫后网速正常 ONU replaced, speed fine")
+    return None
+
+
+@dataclass(frozen=True)
+class LifePath:
+    """One way an order goes from intake to an end, step by step (``step`` names), with
+    the minutes before each step: after the step before it, or, for the field steps of
+    a visit (``VISIT_STEPS``), from the booked visit's start. A booked visit is two
+    hours after the booking, on the hour (``_visit_window``)."""
+
+    name: str
+    steps: tuple[str, ...]
+    gaps: tuple[float, ...]
+    kinds: tuple[str, ...] = ()  # empty: every kind
+
+    def __post_init__(self) -> None:
+        if len(self.steps) != len(self.gaps):
+            raise ValueError(f"{self.name}: one gap per step")
+
+
+#: Field steps timed from the booked visit rather than from the step before.
+VISIT_STEPS = frozenset({"kit", "depart", "check_in", "nobody_home"})
+
+_VISIT = ("schedule", "kit", "depart")
+_VISIT_GAPS = (4, -75, -40)
+_FINISH = ("sign_off", "complete", "survey")
+_FINISH_GAPS = (60, 8, 2)
+_HAPPY = ("dispatch", "accept", "contact", *_VISIT, "check_in", *_FINISH, "satisfied")
+_HAPPY_GAPS = (10, 4, 12, *_VISIT_GAPS, -2, *_FINISH_GAPS, 600)
+
+#: The distinct lives the scale data is made of; the breach paths take the same steps
+#: as another path, late where a promise is timed (R7/R7a contact, R14 arrival, R36).
+LIFE_PATHS: dict[str, LifePath] = {p.name: p for p in (
+    LifePath("happy", _HAPPY, _HAPPY_GAPS),
+    LifePath("late_contact", _HAPPY, (10, 4, 95, *_HAPPY_GAPS[3:])),
+    LifePath("late_arrival", _HAPPY, (*_HAPPY_GAPS[:6], 25, *_HAPPY_GAPS[7:])),
+    LifePath("no_resources", ("dispatch", "accept", "no_resources", "dispatch", *_HAPPY[1:]),
+             (10, 4, 20, 2 * 1440, *_HAPPY_GAPS[1:])),
+    LifePath("parked", ("dispatch", "accept", "contact", "park", "resume", *_HAPPY[3:]),
+             (10, 4, 12, 5, 7 * 1440 + 600, *_HAPPY_GAPS[3:])),
+    LifePath("nobody_home", ("dispatch", "accept", "contact", *_VISIT, "nobody_home",
+                             *_VISIT, "check_in", *_FINISH, "satisfied"),
+             (10, 4, 12, *_VISIT_GAPS, 5, 1300, -75, -40, -2, *_FINISH_GAPS, 600)),
+    LifePath("abnormal", ("dispatch", "accept", "contact", *_VISIT, "nobody_home",
+                          *_VISIT, "nobody_home", "close_abnormal"),
+             (10, 4, 12, *_VISIT_GAPS, 5, 1300, -75, -40, 5, 600)),
+    LifePath("cant_finish", ("dispatch", "accept", "contact", *_VISIT, "check_in",
+                             "cant_finish", *_VISIT, "check_in", *_FINISH, "satisfied"),
+             (10, 4, 12, *_VISIT_GAPS, -2, 60, 1200, -75, -40, -2, *_FINISH_GAPS, 600)),
+    LifePath("rework", (*_HAPPY[:-1], "unsatisfied", "resolve_rework", "satisfied"),
+             (*_HAPPY_GAPS[:-1], 300, 240, 600)),
+    LifePath("remote", ("remote",), (45,), kinds=(Kind.REPAIR,)),
+    LifePath("cancel_early", ("cancel",), (120,)),
+    LifePath("cancel_dispatched", ("dispatch", "accept", "cancel"), (10, 4, 180)),
+)}
+
+
+def step_times(path: LifePath, start: dt.datetime) -> list[dt.datetime]:
+    """The moment of each step of ``path`` for an order created at ``start``."""
+    out: list[dt.datetime] = []
+    visit: dt.datetime | None = None
+    t = start
+    for step, gap in zip(path.steps, path.gaps, strict=True):
+        if step in VISIT_STEPS and visit is not None:
+            t = max(t + dt.timedelta(minutes=1), visit + dt.timedelta(minutes=gap))
+        else:
+            t = t + dt.timedelta(minutes=gap)
+        if step == "schedule":  # mirrors _visit_window
+            visit = (t + dt.timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+        out.append(t)
+    return out
+
+
+def walk(order: WorkOrder, path: LifePath, *, sim: Any,
+         after_step: Callable[[WorkOrder, str, dt.datetime], None] | None = None,
+         technician: Technician | None = None, dispatcher: Any = None,
+         agent: Any = None) -> WorkOrder:
+    """Walk a freshly created order along ``path`` through the real services, setting
+    the simulated clock ``sim`` (``demo.sandbox.simulated_time``) to each step's moment;
+    ``after_step(order, step, at)`` is called after every step."""
+    for step, at in zip(path.steps, step_times(path, order.created_at), strict=True):
+        sim.set(at)
+        order = _more(order, step, agent) or _step(
+            order, step, technician=technician, dispatcher=dispatcher, agent=agent)
+        if after_step is not None:
+            after_step(order, step, at)
+    return order
