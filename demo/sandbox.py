@@ -16,7 +16,8 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from fieldops import clock
-from notifications.models import Notification
+from notifications.backends import sms_stays_here
+from notifications.models import Channel, Notification
 from notifications.models import Status as NotificationStatus
 
 
@@ -51,7 +52,10 @@ def without_side_effects() -> Iterator[None]:
     be real people's, and API clients' webhooks must not hear of them. Inside this block
     the services still write their outbox rows (so the history shows what would have
     gone out), but external ones (SMS, e-mail, webhooks) are marked failed with the
-    reason before commit, so the outbox flush never sends them; and the ``on_commit``
+    reason before commit, so the outbox flush never sends them. SMS are the exception
+    when the SMS backend stays on this machine (the embedded default writes
+    ``var/sms.log``): then they stay pending and the outbox flush writes them there, so
+    the demo shows what customers would have received. The ``on_commit``
     callbacks queued here (delivery, the survey task) are dropped. In-app notices to
     staff are kept: they are the dispatcher's and supervisor's SLA alerts. Must run inside
     the caller's transaction, where the callbacks are still pending."""
@@ -62,7 +66,10 @@ def without_side_effects() -> Iterator[None]:
     last_note = Notification.objects.aggregate(m=models.Max("pk"))["m"] or 0
     try:
         yield
-        Notification.objects.filter(pk__gt=last_note, status=NotificationStatus.PENDING).update(
+        unsent = Notification.objects.filter(pk__gt=last_note, status=NotificationStatus.PENDING)
+        if sms_stays_here():
+            unsent = unsent.exclude(channel=Channel.SMS)
+        unsent.update(
             status=NotificationStatus.FAILED,
             last_error="Demo data: never sent (made-up recipient).")
     finally:

@@ -29,12 +29,17 @@ class SmsBackend(Protocol):
 class ConsoleSmsBackend:
     """Logs each message (development)."""
 
+    #: Nothing leaves this machine (the demo lets such messages through, see ``demo.sandbox``).
+    stays_here = True
+
     def send(self, *, to: str, text: str, message_id: str) -> None:
         logger.info("SMS %s to %s: %s", message_id, to, text)
 
 
 class FileSmsBackend:
     """Appends each message as a JSON line to ``SMS_FILE_PATH`` (the embedded default)."""
+
+    stays_here = True
 
     def send(self, *, to: str, text: str, message_id: str) -> None:
         path = Path(settings.SMS_FILE_PATH)
@@ -49,12 +54,20 @@ outbox: list[dict[str, str]] = []
 
 
 class LocmemSmsBackend:
+    stays_here = True
+
     def send(self, *, to: str, text: str, message_id: str) -> None:
         outbox.append({"to": to, "text": text, "id": message_id})
 
 
 def sms_backend() -> SmsBackend:
     return import_string(settings.SMS_BACKEND)()
+
+
+def sms_stays_here() -> bool:
+    """True when the configured SMS backend only writes on this machine (a log, a file,
+    memory): no text can reach a real phone. A gateway class does not say so."""
+    return bool(getattr(import_string(settings.SMS_BACKEND), "stays_here", False))
 
 
 #: Senders of the channels whose code lives above this app (the call-centre API registers
