@@ -301,6 +301,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Per-tick and per-task chatter of Celery stays out of the INFO log; fieldops.jobs
+    # (fieldops/celery.py) says what each periodic job did. Errors still show.
+    "loggers": {name: {"level": env.str("CELERY_CHATTER_LEVEL", default="WARNING")}
+                for name in ("celery.beat", "celery.app.trace", "celery.worker.strategy")},
 }
 
 # --- Technician pages, uploads and customer links (appointments, R13-R19, R23, R26) ---

@@ -1,14 +1,24 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponseRedirect
+from django.templatetags.static import static as static_url
 from django.urls import include, path
 from django.views.generic import RedirectView
+
+
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """Browsers ask for /favicon.ico before (or without) reading a page's icon link. Resolved
+    per request: the static file's hashed name exists only after collectstatic."""
+    return HttpResponseRedirect(static_url("tech/icon-192.png"))
+
 
 admin.site.site_header = "fieldops"
 admin.site.site_title = "fieldops"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("favicon.ico", favicon),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("tech/", include("fieldapp.urls")),
