@@ -86,6 +86,15 @@ PATH_WEIGHTS: dict[str, float] = {
     "nobody_home": 4, "abnormal": 1.5, "cant_finish": 3, "rework": 6, "remote": 12,
     "cancel_early": 2.5, "cancel_dispatched": 2.5,
 }
+#: Finished orders of each life kept in ``ScaleResult.samples``.
+SAMPLES_PER_LIFE = 2
+
+
+@dataclass
+class Sample:
+    order_id: int
+    planned: _Order
+    start: dt.datetime
 
 
 @dataclass
@@ -97,6 +106,9 @@ class ScaleResult:
     method: str
     states: dict[str, int]
     templates: int = 0
+    #: A few finished orders of each life, with the moment their copy starts: what a check
+    #: walks again through the services to compare (tests/demo/test_scale.py).
+    samples: list[Sample] = field(default_factory=list)
 
 
 def _ensure_scale_reference(technicians: int, ref: Reference) -> int:
@@ -299,7 +311,7 @@ def _walk_template(order: _Order, start: dt.datetime, ref: Reference,
     c = order.customer
     times = scenarios.step_times(path, start)
     intake: dict[str, Any] = {
-        "channel": Channel.HOTLINE, "kind": order.kind, "service": c.service,
+        "channel": order.channel, "kind": order.kind, "service": c.service,
         "access_type": c.access, "customer_name": c.name, "contact_phone": c.phone,
         "address": c.address, "area": c.area, "customer_class": c.klass, "notes": order.notes,
     }
@@ -392,33 +404,36 @@ class _Planner:
         o = _Order(created=t, customer=c, kind=kind, path=path,
                    technician=techs[int(r() * len(techs))], channel=channel,
                    notes=rng.choice(NOTES), force=force)
-        o.group = (path, kind, _policy_group(kind, c.service, c.klass, c.area.area_type))
+        # The access type picks the kit (R20); the policy, the timers.
+        o.group = (path, kind, c.access,
+                   _policy_group(kind, c.service, c.klass, c.area.area_type))
         return o
 
 
-def _copy_of(tpl: _Template, o: _Order, shift: dt.timedelta, agent: int) -> templates.Copy:
+def _copy_of(tpl: _Template, o: _Order, shift: dt.timedelta) -> templates.Copy:
     c = o.customer
     tech = o.technician
     order: dict[str, Any] = {
         "channel": o.channel, "service": c.service, "access_type": c.access,
         "contact_phone": c.phone, "address": c.address, "notes": o.notes,
-        "created_by_id": None if o.channel in (Channel.APP, Channel.WEBSITE) else agent,
     }
+    if o.kind == Kind.REPAIR:  # as _walk_template describes the fault for the service
+        order["symptoms"] = SYMPTOMS[c.service][0]
     return templates.Copy(
         shift=shift,
         same={Customer: {tpl.customer: c.pk}, ServiceAccount: {tpl.account: c.account},
               Area: {tpl.area: c.area.pk}, Technician: {tpl.technician: tech.pk},
               get_user_model(): {tpl.tech_user: tech.user_id},
               Team: {tpl.team: tech.team_id}},
-        texts={tpl.tech_label: tech.display_name} if tpl.tech_label else {},
+        texts={**({tpl.tech_label: tech.display_name} if tpl.tech_label else {}),
+               tpl.order.customer.name: c.name, tpl.order.channel: o.channel},
         order=order)
 
 
 def _placed(tpl: _Template, o: _Order, now: dt.datetime) -> tuple[dt.timedelta, int]:
     """How far the copy moves from the template, and how many steps it has taken by
-    now. Whole hours, into the day shift (created 08:xx to 16:xx local), so the visits
-    stay on the hour and in working hours; a forced order is placed so that now falls
-    inside the state it must be in."""
+    now. Whole days, so bookings stay on the local day and visits in working hours; a
+    forced order is placed so that now falls inside the state it must be in."""
     if o.force is not None:
         k = (0 if o.force == State.ACCEPTED
              else next(i for i, s in enumerate(tpl.states) if s == o.force))
@@ -428,11 +443,11 @@ def _placed(tpl: _Template, o: _Order, now: dt.datetime) -> tuple[dt.timedelta, 
         return shift, k
     created = dt.datetime.fromtimestamp(o.created, dt.UTC)
     days = (timezone.localdate(created) - timezone.localdate(tpl.start)).days
-    hour = timezone.localtime(created).hour
-    extra = min(max(hour - 8, 0), 8)
-    shift = dt.timedelta(days=days, hours=extra)
+    # Whole days only: a booking for a whole or half day is aligned to the local day,
+    # and an hour's shift would move it off (tests/demo/test_scale.py compares).
+    shift = dt.timedelta(days=days)
     while tpl.start + shift > now:
-        shift -= dt.timedelta(hours=1)
+        shift -= dt.timedelta(days=1)
     k = sum(1 for t in tpl.times if t + shift <= now)
     return shift, k
 
@@ -524,6 +539,8 @@ def build_scale(*, orders: int, days: int = 90, seed: int = DEFAULT_SEED,
     models_ = [m for m in templates.template_models()]
     walked: dict[tuple[Any, ...], _Template] = {}
     states: dict[str, int] = defaultdict(int)
+    samples: list[Sample] = []
+    sampled: dict[str, int] = defaultdict(int)
     written = 0
     # each batch commits on its own (_write)
     for b in range(batches):
@@ -546,8 +563,13 @@ def build_scale(*, orders: int, days: int = 90, seed: int = DEFAULT_SEED,
         for (group, k), members in groups.items():
             tpl = walked[group]
             snap = tpl.snaps[k] if events == "full" else tpl.ends[k]
-            templates.copy_rows(snap, [_copy_of(tpl, o, shift, ref.agent.pk)
-                                       for o, shift in members], pool=pool, into=rows)
+            ids = templates.copy_rows(snap, [_copy_of(tpl, o, shift)
+                                             for o, shift in members], pool=pool, into=rows)
+            if k == len(tpl.times):  # finished lives: a few of each are kept as samples
+                for (o, shift), pk in zip(members, ids, strict=True):
+                    if o.force is None and sampled[o.path] < SAMPLES_PER_LIFE:
+                        sampled[o.path] += 1
+                        samples.append(Sample(pk, o, tpl.start + shift))
         _write(rows, _customer_rows(planner))
         written += len(plan)
         if progress is not None:
@@ -560,7 +582,7 @@ def build_scale(*, orders: int, days: int = 90, seed: int = DEFAULT_SEED,
     return ScaleResult(orders=written, customers=planner.made, technicians=added,
                        seconds=time.monotonic() - started,
                        method="COPY" if postgres else "bulk_create", states=dict(states),
-                       templates=len(walked))
+                       templates=len(walked), samples=samples)
 
 
 def _states_of(path: str) -> set[str]:

@@ -141,21 +141,24 @@ _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
 def _moved(value: Any, shift: dt.timedelta, days: dt.timedelta,
-           ids: dict[str, dict[Any, Any]]) -> Any:
+           ids: dict[str, dict[Any, Any]], texts: dict[str, str] | None = None) -> Any:
     """A JSON value (an event's payload, a ladder step's data) of a copy: ISO times
-    moved like the columns, and ``{"survey": 12}``-style references to a copied or
-    replaced row pointing at the copy's."""
+    moved like the columns, ``{"survey": 12}``-style references to a copied or
+    replaced row pointing at the copy's, and whole text values in ``texts`` replaced
+    (names, the intake channel)."""
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
             if isinstance(v, int) and not isinstance(v, bool) and k in ids:
                 out[k] = ids[k].get(v, v)
             else:
-                out[k] = _moved(v, shift, days, ids)
+                out[k] = _moved(v, shift, days, ids, texts)
         return out
     if isinstance(value, list):
-        return [_moved(v, shift, days, ids) for v in value]
+        return [_moved(v, shift, days, ids, texts) for v in value]
     if isinstance(value, str):
+        if texts and value in texts:
+            return texts[value]
         if _ISO_DAY.match(value):
             return (dt.date.fromisoformat(value) + days).isoformat()
         if _ISO_TIME.match(value):
@@ -274,7 +277,7 @@ def copy_rows(snap: Snapshot, copies: Iterable[Copy], *, pool: IdPool | None = N
                         new[name] += days
                 for name in plan.json:
                     if new[name] is not None:
-                        new[name] = _moved(new[name], c.shift, days, by_name)
+                        new[name] = _moved(new[name], c.shift, days, by_name, c.texts)
                 for name, length in plan.tokens:
                     if new[name] is not None:
                         new[name] = secrets.token_hex(length // 2)[:length]
