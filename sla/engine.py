@@ -202,7 +202,7 @@ def on_order_event(*, order: Any, action: str, at: dt.datetime) -> None:
             # applies, so a paused one resumes with the new target.
             if held.rule.policy_id == policy.pk and held.policy_version != policy.version:
                 rearmed, told = _rearm(held, rules.get(held.kind, held.rule), policy, at)
-                held.save()
+                held.save(update_fields=REARMED_FIELDS)
                 events.extend(rearmed)
                 notes.extend(told)
         for rule in policy.rules.all():

@@ -20,9 +20,11 @@ from importlib import import_module
 from typing import Any
 from urllib.parse import urlsplit
 
+import psycopg
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group, User
+from django.db import OperationalError
 from django.test import Client
 
 from demo import scenarios
@@ -70,6 +72,17 @@ def reset_broker_connections() -> None:
     amqp = celery_app.__dict__.get("amqp")
     if amqp is not None:
         amqp._producer_pool = None
+
+
+def deadlock_error() -> OperationalError:
+    """An ``OperationalError`` as Django raises it for PostgreSQL's 40P01, the driver's
+    ``DeadlockDetected`` as its cause (what ``fieldops.retry.is_deadlock`` looks for)."""
+    try:
+        raise psycopg.errors.DeadlockDetected("deadlock detected")
+    except psycopg.Error as driver:
+        error = OperationalError("deadlock detected")
+        error.__cause__ = driver
+        return error
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -41,7 +41,7 @@ def for_each_order(ids: Iterable[int], fn: Callable[[WorkOrder], Any]) -> BulkRe
     order commits on its own)."""
     result = BulkResult()
     for pk in sorted(set(ids)):
-        number = f"{WorkOrder.NUMBER_PREFIX}{pk:08d}"
+        number = WorkOrder.number_for(pk)
 
         def attempt(pk: int = pk) -> Any:
             return fn(WorkOrder.objects.select_related("technician", "area").get(pk=pk))

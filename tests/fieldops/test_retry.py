@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import threading
 
-import psycopg
 import pytest
 from django.db import OperationalError, connection, connections, transaction
 
 from fieldops.retry import TransactionDeadlocked, is_deadlock, retry_on_deadlock
 from technicians.models import Area, AreaType
+from tests.conftest import deadlock_error
 
 
 def _lock(area_id: int) -> None:
@@ -73,22 +73,13 @@ def test_a_real_deadlock_is_retried_once_and_succeeds():
                                                                 "B by the other"}
 
 
-def _deadlock() -> OperationalError:
-    try:
-        raise psycopg.errors.DeadlockDetected("deadlock detected")
-    except psycopg.Error as driver:
-        error = OperationalError("deadlock detected")
-        error.__cause__ = driver
-        return error
-
-
 @pytest.mark.django_db
 def test_a_second_deadlock_is_a_clean_refusal_and_other_errors_pass():
     calls = []
 
     def always() -> None:
         calls.append(1)
-        raise _deadlock()
+        raise deadlock_error()
 
     with pytest.raises(TransactionDeadlocked) as refused:
         retry_on_deadlock(always)

@@ -54,15 +54,21 @@ def sweep_at(moment: dt.datetime) -> None:
         engine.sweep_all()
 
 
-def test_a_paused_timer_resumed_after_its_policy_was_shortened_breaches_at_the_new_due(
-        make_order, alice, dispatcher, agent):
-    # R12, R38: paused at 10 min used; the target goes from 60 to 30 min while it is
-    # paused and the re-arm has not reached it; it resumes at T0+100: due at T0+120.
+def parked_then_shortened(make_order, alice, dispatcher, agent):
+    """R12, R38: an order parked at T0+10 (its contact timer paused at 10 min used), then
+    its policy's contact target shortened from 60 to 30 min."""
     order = dispatched(make_order, alice, dispatcher)
     with time_machine.travel(T0 + minutes(10), tick=False):
         order = booking_services.work_order_park(order=order, by=agent, reason="not home",
                                                  until=dt.date(2026, 11, 26))
-    policy = shorten_contact(30)
+    return order, shorten_contact(30)
+
+
+def test_a_paused_timer_resumed_after_its_policy_was_shortened_breaches_at_the_new_due(
+        make_order, alice, dispatcher, agent):
+    # R12, R38: paused at 10 min used; the target goes from 60 to 30 min while it is
+    # paused and the re-arm has not reached it; it resumes at T0+100: due at T0+120.
+    order, policy = parked_then_shortened(make_order, alice, dispatcher, agent)
     with time_machine.travel(T0 + minutes(100), tick=False):
         booking_services.work_order_resume(order=order, by=agent)
     t = contact_timer(order)
@@ -77,11 +83,7 @@ def test_a_paused_timer_resumed_after_its_policy_was_shortened_breaches_at_the_n
 def test_a_paused_timer_rearmed_by_the_policy_change_breaches_after_it_resumes(
         make_order, alice, dispatcher, agent):
     # R12, R38: the same with the re-arm task run while the timer is paused
-    order = dispatched(make_order, alice, dispatcher)
-    with time_machine.travel(T0 + minutes(10), tick=False):
-        order = booking_services.work_order_park(order=order, by=agent, reason="not home",
-                                                 until=dt.date(2026, 11, 26))
-    policy = shorten_contact(30)
+    order, policy = parked_then_shortened(make_order, alice, dispatcher, agent)
     with time_machine.travel(T0 + minutes(50), tick=False):
         assert engine.rearm_policy(policy.pk) == 1
     with time_machine.travel(T0 + minutes(100), tick=False):

@@ -3,21 +3,11 @@ a deadlock retried once, every refusal collected with its reason (R4)."""
 
 from __future__ import annotations
 
-import psycopg
 import pytest
-from django.db import OperationalError
 
+from tests.conftest import deadlock_error
 from workorders import bulk, services
 from workorders.models import State, WorkOrder
-
-
-def _deadlock() -> OperationalError:
-    try:
-        raise psycopg.errors.DeadlockDetected("deadlock detected")
-    except psycopg.Error as driver:
-        error = OperationalError("deadlock detected")
-        error.__cause__ = driver
-        return error
 
 
 @pytest.fixture
@@ -57,7 +47,7 @@ def test_a_deadlock_runs_the_order_again_and_a_second_one_is_a_refusal(three, al
         attempts[order.pk] = attempts.get(order.pk, 0) + 1
         services.work_order_dispatch(order=order, by=dispatcher)
         if (order.pk == ok_a.pk and attempts[order.pk] == 1) or order.pk == ok_b.pk:
-            raise _deadlock()
+            raise deadlock_error()
 
     result = bulk.for_each_order([ok_a.pk, ok_b.pk], dispatch)
     assert attempts == {ok_a.pk: 2, ok_b.pk: 2}, result
