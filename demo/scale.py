@@ -38,12 +38,13 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from dashboards.services import link_repeat_visits, order_facts_refresh
 from fieldops import bulk, roles
-from sla import engine
+from sla import calendars, engine
+from sla.timers import Timer, TimerEvent, TimerRule
 from technicians.models import Area, AreaType, Skill, Team, Technician
 from workorders import services
 from workorders.models import (
@@ -95,6 +96,9 @@ class Sample:
     order_id: int
     planned: _Order
     start: dt.datetime
+    #: which of its group's templates the order copies: 0 the first, walked before the
+    #: data; more when the copy's days are not working days like the first's
+    template: int = 0
 
 
 @dataclass
@@ -284,6 +288,11 @@ class _Template:
     tech_user: int = 0
     tech_label: str = ""
     team: int | None = None
+    #: the business calendars its SLA timers ran on, with the days (after the start's)
+    #: their stored times span; ``pattern``: those days' working hours
+    window: tuple[tuple[calendars.Schedule, int, int], ...] = ()
+    pattern: tuple[Any, ...] = ()
+    number: int = 0
 
 
 def _policy_group(kind: str, service: str, klass: str, area_type: str) -> Any:
@@ -301,6 +310,50 @@ def _ends_only(snap: templates.Snapshot) -> templates.Snapshot:
     rows = dict(snap.rows)
     rows[WorkOrderEvent] = [events[0], events[-1]]
     return templates.Snapshot(created_at=snap.created_at, rows=rows)
+
+
+def _calendar_window(snaps: list[templates.Snapshot], start: dt.datetime
+                     ) -> tuple[tuple[calendars.Schedule, int, int], ...]:
+    """The business calendars the template's SLA timers ran on and, for each, the days
+    (counted from the start's local day) that the timers' stored times span: a copy's
+    timers are the template's moved only if those days work the same hours (R37)."""
+    spans: dict[int, tuple[calendars.Schedule, int, int]] = {}
+    rules: dict[int, calendars.Schedule] = {}
+    timer_times = [f.attname for f in Timer._meta.concrete_fields
+                   if isinstance(f, models.DateTimeField)]
+    event_times = [f.attname for f in TimerEvent._meta.concrete_fields
+                   if isinstance(f, models.DateTimeField)]
+    for snap in snaps:
+        by_timer: dict[int, list[dt.datetime]] = defaultdict(list)
+        for row in snap.of(Timer):
+            by_timer[row["id"]] += [row[n] for n in timer_times if row[n] is not None]
+        for row in snap.of(TimerEvent):
+            by_timer[row["timer_id"]] += [row[n] for n in event_times if row[n] is not None]
+        for row in snap.of(Timer):
+            rule_id = row["rule_id"]
+            if rule_id not in rules:
+                rules[rule_id] = engine.schedule_of(
+                    TimerRule.objects.select_related("calendar").get(pk=rule_id))
+            schedule = rules[rule_id]
+            if schedule is calendars.CALENDAR_TIME or not by_timer[row["id"]]:
+                continue
+            day0 = timezone.localdate(start, schedule.tz)
+            days = [(timezone.localdate(t, schedule.tz) - day0).days
+                    for t in by_timer[row["id"]]]
+            _s, lo, hi = spans.get(id(schedule), (schedule, min(days), max(days)))
+            spans[id(schedule)] = (schedule, min(lo, *days), max(hi, *days))
+    return tuple(spans.values())
+
+
+def _pattern(window: tuple[tuple[calendars.Schedule, int, int], ...],
+             start: dt.datetime) -> tuple[Any, ...]:
+    """The working hours, by the calendars of ``window``, of the days it spans from the
+    local day of ``start``."""
+    out: list[Any] = []
+    for schedule, lo, hi in window:
+        day0 = timezone.localdate(start, schedule.tz)
+        out += [schedule.periods_on(day0 + dt.timedelta(days=i)) for i in range(lo, hi + 1)]
+    return tuple(out)
 
 
 def _walk_template(order: _Order, start: dt.datetime, ref: Reference,
@@ -346,7 +399,38 @@ def _walk_template(order: _Order, start: dt.datetime, ref: Reference,
                 team=tech.team_id)
         transaction.set_rollback(True)
     template.ends = [_ends_only(s) for s in snaps]
+    template.window = _calendar_window(snaps, start)
+    template.pattern = _pattern(template.window, start)
     return template
+
+
+def _template_for(o: _Order, walked: dict[tuple[Any, ...], list[_Template]],
+                  first_start: dt.datetime, now: dt.datetime, ref: Reference,
+                  models_: list[Any]) -> tuple[_Template, dt.timedelta, int]:
+    """The template the order copies, its shift and its steps taken by now.
+
+    A group's first template is walked before the data. A copy moved to a day whose
+    business hours differ from its template's over the days its SLA timers span (a
+    weekend, a public holiday, a swapped working Saturday) would carry timers computed
+    for the wrong days, so the order gets a template walked on its own day, which later
+    copies on days like it share. A forced order is placed by the hour: it copies the
+    first template (its timers' times are the template's, moved)."""
+    known = walked.setdefault(o.group, [])
+    if not known:
+        known.append(_walk_template(o, first_start, ref, models_))
+    if o.force is not None:
+        shift, k = _placed(known[0], o, now)
+        return known[0], shift, k
+    for tpl in known:
+        shift, k = _placed(tpl, o, now)
+        if _pattern(tpl.window, tpl.start + shift) == tpl.pattern:
+            return tpl, shift, k
+    shift, _k = _placed(known[0], o, now)
+    tpl = _walk_template(o, known[0].start + shift, ref, models_)
+    tpl.number = len(known)
+    known.append(tpl)
+    shift, k = _placed(tpl, o, now)
+    return tpl, shift, k
 
 
 class _Planner:
@@ -537,10 +621,10 @@ def build_scale(*, orders: int, days: int = 90, seed: int = DEFAULT_SEED,
         - dt.timedelta(days=45)
     tpl_start = timezone.make_aware(dt.datetime.combine(base_day, dt.time(8, 20)))
     models_ = [m for m in templates.template_models()]
-    walked: dict[tuple[Any, ...], _Template] = {}
+    walked: dict[tuple[Any, ...], list[_Template]] = {}
     states: dict[str, int] = defaultdict(int)
     samples: list[Sample] = []
-    sampled: dict[str, int] = defaultdict(int)
+    sampled: dict[tuple[str, bool], int] = defaultdict(int)
     written = 0
     # each batch commits on its own (_write)
     for b in range(batches):
@@ -554,22 +638,21 @@ def build_scale(*, orders: int, days: int = 90, seed: int = DEFAULT_SEED,
         rows: templates.Rows = {}
         groups: dict[tuple[Any, ...], list[tuple[_Order, dt.timedelta]]] = defaultdict(list)
         for o in plan:
-            tpl = walked.get(o.group)
-            if tpl is None:
-                tpl = walked[o.group] = _walk_template(o, tpl_start, ref, models_)
-            shift, k = _placed(tpl, o, now_dt)
-            groups[(o.group, k)].append((o, shift))
+            tpl, shift, k = _template_for(o, walked, tpl_start, now_dt, ref, models_)
+            groups[(o.group, tpl.number, k)].append((o, shift))
             states[tpl.states[k]] += 1
-        for (group, k), members in groups.items():
-            tpl = walked[group]
+        for (group, number, k), members in groups.items():
+            tpl = walked[group][number]
             snap = tpl.snaps[k] if events == "full" else tpl.ends[k]
             ids = templates.copy_rows(snap, [_copy_of(tpl, o, shift)
                                              for o, shift in members], pool=pool, into=rows)
-            if k == len(tpl.times):  # finished lives: a few of each are kept as samples
+            if k == len(tpl.times):  # finished lives: a few of each are kept as samples,
+                # from first templates and from templates walked on days like the copy's
                 for (o, shift), pk in zip(members, ids, strict=True):
-                    if o.force is None and sampled[o.path] < SAMPLES_PER_LIFE:
-                        sampled[o.path] += 1
-                        samples.append(Sample(pk, o, tpl.start + shift))
+                    key = (o.path, number > 0)
+                    if o.force is None and sampled[key] < SAMPLES_PER_LIFE:
+                        sampled[key] += 1
+                        samples.append(Sample(pk, o, tpl.start + shift, number))
         _write(rows, _customer_rows(planner))
         written += len(plan)
         if progress is not None:
@@ -582,7 +665,7 @@ def build_scale(*, orders: int, days: int = 90, seed: int = DEFAULT_SEED,
     return ScaleResult(orders=written, customers=planner.made, technicians=added,
                        seconds=time.monotonic() - started,
                        method="COPY" if postgres else "bulk_create", states=dict(states),
-                       templates=len(walked), samples=samples)
+                       templates=sum(map(len, walked.values())), samples=samples)
 
 
 def _states_of(path: str) -> set[str]:

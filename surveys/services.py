@@ -425,11 +425,19 @@ def callbacks_open_due(*, limit: int = 500) -> int:
     were opened; running it again opens none."""
     now = clock.now()
     opened = 0
+    waiting = {"status": SurveyStatus.PENDING, "callback_due_at__lte": now,
+               "callback__isnull": True}
     with transaction.atomic():
-        due = list(Survey.objects.select_for_update(skip_locked=True, of=("self",))
-                   .filter(status=SurveyStatus.PENDING, callback_due_at__lte=now,
-                           callback__isnull=True)
-                   .select_related("order").order_by("callback_due_at")[:limit])
+        # The lock order of every order change: the orders first (skipping any a
+        # transition holds; the next run takes it), in id order, then their surveys.
+        candidates = list(Survey.objects.filter(**waiting).order_by("callback_due_at")
+                          .values_list("order_id", flat=True)[:limit])
+        orders = list(WorkOrder.objects.select_for_update(no_key=True, skip_locked=True,
+                                                          of=("self",))
+                      .filter(pk__in=candidates).order_by("pk").values_list("pk", flat=True))
+        due = list(Survey.objects.select_for_update(of=("self",))
+                   .filter(order_id__in=orders, **waiting)
+                   .select_related("order").order_by("order_id", "pk"))
         for survey in due:
             Callback.objects.create(survey=survey, order=survey.order, created_at=now)
             order = survey.order

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import psycopg
 import pytest
 import time_machine
+from django.db import connection
 
 from surveys import services
 from surveys.models import AnswerChannel, Callback, Survey, SurveyStatus
@@ -51,3 +53,21 @@ def test_two_sweeps_at_once_open_one_callback(make_order, alice):
     for order in orders:
         assert WorkOrderEvent.objects.filter(
             order=order, action=OrderAction.CALLBACK_OPENED).count() == 1
+
+
+def test_an_order_being_changed_is_left_to_the_next_run(make_order, alice):
+    """R30 under the lock order of every order change (the order, then its rows): a run
+    that meets an order another transaction holds skips it, and the next run opens its
+    callback."""
+    order = make_order(State.SURVEY_PENDING, technician=alice)
+    later = Survey.objects.get(order=order).callback_due_at + dt.timedelta(minutes=1)
+    params = connection.get_connection_params()
+    with psycopg.connect(**params, autocommit=False) as other:
+        other.execute("SELECT 1 FROM workorders_workorder WHERE id = %s FOR NO KEY UPDATE",
+                      [order.pk])
+        with time_machine.travel(later, tick=False):
+            assert services.callbacks_open_due() == 0
+        other.rollback()
+    with time_machine.travel(later, tick=False):
+        assert services.callbacks_open_due() == 1
+    assert Callback.objects.filter(order=order).count() == 1
