@@ -53,9 +53,14 @@ class SmsTemplate:
     params: tuple[str, ...]
 
     def values(self, params: dict[str, Any] | None) -> list[tuple[str, str]]:
-        """The template's values in its order, as text (a missing one is empty)."""
+        """The template's values in its order, as text. A message without one of them (a
+        row written before its values were kept) can never fill the template."""
         given = params or {}
-        return [(name, str(given.get(name, ""))) for name in self.params]
+        missing = [name for name in self.params if name not in given]
+        if missing:
+            raise PermanentSmsError(f"the message has no {', '.join(missing)} for the "
+                                    f"template {self.code}")
+        return [(name, str(given[name])) for name in self.params]
 
 
 def _entry(kind: str, raw: Any) -> SmsTemplate:

@@ -10,7 +10,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
 
@@ -38,7 +38,7 @@ class FakeGateway:
     #: exactly "application/json").
     content_type = "application/json;charset=utf-8"
 
-    def __enter__(self) -> FakeGateway:
+    def __enter__(self) -> Self:
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):

@@ -178,3 +178,11 @@ def test_pulled_receipts_update_the_rows_and_a_second_pull_changes_nothing(aliyu
     assert receipts.pull_due() == 0
     second.refresh_from_db()
     assert second.delivery == Delivery.UNDELIVERED and second.delivery_error == "MK:0012"
+
+
+def test_a_row_without_the_templates_values_fails_for_good(aliyun):
+    note = services.notify(channel=Channel.SMS, kind="survey", address="13800138000",
+                           body="written before the values were kept")
+    assert delivery.deliver(note.pk) == "failed"
+    note.refresh_from_db()
+    assert "no number, url" in note.last_error and aliyun.requests == []

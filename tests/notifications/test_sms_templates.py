@@ -21,7 +21,7 @@ from .conftest import TEMPLATES
 
 
 def ids(settings) -> list[str]:
-    return [message.id for message in check_sms_gateway()]
+    return [str(message.id) for message in check_sms_gateway()]
 
 
 def test_a_free_text_backend_needs_no_template(settings):
