@@ -11,7 +11,7 @@ import logging
 import pytest
 from django.test import Client
 
-from notifications import delivery, receipts, services
+from notifications import delivery, services, tasks
 from notifications.models import Channel, Delivery, Notification, Status
 
 pytestmark = pytest.mark.django_db
@@ -128,11 +128,11 @@ def test_pulled_receipts_update_the_rows_once(tencent):
         "UserReceiveTime": 1795942805, "CountryCode": "86", "SubscriberNumber": "13800138000",
         "PhoneNumber": "+8613800138000", "SerialNo": note.gateway_id, "ReportStatus": "SUCCESS",
         "Description": "DELIVRD", "SessionContext": f"fieldops-{note.pk}"})
-    assert receipts.pull_due() == 1
+    assert tasks.pull_sms_receipts() == 1
     pull = tencent.requests[-1]
     assert pull.headers["x-tc-action"] == "PullSmsSendStatus"
     assert pull.json == {"Limit": 100, "SmsSdkAppId": "1400006666"}
     note.refresh_from_db()
     assert note.delivery == Delivery.DELIVERED
     assert note.delivered_at == dt.datetime.fromtimestamp(1795942805, tz=dt.UTC)
-    assert receipts.pull_due() == 0
+    assert tasks.pull_sms_receipts() == 0  # run twice: nothing more
