@@ -236,6 +236,23 @@ CELERY_BEAT_SCHEDULE = {
 # each message as a JSON line to var/sms.log. Email: Django's mail (EMAIL_URL).
 SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.backends.FileSmsBackend")
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms.log"))
+# The template gateways (notifications/backends/aliyun.py, tencent.py, docs/sms-gateways.md):
+# an approved signature, and each SMS kind's approved template, as JSON:
+# {"survey": {"template": "SMS_123", "params": ["number", "url"]}, ...}.
+SMS_SIGN_NAME = env.str("SMS_SIGN_NAME", default="")
+SMS_TEMPLATES = env.json("SMS_TEMPLATES", default={})
+ALIYUN_SMS_ACCESS_KEY_ID = env.str("ALIYUN_SMS_ACCESS_KEY_ID", default="")
+ALIYUN_SMS_ACCESS_KEY_SECRET = env.str("ALIYUN_SMS_ACCESS_KEY_SECRET", default="")
+ALIYUN_SMS_ENDPOINT = env.str("ALIYUN_SMS_ENDPOINT", default="dysmsapi.aliyuncs.com")
+TENCENT_SMS_SECRET_ID = env.str("TENCENT_SMS_SECRET_ID", default="")
+TENCENT_SMS_SECRET_KEY = env.str("TENCENT_SMS_SECRET_KEY", default="")
+TENCENT_SMS_SDK_APP_ID = env.str("TENCENT_SMS_SDK_APP_ID", default="")
+TENCENT_SMS_REGION = env.str("TENCENT_SMS_REGION", default="ap-guangzhou")
+TENCENT_SMS_ENDPOINT = env.str("TENCENT_SMS_ENDPOINT", default="sms.tencentcloudapi.com")
+# Delivery receipts: the secret in the callback URL /sms/receipts/<gateway>/<token>/ (empty:
+# no callback), and/or how often beat pulls them from the gateway (0: never).
+SMS_RECEIPT_TOKEN = env.str("SMS_RECEIPT_TOKEN", default="")
+SMS_RECEIPT_PULL_SECONDS = env.float("SMS_RECEIPT_PULL_SECONDS", default=0.0)
 _email = env.email_url("EMAIL_URL", default="consolemail://")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 EMAIL_HOST = _email.get("EMAIL_HOST", "")
@@ -256,6 +273,11 @@ CELERY_BEAT_SCHEDULE["flush-outbox"] = {
     "task": "notifications.tasks.flush_outbox",
     "schedule": env.float("OUTBOX_FLUSH_SECONDS", default=30.0),
 }
+if SMS_RECEIPT_PULL_SECONDS > 0:
+    CELERY_BEAT_SCHEDULE["pull-sms-receipts"] = {
+        "task": "notifications.tasks.pull_sms_receipts",
+        "schedule": SMS_RECEIPT_PULL_SECONDS,
+    }
 
 # --- REST framework -------------------------------------------------------
 # The call-centre API (api/, docs/api.md): client tokens or a staff session, strict JSON,

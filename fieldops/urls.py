@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("portal.urls")),  # /c/ (appointments) and /s/ (surveys)
     path("api/v1/", include("api.urls")),
     path("dashboard/", include("dashboards.urls")),
+    path("sms/", include("notifications.urls")),  # the SMS gateways' delivery receipts
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
