@@ -18,7 +18,7 @@ from drf_spectacular.extensions import (
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import get_doc
 
-from .serializers import PHONE_OR_BLANK_PATTERN, PHONE_PATTERN
+from .serializers import PHONE_OR_BLANK_PATTERN, PHONE_PATTERN, YEARS
 
 
 class ApiAutoSchema(AutoSchema):
@@ -56,6 +56,29 @@ ORDER_LINKS = ("work_orders_retrieve", "work_orders_timeline", "work_orders_canc
                "work_orders_park", "work_orders_resolve_remotely",
                "work_orders_appointment_change_requests_create",
                "work_orders_follow_ups_create", "work_orders_follow_ups_list")
+
+
+#: Years the API takes in dates and times (``api.serializers.YEARS``: 2000 to 2100).
+YEAR_PATTERN = r"^(20[0-9]{2}|2100)-"
+assert YEARS == (2000, 2100), "YEAR_PATTERN says 2000 to 2100"
+
+
+class StrictDateSchema(OpenApiSerializerFieldExtension):
+    """A date the API takes: ISO 8601, in the years 2000 to 2100."""
+
+    target_class = "api.serializers.StrictDateField"
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        return {"type": "string", "format": "date", "pattern": YEAR_PATTERN}
+
+
+class StrictDateTimeSchema(OpenApiSerializerFieldExtension):
+    """A time the API takes: RFC 3339, in the years 2000 to 2100."""
+
+    target_class = "api.serializers.StrictDateTimeField"
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        return {"type": "string", "format": "date-time", "pattern": YEAR_PATTERN}
 
 
 #: Headers every refusal of that status may carry (``api.errors.exception_handler``).

@@ -53,7 +53,9 @@ PERM_FOLLOW_UP = survey_services.PERM_LOG
 #: Holding none of these makes a caller read-only (reporting clients, supervisors).
 WRITE_PERMS = (PERM_ADD, PERM_INTAKE, PERM_CANCEL, "workorders.dispatch_workorder",
                "workorders.perform_fieldwork")
-KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
+#: An Idempotency-Key: 1-255 printable ASCII characters (! to ~).
+KEY_REGEX = r"^[!-~]{1,255}$"
+KEY_PATTERN = re.compile(KEY_REGEX)
 
 # --- Schema helpers ---------------------------------------------------------------------
 
@@ -86,7 +88,9 @@ IF_MATCH = OpenApiParameter(
     description=_lazy("The ETag (version) you last read; the action is refused with 412 if "
                       "the order changed since."))
 IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
+    "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 255,
+                        "pattern": KEY_REGEX},
+    OpenApiParameter.HEADER, required=True,
     description=_lazy("Unique per request you mean (1-255 printable ASCII characters). A "
                       "retry with the same key and body returns the first answer."))
 LOCATION = OpenApiParameter(
