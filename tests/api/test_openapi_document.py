@@ -154,6 +154,12 @@ def test_enum_members_have_names_not_value_n(document):
                    for n in names), (where, names)
 
 
+def test_the_linter_runs_only_from_a_tarball_with_the_pinned_integrity():
+    assert openapi_lint.verified(b"abc", "sha512-3a81oZNherrMQXNJriBBMRLm+k6JqX6iCp7u5ktV05oh"
+                                         "kpkqJ0/BqDa6PCOj/uu9RU1EI2Q86A4qmslPpUyknw==")
+    assert not openapi_lint.verified(b"abd", openapi_lint.INTEGRITY)
+
+
 def test_the_document_lints_clean_with_redocly(tmp_path):
     """Issue 18, item 9: Redocly's linter (recommended rules, Django's trailing slashes
     allowed, redocly.yaml) reports no error and no warning."""
@@ -161,3 +167,14 @@ def test_the_document_lints_clean_with_redocly(tmp_path):
     report = result.stdout + result.stderr
     problems = re.findall(r"^\s*\d+:\d+\s+(?:error|warning)\s.*$", report, re.M)
     assert result.returncode == 0 and not problems, report
+
+
+def test_without_node_the_lint_fails_in_ci_and_is_skipped_elsewhere(monkeypatch, tmp_path):
+    monkeypatch.setattr(openapi_lint.shutil, "which", lambda name: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="node is not installed"):
+        openapi_lint.redocly_lint(COMMITTED, tmp_path)
+    monkeypatch.delenv("CI")
+    monkeypatch.delenv("FIELDOPS_REQUIRE_SERVICES", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        openapi_lint.redocly_lint(COMMITTED, tmp_path)
