@@ -24,6 +24,7 @@ urlpatterns = [
     path("tech/", include("fieldapp.urls")),
     path("", include("portal.urls")),  # /c/ (appointments) and /s/ (surveys)
     path("api/v1/", include("api.urls")),
+    path("api/", include("api.fallback_urls")),
     path("dashboard/", include("dashboards.urls")),
     path("sms/", include("notifications.urls")),  # the SMS gateways' delivery receipts
 ]
