@@ -398,4 +398,9 @@ AXES_CLIENT_IP_CALLABLE = "fieldops.logins.client_address"
 # API keys are not passwords: bad keys from one address beyond this per minute get 429.
 API_KEY_FAILURES_PER_MINUTE = env.int("API_KEY_FAILURES_PER_MINUTE", default=20)
 if REDIS_URL:  # a dead Redis must answer fast: rate limits fall back to a local count
+    # (api/throttling.py), /health/ says "degraded: redis", Celery jobs wait in the outbox.
     CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": 1, "socket_timeout": 1}
+CELERY_BEAT_SCHEDULE["flush-queued-tasks"] = {
+    "task": "fieldops.tasks.flush_queued_tasks",
+    "schedule": env.float("OUTBOX_FLUSH_SECONDS", default=30.0),
+}
