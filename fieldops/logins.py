@@ -10,11 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import logging
+import math
 from typing import Any
 
+from axes.models import AccessAttempt
+from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib import admin
 from django.db.models import Max, Q
+from django.db.models.signals import post_delete
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -61,8 +65,6 @@ def cool_off(request: HttpRequest | None = None) -> dt.timedelta:
 def locked_until(*, username: str | None, address: str | None) -> dt.datetime:
     """When the lockout of this user name or address ends: the cool-off after the last
     failure counted against either (failures during a lockout don't extend it)."""
-    from axes.models import AccessAttempt
-
     match = Q(pk__in=[])
     if username:
         match |= Q(username=username)
@@ -77,11 +79,11 @@ def lockout_response(request: HttpRequest, original_response: Any = None,
     """AXES_LOCKOUT_CALLABLE: the login page's own look, saying when to try again."""
     username = _username(request, credentials)
     until = locked_until(username=username, address=getattr(request, "axes_ip_address", None))
-    wait = max(60, int((until - clock.now()).total_seconds()) + 1)
+    wait = max(1, math.ceil((until - clock.now()).total_seconds()))
     message = _("Too many failed logins. Try again after %(time)s (in %(minutes)d "
                 "minutes), or ask an administrator to unlock the account.") % {
         "time": timezone.localtime(until).strftime("%H:%M"),
-        "minutes": (wait + 59) // 60}
+        "minutes": math.ceil(wait / 60)}
     context = {"message": message, "until": until, "title": _("Login locked")}
     if getattr(request.resolver_match, "namespace", "") == "tech":
         template = "tech/locked_out.html"
@@ -117,9 +119,5 @@ def log_unlock(sender: Any, instance: Any, **_: Any) -> None:
 
 def connect() -> None:
     """Called from ``FieldopsConfig.ready()``."""
-    from axes.models import AccessAttempt
-    from axes.signals import user_locked_out
-    from django.db.models.signals import post_delete
-
     user_locked_out.connect(log_lockout, dispatch_uid="fieldops.logins.lockout")
     post_delete.connect(log_unlock, sender=AccessAttempt, dispatch_uid="fieldops.logins.unlock")

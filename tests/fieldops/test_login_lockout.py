@@ -37,9 +37,9 @@ def test_it_locks_a_technician_out_after_the_failures_and_says_when_to_retry(ali
         assert [guess(browser, TECH_LOGIN, "alice").status_code for _ in range(2)] == [200, 200]
         locked = guess(browser, TECH_LOGIN, "alice")
         assert locked.status_code == 429
-        assert locked["Retry-After"] == str(15 * 60 + 1)
+        assert locked["Retry-After"] == str(15 * 60)
         page = locked.content.decode()
-        assert "Try again after 17:15 (in 16 minutes)" in page
+        assert "Try again after 17:15 (in 15 minutes)" in page
         assert "ask an administrator to unlock" in page
         # The right password no longer helps while locked out.
         right = guess(browser, TECH_LOGIN, "alice", "pw-alice")
@@ -118,3 +118,18 @@ def test_a_wrong_password_below_the_limit_still_gets_the_plain_error(alice):
     response = guess(Client(), TECH_LOGIN, "alice")
     assert response.status_code == 200
     assert "Wrong user name or password." in response.content.decode()
+
+
+@pytest.mark.parametrize(("name", "value", "least"), [
+    ("LOGIN_FAILURE_LIMIT", "0", 1), ("LOGIN_COOLOFF_MINUTES", "-5", 1),
+    ("API_KEY_FAILURES_PER_MINUTE", "0", 1), ("TRUSTED_PROXY_COUNT", "-1", 0)])
+def test_a_policy_setting_out_of_range_is_refused_at_start_with_its_name(name, value, least):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, name: value, "DJANGO_SETTINGS_MODULE": "fieldops.test_settings"}
+    result = subprocess.run([sys.executable, "-c", "import fieldops.test_settings"],
+                            env=env, capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    assert f"{name} must be {least} or more, not {value}" in result.stderr
