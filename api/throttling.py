@@ -80,10 +80,13 @@ def count_request(key: str) -> int:
         if _local.redis_down():
             return _local.incr(key)
         try:
-            return _redis_incr(cache, key)
+            count = _redis_incr(cache, key)
         except RedisError as error:
             _local.failed(error)
             return _local.incr(key)
+        if _local.degraded:
+            _local.recovered()
+        return count
     # add() is a no-op when the key exists; incr() is atomic where the backend is.
     cache.add(key, 0, timeout=WINDOW_SECONDS * 2)
     try:
@@ -114,6 +117,8 @@ class LocalCounts:
         self._counts: dict[str, tuple[int, float]] = {}
         self._retry_at = 0.0
         self._warned_at: float | None = None
+        #: Redis failed and has not answered since.
+        self.degraded = False
 
     def redis_down(self) -> bool:
         return clock.now().timestamp() < self._retry_at
@@ -122,12 +127,18 @@ class LocalCounts:
         now = clock.now().timestamp()
         with self._lock:
             self._retry_at = now + REDIS_RETRY_SECONDS
+            self.degraded = True
             warn = self._warned_at is None or now - self._warned_at >= WARNING_EVERY_SECONDS
             if warn:
                 self._warned_at = now
         if warn:
             logger.warning("Redis unavailable (%s): rate limits are counted per process "
                            "until it answers again", error)
+
+    def recovered(self) -> None:
+        with self._lock:
+            self.degraded, self._warned_at = False, None
+        logger.warning("Redis answers again: rate limits are shared again")
 
     def incr(self, key: str) -> int:
         now = clock.now().timestamp()
@@ -145,6 +156,7 @@ class LocalCounts:
             self._counts.clear()
             self._retry_at = 0.0
             self._warned_at = None
+            self.degraded = False
 
 
 _local = LocalCounts()

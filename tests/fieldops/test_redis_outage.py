@@ -133,6 +133,14 @@ def test_api_requests_are_served_when_redis_dies_and_rate_limited_per_process(
         assert api.get("/api/v1/me/").status_code == 200  # a new minute
     assert len([r for r in caplog.records if r.name == "api.throttling"]) == 2  # once a minute
 
+    private_redis.start()  # back (empty): counting is shared again once it answers
+    with time_machine.travel(START + dt.timedelta(seconds=67), tick=False), \
+            caplog.at_level(logging.WARNING, logger="api.throttling"):
+        assert api.get("/api/v1/me/").status_code == 200
+    said = [r.getMessage() for r in caplog.records if r.name == "api.throttling"]
+    assert len(said) == 3 and said[-1].startswith("Redis answers again")
+    assert private_redis.client().keys(f"*{throttling.NAMESPACE}*")
+
 
 def test_health_reports_degraded_redis_while_it_is_down(private_redis, db):
     browser = Client()
