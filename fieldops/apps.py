@@ -22,3 +22,6 @@ class FieldopsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="fieldops-sync-roles")
+        from . import logins  # imports axes' models: only once the app registry is ready
+
+        logins.connect()

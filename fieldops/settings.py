@@ -401,3 +401,37 @@ CELERY_BEAT_SCHEDULE["dashboard-breaches"] = {
     "task": "dashboards.tasks.catch_up_breaches",
     "schedule": env.float("DASHBOARD_BREACH_SECONDS", default=60.0),
 }
+
+# --- Login throttling and Redis outages (fieldops/logins.py, docs/operations.md) ------------
+# After LOGIN_FAILURE_LIMIT failed logins within LOGIN_COOLOFF_MINUTES, the user name and the
+# address are each locked out until LOGIN_COOLOFF_MINUTES after the last failure (admin and
+# technician logins; django-axes, counted in the database so a Redis outage changes nothing).
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_COOLOFF_MINUTES = env.int("LOGIN_COOLOFF_MINUTES", default=15)
+# Proxies in front that append to X-Forwarded-For (0: the peer address is the client's).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# API keys are not passwords: bad keys from one address beyond this per minute get 429.
+API_KEY_FAILURES_PER_MINUTE = env.int("API_KEY_FAILURES_PER_MINUTE", default=20)
+for _name, _least in (("LOGIN_FAILURE_LIMIT", 1), ("LOGIN_COOLOFF_MINUTES", 1),
+                      ("TRUSTED_PROXY_COUNT", 0), ("API_KEY_FAILURES_PER_MINUTE", 1)):
+    if globals()[_name] < _least:
+        raise ImproperlyConfigured(f"{_name} must be {_least} or more, not {globals()[_name]}")
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last: turns the failure into a lockout
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = "fieldops.logins.failure_limit"
+AXES_COOLOFF_TIME = "fieldops.logins.cool_off"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the retry time shown stays true
+AXES_LOCKOUT_CALLABLE = "fieldops.logins.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "fieldops.logins.client_address"
+_loggers: dict = LOGGING["loggers"]  # type: ignore[assignment]
+_loggers["axes"] = {"level": "WARNING"}  # fieldops.security says who, where and until when
+if REDIS_URL:  # a dead Redis must answer fast: rate limits fall back to a local count
+    # (api/throttling.py), /health/ says "degraded: redis", Celery jobs wait in the outbox.
+    CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": 1, "socket_timeout": 1}
+CELERY_BEAT_SCHEDULE["flush-queued-tasks"] = {
+    "task": "fieldops.tasks.flush_queued_tasks",
+    "schedule": env.float("OUTBOX_FLUSH_SECONDS", default=30.0),
+}
