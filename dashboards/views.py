@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
 from fieldops import roles
+from fieldops.routers import reads_replica
 from technicians.models import Area, Technician
 
 from . import exports, selectors
@@ -66,6 +67,7 @@ def _context(request: HttpRequest, tab: str) -> dict[str, Any]:
 
 @never_cache
 @supervisor_required
+@reads_replica
 def compliance(request: HttpRequest) -> HttpResponse:
     """The compliance figures of the period, with charts and breakdowns. The live Now
     panel is its own request (``now_partial``), made by the page as soon as it loads and
@@ -91,6 +93,7 @@ def compliance(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @supervisor_required
+@reads_replica
 def now_partial(request: HttpRequest) -> HttpResponse:
     """The "Now" panel alone, polled by the page to refresh it without a reload."""
     context = _context(request, "compliance")
@@ -100,6 +103,7 @@ def now_partial(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @supervisor_required
+@reads_replica
 def breaches(request: HttpRequest) -> HttpResponse:
     """Breach attribution: where the time of each broken promise went."""
     context = _context(request, "breaches")
@@ -110,6 +114,7 @@ def breaches(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @supervisor_required
+@reads_replica
 def scorecard(request: HttpRequest, pk: int) -> HttpResponse:
     """One technician's figures over the period against their area's."""
     technician = get_object_or_404(Technician.objects.select_related("user", "team"), pk=pk)
@@ -138,6 +143,7 @@ def _better(figure: selectors.Figure, own: Any, area: Any) -> bool | None:
 
 @never_cache
 @supervisor_required
+@reads_replica
 def export_csv(request: HttpRequest, table: str) -> HttpResponse:
     if table not in exports.TABLES:
         raise Http404(_("No such table."))
@@ -151,6 +157,7 @@ def export_csv(request: HttpRequest, table: str) -> HttpResponse:
 
 @never_cache
 @supervisor_required
+@reads_replica
 def export_xlsx(request: HttpRequest) -> HttpResponse:
     filters = FilterForm(request.GET or None).filters()
     response = HttpResponse(

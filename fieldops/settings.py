@@ -130,11 +130,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    if env.bool("PGBOUNCER_TRANSACTION_POOLING", default=False):
+        # Behind PgBouncer in transaction mode (docs/scaling.md): no cursor outlives its
+        # transaction, and PgBouncer holds the server connections.
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     # SQLite tests use an in-memory database; servers get a named one (override to run
     # two suites against one server at once).
     DATABASES["default"]["TEST"] = {
         "NAME": env.str("TEST_DATABASE_NAME", default="test_fieldops")}
+
+# A PostgreSQL read replica for the supervisors' dashboards (docs/scaling.md): their pages
+# and exports read there (fieldops.routers); every write and every other read stays on
+# "default".
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
+    DATABASES["replica"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["replica"].setdefault("CONN_HEALTH_CHECKS", True)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DASHBOARDS_DATABASE = "replica" if DATABASE_REPLICA_URL else "default"
+DATABASE_ROUTERS = ["fieldops.routers.ReplicaRouter"]
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -223,6 +240,19 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Scale-out (docs/scaling.md): with CELERY_QUEUES_BY_KIND=1 each kind of work has its own
+# queue, so a breach storm never waits behind a webhook backlog, and each queue gets its own
+# workers (`celery -A fieldops worker -Q sla`). Off, every task uses the one default queue
+# and any worker runs everything (the embedded mode, a single-machine stack).
+QUEUES_BY_KIND = env.bool("CELERY_QUEUES_BY_KIND", default=False)
+QUEUE_OF_TASKS = {
+    "sla.tasks.*": "sla",
+    "notifications.tasks.deliver_webhook": "webhooks",
+    "notifications.tasks.*": "notifications",
+    "dashboards.tasks.*": "facts",
+}
+if QUEUES_BY_KIND:
+    CELERY_TASK_ROUTES = {name: {"queue": queue} for name, queue in QUEUE_OF_TASKS.items()}
 # Periodic tasks; each is thin and safe to run twice (see fieldops/tasks.py).
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {

@@ -13,3 +13,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast log
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405  (whitenoise warns otherwise)
 SMS_BACKEND = "notifications.backends.LocmemSmsBackend"
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# A second alias, a test mirror of "default", so the dashboards' replica routing runs in
+# tests (tests/dashboards/test_replica.py); the dashboards read "default" unless a test
+# points DASHBOARDS_DATABASE at it.
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and "replica" not in DATABASES:  # noqa: F405
+    DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405

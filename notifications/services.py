@@ -13,7 +13,7 @@ from fieldops import clock
 from fieldops.bulk import insert_rows
 
 from .models import Channel, Notification, Status
-from .tasks import deliver_notification, flush_outbox
+from .tasks import deliver_notification, deliver_webhook, flush_outbox
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,8 @@ def notify(*, channel: str, kind: str, body: str, recipient: Any = None, address
         Notification.objects.filter(pk=note.pk).update(status=Status.SENT, sent_at=clock.now())
         return note
     note_id = note.pk
-    transaction.on_commit(lambda: _enqueue(deliver_notification, note_id))
+    task = deliver_webhook if channel == Channel.WEBHOOK else deliver_notification
+    transaction.on_commit(lambda: _enqueue(task, note_id))
     return note
 
 

@@ -11,6 +11,13 @@ def deliver_notification(note_id: int) -> str:
 
 
 @shared_task(acks_late=True, ignore_result=True)
+def deliver_webhook(note_id: int) -> str:
+    """The same delivery for a webhook row: its own task, so that with queues by kind
+    (docs/scaling.md) a slow integrator's endpoint never holds up an SMS."""
+    return delivery.deliver(note_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def flush_outbox() -> int:
     """Beat runs this: anything pending and due (missed, retried, broker was down) goes out."""
     return delivery.flush_due()

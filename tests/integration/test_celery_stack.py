@@ -7,6 +7,7 @@ and a service's ``on_commit`` hook reaches the worker.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -100,6 +101,14 @@ def broker_url() -> Iterator[str]:
 @pytest.fixture
 def celery_stack(broker_url: str) -> Iterator[list[Proc]]:
     """A worker and a beat, started as the deployment starts them; always stopped."""
+    with stack(broker_url) as processes:
+        yield processes
+
+
+@contextlib.contextmanager
+def stack(broker_url: str, *, workers: int = 1, beats: int = 1) -> Iterator[list[Proc]]:
+    """``workers`` Celery workers and ``beats`` beats on the test database, as the
+    deployment starts them (several of each: docs/scaling.md); always stopped."""
     env = dict(os.environ)
     env.update({
         "DJANGO_SETTINGS_MODULE": "fieldops.test_settings",
@@ -110,12 +119,15 @@ def celery_stack(broker_url: str) -> Iterator[list[Proc]]:
         "CONN_MAX_AGE": "0",  # let go of the test database between tasks
     })
     workdir = Path(tempfile.mkdtemp(prefix="fieldops-celery-"))
-    commands = {
-        "worker": ["worker", "-l", "info", "--concurrency", "1", "--without-mingle",
-                   "--without-gossip", "-n", f"integration-{os.getpid()}@%h"],
-        "beat": ["beat", "-l", "info", "--schedule", str(workdir / "celerybeat-schedule"),
-                 "--pidfile", str(workdir / "beat.pid")],
-    }
+    commands = {}
+    for n in range(workers):
+        commands[f"worker{n or ''}"] = [
+            "worker", "-l", "info", "--concurrency", "1", "--without-mingle",
+            "--without-gossip", "-n", f"integration-{os.getpid()}-{n}@%h"]
+    for n in range(beats):
+        commands[f"beat{n or ''}"] = [
+            "beat", "-l", "info", "--schedule", str(workdir / f"celerybeat-schedule{n}"),
+            "--pidfile", str(workdir / f"beat{n}.pid")]
     processes: list[Proc] = []
     try:
         for name, args in commands.items():
