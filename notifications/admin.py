@@ -9,13 +9,13 @@ from fieldops.signed_links import mask_links
 from .models import Notification
 
 #: Every field, the text shown through ``NotificationAdmin.text``.
-FIELDS: tuple[str, ...] = tuple(("text" if f.name == "body" else f.name)
+FIELDS: tuple[str, ...] = tuple({"body": "text", "address": "to"}.get(f.name, f.name)
                                 for f in Notification._meta.fields if f.name != "id")
 
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "channel", "kind", "recipient", "address", "order", "status",
+    list_display = ("created_at", "channel", "kind", "recipient", "to", "order", "status",
                     "attempts", "sent_at")
     list_filter = ("status", "channel", "kind")
     search_fields = ("address", "body", "kind")
@@ -24,6 +24,11 @@ class NotificationAdmin(admin.ModelAdmin):
     # The text as sent, but with the customer's signed links cut out: a booking or survey
     # link acts as the customer (R29, R40).
     fields = readonly_fields = FIELDS
+
+    @admin.display(description=_("address"))
+    def to(self, obj: Notification) -> str:
+        # R40: customers' numbers masked; the outbox is for delivery, not for calling.
+        return obj.shown_address
 
     @admin.display(description=_("text"))
     def text(self, obj: Notification) -> str:
