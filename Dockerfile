@@ -6,24 +6,27 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    UV_PROJECT_ENVIRONMENT=/app/.venv \
+    UV_COMPILE_BYTECODE=1 \
+    UV_NO_CACHE=1 \
+    PATH=/app/.venv/bin:$PATH \
     FIELDOPS_VAR_DIR=/app/var \
     STATIC_ROOT=/app/staticfiles \
     WEB_CONCURRENCY=3
 
 WORKDIR /app
 
-# Dependencies first: this layer is rebuilt only when pyproject.toml changes.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+# Dependencies first, exactly the versions uv.lock names (as dev.py and CI install them;
+# uv at the version dev.py pins): this layer is rebuilt only when the lock changes.
+COPY pyproject.toml uv.lock ./
+RUN pip install uv==0.13.9 \
+    && uv sync --locked --no-install-project
 
 # The project (editable, so BASE_DIR stays /app with its templates/ and locale/),
 # translations compiled with Babel, static files collected for WhiteNoise. The
 # SECRET_KEY here only lets the settings load; it is not in the final environment.
 COPY . .
-RUN pip install --no-deps -e . \
+RUN uv sync --locked \
     && python dev.py compilemessages \
     && SECRET_KEY=build-time-dummy-key-not-used-at-runtime-only-for-collectstatic DEBUG=0 \
         python manage.py collectstatic --noinput \

@@ -5,10 +5,14 @@
     python3 dev.py test [pytest args] # the test suite, on local PostgreSQL/Redis if they answer
     python3 dev.py manage COMMAND ... # any manage.py command, in the embedded settings of run
 
-Both create ``.venv`` on first use and re-install the project into it only when
-``pyproject.toml`` changes. ``python dev.py compilemessages`` (run by the two commands
-and by the Dockerfile) compiles ``locale/*/LC_MESSAGES/*.po`` with Babel, so no GNU
-gettext is needed; it needs Babel importable, i.e. run it with the venv's python.
+    python3 dev.py lock [--upgrade]   # write uv.lock again after editing pyproject.toml
+
+Each command creates ``.venv`` on first use and installs into it exactly the versions
+``uv.lock`` names (with uv, itself pinned here and installed into ``.venv`` by pip), again
+only when ``pyproject.toml`` or ``uv.lock`` changed. CI and the Docker image install from
+the same lock. ``python dev.py compilemessages`` (run by the two commands and by the
+Dockerfile) compiles ``locale/*/LC_MESSAGES/*.po`` with Babel, so no GNU gettext is needed;
+it needs Babel importable, i.e. run it with the venv's python.
 """
 
 from __future__ import annotations
@@ -26,7 +30,11 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
-STAMP = VENV / ".fieldops-pyproject.sha256"  # hash of the pyproject.toml last installed
+UV = BIN / ("uv.exe" if os.name == "nt" else "uv")
+#: The uv that installs the lock (the Dockerfile pins the same version).
+UV_VERSION = "0.13.9"
+LOCK = ROOT / "uv.lock"
+STAMP = VENV / ".fieldops-lock.sha256"  # hash of pyproject.toml and uv.lock last installed
 
 LOCAL_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/fieldops"
 LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -51,20 +59,55 @@ def call(args: list[str], env: dict[str, str] | None = None, what: str = "") -> 
 # --- The virtualenv -----------------------------------------------------------
 
 def bootstrap() -> None:
-    """Create .venv if missing; (re)install the project when pyproject.toml changed."""
+    """Create .venv if missing; install the locked dependencies and the project into it
+    when pyproject.toml or uv.lock changed."""
     if sys.version_info < (3, 11):  # noqa: UP036 (the system python3 may be older)
         die(f"fieldops needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
     if not PYTHON.exists():
         say("creating .venv ...")
         call([sys.executable, "-m", "venv", str(VENV)],
              what="python3 -m venv .venv (on Debian/Ubuntu: apt-get install python3-venv)")
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if not LOCK.exists():
+        die("uv.lock is missing: run `python3 dev.py lock` to write it.")
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()
+                            + LOCK.read_bytes()).hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == wanted:
         return
-    say('installing -e ".[dev]" into .venv (pyproject.toml is new or changed) ...')
-    call([str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-          "-e", ".[dev]"], what="pip install")
+    ensure_uv()
+    say("installing the locked dependencies (uv.lock) and the project into .venv ...")
+    call([str(UV), "sync", "--locked", "--inexact", "--extra", "dev", "--python", str(PYTHON)],
+         env=uv_env(),
+         what="uv sync --locked (if uv.lock is out of date with pyproject.toml: "
+              "python3 dev.py lock)")
     STAMP.write_text(wanted + "\n")
+
+
+def ensure_uv() -> None:
+    """uv, at the pinned version, inside .venv (pip puts it there; nothing system-wide)."""
+    if UV.exists():
+        found = subprocess.run([str(UV), "--version"], capture_output=True, text=True)
+        if found.returncode == 0 and found.stdout.split()[1:2] == [UV_VERSION]:
+            return
+    say(f"installing uv {UV_VERSION} into .venv ...")
+    call([str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check",
+          "--progress-bar", "on", f"uv=={UV_VERSION}"], what=f"pip install uv=={UV_VERSION}")
+
+
+def uv_env() -> dict[str, str]:
+    """uv works on .venv (the project environment), whatever the caller's environment."""
+    env = dict(os.environ)
+    env["UV_PROJECT_ENVIRONMENT"] = str(VENV)
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def lock(args: list[str]) -> None:
+    """Write uv.lock again from pyproject.toml (``--upgrade``: newest allowed versions)."""
+    if not PYTHON.exists():
+        call([sys.executable, "-m", "venv", str(VENV)], what="python3 -m venv .venv")
+    ensure_uv()
+    call([str(UV), "lock", *args], env=uv_env(), what="uv lock")
+    say("uv.lock written; the next `python3 dev.py run` or `test` installs it")
 
 
 def child_env() -> dict[str, str]:
@@ -199,6 +242,8 @@ def main(argv: list[str]) -> None:
         test(rest)
     elif command == "manage" and rest:
         manage(rest)
+    elif command == "lock" and rest in ([], ["--upgrade"]):
+        lock(rest)
     elif command == "compilemessages" and not rest:
         compile_messages()
     else:

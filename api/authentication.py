@@ -6,8 +6,9 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
+import logging
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
@@ -18,12 +19,14 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from fieldops import clock
+from fieldops.logins import client_address
 from fieldops.rawsql import plan_for, typed
 
-from . import conf
+from . import conf, throttling
 from .models import ApiClient, ApiToken
 
 TOKEN_PREFIX = "fo_"
+logger = logging.getLogger("fieldops.security")
 
 
 def digest(token: str) -> str:
@@ -100,9 +103,51 @@ def _cached_permissions(user: Any) -> None:
     user._perm_cache = hit[1]  # what ModelBackend.has_perm reads
 
 
+#: (address, minute) pairs this process saw over the bad-key limit; spares a Redis read on
+#: every good request.
+_BLOCKED: dict[tuple[str, int], float] = {}
+
+
+class BadKeyLimit:
+    """API keys get their own limit, apart from the password lockouts: an address that sent
+    ``API_KEY_FAILURES_PER_MINUTE`` bad keys in a minute gets 429 until the minute ends:
+    every further bad key (counted like the rate limits, in Redis or per process while it
+    is down), and any key at all in a process that has seen the address over the limit."""
+
+    def __init__(self, request: Request) -> None:
+        self.address = client_address(request._request) or "unknown"
+        now = clock.now().timestamp()
+        self.window = int(now // throttling.WINDOW_SECONDS)
+        self.wait = (self.window + 1) * throttling.WINDOW_SECONDS - now
+        self.key = f"{throttling.NAMESPACE}:badkey:{self.address}:{self.window}"
+        self.limit = conf.get("KEY_FAILURES_PER_MINUTE")
+
+    def check(self) -> None:
+        if (self.address, self.window) in _BLOCKED:
+            self._throttled()
+
+    def refuse(self, message: Any) -> NoReturn:
+        count = throttling.count_request(self.key)
+        if count >= self.limit:
+            if len(_BLOCKED) > 1000:
+                _BLOCKED.clear()
+            _BLOCKED[(self.address, self.window)] = self.wait
+            if count == self.limit:
+                logger.warning("API keys locked out: address=%s sent %d bad keys this "
+                               "minute", self.address, count)
+            else:
+                self._throttled()
+        raise exceptions.AuthenticationFailed(message)
+
+    def _throttled(self) -> NoReturn:
+        raise exceptions.Throttled(wait=self.wait, detail=str(_(
+            "Too many bad API keys from your address; wait for the next minute.")))
+
+
 class TokenAuthentication(authentication.BaseAuthentication):
     """Finds the token by its prefix, compares the SHA-256 of the whole token in constant
-    time, refuses revoked tokens and inactive clients, and notes when it was last used."""
+    time, refuses revoked tokens and inactive clients, and notes when it was last used.
+    Bad keys count against the address (``BadKeyLimit``)."""
 
     keywords = ("bearer", "token")
 
@@ -114,17 +159,19 @@ class TokenAuthentication(authentication.BaseAuthentication):
         if keyword.lower() not in self.keywords:
             return None
         token = token.strip()
+        limit = BadKeyLimit(request)
+        limit.check()
         prefix = split_token(token)
         if prefix is None:
-            raise exceptions.AuthenticationFailed(_("Malformed API token."))
+            limit.refuse(_("Malformed API token."))
         row = token_by_prefix(prefix)
         if row is None or not hmac.compare_digest(row.digest, digest(token)):
-            raise exceptions.AuthenticationFailed(_("Unknown API token."))
+            limit.refuse(_("Unknown API token."))
         if row.revoked_at is not None:
-            raise exceptions.AuthenticationFailed(_("This API token was revoked."))
+            limit.refuse(_("This API token was revoked."))
         client = row.client
         if not client.is_active or not client.user.is_active:
-            raise exceptions.AuthenticationFailed(_("This API client is disabled."))
+            limit.refuse(_("This API client is disabled."))
         self._touch(row)
         user = client.user
         user.api_client = client  # the same object; spares a query later

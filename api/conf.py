@@ -23,6 +23,8 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_TIMEOUT_SECONDS": 5.0,
     #: Receivers should refuse signatures older than this (seconds); documented tolerance.
     "WEBHOOK_TOLERANCE_SECONDS": 300,
+    #: Bad API keys accepted from one address per minute; then 429 until the minute ends.
+    "KEY_FAILURES_PER_MINUTE": 20,
     "PAGE_SIZE": 50,
     "MAX_PAGE_SIZE": 200,
 }

@@ -133,11 +133,13 @@ class StrictDateTimeField(serializers.DateTimeField):
 
 
 PHONE_PATTERN = r"^\+?[0-9]{5,20}$"
+#: The same, or nothing: a phone that may be left blank (its default, ``""``, must pass).
+PHONE_OR_BLANK_PATTERN = r"^(\+?[0-9]{5,20})?$"
 
 
-@extend_schema_field({"type": "string", "pattern": PHONE_PATTERN, "maxLength": 21})
 class PhoneField(StrictCharField):
-    """Digits only (5-20), optionally after a +: 13812345678, +8613812345678."""
+    """Digits only (5-20), optionally after a +: 13812345678, +8613812345678. Its schema
+    (``api.schema.PhoneFieldSchema``) admits ``""`` when the field may be blank."""
 
     default_error_messages = {"phone": _("Give a phone number as 5 to 20 digits, optionally "
                                          "after a +, without spaces or dashes.")}
@@ -524,12 +526,16 @@ class TimelineSerializer(serializers.Serializer):
 
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(choices=WebhookEventType.choices),
+        help_text=_("Event types delivered; empty for all."))
+
     class Meta:
         model = WebhookEndpoint
         fields = ["id", "url", "event_types", "description", "is_active", "created_at"]
 
 
-class WebhookEndpointCreatedSerializer(serializers.ModelSerializer):
+class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
     class Meta:
         model = WebhookEndpoint
         fields = ["id", "url", "event_types", "description", "is_active", "created_at",
@@ -566,6 +572,22 @@ class ProblemSerializer(serializers.Serializer):
     allowed_actions = serializers.ListField(child=serializers.CharField(), required=False)
     current_version = serializers.IntegerField(required=False)
     rule = serializers.CharField(required=False)
+    action = serializers.CharField(
+        required=False, help_text=_("illegal_transition: the action that was refused."))
+    field = serializers.CharField(
+        required=False, allow_blank=True,
+        help_text=_("rule_violation: the field the rule is about (empty if none)."))
+    existing_order = serializers.IntegerField(
+        required=False, help_text=_("duplicate_reference: the order that has your reference."))
+    original_order = serializers.IntegerField(
+        required=False, allow_null=True,
+        help_text=_("idempotency_key_reused: the order the key created first."))
+    callback = serializers.IntegerField(
+        required=False, help_text=_("already_answered: the callback that is no longer open."))
+    survey = serializers.IntegerField(
+        required=False, help_text=_("already_answered: the survey answered already."))
+    follow_up = serializers.IntegerField(
+        required=False, help_text=_("already_answered: the follow-up answered already."))
 
 
 # --- Callbacks (R30) ------------------------------------------------------------------------

@@ -272,12 +272,17 @@ def webhook_publish(*, order: WorkOrder, event_type: str, data: dict[str, Any],
     return queued
 
 
+def _webhook_order(order: WorkOrder) -> dict[str, Any]:
+    """The order as every webhook payload names it (docs/api.md, "Webhooks")."""
+    return {"id": order.pk, "number": order.number, "external_ref": order.external_ref,
+            "state": order.state, "version": order.version}
+
+
 def webhook_publish_order_event(*, event: WorkOrderEvent) -> int:
     """Fan one order event (R42 log row) out to the endpoints that want its type."""
     order = event.order
     data = {
-        "order": {"id": order.pk, "number": order.number, "external_ref": order.external_ref,
-                  "state": order.state, "version": order.version},
+        "order": _webhook_order(order),
         "event": {"id": event.pk, "action": event.action, "from_state": event.from_state,
                   "to_state": event.to_state, "at": event.at.isoformat(),
                   "actor": event.actor_label, "reason": event.reason},
@@ -296,8 +301,7 @@ def webhook_publish_timer_event(*, timer: Any, kind: str, at: dt.datetime) -> in
         return 0
     order = timer.order
     data = {
-        "order": {"id": order.pk, "number": order.number, "external_ref": order.external_ref,
-                  "state": order.state, "version": order.version},
+        "order": _webhook_order(order),
         "timer": {"id": timer.pk, "kind": timer.kind, "cycle": timer.cycle,
                   "due_at": timer.due_at.isoformat() if timer.due_at else None,
                   "at": at.isoformat()},

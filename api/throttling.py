@@ -1,17 +1,24 @@
 """Per-client rate limits: a fixed one-minute window counted in the cache (Redis in
 production, atomic INCR), answered with 429 and ``Retry-After``.
 
+When Redis does not answer, requests are still served: each process counts in its own
+memory against the same limits (so a client may get up to the limit once per process),
+a WARNING says so at most once a minute, and Redis is tried again after a few seconds.
+
 Every request counts, so with Redis the count is one round trip (INCR and EXPIRE NX in a
 pipeline) through one client object per process; Django's cache API would make two round
 trips and build a new Redis client object for each."""
 
 from __future__ import annotations
 
+import logging
+import threading
 import weakref
 from typing import Any
 
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
@@ -22,6 +29,12 @@ from . import conf
 WINDOW_SECONDS = 60
 #: Cache key prefix of the counters (tests use their own).
 NAMESPACE = "api:rate"
+#: After Redis failed, count locally this long before trying it again (seconds).
+REDIS_RETRY_SECONDS = 5.0
+#: The "counting locally" warning is logged at most this often (seconds).
+WARNING_EVERY_SECONDS = 60.0
+
+logger = logging.getLogger(__name__)
 
 
 def client_of(user: Any) -> Any:
@@ -60,19 +73,20 @@ _REDIS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 def count_request(key: str) -> int:
     """Add one to the window's counter and return it; atomic across processes with Redis.
-    The counter is the cache's own key (``cache.incr(key)`` counts in the same one)."""
+    The counter is the cache's own key (``cache.incr(key)`` counts in the same one). With
+    Redis down, the count is this process's own (``_local``)."""
     cache = caches["default"]
     if isinstance(cache, RedisCache):
-        backend = cache._cache
-        client = _REDIS.get(backend)
-        if client is None:
-            client = _REDIS[backend] = backend.get_client(write=True)
-        name = cache.make_and_validate_key(key)
-        pipe = client.pipeline(transaction=False)
-        pipe.incr(name)
-        pipe.expire(name, WINDOW_SECONDS * 2, nx=True)
-        count, _expiry = pipe.execute()
-        return int(count)
+        if _local.redis_down():
+            return _local.incr(key)
+        try:
+            count = _redis_incr(cache, key)
+        except RedisError as error:
+            _local.failed(error)
+            return _local.incr(key)
+        if _local.degraded:
+            _local.recovered()
+        return count
     # add() is a no-op when the key exists; incr() is atomic where the backend is.
     cache.add(key, 0, timeout=WINDOW_SECONDS * 2)
     try:
@@ -80,3 +94,69 @@ def count_request(key: str) -> int:
     except ValueError:  # expired between add and incr
         cache.add(key, 1, timeout=WINDOW_SECONDS * 2)
         return 1
+
+
+def _redis_incr(cache: RedisCache, key: str) -> int:
+    backend = cache._cache
+    client = _REDIS.get(backend)
+    if client is None:
+        client = _REDIS[backend] = backend.get_client(write=True)
+    name = cache.make_and_validate_key(key)
+    pipe = client.pipeline(transaction=False)
+    pipe.incr(name)
+    pipe.expire(name, WINDOW_SECONDS * 2, nx=True)
+    count, _expiry = pipe.execute()
+    return int(count)
+
+
+class LocalCounts:
+    """The fallback: counters in this process's memory, and when Redis last failed."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, tuple[int, float]] = {}
+        self._retry_at = 0.0
+        self._warned_at: float | None = None
+        #: Redis failed and has not answered since.
+        self.degraded = False
+
+    def redis_down(self) -> bool:
+        return clock.now().timestamp() < self._retry_at
+
+    def failed(self, error: Exception) -> None:
+        now = clock.now().timestamp()
+        with self._lock:
+            self._retry_at = now + REDIS_RETRY_SECONDS
+            self.degraded = True
+            warn = self._warned_at is None or now - self._warned_at >= WARNING_EVERY_SECONDS
+            if warn:
+                self._warned_at = now
+        if warn:
+            logger.warning("Redis unavailable (%s): rate limits are counted per process "
+                           "until it answers again", error)
+
+    def recovered(self) -> None:
+        with self._lock:
+            self.degraded, self._warned_at = False, None
+        logger.warning("Redis answers again: rate limits are shared again")
+
+    def incr(self, key: str) -> int:
+        now = clock.now().timestamp()
+        with self._lock:
+            if len(self._counts) > 10_000:  # drop expired windows
+                self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
+            count, expires = self._counts.get(key, (0, now + WINDOW_SECONDS * 2))
+            if expires <= now:
+                count, expires = 0, now + WINDOW_SECONDS * 2
+            self._counts[key] = (count + 1, expires)
+            return count + 1
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counts.clear()
+            self._retry_at = 0.0
+            self._warned_at = None
+            self.degraded = False
+
+
+_local = LocalCounts()

@@ -34,5 +34,7 @@ urlpatterns = [
     path("technicians/", views.TechnicianListView.as_view(), name="technicians"),
     path("webhooks/", views.WebhookCollectionView.as_view(), name="webhooks"),
     path("webhooks/<int:pk>/", views.WebhookDetailView.as_view(), name="webhook"),
-    re_path(r"^.*$", not_found_view),
+    # Any other path, even one with a newline or odd characters in it (``.`` alone would not
+    # match a newline and leave it to Django's HTML 404).
+    re_path(r"^[\s\S]*\Z", not_found_view),
 ]

@@ -52,7 +52,9 @@ PERM_FOLLOW_UP = survey_services.PERM_LOG
 #: Holding none of these makes a caller read-only (reporting clients, supervisors).
 WRITE_PERMS = (PERM_ADD, PERM_INTAKE, PERM_CANCEL, "workorders.dispatch_workorder",
                "workorders.perform_fieldwork")
-KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
+#: An Idempotency-Key: 1-255 printable ASCII characters (! to ~).
+KEY_REGEX = r"^[!-~]{1,255}$"
+KEY_PATTERN = re.compile(KEY_REGEX)
 
 # --- Schema helpers ---------------------------------------------------------------------
 
@@ -85,9 +87,19 @@ IF_MATCH = OpenApiParameter(
     description=_lazy("The ETag (version) you last read; the action is refused with 412 if "
                       "the order changed since."))
 IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
+    "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 255,
+                        "pattern": KEY_REGEX},
+    OpenApiParameter.HEADER, required=True,
     description=_lazy("Unique per request you mean (1-255 printable ASCII characters). A "
                       "retry with the same key and body returns the first answer."))
+LOCATION = OpenApiParameter(
+    "Location", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[201], required=True,
+    description=_lazy("The order's URL: /api/v1/work-orders/{id}/."))
+IDEMPOTENT_REPLAYED = OpenApiParameter(
+    "Idempotent-Replayed", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[201],
+    enum=["true"],
+    description=_lazy("\"true\" when this is the first answer to the same Idempotency-Key, "
+                      "sent again; absent otherwise."))
 ORDER_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH,
                             description=_lazy("Order id."))
 
@@ -284,7 +296,8 @@ class WorkOrderCollectionView(ApiView):
                          "results": results})
 
     @extend_schema(
-        operation_id="work_orders_create", parameters=[IDEMPOTENCY_KEY, ETAG],
+        operation_id="work_orders_create",
+        parameters=[IDEMPOTENCY_KEY, ETAG, LOCATION, IDEMPOTENT_REPLAYED],
         request=s.WorkOrderCreateSerializer,
         responses={201: s.WorkOrderDetailSerializer, **_problems(*WRITE_ERRORS)},
         summary="Create an order from any channel (R1, R3); idempotent by key.")
@@ -614,7 +627,8 @@ class WebhookDetailView(ApiView):
 
     @extend_schema(operation_id="webhooks_retrieve",
                    parameters=[OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)],
-                   responses={200: s.WebhookEndpointSerializer, **_problems(401, 404, 429)})
+                   responses={200: s.WebhookEndpointSerializer, **_problems(401, 404, 429)},
+                   summary="One of your webhook endpoints.")
     def get(self, request: Request, pk: int) -> Response:
         return Response(s.WebhookEndpointSerializer(self._endpoint(request, pk)).data)
 

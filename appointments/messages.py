@@ -30,11 +30,12 @@ def window_text(appointment: Appointment) -> str:
 def sms_missed_call(order: WorkOrder, now: dt.datetime) -> bool:
     """R8: the phone did not answer: the customer gets the technician's name and number
     (one SMS a day per order, however many calls fail)."""
+    values = technician_text(order)
     return sms_customer(
         order, kind="contact_missed",
         body=lambda: _("Your technician %(name)s (%(phone)s) called about order %(number)s "
-                       "and could not reach you. Please call back.")
-        % technician_text(order),
+                       "and could not reach you. Please call back.") % values,
+        params=values,
         dedupe_key=f"r8:{order.pk}:{timezone.localdate(now).isoformat()}")
 
 
@@ -53,7 +54,7 @@ def sms_booking(order: WorkOrder, appointment: Appointment, *, moved: bool) -> N
             return _("Your visit for order %(number)s is booked for %(window)s (technician "
                      "%(name)s, %(phone)s). Confirm or ask for another time: %(url)s") % values
     sms_customer(order, kind="appointment_moved" if moved else "appointment_booked",
-                  body=body, dedupe_key=f"booking:{appointment.pk}")
+                  body=body, params=values, dedupe_key=f"booking:{appointment.pk}")
 
 
 def sms_on_the_way(order: WorkOrder, now: dt.datetime) -> None:
@@ -65,6 +66,7 @@ def sms_on_the_way(order: WorkOrder, now: dt.datetime) -> None:
         order, kind="on_the_way",
         body=lambda: _("Technician %(name)s (%(phone)s) is on the way for order %(number)s, "
                        "booked for %(window)s.") % values,
+        params=values,
         dedupe_key=f"r13:{order.pk}:{booked.pk if booked else now.isoformat()}")
 
 
@@ -78,6 +80,7 @@ def tell_resumed(order: WorkOrder, until: dt.date) -> None:
         body=lambda: _("Order %(number)s: the wait you asked for ended on %(day)s. Your "
                        "technician %(name)s (%(phone)s) will call you to book the visit.")
         % values,
+        params=values,
         dedupe_key=f"r12-resume:{order.pk}:{order.version}")
     if order.technician is not None:
         tell_users([order.technician.user], order, kind="parked_resumed",

@@ -3,17 +3,19 @@
 
     .venv/bin/python bench/api_load.py [--orders 100000] [--duration 20] [--concurrency 8]
                                        [--workers 1] [--worker-class sync|gthread]
-                                       [--threads 4] [--db NAME] [--no-celery]
+                                       [--threads 4] [--reuse] [--no-celery]
 
 What it does, all on this machine (loopback only), bounded in time:
-1. creates a scratch PostgreSQL database (127.0.0.1:5432, user postgres), migrates it and
-   fills it with ``manage.py demo_data --orders N`` (bulk, realistic mix of states); or,
-   with ``--db NAME``, uses that already loaded database and keeps it;
+1. uses the PostgreSQL database ``DATABASE_URL`` names (default: a scratch one of its own
+   on the local server; created, and dropped at the end unless ``--keep-db``; one that
+   already holds tables is refused unless ``--recreate``, see ``bench/where.py``),
+   migrates it and fills it with ``manage.py demo_data --orders N`` (bulk, realistic mix
+   of states); with ``--reuse``, uses the database as already loaded and keeps it;
 2. registers an API client with a high rate limit and issues it a token;
 3. starts gunicorn (``--workers`` processes of ``--worker-class``, production settings, no
-   access log, rate limits counted in Redis as in production: ``REDIS_URL`` or
-   redis://127.0.0.1:6379/0) and, as in production, a Celery worker and beat on a Redis
-   broker (database 14), so the work an order event leaves for later (the dashboard
+   access log, rate limits counted in Redis as in production: the Redis ``REDIS_URL``
+   names, default redis://127.0.0.1:6379/0) and, as in production, a Celery worker and
+   beat with that Redis as their broker, so the work an order event leaves for later (the dashboard
    figures, the SLA sweep, the outbox) runs during the measurement (``--no-celery``: not);
 4. drives it from a separate process (``--drive``: a small asyncio HTTP/1.1 client that
    keeps connections open when the server allows it, as a call-centre's connection pool
@@ -24,7 +26,7 @@ What it does, all on this machine (loopback only), bounded in time:
    is reported), stops everything, drops the scratch database, and prints the figures, per
    worker process too, with the CPU time the gunicorn workers, PostgreSQL, Celery and the
    load generator used per request and the load average before each phase (the machine
-   may be shared). The last line is
+   may be shared). The first line names the database and Redis; the last line is
    ``api_load orders=N create_rps=X create_p99_ms=Y list_rps=Z list_p99_ms=W``.
 
 Not part of the test suite. Results for this machine are in docs/api.md.
@@ -52,7 +54,10 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-PG: dict[str, Any] = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import where  # noqa: E402
+
+WHERE = where.target(f"fieldops_bench_{os.getpid()}")
 #: Hard ceiling on requests per phase, whatever the duration (the loop is bounded).
 MAX_REQUESTS_PER_PHASE = 200_000
 
@@ -199,13 +204,6 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _admin_sql(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(dbname="postgres", autocommit=True, **PG) as conn:
-        conn.execute(sql)
-
-
 def _manage(env: dict[str, str], *argv: str, capture: bool = False) -> str:
     result = subprocess.run([PYTHON, "manage.py", *argv], cwd=ROOT, env=env, check=True,
                             text=True, capture_output=capture)
@@ -299,25 +297,25 @@ def _run_phase(args: argparse.Namespace, phase: str, port: int, token: str, area
 
 
 def orchestrate(args: argparse.Namespace) -> None:
-    scratch = args.db is None
-    db = args.db or f"fieldops_bench_{os.getpid()}"
+    db = WHERE.database
     env = {**os.environ,
-           "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db}",
+           "DATABASE_URL": WHERE.database_url,
            "SECRET_KEY": "bench-only-secret-key-not-used-anywhere-else-0123456789",
            "DEBUG": "0", "SECURE_SSL_REDIRECT": "0", "ALLOWED_HOSTS": "127.0.0.1",
            "LOG_LEVEL": "ERROR", "PYTHONUNBUFFERED": "1",
-           "CELERY_BROKER_URL": ("memory://" if args.no_celery
-                                 else "redis://127.0.0.1:6379/14")}
+           "CELERY_BROKER_URL": "memory://" if args.no_celery else WHERE.redis_url}
     if args.no_redis:
         env.pop("REDIS_URL", None)
     else:  # as in production: counters shared through Redis
-        env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+        env["REDIS_URL"] = WHERE.redis_url
     server: subprocess.Popen[bytes] | None = None
     celery: list[subprocess.Popen[bytes]] = []
     caught_up_s: float | None = None
-    if scratch:
-        say(f"creating database {db}")
-        _admin_sql(f'CREATE DATABASE "{db}"')
+    where.announce("api_load", WHERE)
+    if args.reuse and not where.exists(WHERE):
+        raise SystemExit(f"--reuse: no database {db!r}; set DATABASE_URL to a loaded one.")
+    scratch = not args.reuse
+    made = scratch and where.prepare(WHERE, recreate=args.recreate)
     try:
         if scratch:
             _manage(env, "migrate", "--noinput", "-v", "0")
@@ -346,7 +344,7 @@ def orchestrate(args: argparse.Namespace) -> None:
             schedule = f"/tmp/api_load_beat_{os.getpid()}"
             celery = [
                 subprocess.Popen([celery_bin, "-A", "fieldops", "worker", "-l", "warning",
-                                  "--concurrency", "1", "--purge"], cwd=ROOT, env=env),
+                                  "--concurrency", "1"], cwd=ROOT, env=env),
                 subprocess.Popen([celery_bin, "-A", "fieldops", "beat", "-l", "warning",
                                   "--schedule", schedule], cwd=ROOT, env=env)]
         _wait_until_up(port, token)
@@ -362,7 +360,7 @@ def orchestrate(args: argparse.Namespace) -> None:
                                         [c.pid for c in celery])
             say(f"{phase}: {json.dumps(results[phase])}")
         if not args.no_celery:
-            caught_up_s = _wait_for_figures(db)
+            caught_up_s = _wait_for_figures()
             say(f"dashboard figures caught up {caught_up_s:.1f} s after the last phase")
     finally:
         for process in celery:
@@ -378,8 +376,8 @@ def orchestrate(args: argparse.Namespace) -> None:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
-        if scratch and not args.keep_db:
-            _admin_sql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        if made and not args.keep_db:
+            where.drop(WHERE)
             say(f"dropped {db}")
     c, ls = results["create"], results["list"]
     print(f"machine: {os.cpu_count()} cores; gunicorn {_server_desc(args)}; "
@@ -399,12 +397,12 @@ def orchestrate(args: argparse.Namespace) -> None:
           f"list_p99_ms={ls['p99_ms']:.1f}")
 
 
-def _wait_for_figures(db: str, timeout: float = 300) -> float:
+def _wait_for_figures(timeout: float = 300) -> float:
     """Seconds until no order is left marked for the dashboard refresh (R39)."""
     import psycopg
 
     started = time.monotonic()
-    with psycopg.connect(dbname=db, autocommit=True, **PG) as conn:
+    with psycopg.connect(WHERE.libpq(), autocommit=True) as conn:
         while time.monotonic() - started < timeout:
             row = conn.execute("SELECT count(*) FROM dashboards_stalefact").fetchone()
             if row is not None and row[0] == 0:
@@ -427,10 +425,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
     parser.add_argument("--worker-class", choices=("sync", "gthread"), default="sync")
     parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
-    parser.add_argument("--db", help="use this already loaded database (kept) instead of "
-                                     "a scratch one")
+    parser.add_argument("--reuse", action="store_true",
+                        help="use the database DATABASE_URL names as already loaded (kept)")
     parser.add_argument("--keep-db", action="store_true",
-                        help="do not drop the scratch database")
+                        help="do not drop the database it made")
+    parser.add_argument("--recreate", action="store_true",
+                        help="drop and refill the database DATABASE_URL names if it holds "
+                             "tables")
     parser.add_argument("--no-redis", action="store_true",
                         help="rate-limit counters in process memory instead of REDIS_URL")
     # Internal: the load-generating process.

@@ -3,8 +3,11 @@
 
     .venv/bin/python bench/dashboard.py [--orders 1000000] [--days 90] [--samples 40] [--keep]
 
-Creates a scratch database (``fieldops_bench_dashboard``, or ``BENCH_DB_NAME``, on
-DATABASE_URL's server, default the local PostgreSQL), migrates it and fills it with
+Runs on the database ``DATABASE_URL`` names (default: a scratch ``fieldops_bench_dashboard``
+on the local PostgreSQL; created, and dropped at the end unless ``--keep``; a database that
+already holds tables is refused unless ``--recreate`` or ``--reuse``, see ``bench/where.py``)
+and the Redis ``REDIS_URL`` names (the broker for anything queued while loading). It
+migrates the database and fills it with
 ``manage.py demo_data --orders N``
 (the scale path: orders spread over ``--days`` days in every state, with their events,
 contacts, appointments, SLA timers and dashboard facts; COPY). ``--reuse`` skips the load
@@ -16,7 +19,7 @@ filter (the largest answer) and with one area:
 * the full compliance page (``GET /dashboard/`` as a supervisor, rendered by Django).
 
 Every timing is repeated ``--samples`` times after one warm-up; p50 and p95 are printed.
-Loopback only. The last line is:
+Loopback only. The first line names the database and Redis; the last line is:
 ``dashboard orders=N compliance_p95_ms=X now_p95_ms=Y page_p95_ms=Z``
 """
 
@@ -32,51 +35,33 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-#: The scratch database; override it to run two copies side by side on one server.
-DB_NAME = os.environ.get("BENCH_DB_NAME", "fieldops_bench_dashboard")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import where  # noqa: E402
+
+#: Two copies side by side (the old and the new code): two DATABASE_URLs and REDIS_URLs.
+WHERE = where.target("fieldops_bench_dashboard")
 
 
 def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def server_url() -> str:
-    return os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-
-
-def bench_env(url: str) -> dict[str, str]:
-    parts = urlsplit(url)
+def bench_env() -> dict[str, str]:
     return {
         **os.environ,
-        "DATABASE_URL": urlunsplit(parts._replace(path=f"/{DB_NAME}")),
+        "DATABASE_URL": WHERE.database_url,
+        "REDIS_URL": WHERE.redis_url,
         "DJANGO_SETTINGS_MODULE": "fieldops.test_settings",
         "SECRET_KEY": "bench-only-key-0123456789-abcdefghijklmnopqrstuvwxyz",
         "SECURE_SSL_REDIRECT": "0",
         "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
         "CONN_MAX_AGE": "0",
         "LANGUAGE_CODE": "zh-hans",
-        # Anything queued while loading goes to this broker, not a neighbour's.
-        **({"CELERY_BROKER_URL": os.environ["BENCH_BROKER_URL"]}
-           if os.environ.get("BENCH_BROKER_URL") else {}),
+        # Anything queued while loading goes to the named Redis.
+        "CELERY_BROKER_URL": WHERE.redis_url,
     }
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
 
 
 def manage(env: dict[str, str], *args: str) -> None:
@@ -170,17 +155,21 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=40)
     parser.add_argument("--reuse", action="store_true",
                         help="keep the database of an earlier run if it has the orders")
-    parser.add_argument("--keep", action="store_true", help="do not drop the database")
+    parser.add_argument("--keep", action="store_true", help="keep the database it made")
+    parser.add_argument("--recreate", action="store_true",
+                        help="drop and refill the database DATABASE_URL names if it holds "
+                             "tables")
     parser.add_argument("--measure-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    url = server_url()
-    env = bench_env(url)
-    if args.measure_only:  # the child process: Django set up on the scratch database
+    env = bench_env()
+    if args.measure_only:  # the child process: Django set up on the bench database
         results = measure(args.samples)
         print(json.dumps(results))
         return
+    where.announce("dashboard", WHERE)
+    made = False
     if not args.reuse or not _populated(env, args.orders):
-        recreate_database(url)
+        made = where.prepare(WHERE, recreate=args.recreate or args.reuse)
         say(f"loading {args.orders:,} orders over {args.days} days ...")
         say(f"loaded in {populate(env, args.orders, args.days):.0f} s")
     else:  # an earlier run's data: bring the schema and the rollups up to date
@@ -194,8 +183,8 @@ def main() -> None:
         out.check_returncode()
         results = json.loads(out.stdout.strip().splitlines()[-1])
     finally:
-        if not args.keep and not args.reuse:
-            drop_database(url)
+        if made and not args.keep and not args.reuse:
+            where.drop(WHERE)
     orders = results["_orders"][0]
     print(f"dashboard orders={orders} compliance_p95_ms={results['compliance'][1]:.1f} "
           f"now_p95_ms={results['now'][1]:.1f} page_p95_ms={results['page'][1]:.1f}")

@@ -4,18 +4,19 @@
     .venv/bin/python bench/sla_sweep.py [--orders 1000000] [--storm 50000] [--workers 1]
                                         [--keep]
 
-Creates a scratch database (``fieldops_bench_sla``, or ``BENCH_DB_NAME``, on DATABASE_URL's
-server, default the local PostgreSQL), migrates it, and arms one contact timer on each of N
-open orders with ``INSERT … SELECT generate_series`` (the services would take hours for a
-million). Then:
+Runs on the database ``DATABASE_URL`` names (default: a scratch ``fieldops_bench_sla`` on the
+local PostgreSQL; created, and dropped at the end unless ``--keep``; a database that already
+holds tables is refused unless ``--recreate``, see ``bench/where.py``), migrates it, and
+arms one contact timer on each of N open orders with ``INSERT … SELECT generate_series``
+(the services would take hours for a million). Then:
 
 (a) idle tick: the sweep's query with nothing due, median and p95 of 200 ticks;
 (b) breach storm: ``--storm`` timers made due at once; breaches per second of
     ``engine.sweep_all`` (events, timer updates and notifications included), run by
     ``--workers`` processes at once (the claim gives them disjoint rows, as it does to
     several Celery worker processes);
-(c) detection latency with a real Celery worker and beat (SLA_SWEEP_SECONDS=1) on Redis
-    (``BENCH_BROKER_URL``, default ``redis://127.0.0.1:6379/14``):
+(c) detection latency with a real Celery worker and beat (SLA_SWEEP_SECONDS=1) on the Redis
+    ``REDIS_URL`` names (default ``redis://127.0.0.1:6379/0``) as their broker:
     ``recorded_at - due`` of breaches spread over the next ~20 s, p50 and p99;
 (d) the raw rate of single-row UPDATEs on the same table (psycopg ``executemany`` in one
     transaction) as the physical reference, by the same number of processes as the storm
@@ -24,7 +25,8 @@ million). Then:
 (b) and (d) alternate ``--repeat`` times (fresh timers for each storm); the medians are
 reported, so a neighbour's burst on a shared machine skews one pair, not the result.
 
-Loopback only; every loop is bounded. The last line is:
+Loopback only; every loop is bounded. The first line names the database and Redis; the
+last line is:
 ``sla_sweep orders=N idle_tick_ms=X storm_per_s=Y raw_update_per_s=Z ratio=Y/Z p99_detect_s=W``
 """
 
@@ -39,22 +41,22 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-#: The scratch database and the detection run's broker; override them to run two copies
-#: side by side (e.g. the old and the new code) on one server.
-DB_NAME = os.environ.get("BENCH_DB_NAME", "fieldops_bench_sla")
-BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import where  # noqa: E402
+
+#: The database and the detection run's broker (two copies side by side, e.g. the old and
+#: the new code: two DATABASE_URLs and REDIS_URLs).
+WHERE = where.target("fieldops_bench_sla")
 
 
 def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def setup_django(server_url: str) -> None:
-    parts = urlsplit(server_url)
-    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{DB_NAME}"))
+def setup_django() -> None:
+    os.environ["DATABASE_URL"] = WHERE.database_url
     os.environ.setdefault("SECRET_KEY", "bench-only-key-0123456789-abcdefghijklmnopqrstuvwxyz")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fieldops.settings")
     os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
@@ -63,23 +65,6 @@ def setup_django(server_url: str) -> None:
     import django
 
     django.setup()
-
-
-def recreate_database(server_url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(server_url.replace("postgres://", "postgresql://"),
-                         autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-
-
-def drop_database(server_url: str) -> None:
-    import psycopg
-
-    with psycopg.connect(server_url.replace("postgres://", "postgresql://"),
-                         autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
 
 
 def populate(n: int) -> None:
@@ -230,14 +215,14 @@ def raw_updates(count: int, workers: int = 1) -> float:
     return done / elapsed
 
 
-def detection(count: int, spread: float, server_url: str) -> float:
+def detection(count: int, spread: float) -> float:
     """p99 of (recorded - due) for breaches caught by a real worker and beat."""
     from django.db.models import F
 
     from sla.timers import TimerEvent
 
     env = {**os.environ, "SLA_SWEEP_SECONDS": "1", "HEARTBEAT_SECONDS": "60",
-           "CELERY_BROKER_URL": BROKER_URL, "PYTHONUNBUFFERED": "1"}
+           "CELERY_BROKER_URL": WHERE.redis_url, "PYTHONUNBUFFERED": "1"}
     workdir = Path(tempfile.mkdtemp(prefix="bench-sla-"))
     procs = [subprocess.Popen([sys.executable, "-m", "celery", "-A", "fieldops", *args],
                               cwd=ROOT, env=env, stdout=(workdir / f"{name}.log").open("wb"),
@@ -283,11 +268,14 @@ def main() -> None:
                         help="storm/reference pairs (medians are reported)")
     parser.add_argument("--workers", type=int, default=1,
                         help="processes for the storm and for the raw reference alike")
-    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--keep", action="store_true", help="keep the database it made")
+    parser.add_argument("--recreate", action="store_true",
+                        help="drop and refill the database DATABASE_URL names if it holds "
+                             "tables")
     args = parser.parse_args()
-    server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    recreate_database(server)
-    setup_django(server)
+    where.announce("sla_sweep", WHERE)
+    made = where.prepare(WHERE, recreate=args.recreate)
+    setup_django()
     from django.core.management import call_command
 
     try:
@@ -306,13 +294,13 @@ def main() -> None:
             pairs.append((storm_rate, raw_rate))
         storm_rate = statistics.median(p[0] for p in pairs)
         raw_rate = statistics.median(p[1] for p in pairs)
-        p99 = detection(args.detect, 20.0, server)
+        p99 = detection(args.detect, 20.0)
     finally:
         from django.db import connections
 
         connections.close_all()
-        if not args.keep:
-            drop_database(server)
+        if made and not args.keep:
+            where.drop(WHERE)
     say(f"load average at the end: {os.getloadavg()[0]:.2f} (1 min), "
         f"{os.getloadavg()[1]:.2f} (5 min), {os.cpu_count()} cores")
     print(f"sla_sweep orders={args.orders} idle_tick_ms={idle_p95:.2f} "

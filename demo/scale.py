@@ -47,15 +47,20 @@ from sla import calendars, engine
 from sla.timers import Timer, TimerEvent, TimerRule
 from technicians.models import Area, AreaType, Skill, Team, Technician
 from workorders import services
+from workorders.events import OrderAction
 from workorders.models import (
     Channel,
+    CompletionReport,
     Customer,
     CustomerClass,
     Kind,
+    Photo,
     ServiceAccount,
+    Signature,
     State,
     WorkOrder,
     WorkOrderEvent,
+    report_hash,
 )
 
 from . import scenarios, templates
@@ -579,6 +584,39 @@ def _write(rows: templates.Rows, customers: templates.Rows) -> None:
         templates.write_rows(rows)
 
 
+def _sealed_for_their_copies(rows: templates.Rows) -> None:
+    """R26 binds a signature to its order: the signed report's hash names the order's
+    number and the seal its id, so a copy's are computed again for the copy before its
+    rows are written, as the sign-off computes them, and its sign-off event's evidence
+    names the same hash (a copied signed-off order then completes with its signed
+    report, like any other)."""
+    if not rows.get(Signature):
+        return
+
+    def as_dicts(model: Any) -> tuple[list[str], list[dict[str, Any]]]:
+        names = [f.attname for f in model._meta.concrete_fields]
+        return names, [dict(zip(names, row, strict=True)) for row in rows.get(model, [])]
+
+    reports = {r["order_id"]: r for r in as_dicts(CompletionReport)[1]}
+    photos: dict[int, list[str]] = defaultdict(list)
+    for photo in as_dicts(Photo)[1]:
+        photos[photo["order_id"]].append(photo["sha256"])
+    names, signatures = as_dicts(Signature)
+    digests: dict[int, str] = {}
+    for row in signatures:
+        order_id = row["order_id"]
+        report = CompletionReport(**reports[order_id]).as_dict()
+        row["report_hash"] = report_hash(WorkOrder(pk=order_id), report, photos[order_id])
+        row["seal"] = Signature(**row).expected_seal()
+        digests[order_id] = row["report_hash"]
+    rows[Signature] = [tuple(row[n] for n in names) for row in signatures]
+    names, events = as_dicts(WorkOrderEvent)
+    for row in events:
+        if row["action"] == OrderAction.SIGN_OFF and row["order_id"] in digests:
+            row["payload"] = {**row["payload"], "report_hash": digests[row["order_id"]]}
+    rows[WorkOrderEvent] = [tuple(row[n] for n in names) for row in events]
+
+
 def build_scale(*, orders: int, days: int = 90, seed: int = DEFAULT_SEED,
                 events: str = "ends", technicians: int | None = None,
                 batch_size: int = 10_000, method: str = "auto",
@@ -653,6 +691,7 @@ def build_scale(*, orders: int, days: int = 90, seed: int = DEFAULT_SEED,
                     if o.force is None and sampled[key] < SAMPLES_PER_LIFE:
                         sampled[key] += 1
                         samples.append(Sample(pk, o, tpl.start + shift, number))
+        _sealed_for_their_copies(rows)
         _write(rows, _customer_rows(planner))
         written += len(plan)
         if progress is not None:

@@ -3,7 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import Heartbeat
+from .models import Heartbeat, QueuedTask
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -42,3 +42,10 @@ class HeartbeatAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(QueuedTask)
+class QueuedTaskAdmin(ReadOnlyAdmin):
+    """Jobs the broker refused (Redis down); beat sends them when it answers again."""
+
+    list_display = ("name", "args", "created_at", "attempts", "last_error")

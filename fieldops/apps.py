@@ -25,3 +25,6 @@ class FieldopsConfig(AppConfig):
     def ready(self) -> None:
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="fieldops-sync-roles")
         user_logged_in.connect(session_started, dispatch_uid="fieldops-session-started")
+        from . import logins  # imports axes' models: only once the app registry is ready
+
+        logins.connect()

@@ -236,6 +236,23 @@ CELERY_BEAT_SCHEDULE = {
 # each message as a JSON line to var/sms.log. Email: Django's mail (EMAIL_URL).
 SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.backends.FileSmsBackend")
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(VAR_DIR / "sms.log"))
+# The template gateways (notifications/backends/aliyun.py, tencent.py, docs/sms-gateways.md):
+# an approved signature, and each SMS kind's approved template, as JSON:
+# {"survey": {"template": "SMS_123", "params": ["number", "url"]}, ...}.
+SMS_SIGN_NAME = env.str("SMS_SIGN_NAME", default="")
+SMS_TEMPLATES = env.json("SMS_TEMPLATES", default={})
+ALIYUN_SMS_ACCESS_KEY_ID = env.str("ALIYUN_SMS_ACCESS_KEY_ID", default="")
+ALIYUN_SMS_ACCESS_KEY_SECRET = env.str("ALIYUN_SMS_ACCESS_KEY_SECRET", default="")
+ALIYUN_SMS_ENDPOINT = env.str("ALIYUN_SMS_ENDPOINT", default="dysmsapi.aliyuncs.com")
+TENCENT_SMS_SECRET_ID = env.str("TENCENT_SMS_SECRET_ID", default="")
+TENCENT_SMS_SECRET_KEY = env.str("TENCENT_SMS_SECRET_KEY", default="")
+TENCENT_SMS_SDK_APP_ID = env.str("TENCENT_SMS_SDK_APP_ID", default="")
+TENCENT_SMS_REGION = env.str("TENCENT_SMS_REGION", default="ap-guangzhou")
+TENCENT_SMS_ENDPOINT = env.str("TENCENT_SMS_ENDPOINT", default="sms.tencentcloudapi.com")
+# Delivery receipts: the secret in the callback URL /sms/receipts/<gateway>/<token>/ (empty:
+# no callback), and/or how often beat pulls them from the gateway (0: never).
+SMS_RECEIPT_TOKEN = env.str("SMS_RECEIPT_TOKEN", default="")
+SMS_RECEIPT_PULL_SECONDS = env.float("SMS_RECEIPT_PULL_SECONDS", default=0.0)
 _email = env.email_url("EMAIL_URL", default="consolemail://")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 EMAIL_HOST = _email.get("EMAIL_HOST", "")
@@ -256,6 +273,11 @@ CELERY_BEAT_SCHEDULE["flush-outbox"] = {
     "task": "notifications.tasks.flush_outbox",
     "schedule": env.float("OUTBOX_FLUSH_SECONDS", default=30.0),
 }
+if SMS_RECEIPT_PULL_SECONDS > 0:
+    CELERY_BEAT_SCHEDULE["pull-sms-receipts"] = {
+        "task": "notifications.tasks.pull_sms_receipts",
+        "schedule": SMS_RECEIPT_PULL_SECONDS,
+    }
 
 # --- REST framework -------------------------------------------------------
 # The call-centre API (api/, docs/api.md): client tokens or a staff session, strict JSON,
@@ -270,7 +292,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ClientRateThrottle"],
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "UNICODE_JSON": True,
 }
@@ -279,6 +301,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Intake, tracking and callbacks for telecom field-service work orders. "
                    "Errors are application/problem+json; see docs/api.md.",
     "VERSION": "1.0.0",
+    "LICENSE": {"name": "MIT", "url": "https://opensource.org/license/mit"},
+    # Relative: the API is served by each deployment's own host.
+    "SERVERS": [{"url": "/", "description": "The host that serves this document."}],
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
@@ -375,6 +400,40 @@ CELERY_BEAT_SCHEDULE["dashboard-facts"] = {
 CELERY_BEAT_SCHEDULE["dashboard-breaches"] = {
     "task": "dashboards.tasks.catch_up_breaches",
     "schedule": env.float("DASHBOARD_BREACH_SECONDS", default=60.0),
+}
+
+# --- Login throttling and Redis outages (fieldops/logins.py, docs/operations.md) ------------
+# After LOGIN_FAILURE_LIMIT failed logins within LOGIN_COOLOFF_MINUTES, the user name and the
+# address are each locked out until LOGIN_COOLOFF_MINUTES after the last failure (admin and
+# technician logins; django-axes, counted in the database so a Redis outage changes nothing).
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_COOLOFF_MINUTES = env.int("LOGIN_COOLOFF_MINUTES", default=15)
+# Proxies in front that append to X-Forwarded-For (0: the peer address is the client's).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# API keys are not passwords: bad keys from one address beyond this per minute get 429.
+API_KEY_FAILURES_PER_MINUTE = env.int("API_KEY_FAILURES_PER_MINUTE", default=20)
+for _name, _least in (("LOGIN_FAILURE_LIMIT", 1), ("LOGIN_COOLOFF_MINUTES", 1),
+                      ("TRUSTED_PROXY_COUNT", 0), ("API_KEY_FAILURES_PER_MINUTE", 1)):
+    if globals()[_name] < _least:
+        raise ImproperlyConfigured(f"{_name} must be {_least} or more, not {globals()[_name]}")
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last: turns the failure into a lockout
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend",
+                           "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = "fieldops.logins.failure_limit"
+AXES_COOLOFF_TIME = "fieldops.logins.cool_off"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the retry time shown stays true
+AXES_LOCKOUT_CALLABLE = "fieldops.logins.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "fieldops.logins.client_address"
+_loggers: dict = LOGGING["loggers"]  # type: ignore[assignment]
+_loggers["axes"] = {"level": "WARNING"}  # fieldops.security says who, where and until when
+if REDIS_URL:  # a dead Redis must answer fast: rate limits fall back to a local count
+    # (api/throttling.py), /health/ says "degraded: redis", Celery jobs wait in the outbox.
+    CACHES["default"]["OPTIONS"] = {"socket_connect_timeout": 1, "socket_timeout": 1}
+CELERY_BEAT_SCHEDULE["flush-queued-tasks"] = {
+    "task": "fieldops.tasks.flush_queued_tasks",
+    "schedule": env.float("OUTBOX_FLUSH_SECONDS", default=30.0),
 }
 
 # --- Content-Security-Policy and session lifetimes (issue 18) --------------------------------

@@ -4,7 +4,7 @@ import socket
 
 from celery import shared_task
 
-from fieldops import clock
+from fieldops import clock, outbox
 from fieldops.models import Heartbeat
 
 
@@ -14,3 +14,9 @@ def heartbeat() -> None:
     Heartbeat.objects.update_or_create(
         name="celery", defaults={"beat_at": clock.now(), "hostname": socket.gethostname()}
     )
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def flush_queued_tasks() -> int:
+    """Beat runs this: jobs the broker refused while it was down go out now."""
+    return outbox.flush()

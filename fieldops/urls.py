@@ -6,6 +6,8 @@ from django.templatetags.static import static as static_url
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from fieldops.health import health
+
 
 def favicon(request: HttpRequest) -> HttpResponseRedirect:
     """Browsers ask for /favicon.ico before (or without) reading a page's icon link. Resolved
@@ -19,12 +21,15 @@ admin.site.site_title = "fieldops"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("favicon.ico", favicon),
+    path("health/", health, name="health"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("tech/", include("fieldapp.urls")),
     path("", include("portal.urls")),  # /c/ (appointments) and /s/ (surveys)
     path("api/v1/", include("api.urls")),
+    path("api/", include("api.fallback_urls")),
     path("dashboard/", include("dashboards.urls")),
+    path("sms/", include("notifications.urls")),  # the SMS gateways' delivery receipts
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,3 +1,4 @@
+import json
 from typing import Any
 
 from django.contrib import admin
@@ -8,16 +9,18 @@ from fieldops.signed_links import mask_links
 
 from .models import Notification
 
-#: Every field, the text shown through ``NotificationAdmin.text``.
-FIELDS: tuple[str, ...] = tuple({"body": "text", "address": "to"}.get(f.name, f.name)
+#: Every field, the text and its values shown through ``NotificationAdmin.text`` and
+#: ``template_values``; the address through ``to`` (R40: an SMS number masked).
+_SHOWN_AS = {"body": "text", "params": "template_values", "address": "to"}
+FIELDS: tuple[str, ...] = tuple(_SHOWN_AS.get(f.name, f.name)
                                 for f in Notification._meta.fields if f.name != "id")
 
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
     list_display = ("created_at", "channel", "kind", "recipient", "to", "order", "status",
-                    "attempts", "sent_at")
-    list_filter = ("status", "channel", "kind")
+                    "attempts", "sent_at", "delivery")
+    list_filter = ("status", "delivery", "channel", "kind")
     search_fields = ("address", "body", "kind")
     list_select_related = ("recipient", "order")
     date_hierarchy = "created_at"
@@ -33,6 +36,10 @@ class NotificationAdmin(admin.ModelAdmin):
     @admin.display(description=_("text"))
     def text(self, obj: Notification) -> str:
         return mask_links(obj.body)
+
+    @admin.display(description=_("template values"))
+    def template_values(self, obj: Notification) -> str:
+        return mask_links(json.dumps(obj.params, ensure_ascii=False)) if obj.params else ""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -13,7 +13,7 @@ from django.db.models import F
 
 from fieldops import clock
 
-from .backends import channel_sender, sms_backend
+from .backends import PermanentSmsError, channel_sender, sms_backend
 from .models import Channel, Notification, Status
 
 logger = logging.getLogger(__name__)
@@ -37,9 +37,16 @@ def _claim(note_id: int) -> Notification | None:
     return Notification.objects.get(pk=note_id)
 
 
-def _send(note: Notification) -> None:
+def _send(note: Notification) -> str | None:
+    """Send through the row's channel; returns the gateway's id of the message, if any."""
     if note.channel == Channel.SMS:
-        sms_backend().send(to=note.address, text=note.body, message_id=f"fieldops-{note.pk}")
+        backend = sms_backend()
+        message_id = f"fieldops-{note.pk}"
+        send_template = getattr(backend, "send_template", None)
+        if send_template is not None:  # a gateway of approved templates (backends.templates)
+            return send_template(to=note.address, kind=note.kind, params=note.params or {},
+                                 text=note.body, message_id=message_id)
+        return backend.send(to=note.address, text=note.body, message_id=message_id)
     elif note.channel == Channel.EMAIL:
         if not note.address:
             raise ValueError("no email address")
@@ -50,19 +57,21 @@ def _send(note: Notification) -> None:
         if sender is None:
             raise ValueError(f"no sender registered for channel {note.channel!r}")
         sender(note)
+    return None
 
 
 def deliver(note_id: int) -> str:
     """Send one notification if it is still due. Returns what happened ("sent", "retry",
-    "failed" or "skipped"); running it again for a sent row does nothing."""
+    "failed" or "skipped"); running it again for a sent row does nothing. A refusal for good
+    (``PermanentSmsError``: an invalid number...) fails the row at once."""
     note = _claim(note_id)
     if note is None:
         return "skipped"
     try:
-        _send(note)
+        gateway_id = _send(note)
     except Exception as exc:
         now = clock.now()
-        if note.attempts >= MAX_ATTEMPTS:
+        if note.attempts >= MAX_ATTEMPTS or isinstance(exc, PermanentSmsError):
             Notification.objects.filter(pk=note.pk).update(status=Status.FAILED,
                                                            last_error=str(exc)[:2000])
             logger.error("notification %s failed for good: %s", note.pk, exc)
@@ -71,8 +80,9 @@ def deliver(note_id: int) -> str:
         Notification.objects.filter(pk=note.pk).update(
             next_attempt_at=now + dt.timedelta(seconds=delay), last_error=str(exc)[:2000])
         return "retry"
-    Notification.objects.filter(pk=note.pk).update(status=Status.SENT, sent_at=clock.now(),
-                                                   last_error="")
+    Notification.objects.filter(pk=note.pk).update(
+        status=Status.SENT, sent_at=clock.now(), last_error="",
+        gateway_id=gateway_id[:64] if isinstance(gateway_id, str) else "")
     return "sent"
 
 

@@ -30,6 +30,13 @@ class Status(models.TextChoices):
     FAILED = "failed", _("Failed")  # gave up after the last retry
 
 
+class Delivery(models.TextChoices):
+    """What the gateway's delivery receipt said about a sent SMS (blank: no receipt yet)."""
+    UNKNOWN = "", _("No receipt")
+    DELIVERED = "delivered", _("Delivered")
+    UNDELIVERED = "undelivered", _("Not delivered")
+
+
 class Notification(models.Model):
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     #: The staff member told, if any (in-app and email); customers have only an address.
@@ -41,6 +48,9 @@ class Notification(models.Model):
     kind = models.CharField(_("kind"), max_length=64, db_index=True)
     subject = models.CharField(_("subject"), max_length=200, blank=True)
     body = models.TextField(_("text"))
+    #: The values the text was written from, by name: gateways that send only approved
+    #: templates (notifications.backends.templates) fill the template with them.
+    params = models.JSONField(_("template values"), null=True, blank=True)
     order = models.ForeignKey("workorders.WorkOrder", on_delete=models.CASCADE, null=True,
                               blank=True, related_name="notifications",
                               verbose_name=_("work order"))
@@ -55,6 +65,15 @@ class Notification(models.Model):
     created_at = models.DateTimeField(_("created"), default=clock.now)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    #: The gateway's id of the sent message (Alibaba Cloud's BizId, Tencent Cloud's
+    #: SerialNo): delivery receipts name it.
+    gateway_id = models.CharField(_("gateway id"), max_length=64, blank=True, default="",
+                                  db_default="", db_index=True)
+    delivery = models.CharField(_("delivery"), max_length=12, choices=Delivery.choices,
+                                blank=True, default="", db_default="")
+    delivered_at = models.DateTimeField(_("receipt time"), null=True, blank=True)
+    delivery_error = models.CharField(_("delivery error"), max_length=200, blank=True,
+                                      default="", db_default="")
 
     class Meta:
         verbose_name = _("notification")

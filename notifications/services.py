@@ -18,14 +18,15 @@ from .tasks import deliver_notification, flush_outbox
 logger = logging.getLogger(__name__)
 
 def notify(*, channel: str, kind: str, body: str, recipient: Any = None, address: str = "",
-           subject: str = "", order: Any = None,
+           subject: str = "", order: Any = None, params: dict[str, str] | None = None,
            dedupe_key: str | None = None,
            not_before: dt.datetime | None = None) -> Notification | None:
     """Queue one notification. Call inside the transaction of the event that causes it;
     delivery is queued for after commit. With ``dedupe_key``, a second call for the same
     key returns None and writes nothing (so a re-run sweep never notifies twice). With
     ``not_before`` (e.g. the end of the quiet hours, R29) it waits in the outbox until then
-    and the periodic flush sends it."""
+    and the periodic flush sends it. ``params``: the values ``body`` was written from, by
+    name, for gateways that fill an approved template instead (backends.templates)."""
     if channel == Channel.EMAIL and not address and recipient is not None:
         address = recipient.email
     if channel == Channel.SMS and not address:
@@ -34,7 +35,7 @@ def notify(*, channel: str, kind: str, body: str, recipient: Any = None, address
         with transaction.atomic():  # a savepoint: a duplicate key must not spoil the caller
             note = Notification.objects.create(
                 channel=channel, kind=kind, body=body, recipient=recipient, address=address,
-                subject=subject, order=order, dedupe_key=dedupe_key,
+                subject=subject, order=order, dedupe_key=dedupe_key, params=params,
                 next_attempt_at=not_before or clock.now())
     except IntegrityError:
         if dedupe_key and Notification.objects.filter(dedupe_key=dedupe_key).exists():

@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from fieldops import clock
+from fieldops import clock, outbox
 from fieldops.admin import ReadOnlyAdmin, ReadOnlyInline
 
 from .selectors import timers_at_risk, timers_breached
@@ -43,7 +42,7 @@ class SlaPolicyAdmin(admin.ModelAdmin):
             SlaPolicy.objects.filter(pk=policy.pk).update(version=policy.version + 1,
                                                           updated_at=clock.now())
 
-            transaction.on_commit(lambda: rearm_policy.delay(policy.pk))
+            outbox.send_after_commit(rearm_policy, policy.pk)
 
 
 class TimerEventInline(ReadOnlyInline):

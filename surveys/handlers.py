@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-
-from fieldops import bus
+from fieldops import bus, outbox
 from workorders.events import OrderAction, OrderEvent
 
 from .tasks import start_survey
@@ -12,10 +10,10 @@ from .tasks import start_survey
 
 def survey_after_completion(event: OrderEvent) -> None:
     """R29: once the completion is committed, the automatic survey is sent (a Celery job,
-    so it is queued only after commit; the job is safe to run twice)."""
+    so it is queued only after commit, through the outbox so a broker outage loses nothing;
+    the job is safe to run twice)."""
     if event.action == OrderAction.COMPLETE:
-        order_id = event.order.pk
-        transaction.on_commit(lambda: start_survey.delay(order_id))
+        outbox.send_after_commit(start_survey, event.order.pk)
 
 
 def register() -> None:

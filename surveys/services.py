@@ -193,7 +193,8 @@ def survey_open(*, order: WorkOrder, now: dt.datetime,
         def body() -> str:
             return _("Order %(number)s is complete. Are you satisfied with the visit? Tell us "
                      "in one minute: %(url)s") % values
-    sms_customer(order, kind="survey", body=body, dedupe_key=f"survey:{survey.pk}",
+    sms_customer(order, kind="survey", body=body, params=values,
+                  dedupe_key=f"survey:{survey.pk}",
                   not_before=survey.sms_not_before)
     if payload is not None:
         payload.update({"survey": survey.pk, "round": survey.round,

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone, translation
 
+from notifications.backends.templates import SMS_KINDS
 from notifications.models import Channel
 from notifications.services import notify
 
@@ -22,14 +23,24 @@ def local_text(moment: dt.datetime, fmt: str = "%m-%d %H:%M") -> str:
 
 
 def sms_customer(order: WorkOrder, *, kind: str, body: Callable[[], str],
-                  dedupe_key: str, not_before: dt.datetime | None = None) -> bool:
+                  params: dict[str, Any], dedupe_key: str,
+                  not_before: dt.datetime | None = None) -> bool:
     """Queue an SMS to the order's contact phone, written in the site's language (the
     customer's, not the technician's browser's). False when the key was used already.
+    ``params``: the values the text is written from; the kind's values (``SMS_KINDS``) are
+    kept on the row for the gateways that send approved templates only.
     ``not_before``: held in the outbox until then (R29's quiet hours)."""
+    names = SMS_KINDS.get(kind)
+    if names is None:
+        raise ValueError(f"{kind!r} is not in notifications.backends.templates.SMS_KINDS")
+    missing = [name for name in names if name not in params]
+    if missing:
+        raise ValueError(f"the SMS {kind!r} needs the values {', '.join(missing)}")
     with translation.override(settings.LANGUAGE_CODE):
         text = body()
     return notify(channel=Channel.SMS, kind=kind, body=text, address=order.contact_phone,
-                  order=order, dedupe_key=dedupe_key, not_before=not_before) is not None
+                  order=order, params={name: str(params[name]) for name in names},
+                  dedupe_key=dedupe_key, not_before=not_before) is not None
 
 
 def tell_users(users: Iterable[Any], order: WorkOrder, *, kind: str, body: str,

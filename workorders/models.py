@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -725,9 +725,11 @@ class CompletionReport(models.Model):
         return bool(self.outstanding_issue.strip())
 
 
-def report_hash(order: WorkOrder, report: dict[str, Any]) -> str:
+def report_hash(order: WorkOrder, report: dict[str, Any],
+                photos: Iterable[str] | None = None) -> str:
     """SHA-256 of what the customer signs (R26): the order, the report's fields and the
-    photos of the visit. Any later change to one of them changes the hash."""
+    photos of the visit (their SHA-256s, read from the order unless given). Any later
+    change to one of them changes the hash."""
 
     fields: dict[str, Any] = {name: report.get(name) for name in REPORT_FIELDS}
     fields["onu_activated"] = bool(fields["onu_activated"])
@@ -737,7 +739,8 @@ def report_hash(order: WorkOrder, report: dict[str, Any]) -> str:
         value = fields[name]
         fields[name] = None if value in (None, "") else int(value)
     content = {"order": order.number, "report": fields,
-               "photos": sorted(order.photos.values_list("sha256", flat=True))}
+               "photos": sorted(order.photos.values_list("sha256", flat=True)
+                                if photos is None else photos)}
     text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -1,16 +1,22 @@
 """Delivery backends, one small interface per channel.
 
-An SMS backend is a class with ``send(*, to: str, text: str, message_id: str) -> None``
-that raises on failure. ``message_id`` is stable per notification, so a gateway that
-de-duplicates on it never sends a retried message twice. Choose one with
-``SMS_BACKEND`` (dotted path); real gateways plug in the same way.
+An SMS backend is a class with ``send(*, to: str, text: str, message_id: str)`` that raises
+on failure (``PermanentSmsError`` when trying again can't help: the row fails at once;
+anything else is retried with backoff). ``message_id`` is stable per notification, so a
+gateway that de-duplicates on it never sends a retried message twice. It may return the
+gateway's id of the message, which delivery receipts name. A gateway that sends only
+approved templates also has ``send_template(*, to, kind, params, text, message_id)`` and
+is called with that instead (``templates``; ``aliyun`` and ``tencent`` are two). Choose
+one with ``SMS_BACKEND`` (dotted path); real gateways plug in the same way.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,7 +29,34 @@ logger = logging.getLogger("fieldops.sms")
 
 
 class SmsBackend(Protocol):
-    def send(self, *, to: str, text: str, message_id: str) -> None: ...
+    def send(self, *, to: str, text: str, message_id: str) -> str | None: ...
+
+
+class PermanentSmsError(Exception):
+    """The gateway refused this message for good (an invalid or blocked number, a text it
+    will never accept): retrying can't help, so the outbox row fails at once."""
+
+
+@dataclass(frozen=True)
+class SmsReceipt:
+    """A gateway's delivery receipt: which message (the gateway's id, or our
+    ``message_id`` where the gateway echoes it), whether the phone got it, and when."""
+
+    gateway_id: str
+    delivered: bool
+    at: dt.datetime | None
+    error: str = ""
+    message_id: str = ""
+
+
+@dataclass(frozen=True)
+class SentSms:
+    """A sent SMS still waiting for its receipt (what a gateway that is asked message by
+    message needs to find it)."""
+
+    gateway_id: str
+    to: str
+    sent_at: dt.datetime
 
 
 class ConsoleSmsBackend:

@@ -63,6 +63,8 @@ def _fresh_rate_limits(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(throttling, "NAMESPACE", f"test-rate-{uuid.uuid4().hex}")
     authentication._PERMISSIONS.clear()
+    authentication._BLOCKED.clear()
+    throttling._local.clear()
 
 
 @pytest.fixture

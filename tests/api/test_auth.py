@@ -130,3 +130,34 @@ def test_a_role_change_reaches_a_client_within_the_permission_cache_time(
     response = Caller(plain).post("work-orders/", intake(),
                                   headers={"Idempotency-Key": uuid.uuid4().hex})
     assert response.status_code == 403
+
+
+def test_bad_api_keys_from_one_address_are_limited_per_minute(call_centre, settings, caplog):
+    """Issue 18 #1: the API took unlimited key guesses. The limit is per address and
+    apart from the client's own rate limit; the lockout is logged."""
+    import logging
+
+    settings.API_KEY_FAILURES_PER_MINUTE = 3
+    _t, plain = api_services.api_token_issue(client=call_centre)
+    wrong = plain[:-1] + ("A" if plain[-1] != "A" else "B")
+    from django.test import Client
+
+    def at(address, token):
+        return Caller(token, client=Client(REMOTE_ADDR=address))
+
+    start = dt.datetime(2026, 11, 23, 9, 0, 10, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False), \
+            caplog.at_level(logging.WARNING, logger="fieldops.security"):
+        guesses = [at("10.9.9.9", wrong).get("me/").status_code for _ in range(3)]
+        assert guesses == [401, 401, 401]
+        refused = at("10.9.9.9", wrong).get("me/")
+        assert refused.status_code == 429 and refused.body["code"] == "throttled"
+        assert refused["Retry-After"] == "50"
+        # Even the right key is refused from that address until the minute ends...
+        assert at("10.9.9.9", plain).get("me/").status_code == 429
+        # ...while the call centre itself, from its own address, is served.
+        assert at("10.1.1.1", plain).get("me/").status_code == 200
+    assert ("API keys locked out: address=10.9.9.9 sent 3 bad keys this minute"
+            in caplog.text)
+    with time_machine.travel(start + dt.timedelta(seconds=51), tick=False):
+        assert at("10.9.9.9", plain).get("me/").status_code == 200

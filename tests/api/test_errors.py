@@ -65,6 +65,16 @@ def test_an_unknown_url_under_the_api_is_problem_json(cc):
     _is_problem(response, 404, "not_found")
 
 
+@pytest.mark.parametrize("path", [
+    "/api/v1/work-orders/1/\n", "/api/v1/%0A", "/api/v1/work-orders/%0D%0A/", "/api/v1/\t/",
+    "/api/v1/work-orders/%FF/", "/api/v1/work-orders/1", "/api/", "/api/v2/work-orders/",
+    "/api/v1/work-orders/../", "/api/\u00e9\u4e2d/",
+])
+def test_a_malformed_path_under_the_api_is_a_problem_json_404_not_an_html_page(cc, path):
+    """Issue 18, item 8: a newline or odd characters in the path got Django's HTML 404."""
+    _is_problem(cc.get(path), 404, "not_found")
+
+
 def test_an_unknown_order_is_404(cc):
     _is_problem(cc.get("work-orders/999999/"), 404, "not_found")
 

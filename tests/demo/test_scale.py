@@ -15,7 +15,7 @@ from demo.sandbox import simulated_time, without_side_effects
 from technicians.models import Technician
 from tests.conftest import ORDER_DEFAULTS
 from workorders import services
-from workorders.models import Kind, State, WorkOrder
+from workorders.models import CompletionReport, Kind, Signature, State, WorkOrder
 
 END: dict[str, str] = {
     "happy": State.CLOSED, "late_contact": State.CLOSED, "late_arrival": State.CLOSED,
@@ -168,3 +168,12 @@ def test_sampled_scale_orders_are_the_same_life_walked_through_the_services() ->
                  if (d[0] != "dashboards.OrderFact" or d[2] not in ACROSS_ORDERS)]
         assert found == [], f"{sample.planned.path} from {sample.start}:\n" + "\n".join(
             map(repr, found[:20]))
+    # R26: every copy's signature is sealed for the copy (its id, its number in the signed
+    # report's hash), so a copied signed-off order completes with its signed report.
+    signatures = list(Signature.objects.select_related("order"))
+    assert signatures and all(s.seal_valid for s in signatures)
+    order = WorkOrder.objects.filter(state=State.SIGNED_OFF).first()
+    assert order is not None and order.technician is not None
+    report = CompletionReport.objects.get(order=order).as_dict()
+    done = services.work_order_complete(order=order, by=order.technician.user, report=report)
+    assert done.state == State.COMPLETED

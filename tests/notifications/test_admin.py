@@ -32,7 +32,9 @@ def test_the_outbox_admin_shows_the_sms_without_the_link_token():
     root = User.objects.create_superuser("root", "root@example.com", "pw-root")
     sms = Notification.objects.create(
         channel=Channel.SMS, address="13812345678", kind="survey",
-        body=f"请评价本次服务：https://fieldops.example{reverse('survey:answer', args=[TOKEN])}")
+        body=f"请评价本次服务：https://fieldops.example{reverse('survey:answer', args=[TOKEN])}",
+        params={"number": "WO-1",
+                "url": f"https://fieldops.example{reverse('survey:answer', args=[TOKEN])}"})
     client = Client()
     client.force_login(root)
     page = client.get(reverse("admin:notifications_notification_change", args=[sms.pk]))

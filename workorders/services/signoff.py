@@ -74,13 +74,14 @@ def work_order_send_sign_off_code(*, order: WorkOrder, by: User) -> SignOffCode:
         row = SignOffCode.objects.create(
             order=locked, code_hash=code_hmac(locked, code), sent_to=locked.contact_phone,
             created_at=now, expires_at=now + dt.timedelta(minutes=SIGN_OFF_CODE_MINUTES))
-        summary = report.work_done[:60]
+        values = {"code": code, "number": locked.number, "work": report.work_done[:60],
+                  "minutes": SIGN_OFF_CODE_MINUTES}
         sms_customer(
             locked, kind="sign_off_code",
             body=lambda: _("Code %(code)s signs off order %(number)s (%(work)s). Give it "
                            "to the technician only if you agree. Valid %(minutes)s minutes.")
-            % {"code": code, "number": locked.number, "work": summary,
-               "minutes": SIGN_OFF_CODE_MINUTES},
+            % values,
+            params=values,
             dedupe_key=f"r26-code:{row.pk}")
         record_event(order=locked, by=by, action=OrderAction.SEND_SIGN_OFF_CODE,
                      from_state=locked.state, to_state=locked.state, at=now,

@@ -111,6 +111,7 @@ def work_order_leave_note(*, order: WorkOrder, by: User, arrived_at: dt.datetime
             body=lambda: _("Technician %(name)s came for order %(number)s at %(arrived)s and "
                            "waited until %(left)s, but nobody was home. Call %(phone)s to "
                            "book another visit.") % values,
+            params=values,
             dedupe_key=f"r18:{result.pk}:{result.version}")
     return result
 
@@ -155,6 +156,7 @@ def work_order_report_cant_finish(*, order: WorkOrder, by: User, reason: str,
             result, kind="cant_finish",
             body=lambda: _("Order %(number)s could not be finished today. We will come back "
                            "by %(promised)s; technician %(name)s (%(phone)s).") % values,
+            params=values,
             dedupe_key=f"r24:{result.pk}:{result.version}")
         tell_users(group_users(roles.DISPATCHER), result, kind="cant_finish",
                     body=_("Order %(number)s can't be finished on site: %(reason)s. Promised "

@@ -1,0 +1,123 @@
+"""Where a benchmark runs: the PostgreSQL database named by ``DATABASE_URL`` and the Redis
+named by ``REDIS_URL``, as for the product itself.
+
+Unset, they are a scratch database of the benchmark's own name on the local server and
+Redis database 0 on the local server. The database is created when it does not exist and
+dropped again at the end (unless kept); an existing database that already holds tables is
+never dropped unless the benchmark is told to (``--recreate``), so pointing a benchmark at
+the product's own database is refused with the way out, not destroyed. Two copies of a
+benchmark (the old and the new code side by side) are two ``DATABASE_URL``s.
+
+Every benchmark's first line of output says which database and Redis it uses.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+LOCAL_SERVER = "postgres://postgres@127.0.0.1:5432/"
+LOCAL_REDIS = "redis://127.0.0.1:6379/0"
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@dataclass(frozen=True)
+class Target:
+    database_url: str
+    redis_url: str
+
+    @property
+    def database(self) -> str:
+        return urlsplit(self.database_url).path.lstrip("/")
+
+    def libpq(self, database: str | None = None) -> str:
+        """A psycopg connection string for the target database (or another one on the
+        same server, e.g. ``postgres`` to create or drop the target)."""
+        parts = urlsplit(self.database_url)
+        if database is not None:
+            parts = parts._replace(path=f"/{database}")
+        return urlunsplit(parts._replace(scheme="postgresql"))
+
+    def describe(self) -> str:
+        return (f"database {_without_password(self.database_url)}, "
+                f"redis {_without_password(self.redis_url)}")
+
+
+class Refused(SystemExit):
+    """The named database holds tables and the benchmark was not told to replace it."""
+
+
+def target(default_database: str) -> Target:
+    """The database and Redis the environment names, or the local defaults."""
+    url = os.environ.get("DATABASE_URL") or LOCAL_SERVER + default_database
+    if urlsplit(url).scheme not in ("postgres", "postgresql", "pgsql"):
+        raise SystemExit(f"Benchmarks run on PostgreSQL: DATABASE_URL is {url!r}; set it "
+                         f"to postgres://user@host:port/scratch_database.")
+    if not urlsplit(url).path.lstrip("/"):
+        raise SystemExit(f"DATABASE_URL {url!r} names no database.")
+    return Target(database_url=url, redis_url=os.environ.get("REDIS_URL") or LOCAL_REDIS)
+
+
+def announce(bench: str, where: Target) -> None:
+    """The first line of every benchmark's output."""
+    print(f"{bench}: {where.describe()}", flush=True)
+
+
+def _table_count(where: Target) -> int:
+    import psycopg
+
+    with psycopg.connect(where.libpq(), autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM information_schema.tables "
+                           "WHERE table_schema = 'public'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def exists(where: Target) -> bool:
+    import psycopg
+
+    with psycopg.connect(where.libpq("postgres"), autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                            [where.database]).fetchone() is not None
+
+
+def prepare(where: Target, *, recreate: bool = False) -> bool:
+    """An empty database to fill: created when missing (returns True: the benchmark made
+    it and drops it at the end); an existing empty one is used and kept (False); an
+    existing one holding tables is dropped and created again with ``recreate``, and
+    refused otherwise."""
+    import psycopg
+    from psycopg import sql
+
+    name = where.database
+    if exists(where):
+        tables = _table_count(where)
+        if tables == 0:
+            return False
+        if not recreate:
+            raise Refused(
+                f"The database {name!r} (DATABASE_URL) already holds {tables} tables. Point "
+                f"DATABASE_URL at a scratch database, or pass --recreate to drop {name!r} "
+                f"and fill it again.")
+    with psycopg.connect(where.libpq("postgres"), autocommit=True) as conn:
+        quoted = sql.Identifier(name)
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(quoted))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(quoted))
+    return True
+
+
+def drop(where: Target) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(where.libpq("postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                     .format(sql.Identifier(where.database)))
