@@ -17,7 +17,8 @@ from rest_framework.response import Response
 from surveys import selectors as survey_selectors
 from surveys import services as survey_services
 from surveys.models import AnswerChannel
-from workorders.models import PERM_INTAKE
+from workorders import pii
+from workorders.models import PERM_INTAKE, Face
 
 from . import serializers as s
 from .views import READ_ERRORS, WRITE_ERRORS, ApiView, _ensure_dict, _problems
@@ -47,6 +48,9 @@ class CallbackCollectionView(ApiView):
         page = self.keyset(survey_selectors.callbacks_for(request.user, f), f,
                            descending=False)
         data = s.CallbackSerializer(page.items, many=True, context={"request": request}).data
+        if s.can_see_pii(request.user):  # R40: the page showed these customers' numbers
+            pii.record_reads(user=request.user, orders=[c.order for c in page.items],
+                             face=Face.API, where="api:callbacks")
         return Response({"next": self.next_link(request, page.next_cursor), "results": data})
 
 
@@ -68,7 +72,7 @@ class CallbackResultView(ApiView):
         done = survey_services.callback_record(callback=callback, by=user,
                                                channel=AnswerChannel.API,
                                                **form.validated_data)
-        return Response(s.CallbackSerializer(done, context={"request": request}).data)
+        return _callback_response(request, done, where="api:callback-result")
 
 
 class CallbackNotReachedView(ApiView):
@@ -88,7 +92,15 @@ class CallbackNotReachedView(ApiView):
         form.is_valid(raise_exception=True)
         tried = survey_services.callback_not_reached(callback=callback, by=user,
                                                      note=form.validated_data["note"])
-        return Response(s.CallbackSerializer(tried, context={"request": request}).data)
+        return _callback_response(request, tried, where="api:callback-not-reached")
+
+
+def _callback_response(request: Request, callback: Any, *, where: str) -> Response:
+    """One callback as this caller may see it; a full phone shown is recorded (R40)."""
+    if s.can_see_pii(request.user):
+        pii.record_reads(user=request.user, orders=[callback.order], face=Face.API,
+                         where=where)
+    return Response(s.CallbackSerializer(callback, context={"request": request}).data)
 
 
 def _writable_callback(view: ApiView, request: Request, pk: int) -> Any:

@@ -24,17 +24,16 @@ from rest_framework.response import Response
 from appointments import services as booking_services
 from appointments.models import ChangeRequest
 from appointments.services import CHANGEABLE_STATES, appointment_request_change
-from fieldops import clock
 from surveys import services as survey_services
 from surveys.models import FollowUp
 from technicians.models import Area, Technician
-from workorders import services
+from workorders import pii, services
 from workorders.access import is_order_technician
 from workorders.errors import ConcurrentModification
 from workorders.models import (
     PERM_CANCEL,
     PERM_INTAKE,
-    PiiAccess,
+    Face,
     WorkOrder,
 )
 
@@ -205,18 +204,22 @@ def _action_links(order: WorkOrder, user: Any, allowed: list[str]) -> list[dict[
     return links
 
 
-def order_body(order: WorkOrder, request: Request) -> dict[str, Any]:
+def order_body(order: WorkOrder, request: Request, *, where: str) -> dict[str, Any]:
     """The order detail for this caller, as JSON-ready data: ``WorkOrderDetailSerializer``
-    rendered (``api.rendering``). R40: full phone numbers only for roles that need them
-    (and then the read is logged by the detail view)."""
+    rendered (``api.rendering``). R40: full phone numbers only for roles that need them,
+    and then the read is recorded as made at ``where``."""
     user = request.user
+    full = s.can_see_pii(user)
+    if full:
+        pii.record_reads(user=user, orders=[order], face=Face.API, where=where)
     return rendering.render(s.WorkOrderDetailSerializer,
-                            readers.order_detail(order, user, _action_links),
-                            pii=s.can_see_pii(user))
+                            readers.order_detail(order, user, _action_links), pii=full)
 
 
-def _respond_order(order: WorkOrder, request: Request, code: int = 200) -> Response:
-    return Response(order_body(order, request), status=code, headers={"ETag": _etag(order)})
+def _respond_order(order: WorkOrder, request: Request, *, where: str,
+                   code: int = 200) -> Response:
+    return Response(order_body(order, request, where=where), status=code,
+                    headers={"ETag": _etag(order)})
 
 
 # --- Base views -------------------------------------------------------------------------
@@ -340,7 +343,7 @@ class WorkOrderCollectionView(ApiView):
 
             def respond(order: WorkOrder) -> dict[str, Any]:
                 # The service's own instance: area, customer and account are loaded.
-                return _jsonable(order_body(order, request))
+                return _jsonable(order_body(order, request, where="api:order-create"))
 
             result = api_services.work_order_create_idempotent(
                 user=user, key=key, request_fingerprint=fingerprint,
@@ -349,6 +352,9 @@ class WorkOrderCollectionView(ApiView):
                    "ETag": f'"{result.body.get("version", 1)}"'}
         if result.replayed:
             headers["Idempotent-Replayed"] = "true"
+            if result.order_id and s.can_see_pii(user):  # R40: shown again: recorded again
+                pii.record_reads_by_id(user=user, order_ids=[result.order_id],
+                                       face=Face.API, where="api:order-create")
         return Response(result.body, status=result.status, headers=headers)
 
 
@@ -365,11 +371,7 @@ class WorkOrderDetailView(ApiView):
                    summary="One order: state, allowed actions, technician, appointment, SLA.")
     def get(self, request: Request, pk: int) -> Response:
         order = self.get_order(request, pk)
-        if s.can_see_pii(request.user):
-            PiiAccess.objects.create(user=request.user, order=order,  # type: ignore[misc]
-                                     at=clock.now(),
-                                     where="api:order")  # R40: attributable
-        return _respond_order(order, request)
+        return _respond_order(order, request, where="api:order")
 
 
 class TimelineView(ApiView):
@@ -410,7 +412,8 @@ def _action_view(name: str, action: Action) -> type[ApiView]:
                 order = action.run(order, user, dict(form.validated_data))
             except ConcurrentModification as exc:
                 raise _precondition_failed(exc, request) from exc
-            return _respond_order(selectors.order_for(user, order.pk), request)
+            return _respond_order(selectors.order_for(user, order.pk), request,
+                                  where=f"api:{name}")
 
     OrderActionView.__name__ = f"{name.title().replace('-', '')}View"
     OrderActionView.__qualname__ = OrderActionView.__name__

@@ -38,11 +38,11 @@ from appointments.models import AppointmentStatus
 from fieldops import clock
 from surveys import services as survey_services
 from technicians.models import AreaType
-from workorders import services
+from workorders import pii, services
 from workorders.access import is_order_technician, is_technician_user
 from workorders.errors import DomainError
 from workorders.kit import required_kit
-from workorders.models import Photo, State, WorkOrder
+from workorders.models import Face, Photo, State, WorkOrder
 from workorders.selectors import allowed_actions, orders_visible_to
 
 from . import forms as f
@@ -270,6 +270,9 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     booked = appointment_selectors.current_appointment(order)
     context = {
         "order": order,
+        # R40: the technician calls the customer (R7); the read is recorded.
+        "contact_phone": pii.phone_for(user=request.user, order=order, face=Face.FIELD,
+                                       where="tech:order"),
         "steps": steps,
         "one_tap": [s for s in steps if s.one_tap],
         # The step the visit is waiting for first, then the side paths.
@@ -339,6 +342,9 @@ def _step_context(step: Step, order: WorkOrder, form: f.StepForm,
         context["require_code"] = getattr(settings, "SIGN_OFF_REQUIRE_SMS_CODE", False)
     if step.name == "kit":
         context["kit"] = required_kit(order.access_type)
+    if step.name == "contact":
+        context["contact_phone"] = pii.phone_for(user=request.user, order=order,
+                                                 face=Face.FIELD, where="tech:contact")
     return context
 
 

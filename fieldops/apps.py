@@ -1,10 +1,12 @@
 from typing import Any
 
 from django.apps import AppConfig, apps
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 from .roles import sync_roles
+from .sessions import session_started
 
 
 def _sync_roles(sender: AppConfig, **kwargs: Any) -> None:
@@ -22,6 +24,7 @@ class FieldopsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="fieldops-sync-roles")
+        user_logged_in.connect(session_started, dispatch_uid="fieldops-session-started")
         from . import logins  # imports axes' models: only once the app registry is ready
 
         logins.connect()

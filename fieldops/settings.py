@@ -465,3 +465,42 @@ CELERY_BEAT_SCHEDULE["flush-queued-tasks"] = {
     "task": "fieldops.tasks.flush_queued_tasks",
     "schedule": env.float("OUTBOX_FLUSH_SECONDS", default=30.0),
 }
+
+# --- Content-Security-Policy and session lifetimes (issue 18) --------------------------------
+# The pages load nothing from elsewhere. Scripts: our own static files, or an inline script
+# carrying the request's nonce ({{ request.csp_nonce }}); never 'unsafe-inline'. Styles may
+# be inline (the admin's and Swagger UI's style attributes); images also as data: and blob:
+# URLs (the drawn signature, photo previews).
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+INSTALLED_APPS.append("csp")
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "csp.middleware.CSPMiddleware")
+_context_processors: list[str] = TEMPLATES[0]["OPTIONS"]["context_processors"]  # type: ignore[index]
+_context_processors.append("csp.context_processors.nonce")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "worker-src": [SELF],
+        "manifest-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Sessions end when idle and after a maximum age, sooner for staff (shared desks, customer
+# data, R40) than for technicians (their own phone, a whole working day): fieldops/sessions.py.
+SESSION_STAFF_IDLE_MINUTES = env.int("SESSION_STAFF_IDLE_MINUTES", default=30)
+SESSION_STAFF_MAX_HOURS = env.int("SESSION_STAFF_MAX_HOURS", default=10)
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=12 * 60)
+SESSION_MAX_HOURS = env.int("SESSION_MAX_HOURS", default=7 * 24)
+SESSION_COOKIE_AGE = max(SESSION_STAFF_MAX_HOURS, SESSION_MAX_HOURS) * 3600
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "fieldops.sessions.IdleTimeoutMiddleware")

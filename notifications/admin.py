@@ -10,15 +10,15 @@ from fieldops.signed_links import mask_links
 from .models import Notification
 
 #: Every field, the text and its values shown through ``NotificationAdmin.text`` and
-#: ``template_values``.
-_SHOWN_AS = {"body": "text", "params": "template_values"}
+#: ``template_values``; the address through ``to`` (R40: an SMS number masked).
+_SHOWN_AS = {"body": "text", "params": "template_values", "address": "to"}
 FIELDS: tuple[str, ...] = tuple(_SHOWN_AS.get(f.name, f.name)
                                 for f in Notification._meta.fields if f.name != "id")
 
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "channel", "kind", "recipient", "address", "order", "status",
+    list_display = ("created_at", "channel", "kind", "recipient", "to", "order", "status",
                     "attempts", "sent_at", "delivery")
     list_filter = ("status", "delivery", "channel", "kind")
     search_fields = ("address", "body", "kind")
@@ -27,6 +27,11 @@ class NotificationAdmin(admin.ModelAdmin):
     # The text as sent, but with the customer's signed links cut out: a booking or survey
     # link acts as the customer (R29, R40).
     fields = readonly_fields = FIELDS
+
+    @admin.display(description=_("address"))
+    def to(self, obj: Notification) -> str:
+        # R40: customers' numbers masked; the outbox is for delivery, not for calling.
+        return obj.shown_address
 
     @admin.display(description=_("text"))
     def text(self, obj: Notification) -> str:

@@ -13,6 +13,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from fieldops import clock
+from fieldops.privacy import mask_phone
 
 
 class Channel(models.TextChoices):
@@ -85,4 +86,12 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_channel_display()} {self.kind} → {self.address or self.recipient}"
+        to = self.shown_address or self.recipient
+        return f"{self.get_channel_display()} {self.kind} → {to}"
+
+    @property
+    def shown_address(self) -> str:
+        """The address as staff pages show it: an SMS number masked (R40; the full number
+        is on the order, where reading it is recorded)."""
+        return mask_phone(self.address) if self.channel == Channel.SMS else self.address
+

@@ -19,8 +19,10 @@ from django.utils.translation import gettext_lazy
 
 from fieldops.admin import ReadOnlyAdmin, ReadOnlyInline
 from fieldops.privacy import mask_phone
-from workorders.access import can_see_pii
+from workorders import pii
+from workorders.access import sees_full_contact
 from workorders.errors import DomainError
+from workorders.models import Face
 
 from . import services
 from .forms import CallbackForm
@@ -106,15 +108,25 @@ class CallbackAdmin(ReadOnlyAdmin):
         return str(obj.order.customer.name)
 
     def get_list_display(self, request: HttpRequest) -> Any:
-        full = can_see_pii(request.user)
-
         @admin.display(description=gettext_lazy("phone"))
         def phone(obj: Callback) -> str:
-            # R40: the full number only for roles that call customers.
+            # R40: the full number only for roles that call customers (recorded by
+            # changelist_view for the whole page).
+            full = sees_full_contact(request.user, obj.order)
             return obj.order.contact_phone if full else mask_phone(obj.order.contact_phone)
 
         return ["order", "created_at", "customer", phone, "round", "technician", "attempts",
                 "status", "record_link"]
+
+    def changelist_view(self, request: HttpRequest,
+                        extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None:
+            pii.record_reads(user=request.user,
+                             orders=[c.order for c in changelist.result_list],
+                             face=Face.ADMIN, where="admin:callback-list")  # R40
+        return response
 
     @admin.display(description=gettext_lazy("round"))
     def round(self, obj: Callback) -> int:
@@ -171,8 +183,8 @@ class CallbackAdmin(ReadOnlyAdmin):
             "opts": self.model._meta, "title": _("Callback: %(number)s") % {
                 "number": order.number},
             "callback": callback, "order": order, "form": form,
-            "phone": order.contact_phone if can_see_pii(request.user)
-            or request.user.is_superuser else mask_phone(order.contact_phone),
+            "phone": pii.phone_for(user=request.user, order=order, face=Face.ADMIN,
+                                   where="admin:callback"),  # R40
             "queue_url": queue,
             "order_url": reverse("admin:workorders_workorder_change", args=[order.pk]),
         }

@@ -46,6 +46,16 @@ def can_see_pii(user: Any) -> bool:
     return bool(user.is_superuser or user.has_perm(PERM_VIEW_PII))
 
 
+def sees_full_contact(user: Any, order: Any = None) -> bool:
+    """R40, the one policy: who is shown a customer's full phone numbers. Office roles whose
+    work is calling customers (``can_see_pii``) everywhere; a technician only on their own
+    orders (R7: they call the customer; R41). Everyone else sees them masked. Whoever is
+    shown them has the read recorded (``workorders.pii``)."""
+    if can_see_pii(user):
+        return True
+    return order is not None and is_technician_user(user) and is_order_technician(order, user)
+
+
 def order_visibility(user: Any) -> tuple[str, int | None]:
     """R41 as data: ``("all", None)`` for office roles, ``("own", technician id)`` for a
     technician (only orders assigned to them), ``("none", None)`` for anyone else."""

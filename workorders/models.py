@@ -558,23 +558,41 @@ class WorkOrderEvent(models.Model):
         raise TypeError("The work-order event log is append-only (R42).")
 
 
+class Face(models.TextChoices):
+    """Through which part of the product customer data was shown (R40)."""
+
+    ADMIN = "admin", _("Admin desk")
+    API = "api", _("API")
+    FIELD = "field", _("Technician pages")
+    PORTAL = "portal", _("Customer pages")
+    EXPORT = "export", _("Export")
+
+
 class PiiAccess(models.Model):
-    """A staff member saw a customer's full contact data (R40: attributable)."""
+    """Someone was shown a customer's full contact data (R40: attributable): who, when,
+    which customer and order, what, through which face and on which page or endpoint.
+    Written only by ``workorders.pii``."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                              related_name="+", verbose_name=_("user"))
     order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="+",
-                              verbose_name=_("work order"))
+                              null=True, blank=True, verbose_name=_("work order"))
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+",
+                                 null=True, blank=True, verbose_name=_("customer"))
     at = models.DateTimeField(_("at"))
+    face = models.CharField(_("face"), max_length=16, choices=Face.choices,
+                            default=Face.ADMIN)
     where = models.CharField(_("where"), max_length=64)
+    what = models.CharField(_("what"), max_length=64, default="phone")
 
     class Meta:
         verbose_name = _("personal-data access")
         verbose_name_plural = _("personal-data accesses")
         ordering = ["-at"]
+        indexes = [models.Index(fields=["customer", "at"], name="piiaccess_customer_at")]
 
     def __str__(self) -> str:
-        return f"{self.user} {self.order_id} {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.user} {self.order_id or self.customer_id} {self.at:%Y-%m-%d %H:%M}"
 
 
 # --- The visit's records: photos, consent, the completion report, the sign-off ----------

@@ -24,20 +24,20 @@ from django.utils.translation import gettext_lazy as _
 from appointments import services as booking_services
 from appointments.models import Appointment
 from console import forms as wo_forms
-from fieldops import clock
 from fieldops.admin import ReadOnlyAdmin, ReadOnlyInline
 from fieldops.privacy import mask_phone
 from sla.timer_admin import SlaStatusFilter, TimerInline
 from surveys import services as survey_services
 from surveys.admin import FollowUpInline, ReworkRoundInline, SurveyInline
-from workorders import selectors, services
-from workorders.access import can_see_pii
+from workorders import pii, selectors, services
+from workorders.access import can_see_pii, sees_full_contact
 from workorders.bulk import BulkResult, for_each_order
 from workorders.errors import DomainError
 from workorders.models import (
     Assignment,
     ContactAttempt,
     Customer,
+    Face,
     PiiAccess,
     ServiceAccount,
     Signature,
@@ -47,9 +47,11 @@ from workorders.models import (
 )
 
 
-def shown_phone(user: Any, phone: str) -> str:
-    """R40: the full number only for roles whose work needs it."""
-    return phone if can_see_pii(user) else mask_phone(phone)
+def shown_phone(user: Any, order: WorkOrder) -> str:
+    """R40: the full number only for roles whose work needs it (``sees_full_contact``);
+    the page that shows it records the read (``pii.record_reads``)."""
+    phone = order.contact_phone
+    return phone if sees_full_contact(user, order) else mask_phone(phone)
 
 
 # --- Desk actions: transition name -> form and service call -------------------
@@ -230,9 +232,19 @@ class WorkOrderAdmin(admin.ModelAdmin):
         # A per-request column: the admin instance is shared between requests.
         @admin.display(description=_("phone"))
         def phone(obj: WorkOrder) -> str:
-            return shown_phone(request.user, obj.contact_phone)
+            return shown_phone(request.user, obj)
 
         return [phone if name == "phone" else name for name in self.list_display]
+
+    def changelist_view(self, request: HttpRequest,
+                        extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if changelist is not None:
+            # R40: the phone column shows these orders' numbers in full to this user.
+            pii.record_reads(user=request.user, orders=changelist.result_list,
+                             face=Face.ADMIN, where="admin:order-list")
+        return response
 
     # --- Queryset, search, permissions ------------------------------------------
 
@@ -272,11 +284,9 @@ class WorkOrderAdmin(admin.ModelAdmin):
                                        args=[order.pk, name]))
                 for name, action in desk_actions_for(order, request.user)]
             extra_context["order_version"] = order.version
-            if can_see_pii(request.user):
-                extra_context["full_phone"] = order.contact_phone
-                PiiAccess.objects.create(user=request.user,  # type: ignore[misc]
-                                         order=order, at=clock.now(),
-                                         where="admin:order")  # R40
+            if sees_full_contact(request.user, order):
+                extra_context["full_phone"] = pii.phone_for(
+                    user=request.user, order=order, face=Face.ADMIN, where="admin:order")
         return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self) -> list[Any]:
@@ -447,6 +457,17 @@ class CustomerAdmin(admin.ModelAdmin):
             return ["name", "phone", "alt_phone", "customer_class"]
         return ["name", "masked_phone", "customer_class"]
 
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        customer = (getattr(response, "context_data", None) or {}).get("original")
+        if customer is not None and can_see_pii(request.user):
+            # R40: the form shows this customer's phone numbers in full.
+            pii.record_customer_read(user=request.user, customer=customer,
+                                     face=Face.ADMIN, where="admin:customer",
+                                     what="phone, alt_phone")
+        return response
+
 
 @admin.register(ServiceAccount)
 class ServiceAccountAdmin(admin.ModelAdmin):
@@ -459,8 +480,9 @@ class ServiceAccountAdmin(admin.ModelAdmin):
 
 @admin.register(PiiAccess)
 class PiiAccessAdmin(ReadOnlyAdmin):
-    list_display = ("at", "user", "order", "where")
-    list_filter = ("where",)
+    list_display = ("at", "user", "face", "where", "order", "customer", "what")
+    list_filter = ("face", "where")
+    list_select_related = ("user", "order", "customer")
     date_hierarchy = "at"
 
 

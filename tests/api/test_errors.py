@@ -100,7 +100,7 @@ def test_a_bug_is_a_logged_problem_json_500_not_an_html_page(cc, make_order, mon
 
     order = make_order()
 
-    def broken(order, request):
+    def broken(order, request, **where):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(views, "order_body", broken)

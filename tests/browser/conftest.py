@@ -59,14 +59,30 @@ def _media(settings: Any, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+def watch_csp(page: Any) -> list[str]:
+    """The Content-Security-Policy violations Chromium logs on ``page`` from now on (it
+    logs each one to the console: "Refused to execute inline script ...")."""
+    violations: list[str] = []
+
+    def heard(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(f"{page.url}: {message.text}")
+
+    page.on("console", heard)
+    return violations
+
+
 @pytest.fixture
 def phone(browser: Any, live_server: Any) -> Iterator[Any]:
-    """A fresh phone browser (no cookies, no cache) on the live server."""
+    """A fresh phone browser (no cookies, no cache) on the live server. A test fails if
+    any page it opened broke the Content-Security-Policy."""
     context = browser.new_context(base_url=live_server.url, **PHONE)
     context.set_default_timeout(10_000)
     page = context.new_page()
+    violations = watch_csp(page)
     yield page
     context.close()
+    assert not violations, violations
 
 
 class Shots:

@@ -1,0 +1,216 @@
+"""R40: every page and endpoint that can show a customer's phone number, for every role:
+the number is masked, or the read is recorded (who, which order or customer, where).
+
+Defect covered (issue 18, item 2): the admin's order list, the technician's order page and
+``GET /api/v1/callbacks/`` (and the customer record, the callback queue and its record
+page) showed full phone numbers without writing an access record; the SMS outbox showed
+them in full to every office role.
+
+A new page or endpoint that can show customer data is added to ``PAGES``; the test then
+checks it for every role in ``ROLES``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import pytest
+import time_machine
+from django.contrib.auth.models import User
+from django.test import Client
+from openpyxl import load_workbook
+
+from api import services as api_services
+from api.models import ApiClient, ClientRole
+from notifications.models import Notification
+from surveys.models import Callback, Survey
+from surveys.services import callbacks_open_due
+from technicians.models import Technician
+from tests.conftest import CustomerPersona
+from workorders.models import Customer, Face, PiiAccess, State, WorkOrder
+
+PHONE, ALT_PHONE = "13812345678", "13712349876"
+CALLBACK_PHONE = "13698761234"
+FULL_NUMBERS = (PHONE, ALT_PHONE, CALLBACK_PHONE)
+
+
+class Scene:
+    """What the pages show: an order of alice's with a booked visit, an order waiting for
+    the call-centre's callback, built only when a page needs them."""
+
+    def __init__(self, make_order: Callable[..., WorkOrder], alice: Technician) -> None:
+        self._make_order, self.alice = make_order, alice
+
+    @cached_property
+    def order(self) -> WorkOrder:
+        return self._make_order(State.SCHEDULED, technician=self.alice, contact_phone=PHONE,
+                                alt_phone=ALT_PHONE)
+
+    @cached_property
+    def callback(self) -> Callback:
+        order = self._make_order(State.SURVEY_PENDING, technician=self.alice,
+                                 contact_phone=CALLBACK_PHONE, customer_name="李娜")
+        later = Survey.objects.get(order=order).callback_due_at + dt.timedelta(minutes=1)
+        with time_machine.travel(later, tick=False):
+            callbacks_open_due()
+        return Callback.objects.get(order=order)
+
+    @property
+    def customer(self) -> Customer:
+        return self.order.customer
+
+    @property
+    def sms(self) -> Notification:
+        return Notification.objects.filter(order=self.order, channel="sms").latest("id")
+
+
+@dataclass(frozen=True)
+class Page:
+    """``where``: the label its access records carry (``PiiAccess.where``)."""
+
+    where: str
+    url: Callable[[Scene], str]
+    method: str = "get"
+
+
+PAGES: list[Page] = [
+    # The admin desk (dispatcher, call-centre, supervisor, admin).
+    Page("admin:order-list", lambda s: (s.order, "/admin/workorders/workorder/")[1]),
+    Page("admin:order", lambda s: f"/admin/workorders/workorder/{s.order.pk}/change/"),
+    Page("admin:customer-list", lambda s: (s.order, "/admin/workorders/customer/")[1]),
+    Page("admin:customer", lambda s: f"/admin/workorders/customer/{s.customer.pk}/change/"),
+    Page("admin:callback-list", lambda s: (s.callback, "/admin/surveys/callback/")[1]),
+    Page("admin:callback", lambda s: f"/admin/surveys/callback/{s.callback.pk}/record/"),
+    Page("admin:notification-list",
+         lambda s: (s.order, "/admin/notifications/notification/")[1]),
+    Page("admin:notification",
+         lambda s: f"/admin/notifications/notification/{s.sms.pk}/change/"),
+    Page("admin:event-list", lambda s: (s.order, "/admin/workorders/workorderevent/")[1]),
+    Page("admin:contact-list", lambda s: (s.order, "/admin/workorders/contactattempt/")[1]),
+    Page("admin:survey-list", lambda s: (s.callback, "/admin/surveys/survey/")[1]),
+    # The technician's pages.
+    Page("tech:today", lambda s: (s.order, "/tech/")[1]),
+    Page("tech:order", lambda s: f"/tech/orders/{s.order.pk}/"),
+    Page("tech:contact", lambda s: f"/tech/orders/{s.order.pk}/contact/"),
+    # The customer's link pages (anyone holding the link).
+    Page("portal:appointment", lambda s: CustomerPersona.link_path(s.order)),
+    Page("portal:survey", lambda s: CustomerPersona.link_path(s.callback.order)),
+    # The API.
+    Page("api:order-list", lambda s: (s.order, "/api/v1/work-orders/")[1]),
+    Page("api:order", lambda s: f"/api/v1/work-orders/{s.order.pk}/"),
+    Page("api:timeline", lambda s: f"/api/v1/work-orders/{s.order.pk}/timeline/"),
+    Page("api:callbacks", lambda s: (s.callback, "/api/v1/callbacks/?status=all")[1]),
+    Page("api:callback-not-reached",
+         lambda s: f"/api/v1/callbacks/{s.callback.pk}/not-reached/", method="post"),
+    Page("api:follow-ups", lambda s: (s.order, "/api/v1/follow-ups/")[1]),
+    # The supervisors' dashboards and their exports.
+    Page("dashboard", lambda s: (s.order, s.callback, "/dashboard/")[2]),
+    Page("dashboard:now", lambda s: (s.order, "/dashboard/now/")[1]),
+    Page("dashboard:breaches", lambda s: (s.order, "/dashboard/breaches/")[1]),
+    Page("dashboard:scorecard", lambda s: f"/dashboard/technicians/{s.alice.pk}/"),
+    *[Page(f"export:{table}", lambda s, t=table: (s.callback, f"/dashboard/export/{t}.csv")[1])
+      for table in ("summary", "daily", "areas", "technicians", "breaches", "now")],
+    Page("export:summary.xlsx", lambda s: (s.callback, "/dashboard/export/summary.xlsx")[1]),
+]
+
+
+@dataclass
+class Role:
+    """A way in: a browser session of a user, a token of an API client, or nobody."""
+
+    name: str
+    user: User | None
+    client: Client
+    headers: dict[str, str]
+
+
+def _session(name: str, user: User | None) -> Role:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return Role(name, user, client, {})
+
+
+def _token(name: str, role: str) -> Role:
+    api_client: ApiClient = api_services.api_client_create(name=name, role=role)
+    _token_row, plain = api_services.api_token_issue(client=api_client)
+    return Role(name, api_client.user, Client(), {"Authorization": f"Bearer {plain}"})
+
+
+@pytest.fixture
+def roles(reference_data: None, dispatcher: User, agent: User, supervisor: User,
+          alice: Technician, bob: Technician) -> list[Role]:
+    admin = User.objects.create_superuser("root", password="pw-root-admin")
+    return [
+        _session("admin", admin),
+        _session("dispatcher", dispatcher),
+        _session("agent", agent),
+        _session("supervisor", supervisor),
+        _session("technician", alice.user),  # the order's own technician
+        _session("other technician", bob.user),
+        _session("customer", None),  # signed links only, no login
+        _token("call-centre API client", ClientRole.CALL_CENTRE),
+        _token("reporting API client", ClientRole.REPORTING),
+    ]
+
+
+def _text(response: Any) -> str:
+    if "spreadsheet" in response.get("Content-Type", ""):
+        book = load_workbook(io.BytesIO(response.content), read_only=True)
+        return " ".join(str(cell) for sheet in book for row in sheet.iter_rows(values_only=True)
+                        for cell in row)
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    return content.decode("utf-8", errors="replace")
+
+
+def test_the_matrix_lists_every_face() -> None:
+    faces = {page.where.split(":")[0] for page in PAGES}
+    assert {"admin", "tech", "portal", "api", "export"} <= faces, faces
+    assert len({page.where for page in PAGES}) == len(PAGES)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.where for p in PAGES])
+def test_a_full_phone_number_is_masked_or_its_read_recorded(page: Page, roles: list[Role],
+                                                           make_order: Any,
+                                                           alice: Technician) -> None:
+    # R40
+    scene = Scene(make_order, alice)
+    url = page.url(scene)
+    unrecorded: list[str] = []
+    for role in roles:
+        before = set(PiiAccess.objects.values_list("pk", flat=True))
+        if page.method == "post":
+            response = role.client.post(url, {"note": "no answer"},
+                                        content_type="application/json", headers=role.headers)
+        else:
+            response = role.client.get(url, headers=role.headers)
+        text = _text(response)
+        shown = [n for n in FULL_NUMBERS if n in text]
+        if not shown:
+            continue
+        recorded = PiiAccess.objects.exclude(pk__in=before).filter(where=page.where)
+        if role.user is None or not recorded.filter(user=role.user).exists():
+            unrecorded.append(f"{role.name} ({response.status_code}) saw {shown}")
+        else:
+            face = recorded.first().face
+            assert face in Face.values
+    assert not unrecorded, f"{page.where}: full numbers shown, no access record: {unrecorded}"
+
+
+def test_a_record_says_who_what_when_and_through_which_face(client: Client, agent: User,
+                                                            make_order: Any,
+                                                            alice: Technician) -> None:
+    # R40
+    order = Scene(make_order, alice).order
+    client.force_login(agent)
+    client.get("/admin/workorders/workorder/")
+    record = PiiAccess.objects.get()
+    assert (record.user, record.order, record.customer) == (agent, order, order.customer)
+    assert (record.face, record.where, record.what) == (Face.ADMIN, "admin:order-list",
+                                                        "phone")
+    assert record.at is not None

@@ -1,0 +1,66 @@
+"""Showing a customer's full contact data, and the record of every time it was (R40).
+
+``access.sees_full_contact`` decides who sees full phone numbers; the functions here are
+what every face calls to show one (``phone_for``) or to record a page of them
+(``record_reads``), so a full number is never shown without a ``PiiAccess`` row: who, when,
+which order and customer, what, through which face and where.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from fieldops import clock
+from fieldops.privacy import mask_phone
+
+from .access import sees_full_contact
+from .models import Customer, Face, PiiAccess, WorkOrder
+
+__all__ = ["Face", "phone_for", "record_customer_read", "record_reads", "record_reads_by_id",
+           "sees_full_contact"]
+
+
+def record_reads(*, user: Any, orders: Iterable[WorkOrder], face: Face, where: str,
+                 what: str = "phone") -> int:
+    """Record that ``user`` was shown the full ``what`` of each order's customer (one row
+    per order, one insert for the page). Orders the policy masks for this user are skipped,
+    so a page may pass everything it listed. Returns the rows written."""
+    now = clock.now()
+    rows = [PiiAccess(user=user, order=order, customer_id=order.customer_id, at=now,
+                      face=face, where=where, what=what)
+            for order in {o.pk: o for o in orders}.values()
+            if sees_full_contact(user, order)]
+    PiiAccess.objects.bulk_create(rows)
+    return len(rows)
+
+
+def record_customer_read(*, user: Any, customer: Customer, face: Face, where: str,
+                         what: str = "phone") -> None:
+    """Record that ``user`` was shown a customer record's full ``what`` (no order)."""
+    PiiAccess.objects.create(user=user, customer=customer, at=clock.now(), face=face,
+                             where=where, what=what)
+
+
+def phone_for(*, user: Any, order: WorkOrder, face: Face, where: str,
+              phone: str | None = None, what: str = "phone") -> str:
+    """The order's contact phone (or ``phone``, another number of its customer) as
+    ``user`` may see it: in full, and recorded, or masked."""
+    number = order.contact_phone if phone is None else phone
+    if not number:
+        return ""
+    if not sees_full_contact(user, order):
+        return mask_phone(number)
+    record_reads(user=user, orders=[order], face=face, where=where, what=what)
+    return number
+
+
+def record_reads_by_id(*, user: Any, order_ids: Iterable[int], face: Face, where: str,
+                       what: str = "phone") -> int:
+    """``record_reads`` for a page rendered from rows rather than model instances."""
+    ids = list(order_ids)
+    if not ids:
+        return 0
+    orders = WorkOrder.objects.filter(pk__in=ids).select_related("technician").only(
+        "pk", "customer_id", "technician__user_id")
+    return record_reads(user=user, orders=orders, face=face, where=where, what=what)
