@@ -4,6 +4,7 @@ lock two rows in opposite orders; the victim's whole transaction runs again and 
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from django.db import OperationalError, connection, connections, transaction
@@ -18,12 +19,29 @@ def _lock(area_id: int) -> None:
         cursor.execute("SELECT id FROM technicians_area WHERE id = %s FOR UPDATE", [area_id])
 
 
+def _until_waiting(pids: list[int]) -> None:
+    """Until the other connection waits for our row. PostgreSQL checks for a deadlock once,
+    ``deadlock_timeout`` after a backend starts waiting: the victim must close the cycle,
+    or on a busy machine its one check comes too early and the other side is the one
+    aborted, 10 s later."""
+    with connection.cursor() as cursor:
+        for _ in range(400):
+            cursor.execute("SELECT wait_event_type = 'Lock' FROM pg_stat_activity "
+                           "WHERE pid = %s", pids)
+            row = cursor.fetchone()
+            if row and row[0]:
+                return
+            time.sleep(0.05)
+    raise AssertionError("the other connection never waited for the lock")
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_real_deadlock_is_retried_once_and_succeeds():
     a = Area.objects.create(code="A-1", name="A", area_type=AreaType.URBAN)
     b = Area.objects.create(code="B-1", name="B", area_type=AreaType.URBAN)
     both_hold_one = threading.Barrier(2, timeout=20)
+    other_pid: list[int] = []
     attempts: list[int] = []
     outcome: dict[str, object] = {}
 
@@ -36,6 +54,7 @@ def test_a_real_deadlock_is_retried_once_and_succeeds():
             _lock(a.pk)
             if len(attempts) == 1:
                 both_hold_one.wait()
+                _until_waiting(other_pid)
             _lock(b.pk)
             Area.objects.filter(pk=a.pk).update(name="A by the victim")
             return "done"
@@ -52,6 +71,8 @@ def test_a_real_deadlock_is_retried_once_and_succeeds():
             with transaction.atomic():
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL deadlock_timeout = '10s'")
+                    cursor.execute("SELECT pg_backend_pid()")
+                    other_pid.append(cursor.fetchone()[0])
                 _lock(b.pk)
                 both_hold_one.wait()
                 _lock(a.pk)
