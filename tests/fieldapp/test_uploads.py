@@ -85,6 +85,17 @@ def test_my_photo_is_served_to_me_from_the_storage(alice_client, make_order, ali
     assert b"".join(response.streaming_content)[:2] == b"\xff\xd8"
 
 
+def test_a_photo_is_never_kept_in_the_phones_cache(alice_client, make_order, alice):
+    # Defect: photos were sent "private, max-age=3600", so they stayed in a shared
+    # phone's cache after the technician logged out.
+    order = make_order(State.ON_SITE, technician=alice)
+    photo = services.work_order_add_photo(order=order, by=alice.user, kind="installation",
+                                          image=upload())
+    response = alice_client.get(reverse("tech:photo", args=[order.pk, photo.pk]))
+    assert "no-store" in response["Cache-Control"]
+    assert "max-age=3600" not in response["Cache-Control"]
+
+
 def _stored_files(settings) -> list[str]:
     from pathlib import Path
 
