@@ -211,11 +211,11 @@ def _respond_order(order: WorkOrder, request: Request, code: int = 200) -> Respo
 # --- Base views -------------------------------------------------------------------------
 
 class ApiView(GenericAPIView):
-    """Common ground: no model-level queryset magic, JSON only, never cached (customer
-    data: no browser or proxy keeps an answer)."""
+    """Common ground: no model-level queryset magic, JSON only."""
 
     def finalize_response(self, request: Request, response: Any, *args: Any,
                           **kwargs: Any) -> Any:
+        # Never cached: answers carry customer data, and no browser or proxy keeps one.
         response = super().finalize_response(request, response, *args, **kwargs)
         add_never_cache_headers(response)
         return response

@@ -296,3 +296,21 @@ def test_a_signature_declaring_too_many_pixels_is_refused(make_order, alice, set
     with pytest.raises(RuleViolation) as refused:
         sign(order)
     assert refused.value.field == "signature" and "pixels" in refused.value.message
+
+
+def test_the_signer_name_refuses_hidden_characters_and_the_comment_loses_them(
+        alice_client: Client, make_order, alice):
+    # Defect: the name of the person signing took a right-to-left override as typed.
+    order = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    url = reverse("tech:step", args=[order.pk, "sign-off"])
+    data = {"version": order.version, "signer_name": "张\u202e伟", "rating": "4",
+            "comment": "很好\u200b\u2066", "signature": signature_png(),
+            "strokes": STROKES_JSON}
+    with translation.override("en"):
+        response = alice_client.post(url, data, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE" in html.unescape(response.content.decode())
+    assert not Signature.objects.filter(order=order).exists()
+    data["signer_name"] = "张伟"
+    assert alice_client.post(url, data).status_code == 302
+    assert Signature.objects.get(order=order).comment == "很好"
