@@ -61,16 +61,21 @@ def image_work() -> Iterator[None]:
         gate.release()
 
 
-def refuse_too_many_pixels(img: Image.Image, *, what: str, field: str, rule: str) -> None:
+def refuse_too_many_pixels(img: Image.Image, *, signature: bool = False, field: str,
+                           rule: str) -> None:
     """Before decoding: the pixels that decoding ``img`` would produce (after any
     ``draft``) stay within ``IMAGE_MAX_PIXELS``; a small file can declare a huge image."""
     limit = settings.IMAGE_MAX_PIXELS
-    if img.width * img.height > limit:
-        raise RuleViolation(
-            _("The %(what)s is %(width)d×%(height)d pixels; at most %(limit).1f million pixels "
-              "are accepted. Take it at a lower resolution, or as a JPEG.")
-            % {"what": what, "width": img.width, "height": img.height,
-               "limit": limit / 1_000_000}, field=field, rule=rule)
+    if img.width * img.height <= limit:
+        return
+    if signature:
+        message = _("The signature is %(width)d×%(height)d pixels; at most %(limit).1f million "
+                    "pixels are accepted. Clear it and sign again.")
+    else:
+        message = _("The photo is %(width)d×%(height)d pixels; at most %(limit).1f million "
+                    "pixels are accepted. Take it at a lower resolution, or as a JPEG.")
+    raise RuleViolation(message % {"width": img.width, "height": img.height,
+                                   "limit": limit / 1_000_000}, field=field, rule=rule)
 
 
 class PreparedImage:
@@ -100,13 +105,16 @@ def prepare_image(upload: Any, *, field: str, rule: str) -> PreparedImage:
             if probe.format not in PHOTO_FORMATS:
                 raise RuleViolation(not_a_photo, field=field, rule=rule)
             if probe.format not in DRAFT_FORMATS:
-                refuse_too_many_pixels(probe, what=_("photo"), field=field, rule=rule)
+                refuse_too_many_pixels(probe, field=field, rule=rule)
             probe.verify()
         upload.seek(0)
         with image_work(), Image.open(upload) as img:
-            if img.format in DRAFT_FORMATS:
-                img.draft("RGB", (side, side))
-            refuse_too_many_pixels(img, what=_("photo"), field=field, rule=rule)
+            scale = side / max(img.size)
+            if img.format in DRAFT_FORMATS and scale < 1:
+                # Decode at the smallest of 1/2, 1/4, 1/8 that still covers the stored size.
+                img.draft("RGB", (max(1, int(img.width * scale)),
+                                  max(1, int(img.height * scale))))
+            refuse_too_many_pixels(img, field=field, rule=rule)
             img.load()
             upright = ImageOps.exif_transpose(img) or img
             upright.thumbnail((side, side))

@@ -81,7 +81,7 @@ def signature_png(data: str | bytes) -> bytes:
         with image_work(), Image.open(io.BytesIO(data)) as img:
             if img.format != "PNG":
                 raise not_drawn
-            refuse_too_many_pixels(img, what=_("signature"), field="signature", rule="R26")
+            refuse_too_many_pixels(img, signature=True, field="signature", rule="R26")
             img.load()
             rgba = img.convert("RGBA")
             # Stored re-encoded, like the photos: only the pixels are kept, not the

@@ -7,9 +7,10 @@ import io
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 from PIL import Image
 
-from workorders import services
+from workorders import images, services
 from workorders.errors import RuleViolation
 from workorders.events import OrderAction
 from workorders.models import Photo, State
@@ -57,6 +58,21 @@ def test_a_photo_over_the_size_limit_is_refused_on_the_page(alice_client, make_o
         "version": order.version, "kind": "installation", "image": upload(big)})
     assert response.status_code == 422
     assert "MB" in response.content.decode()
+    assert not order.photos.exists()
+
+
+def test_a_photo_that_finds_every_image_slot_taken_is_asked_again_on_the_page(
+        alice_client, make_order, alice, settings):
+    # Busy is a 503 that says "send it again", nothing stored; never a 500.
+    settings.IMAGE_WORK_CONCURRENCY = 1
+    settings.IMAGE_WORK_WAIT_SECONDS = 0.05
+    order = make_order(State.ON_SITE, technician=alice)
+    with images.image_work(), translation.override("en"):
+        response = alice_client.post(reverse("tech:step", args=[order.pk, "photo"]), {
+            "version": order.version, "kind": "installation", "image": upload()},
+            HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 503
+    assert "send this one again" in response.content.decode()
     assert not order.photos.exists()
 
 

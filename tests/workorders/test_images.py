@@ -75,6 +75,17 @@ def test_a_large_jpeg_is_decoded_already_scaled_down(decoded, settings):
     assert decoded and all(w * h <= settings.IMAGE_MAX_PIXELS for w, h in decoded)
 
 
+def test_a_landscape_jpeg_is_decoded_at_the_smallest_scale_that_covers_the_stored_size(
+        decoded, settings):
+    # 2000×1500 stored at 400×300: decoded at 1/4 (500×375), not at 1/2 as a square
+    # 400×400 request would need.
+    settings.PHOTO_MAX_SIDE = 400
+    prepared = prepare_image(as_upload(jpeg(2000, 1500), "photo.jpg"), field="image",
+                             rule="R23")
+    assert (prepared.width, prepared.height) == (400, 300)
+    assert set(decoded) == {(500, 375)}
+
+
 def test_a_png_within_the_limit_is_still_taken(settings):
     out = io.BytesIO()
     Image.new("RGB", (1200, 900), (10, 200, 30)).save(out, "PNG")
