@@ -236,6 +236,8 @@ def test_hidden_characters_in_a_name_phone_or_address_are_refused_by_name(cc, in
     errors = {e["field"]: e["message"] for e in response.body["errors"]}
     assert set(errors) == {"customer.name", "customer.alt_phone", "address", "external_ref"}
     assert "U+202E RIGHT-TO-LEFT OVERRIDE" in errors["customer.name"]
+    codes = {e["field"]: e["code"] for e in response.body["errors"]}
+    assert codes["customer.name"] == codes["address"] == "hidden_character"
     assert "U+200B ZERO WIDTH SPACE" in errors["address"]
     assert not WorkOrder.objects.exists()
 
