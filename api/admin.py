@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -12,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import services
 from .models import ApiClient, ApiToken, WebhookDelivery, WebhookEndpoint
+from .webhooks import check_url
 
 
 class ApiTokenInline(admin.TabularInline):
@@ -84,8 +86,26 @@ class ApiTokenAdmin(admin.ModelAdmin):
         self.message_user(request, gettext("Revoked."), messages.SUCCESS)
 
 
+class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(label=_("URL"), max_length=200, assume_scheme="https")
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ("client", "url", "event_types", "description", "is_active")
+
+    def clean_url(self) -> str:
+        """The API's check (host resolved, public, HTTPS) on a new or changed URL: refused
+        on the form, not as an error after saving."""
+        url = self.cleaned_data["url"]
+        problem = check_url(url)
+        if problem:
+            raise forms.ValidationError(problem)
+        return url
+
+
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
+    form = WebhookEndpointForm
     list_display = ("url", "client", "is_active", "event_types", "created_at")
     list_filter = ("is_active", "client")
     readonly_fields = ("created_at",)

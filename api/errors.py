@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
@@ -169,5 +170,7 @@ def not_found_view(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonRespo
     """Unknown URLs under /api/v1/ answer problem+json too, not Django's HTML page."""
     body = problem(status=404, code="not_found", instance=request.path,
                    detail=_("No such endpoint; see /api/v1/schema/ for the ones that exist."))
-    return JsonResponse(body, status=404, content_type=PROBLEM_CONTENT_TYPE,
-                        json_dumps_params={"ensure_ascii": False})
+    response = JsonResponse(body, status=404, content_type=PROBLEM_CONTENT_TYPE,
+                            json_dumps_params={"ensure_ascii": False})
+    add_never_cache_headers(response)
+    return response

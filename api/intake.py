@@ -21,6 +21,8 @@ from typing import Any
 
 from rest_framework.fields import Field, empty
 
+from fieldops.text import is_hidden
+
 from . import serializers as s
 from .selectors import area_by_code
 
@@ -33,8 +35,11 @@ class _Refused(Exception):
 
 
 def _text(value: Any, field: Any) -> str:
-    """A string the CharField keeps as it is: no padding, NUL or lone surrogate."""
+    """A string the CharField keeps as it is: no padding, NUL, lone surrogate, or control
+    or invisible character (refused or removed by the serializer, ``fieldops.text``)."""
     if not isinstance(value, str) or value != value.strip() or "\x00" in value:
+        raise _Refused
+    if not value.isprintable() and any(map(is_hidden, value)):
         raise _Refused
     if not value and not field.allow_blank:
         raise _Refused
@@ -79,8 +84,8 @@ def _customer(value: Any, field: Any) -> dict[str, Any]:
 
 #: How each kind of declared field is read; any other kind is refused when given a value.
 READERS: dict[type[Field], Callable[[Any, Any], Any]] = {
-    s.StrictCharField: _text, s.PhoneField: _phone, s.StrictChoiceField: _choice,
-    s.StrictDateField: _day, s.CustomerInSerializer: _customer}
+    s.StrictCharField: _text, s.FreeTextField: _text, s.PhoneField: _phone,
+    s.StrictChoiceField: _choice, s.StrictDateField: _day, s.CustomerInSerializer: _customer}
 
 
 def _refuse(value: Any, field: Any) -> Any:

@@ -19,6 +19,7 @@ from rest_framework import serializers
 
 from appointments.models import Appointment, ChangeRequest
 from fieldops.privacy import mask_phone
+from fieldops.text import refuse_hidden_characters, strip_hidden_characters
 from surveys.models import FollowUp, FollowUpKind
 from technicians.models import Area
 from workorders.access import can_see_pii
@@ -70,12 +71,21 @@ class ShownPhoneField(serializers.CharField):
 # --- Strict fields ------------------------------------------------------------------
 
 class StrictCharField(serializers.CharField):
-    """Only JSON strings, storable as UTF-8 (no lone surrogates)."""
+    """Only JSON strings, storable as UTF-8 (no lone surrogates). One-line values (names,
+    phone numbers, addresses, references) with a control or invisible character are
+    refused, naming it; ``free_text=True`` fields (symptoms, notes, reasons) have those
+    characters removed instead, line breaks kept (``fieldops.text``)."""
 
     default_error_messages = {
         "invalid": _("Expected a string."),
         "encoding": _("The text contains characters that are not valid Unicode."),
     }
+
+    def __init__(self, *, free_text: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.free_text = free_text
+        if not free_text:
+            self.validators.insert(0, refuse_hidden_characters)
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
@@ -84,7 +94,16 @@ class StrictCharField(serializers.CharField):
             data.encode("utf-8")
         except UnicodeEncodeError:
             self.fail("encoding")
+        if self.free_text:
+            data = strip_hidden_characters(data)
         return super().to_internal_value(data)
+
+
+class FreeTextField(StrictCharField):
+    """``StrictCharField(free_text=True)``: symptoms, notes, reasons, comments."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(free_text=True, **kwargs)
 
 
 class StrictBooleanField(serializers.BooleanField):
@@ -191,13 +210,13 @@ class WorkOrderCreateSerializer(StrictSerializer):
                                      default="")
     address = StrictCharField(max_length=255)
     area = StrictCharField(max_length=32, help_text=_("Area code, e.g. BJ-DC-01."))
-    symptoms = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+    symptoms = FreeTextField(max_length=2000, required=False, allow_blank=True, default="")
     fault_started_at = StrictDateTimeField(required=False, allow_null=True, default=None)
     preferred_day = StrictDateField(required=False, allow_null=True, default=None)
     external_ref = StrictCharField(max_length=64, required=False, allow_blank=True,
                                    default="",
                                    help_text=_("Your own reference; unique per client."))
-    notes = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+    notes = FreeTextField(max_length=2000, required=False, allow_blank=True, default="")
 
     def validate_area(self, value: str) -> Area:
         area = area_by_code(value)
@@ -208,20 +227,20 @@ class WorkOrderCreateSerializer(StrictSerializer):
 
 
 class ResolveRemotelySerializer(StrictSerializer):
-    resolution = StrictCharField(max_length=2000, help_text=_("How it was fixed (R2)."))
+    resolution = FreeTextField(max_length=2000, help_text=_("How it was fixed (R2)."))
 
 
 class CancelSerializer(StrictSerializer):
-    reason = StrictCharField(max_length=2000)
+    reason = FreeTextField(max_length=2000)
 
 
 class ParkSerializer(StrictSerializer):
     until = StrictDateField(help_text=_("The day the customer is ready again (R12)."))
-    reason = StrictCharField(max_length=2000)
+    reason = FreeTextField(max_length=2000)
 
 
 class ResumeSerializer(StrictSerializer):
-    reason = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+    reason = FreeTextField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 class ChangeRequestInSerializer(StrictSerializer):
@@ -229,7 +248,7 @@ class ChangeRequestInSerializer(StrictSerializer):
 
     preferred_start = StrictDateTimeField()
     preferred_end = StrictDateTimeField()
-    note = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
+    note = FreeTextField(max_length=500, required=False, allow_blank=True, default="")
 
 
 def _rating_field(label: Any) -> serializers.IntegerField:
@@ -245,25 +264,25 @@ class CallbackSurveySerializer(StrictSerializer):
     punctuality = _rating_field(_("Punctuality, 1-5 (5 is best)."))
     conduct = _rating_field(_("Conduct, 1-5 (5 is best)."))
     result = _rating_field(_("Result of the work, 1-5 (5 is best)."))
-    comment = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+    comment = FreeTextField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 class CallbackNoteSerializer(StrictSerializer):
     """R19: what the customer said on the recorded callback."""
 
-    callback_note = StrictCharField(max_length=2000)
+    callback_note = FreeTextField(max_length=2000)
 
 
 class FollowUpInSerializer(StrictSerializer):
     """R28: a question or complaint to answer later."""
 
     kind = StrictChoiceField(choices=FollowUpKind.choices)
-    text = StrictCharField(max_length=4000)
+    text = FreeTextField(max_length=4000)
     due_at = StrictDateTimeField(required=False, allow_null=True, default=None)
 
 
 class FollowUpAnswerSerializer(StrictSerializer):
-    answer = StrictCharField(max_length=4000)
+    answer = FreeTextField(max_length=4000)
 
 
 class WebhookEndpointInSerializer(StrictSerializer):
@@ -272,8 +291,8 @@ class WebhookEndpointInSerializer(StrictSerializer):
         child=StrictChoiceField(choices=WebhookEventType.choices), required=False,
         default=list, max_length=len(WebhookEventType.values),
         help_text=_("Event types wanted; empty or missing for all."))
-    description = StrictCharField(max_length=200, required=False, allow_blank=True,
-                                  default="")
+    description = FreeTextField(max_length=200, required=False, allow_blank=True,
+                                default="")
 
     def validate_event_types(self, value: Any) -> list[str]:
         if not isinstance(value, list):
@@ -605,7 +624,7 @@ class CallbackFilterSerializer(StrictSerializer):
 class CallbackNotReachedSerializer(StrictSerializer):
     """R30: the call did not reach the customer; the callback stays open."""
 
-    note = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+    note = FreeTextField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 class CallbackSurveyOutSerializer(serializers.Serializer):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from drf_spectacular.types import OpenApiTypes
@@ -226,6 +227,13 @@ def _respond_order(order: WorkOrder, request: Request, *, where: str,
 
 class ApiView(GenericAPIView):
     """Common ground: no model-level queryset magic, JSON only."""
+
+    def finalize_response(self, request: Request, response: Any, *args: Any,
+                          **kwargs: Any) -> Any:
+        # Never cached: answers carry customer data, and no browser or proxy keeps one.
+        response = super().finalize_response(request, response, *args, **kwargs)
+        add_never_cache_headers(response)
+        return response
 
     def get_order(self, request: Request, pk: int) -> WorkOrder:
         try:

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import ipaddress
-import urllib.error
-import urllib.request
+import socket
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from django.utils.translation import gettext as _
 
@@ -62,68 +62,115 @@ def verify(secret: str, body: bytes, header: str, *, now: float | None = None,
     return hmac.compare_digest(expected, parts.get("v1", ""))
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def _getaddrinfo(host: str, port: int) -> list[str]:
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
 
 
-def _is_internal_address(host: str) -> bool:
-    """A literal IP that is private, loopback, link-local or reserved (names are not
-    resolved here; the receiving network's egress rules are the second line)."""
-    if host == "localhost":
-        return True
+#: ``resolve(host, port) -> addresses``, the system resolver; tests replace it.
+resolve: Callable[[str, int], list[str]] = _getaddrinfo
+
+
+def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone (fe80::1%eth0)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def _is_internal(address: str) -> bool:
+    """Private, loopback, link-local, shared (CGNAT), reserved, documentation, multicast or
+    unspecified: anything but a public unicast address."""
+    ip = _ip(address)
+    return not ip.is_global or ip.is_multicast
+
+
+class EndpointRefused(Exception):
+    """Why a URL can't be (or no longer is) a webhook endpoint."""
+
+
+def _port(parts: SplitResult) -> int:
     try:
-        address = ipaddress.ip_address(host.strip("[]"))
+        port = parts.port
     except ValueError:
-        return False
-    return (address.is_private or address.is_loopback or address.is_link_local
-            or address.is_reserved or address.is_multicast or address.is_unspecified)
+        raise EndpointRefused(_("The URL's port is not a number from 1 to 65535.")) from None
+    return port or (443 if parts.scheme == "https" else 80)
+
+
+def public_addresses(url: str) -> list[str]:
+    """The addresses ``url``'s host resolves to now, or ``EndpointRefused`` saying why
+    it can't receive deliveries. The host is resolved, so a name or a number that points
+    back into our network (``https://2130706433/`` is 127.0.0.1, as are ``127.1`` and
+    ``0x7f.1``) is refused like the address itself. Checked at registration and again
+    before each delivery, which connects to the very address checked."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        raise EndpointRefused(_("Put no credentials in the URL; verify the signature instead."))
+    host = parts.hostname
+    if not host:
+        raise EndpointRefused(_("Give a full URL with a host name."))
+    port = _port(parts)
+    try:
+        addresses = resolve(host, port)
+    except (OSError, UnicodeError, ValueError):
+        raise EndpointRefused(
+            _("The host %(host)s does not resolve to an address; give the endpoint's public "
+              "host name.") % {"host": host}) from None
+    if not addresses:
+        raise EndpointRefused(_("The host %(host)s does not resolve to an address; give the "
+                                "endpoint's public host name.") % {"host": host})
+    loopback_allowed = (conf.get("WEBHOOK_ALLOW_HTTP_LOOPBACK")
+                        and all(_ip(a).is_loopback for a in addresses))
+    internal = [a for a in addresses if _is_internal(a)]
+    if internal and not loopback_allowed:
+        # Deliveries leave from inside our network: never point them back into it.
+        raise EndpointRefused(
+            _("Webhook endpoints must be public addresses; %(host)s is %(address)s, a private "
+              "or local one.") % {"host": host, "address": internal[0]})
+    if parts.scheme != "https" and not (parts.scheme == "http" and loopback_allowed):
+        raise EndpointRefused(_("Webhook endpoints must use HTTPS."))
+    return addresses
 
 
 def check_url(url: str) -> str | None:
     """Why ``url`` can't be a webhook endpoint, or None if it can."""
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        return _("Put no credentials in the URL; verify the signature instead.")
-    if not parts.hostname:
-        return _("Give a full URL with a host name.")
-    allow_loopback = conf.get("WEBHOOK_ALLOW_HTTP_LOOPBACK") and is_loopback(parts.hostname)
-    if _is_internal_address(parts.hostname) and not allow_loopback:
-        # Deliveries leave from inside our network: never point them back into it.
-        return _("Webhook endpoints must be public addresses, not private or local ones.")
-    if parts.scheme == "https":
-        return None
-    if (parts.scheme == "http" and conf.get("WEBHOOK_ALLOW_HTTP_LOOPBACK")
-            and is_loopback(parts.hostname)):
-        return None
-    return _("Webhook endpoints must use HTTPS.")
-
-
-def _urllib_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    opener = urllib.request.build_opener(_NoRedirect)
     try:
-        with opener.open(request, timeout=timeout) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-    except (urllib.error.URLError, OSError) as exc:
+        public_addresses(url)
+    except EndpointRefused as exc:
+        return str(exc)
+    return None
+
+
+def _http_post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
+    """POST to the address just checked (a name that resolves elsewhere between the check
+    and the connection is not followed), with the URL's host name for TLS and Host. No
+    redirect is followed: a redirect is an answer, and it counts as a failed attempt."""
+    parts = urlsplit(url)
+    try:
+        address = public_addresses(url)[0]
+    except EndpointRefused as exc:
+        raise WebhookError(f"{url}: {exc}") from None
+    port = _port(parts)
+    connection_class = (http.client.HTTPSConnection if parts.scheme == "https"
+                        else http.client.HTTPConnection)
+    connection = connection_class(parts.hostname or "", port, timeout=timeout)
+
+    def connect_checked(_where: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+        return socket.create_connection((address, port), *args, **kwargs)
+
+    # http.client opens its socket through this attribute; TLS still checks the host name.
+    connection._create_connection = connect_checked  # type: ignore[attr-defined]
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        return int(connection.getresponse().status)
+    except (OSError, http.client.HTTPException) as exc:
         raise WebhookError(f"{url}: {exc}") from exc
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer, not an invitation: it counts as a failed attempt."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+    finally:
+        connection.close()
 
 
 #: ``transport(url, body, headers, timeout) -> HTTP status``; tests replace it.
-transport: Callable[[str, bytes, dict[str, str], float], int] = _urllib_post
+transport: Callable[[str, bytes, dict[str, str], float], int] = _http_post
 
 
 def send_webhook(note: Any) -> None:
@@ -137,6 +184,10 @@ def send_webhook(note: Any) -> None:
     endpoint = delivery.endpoint
     if not endpoint.is_active or not endpoint.client.is_active:
         raise WebhookError("endpoint disabled")
+    refused = check_url(endpoint.url)
+    if refused is not None:
+        # Resolved again: a name that pointed outside at registration may not any more.
+        raise WebhookError(f"{endpoint.url}: {refused}")
     body = note.body.encode()
     headers = {
         "Content-Type": "application/json; charset=utf-8",

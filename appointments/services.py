@@ -28,6 +28,7 @@ from workorders.lifecycle import (
     own_step,
     record_event,
     require,
+    require_fits,
     transition,
 )
 from workorders.messages import local_text, technician_text, tell_users
@@ -231,6 +232,7 @@ def work_order_customer_refused(*, order: WorkOrder, by: User, reason: str) -> W
     did not keep; the second one makes the order abnormal and hands it to the call-centre
     for a recorded callback. Otherwise the technician books again."""
     require(reason, _("Record what the customer said (R19)."), field="reason", rule="R19")
+    require_fits(reason, Appointment, "close_reason", field="reason", rule="R19")
     with transaction.atomic():
         locked = own_step(order, by, OrderAction.CUSTOMER_REFUSED, [State.CONTACTED,
                                                                     State.SCHEDULED])

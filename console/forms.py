@@ -6,18 +6,19 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from fieldops.text import FreeTextField, LineField
 from technicians.models import Area, Technician
 from workorders.models import AccessType, Channel, CustomerClass, Kind, Service
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(
-        attrs={"rows": 3}))
+    reason = FreeTextField(label=_("Reason"), max_length=500, widget=forms.Textarea(
+      attrs={"rows": 3}))
 
 
 class OptionalReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=500, required=False,
-                             widget=forms.Textarea(attrs={"rows": 3}))
+    reason = FreeTextField(label=_("Reason"), max_length=500, required=False,
+                           widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class TechnicianChoiceForm(forms.Form):
@@ -25,31 +26,31 @@ class TechnicianChoiceForm(forms.Form):
         label=_("Technician"), queryset=Technician.objects.filter(is_active=True)
         .select_related("user"), required=False,
         help_text=_("Leave empty to choose automatically by area, skill and load (R4)."))
-    reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
+    reason = FreeTextField(label=_("Reason"), max_length=500, required=False)
 
 
 class ReassignForm(TechnicianChoiceForm):
-    reason = forms.CharField(label=_("Reason"), max_length=500)
+    reason = FreeTextField(label=_("Reason"), max_length=500)
 
 
 class ParkForm(forms.Form):
     until = forms.DateField(label=_("Wait until"), widget=forms.DateInput(attrs={"type": "date"}))
-    reason = forms.CharField(label=_("Customer's reason"), max_length=500)
+    reason = FreeTextField(label=_("Customer's reason"), max_length=500)
 
 
 class ResolutionForm(forms.Form):
-    resolution = forms.CharField(label=_("How it was resolved"), max_length=500,
-                                 widget=forms.Textarea(attrs={"rows": 3}))
+    resolution = FreeTextField(label=_("How it was resolved"), max_length=500,
+                               widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class CallbackForm(forms.Form):
-    callback_note = forms.CharField(label=_("What the customer said on the callback"),
-                                    max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
+    callback_note = FreeTextField(label=_("What the customer said on the callback"),
+                                  max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class SurveyResultForm(forms.Form):
-    comment = forms.CharField(label=_("Customer's comment"), max_length=1000, required=False,
-                              widget=forms.Textarea(attrs={"rows": 3}))
+    comment = FreeTextField(label=_("Customer's comment"), max_length=1000, required=False,
+                            widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class WorkOrderIntakeForm(forms.Form):
@@ -60,14 +61,14 @@ class WorkOrderIntakeForm(forms.Form):
     service = forms.ChoiceField(label=_("Service"), choices=Service.choices)
     access_type = forms.ChoiceField(label=_("Access type"), choices=AccessType.choices)
     customer_class = forms.ChoiceField(label=_("Customer class"), choices=CustomerClass.choices)
-    customer_name = forms.CharField(label=_("Customer name"), max_length=100)
-    contact_phone = forms.CharField(label=_("Contact phone"), max_length=32)
-    account_number = forms.CharField(label=_("Account number"), max_length=32, required=False)
-    address = forms.CharField(label=_("Address"), max_length=255)
+    customer_name = LineField(label=_("Customer name"), max_length=100)
+    contact_phone = LineField(label=_("Contact phone"), max_length=32)
+    account_number = LineField(label=_("Account number"), max_length=32, required=False)
+    address = LineField(label=_("Address"), max_length=255)
     area = forms.ModelChoiceField(label=_("Area"), queryset=Area.objects.all())
-    symptoms = forms.CharField(label=_("Fault symptoms"), required=False,
-                               widget=forms.Textarea(attrs={"rows": 3}))
+    symptoms = FreeTextField(label=_("Fault symptoms"), required=False,
+                             widget=forms.Textarea(attrs={"rows": 3}))
     preferred_day = forms.DateField(label=_("Preferred day"), required=False,
                                     widget=forms.DateInput(attrs={"type": "date"}))
-    notes = forms.CharField(label=_("Notes"), required=False,
-                            widget=forms.Textarea(attrs={"rows": 2}))
+    notes = FreeTextField(label=_("Notes"), required=False,
+                          widget=forms.Textarea(attrs={"rows": 2}))

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from appointments.models import Precision
 from fieldops import clock
+from fieldops.text import FreeTextField, LineField
 from workorders.kit import required_kit
 from workorders.models import Consent, ContactAttempt, FaultCause, Photo, WorkOrder
 
@@ -52,13 +53,13 @@ class ConfirmForm(StepForm):
 
 
 class ReasonForm(StepForm):
-    reason = forms.CharField(label=_("Reason"), max_length=500,
-                             widget=forms.Textarea(attrs={"rows": 3}))
+    reason = FreeTextField(label=_("Reason"), max_length=500,
+                           widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class NoResourcesForm(StepForm):
-    reason = forms.CharField(label=_("Which resource is missing (line, port, cabinet…)?"),
-                             max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+    reason = FreeTextField(label=_("Which resource is missing (line, port, cabinet…)?"),
+                           max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class ContactForm(StepForm):
@@ -67,9 +68,9 @@ class ContactForm(StepForm):
                                 widget=forms.RadioSelect)
     outcome = forms.ChoiceField(label=_("Outcome"), choices=ContactAttempt.Outcome.choices,
                                 widget=forms.RadioSelect)
-    note = forms.CharField(label=_("Note (address, service and equipment confirmed…)"),
-                           max_length=255, required=False,
-                           widget=forms.Textarea(attrs={"rows": 2}))
+    note = FreeTextField(label=_("Note (address, service and equipment confirmed…)"),
+                         max_length=255, required=False,
+                         widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ScheduleForm(StepForm):
@@ -89,8 +90,8 @@ class ScheduleForm(StepForm):
     customer_asked = forms.BooleanField(
         label=_("The customer asked for this change"), required=False,
         help_text=_("Leave unticked when we move the visit (R15 notice applies)."))
-    reason = forms.CharField(label=_("Why (when moving a booked visit)"), max_length=255,
-                             required=False)
+    reason = FreeTextField(label=_("Why (when moving a booked visit)"), max_length=255,
+                           required=False)
     change_request = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, rural: bool = False, **kwargs: Any) -> None:
@@ -124,7 +125,7 @@ class ScheduleForm(StepForm):
 
 class ParkForm(StepForm):
     until = forms.DateField(label=_("Wait until"), widget=DateInput)
-    reason = forms.CharField(label=_("Why the customer asks to wait"), max_length=255)
+    reason = FreeTextField(label=_("Why the customer asks to wait"), max_length=255)
 
 
 class KitForm(StepForm):
@@ -159,8 +160,8 @@ class NobodyHomeForm(StepForm):
 
     arrived_at = forms.TimeField(label=_("Arrived at"), widget=TimeInput)
     left_at = forms.TimeField(label=_("Left at"), widget=TimeInput)
-    note = forms.CharField(label=_("Note left for the customer"), max_length=255,
-                           required=False)
+    note = FreeTextField(label=_("Note left for the customer"), max_length=255,
+                         required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -185,8 +186,8 @@ class NobodyHomeForm(StepForm):
 class ConsentForm(StepForm):
     risk = forms.ChoiceField(label=_("Risky step"), choices=Consent.Risk.choices,
                              widget=forms.RadioSelect)
-    description = forms.CharField(label=_("What will be done"), max_length=255)
-    customer_name = forms.CharField(label=_("Who answered"), max_length=100)
+    description = FreeTextField(label=_("What will be done"), max_length=255)
+    customer_name = LineField(label=_("Who answered"), max_length=100)
     agreed = forms.TypedChoiceField(label=_("Answer"), widget=forms.RadioSelect,
                                     coerce=lambda v: v == "yes",
                                     choices=[("yes", _("Agreed")), ("no", _("Refused"))])
@@ -198,30 +199,30 @@ class PhotoForm(StepForm):
                                       (Photo.Kind.SPEED_TEST, Photo.Kind.SPEED_TEST.label),
                                       (Photo.Kind.OTHER, Photo.Kind.OTHER.label)])
     image = forms.FileField(label=_("Photo"), widget=PhotoInput())
-    caption = forms.CharField(label=_("Caption"), max_length=200, required=False)
+    caption = FreeTextField(label=_("Caption"), max_length=200, required=False)
 
 
 class ReportForm(StepForm):
     """R27 (and R25 for repairs): the report the customer will sign."""
 
-    work_done = forms.CharField(label=_("Work done"), widget=forms.Textarea(attrs={"rows": 3}))
+    work_done = FreeTextField(label=_("Work done"), widget=forms.Textarea(attrs={"rows": 3}))
     fault_cause = forms.ChoiceField(label=_("Fault cause (repairs)"), required=False,
                                     choices=[("", "—"), *FaultCause.choices])
-    materials = forms.CharField(label=_("Materials used"), required=False,
-                                widget=forms.Textarea(attrs={"rows": 2}))
+    materials = FreeTextField(label=_("Materials used"), required=False,
+                              widget=forms.Textarea(attrs={"rows": 2}))
     download_mbps = forms.IntegerField(label=_("Download (Mbit/s)"), required=False,
                                        min_value=0, max_value=100000)
     upload_mbps = forms.IntegerField(label=_("Upload (Mbit/s)"), required=False, min_value=0,
                                      max_value=100000)
     onu_activated = forms.BooleanField(label=_("ONU activated"), required=False)
-    outstanding_issue = forms.CharField(label=_("Outstanding issue (遗留问题), if any"),
-                                        required=False,
-                                        widget=forms.Textarea(attrs={"rows": 2}))
+    outstanding_issue = FreeTextField(label=_("Outstanding issue (遗留问题), if any"),
+                                      required=False,
+                                      widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class CantFinishForm(StepForm):
-    reason = forms.CharField(label=_("Why it can't be finished"), max_length=500,
-                             widget=forms.Textarea(attrs={"rows": 3}))
+    reason = FreeTextField(label=_("Why it can't be finished"), max_length=500,
+                           widget=forms.Textarea(attrs={"rows": 3}))
     promised_day = forms.DateField(label=_("Promised day"), widget=DateInput)
     promised_time = forms.TimeField(label=_("Promised time"), widget=TimeInput)
 
@@ -233,18 +234,18 @@ class CantFinishForm(StepForm):
 
 
 class QuestionForm(StepForm):
-    question = forms.CharField(label=_("The customer's question"), max_length=1000,
-                               widget=forms.Textarea(attrs={"rows": 3}))
+    question = FreeTextField(label=_("The customer's question"), max_length=1000,
+                             widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class SignOffForm(StepForm):
     """R26: drawn by the customer; the SMS code (optional unless required by settings)."""
 
-    signer_name = forms.CharField(label=_("Name of the person signing"), max_length=100)
+    signer_name = LineField(label=_("Name of the person signing"), max_length=100)
     rating = forms.TypedChoiceField(label=_("How was the visit?"), coerce=int,
                                     widget=forms.RadioSelect,
                                     choices=[(5, "5 ★"), (4, "4"), (3, "3"), (2, "2"), (1, "1")])
-    comment = forms.CharField(label=_("Comment"), max_length=500, required=False)
+    comment = FreeTextField(label=_("Comment"), max_length=500, required=False)
     signature = forms.CharField(widget=forms.HiddenInput, required=False)
     #: R26: how the signature was drawn (JSON strokes of [x, y, ms]), filled by the pad.
     strokes = forms.CharField(widget=forms.HiddenInput, required=False)
@@ -256,5 +257,5 @@ class SignOffForm(StepForm):
 
 
 class ReworkForm(StepForm):
-    note = forms.CharField(label=_("How the complaint was resolved"),
-                           widget=forms.Textarea(attrs={"rows": 3}))
+    note = FreeTextField(label=_("How the complaint was resolved"),
+                         widget=forms.Textarea(attrs={"rows": 3}))

@@ -395,11 +395,12 @@ def order_step(request: HttpRequest, pk: int, name: str) -> HttpResponse:
 
 @technician_required
 def photo_file(request: HttpRequest, pk: int, photo_pk: int) -> HttpResponseBase:
-    """A photo of one of my orders (R41), streamed from the storage; never public."""
+    """A photo of one of my orders (R41), streamed from the storage; never public, and
+    never kept by the browser: a phone shared by a team must not show it after logout."""
     order = _order_for(request, pk)
     photo = get_object_or_404(Photo, pk=photo_pk, order=order)
     response = FileResponse(photo.image.open("rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=3600"
+    response["Cache-Control"] = "private, no-store"
     return response
 
 

@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "fieldops.middleware.RefuseNulMiddleware",  # a NUL in a search: 400, not a 500
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -504,3 +505,15 @@ SESSION_COOKIE_AGE = max(SESSION_STAFF_MAX_HOURS, SESSION_MAX_HOURS) * 3600
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
     "fieldops.sessions.IdleTimeoutMiddleware")
+
+# --- Untrusted input: image work, login landing (issue 18) ---------------------------
+# Photos and signatures: at most this many pixels are ever decoded. A JPEG is scaled down
+# while it is decoded (a phone's 48 MP photo decodes at 1/4 side); a PNG or WebP is decoded
+# at full size, so a larger one is refused before decoding (a 150 KB PNG can say 48 MP).
+IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=12_000_000)
+# Image decodes at once per web process (gunicorn threads); the others wait this long, then
+# get a "try again" answer (503) instead of growing the process.
+IMAGE_WORK_CONCURRENCY = env.int("IMAGE_WORK_CONCURRENCY", default=2)
+IMAGE_WORK_WAIT_SECONDS = env.float("IMAGE_WORK_WAIT_SECONDS", default=20.0)
+# A login without ?next= lands on the office's desk, not Django's /accounts/profile/.
+LOGIN_REDIRECT_URL = "admin:index"

@@ -9,6 +9,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from fieldops.text import FreeTextField
+
 
 class DateInput(forms.DateInput):
     input_type = "date"
@@ -23,8 +25,8 @@ class ChangeRequestForm(forms.Form):
 
     day = forms.DateField(label=_("Date"), widget=DateInput)
     time = forms.TimeField(label=_("Time"), widget=TimeInput)
-    note = forms.CharField(label=_("Anything we should know"), max_length=500,
-                           required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = FreeTextField(label=_("Anything we should know"), max_length=500,
+                         required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean() or {}

@@ -7,6 +7,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from fieldops.text import FreeTextField
+
 RATINGS = [(5, "5"), (4, "4"), (3, "3"), (2, "2"), (1, "1")]
 SATISFIED = [("yes", _("Satisfied")), ("no", _("Not satisfied"))]
 
@@ -25,8 +27,8 @@ class SurveyForm(forms.Form):
     result = forms.TypedChoiceField(label=_("Result of the work"), coerce=int,
                                     choices=RATINGS, widget=forms.RadioSelect,
                                     empty_value=None)
-    comment = forms.CharField(label=_("Comment"), max_length=2000, required=False,
-                              widget=forms.Textarea(attrs={"rows": 3}))
+    comment = FreeTextField(label=_("Comment"), max_length=2000, required=False,
+                            widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args: Any, ratings_required: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from fieldops.text import refuse_hidden_characters
+
 
 class AreaType(models.TextChoices):
     URBAN = "urban", _("Urban")
@@ -15,7 +17,7 @@ class Area(models.Model):
     """Every address belongs to an area; technicians serve one or more areas."""
 
     code = models.CharField(_("code"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(_("name"), max_length=100, validators=[refuse_hidden_characters])
     area_type = models.CharField(
         _("area type"), max_length=8, choices=AreaType.choices, default=AreaType.URBAN
     )
@@ -32,7 +34,8 @@ class Area(models.Model):
 class Team(models.Model):
     """A crew (班组) led by a supervisor (班长)."""
 
-    name = models.CharField(_("name"), max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=100, unique=True,
+                            validators=[refuse_hidden_characters])
     area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="teams",
                              verbose_name=_("home area"))
     supervisor = models.ForeignKey(
@@ -81,7 +84,7 @@ class Technician(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                 related_name="technician", verbose_name=_("user"))
     employee_no = models.CharField(_("employee number"), max_length=32, unique=True)
-    phone = models.CharField(_("phone"), max_length=32)
+    phone = models.CharField(_("phone"), max_length=32, validators=[refuse_hidden_characters])
     team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True,
                              related_name="technicians", verbose_name=_("team"))
     areas = models.ManyToManyField(Area, related_name="technicians",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from collections.abc import Callable, Iterator
 from importlib import import_module
 from typing import Any
@@ -91,6 +92,32 @@ def _celery_eager() -> None:
     real workers instead (tests/integration)."""
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
+
+
+#: What the tests' resolver answers for a host name (no DNS in a test run): names under
+#: ``internal.example`` are inside the network, every other name is public.
+PUBLIC_TEST_ADDRESS = "93.184.215.14"
+
+
+def fake_resolve(host: str, port: int) -> list[str]:
+    if host == "localhost":
+        return ["127.0.0.1", "::1"]
+    if host.endswith("internal.example"):
+        return ["10.0.0.7"]
+    try:  # numbers in every form the system resolver takes (2130706433, 127.1, 0x7f.1)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_NUMERICHOST)
+    except socket.gaierror:
+        return [PUBLIC_TEST_ADDRESS]
+    return [info[4][0] for info in infos]
+
+
+@pytest.fixture(autouse=True)
+def _resolver(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Webhook hosts are resolved by ``fake_resolve``, never by the network's DNS."""
+    from api import webhooks
+
+    monkeypatch.setattr(webhooks, "resolve", fake_resolve)
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -16,13 +17,65 @@ from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import RuleViolation
+from .errors import DomainError, RuleViolation
 from .models import Photo, WorkOrder
 
 #: Image formats accepted from phones (R17, R23); everything is stored as JPEG.
 PHOTO_FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP"})
-#: Refuse images larger than this many pixels before decoding them (decompression bombs).
-PHOTO_MAX_PIXELS = 50_000_000
+#: Formats Pillow can scale down while decoding (``Image.draft``: 1/2, 1/4 or 1/8 per side).
+DRAFT_FORMATS = frozenset({"JPEG", "MPO"})
+
+
+class ImageBusy(DomainError):
+    """Every slot for image work in this process is taken: try again shortly."""
+
+    status = 503
+    code = "busy"
+
+
+_gate_lock = threading.Lock()
+_gate: tuple[int, threading.BoundedSemaphore] | None = None
+
+
+def _semaphore() -> threading.BoundedSemaphore:
+    global _gate
+    size = max(1, int(settings.IMAGE_WORK_CONCURRENCY))
+    with _gate_lock:
+        if _gate is None or _gate[0] != size:
+            _gate = (size, threading.BoundedSemaphore(size))
+        return _gate[1]
+
+
+@contextmanager
+def image_work() -> Iterator[None]:
+    """At most ``IMAGE_WORK_CONCURRENCY`` images are decoded at once in this process (a
+    decoded photo takes tens of MB, a web process serves several threads); the others wait
+    up to ``IMAGE_WORK_WAIT_SECONDS`` and are then told to try again, nothing stored."""
+    gate = _semaphore()
+    if not gate.acquire(timeout=settings.IMAGE_WORK_WAIT_SECONDS):
+        raise ImageBusy(_("Many photos are being processed right now; send this one again in "
+                          "a minute. Nothing was saved."))
+    try:
+        yield
+    finally:
+        gate.release()
+
+
+def refuse_too_many_pixels(img: Image.Image, *, signature: bool = False, field: str,
+                           rule: str) -> None:
+    """Before decoding: the pixels that decoding ``img`` would produce (after any
+    ``draft``) stay within ``IMAGE_MAX_PIXELS``; a small file can declare a huge image."""
+    limit = settings.IMAGE_MAX_PIXELS
+    if img.width * img.height <= limit:
+        return
+    if signature:
+        message = _("The signature is %(width)d×%(height)d pixels; at most %(limit).1f million "
+                    "pixels are accepted. Clear it and sign again.")
+    else:
+        message = _("The photo is %(width)d×%(height)d pixels; at most %(limit).1f million "
+                    "pixels are accepted. Take it at a lower resolution, or as a JPEG.")
+    raise RuleViolation(message % {"width": img.width, "height": img.height,
+                                   "limit": limit / 1_000_000}, field=field, rule=rule)
 
 
 class PreparedImage:
@@ -35,7 +88,9 @@ class PreparedImage:
 
 def prepare_image(upload: Any, *, field: str, rule: str) -> PreparedImage:
     """Refuse what is too large or not a photo, then resize (longest side
-    ``PHOTO_MAX_SIDE``), turn it upright, drop its metadata (GPS, camera) and store JPEG."""
+    ``PHOTO_MAX_SIDE``), turn it upright, drop its metadata (GPS, camera) and store JPEG.
+    A JPEG is decoded already scaled down; nothing decodes to more than
+    ``IMAGE_MAX_PIXELS``, and only ``IMAGE_WORK_CONCURRENCY`` decode at once."""
     limit = settings.PHOTO_MAX_UPLOAD_BYTES
     size = getattr(upload, "size", None)
     if size is not None and size > limit:
@@ -43,29 +98,37 @@ def prepare_image(upload: Any, *, field: str, rule: str) -> PreparedImage:
                             % {"size": size / 1024 / 1024, "limit": limit / 1024 / 1024},
                             field=field, rule=rule)
     not_a_photo = _("This file is not a photo; take a JPEG, PNG or WebP picture.")
+    side = settings.PHOTO_MAX_SIDE
     try:
         upload.seek(0)
         with Image.open(upload) as probe:
             if probe.format not in PHOTO_FORMATS:
                 raise RuleViolation(not_a_photo, field=field, rule=rule)
-            if probe.width * probe.height > PHOTO_MAX_PIXELS:
-                raise RuleViolation(_("The photo has too many pixels; take a smaller one."),
-                                    field=field, rule=rule)
+            if probe.format not in DRAFT_FORMATS:
+                refuse_too_many_pixels(probe, field=field, rule=rule)
             probe.verify()
         upload.seek(0)
-        with Image.open(upload) as img:
+        with image_work(), Image.open(upload) as img:
+            scale = side / max(img.size)
+            if img.format in DRAFT_FORMATS and scale < 1:
+                # Decode at the smallest of 1/2, 1/4, 1/8 that still covers the stored size.
+                img.draft("RGB", (max(1, int(img.width * scale)),
+                                  max(1, int(img.height * scale))))
+            refuse_too_many_pixels(img, field=field, rule=rule)
             img.load()
             upright = ImageOps.exif_transpose(img) or img
-            upright.thumbnail((settings.PHOTO_MAX_SIDE, settings.PHOTO_MAX_SIDE))
+            upright.thumbnail((side, side))
             rgb = upright.convert("RGB")
             out = io.BytesIO()
             rgb.save(out, "JPEG", quality=82, optimize=True)
-    except RuleViolation:
+    except (RuleViolation, ImageBusy):
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
             Image.DecompressionBombError) as exc:
         raise RuleViolation(not_a_photo, field=field, rule=rule) from exc
     return PreparedImage(out.getvalue(), rgb.width, rgb.height)
+
+
 #: The files stored by the service running in this context (``files_discarded_on_error``).
 _stored_files: ContextVar[list[Any] | None] = ContextVar("stored_files", default=None)
 

@@ -139,6 +139,16 @@ def require(value: Any, message: str, *, field: str, rule: str = "") -> None:
         raise RuleViolation(message, field=field, rule=rule)
 
 
+def require_fits(value: str, model: Any, column: str, *, field: str, rule: str = "") -> None:
+    """``value`` fits ``model.column``: a longer text is refused with its length and the
+    limit, not cut short and not left to fail in the database (a 500)."""
+    limit = model._meta.get_field(column).max_length
+    if limit is not None and len(value) > limit:
+        raise RuleViolation(
+            _("Shorten this text to %(limit)d characters; it has %(length)d.")
+            % {"limit": limit, "length": len(value)}, field=field, rule=rule)
+
+
 def day_window(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     tz = timezone.get_current_timezone()
     start = dt.datetime.combine(day, dt.time.min, tzinfo=tz)

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from fieldops import clock
+from fieldops.text import refuse_hidden_characters
 from technicians.models import Area, Technician
 
 from .access import (
@@ -135,9 +136,11 @@ def system_only(order: Any, user: Any) -> bool:
 
 
 class Customer(models.Model):
-    name = models.CharField(_("name"), max_length=100)
-    phone = models.CharField(_("phone"), max_length=32, db_index=True)
-    alt_phone = models.CharField(_("second phone"), max_length=32, blank=True)
+    name = models.CharField(_("name"), max_length=100, validators=[refuse_hidden_characters])
+    phone = models.CharField(_("phone"), max_length=32, db_index=True,
+                             validators=[refuse_hidden_characters])
+    alt_phone = models.CharField(_("second phone"), max_length=32, blank=True,
+                                 validators=[refuse_hidden_characters])
     customer_class = models.CharField(_("customer class"), max_length=16,
                                       choices=CustomerClass.choices,
                                       default=CustomerClass.STANDARD)
@@ -155,10 +158,11 @@ class Customer(models.Model):
 class ServiceAccount(models.Model):
     """A customer's service account (宽带/固话账号) at one address."""
 
-    number = models.CharField(_("account number"), max_length=32, unique=True)
+    number = models.CharField(_("account number"), max_length=32, unique=True,
+                              validators=[refuse_hidden_characters])
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="accounts",
                                  verbose_name=_("customer"))
-    address = models.CharField(_("address"), max_length=255)
+    address = models.CharField(_("address"), max_length=255, validators=[refuse_hidden_characters])
     area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="accounts",
                              verbose_name=_("area"))
     service = models.CharField(_("service"), max_length=16, choices=Service.choices)
@@ -188,15 +192,17 @@ class WorkOrder(ConcurrentTransitionMixin, models.Model):
                                  verbose_name=_("customer"))
     account = models.ForeignKey(ServiceAccount, on_delete=models.PROTECT, null=True, blank=True,
                                 related_name="orders", verbose_name=_("service account"))
-    contact_phone = models.CharField(_("contact phone"), max_length=32)
-    address = models.CharField(_("address"), max_length=255)
+    contact_phone = models.CharField(_("contact phone"), max_length=32,
+                                     validators=[refuse_hidden_characters])
+    address = models.CharField(_("address"), max_length=255, validators=[refuse_hidden_characters])
     #: Indexed by ``wo_area_state_id`` (its first column), like technician and state.
     area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="orders",
                              db_index=False, verbose_name=_("area"))
     symptoms = models.TextField(_("fault symptoms"), blank=True)
     fault_started_at = models.DateTimeField(_("fault started"), null=True, blank=True)
     preferred_day = models.DateField(_("preferred day"), null=True, blank=True)  # R3
-    external_ref = models.CharField(_("call-centre reference"), max_length=64, blank=True)
+    external_ref = models.CharField(_("call-centre reference"), max_length=64, blank=True,
+                                    validators=[refuse_hidden_characters])
     notes = models.TextField(_("notes"), blank=True)
 
     state = FSMField(_("state"), default=State.ACCEPTED, choices=State.choices,
@@ -663,7 +669,8 @@ class Consent(models.Model):
                               verbose_name=_("work order"))
     risk = models.CharField(_("risk"), max_length=16, choices=Risk.choices)
     description = models.CharField(_("what will be done"), max_length=255)
-    customer_name = models.CharField(_("who agreed"), max_length=100)
+    customer_name = models.CharField(_("who agreed"), max_length=100,
+                                     validators=[refuse_hidden_characters])
     agreed = models.BooleanField(_("agreed"))
     recorded_at = models.DateTimeField(_("recorded"), default=clock.now)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
@@ -767,7 +774,8 @@ class Signature(models.Model):
                                 db_index=True)
     #: R26: how it was drawn: strokes of [x, y, milliseconds since the first touch].
     strokes = models.JSONField(_("strokes"), default=list, blank=True)
-    signer_name = models.CharField(_("signed by"), max_length=100)
+    signer_name = models.CharField(_("signed by"), max_length=100,
+                                   validators=[refuse_hidden_characters])
     rating = models.PositiveSmallIntegerField(_("rating (1-5)"))
     comment = models.CharField(_("customer's comment"), max_length=500, blank=True)
     report_hash = models.CharField(_("report SHA-256"), max_length=64)

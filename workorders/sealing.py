@@ -18,6 +18,7 @@ from PIL import Image, UnidentifiedImageError
 from fieldops import clock
 
 from .errors import RuleViolation
+from .images import ImageBusy, image_work, refuse_too_many_pixels
 from .models import Signature, SignOffCode, WorkOrder
 
 #: R26: a drawn signature is a small PNG; it must have at least this many inked pixels.
@@ -59,7 +60,8 @@ def check_code(order: WorkOrder, code: str) -> SignOffCode:
 
 def signature_png(data: str | bytes) -> bytes:
     """The drawn signature as PNG bytes (from the canvas's data URL), refused when it is
-    not a PNG, too large, or (nearly) blank."""
+    not a PNG, too large, or (nearly) blank; re-encoded, so what is stored is the drawing
+    and nothing else that came with the upload."""
     if isinstance(data, str):
         prefix = "data:image/png;base64,"
         if not data.startswith(prefix):
@@ -73,23 +75,31 @@ def signature_png(data: str | bytes) -> bytes:
     if len(data) > SIGNATURE_MAX_BYTES:
         raise RuleViolation(_("The signature image is too large."), field="signature",
                             rule="R26")
+    not_drawn = RuleViolation(_("The customer must draw their signature (R26)."),
+                              field="signature", rule="R26")
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            if img.format != "PNG" or img.width * img.height > 4_000_000:
-                raise RuleViolation(_("The customer must draw their signature (R26)."),
-                                    field="signature", rule="R26")
+        with image_work(), Image.open(io.BytesIO(data)) as img:
+            if img.format != "PNG":
+                raise not_drawn
+            refuse_too_many_pixels(img, signature=True, field="signature", rule="R26")
             img.load()
             rgba = img.convert("RGBA")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise RuleViolation(_("The customer must draw their signature (R26)."),
-                            field="signature", rule="R26") from exc
+            # Stored re-encoded, like the photos: only the pixels are kept, not the
+            # uploaded file's text chunks, EXIF (GPS) or bytes appended after its end.
+            out = io.BytesIO()
+            rgba.save(out, "PNG")
+    except (RuleViolation, ImageBusy):
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
+            Image.DecompressionBombError) as exc:
+        raise not_drawn from exc
     white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     gray = Image.alpha_composite(white, rgba).convert("L")
     histogram = gray.histogram()
     if sum(histogram[:128]) < SIGNATURE_MIN_INK:
         raise RuleViolation(_("The signature is empty; the customer must sign with a finger "
                               "(R26)."), field="signature", rule="R26")
-    return data
+    return out.getvalue()
 
 
 def ink_fingerprint(png: bytes) -> str:

@@ -6,7 +6,7 @@ import re
 
 from django.contrib.messages import get_messages
 
-from api.models import ApiClient, ApiToken
+from api.models import ApiClient, ApiToken, WebhookEndpoint
 from fieldops import roles
 from tests.api.conftest import Caller
 
@@ -45,3 +45,23 @@ def test_revoking_in_the_admin_locks_the_token_out(admin_client, call_centre):
     admin_client.post("/admin/api/apitoken/", {"action": "revoke",
                                                "_selected_action": [token.pk]})
     assert Caller(plain).get("me/").status_code == 401
+
+
+def test_the_admin_refuses_a_webhook_url_inside_our_network_on_the_form(admin_client,
+                                                                       call_centre):
+    # Defect: the admin's add form passed such a URL to the service, which refused it
+    # after the form was accepted (a 500); a changed URL was not checked at all.
+    data = {"client": call_centre.pk, "url": "https://hooks.internal.example/h",
+            "event_types": "[]", "description": "", "is_active": "on"}
+    response = admin_client.post("/admin/api/webhookendpoint/add/", data)
+    assert response.status_code == 200
+    assert "url" in response.context["adminform"].form.errors
+    assert not WebhookEndpoint.objects.exists()
+    data["url"] = "https://cc.example.com/h"
+    assert admin_client.post("/admin/api/webhookendpoint/add/", data).status_code == 302
+    endpoint = WebhookEndpoint.objects.get()
+    data["url"] = "https://2130706433/"
+    response = admin_client.post(f"/admin/api/webhookendpoint/{endpoint.pk}/change/", data)
+    assert response.status_code == 200
+    endpoint.refresh_from_db()
+    assert endpoint.url == "https://cc.example.com/h"

@@ -224,3 +224,27 @@ def test_expired_keys_are_purged_and_their_orders_stay(cc, intake, settings):
         assert purge_idempotency_keys() == 0  # run it twice: nothing more
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]
     assert WorkOrder.objects.count() == 2
+
+
+def test_hidden_characters_in_a_name_phone_or_address_are_refused_by_name(cc, intake):
+    # Defect: a customer name with a right-to-left override, an address with a zero-width
+    # space or a phone with a NUL were stored as sent.
+    response = cc.create(intake(customer={"name": "张\u202e伟", "phone": "13812345678",
+                                          "alt_phone": "138\u200b12345678"},
+                                address="北京市\u200b东城区", external_ref="CC\x00-9"))
+    assert response.status_code == 400, response.body
+    errors = {e["field"]: e["message"] for e in response.body["errors"]}
+    assert set(errors) == {"customer.name", "customer.alt_phone", "address", "external_ref"}
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE" in errors["customer.name"]
+    codes = {e["field"]: e["code"] for e in response.body["errors"]}
+    assert codes["customer.name"] == codes["address"] == "hidden_character"
+    assert "U+200B ZERO WIDTH SPACE" in errors["address"]
+    assert not WorkOrder.objects.exists()
+
+
+def test_hidden_characters_are_removed_from_free_text(cc, intake):
+    response = cc.create(intake(kind="repair", preferred_day=None,
+                                symptoms="光猫\u202e不亮\u200b\n从昨天起", notes="\x00备注\ufeff"))
+    assert response.status_code == 201, response.body
+    order = WorkOrder.objects.get()
+    assert order.symptoms == "光猫不亮\n从昨天起" and order.notes == "备注"

@@ -179,3 +179,13 @@ def test_the_order_shows_its_sla_timers_and_the_list_filters_by_sla_status(cc, m
     events = {e["event"] for e in timeline["timer_events"]}
     assert {"started", "breached"} <= events
     assert quiet.pk not in _ids(cc.get("work-orders/", sla_status="breached"))
+
+
+def test_no_api_answer_is_kept_by_a_browser_or_proxy(cc, make_order):
+    # Defect: API responses carried no Cache-Control, so customer data could be kept by
+    # a browser or an intermediate cache.
+    order = make_order()
+    for response in (cc.get("work-orders/"), cc.get(f"work-orders/{order.pk}/"),
+                     cc.get("work-orders/999999/"), cc.get("no-such-endpoint/"),
+                     cc.post("work-orders/", {"bad": 1})):
+        assert "no-store" in response["Cache-Control"], response.status_code

@@ -241,3 +241,69 @@ def test_sla_warnings_and_breaches_reach_the_endpoints(endpoint, make_order, ali
     kinds = sorted(WebhookDelivery.objects.filter(event_type__startswith="sla")
                    .values_list("event_type", flat=True))
     assert kinds == sorted(["sla.warning", "sla.breached"])
+
+
+# --- Issue 18: an endpoint's host is resolved and checked, at registration and delivery ---
+
+@pytest.mark.parametrize("url", [
+    "https://2130706433/", "https://0x7f.1/h", "https://127.1/h", "https://017700000001/h",
+    "https://[::ffff:127.0.0.1]/h", "https://100.64.0.1/h", "https://hooks.internal.example/h",
+])
+def test_a_host_written_as_a_number_or_a_name_for_an_internal_address_is_refused(cc, url):
+    # Defect: https://2130706433/ (127.0.0.1 written as one number) was registered, because
+    # only literal dotted addresses were checked and names were never resolved.
+    response = cc.post("webhooks/", {"url": url})
+    assert response.status_code == 422, response.body
+    assert "private or local" in json.dumps(response.body, ensure_ascii=False)
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_a_name_that_resolves_nowhere_is_refused_at_registration(cc, monkeypatch):
+    def nowhere(host, port):
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(webhooks, "resolve", nowhere)
+    response = cc.post("webhooks/", {"url": "https://typo.example.com/h"})
+    assert response.status_code == 422
+    assert "does not resolve" in json.dumps(response.body, ensure_ascii=False)
+
+
+def test_a_name_that_points_inside_by_delivery_time_gets_nothing(endpoint, received,
+                                                                 make_order, monkeypatch):
+    # Defect: the address was checked at registration only; a name re-pointed at
+    # 127.0.0.1 afterwards (DNS rebinding) got the order data posted into our network.
+    make_order()
+    note = Notification.objects.get(channel="webhook")
+    monkeypatch.setattr(webhooks, "resolve", lambda host, port: ["127.0.0.1"])
+    assert outbox.deliver(note.pk) == "retry"
+    note.refresh_from_db()
+    assert received == [] and "127.0.0.1" in note.last_error
+
+
+def test_the_delivery_connects_to_the_address_it_checked(call_centre, make_order, settings,
+                                                          monkeypatch):
+    # The connection goes to the address just resolved and checked, not to a second
+    # lookup of the name; the name still travels in the Host header (and in TLS SNI).
+    settings.API_WEBHOOK_ALLOW_HTTP_LOOPBACK = True
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    lookups = []
+
+    def resolve(host, port):
+        lookups.append(host)
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr(webhooks, "resolve", resolve)
+    try:
+        api_services.webhook_endpoint_create(
+            client=call_centre, url=f"http://receiver.example:{server.server_port}/hook?x=1")
+        make_order()
+        note = Notification.objects.get(channel="webhook")
+        assert outbox.deliver(note.pk) == "sent"
+    finally:
+        server.shutdown()
+        server.server_close()
+    headers, _body = _Receiver.got[-1]
+    assert headers["Host"] == f"receiver.example:{server.server_port}"
+    assert set(lookups) == {"receiver.example"}

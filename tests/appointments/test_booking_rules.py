@@ -310,3 +310,15 @@ def test_a_refusal_and_a_missed_visit_together_make_the_order_abnormal(
     order = services.work_order_leave_note(order=order, by=alice.user, arrived_at=at(16),
                                            left_at=at(16, 15))
     assert order.state == State.ABNORMAL
+
+
+def test_a_refusal_reason_too_long_for_the_booking_is_refused_not_a_500(monday, make_order,
+                                                                       alice):
+    # Defect: the page takes 500 characters, the booking keeps 255: a longer reason failed
+    # in the database as a 500.
+    order = book(make_order(State.CONTACTED, technician=alice), 14)
+    with pytest.raises(RuleViolation) as refused:
+        booking_services.work_order_customer_refused(order=order, by=alice.user,
+                                                     reason="说" * 300)
+    assert refused.value.field == "reason" and "255" in refused.value.message
+    assert order.appointments.filter(status=AppointmentStatus.BOOKED).count() == 1

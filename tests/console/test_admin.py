@@ -193,3 +193,46 @@ def test_office_roles_read_sla_timers_and_policies(client, supervisor, dispatche
         client.force_login(user)
         for name in ("sla_timer", "sla_slapolicy", "sla_businesscalendar"):
             assert client.get(reverse(f"admin:{name}_changelist")).status_code == 200
+
+
+@pytest.mark.parametrize("params", [{"q": "\x00"}, {"q": "138\x00"},
+                                    {"state__exact": "\x00"}, {"kind__exact": "in\x00"}])
+def test_a_nul_in_a_search_or_filter_is_a_400_that_says_so(desk, make_order, params):
+    # Defect: PostgreSQL can't take a NUL in a text value; the search failed as a 500.
+    make_order()
+    response = desk.get(LIST, params, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert "NUL character" in response.content.decode()
+
+
+def test_the_desk_refuses_hidden_characters_in_names_and_strips_them_from_notes(desk, east):
+    # Defect: the desk's intake stored a name with a bidi override as typed.
+    url = reverse("admin:workorders_workorder_intake")
+    data = {"channel": "walk_in", "kind": "repair", "service": "broadband",
+            "access_type": "ftth", "customer_class": "standard", "customer_name": "王\u202e芳",
+            "contact_phone": "137\u200b00001111", "address": "北京市东城区北新桥 1 号",
+            "area": east.pk, "symptoms": "无信号\u200b\u202e", "notes": "备注\x00"}
+    with translation.override("en"):
+        refused = desk.post(url, data, HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code == 200
+    errors = refused.context["form"].errors
+    assert set(errors) == {"customer_name", "contact_phone"}
+    assert "U+202E" in errors["customer_name"][0]
+    assert not WorkOrder.objects.exists()
+    data.update(customer_name="王芳", contact_phone="13700001111")
+    assert desk.post(url, data).status_code == 302
+    order = WorkOrder.objects.get()
+    assert order.symptoms == "无信号" and order.notes == "备注"
+
+
+def test_the_customer_record_refuses_a_hidden_character_in_its_name(make_order,
+                                                                    admin_client):
+    order = make_order()
+    customer = order.customer
+    url = reverse("admin:workorders_customer_change", args=[customer.pk])
+    response = admin_client.post(url, {"name": "李\u200b四", "phone": customer.phone,
+                                       "alt_phone": "", "customer_class": "standard"})
+    assert response.status_code == 200
+    assert "name" in response.context["adminform"].form.errors
+    customer.refresh_from_db()
+    assert "\u200b" not in customer.name

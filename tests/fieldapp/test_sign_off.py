@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import html
 import io
 import re
@@ -15,7 +16,7 @@ import time_machine
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from notifications.models import Notification
 from workorders import services
@@ -262,3 +263,54 @@ def test_the_strokes_are_kept_with_the_signature(make_order, alice):
     order = on_site_with_report(make_order(State.ON_SITE, technician=alice))
     signature = sign(order)
     assert signature.strokes == STROKES and len(signature.ink_hash) == 64
+
+
+def test_the_signature_is_stored_re_encoded_without_what_came_with_it(make_order, alice):
+    # Defect: the signature PNG was stored as uploaded: its EXIF (with GPS), text chunks
+    # and bytes appended after the image's end were kept in the order's record.
+    drawn = base64.b64decode(signature_png().split(",", 1)[1])
+    img = Image.open(io.BytesIO(drawn))
+    exif = Image.Exif()
+    exif[0x8825] = {2: (39.0, 54.0, 0.0)}  # GPSInfo: GPSLatitude
+    out = io.BytesIO()
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "private note")
+    img.save(out, "PNG", exif=exif.tobytes(), pnginfo=info)
+    upload = out.getvalue() + b"APPENDED-SECRET"
+    order = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    signature = sign(order, signature="data:image/png;base64," + base64.b64encode(upload)
+                     .decode())
+    with signature.image.open("rb") as f:
+        stored = f.read()
+    assert b"APPENDED-SECRET" not in stored and b"eXIf" not in stored
+    assert b"private note" not in stored
+    kept = Image.open(io.BytesIO(stored))
+    assert kept.format == "PNG" and kept.size == img.size and not kept.getexif()
+    assert kept.convert("RGBA").tobytes() == img.convert("RGBA").tobytes()
+    assert signature.image_sha256 == hashlib.sha256(stored).hexdigest()
+
+
+def test_a_signature_declaring_too_many_pixels_is_refused(make_order, alice, settings):
+    order = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    settings.IMAGE_MAX_PIXELS = 50_000  # the drawing is 360×200
+    with pytest.raises(RuleViolation) as refused:
+        sign(order)
+    assert refused.value.field == "signature" and "pixels" in refused.value.message
+
+
+def test_the_signer_name_refuses_hidden_characters_and_the_comment_loses_them(
+        alice_client: Client, make_order, alice):
+    # Defect: the name of the person signing took a right-to-left override as typed.
+    order = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    url = reverse("tech:step", args=[order.pk, "sign-off"])
+    data = {"version": order.version, "signer_name": "张\u202e伟", "rating": "4",
+            "comment": "很好\u200b\u2066", "signature": signature_png(),
+            "strokes": STROKES_JSON}
+    with translation.override("en"):
+        response = alice_client.post(url, data, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE" in html.unescape(response.content.decode())
+    assert not Signature.objects.filter(order=order).exists()
+    data["signer_name"] = "张伟"
+    assert alice_client.post(url, data).status_code == 302
+    assert Signature.objects.get(order=order).comment == "很好"

@@ -7,9 +7,10 @@ import io
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 from PIL import Image
 
-from workorders import services
+from workorders import images, services
 from workorders.errors import RuleViolation
 from workorders.events import OrderAction
 from workorders.models import Photo, State
@@ -60,6 +61,21 @@ def test_a_photo_over_the_size_limit_is_refused_on_the_page(alice_client, make_o
     assert not order.photos.exists()
 
 
+def test_a_photo_that_finds_every_image_slot_taken_is_asked_again_on_the_page(
+        alice_client, make_order, alice, settings):
+    # Busy is a 503 that says "send it again", nothing stored; never a 500.
+    settings.IMAGE_WORK_CONCURRENCY = 1
+    settings.IMAGE_WORK_WAIT_SECONDS = 0.05
+    order = make_order(State.ON_SITE, technician=alice)
+    with images.image_work(), translation.override("en"):
+        response = alice_client.post(reverse("tech:step", args=[order.pk, "photo"]), {
+            "version": order.version, "kind": "installation", "image": upload()},
+            HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 503
+    assert "send this one again" in response.content.decode()
+    assert not order.photos.exists()
+
+
 def test_a_truncated_image_is_refused(make_order, alice):
     order = make_order(State.ON_SITE, technician=alice)
     with pytest.raises(RuleViolation):
@@ -83,6 +99,17 @@ def test_my_photo_is_served_to_me_from_the_storage(alice_client, make_order, ali
     response = alice_client.get(reverse("tech:photo", args=[order.pk, photo.pk]))
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
     assert b"".join(response.streaming_content)[:2] == b"\xff\xd8"
+
+
+def test_a_photo_is_never_kept_in_the_phones_cache(alice_client, make_order, alice):
+    # Defect: photos were sent "private, max-age=3600", so they stayed in a shared
+    # phone's cache after the technician logged out.
+    order = make_order(State.ON_SITE, technician=alice)
+    photo = services.work_order_add_photo(order=order, by=alice.user, kind="installation",
+                                          image=upload())
+    response = alice_client.get(reverse("tech:photo", args=[order.pk, photo.pk]))
+    assert "no-store" in response["Cache-Control"]
+    assert "max-age=3600" not in response["Cache-Control"]
 
 
 def _stored_files(settings) -> list[str]:

@@ -163,3 +163,10 @@ def test_a_superseded_survey_link_is_refused(make_order, alice, agent, client: C
     assert client.post(old_path, ANSWER).status_code == 409  # answered already
     assert client.post(new_path, ANSWER).status_code == 302
     assert WorkOrder.objects.get(pk=order.pk).state == State.CLOSED
+
+
+def test_the_comment_loses_hidden_characters(surveyed, client: Client):
+    # Defect: a survey comment kept bidi overrides and zero-width characters.
+    response = client.post(survey_path(surveyed), {**ANSWER, "comment": "师傅\u202e很专业\u200b"})
+    assert response.status_code == 302
+    assert Survey.objects.get(order=surveyed).comment == "师傅很专业"

@@ -99,6 +99,21 @@ def test_reassign_needs_a_reason_and_another_technician(make_order, alice, dispa
                                      reason="again")
 
 
+def test_a_dispatch_reason_too_long_to_keep_is_refused_not_a_500(make_order, alice, bob,
+                                                                 dispatcher):
+    # Defect: the desk takes 500 characters, the assignment keeps 255: a longer reason
+    # failed in the database as a 500.
+    order = make_order(State.DISPATCHED, technician=alice)
+    with pytest.raises(RuleViolation) as refused:
+        services.work_order_reassign(order=order, by=dispatcher, technician=bob,
+                                     reason="病" * 300)
+    assert refused.value.field == "reason" and "255" in refused.value.message
+    with pytest.raises(RuleViolation):
+        services.work_order_dispatch(order=make_order(), by=dispatcher, technician=alice,
+                                     reason="派" * 256)
+    assert Assignment.objects.filter(order=order).count() == 1
+
+
 def test_rework_goes_to_a_technician_who_has_not_had_the_order(make_order, alice, east,
                                                                dispatcher):
     # R33

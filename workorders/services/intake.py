@@ -15,7 +15,7 @@ from technicians.models import Area, Technician
 from .. import selectors
 from ..errors import NoTechnicianAvailable, RuleViolation
 from ..events import OrderAction
-from ..lifecycle import User, precheck, record_event, require, transition
+from ..lifecycle import User, precheck, record_event, require, require_fits, transition
 from ..models import Assignment, Customer, CustomerClass, Kind, ServiceAccount, WorkOrder
 
 
@@ -154,6 +154,7 @@ def work_order_dispatch(*, order: WorkOrder, by: User, technician: Technician | 
     """R4: assign to ``technician``, or automatically by area, skill and load. Also
     re-dispatches an order that came back for missing resources (R6)."""
     precheck(order, OrderAction.DISPATCH, by)
+    require_fits(reason, Assignment, "reason", field="reason", rule="R4")
     chosen, automatic = choose_technician(order, technician)
 
     def after(locked: WorkOrder, now: dt.datetime) -> None:
@@ -169,6 +170,7 @@ def work_order_reassign(*, order: WorkOrder, by: User, technician: Technician | 
     """R4: hand the order to another technician; the assignment history is kept."""
     precheck(order, OrderAction.REASSIGN, by)
     require(reason, _("Say why the order is reassigned."), field="reason", rule="R4")
+    require_fits(reason, Assignment, "reason", field="reason", rule="R4")
     exclude = [order.technician_id] if order.technician_id else []
     chosen, automatic = choose_technician(order, technician, exclude=exclude)
     if chosen.pk == order.technician_id:
