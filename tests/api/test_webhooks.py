@@ -252,7 +252,7 @@ def test_sla_warnings_and_breaches_reach_the_endpoints(endpoint, make_order, ali
 def test_a_host_written_as_a_number_or_a_name_for_an_internal_address_is_refused(cc, url):
     # Defect: https://2130706433/ (127.0.0.1 written as one number) was registered, because
     # only literal dotted addresses were checked and names were never resolved.
-    response = cc.post("webhooks/", {"url": url})
+    response = cc.post("webhooks/", {"url": url}, headers={"Accept-Language": "en"})
     assert response.status_code == 422, response.body
     assert "private or local" in json.dumps(response.body, ensure_ascii=False)
     assert not WebhookEndpoint.objects.exists()
@@ -263,7 +263,8 @@ def test_a_name_that_resolves_nowhere_is_refused_at_registration(cc, monkeypatch
         raise OSError("Name or service not known")
 
     monkeypatch.setattr(webhooks, "resolve", nowhere)
-    response = cc.post("webhooks/", {"url": "https://typo.example.com/h"})
+    response = cc.post("webhooks/", {"url": "https://typo.example.com/h"},
+                       headers={"Accept-Language": "en"})
     assert response.status_code == 422
     assert "does not resolve" in json.dumps(response.body, ensure_ascii=False)
 

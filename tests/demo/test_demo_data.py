@@ -13,6 +13,7 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.test import RequestFactory
 
 from appointments.models import AppointmentStatus
 from demo import office, reference
@@ -117,7 +118,9 @@ class TestTheDefaultRun:
 
     def test_the_demo_logins_work(self, demo_output: str) -> None:
         for username in ("admin", "dispatcher", "agent", "supervisor", "tech1", "tech8"):
-            assert authenticate(username=username, password=reference.DEMO_PASSWORD), username
+            login = RequestFactory().post("/admin/login/")  # as a login page asks (axes)
+            assert authenticate(login, username=username,
+                                password=reference.DEMO_PASSWORD), username
         user_model = get_user_model()
         assert user_model.objects.get(username="admin").is_superuser
         for username, group in (("dispatcher", roles.DISPATCHER),
