@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from fieldops.text import (
     FreeTextField,
@@ -12,6 +13,14 @@ from fieldops.text import (
     refuse_hidden_characters,
     strip_hidden_characters,
 )
+
+
+@pytest.fixture(autouse=True)
+def _in_english():
+    """The messages are read as written (their zh-Hans text is in locale/)."""
+    with translation.override("en"):
+        yield
+
 
 RLO, ZWSP, BOM, LRI = "\u202e", "\u200b", "\ufeff", "\u2066"
 

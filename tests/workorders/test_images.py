@@ -11,6 +11,7 @@ import zlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 from PIL import Image, ImageFile
 
 from workorders import images
@@ -18,6 +19,13 @@ from workorders.errors import RuleViolation
 from workorders.images import ImageBusy, prepare_image
 
 from ..fieldapp.helpers import jpeg
+
+
+@pytest.fixture(autouse=True)
+def _in_english():
+    """The messages are read as written (their zh-Hans text is in locale/)."""
+    with translation.override("en"):
+        yield
 
 
 def one_colour_png(width: int, height: int) -> bytes:
