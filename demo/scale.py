@@ -610,11 +610,15 @@ def _sealed_for_their_copies(rows: templates.Rows) -> None:
         row["seal"] = Signature(**row).expected_seal()
         digests[order_id] = row["report_hash"]
     rows[Signature] = [tuple(row[n] for n in names) for row in signatures]
-    names, events = as_dicts(WorkOrderEvent)
-    for row in events:
-        if row["action"] == OrderAction.SIGN_OFF and row["order_id"] in digests:
-            row["payload"] = {**row["payload"], "report_hash": digests[row["order_id"]]}
-    rows[WorkOrderEvent] = [tuple(row[n] for n in names) for row in events]
+    names = [f.attname for f in WorkOrderEvent._meta.concrete_fields]
+    order_at, action_at, payload_at = (names.index(n) for n in ("order_id", "action",
+                                                                 "payload"))
+    events = rows.get(WorkOrderEvent, [])
+    for i, row in enumerate(events):  # only the sign-off events are rewritten
+        if row[action_at] == OrderAction.SIGN_OFF and row[order_at] in digests:
+            changed = list(row)
+            changed[payload_at] = {**row[payload_at], "report_hash": digests[row[order_at]]}
+            events[i] = tuple(changed)
 
 
 def build_scale(*, orders: int, days: int = 90, seed: int = DEFAULT_SEED,

@@ -12,10 +12,10 @@ QuerySendDetails for each sent message still without one (``pull_receipts``).
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 from collections.abc import Sequence
+from importlib import import_module
 from typing import Any
 
 from django.conf import settings
@@ -61,12 +61,8 @@ def _refusal(code: str, message: str) -> Exception:
     return AliyunSmsError(text)
 
 
-def _sdk(module: str) -> Any:
-    """A module of the SDK, imported when first used: the SDK is an optional extra, and
-    the product runs without it while another backend is configured."""
-    return importlib.import_module(module)
-
-
+# The SDK's modules are imported when first used (import_module): the SDK is an optional
+# extra, and the product runs without it while another backend is configured.
 class AliyunSmsBackend:
     sdk_modules = ("alibabacloud_dysmsapi20170525", "alibabacloud_tea_openapi")
     extra = "aliyun"
@@ -75,11 +71,11 @@ class AliyunSmsBackend:
 
     def _client(self) -> Any:
         scheme, host = split_endpoint(settings.ALIYUN_SMS_ENDPOINT)
-        return _sdk("alibabacloud_dysmsapi20170525.client").Client(_sdk(
-            "alibabacloud_tea_openapi.models").Config(access_key_id=settings.ALIYUN_SMS_ACCESS_KEY_ID,
-                             access_key_secret=settings.ALIYUN_SMS_ACCESS_KEY_SECRET,
-                             endpoint=host, protocol=scheme,
-                             connect_timeout=5000, read_timeout=10000))
+        config = import_module("alibabacloud_tea_openapi.models").Config(
+            access_key_id=settings.ALIYUN_SMS_ACCESS_KEY_ID,
+            access_key_secret=settings.ALIYUN_SMS_ACCESS_KEY_SECRET,
+            endpoint=host, protocol=scheme, connect_timeout=5000, read_timeout=10000)
+        return import_module("alibabacloud_dysmsapi20170525.client").Client(config)
 
     def send(self, *, to: str, text: str, message_id: str) -> str | None:
         raise PermanentSmsError("Alibaba Cloud SMS sends templates only; this message has "
@@ -89,7 +85,7 @@ class AliyunSmsBackend:
                       message_id: str) -> str | None:
         """SendSms with the kind's template; our ``message_id`` goes as OutId, which the
         receipts echo. Returns the BizId."""
-        models = _sdk("alibabacloud_dysmsapi20170525.models")
+        models = import_module("alibabacloud_dysmsapi20170525.models")
         template = template_for(kind)
         values = dict(template.values(params))
         request = models.SendSmsRequest(
@@ -111,7 +107,7 @@ class AliyunSmsBackend:
     def pull_receipts(self, *, sent: Sequence[SentSms]) -> list[SmsReceipt]:
         """QuerySendDetails, one message at a time (the API's way); a message the gateway
         still waits on gives no receipt."""
-        models = _sdk("alibabacloud_dysmsapi20170525.models")
+        models = import_module("alibabacloud_dysmsapi20170525.models")
         client = self._client()
         receipts = []
         for message in sent:

@@ -14,9 +14,9 @@ with PullSmsSendStatus (``pull_receipts``).
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 from collections.abc import Sequence
+from importlib import import_module
 from typing import Any
 
 from django.conf import settings
@@ -59,12 +59,8 @@ def _refusal(code: str, message: str) -> Exception:
 MODELS = "tencentcloud.sms.v20210111.models"
 
 
-def _sdk(module: str) -> Any:
-    """A module of the SDK, imported when first used: the SDK is an optional extra, and
-    the product runs without it while another backend is configured."""
-    return importlib.import_module(module)
-
-
+# The SDK's modules are imported when first used (import_module): the SDK is an optional
+# extra, and the product runs without it while another backend is configured.
 class TencentSmsBackend:
     sdk_modules = ("tencentcloud.sms", "tencentcloud.common")
     extra = "tencent"
@@ -73,17 +69,17 @@ class TencentSmsBackend:
 
     def _client(self) -> Any:
         scheme, host = split_endpoint(settings.TENCENT_SMS_ENDPOINT)
-        http = _sdk("tencentcloud.common.profile.http_profile").HttpProfile(
+        http = import_module("tencentcloud.common.profile.http_profile").HttpProfile(
             protocol=scheme, endpoint=host, reqTimeout=10)
-        profile = _sdk("tencentcloud.common.profile.client_profile").ClientProfile(
+        profile = import_module("tencentcloud.common.profile.client_profile").ClientProfile(
             httpProfile=http)
-        credential = _sdk("tencentcloud.common.credential").Credential(
+        credential = import_module("tencentcloud.common.credential").Credential(
             settings.TENCENT_SMS_SECRET_ID, settings.TENCENT_SMS_SECRET_KEY)
-        return _sdk("tencentcloud.sms.v20210111.sms_client").SmsClient(
+        return import_module("tencentcloud.sms.v20210111.sms_client").SmsClient(
             credential, settings.TENCENT_SMS_REGION, profile)
 
     def _call(self, action: str, request: Any) -> Any:
-        sdk_error = _sdk("tencentcloud.common.exception.tencent_cloud_sdk_exception")
+        sdk_error = import_module("tencentcloud.common.exception.tencent_cloud_sdk_exception")
         try:
             return getattr(self._client(), action)(request)
         except sdk_error.TencentCloudSDKException as exc:
@@ -98,7 +94,7 @@ class TencentSmsBackend:
                       message_id: str) -> str | None:
         """SendSms with the kind's template to one number in E.164; our ``message_id``
         goes as SessionContext. Returns the SerialNo."""
-        models = _sdk(MODELS)
+        models = import_module(MODELS)
         template = template_for(kind)
         request = models.SendSmsRequest()
         request.PhoneNumberSet = [e164(to)]
@@ -119,7 +115,7 @@ class TencentSmsBackend:
     def pull_receipts(self, *, sent: Sequence[SentSms]) -> list[SmsReceipt]:
         """PullSmsSendStatus: the receipts the gateway holds for this application (each is
         handed out once), whatever was sent; ``sent`` is not needed."""
-        request = _sdk(MODELS).PullSmsSendStatusRequest()
+        request = import_module(MODELS).PullSmsSendStatusRequest()
         request.Limit = 100
         request.SmsSdkAppId = settings.TENCENT_SMS_SDK_APP_ID
         try:
