@@ -19,8 +19,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.fields import Field, empty
 
+from fieldops import phones
 from fieldops.text import is_hidden
 
 from . import serializers as s
@@ -53,10 +55,18 @@ def _text(value: Any, field: Any) -> str:
 
 
 def _phone(value: Any, field: Any) -> str:
+    """Already in its stored form (``fieldops.phones.normalized``); else the field reads it."""
     phone = _text(value, field)
-    if phone and not PHONE.fullmatch(phone):
+    if phone and not (PHONE.fullmatch(phone) and _is_normalized(phone)):
         raise _Refused
     return phone
+
+
+def _is_normalized(phone: str) -> bool:
+    try:
+        return phones.normalized(phone) == phone
+    except DjangoValidationError:
+        return False
 
 
 def _choice(value: Any, field: Any) -> Any:

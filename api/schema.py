@@ -18,6 +18,8 @@ from drf_spectacular.extensions import (
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import get_doc
 
+from fieldops import phones
+
 from .serializers import PHONE_OR_BLANK_PATTERN, PHONE_PATTERN, YEARS
 
 
@@ -38,7 +40,7 @@ class PhoneFieldSchema(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         blank = bool(getattr(self.target, "allow_blank", False))
-        return {"type": "string", "maxLength": 21,
+        return {"type": "string", "maxLength": phones.MAX_LENGTH,
                 "pattern": PHONE_OR_BLANK_PATTERN if blank else PHONE_PATTERN}
 
 

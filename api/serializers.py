@@ -8,16 +8,17 @@ the field's path, before any service runs.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from appointments.models import Appointment, ChangeRequest
+from fieldops import phones
 from fieldops.privacy import mask_phone
 from fieldops.text import refuse_hidden_characters, strip_hidden_characters
 from surveys.models import FollowUp, FollowUpKind
@@ -151,27 +152,32 @@ class StrictDateTimeField(serializers.DateTimeField):
         return moment
 
 
-PHONE_PATTERN = r"^\+?[0-9]{5,20}$"
+#: What the schema says of a phone: digits, written with a leading + and spaces, dashes,
+#: dots or parentheses if you like. Whether the number exists is ``fieldops.phones``' to say.
+PHONE_PATTERN = r"^\+?[0-9 ().\-]{5,32}$"
 #: The same, or nothing: a phone that may be left blank (its default, ``""``, must pass).
-PHONE_OR_BLANK_PATTERN = r"^(\+?[0-9]{5,20})?$"
+PHONE_OR_BLANK_PATTERN = r"^(\+?[0-9 ().\-]{5,32})?$"
 
 
 class PhoneField(StrictCharField):
-    """Digits only (5-20), optionally after a +: 13812345678, +8613812345678. Its schema
+    """A phone number as people write it (13812345678, 138 1234 5678, +86 138-1234-5678,
+    010 6552 9988, +852 6123 4567), kept in ``fieldops.phones.normalized`` form. Its schema
     (``api.schema.PhoneFieldSchema``) admits ``""`` when the field may be blank."""
 
-    default_error_messages = {"phone": _("Give a phone number as 5 to 20 digits, optionally "
-                                         "after a +, without spaces or dashes.")}
+    default_error_messages = {"phone": phones.INVALID}
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 21)
+        kwargs.setdefault("max_length", phones.MAX_LENGTH)
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
-        if value and not re.fullmatch(PHONE_PATTERN, value):
+        if not value:
+            return value
+        try:
+            return phones.normalized(value)
+        except DjangoValidationError:
             self.fail("phone")
-        return value
 
 
 class StrictSerializer(serializers.Serializer):
@@ -310,7 +316,9 @@ class OrderFilterSerializer(StrictSerializer):
     area = serializers.CharField(max_length=32, required=False, help_text=_("Area code."))
     technician = serializers.IntegerField(min_value=1, max_value=2**62, required=False,
                                           help_text=_("Technician id."))
-    customer_phone = serializers.CharField(max_length=32, required=False)
+    customer_phone = PhoneField(
+        required=False, help_text=_("The customer's or the contact's phone number, written as "
+                                    "on create (138 1234 5678 finds 13812345678)."))
     account = serializers.CharField(max_length=32, required=False,
                                     help_text=_("Service account number."))
     external_ref = serializers.CharField(max_length=64, required=False)
@@ -559,6 +567,9 @@ class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
         model = WebhookEndpoint
         fields = ["id", "url", "event_types", "description", "is_active", "created_at",
                   "secret"]
+        extra_kwargs = {"secret": {"help_text": _(
+            "The signing secret, shown only in this answer: whsec_ and the base64 of the key. "
+            "Give it as it is to a Standard Webhooks library to verify deliveries.")}}
 
 
 class ClientSerializer(serializers.ModelSerializer):

@@ -41,7 +41,7 @@ from .models import (
     WebhookEventType,
 )
 from .selectors import active_webhook_endpoints
-from .webhooks import check_url
+from .webhooks import check_url, new_secret
 
 ROLE_GROUPS = {ClientRole.CALL_CENTRE: roles.CALL_CENTRE, ClientRole.REPORTING: roles.REPORTING}
 
@@ -229,7 +229,7 @@ def webhook_endpoint_create(*, client: ApiClient, url: str, event_types: list[st
                             field="event_types")
     return WebhookEndpoint.objects.create(
         client=client, url=url, event_types=wanted, description=description,
-        secret="whsec_" + secrets.token_urlsafe(32))
+        secret=new_secret())
 
 
 def webhook_endpoint_disable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:

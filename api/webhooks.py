@@ -1,12 +1,17 @@
 """Signing and sending webhook deliveries (called by the notification outbox).
 
-Each delivery is a POST of the JSON body with these headers:
+Each delivery is a POST of the JSON body, signed by the Standard Webhooks scheme
+(https://www.standardwebhooks.com/, signed with its reference library ``standardwebhooks``),
+so receivers verify it with that project's published libraries in any language:
 
-- ``X-Fieldops-Event``: the event type (``order.state_changed``...);
-- ``X-Fieldops-Delivery``: the delivery id, the same on every retry (de-duplicate on it);
-- ``X-Fieldops-Signature: t=<unix seconds>,v1=<hex>``, where ``hex`` is
-  HMAC-SHA256(secret, "<t>." + body). The timestamp is taken at each attempt, so a
-  receiver refuses anything older than a few minutes (replay) and compares in constant time.
+- ``webhook-id``: the delivery id, the same on every retry (de-duplicate on it);
+- ``webhook-timestamp``: unix seconds, taken at each attempt (refuse old ones: replay);
+- ``webhook-signature: v1,<base64>``: HMAC-SHA256 over ``"<id>.<timestamp>.<body>"`` with
+  the key the endpoint's secret ``whsec_<base64 key>`` names (``signing_key``).
+
+and, unchanged for receivers written before, ``X-Fieldops-Event`` (the event type),
+``X-Fieldops-Delivery`` (the delivery id) and ``X-Fieldops-Signature: t=<unix
+seconds>,v1=<hex>`` (HMAC-SHA256 with the secret's text over ``"<t>." + body``; ``verify``).
 
 The outbox (``notifications.services.deliver``) claims the row, calls ``send_webhook``
 and retries with backoff when it raises; nothing here loops or sleeps.
@@ -14,16 +19,21 @@ and retries with backoff when it raises; nothing here loops or sleeps.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import datetime as dt
 import hashlib
 import hmac
 import http.client
 import ipaddress
+import secrets
 import socket
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from django.utils.translation import gettext as _
+from standardwebhooks import Webhook
 
 from fieldops import clock
 
@@ -34,14 +44,45 @@ SIGNATURE_HEADER = "X-Fieldops-Signature"
 EVENT_HEADER = "X-Fieldops-Event"
 DELIVERY_HEADER = "X-Fieldops-Delivery"
 USER_AGENT = "fieldops-webhooks/1"
+SECRET_PREFIX = "whsec_"
 
 
 class WebhookError(Exception):
     """The receiver did not take the delivery (it is retried with backoff)."""
 
 
+def new_secret() -> str:
+    """A signing secret as Standard Webhooks libraries take it: ``whsec_`` and the base64 of
+    32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of the ``webhook-signature`` header: the bytes ``whsec_<base64>`` names.
+    A secret issued before the scheme (``whsec_`` and URL-safe text, not base64 of a key)
+    signs with its text's bytes, as its ``X-Fieldops-Signature`` always did; its receiver
+    gives Standard Webhooks libraries ``whsec_`` + base64 of that text (docs/api.md)."""
+    encoded = secret.removeprefix(SECRET_PREFIX)
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return secret.encode()
+    return key if key and len(encoded) % 4 == 0 else secret.encode()
+
+
+def standard_headers(secret: str, delivery_id: str, body: bytes,
+                     timestamp: int) -> dict[str, str]:
+    """The Standard Webhooks headers of one attempt."""
+    at = dt.datetime.fromtimestamp(timestamp, dt.UTC)
+    return {
+        "webhook-id": delivery_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": Webhook(signing_key(secret)).sign(delivery_id, at, body),
+    }
+
+
 def sign(secret: str, body: bytes, timestamp: int) -> str:
-    """The signature header value for ``body`` sent at ``timestamp``."""
+    """The ``X-Fieldops-Signature`` header value for ``body`` sent at ``timestamp``."""
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return f"t={timestamp},v1={mac.hexdigest()}"
 
@@ -189,12 +230,14 @@ def send_webhook(note: Any) -> None:
         # Resolved again: a name that pointed outside at registration may not any more.
         raise WebhookError(f"{endpoint.url}: {refused}")
     body = note.body.encode()
+    timestamp = int(clock.now().timestamp())
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": USER_AGENT,
+        **standard_headers(endpoint.secret, str(note.pk), body, timestamp),
         EVENT_HEADER: delivery.event_type,
         DELIVERY_HEADER: str(note.pk),
-        SIGNATURE_HEADER: sign(endpoint.secret, body, int(clock.now().timestamp())),
+        SIGNATURE_HEADER: sign(endpoint.secret, body, timestamp),
     }
     status = transport(endpoint.url, body, headers, conf.get("WEBHOOK_TIMEOUT_SECONDS"))
     if not 200 <= status < 300:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from fieldops.phones import PhoneFormField
 from fieldops.text import FreeTextField, LineField
 from technicians.models import Area, Technician
 from workorders.models import AccessType, Channel, CustomerClass, Kind, Service
@@ -62,7 +63,7 @@ class WorkOrderIntakeForm(forms.Form):
     access_type = forms.ChoiceField(label=_("Access type"), choices=AccessType.choices)
     customer_class = forms.ChoiceField(label=_("Customer class"), choices=CustomerClass.choices)
     customer_name = LineField(label=_("Customer name"), max_length=100)
-    contact_phone = LineField(label=_("Contact phone"), max_length=32)
+    contact_phone = PhoneFormField(label=_("Contact phone"))
     account_number = LineField(label=_("Account number"), max_length=32, required=False)
     address = LineField(label=_("Address"), max_length=255)
     area = forms.ModelChoiceField(label=_("Area"), queryset=Area.objects.all())

@@ -9,6 +9,7 @@ See ``.env.example`` for every variable.
 from pathlib import Path
 
 import environ
+import phonenumbers
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -176,6 +177,12 @@ LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="zh-hans")
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
+# Numbers written without a country code are of this region (fieldops/phones.py).
+PHONE_REGION = env.str("PHONE_REGION", default="CN").upper()
+if PHONE_REGION not in phonenumbers.SUPPORTED_REGIONS:
+    raise ImproperlyConfigured(
+        f"PHONE_REGION={PHONE_REGION!r} is not a region libphonenumber knows: give a two-letter "
+        "ISO 3166 code such as CN, HK or SG.")
 USE_I18N = True
 USE_TZ = True
 

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from fieldops.phones import PhoneNumberField
 from fieldops.text import refuse_hidden_characters
 
 
@@ -84,7 +85,7 @@ class Technician(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                 related_name="technician", verbose_name=_("user"))
     employee_no = models.CharField(_("employee number"), max_length=32, unique=True)
-    phone = models.CharField(_("phone"), max_length=32, validators=[refuse_hidden_characters])
+    phone = PhoneNumberField(_("phone"), validators=[refuse_hidden_characters])
     team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True,
                              related_name="technicians", verbose_name=_("team"))
     areas = models.ManyToManyField(Area, related_name="technicians",

@@ -54,3 +54,12 @@ def test_the_shipped_configuration_carries_no_usable_key() -> None:
     # docker compose refuses to start until .env sets SECRET_KEY; .env.example leaves it empty.
     assert "SECRET_KEY=\n" in (ROOT / ".env.example").read_text()
     assert "${SECRET_KEY:?" in (ROOT / "docker-compose.yml").read_text()
+
+
+def test_an_unknown_phone_region_stops_the_start_with_what_to_set() -> None:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "fieldops.settings", "DEBUG": "1",
+           "PHONE_REGION": "China"}
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "PHONE_REGION='CHINA'" in result.stderr and "ISO 3166" in result.stderr

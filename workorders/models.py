@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
 from fieldops import clock
+from fieldops.phones import PhoneNumberField
 from fieldops.text import refuse_hidden_characters
 from technicians.models import Area, Technician
 
@@ -137,9 +138,8 @@ def system_only(order: Any, user: Any) -> bool:
 
 class Customer(models.Model):
     name = models.CharField(_("name"), max_length=100, validators=[refuse_hidden_characters])
-    phone = models.CharField(_("phone"), max_length=32, db_index=True,
-                             validators=[refuse_hidden_characters])
-    alt_phone = models.CharField(_("second phone"), max_length=32, blank=True,
+    phone = PhoneNumberField(_("phone"), db_index=True, validators=[refuse_hidden_characters])
+    alt_phone = PhoneNumberField(_("second phone"), blank=True,
                                  validators=[refuse_hidden_characters])
     customer_class = models.CharField(_("customer class"), max_length=16,
                                       choices=CustomerClass.choices,
@@ -192,8 +192,7 @@ class WorkOrder(ConcurrentTransitionMixin, models.Model):
                                  verbose_name=_("customer"))
     account = models.ForeignKey(ServiceAccount, on_delete=models.PROTECT, null=True, blank=True,
                                 related_name="orders", verbose_name=_("service account"))
-    contact_phone = models.CharField(_("contact phone"), max_length=32,
-                                     validators=[refuse_hidden_characters])
+    contact_phone = PhoneNumberField(_("contact phone"), validators=[refuse_hidden_characters])
     address = models.CharField(_("address"), max_length=255, validators=[refuse_hidden_characters])
     #: Indexed by ``wo_area_state_id`` (its first column), like technician and state.
     area = models.ForeignKey(Area, on_delete=models.PROTECT, related_name="orders",

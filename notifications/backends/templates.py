@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
-import re
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,6 +25,8 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+
+from fieldops import phones
 
 from . import PermanentSmsError
 
@@ -83,24 +84,12 @@ def template_for(kind: str) -> SmsTemplate:
     return _entry(kind, raw)
 
 
-_PHONE = re.compile(r"^\+?\d{6,15}$")
-
-
 def e164(phone: str) -> str:
-    """``phone`` as +<country><number>; an 11-digit number (with or without 86) is a
-    mainland mobile. Something that is no phone number fails for good."""
-    digits = re.sub(r"[\s\-()]", "", phone)
-    if not _PHONE.match(digits):
-        raise PermanentSmsError(f"not a phone number: {phone!r}")
-    if digits.startswith("+"):
-        return digits
-    if len(digits) == 11 and digits.startswith("1"):
-        return f"+86{digits}"
-    if len(digits) == 13 and digits.startswith("861"):
-        return f"+{digits}"
-    if digits.startswith("00"):
-        return f"+{digits[2:]}"
-    raise PermanentSmsError(f"not a mobile number with a country code: {phone!r}")
+    """``phone`` as +<country><number> (``fieldops.phones``): a mobile of the home region
+    or another country's. Something that is no mobile number fails for good."""
+    if not phones.is_mobile(phone):
+        raise PermanentSmsError(f"not a mobile number: {phone!r}")
+    return phones.e164(phone)
 
 
 def split_endpoint(endpoint: str) -> tuple[str, str]:

@@ -248,3 +248,29 @@ def test_hidden_characters_are_removed_from_free_text(cc, intake):
     assert response.status_code == 201, response.body
     order = WorkOrder.objects.get()
     assert order.symptoms == "光猫不亮\n从昨天起" and order.notes == "备注"
+
+
+def test_a_formatted_phone_number_is_stored_in_one_form_and_found_by_the_filter(cc, intake):
+    # docs/api.md "Phone numbers": written as people say it, kept as 13812345678
+    body = intake(customer={"name": "张伟", "phone": "+86 138-1234-5678",
+                            "alt_phone": "(010) 6552 9988"})
+    response = cc.create(body)
+    assert response.status_code == 201, response.body
+    order = WorkOrder.objects.select_related("customer").get()
+    assert order.customer.phone == "13812345678" and order.contact_phone == "13812345678"
+    assert order.customer.alt_phone == "01065529988"
+    for written in ("138 1234 5678", "+8613812345678", "13812345678"):
+        found = cc.get("work-orders/", customer_phone=written)
+        assert found.status_code == 200, found.body
+        assert [row["id"] for row in found.body["results"]] == [order.pk]
+
+
+def test_an_impossible_phone_number_is_refused_with_what_to_write(cc, intake):
+    response = cc.create(intake(customer={"name": "张伟", "phone": "1381234567"}))
+    assert response.status_code == 400
+    error = response.body["errors"][0]
+    assert error["field"] == "customer.phone" and error["code"] == "phone"
+    assert "13812345678" in error["message"]
+    assert not WorkOrder.objects.exists()
+    found = cc.get("work-orders/", customer_phone="12345")
+    assert found.status_code == 400 and found.body["errors"][0]["code"] == "phone"

@@ -1,15 +1,19 @@
 """Webhooks: registered by a client, fed from the outbox in the event's transaction,
-signed (HMAC, timestamped), retried with backoff, visible with their status."""
+signed (Standard Webhooks, and the earlier X-Fieldops-Signature), retried with backoff,
+visible with their status."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import http.server
 import json
+import secrets
 import threading
 
 import pytest
 import time_machine
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from api import services as api_services
 from api import webhooks
@@ -152,6 +156,8 @@ def test_a_failing_receiver_is_retried_with_backoff_then_succeeds(endpoint, rece
     # the same delivery id on every attempt (receivers de-duplicate), a fresh signature
     assert first["headers"]["X-Fieldops-Delivery"] == last["headers"]["X-Fieldops-Delivery"]
     assert first["headers"]["X-Fieldops-Signature"] != last["headers"]["X-Fieldops-Signature"]
+    assert first["headers"]["webhook-id"] == last["headers"]["webhook-id"]
+    assert first["headers"]["webhook-timestamp"] < last["headers"]["webhook-timestamp"]
 
 
 def test_a_disabled_endpoint_gets_nothing_new(endpoint, received, make_order,
@@ -202,6 +208,9 @@ def test_a_real_http_receiver_on_loopback_gets_a_verifiable_delivery(call_centre
     headers, body = _Receiver.got[-1]
     assert webhooks.verify(endpoint.secret, body, headers["X-Fieldops-Signature"])
     assert json.loads(body)["type"] == "order.created"
+    # What an integrator does with Standard Webhooks' published library and the secret
+    assert Webhook(endpoint.secret).verify(body, dict(headers))["type"] == "order.created"
+    assert headers["webhook-id"] == headers["X-Fieldops-Delivery"] == str(note.pk)
 
 
 def test_deliveries_are_visible_in_the_admin_with_their_status(admin_client, endpoint,
@@ -308,3 +317,59 @@ def test_the_delivery_connects_to_the_address_it_checked(call_centre, make_order
     headers, _body = _Receiver.got[-1]
     assert headers["Host"] == f"receiver.example:{server.server_port}"
     assert set(lookups) == {"receiver.example"}
+
+
+def test_the_secret_is_what_standard_webhooks_libraries_take(cc):
+    secret = cc.post("webhooks/", {"url": "https://cc.example.com/hooks"}).body["secret"]
+    assert secret.startswith("whsec_")
+    assert len(base64.b64decode(secret.removeprefix("whsec_"), validate=True)) == 32
+    assert webhooks.signing_key(secret) == base64.b64decode(secret.removeprefix("whsec_"))
+
+
+def test_a_delivery_verifies_with_the_standard_webhooks_library_and_nothing_else_does(
+        endpoint, received, make_order, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        make_order()
+    call = received[0]
+    headers = call["headers"]
+    assert headers["webhook-signature"].startswith("v1,")
+    assert Webhook(endpoint.secret).verify(call["body"], headers)["type"] == "order.created"
+    for body, secret, changed in [
+            (call["body"] + b" ", endpoint.secret, {}),
+            (call["body"], webhooks.new_secret(), {}),
+            (call["body"], endpoint.secret, {"webhook-id": "999999"}),
+            (call["body"], endpoint.secret,
+             {"webhook-timestamp": str(int(headers["webhook-timestamp"]) - 1)})]:
+        with pytest.raises(WebhookVerificationError):
+            Webhook(secret).verify(body, {**headers, **changed})
+
+
+def test_an_old_delivery_is_refused_by_the_library_as_a_replay(endpoint, received, make_order,
+                                                               django_capture_on_commit_callbacks):
+    ten_minutes_ago = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
+    with (time_machine.travel(ten_minutes_ago, tick=False),
+          django_capture_on_commit_callbacks(execute=True)):
+        make_order()
+    call = received[0]
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        Webhook(endpoint.secret).verify(call["body"], call["headers"])
+
+
+def test_a_secret_issued_before_the_scheme_still_signs_both_headers(call_centre, received,
+                                                                    make_order,
+                                                                    django_capture_on_commit_callbacks):
+    # Secrets were "whsec_" + URL-safe text until Standard Webhooks signing; their
+    # receivers keep X-Fieldops-Signature, and give the libraries whsec_ + base64(secret).
+    endpoint = api_services.webhook_endpoint_create(client=call_centre,
+                                                    url="https://cc.example.com/hooks")
+    legacy = "whsec_" + secrets.token_urlsafe(32)
+    while "-" not in legacy and "_" not in legacy[6:]:
+        legacy = "whsec_" + secrets.token_urlsafe(32)  # one that is no base64
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(secret=legacy)
+    with django_capture_on_commit_callbacks(execute=True):
+        make_order()
+    call = received[0]
+    assert webhooks.verify(legacy, call["body"], call["headers"]["X-Fieldops-Signature"])
+    as_documented = "whsec_" + base64.b64encode(legacy.encode()).decode()
+    assert Webhook(as_documented).verify(call["body"], call["headers"])["type"] == \
+        "order.created"
