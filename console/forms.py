@@ -11,6 +11,8 @@ from fieldops.text import FreeTextField, LineField
 from technicians.models import Area, Technician
 from workorders.models import AccessType, Channel, CustomerClass, Kind, Service
 
+from .queue import STATE_CHOICES
+
 
 class ReasonForm(forms.Form):
     reason = FreeTextField(label=_("Reason"), max_length=500, widget=forms.Textarea(
@@ -73,3 +75,21 @@ class WorkOrderIntakeForm(forms.Form):
                                     widget=forms.DateInput(attrs={"type": "date"}))
     notes = FreeTextField(label=_("Notes"), required=False,
                           widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class QueueFilterForm(forms.Form):
+    """The queue's filters (GET). An unknown value is shown as an error beside its filter
+    and that filter is left out; the queue still shows."""
+
+    area = forms.ModelChoiceField(label=_("Area"), queryset=Area.objects.order_by("name"),
+                                  required=False, empty_label=_("All areas"))
+    kind = forms.ChoiceField(label=_("Kind"), required=False,
+                             choices=[("", _("All kinds")), *Kind.choices])
+    state = forms.ChoiceField(label=_("State"), required=False,
+                              choices=[("", _("All open states")), *STATE_CHOICES])
+    technician = forms.ModelChoiceField(
+        label=_("Technician"), required=False, empty_label=_("All technicians"),
+        queryset=Technician.objects.filter(is_active=True).select_related("user"))
+    unassigned = forms.BooleanField(label=_("Unassigned"), required=False)
+    at_risk = forms.BooleanField(label=_("At risk"), required=False)
+    breached = forms.BooleanField(label=_("Breached"), required=False)

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     # Demo office and benchmark data (manage.py demo_data).
     "demo",
     "chartkick.django",  # Chart.js and chartkick.js as our own static files (no CDN)
+    "django_htmx",  # htmx as our own static file (the console's live pages)
 ]
 
 MIDDLEWARE = [
@@ -439,6 +440,10 @@ CELERY_BEAT_SCHEDULE["dashboard-breaches"] = {
     "task": "dashboards.tasks.catch_up_breaches",
     "schedule": env.float("DASHBOARD_BREACH_SECONDS", default=60.0),
 }
+
+# --- The dispatcher's console -------------------------------------------------------
+# The queue page asks for its table again this often (a change shows within this time).
+CONSOLE_REFRESH_SECONDS = env.int("CONSOLE_REFRESH_SECONDS", default=5)
 
 # --- Login throttling and Redis outages (fieldops/logins.py, docs/operations.md) ------------
 # After LOGIN_FAILURE_LIMIT failed logins within LOGIN_COOLOFF_MINUTES, the user name and the

@@ -23,6 +23,7 @@ urlpatterns = [
     path("favicon.ico", favicon),
     path("health/", health, name="health"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", include("console.urls")),  # a dispatcher's /admin/ is the queue
     path("admin/", admin.site.urls),
     path("tech/", include("fieldapp.urls")),
     path("", include("portal.urls")),  # /c/ (appointments) and /s/ (surveys)

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from appointments import services as booking_services
 from appointments.models import Appointment
 from console import forms as wo_forms
+from console.admin.queue import queue_view
 from fieldops.admin import ReadOnlyAdmin, ReadOnlyInline
 from fieldops.privacy import mask_phone
 from sla.timer_admin import SlaStatusFilter, TimerInline
@@ -296,6 +297,9 @@ class WorkOrderAdmin(admin.ModelAdmin):
                  name="workorders_workorder_act"),
             path("intake/", self.admin_site.admin_view(self.intake_view),
                  name="workorders_workorder_intake"),
+            path("queue/", self.admin_site.admin_view(
+                lambda request: queue_view(request, self.admin_site)),
+                 name="workorders_workorder_queue"),
         ]
         return own + urls
 
