@@ -38,16 +38,29 @@ class FilterForm(forms.Form):
     first_fix_days = forms.IntegerField(label=_("First-time fix: no repeat visit within (days)"),
                                         required=False, min_value=1, max_value=90)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, scope: tuple[int, ...] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        #: The areas the viewer may read (None: all); the choices offer only those.
+        self.scope = scope
+        if scope is not None:
+            area = self.fields["area"]
+            team = self.fields["team"]
+            assert isinstance(area, forms.ModelChoiceField)
+            assert isinstance(team, forms.ModelChoiceField)
+            area.queryset = Area.objects.filter(pk__in=scope)
+            team.queryset = Team.objects.filter(area_id__in=scope)
         # Thousands of technicians at scale: the list shows the chosen one only; the
         # scorecard and the breakdown link to each technician.
         field = self.fields["technician"]
         assert isinstance(field, forms.ModelChoiceField)
-        if Technician.objects.count() > 500:
+        technicians = Technician.objects.select_related("user").order_by("employee_no")
+        if scope is not None:
+            technicians = technicians.filter(areas__in=scope).distinct()
+        if technicians.count() > 500:
             chosen = str(self.data.get("technician", "")) if self.is_bound else ""
-            field.queryset = Technician.objects.select_related("user").filter(
-                pk=int(chosen) if chosen.isdigit() else 0)
+            technicians = technicians.filter(pk=int(chosen) if chosen.isdigit() else 0)
+        field.queryset = technicians
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -65,10 +78,10 @@ class FilterForm(forms.Form):
     def filters(self) -> Filters:
         """The filters asked for; the last 30 days of everything when the form is invalid."""
         if not self.is_valid():
-            return Filters.last_days()
+            return Filters.last_days(scope=self.scope)
         data = self.cleaned_data
         return Filters(
-            start=data["start"], end=data["end"],
+            start=data["start"], end=data["end"], scope=self.scope,
             area=data["area"].pk if data.get("area") else None,
             team=data["team"].pk if data.get("team") else None,
             technician=data["technician"].pk if data.get("technician") else None,

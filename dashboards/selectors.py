@@ -55,6 +55,8 @@ class Filters:
     #: First-time fix window in days; None: the configured one (DASHBOARD_FIRST_FIX_DAYS),
     #: which the rollup holds; another is counted from the facts.
     first_fix_days: int | None = None
+    #: The areas the viewer may read (a dispatcher's own, R39); None: every area.
+    scope: tuple[int, ...] | None = None
 
     @classmethod
     def last_days(cls, days: int = DEFAULT_DAYS, **kwargs: Any) -> Filters:
@@ -78,6 +80,8 @@ class Filters:
                             ("customer_class", self.customer_class)):
             if value:
                 query &= Q(**{prefix + name: value})
+        if self.scope is not None:
+            query &= Q(**{prefix + "area_id__in": self.scope})
         return query
 
     def facts(self) -> QuerySet[OrderFact]:
@@ -379,6 +383,8 @@ def now_panel(filters: Filters, *, limit: int = 50) -> dict[str, Any]:
                         ("customer_class", filters.customer_class)):
         if value:
             query &= Q(**{"order__" + name: value})
+    if filters.scope is not None:
+        query &= Q(order__area_id__in=filters.scope)
     open_warned = open_warned.filter(query)
     timers = list(open_warned.select_related("order__area", "order__technician__user")
                   .order_by(Coalesce("breached_at", "warned_at").desc(), "-pk")[:limit])

@@ -38,27 +38,63 @@ def is_supervisor(user: Any) -> bool:
         user.is_superuser or user.groups.filter(name=roles.SUPERVISOR).exists()))
 
 
-def supervisor_required(view: View) -> View:
+def is_dispatcher(user: Any) -> bool:
+    return bool(user.is_authenticated and user.is_active
+                and user.groups.filter(name=roles.DISPATCHER).exists())
+
+
+def scope_of(user: Any) -> tuple[int, ...] | None:
+    """The areas whose figures ``user`` reads: None (every area) for supervisors and
+    admins, a dispatcher's own areas (``Area.dispatchers``), or () for anybody else."""
+    if is_supervisor(user):
+        return None
+    if is_dispatcher(user):
+        return tuple(Area.objects.filter(dispatchers=user).order_by("pk")
+                     .values_list("pk", flat=True))
+    return ()
+
+
+def sees_dashboards(user: Any) -> bool:
+    """Supervisors (every area) and dispatchers who run an area (its figures)."""
+    return is_supervisor(user) or (is_dispatcher(user)
+                                   and Area.objects.filter(dispatchers=user).exists())
+
+
+def dashboard_required(view: View) -> View:
+    """Supervisors read every area; a dispatcher reads the areas they run (R39), and one
+    who runs none is told to ask for them; anybody else gets a 403."""
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if not is_supervisor(request.user):
-            return render(request, "dashboard/forbidden.html", status=403)
+        scope = scope_of(request.user)
+        if scope == ():
+            why = (_("No area is assigned to you yet. Ask an administrator to add you to the "
+                     "dispatchers of your areas (Areas, in the admin).")
+                   if is_dispatcher(request.user) else
+                   _("The SLA dashboards are for supervisors and dispatchers. Ask an "
+                     "administrator if you need them."))
+            return render(request, "dashboard/forbidden.html", {"why": why}, status=403)
+        request.dashboard_scope = scope  # type: ignore[attr-defined]
         return view(request, *args, **kwargs)
 
     return wrapper
 
 
+def _form(request: HttpRequest, data: Any = None, **kwargs: Any) -> FilterForm:
+    """The filters, offering only the areas the viewer reads (``dashboard_required``)."""
+    return FilterForm(data, scope=getattr(request, "dashboard_scope", None), **kwargs)
+
+
 def _context(request: HttpRequest, tab: str) -> dict[str, Any]:
-    form = FilterForm(request.GET or None)
+    form = _form(request, request.GET or None)
     filters = form.filters()
     if not form.is_bound:  # show the period the page is about
-        form = FilterForm(initial={"start": filters.start, "end": filters.end})
+        form = _form(request, initial={"start": filters.start, "end": filters.end})
     elif form.is_valid() and not (request.GET.get("start") and request.GET.get("end")):
         data = request.GET.copy()
         data["start"], data["end"] = filters.start.isoformat(), filters.end.isoformat()
-        form = FilterForm(data)
+        form = _form(request, data)
     query = request.GET.copy()
     query.pop("format", None)
     return {"form": form, "filters": filters, "tab": tab, "query": query.urlencode(),
@@ -66,7 +102,7 @@ def _context(request: HttpRequest, tab: str) -> dict[str, Any]:
 
 
 @never_cache
-@supervisor_required
+@dashboard_required
 @reads_replica
 def compliance(request: HttpRequest) -> HttpResponse:
     """The compliance figures of the period, with charts and breakdowns. The live Now
@@ -92,7 +128,7 @@ def compliance(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@supervisor_required
+@dashboard_required
 @reads_replica
 def now_partial(request: HttpRequest) -> HttpResponse:
     """The "Now" panel alone, polled by the page to refresh it without a reload."""
@@ -102,7 +138,7 @@ def now_partial(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@supervisor_required
+@dashboard_required
 @reads_replica
 def breaches(request: HttpRequest) -> HttpResponse:
     """Breach attribution: where the time of each broken promise went."""
@@ -113,11 +149,15 @@ def breaches(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@supervisor_required
+@dashboard_required
 @reads_replica
 def scorecard(request: HttpRequest, pk: int) -> HttpResponse:
     """One technician's figures over the period against their area's."""
-    technician = get_object_or_404(Technician.objects.select_related("user", "team"), pk=pk)
+    technicians = Technician.objects.select_related("user", "team")
+    scope = getattr(request, "dashboard_scope", None)
+    if scope is not None:  # a dispatcher reads the technicians of the areas they run
+        technicians = technicians.filter(areas__in=scope).distinct()
+    technician = get_object_or_404(technicians, pk=pk)
     context = _context(request, "scorecard")
     card = selectors.technician_scorecard(context["filters"], technician)
     rows = [{"figure": own["figure"], "own": own["value"], "area": area["value"],
@@ -142,12 +182,12 @@ def _better(figure: selectors.Figure, own: Any, area: Any) -> bool | None:
 
 
 @never_cache
-@supervisor_required
+@dashboard_required
 @reads_replica
 def export_csv(request: HttpRequest, table: str) -> HttpResponse:
     if table not in exports.TABLES:
         raise Http404(_("No such table."))
-    filters = FilterForm(request.GET or None).filters()
+    filters = _form(request, request.GET or None).filters()
     text = exports.as_csv(exports.TABLES[table](filters))
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     name = f"fieldops-{table}-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.csv"
@@ -156,10 +196,10 @@ def export_csv(request: HttpRequest, table: str) -> HttpResponse:
 
 
 @never_cache
-@supervisor_required
+@dashboard_required
 @reads_replica
 def export_xlsx(request: HttpRequest) -> HttpResponse:
-    filters = FilterForm(request.GET or None).filters()
+    filters = _form(request, request.GET or None).filters()
     response = HttpResponse(
         exports.summary_workbook(filters),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -171,7 +171,8 @@ DEMO_STAFF: tuple[tuple[str, str, str | None], ...] = (
 STAFF_LOGINS: tuple[DemoLogin, ...] = (
     DemoLogin("admin", "superuser", "everything: users, settings, all data (/admin/)"),
     DemoLogin("dispatcher", "dispatcher",
-              "watches the queue, dispatches and reassigns orders in the admin (R4) 调度"),
+              "watches the queue, dispatches and reassigns orders in the admin (R4), reads "
+              "the SLA dashboards of every demo area 调度"),
     DemoLogin("agent", "call centre",
               "takes requests, resolves faults remotely, callbacks, cancels (R2, R19, R30) 客服"),
     DemoLogin("supervisor", "supervisor",
@@ -335,6 +336,8 @@ def ensure_reference(passwords: _Passwords | None = None) -> Reference:
                         passwords=passwords, created=created)
         for username, name, group in DEMO_STAFF
     }
+    for area in areas.values():  # the demo dispatcher runs every area (their dashboards)
+        area.dispatchers.add(staff["dispatcher"])
     teams = {}
     served = {}
     for name, home, serves in DEMO_TEAMS:

@@ -22,6 +22,10 @@ class Area(models.Model):
     area_type = models.CharField(
         _("area type"), max_length=8, choices=AreaType.choices, default=AreaType.URBAN
     )
+    dispatchers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="dispatch_areas", blank=True,
+        verbose_name=_("dispatchers"),
+        help_text=_("Dispatchers who run this area: they read its SLA dashboards."))
 
     class Meta:
         verbose_name = _("area")

@@ -4,10 +4,12 @@ open orders (the load that automatic dispatch balances, R4)."""
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from fieldops import roles
 from technicians.models import Area, Skill, Team, Technician
 from workorders.selectors import technicians_with_load
 
@@ -17,6 +19,13 @@ class AreaAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "area_type")
     list_filter = ("area_type",)
     search_fields = ("code", "name")
+    filter_horizontal = ("dispatchers",)
+
+    def formfield_for_manytomany(self, db_field: Any, request: Any, **kwargs: Any) -> Any:
+        if db_field.name == "dispatchers":
+            kwargs["queryset"] = get_user_model().objects.filter(
+                groups__name=roles.DISPATCHER, is_active=True).order_by("username")
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 @admin.register(Team)

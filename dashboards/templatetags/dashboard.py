@@ -8,7 +8,7 @@ from typing import Any
 from django import template
 from django.utils.translation import gettext as _
 
-from dashboards.views import is_supervisor
+from dashboards.views import sees_dashboards as _sees_dashboards
 
 register = template.Library()
 
@@ -63,4 +63,4 @@ def sees_dashboards(user: Any) -> bool:
     """``{% if user|sees_dashboards %}``: the admin header links to the dashboards (R39)
     for the people allowed to open them."""
 
-    return is_supervisor(user)
+    return _sees_dashboards(user)

@@ -44,8 +44,10 @@ def test_supervisors_and_admins_see_the_dashboards(url, supervisor, admin_user):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("url", PAGES)
-def test_technicians_dispatchers_and_agents_are_refused(url, alice, dispatcher, agent):
-    # R39, R41: a technician (and any other role) gets a 403
+def test_technicians_agents_and_dispatchers_without_areas_are_refused(url, alice, dispatcher,
+                                                                     agent):
+    # R39, R41: a technician (and any other role) gets a 403; a dispatcher reads only the
+    # areas they run (tests/dashboards/test_dispatcher_scope.py), and runs none here
     for user in (alice.user, dispatcher, agent):
         assert client_for(user).get(url).status_code == 403, user
 
@@ -177,8 +179,11 @@ def test_with_many_technicians_the_breakdown_waits_for_an_area(supervisor, make_
     assert 'data-table="technicians"' in narrowed.content.decode()
 
 
-def test_the_admin_header_links_supervisors_to_the_dashboards(supervisor, dispatcher):
+def test_the_admin_header_links_supervisors_to_the_dashboards(supervisor, dispatcher, east):
     # R39: the desk shows the way to the dashboards to those who may open them, only.
     link = f'href="{reverse("dashboard:compliance")}"'
-    assert link in client_for(supervisor).get(reverse("admin:index")).content.decode()
-    assert link not in client_for(dispatcher).get(reverse("admin:index")).content.decode()
+    index = reverse("admin:index") + "?apps=1"
+    assert link in client_for(supervisor).get(index).content.decode()
+    assert link not in client_for(dispatcher).get(index).content.decode()
+    east.dispatchers.add(dispatcher)  # a dispatcher who runs an area reads its figures
+    assert link in client_for(dispatcher).get(index).content.decode()
