@@ -23,10 +23,12 @@ RUN pip install uv==0.13.9 \
     && uv sync --locked --no-install-project
 
 # The project (editable, so BASE_DIR stays /app with its templates/ and locale/),
-# translations compiled with Babel, static files collected for WhiteNoise. The
+# the npm packages npm.toml pins fetched and verified, translations compiled with Babel,
+# static files collected for WhiteNoise. The
 # SECRET_KEY here only lets the settings load; it is not in the final environment.
 COPY . .
 RUN uv sync --locked \
+    && python dev.py npm \
     && python dev.py compilemessages \
     && SECRET_KEY=build-time-dummy-key-not-used-at-runtime-only-for-collectstatic DEBUG=0 \
         python manage.py collectstatic --noinput \

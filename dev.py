@@ -6,23 +6,30 @@
     python3 dev.py manage COMMAND ... # any manage.py command, in the embedded settings of run
 
     python3 dev.py lock [--upgrade]   # write uv.lock again after editing pyproject.toml
+    python3 dev.py npm                # fetch and verify the npm packages npm.toml pins
+    python3 dev.py npm pin NAME@VER   # pin a front-end package (its registry integrity)
 
 Each command creates ``.venv`` on first use and installs into it exactly the versions
 ``uv.lock`` names (with uv, itself pinned here and installed into ``.venv`` by pip), again
 only when ``pyproject.toml`` or ``uv.lock`` changed. CI and the Docker image install from
-the same lock. ``python dev.py compilemessages`` (run by the two commands and by the
-Dockerfile) compiles ``locale/*/LC_MESSAGES/*.po`` with Babel, so no GNU gettext is needed;
-it needs Babel importable, i.e. run it with the venv's python.
+the same lock. Front-end packages that exist only on npm are pinned in ``npm.toml`` with
+their integrity hash; the bootstrap fetches, verifies and unpacks the missing ones into
+``var/npm/`` with Python alone (``fieldops/npm.py``), so no Node.js is needed.
+``python dev.py compilemessages`` (run by the two commands and by the Dockerfile) compiles
+``locale/*/LC_MESSAGES/*.po`` with Babel, so no GNU gettext is needed; it needs Babel
+importable, i.e. run it with the venv's python.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
@@ -80,6 +87,38 @@ def bootstrap() -> None:
          what="uv sync --locked (if uv.lock is out of date with pyproject.toml: "
               "python3 dev.py lock)")
     STAMP.write_text(wanted + "\n")
+
+
+def npm_pins() -> ModuleType:
+    """``fieldops/npm.py``, loaded by its path: it runs before the virtualenv exists."""
+    spec = importlib.util.spec_from_file_location("fieldops_npm", ROOT / "fieldops" / "npm.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def npm_fetch() -> None:
+    """Fetch, verify and unpack the pinned npm packages that are not in var/npm/ yet."""
+    npm = npm_pins()
+    try:
+        for package in npm.missing(ROOT):
+            npm.ensure(package, ROOT, say=say)
+    except npm.NpmError as exc:
+        die(str(exc))
+
+
+def npm_command(args: list[str]) -> None:
+    npm = npm_pins()
+    if args[:1] == ["pin"] and len(args) == 2:
+        try:
+            package = npm.pin(args[1], ROOT)
+        except npm.NpmError as exc:
+            die(str(exc))
+        say(f"npm.toml pins {package.name} {package.version} ({package.integrity[:20]}...)")
+    npm_fetch()
+    say("every npm package npm.toml pins is in var/npm/, verified")
 
 
 def ensure_uv() -> None:
@@ -176,6 +215,7 @@ def embedded_env() -> dict[str, str]:
 
 def manage(args: list[str]) -> NoReturn:
     bootstrap()
+    npm_fetch()
     env = embedded_env()
     os.chdir(ROOT)
     os.execve(str(PYTHON), [str(PYTHON), "manage.py", *args], env)
@@ -183,6 +223,7 @@ def manage(args: list[str]) -> NoReturn:
 
 def run() -> NoReturn:
     bootstrap()
+    npm_fetch()
     env = embedded_env()
     port = env["PORT"]
     if env.get("HOST"):
@@ -214,6 +255,7 @@ def run() -> NoReturn:
 
 def test(pytest_args: list[str]) -> NoReturn:
     bootstrap()
+    npm_fetch()
     env = child_env()
     call([str(PYTHON), str(ROOT / "dev.py"), "compilemessages"], env, "compiling translations")
     if "DATABASE_URL" not in env and postgres_answers():
@@ -244,6 +286,8 @@ def main(argv: list[str]) -> None:
         manage(rest)
     elif command == "lock" and rest in ([], ["--upgrade"]):
         lock(rest)
+    elif command == "npm" and (not rest or (rest[0] == "pin" and len(rest) == 2)):
+        npm_command(rest)
     elif command == "compilemessages" and not rest:
         compile_messages()
     else:

@@ -406,7 +406,8 @@ def photo_file(request: HttpRequest, pk: int, photo_pk: int) -> HttpResponseBase
 
 # --- The installable app (PWA) -----------------------------------------------------------
 
-APP_SHELL = ["tech/app.css", "tech/app.js", "tech/icon-192.png", "tech/icon-512.png"]
+APP_SHELL = ["tech/app.css", "tech/app.js", "tech/icon-192.png", "tech/icon-512.png",
+             "vendor/signature_pad/signature_pad.umd.min.js"]
 
 
 def manifest(request: HttpRequest) -> HttpResponse:

@@ -13,6 +13,8 @@ import phonenumbers
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from fieldops import npm
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("FIELDOPS_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -190,6 +192,9 @@ USE_TZ = True
 # --- Static and media -----------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
+# Front-end packages pinned in npm.toml, served as vendor/NAME/ (fieldops/npm.py; the check
+# fieldops.E001 says how to fetch one that is missing).
+STATICFILES_DIRS = npm.static_dirs(BASE_DIR)
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STORAGES = {

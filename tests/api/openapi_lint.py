@@ -1,36 +1,29 @@
 """Redocly's OpenAPI linter for the committed schema, fetched with Python alone.
 
 Redocly CLI is an npm package that ships as one bundled tarball with no dependencies, so
-no npm is needed: the pinned tarball comes from the npm registry, its integrity (the
-registry's sha512) is checked before anything is unpacked, and ``node`` runs it. Without a
+no npm is needed: ``npm.toml`` pins it with the registry's integrity hash, and
+``fieldops.npm`` fetches it, checks the hash before unpacking anything, and unpacks it into
+``var/npm/`` (the bootstrap does this for every pinned package); ``node`` runs it. Without a
 recent enough ``node`` the lint is skipped on a developer's machine and fails in CI
 (``FIELDOPS_REQUIRE_SERVICES=1`` or ``CI=true``); ``.ci/run`` installs Debian's nodejs.
 
-To move to another version: ``npm view @redocly/cli@VERSION dist.integrity``.
+To move to another version: ``python3 dev.py npm pin @redocly/cli@VERSION``.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import io
 import os
 import re
 import shutil
 import subprocess
-import tarfile
-import urllib.request
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
-VERSION = "2.77.0"
-INTEGRITY = ("sha512-XUa4hURDWLPG9WukIXo+UBqa9VpeTndmLI5PHu9QDkwtwH990Jsgz9nl2m1pZjsWrKFPP7avn"
-             "6etRxxDbuD2Bg==")
-REGISTRY = os.environ.get("NPM_CONFIG_REGISTRY", "https://registry.npmjs.org").rstrip("/")
-TARBALL = f"{REGISTRY}/@redocly/cli/-/cli-{VERSION}.tgz"
-CACHE = Path(settings.BASE_DIR) / "var" / "tools" / f"redocly-cli-{VERSION}"
+from fieldops import npm
+
+PACKAGE = "@redocly/cli"
 CONFIG = Path(settings.BASE_DIR) / "redocly.yaml"
 
 
@@ -54,37 +47,18 @@ def _node() -> str:
     found = re.match(r"v(\d+)\.(\d+)", out)
     version = (int(found[1]), int(found[2])) if found else (0, 0)
     if not (version >= (22, 12) or (version[0] == 20 and version >= (20, 19))):
-        _missing(f"node {out.strip()} is older than Redocly CLI {VERSION} needs (20.19 or 22.12)")
+        _missing(f"node {out.strip()} is older than Redocly CLI needs (20.19 or 22.12)")
     return node  # type: ignore[return-value]
 
 
-def verified(data: bytes, integrity: str = INTEGRITY) -> bool:
-    """Subresource-integrity check, as npm does: ``sha512-<base64 digest>``."""
-    algorithm, _, digest = integrity.partition("-")
-    return base64.b64encode(hashlib.new(algorithm, data).digest()).decode() == digest
-
-
 def fetch() -> Path:
-    """The unpacked package (cached under var/tools/), fetched and verified once."""
-    cli = CACHE / "package" / "bin" / "cli.js"
-    if cli.exists():
-        return cli
+    """Redocly's CLI script, from the package npm.toml pins (fetched and verified once)."""
+    package = npm.load(Path(settings.BASE_DIR))[PACKAGE]
     try:
-        with urllib.request.urlopen(TARBALL, timeout=120) as response:
-            data = response.read()
-    except OSError as exc:
-        _missing(f"{TARBALL} could not be fetched: {exc}")
-    if not verified(data):
-        pytest.fail(f"{TARBALL} does not match its pinned integrity; refusing to run it",
-                    pytrace=False)
-    partial = CACHE.with_name(CACHE.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
-        archive.extractall(partial, filter="data")
-    shutil.rmtree(CACHE, ignore_errors=True)
-    partial.rename(CACHE)
-    return cli
+        folder = npm.ensure(package, Path(settings.BASE_DIR))
+    except npm.NpmError as exc:
+        _missing(str(exc))
+    return folder / "bin" / "cli.js"
 
 
 def redocly_lint(document: Path, workdir: Path) -> subprocess.CompletedProcess[str]:

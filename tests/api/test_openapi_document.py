@@ -154,10 +154,15 @@ def test_enum_members_have_names_not_value_n(document):
                    for n in names), (where, names)
 
 
-def test_the_linter_runs_only_from_a_tarball_with_the_pinned_integrity():
-    assert openapi_lint.verified(b"abc", "sha512-3a81oZNherrMQXNJriBBMRLm+k6JqX6iCp7u5ktV05oh"
-                                         "kpkqJ0/BqDa6PCOj/uu9RU1EI2Q86A4qmslPpUyknw==")
-    assert not openapi_lint.verified(b"abd", openapi_lint.INTEGRITY)
+def test_the_linter_runs_only_from_the_package_npm_toml_pins():
+    # fieldops/npm.py checks the tarball's integrity before unpacking (tests/fieldops/test_npm.py)
+    from django.conf import settings
+
+    from fieldops import npm
+
+    pinned = npm.load(settings.BASE_DIR)[openapi_lint.PACKAGE]
+    assert pinned.integrity.startswith("sha512-")
+    assert openapi_lint.fetch() == pinned.folder(settings.BASE_DIR) / "bin" / "cli.js"
 
 
 def test_the_document_lints_clean_with_redocly(tmp_path):

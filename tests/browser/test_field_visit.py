@@ -60,6 +60,8 @@ def test_a_technician_walks_an_install_from_accept_to_the_completion_report(
     photo = tmp_path / "speedtest.jpg"
     photo.write_bytes(jpeg(1600, 1200))
     page = phone
+    loaded: list[str] = []
+    page.on("request", lambda request: loaded.append(request.url))
 
     log_in(page, shots)
     weight = page.evaluate(TRANSFERRED)
@@ -145,6 +147,12 @@ def test_a_technician_walks_an_install_from_accept_to_the_completion_report(
     assert {p.kind for p in order.photos.all()} == {"check_in", "speed_test"}
     signature = Signature.objects.get(order=order)
     assert signature.seal_valid and signature.signer_name == "张伟"
+    # drawn with signature_pad (served from our static files): one stroke, its points timed
+    assert any("/static/vendor/signature_pad/" in url for url in loaded)
+    (stroke,) = signature.strokes
+    assert len(stroke) >= 10 and stroke[0][2] == 0
+    times = [point[2] for point in stroke]
+    assert times == sorted(times) and times[-1] > 0
     assert order.report.filed_at is not None
     assert Notification.objects.filter(order=order, kind="on_the_way").exists()  # R13
 

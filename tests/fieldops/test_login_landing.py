@@ -12,4 +12,6 @@ def test_a_login_without_next_lands_on_the_desk_not_a_404(client: Client, dispat
                                                     "password": "pw-dora"})
     assert response.status_code == 302
     assert response.url == reverse("admin:index")
-    assert client.get(response.url).status_code == 200
+    home = client.get(response.url, follow=True)  # a dispatcher's desk opens on the queue
+    assert home.status_code == 200
+    assert home.redirect_chain[-1][0] == reverse("admin:workorders_workorder_queue")

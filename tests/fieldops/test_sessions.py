@@ -15,7 +15,7 @@ from django.test import Client
 
 from fieldops import clock
 
-ADMIN = "/admin/"
+ADMIN = "/admin/?apps=1"  # a dispatcher's /admin/ redirects to the queue
 
 
 def _signed_in(user: Any) -> Client:

@@ -1,8 +1,8 @@
-/* fieldops technician pages: small progressive enhancements, no library.
+/* fieldops technician pages: small progressive enhancements.
    Every page works without this file (plain forms); with it:
    - the service worker is registered (installable app, cached app shell);
    - check-in fills in the browser's location (R17);
-   - the sign-off page gets a signature pad drawn with a finger (R26);
+   - the sign-off page gets a signature pad drawn with a finger (R26; signature_pad);
    - a form can't be sent twice by a double tap. */
 (function () {
   "use strict";
@@ -49,57 +49,51 @@
     }
   }
 
-  // R26: the customer's signature, drawn with a finger on a canvas.
+  // R26: the customer's signature, drawn with a finger on a canvas by signature_pad
+  // (npm, pinned in npm.toml, served as vendor/signature_pad/), which smooths the strokes
+  // and keeps each point's time.
   var pad = document.querySelector("canvas[data-signature]");
-  if (pad) {
+  if (pad && window.SignaturePad) {
     var form = pad.closest("form");
     var field = form.querySelector("input[name=signature]");
     var timing = form.querySelector("input[name=strokes]");
-    var ctx = pad.getContext("2d");
-    var drawn = 0, last = null, strokes = [], t0 = null;
+    var signature = new window.SignaturePad(pad, { penColor: "#000", minWidth: 1, maxWidth: 3,
+                                                   backgroundColor: "rgba(0,0,0,0)" });
     var fit = function () {
-      var ratio = window.devicePixelRatio || 1;
-      pad.width = pad.clientWidth * ratio;
-      pad.height = pad.clientHeight * ratio;
-      ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-      ctx.lineWidth = 3; ctx.lineCap = "round"; ctx.lineJoin = "round"; ctx.strokeStyle = "#000";
-      drawn = 0; strokes = []; t0 = null;
+      // The canvas's pixels follow its CSS size and the screen's density; resizing clears
+      // it, so only a real change of size does.
+      var ratio = Math.max(window.devicePixelRatio || 1, 1);
+      var width = pad.offsetWidth * ratio, height = pad.offsetHeight * ratio;
+      if (pad.width === width && pad.height === height) { return; }
+      var kept = signature.toData();
+      pad.width = width; pad.height = height;
+      pad.getContext("2d").scale(ratio, ratio);
+      signature.clear();
+      if (kept.length) { signature.fromData(kept); }
     };
+    window.addEventListener("resize", fit);
+    fit();
     // The strokes as drawn, [x, y, ms since the first touch], sent with the image (R26).
-    var mark = function (p) {
-      if (t0 === null) { t0 = Date.now(); }
-      strokes[strokes.length - 1].push([Math.round(p.x), Math.round(p.y), Date.now() - t0]);
+    var strokes = function () {
+      var data = signature.toData(), t0 = null;
+      return data.map(function (group) {
+        return group.points.map(function (p) {
+          if (t0 === null) { t0 = p.time; }
+          return [Math.round(p.x), Math.round(p.y), Math.max(0, Math.round(p.time - t0))];
+        });
+      });
     };
-    var point = function (e) {
-      var r = pad.getBoundingClientRect();
-      return { x: e.clientX - r.left, y: e.clientY - r.top };
-    };
-    pad.addEventListener("pointerdown", function (e) {
-      e.preventDefault(); pad.setPointerCapture(e.pointerId); last = point(e);
-      strokes.push([]); mark(last);
-    });
-    pad.addEventListener("pointermove", function (e) {
-      if (!last) { return; }
-      var p = point(e);
-      ctx.beginPath(); ctx.moveTo(last.x, last.y); ctx.lineTo(p.x, p.y); ctx.stroke();
-      drawn += Math.abs(p.x - last.x) + Math.abs(p.y - last.y);
-      last = p; mark(p);
-    });
-    var stop = function () { last = null; };
-    pad.addEventListener("pointerup", stop);
-    pad.addEventListener("pointercancel", stop);
     var clear = form.querySelector("[data-clear]");
     if (clear) {
       clear.addEventListener("click", function () {
-        ctx.clearRect(0, 0, pad.width, pad.height); drawn = 0; field.value = "";
-        strokes = []; t0 = null; if (timing) { timing.value = ""; }
+        signature.clear(); field.value = "";
+        if (timing) { timing.value = ""; }
       });
     }
-    fit();
     form.addEventListener("submit", function () {
-      if (drawn > 0) {
-        field.value = pad.toDataURL("image/png");
-        if (timing) { timing.value = JSON.stringify(strokes); }
+      if (!signature.isEmpty()) {
+        field.value = signature.toDataURL("image/png");
+        if (timing) { timing.value = JSON.stringify(strokes()); }
       }
     }, true);
   }
