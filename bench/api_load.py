@@ -153,6 +153,11 @@ async def _phase(args: argparse.Namespace, kind: str) -> dict[str, Any]:
             return ("POST", "/api/v1/work-orders/",
                     {**auth, "Content-Type": "application/json",
                      "Idempotency-Key": uuid.uuid4().hex}, body)
+        if kind == "floor":  # authentication, rate limit, middleware and a small JSON answer
+            return ("GET", "/api/v1/me/", auth, b"")
+        if kind == "bare":  # bench/ratio_urls.py: DRF's own token authentication, nothing else
+            return ("GET", "/bench/bare/",
+                    {"Authorization": f"Token {args.bare_token}", "Accept-Language": "en"}, b"")
         return ("GET", f"/api/v1/work-orders/?state={args.state}&area={args.area}&page_size=20",
                 auth, b"")
 
@@ -278,7 +283,8 @@ def _run_phase(args: argparse.Namespace, phase: str, port: int, token: str, area
                celery: list[int]) -> dict[str, Any]:
     cmd = [PYTHON, str(Path(__file__).resolve()), "--drive", "--phase", phase,
            "--port", str(port), "--token", token, "--area", area, "--state", state,
-           "--duration", str(duration), "--concurrency", str(args.concurrency)]
+           "--duration", str(duration), "--concurrency", str(args.concurrency),
+           "--bare-token", getattr(args, "bare_token", None) or "-"]
     load = os.getloadavg()[0]
     pids = _server_pids(master, db, celery)
     before = {name: _cpu_seconds(p) for name, p in pids.items()}
@@ -438,7 +444,9 @@ def main() -> None:
     parser.add_argument("--no-celery", action="store_true",
                         help="no Celery worker and beat (nothing drains the deferred work)")
     parser.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--phase", choices=("create", "list"), help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=("create", "list", "floor", "bare"),
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--bare-token", help=argparse.SUPPRESS)
     parser.add_argument("--host", default="127.0.0.1", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--token", help=argparse.SUPPRESS)

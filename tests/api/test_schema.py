@@ -52,8 +52,9 @@ LOOKED_UP = {"cursor", "area"}
 #: a phone number, an address or a URL (issue 18 #4, ``fieldops.text``). The rule goes by
 #: Unicode category, which the schema's regular expressions cannot say; docs/api.md does.
 #: And a phone number that cannot exist (``fieldops.phones``: the numbering plan of each
-#: region, which no regular expression of a sane size says either).
-REFUSED_CODES = {"hidden_character", "phone"}
+#: region, which no regular expression of a sane size says either). A NUL is one of those
+#: hidden characters; DRF's own check names it too (``null_characters_not_allowed``).
+REFUSED_CODES = {"hidden_character", "phone", "null_characters_not_allowed"}
 
 
 def positive_data_acceptance_but_lookups(ctx, response, case):
