@@ -78,15 +78,17 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from fieldops import clock
 client = Client(HTTP_AUTHORIZATION="Bearer %(token)s", HTTP_HOST="127.0.0.1")
-body = {"channel": "hotline", "kind": "repair", "service": "broadband", "access_type": "ftth",
-        "customer": {"name": "压测客户", "phone": "13900001234"}, "address": "北京市东城区压测路 1 号",
-        "area": "%(area)s", "symptoms": "光猫 LOS 灯红", "preferred_day": clock.today_local().isoformat()}
+body = {"channel": "hotline", "kind": "repair", "service": "broadband",
+        "access_type": "ftth", "customer": {"name": "压测客户", "phone": "13900001234"},
+        "address": "北京市东城区压测路 1 号", "area": "%(area)s", "symptoms": "光猫 LOS 灯红",
+        "preferred_day": clock.today_local().isoformat()}
+listing = "/api/v1/work-orders/?state=%(state)s&area=%(area)s&page_size=20"
 out = {}
 for name, call in (
         ("create", lambda: client.post("/api/v1/work-orders/", json.dumps(body),
                                        content_type="application/json",
                                        HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)),
-        ("list", lambda: client.get("/api/v1/work-orders/?state=%(state)s&area=%(area)s&page_size=20")),
+        ("list", lambda: client.get(listing)),
         ("floor", lambda: client.get("/api/v1/me/"))):
     call()  # warm
     with CaptureQueriesContext(connection) as q:
@@ -108,6 +110,24 @@ def _profile(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes] | N
                             stderr=subprocess.DEVNULL)
 
 
+#: The project's own top-level packages (a frame in one of them is our code).
+OURS = {p.name for p in ROOT.iterdir() if (p / "__init__.py").exists()}
+
+
+def _package(frame: str) -> str:
+    """``Connection.wait (psycopg/connection.py:495)`` -> ``psycopg``; our apps are
+    ``fieldops:<app>``; the standard library keeps its module name."""
+    path = frame.rpartition("(")[2].rstrip(")").rsplit(":", 1)[0]
+    if "site-packages/" in path:
+        path = path.split("site-packages/", 1)[1]
+    elif path.startswith(str(ROOT) + "/"):
+        path = path[len(str(ROOT)) + 1:]
+    elif "/lib/python3" in path:
+        path = path.split("/lib/python3", 1)[1].partition("/")[2]
+    top = path.split("/", 1)[0].removesuffix(".py") or "?"
+    return f"fieldops:{top}" if top in OURS else top
+
+
 def _breakdown(raw: Path) -> list[str]:
     """Where the worker's samples went: by package of the innermost frame, and the top
     frames by self time (py-spy's raw format: ``frame;frame;... count`` per line)."""
@@ -124,14 +144,7 @@ def _breakdown(raw: Path) -> list[str]:
         total += n
         leaf = stack.rsplit(";", 1)[-1]
         by_leaf[leaf] += n
-        where_ = leaf.partition("(")[2].rstrip(")")
-        if "site-packages/" in where_:
-            package = where_.split("site-packages/", 1)[1].split("/", 1)[0]
-        elif str(ROOT) in where_:
-            package = "fieldops:" + where_.split(str(ROOT) + "/", 1)[1].split("/", 1)[0]
-        else:
-            package = "python stdlib / other"
-        by_package[package] += n
+        by_package[_package(leaf)] += n
     if not total:
         return ["(empty profile)"]
     lines = [f"{total} samples of the gunicorn worker during a create phase"]
