@@ -106,3 +106,24 @@ class Shots:
 @pytest.fixture
 def shots(phone: Any, request: pytest.FixtureRequest) -> Shots:
     return Shots(phone, request.node.name)
+
+
+def axe_violations(page: Any, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:
+    """Accessibility problems axe-core finds on ``page`` at these impacts, as
+    ``rule: help (n nodes, first: selector)``. axe-core is pinned in npm.toml (a test tool,
+    not served); it is evaluated through the DevTools protocol, which the page's
+    Content-Security-Policy does not govern, so the page itself loads nothing extra."""
+    from django.conf import settings
+
+    from fieldops import npm
+
+    package = npm.load(settings.BASE_DIR)["axe-core"]
+    source = (npm.ensure(package, settings.BASE_DIR) / "axe.min.js").read_text(encoding="utf-8")
+    page.evaluate(source)
+    found = page.evaluate("""async () => {
+        const result = await axe.run(document, {resultTypes: ["violations"]});
+        return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                           nodes: v.nodes.map(n => n.target.join(" "))}));
+    }""")
+    return [f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes, first: {v['nodes'][0]})"
+            for v in found if v["impact"] in impacts]

@@ -11,7 +11,7 @@ import pytest
 
 from workorders.models import Kind, State
 
-from .conftest import Shots, watch_csp
+from .conftest import Shots, axe_violations, watch_csp
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -70,3 +70,18 @@ def test_the_queue_is_home_and_shows_a_new_order_without_a_reload(desk, request,
     assert page.locator(f"tr[data-order='{second.number}']").count() == 1
     assert page.locator(f"tr[data-order='{first.number}']").count() == 0
     assert not errors, errors
+
+
+def test_the_queue_passes_axe_with_no_serious_or_critical_violation(desk, make_order,
+                                                                   dispatcher, alice):
+    make_order(State.DISPATCHED, technician=alice)
+    make_order(State.ACCEPTED, kind=Kind.REPAIR)
+    page = desk
+    page.goto("/admin/login/?next=/admin/workorders/workorder/queue/")
+    page.fill("#id_username", dispatcher.username)
+    page.fill("#id_password", "pw-" + dispatcher.username)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#queue-table tbody tr")
+    assert axe_violations(page) == []
+    page.emulate_media(color_scheme="dark")  # the admin's dark theme too
+    assert axe_violations(page) == []
