@@ -18,6 +18,7 @@ from fieldops import clock
 class ClientRole(models.TextChoices):
     CALL_CENTRE = "call_centre", _("Call-centre (intake, callbacks, cancellations)")
     REPORTING = "reporting", _("Reporting (read only)")
+    DISPATCHER = "dispatcher", _("Dispatching (dispatch and reassign orders, R4)")
 
 
 class ApiClient(models.Model):

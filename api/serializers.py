@@ -22,7 +22,7 @@ from fieldops import phones
 from fieldops.privacy import mask_phone
 from fieldops.text import refuse_hidden_characters, strip_hidden_characters
 from surveys.models import FollowUp, FollowUpKind
-from technicians.models import Area
+from technicians.models import Area, Technician
 from workorders.access import can_see_pii
 from workorders.models import (
     AccessType,
@@ -242,6 +242,26 @@ class CancelSerializer(StrictSerializer):
 
 class ParkSerializer(StrictSerializer):
     until = StrictDateField(help_text=_("The day the customer is ready again (R12)."))
+    reason = FreeTextField(max_length=2000)
+
+
+class DispatchSerializer(StrictSerializer):
+    """R4: to this technician, or (none given) the one automatic dispatch chooses."""
+
+    technician = serializers.PrimaryKeyRelatedField(
+        queryset=Technician.objects.filter(is_active=True), required=False, allow_null=True,
+        default=None, help_text=_("The technician's id (GET /technicians/); leave it out or "
+                                  "null to choose by area, skill and load (R4)."))
+    reason = FreeTextField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ReassignSerializer(StrictSerializer):
+    """R4: to another technician; the assignment history is kept."""
+
+    technician = serializers.PrimaryKeyRelatedField(
+        queryset=Technician.objects.filter(is_active=True), required=False, allow_null=True,
+        default=None, help_text=_("The new technician's id; leave it out or null to choose "
+                                  "by area, skill and load among the others (R4)."))
     reason = FreeTextField(max_length=2000)
 
 

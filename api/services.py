@@ -43,7 +43,8 @@ from .models import (
 from .selectors import active_webhook_endpoints
 from .webhooks import check_url, new_secret
 
-ROLE_GROUPS = {ClientRole.CALL_CENTRE: roles.CALL_CENTRE, ClientRole.REPORTING: roles.REPORTING}
+ROLE_GROUPS = {ClientRole.CALL_CENTRE: roles.CALL_CENTRE, ClientRole.REPORTING: roles.REPORTING,
+               ClientRole.DISPATCHER: roles.DISPATCHER}
 
 
 class IdempotencyKeyReused(DomainError):

@@ -49,6 +49,7 @@ from .throttling import client_of
 
 PERM_ADD = "workorders.add_workorder"
 PERM_VIEW_ORDERS = "workorders.view_workorder"
+PERM_DISPATCH = "workorders.dispatch_workorder"
 PERM_FOLLOW_UP = survey_services.PERM_LOG
 #: Holding none of these makes a caller read-only (reporting clients, supervisors).
 WRITE_PERMS = (PERM_ADD, PERM_INTAKE, PERM_CANCEL, "workorders.dispatch_workorder",
@@ -157,6 +158,16 @@ ACTIONS: dict[str, Action] = {
         summary="Park until a date at the customer's request (R12); the SLA clock pauses.",
         run=lambda o, by, d: booking_services.work_order_park(order=o, by=by, until=d["until"],
                                                       reason=d["reason"])),
+    "dispatch": Action(
+        ("dispatch",), s.DispatchSerializer, perm=PERM_DISPATCH, rule="R4",
+        summary="Dispatch to a technician, or automatically by area, skill and load (R4).",
+        run=lambda o, by, d: services.work_order_dispatch(
+            order=o, by=by, technician=d["technician"], reason=d["reason"])),
+    "reassign": Action(
+        ("reassign",), s.ReassignSerializer, perm=PERM_DISPATCH, rule="R4",
+        summary="Hand the order to another technician, with the reason (R4).",
+        run=lambda o, by, d: services.work_order_reassign(
+            order=o, by=by, technician=d["technician"], reason=d["reason"])),
     "resume": Action(
         ("resume",), s.ResumeSerializer, rule="R12",
         summary="Resume a parked order (R12); the SLA clock runs again.",

@@ -138,7 +138,10 @@ def test_bulk_dispatch_dispatches_what_it_can_and_reports_the_rest(desk, make_or
     assert any(stranded.number in t for t in texts)
 
 
-def test_bulk_reassign_asks_for_the_technician_then_reassigns(desk, make_order, alice, bob):
+def test_bulk_reassign_asks_for_the_technician_then_reassigns(desk, make_order, alice, east):
+    from tests.conftest import make_technician
+
+    bob = make_technician("carol", areas=[east])  # another technician of the area (R4)
     orders = [make_order(State.DISPATCHED, technician=alice) for _ in range(2)]
     ids = [o.pk for o in orders]
     form_page = desk.post(LIST, {"action": "bulk_reassign", "_selected_action": ids})

@@ -68,8 +68,11 @@ def test_bulk_dispatch_retries_a_deadlock_instead_of_a_server_error(desk, make_o
 
 
 def test_bulk_reassign_says_how_many_were_reassigned_and_refused(desk, make_order, alice,
-                                                                 bob):
+                                                                 east):
     # R4: an order already with bob cannot be reassigned to him
+    from tests.conftest import make_technician
+
+    bob = make_technician("carol", areas=[east])  # another technician of the area (R4)
     with_alice = make_order(State.DISPATCHED, technician=alice)
     with_bob = make_order(State.DISPATCHED, technician=bob)
     response = desk.post(LIST, {"action": "bulk_reassign", "apply": "1",

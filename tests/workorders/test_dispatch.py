@@ -68,12 +68,43 @@ def test_off_duty_technicians_are_not_chosen(make_order, alice, dispatcher):
         services.work_order_dispatch(order=make_order(), by=dispatcher)
 
 
-def test_a_dispatcher_can_override_the_automatic_choice(make_order, alice, bob, dispatcher):
-    # R4: bob does not serve the east area, the dispatcher sends him anyway
-    order = services.work_order_dispatch(order=make_order(), by=dispatcher, technician=bob,
+def test_a_dispatcher_can_override_the_automatic_choice(make_order, alice, east, dispatcher):
+    # R4: alice would be chosen (least loaded); the dispatcher sends carol instead
+    carol = make_technician("carol", areas=[east])
+    for _ in range(2):
+        make_order(State.DISPATCHED, technician=carol)
+    order = services.work_order_dispatch(order=make_order(), by=dispatcher, technician=carol,
                                          reason="alice on leave")
-    assert order.technician == bob
+    assert order.technician == carol
     assert not Assignment.objects.get(order=order).automatic
+
+
+@pytest.mark.parametrize(("who", "why"), [
+    ("bob", "does not serve area"),  # the west area's technician
+    ("dave", "lacks the skills for this order: Install"),
+    ("erin", "is not on duty"),
+])
+def test_a_dispatchers_choice_still_keeps_r4s_area_skills_and_duty(make_order, alice, bob,
+                                                                    east, dispatcher, who,
+                                                                    why, settings):
+    # Issue: a hand-picked technician skipped R4's checks (the console's drop must refuse)
+    settings.LANGUAGE_CODE = "en"
+    from django.utils import translation
+
+    chosen = {"bob": bob,
+              "dave": make_technician("dave", areas=[east], skills=("repair", "broadband")),
+              "erin": make_technician("erin", areas=[east])}[who]
+    if who == "erin":
+        chosen.is_active = False
+        chosen.save(update_fields=["is_active"])
+    order = make_order()
+    with translation.override("en"), pytest.raises(RuleViolation) as refused:
+        services.work_order_dispatch(order=order, by=dispatcher, technician=chosen)
+    assert refused.value.field == "technician" and refused.value.rule == "R4"
+    assert why in refused.value.message and "Choose another technician" in refused.value.message
+    order.refresh_from_db()
+    assert order.state == State.ACCEPTED and order.technician is None
+    assert not Assignment.objects.filter(order=order).exists()
 
 
 def test_reassignment_keeps_the_history(make_order, alice, east, dispatcher):

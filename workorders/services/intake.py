@@ -133,9 +133,34 @@ def start_assignment(order: WorkOrder, technician: Technician, *, by: User, now:
                               assigned_by=by, automatic=automatic, reason=reason)
 
 
+def why_not(order: WorkOrder, technician: Technician) -> str | None:
+    """R4: why ``technician`` cannot take ``order`` (off duty, another area, a missing skill
+    or access type), or None. A dispatcher's choice may go beyond daily capacity; the rest
+    holds for every way of dispatching (desk, API, console)."""
+    if not (technician.is_active and technician.user.is_active):
+        return _("%(name)s is not on duty.") % {"name": technician.display_name}
+    if not technician.areas.filter(pk=order.area_id).exists():
+        return (_("%(name)s does not serve area %(area)s.")
+                % {"name": technician.display_name, "area": order.area})
+    skills = set(technician.skills.values_list("code", flat=True))
+    missing = [label for code, label in ((order.kind, order.get_kind_display()),
+                                         (order.service, order.get_service_display()))
+               if code not in skills]
+    if not technician.access_types.filter(code=order.access_type).exists():
+        missing.append(order.get_access_type_display())
+    if missing:
+        return (_("%(name)s lacks the skills for this order: %(skills)s.")
+                % {"name": technician.display_name, "skills": ", ".join(map(str, missing))})
+    return None
+
+
 def choose_technician(order: WorkOrder, technician: Technician | None, *,
             exclude: Iterable[int] = ()) -> tuple[Technician, bool]:
     if technician is not None:
+        refused = why_not(order, technician)
+        if refused:
+            raise RuleViolation(refused + " " + _("Choose another technician (R4)."),
+                                field="technician", rule="R4")
         return technician, False
     chosen = selectors.pick_technician(order, exclude=exclude)
     if chosen is None:
