@@ -160,6 +160,26 @@ def _problem_headers(result: dict[str, Any]) -> None:
                          for name, h in headers.items()})
 
 
+#: A string that must not be blank has a character that is not white space: the API trims
+#: what it receives (DRF's ``trim_whitespace``), so ``" "`` or a no-break space alone is a
+#: blank field, which ``minLength: 1`` alone would admit.
+NOT_BLANK = r"\S"
+
+
+def _not_blank(result: dict[str, Any]) -> None:
+    """Give every request string with ``minLength`` and no pattern of its own ``NOT_BLANK``:
+    the request bodies' components and the operations' parameters."""
+    requests = [c for name, c in result.get("components", {}).get("schemas", {}).items()
+                if name.endswith("Request")]
+    parameters = [p.get("schema", {}) for item in result.get("paths", {}).values()
+                  for op in item.values() if isinstance(op, dict)
+                  for p in op.get("parameters", [])]
+    for node in _walk([requests, parameters]):
+        if (node.get("type") == "string" and node.get("minLength", 0) >= 1
+                and not {"pattern", "enum", "format"} & node.keys()):
+            node["pattern"] = NOT_BLANK
+
+
 def postprocess(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict:
     """Declare OpenAPI links from POST /work-orders/ (201) to the order's operations, say
     that request bodies take no other fields (the API refuses unknown ones), and make the
@@ -170,6 +190,7 @@ def postprocess(result: dict[str, Any], generator: Any, request: Any, public: bo
     _typed_nullables(result)
     _named_enums(result)
     _problem_headers(result)
+    _not_blank(result)
     operations = {op.get("operationId"): op for item in result.get("paths", {}).values()
                   for op in item.values() if isinstance(op, dict)}
     create = operations.get("work_orders_create")

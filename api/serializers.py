@@ -152,11 +152,12 @@ class StrictDateTimeField(serializers.DateTimeField):
         return moment
 
 
-#: What the schema says of a phone: digits, written with a leading + and spaces, dashes,
-#: dots or parentheses if you like. Whether the number exists is ``fieldops.phones``' to say.
-PHONE_PATTERN = r"^\+?[0-9 ().\-]{5,32}$"
+#: What the schema says of a phone: digits (at least one: spaces alone are a blank field),
+#: written with a leading + and spaces, dashes, dots or parentheses if you like. Whether
+#: the number exists is ``fieldops.phones``' to say.
+PHONE_PATTERN = r"^(?=.*[0-9])\+?[0-9 ().\-]{5,32}$"
 #: The same, or nothing: a phone that may be left blank (its default, ``""``, must pass).
-PHONE_OR_BLANK_PATTERN = r"^(\+?[0-9 ().\-]{5,32})?$"
+PHONE_OR_BLANK_PATTERN = r"^((?=.*[0-9])\+?[0-9 ().\-]{5,32})?$"
 
 
 class PhoneField(StrictCharField):

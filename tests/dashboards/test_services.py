@@ -43,8 +43,10 @@ def test_several_events_before_a_refresh_leave_one_mark(make_order, alice):
     assert StaleFact.objects.filter(order=order).count() == 1
 
 
-def test_a_batch_gives_the_same_facts_as_one_order_at_a_time(make_order, alice, bob):
-    orders = [make_order(State.TAKEN, technician=tech) for tech in (alice, bob, alice)]
+def test_a_batch_gives_the_same_facts_as_one_order_at_a_time(make_order, alice, bob, east,
+                                                             west):
+    orders = [make_order(State.TAKEN, technician=tech, area=area)
+              for tech, area in ((alice, east), (bob, west), (alice, east))]
     figures.order_facts_refresh_stale(chunk=2)  # two transactions: 2 orders, then 1
     batched = {f.order_id: f for f in OrderFact.objects.all()}
     OrderFact.objects.all().delete()
