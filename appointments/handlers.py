@@ -6,9 +6,13 @@ services name none of them.
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext as _
 
-from fieldops import bus
+from fieldops import bus, roles
+from notifications.models import Channel
+from notifications.services import notify
 from workorders.events import OrderAction, OrderEvent
 from workorders.lifecycle import day_window
 
@@ -65,12 +69,26 @@ def tell_on_the_way(event: OrderEvent) -> None:
     sms_on_the_way(event.order, event.at)
 
 
+def tell_abnormal(event: OrderEvent) -> None:
+    """R19: an abnormal order goes to the call-centre for a recorded callback; the
+    call-centre's and the dispatchers' alert inboxes say so (written in the site's
+    language, once per event)."""
+    order = event.order
+    with translation.override(settings.LANGUAGE_CODE):
+        body = _("Order %(number)s is abnormal: call the customer back and record the "
+                 "outcome.") % {"number": order.number}
+    for role in (roles.CALL_CENTRE, roles.DISPATCHER):
+        notify(channel=Channel.IN_APP, kind="abnormal", body=body, address=f"role:{role}",
+               order=order, dedupe_key=f"r19:{event.row.pk}:{role}")
+
+
 HANDLERS = {
     OrderAction.CREATE: book_intake_day,
     OrderAction.CHECK_IN: keep_booking,
     OrderAction.NOBODY_HOME: missed_by_customer,
     OrderAction.CANCEL: cancel_booking,
     OrderAction.DEPART: tell_on_the_way,
+    OrderAction.MAKE_ABNORMAL: tell_abnormal,
 }
 
 

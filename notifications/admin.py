@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fieldops.signed_links import mask_links
 
-from .models import Notification
+from .models import Acknowledgement, Notification
 
 #: Every field, the text and its values shown through ``NotificationAdmin.text`` and
 #: ``template_values``; the address through ``to`` (R40: an SMS number masked).
@@ -16,8 +16,20 @@ FIELDS: tuple[str, ...] = tuple(_SHOWN_AS.get(f.name, f.name)
                                 for f in Notification._meta.fields if f.name != "id")
 
 
+class AcknowledgementInline(admin.TabularInline):
+    """Who acknowledged an in-app alert, and when (read only: never changed)."""
+    model = Acknowledgement
+    fields = readonly_fields = ("user", "at")
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
+    inlines = (AcknowledgementInline,)
     list_display = ("created_at", "channel", "kind", "recipient", "to", "order", "status",
                     "attempts", "sent_at", "delivery")
     list_filter = ("status", "delivery", "channel", "kind")

@@ -95,3 +95,24 @@ class Notification(models.Model):
         is on the order, where reading it is recorded)."""
         return mask_phone(self.address) if self.channel == Channel.SMS else self.address
 
+
+
+class Acknowledgement(models.Model):
+    """A staff member has seen an in-app alert and taken it in hand: who and when. An alert
+    addressed to a role (``role:dispatcher``) is one row for everybody in it, so each person
+    acknowledges it for themselves; the row is never changed or removed."""
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE,
+                                     related_name="acknowledgements",
+                                     verbose_name=_("notification"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="acknowledgements", verbose_name=_("acknowledged by"))
+    at = models.DateTimeField(_("acknowledged at"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("acknowledgement")
+        verbose_name_plural = _("acknowledgements")
+        constraints = [models.UniqueConstraint(fields=["notification", "user"],
+                                               name="acknowledged_once")]
+
+    def __str__(self) -> str:
+        return f"{self.notification_id} ✓ {self.user}"

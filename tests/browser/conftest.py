@@ -103,6 +103,34 @@ class Shots:
         return path
 
 
+DESK = {
+    "viewport": {"width": 1440, "height": 900},
+    "device_scale_factor": 1,
+    "locale": "zh-CN",
+    "timezone_id": "Asia/Shanghai",
+}
+
+
+@pytest.fixture
+def desk(browser: Any, live_server: Any) -> Iterator[Any]:
+    """A dispatcher's desk screen (the console's pages); fails on any CSP violation."""
+    context = browser.new_context(base_url=live_server.url, **DESK)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    violations = watch_csp(page)
+    yield page
+    context.close()
+    assert not violations, violations
+
+
+def log_in(page: Any, user: Any, url: str = "/admin/") -> None:
+    """Through the real login page (the demo's and the tests' passwords are pw-NAME)."""
+    page.goto("/admin/login/?next=" + url)
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", "pw-" + user.username)
+    page.click("input[type=submit]")
+
+
 @pytest.fixture
 def shots(phone: Any, request: pytest.FixtureRequest) -> Shots:
     return Shots(phone, request.node.name)

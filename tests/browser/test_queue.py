@@ -5,33 +5,14 @@ page loads nothing the Content-Security-Policy refuses (R38)."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 
 from workorders.models import Kind, State
 
-from .conftest import Shots, axe_violations, watch_csp
+from .conftest import Shots, axe_violations
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-DESK = {
-    "viewport": {"width": 1440, "height": 900},
-    "device_scale_factor": 1,
-    "locale": "zh-CN",
-    "timezone_id": "Asia/Shanghai",
-}
-
-
-@pytest.fixture
-def desk(browser: Any, live_server: Any) -> Any:
-    context = browser.new_context(base_url=live_server.url, **DESK)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    violations = watch_csp(page)
-    yield page
-    context.close()
-    assert not violations, violations
 
 
 def test_the_queue_is_home_and_shows_a_new_order_without_a_reload(desk, request, settings,
