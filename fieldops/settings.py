@@ -450,6 +450,20 @@ CELERY_BEAT_SCHEDULE["dashboard-breaches"] = {
 # The queue page asks for its table again this often (a change shows within this time).
 CONSOLE_REFRESH_SECONDS = env.int("CONSOLE_REFRESH_SECONDS", default=5)
 
+# Web Push to browsers (notifications.push): alerts reach staff with the page closed, and a
+# technician hears of a new assignment. No keys: push is off. Make keys with
+# ``python3 dev.py manage webpush_keys``.
+WEBPUSH_VAPID_PRIVATE_KEY = env.str("WEBPUSH_VAPID_PRIVATE_KEY", default="")
+WEBPUSH_VAPID_PUBLIC_KEY = env.str("WEBPUSH_VAPID_PUBLIC_KEY", default="")
+WEBPUSH_SUBJECT = env.str("WEBPUSH_SUBJECT", default="mailto:ops@fieldops.example")
+#: The push services a browser's subscription may name (the server posts there).
+WEBPUSH_ALLOWED_HOSTS = env.list("WEBPUSH_ALLOWED_HOSTS", default=[
+    "fcm.googleapis.com", "push.services.mozilla.com", "push.apple.com",
+    "notify.windows.com"])
+WEBPUSH_ALLOW_HTTP = env.bool("WEBPUSH_ALLOW_HTTP", default=False)
+WEBPUSH_TTL = env.int("WEBPUSH_TTL", default=3600)
+WEBPUSH_USE_ENV_PROXY = env.bool("WEBPUSH_USE_ENV_PROXY", default=False)
+
 # --- Login throttling and Redis outages (fieldops/logins.py, docs/operations.md) ------------
 # After LOGIN_FAILURE_LIMIT failed logins within LOGIN_COOLOFF_MINUTES, the user name and the
 # address are each locked out until LOGIN_COOLOFF_MINUTES after the last failure (admin and

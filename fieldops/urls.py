@@ -30,6 +30,7 @@ urlpatterns = [
     path("api/v1/", include("api.urls")),
     path("api/", include("api.fallback_urls")),
     path("dashboard/", include("dashboards.urls")),
+    path("push/", include("notifications.push_urls")),  # Web Push subscriptions
     path("sms/", include("notifications.urls")),  # the SMS gateways' delivery receipts
 ]
 if settings.DEBUG:

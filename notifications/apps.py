@@ -11,3 +11,4 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         checks.register(check_sms_gateway)
+        from . import push  # noqa: F401  (registers the outbox's sender for push rows)

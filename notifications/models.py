@@ -22,6 +22,8 @@ class Channel(models.TextChoices):
     IN_APP = "in_app", _("In-app")
     #: A signed POST to an API client's endpoint (api.webhooks); ``address`` is the URL.
     WEBHOOK = "webhook", _("Webhook")
+    #: Web Push to every browser the recipient subscribed (notifications.push).
+    PUSH = "push", _("Browser push")
 
 
 class Status(models.TextChoices):
@@ -116,3 +118,24 @@ class Acknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notification_id} ✓ {self.user}"
+
+
+class PushSubscription(models.Model):
+    """A browser's Web Push subscription (the Push API's ``PushSubscription`` as JSON):
+    where its push service takes messages for it, and the keys that encrypt them for it
+    (RFC 8291). Removed when the push service says it is gone (404, 410)."""
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="push_subscriptions", verbose_name=_("user"))
+    endpoint = models.URLField(_("endpoint"), max_length=1000, unique=True)
+    p256dh = models.CharField(_("public key"), max_length=120)
+    auth = models.CharField(_("auth secret"), max_length=40)
+    user_agent = models.CharField(_("browser"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("subscribed"), default=clock.now)
+    last_sent_at = models.DateTimeField(_("last push"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("push subscription")
+        verbose_name_plural = _("push subscriptions")
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.endpoint[:60]}"

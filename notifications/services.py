@@ -9,9 +9,11 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from fieldops import clock
+from fieldops import bus, clock
 from fieldops.bulk import insert_rows
 
+from . import push
+from .events import AlertsWritten
 from .models import Channel, Notification, Status
 from .tasks import deliver_notification, deliver_webhook, flush_outbox
 
@@ -44,6 +46,7 @@ def notify(*, channel: str, kind: str, body: str, recipient: Any = None, address
     if channel == Channel.IN_APP:
         # Shown where the recipient works; nothing to send.
         Notification.objects.filter(pk=note.pk).update(status=Status.SENT, sent_at=clock.now())
+        _alerts_written(ids=(note.pk,))
         return note
     note_id = note.pk
     task = deliver_webhook if channel == Channel.WEBHOOK else deliver_notification
@@ -86,7 +89,15 @@ def notify_rows(rows: list[tuple[Any, ...]]) -> int:
                                "created_at", "next_attempt_at", "status", "sent_at"], values)
     if any(row[0] != in_app for row in rows):
         transaction.on_commit(lambda: _enqueue(flush_outbox))
+    _alerts_written(dedupe_keys=tuple(row[7] for row in rows if row[0] == in_app and row[7]))
     return len(values)
+
+
+def _alerts_written(*, ids: tuple[int, ...] = (), dedupe_keys: tuple[str, ...] = ()) -> None:
+    """Tell the floors above (Web Push) of new in-app alerts, while push is on."""
+    if (ids or dedupe_keys) and push.enabled():
+        with transaction.atomic():
+            bus.publish(AlertsWritten(ids=ids, dedupe_keys=dedupe_keys))
 
 
 def _enqueue(task: Any, *args: Any) -> None:

@@ -15,6 +15,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from console.inbox import acknowledge, alerts_for, kind_label, unread_count
+from notifications import push_views
 
 PAGE_SIZE = 50
 
@@ -38,6 +39,7 @@ def alerts_view(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "show_all": show_all,
         "unread": unread_count(request.user),
+        "push_key": push_views.public_key(),
     }
     response = TemplateResponse(request, "admin/console/alerts.html", context)
     response["Cache-Control"] = "no-store"
