@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from appointments import services as booking_services
 from appointments.models import Appointment
 from console import forms as wo_forms
+from console.admin.board import board_assign_view, board_data_view, board_plan_view, board_view
 from console.admin.queue import queue_view
 from fieldops.admin import ReadOnlyAdmin, ReadOnlyInline
 from fieldops.privacy import mask_phone
@@ -300,6 +301,15 @@ class WorkOrderAdmin(admin.ModelAdmin):
             path("queue/", self.admin_site.admin_view(
                 lambda request: queue_view(request, self.admin_site)),
                  name="workorders_workorder_queue"),
+            path("board/", self.admin_site.admin_view(
+                lambda request: board_view(request, self.admin_site)),
+                 name="workorders_workorder_board"),
+            path("board/data/", self.admin_site.admin_view(board_data_view),
+                 name="workorders_workorder_board_data"),
+            path("board/<int:pk>/assign/", self.admin_site.admin_view(board_assign_view),
+                 name="workorders_workorder_board_assign"),
+            path("board/<int:pk>/plan/", self.admin_site.admin_view(board_plan_view),
+                 name="workorders_workorder_board_plan"),
         ]
         return own + urls
 
