@@ -445,7 +445,11 @@ def visit_plan_start(*, order: WorkOrder, by: User, start: dt.datetime) -> Visit
         raise NotPermitted(_("Only a dispatcher plans the visits of the day."))
     with transaction.atomic():
         locked = lock_order(order)
-        if locked.state not in PLANNABLE_STATES or locked.technician is None:
+        if locked.technician is None:
+            raise RuleViolation(
+                _("Order %(number)s has no technician yet; dispatch it before planning its "
+                  "visit.") % {"number": locked.number}, field="start", rule="R4")
+        if locked.state not in PLANNABLE_STATES:
             raise RuleViolation(
                 _("Order %(number)s is %(state)s: its visit can no longer be planned.")
                 % {"number": locked.number, "state": State(locked.state).label},

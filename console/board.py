@@ -154,7 +154,8 @@ def board_data(orders: QuerySet[WorkOrder], day: dt.date, *, area: Area | None,
                  "window": window_text(booking), "state": order.get_state_display(),
                  "url": reverse("admin:workorders_workorder_change", args=[order.pk]),
                  "assigned": resource != UNASSIGNED}
-        title = order_label(order)
+        title = order.number  # the rest in the block's tooltip, the side list, the page
+        props["label"] = order_label(order)
         events.append({"id": f"visit-{order.pk}", "resourceIds": [resource],
                        "start": local(block.start), "end": local(block.end),
                        "title": title, "classNames": ["board-visit"],

@@ -5,12 +5,17 @@ loads nothing the Content-Security-Policy refuses."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
+from appointments.models import VisitPlan
+from fieldops import clock
 from tests.conftest import make_technician
+from workorders import services
 from workorders.models import State, WorkOrder
 
 from .conftest import Shots, axe_violations, watch_csp
@@ -40,12 +45,14 @@ def desk(browser: Any, live_server: Any) -> Any:
     assert not errors, errors
 
 
-def open_board(page: Any, user: Any) -> None:
+def open_board(page: Any, user: Any, query: str = "") -> None:
     page.goto("/admin/login/?next=/admin/workorders/workorder/board/")
     page.fill("#id_username", user.username)
     page.fill("#id_password", "pw-" + user.username)
     page.click("input[type=submit]")
     page.wait_for_url(re.compile(r"/admin/workorders/workorder/board/$"))
+    if query:
+        page.goto("/admin/workorders/workorder/board/" + query)
     page.wait_for_selector("#board[data-loaded]")
 
 
@@ -122,7 +129,47 @@ def test_a_drop_on_a_technician_without_the_skill_is_refused_and_goes_back(desk,
     shots("refused")
 
 
-def test_the_board_passes_axe_in_both_themes(desk, make_order, dispatcher, alice):
+def test_a_change_by_another_dispatcher_is_shown_not_overwritten(desk, make_order, dispatcher,
+                                                                 alice, east):
+    make_technician("dave", areas=[east], full_name="Dave Zhao")
+    order = make_order(State.ACCEPTED)
+    page = desk
+    open_board(page, dispatcher)
+    # Meanwhile another dispatcher sends the order to alice from the desk.
+    services.work_order_dispatch(order=order, by=dispatcher, technician=alice)
+
+    drag(page, order, row_y(page, "Dave Zhao"))
+    page.locator("#board-status.refused").filter(
+        has_text="Another dispatcher changed order").wait_for()
+    page.wait_for_function("() => document.getElementById('board').dataset.loaded === '2'")
+    assert abs(row_y(page, "Alice Wang") - _middle(block(page, order))) < 20
+    order.refresh_from_db()
+    assert order.technician == alice  # not overwritten
+
+
+def test_drag_a_visit_along_its_row_plans_its_start(desk, make_order, dispatcher, alice):
+    # R11, R15: inside the day agreed at intake, hours ahead
+    tomorrow = clock.today_local() + dt.timedelta(days=1)
+    order = make_order(State.DISPATCHED, technician=alice, preferred_day=tomorrow)
+    page = desk
+    open_board(page, dispatcher, f"?day={tomorrow.isoformat()}")
+    box = block(page, order).bounding_box()
+    assert box is not None
+    x, y = box["x"] + 4, box["y"] + box["height"] / 2  # 08:00, the board's first hour
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 5, y, steps=3)
+    page.mouse.move(x + 6 * 64, y, steps=10)  # six hour-wide slots to the right
+    page.mouse.up()
+    page.locator("#board-status").filter(has_text="planned to start at 14:00").wait_for()
+    plan = VisitPlan.objects.get(order=order)
+    assert timezone.localtime(plan.planned_start).strftime("%Y-%m-%d %H:%M") == (
+        f"{tomorrow.isoformat()} 14:00")
+    assert plan.set_by == dispatcher
+
+
+def test_the_board_passes_axe_in_both_themes(desk, request, make_order, dispatcher, alice):
+    shots = Shots(desk, request.node.name)
     make_order(State.DISPATCHED, technician=alice)
     make_order(State.SCHEDULED, technician=alice)
     make_order(State.ACCEPTED)
@@ -130,9 +177,11 @@ def test_the_board_passes_axe_in_both_themes(desk, make_order, dispatcher, alice
     open_board(page, dispatcher)
     page.wait_for_selector(".ec-event")
     assert axe_violations(page) == []
+    shots("light")
     page.emulate_media(color_scheme="dark")
     page.wait_for_selector("#board.ec-dark")
     assert axe_violations(page) == []
+    shots("dark")
 
 
 def _middle(locator: Any) -> float:

@@ -257,6 +257,11 @@ def test_a_visit_moved_inside_its_day_is_planned_and_recorded(monday, desk, make
     assert again.status_code == 200
     latest = VisitPlan.objects.filter(order=order).latest("set_at", "id")
     assert latest.previous_start == row.planned_start
+    # the order's page shows who planned the visit, from when to when
+    page = desk.get(reverse("admin:workorders_workorder_change", args=[order.pk]))
+    assert page.status_code == 200
+    assert "Planned starts (day board)" in page.content.decode()
+    assert 'id="visit_plans-1"' in page.content.decode()  # both rows
 
 
 def test_the_customers_exact_time_is_not_the_dispatchers_to_move(monday, desk, make_order,
@@ -310,6 +315,14 @@ def test_a_start_outside_the_booked_window_is_refused(monday, desk, make_order, 
     response = plan(desk, order, "2026-11-24T09:00:00", version=order.version)
     assert response.status_code == 422
     assert "outside the customer's booked window" in response.json()["message"]
+
+
+def test_an_unassigned_order_is_dispatched_before_its_visit_is_planned(monday, desk,
+                                                                       make_order):
+    order = make_order(State.ACCEPTED)
+    response = plan(desk, order, "2026-11-23T14:00:00", version=order.version)
+    assert response.status_code == 422
+    assert "dispatch it before planning its visit" in response.json()["message"]
 
 
 def test_a_plan_with_a_stale_version_or_a_bad_time_changes_nothing(monday, desk, make_order,

@@ -56,7 +56,8 @@
     date: root.dataset.day,
     locale: root.dataset.locale,
     headerToolbar: { start: "", center: "", end: "" },
-    slotMinTime: hour(root.dataset.firstHour),
+    /* an hour before the first so that the first visit's travel shows */
+    slotMinTime: hour(Math.max(0, Number(root.dataset.firstHour) - 1)),
     slotMaxTime: hour(root.dataset.lastHour),
     slotDuration: "01:00",
     slotWidth: 64,
@@ -72,7 +73,7 @@
       var props = info.event.extendedProps;
       if (props.kind === "visit") {
         info.el.dataset.order = props.number;
-        info.el.title = props.number + " · " + props.state + " · " + props.window;
+        info.el.title = props.label + " · " + props.state + " · " + props.window;
       }
     },
     eventDrop: drop
