@@ -146,3 +146,34 @@ class CustomerLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.appointment_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class VisitPlan(models.Model):
+    """The dispatcher's planned start of a visit inside the customer's booked window (the
+    day board). The booking, the customer's promise, is not changed: a plan only says
+    when within it the technician is meant to start. Each change is a new row (who, when,
+    from which start to which), so the planning history is kept; the current plan of an
+    order is the newest row for its current booking."""
+
+    order = models.ForeignKey("workorders.WorkOrder", on_delete=models.CASCADE,
+                              related_name="visit_plans", verbose_name=_("work order"))
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE,
+                                    related_name="plans", verbose_name=_("appointment"))
+    technician = models.ForeignKey("technicians.Technician", on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+",
+                                   verbose_name=_("technician"))
+    planned_start = models.DateTimeField(_("planned start"))
+    previous_start = models.DateTimeField(_("previous planned start"), null=True, blank=True)
+    set_at = models.DateTimeField(_("planned"), default=clock.now)
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                               null=True, blank=True, related_name="+",
+                               verbose_name=_("planned by"))
+
+    class Meta:
+        verbose_name = _("visit plan")
+        verbose_name_plural = _("visit plans")
+        ordering = ["set_at", "id"]
+        indexes = [models.Index(fields=["appointment", "-set_at"], name="visitplan_current")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.planned_start:%Y-%m-%d %H:%M}"

@@ -12,13 +12,14 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from fieldops import clock
 from notifications.models import Channel
 from notifications.services import notify
 from technicians.models import AreaType
 from technicians.selectors import supervisors_for
-from workorders.access import is_order_technician
+from workorders.access import PERM_DISPATCH, is_order_technician
 from workorders.errors import IllegalTransition, NotPermitted, RuleViolation
 from workorders.events import OrderAction
 from workorders.lifecycle import (
@@ -44,6 +45,7 @@ from .models import (
     ChangeRequestStatus,
     CustomerLink,
     Precision,
+    VisitPlan,
 )
 
 #: While the visit can still be moved.
@@ -416,3 +418,80 @@ def appointments_sweep_missed(*, now: dt.datetime | None = None, limit: int = 50
                                   "our_missed_appointments": order.our_missed_appointments})
             marked += 1
     return marked
+
+
+# --- The dispatcher's planned start within the booking (the day board) ---------------------
+
+#: While the dispatcher may still plan when the visit starts (the technician has not left).
+PLANNABLE_STATES = frozenset({State.DISPATCHED, State.TAKEN, State.CONTACTED, State.SCHEDULED,
+                              State.PREPARED})
+
+
+def current_plan(appointment: Appointment) -> VisitPlan | None:
+    return appointment.plans.order_by("-set_at", "-id").first()
+
+
+def visit_plan_start(*, order: WorkOrder, by: User, start: dt.datetime) -> VisitPlan:
+    """Plan when the visit starts inside the customer's booked window. ``order.version``
+    is the version the dispatcher saw: it is compared under the order's row lock
+    (``lock_order``), and a plan bumps it, so two dispatchers never overwrite each other.
+
+    R10: an exact time the customer chose is the customer's; the dispatcher does not move
+    it (a change request to the customer does). R11, R3: the start stays inside the booked
+    window (a half day, a day). R15: a change reaches the technician's visit at least the
+    notice ahead (2 h, or 30 min later in the same half-day); with one appointment already
+    missed by us, a short-notice change is refused as a second broken promise (R16)."""
+    if by is not None and not by.has_perm(PERM_DISPATCH):
+        raise NotPermitted(_("Only a dispatcher plans the visits of the day."))
+    with transaction.atomic():
+        locked = lock_order(order)
+        if locked.technician is None:
+            raise RuleViolation(
+                _("Order %(number)s has no technician yet; dispatch it before planning its "
+                  "visit.") % {"number": locked.number}, field="start", rule="R4")
+        if locked.state not in PLANNABLE_STATES:
+            raise RuleViolation(
+                _("Order %(number)s is %(state)s: its visit can no longer be planned.")
+                % {"number": locked.number, "state": State(locked.state).label},
+                field="start", rule="R9")
+        booking = locked.appointments.filter(status=AppointmentStatus.BOOKED).first()
+        if booking is None:
+            raise RuleViolation(_("Order %(number)s has no booked visit to plan.")
+                                % {"number": locked.number}, field="start", rule="R9")
+        if booking.precision == Precision.EXACT and booking.chosen_by_customer:
+            raise RuleViolation(
+                _("The customer chose %(window)s; only the customer can move that time. "
+                  "Ask the customer for another time instead.")
+                % {"window": window_text(booking)}, field="start", rule="R10")
+        if not booking.start <= start < booking.end:
+            raise RuleViolation(
+                _("%(time)s is outside the customer's booked window (%(window)s); plan the "
+                  "visit inside it.")
+                % {"time": local_text(start, "%H:%M"), "window": window_text(booking)},
+                field="start", rule="R11")
+        now = clock.now()
+        previous = current_plan(booking)
+        old_start = previous.planned_start if previous is not None else None
+        notice = (rules.required_notice(old_start, start) if old_start is not None
+                  else dt.timedelta(minutes=settings.APPOINTMENT_MOVE_NOTICE_MINUTES))
+        earliest = min(start, old_start) if old_start is not None else start
+        if earliest - now < notice:
+            minutes = int(notice.total_seconds() // 60)
+            if locked.our_missed_appointments >= 1:
+                raise RuleViolation(
+                    _("This customer's appointment was already missed once; changing the "
+                      "visit at such short notice would break a second promise. Keep the "
+                      "planned time, or ask your supervisor."), field="start", rule="R16")
+            raise RuleViolation(
+                _("A change must be planned at least %(notice)s before the visit; "
+                  "choose a later time.")
+                % {"notice": (_("%(hours)d h") % {"hours": minutes // 60}) if minutes % 60 == 0
+                   else ngettext("%(minutes)d min", "%(minutes)d min", minutes)
+                   % {"minutes": minutes}},
+                field="start", rule="R15")
+        plan = VisitPlan.objects.create(order=locked, appointment=booking,
+                                        technician=locked.technician, planned_start=start,
+                                        previous_start=old_start, set_at=now, set_by=by)
+        WorkOrder.objects.filter(pk=locked.pk).update(version=F("version") + 1,
+                                                      updated_at=now)
+    return plan

@@ -93,3 +93,12 @@ class QueueFilterForm(forms.Form):
     unassigned = forms.BooleanField(label=_("Unassigned"), required=False)
     at_risk = forms.BooleanField(label=_("At risk"), required=False)
     breached = forms.BooleanField(label=_("Breached"), required=False)
+
+
+class BoardFilterForm(forms.Form):
+    """The day board's day and area (GET); an unknown value falls back to today / all."""
+
+    day = forms.DateField(label=_("Day"), required=False,
+                          widget=forms.DateInput(attrs={"type": "date"}))
+    area = forms.ModelChoiceField(label=_("Area"), queryset=Area.objects.order_by("name"),
+                                  required=False, empty_label=_("All areas"))

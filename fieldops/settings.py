@@ -449,6 +449,12 @@ CELERY_BEAT_SCHEDULE["dashboard-breaches"] = {
 # --- The dispatcher's console -------------------------------------------------------
 # The queue page asks for its table again this often (a change shows within this time).
 CONSOLE_REFRESH_SECONDS = env.int("CONSOLE_REFRESH_SECONDS", default=5)
+# The day board: travel drawn before each visit, a visit's length inside a window wider
+# than it (a day, a half day), and the hours shown (a day booking starts at the first).
+BOARD_TRAVEL_MINUTES = env.int("BOARD_TRAVEL_MINUTES", default=30)
+BOARD_VISIT_MINUTES = env.int("BOARD_VISIT_MINUTES", default=60)
+BOARD_FIRST_HOUR = env.int("BOARD_FIRST_HOUR", default=8)
+BOARD_LAST_HOUR = env.int("BOARD_LAST_HOUR", default=20)
 
 # Web Push to browsers (notifications.push): alerts reach staff with the page closed, and a
 # technician hears of a new assignment. No keys: push is off. Make keys with

@@ -22,8 +22,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from appointments import services as booking_services
-from appointments.models import Appointment
+from appointments.models import Appointment, VisitPlan
 from console import forms as wo_forms
+from console.admin.board import board_assign_view, board_data_view, board_plan_view, board_view
 from console.admin.queue import queue_view
 from fieldops.admin import ReadOnlyAdmin, ReadOnlyInline
 from fieldops.privacy import mask_phone
@@ -145,6 +146,20 @@ class AppointmentInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class VisitPlanInline(ReadOnlyInline):
+    """The planned starts set on the day board: who moved the visit, when, from and to."""
+
+    model = VisitPlan
+    fields = ("set_at", "set_by", "technician", "previous_start", "planned_start",
+              "appointment")
+    readonly_fields = fields
+    verbose_name_plural = _("Planned starts (day board)")
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Whoever may read the order reads how its visit was planned.
+        return bool(request.user.has_perm("workorders.view_workorder"))
+
+
 # --- Filters ---------------------------------------------------------------------
 
 class OpenFilter(admin.SimpleListFilter):
@@ -181,7 +196,8 @@ class WorkOrderAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     actions = ["bulk_dispatch", "bulk_reassign"]
-    inlines = [TimerInline, AppointmentInline, ContactInline, AssignmentInline, EventInline]
+    inlines = [TimerInline, AppointmentInline, VisitPlanInline, ContactInline, AssignmentInline,
+               EventInline]
     readonly_fields = ("order_number", "state", "version", "kind", "service", "access_type",
                        "channel", "customer_class", "customer", "account", "phone", "address",
                        "area", "symptoms", "fault_started_at", "preferred_day", "external_ref",
@@ -300,6 +316,15 @@ class WorkOrderAdmin(admin.ModelAdmin):
             path("queue/", self.admin_site.admin_view(
                 lambda request: queue_view(request, self.admin_site)),
                  name="workorders_workorder_queue"),
+            path("board/", self.admin_site.admin_view(
+                lambda request: board_view(request, self.admin_site)),
+                 name="workorders_workorder_board"),
+            path("board/data/", self.admin_site.admin_view(board_data_view),
+                 name="workorders_workorder_board_data"),
+            path("board/<int:pk>/assign/", self.admin_site.admin_view(board_assign_view),
+                 name="workorders_workorder_board_assign"),
+            path("board/<int:pk>/plan/", self.admin_site.admin_view(board_plan_view),
+                 name="workorders_workorder_board_plan"),
         ]
         return own + urls
 

@@ -46,6 +46,7 @@ def test_the_desk_the_docs_and_the_dashboards_run_under_the_policy(
     for url in ("/admin/workorders/workorder/",
                 f"/admin/workorders/workorder/{done.pk}/change/",
                 "/admin/workorders/workorder/intake/",
+                "/admin/workorders/workorder/board/",
                 "/admin/surveys/callback/",
                 "/admin/workorders/piiaccess/",
                 "/admin/notifications/notification/"):
