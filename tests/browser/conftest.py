@@ -72,17 +72,29 @@ def watch_csp(page: Any) -> list[str]:
     return violations
 
 
+def open_page(browser: Any, live_server: Any, options: dict[str, Any], *,
+              timeout_ms: int = 15_000, page_errors: bool = False) -> Iterator[Any]:
+    """A fresh browser context (no cookies, no cache) on the live server, as ``options``
+    say; fails the test if a page broke the Content-Security-Policy (or, with
+    ``page_errors``, raised an uncaught script error)."""
+    context = browser.new_context(base_url=live_server.url, **options)
+    context.set_default_timeout(timeout_ms)
+    page = context.new_page()
+    violations = watch_csp(page)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert not violations, violations
+    if page_errors:
+        assert not errors, errors
+
+
 @pytest.fixture
 def phone(browser: Any, live_server: Any) -> Iterator[Any]:
     """A fresh phone browser (no cookies, no cache) on the live server. A test fails if
     any page it opened broke the Content-Security-Policy."""
-    context = browser.new_context(base_url=live_server.url, **PHONE)
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    violations = watch_csp(page)
-    yield page
-    context.close()
-    assert not violations, violations
+    yield from open_page(browser, live_server, PHONE, timeout_ms=10_000)
 
 
 class Shots:
@@ -114,13 +126,7 @@ DESK = {
 @pytest.fixture
 def desk(browser: Any, live_server: Any) -> Iterator[Any]:
     """A dispatcher's desk screen (the console's pages); fails on any CSP violation."""
-    context = browser.new_context(base_url=live_server.url, **DESK)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    violations = watch_csp(page)
-    yield page
-    context.close()
-    assert not violations, violations
+    yield from open_page(browser, live_server, DESK)
 
 
 def log_in(page: Any, user: Any, url: str = "/admin/") -> None:

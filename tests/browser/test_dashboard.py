@@ -14,7 +14,7 @@ from fieldops import clock
 from sla import engine
 from workorders.models import State
 
-from .conftest import Shots, watch_csp
+from .conftest import Shots, open_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,13 +30,7 @@ TABLET = {
 
 @pytest.fixture
 def tablet(browser: Any, live_server: Any) -> Any:
-    context = browser.new_context(base_url=live_server.url, **TABLET)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    violations = watch_csp(page)
-    yield page
-    context.close()
-    assert not violations, violations
+    yield from open_page(browser, live_server, TABLET)
 
 
 def test_a_supervisor_reads_the_dashboard_filters_it_and_sees_a_breach_arrive(
