@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from appointments import services as booking_services
 from appointments.models import Appointment, VisitPlan
 from console import forms as wo_forms
+from console import history
 from console.admin.board import board_assign_view, board_data_view, board_plan_view, board_view
 from console.admin.queue import queue_view
 from fieldops.admin import ReadOnlyAdmin, ReadOnlyInline
@@ -122,9 +123,14 @@ def desk_actions_for(order: WorkOrder, user: Any) -> list[tuple[str, DeskAction]
 
 class EventInline(ReadOnlyInline):
     model = WorkOrderEvent
-    fields = ("at", "actor_label", "action", "from_state", "to_state", "reason", "payload")
+    fields = ("at", "actor_label", "action", "from_state", "to_state", "reason", "shown_details")
     readonly_fields = fields
     verbose_name_plural = _("History (R42)")
+
+    @admin.display(description=_("details"))
+    def shown_details(self, event: WorkOrderEvent) -> str:
+        # The stored payload in words (console.history), not its JSON.
+        return history.details(event.payload)
 
 
 class ContactInline(ReadOnlyInline):
