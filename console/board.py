@@ -176,4 +176,20 @@ def board_data(orders: QuerySet[WorkOrder], day: dt.date, *, area: Area | None,
                            "display": "background", "classNames": ["board-window"],
                            "extendedProps": {"kind": "window"}})
     return {"day": day.isoformat(), "resources": resources, "events": events,
-            "unassigned": unassigned}
+            "unassigned": unassigned, "hours": hours_shown(events, day)}
+
+
+def hours_shown(events: list[dict[str, Any]], day: dt.date) -> list[int]:
+    """The hours across: the board's working hours with an hour before for the first
+    travel, widened to every block of the day (a visit booked at 06:00 is not hidden)."""
+    first, last = max(0, settings.BOARD_FIRST_HOUR - 1), settings.BOARD_LAST_HOUR
+    today = day.isoformat()
+    for event in events:
+        start, end = event["start"], event["end"]
+        if start[:10] == today:
+            first = min(first, int(start[11:13]))
+        if end[:10] == today:
+            last = max(last, int(end[11:13]) + (end[14:16] != "00"))
+        elif end[:10] > today:
+            last = 24
+    return [first, last]

@@ -21,6 +21,8 @@ from workorders.models import State, WorkOrder
 from .conftest import Shots, axe_violations, watch_csp
 
 pytestmark = pytest.mark.django_db(transaction=True)
+#: An hour's width on the board (board.js: slotWidth).
+SLOT_WIDTH = 88
 
 DESK = {
     "viewport": {"width": 1440, "height": 900},
@@ -159,7 +161,7 @@ def test_drag_a_visit_along_its_row_plans_its_start(desk, make_order, dispatcher
     page.mouse.move(x, y)
     page.mouse.down()
     page.mouse.move(x + 5, y, steps=3)
-    page.mouse.move(x + 6 * 64, y, steps=10)  # six hour-wide slots to the right
+    page.mouse.move(x + 6 * SLOT_WIDTH, y, steps=10)  # six hour-wide slots to the right
     page.mouse.up()
     page.locator("#board-status").filter(has_text="planned to start at 14:00").wait_for()
     plan = VisitPlan.objects.get(order=order)

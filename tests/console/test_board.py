@@ -125,8 +125,15 @@ def test_the_data_shows_technicians_by_area_and_visits_in_the_operators_time(
     # The unassigned order is in its own row and in the side list.
     assert events[f"visit-{waiting.pk}"]["resourceIds"] == ["unassigned"]
     assert [u["number"] for u in board["unassigned"]] == [waiting.number]
+    assert board["hours"] == [7, 20]  # the first travel, 07:30, shows
     text = json.dumps(board, ensure_ascii=False)
     assert "R4" not in text and "R3" not in text
+
+
+def test_the_hours_widen_to_a_visit_booked_early(monday, desk, make_order, alice):
+    monday.move_to(dt.datetime(2026, 11, 23, 3, 0, tzinfo=SHANGHAI))
+    make_order(State.SCHEDULED, technician=alice)  # 05:00-06:00, travel from 04:30
+    assert data(desk)["hours"] == [4, 20]
 
 
 def test_another_day_and_an_area_filter(monday, desk, make_order, alice, bob, west):

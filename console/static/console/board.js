@@ -56,11 +56,10 @@
     date: root.dataset.day,
     locale: root.dataset.locale,
     headerToolbar: { start: "", center: "", end: "" },
-    /* an hour before the first so that the first visit's travel shows */
-    slotMinTime: hour(Math.max(0, Number(root.dataset.firstHour) - 1)),
+    slotMinTime: hour(root.dataset.firstHour),
     slotMaxTime: hour(root.dataset.lastHour),
     slotDuration: "01:00",
-    slotWidth: 64,
+    slotWidth: 88,
     slotLabelFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
     eventTimeFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
     snapDuration: "00:15",
@@ -108,6 +107,8 @@
         return response.json();
       })
       .then(function (data) {
+        calendar.setOption("slotMinTime", hour(data.hours[0]));
+        calendar.setOption("slotMaxTime", hour(data.hours[1]));
         calendar.setOption("resources", data.resources);
         calendar.setOption("events", data.events);
         showUnassigned(data.unassigned);
