@@ -85,8 +85,21 @@ def notify_rows(rows: list[tuple[Any, ...]]) -> int:
     insert_rows(Notification, [*NOTE_COLUMNS, "attempts", "last_error", "read_at",
                                "created_at", "next_attempt_at", "status", "sent_at"], values)
     if any(row[0] != in_app for row in rows):
-        transaction.on_commit(lambda: _enqueue(flush_outbox))
+        notify_rows_flush()
     return len(values)
+
+
+def notify_rows_flush() -> None:
+    """Queue one flush of the outbox after commit: for a caller that wrote pending rows
+    (an email) with its own statement (the SLA sweep's set-based batch)."""
+    transaction.on_commit(lambda: _enqueue(flush_outbox))
+
+
+def notification_table() -> str:
+    """The outbox's table, for a caller that writes its rows with its own statement; such
+    rows must be what ``notify_rows`` writes (sent in-app rows, pending others, and one
+    ``notify_rows_flush`` for them)."""
+    return str(Notification._meta.db_table)
 
 
 def _enqueue(task: Any, *args: Any) -> None:
