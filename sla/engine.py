@@ -19,7 +19,7 @@ import logging
 import threading
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -518,7 +518,10 @@ def _sweep_set(now: dt.datetime, batch: int) -> int:
     (one round trip): a data-modifying CTE claims the rows (``FOR UPDATE SKIP LOCKED``),
     finds the ladder steps each has reached and when (R38: the true time), updates the
     timers, inserts the events and the notifications (texts and recipients included) and
-    returns the steps to publish. The same arithmetic as ``_sweep_rows``, on the server:
+    returns the steps to publish. The rows are locked and their level read under the lock,
+    so a step is normally new: the inserts are plain (no ``ON CONFLICT`` check per row);
+    if one exists after all, its unique key fails the statement and the row path, which
+    skips existing rows, does the batch. The same arithmetic as ``_sweep_rows``, on the server:
     no row comes to Python. Returns how many timers it handled; 0 if no rule qualifies or
     the statement failed (then nothing of it is kept and ``_sweep_rows`` does the batch,
     isolating a bad row)."""
@@ -551,6 +554,12 @@ def _sweep_set(now: dt.datetime, batch: int) -> int:
             _fast_timestamps(cursor.cursor)
             cursor.execute(_sweep_sql(), params)
             handled, emails, ids, kinds, ats = cursor.fetchone()
+    except IntegrityError:
+        # A step or a notification already recorded (the statement inserts without
+        # ON CONFLICT, which would cost every row a speculative insertion): the row path
+        # skips what exists.
+        logger.info("A step of this SLA sweep batch exists; sweeping row by row")
+        return 0
     except Exception:  # a row the statement cannot do: the row-by-row path isolates it
         logger.exception("The set-based SLA sweep failed; sweeping row by row")
         return 0
@@ -628,18 +637,16 @@ WITH claimed AS (
         failures = 0
     FROM plan p
     WHERE t.id = p.id
-    RETURNING t.id
 ), events AS (
     INSERT INTO {event} (timer_id, kind, at, recorded_at, level, reason, data)
     SELECT id, kind, reached, %(recorded)s, level, '',
            jsonb_build_object('percent', pct_json::jsonb)
     FROM fired ORDER BY id, level
-    ON CONFLICT DO NOTHING
 ), labels AS (
     SELECT * FROM unnest(%(ev_kind)s::text[], %(ev_label)s::text[]) AS e(kind, label)
 ), timer_labels AS (
     SELECT * FROM unnest(%(tk_kind)s::text[], %(tk_label)s::text[]) AS k(kind, label)
-), texts AS (
+), texts AS MATERIALIZED (
     SELECT f.*, p.technician, p.supervisor, coalesce(p.email, '') AS email,
            format(%(template)s, coalesce(e.label, f.kind),
                   %(prefix)s || CASE WHEN f.order_id < 100000000
@@ -669,11 +676,9 @@ WITH claimed AS (
         AS r(n, suffix, channel, recipient, address, wanted)
     WHERE r.wanted
     ORDER BY x.id, x.level, r.n
-    ON CONFLICT DO NOTHING
-    RETURNING channel
 )
-SELECT (SELECT count(*) FROM timers),
-       (SELECT count(*) FROM notes WHERE channel = %(email)s),
+SELECT (SELECT count(*) FROM claimed),
+       (SELECT count(*) FROM texts WHERE sup AND email <> ''),
        array_agg(id ORDER BY id, level) FILTER (WHERE kind IN ('warned', 'breached')),
        array_agg(kind ORDER BY id, level) FILTER (WHERE kind IN ('warned', 'breached')),
        array_agg(reached ORDER BY id, level) FILTER (WHERE kind IN ('warned', 'breached'))

@@ -7,6 +7,7 @@ row by row without losing or doubling anything."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 from typing import Any
 
@@ -165,6 +166,28 @@ def test_a_batch_the_statement_cannot_do_is_swept_row_by_row(
     assert sorted(breaches.values_list("timer__order_id", flat=True)) == sorted(
         o.pk for o in orders)
     assert Notification.objects.filter(kind="sla.breached").count() == 5 * 3
+
+
+@pytest.mark.django_db
+def test_a_step_recorded_already_is_not_recorded_twice(make_order, crew, dispatcher, caplog):
+    # The statement inserts without ON CONFLICT; a breach event that somehow exists
+    # already fails it, and the row path records the rest of the batch, skipping it.
+    caplog.set_level(logging.INFO, logger="sla.engine")
+    orders = _dispatch_many(make_order, crew, dispatcher, 4)
+    first = Timer.objects.get(order=orders[0], kind="contact")
+    TimerEvent.objects.create(timer=first, kind="breached", at=T0 + minutes(60), level=1,
+                              data={"percent": 100})
+    Timer.objects.filter(pk=first.pk).update(warned_at=T0 + minutes(48), escalation_level=1)
+    # At +75 min: the first three are breached (due at +60, +67, +74), the fourth warned.
+    with time_machine.travel(T0 + minutes(75), tick=False):
+        assert engine.sweep_all() == 4
+    assert "exists; sweeping row by row" in caplog.text
+    breaches = TimerEvent.objects.filter(kind="breached")
+    assert sorted(breaches.values_list("timer__order_id", flat=True)) == [
+        o.pk for o in orders[:3]]
+    assert Timer.objects.filter(kind="contact", breached_at__isnull=False).count() == 3
+    assert TimerEvent.objects.filter(kind="warned").count() == 3  # the first's was skipped
+    assert Notification.objects.filter(kind="sla.breached").count() == 3 * 3
 
 
 @pytest.mark.django_db(transaction=True)
