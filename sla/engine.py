@@ -407,11 +407,12 @@ def sweep(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH,
     """Claim one batch of due timers and fire their ladder steps; returns rows handled.
     ``sweep_all`` repeats until nothing is due.
 
-    Per batch: the claim (``FOR UPDATE SKIP LOCKED`` on the partial index, returning the
-    columns the ladder needs and who to tell about each order), one query for the rules,
-    then one UPDATE for the timers and one INSERT each for the events and the
-    notifications, all in one transaction. Per row it is arithmetic only. With ``look``
-    (the default) an idle tick is one read of the partial index and nothing else."""
+    Per batch, in one transaction: on PostgreSQL the timers of calendar-time rules are
+    claimed and recorded by one statement (``_sweep_set``); the rest (business-hours
+    rules, SQLite, a batch the statement could not do) go row by row (``_sweep_rows``:
+    the claim with who to tell, the rules, then one UPDATE for the timers and one INSERT
+    each for the events and the notifications). With ``look`` (the default) an idle tick
+    is one read of the partial index and nothing else."""
     now = now or clock.now()
 
     if look and not _due(now).exists():
