@@ -7,8 +7,10 @@ who and when); an alert they have not acknowledged is unread.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
@@ -19,10 +21,12 @@ from workorders.alerts import kind_label, meant_for
 __all__ = ["acknowledge", "alerts_for", "kind_label", "unread_count"]
 
 def alerts_for(user: Any) -> QuerySet[Notification]:
-    """Every in-app alert meant for ``user`` (``workorders.alerts.meant_for``), newest
-    first, each with ``acknowledged`` and ``acknowledged_at`` (by this user)."""
+    """Every in-app alert meant for ``user`` (``workorders.alerts.meant_for``) of the last
+    ``ALERTS_INBOX_DAYS``, newest first, each with ``acknowledged`` and ``acknowledged_at``
+    (by this user). Older alerts stay on their orders (the notification's admin page)."""
     mine = Acknowledgement.objects.filter(notification=OuterRef("pk"), user=user)
-    return (Notification.objects.filter(meant_for(user))
+    since = clock.now() - dt.timedelta(days=settings.ALERTS_INBOX_DAYS)
+    return (Notification.objects.filter(meant_for(user), created_at__gte=since)
             .annotate(acknowledged=Exists(mine),
                       acknowledged_at=Subquery(mine.values("at")[:1]))
             .select_related("order")

@@ -449,6 +449,8 @@ CELERY_BEAT_SCHEDULE["dashboard-breaches"] = {
 # --- The dispatcher's console -------------------------------------------------------
 # The queue page asks for its table again this often (a change shows within this time).
 CONSOLE_REFRESH_SECONDS = env.int("CONSOLE_REFRESH_SECONDS", default=5)
+#: The alerts inbox shows (and counts) the alerts of this many days.
+ALERTS_INBOX_DAYS = env.int("ALERTS_INBOX_DAYS", default=7)
 # The day board: travel drawn before each visit, a visit's length inside a window wider
 # than it (a day, a half day), and the hours shown (a day booking starts at the first).
 BOARD_TRAVEL_MINUTES = env.int("BOARD_TRAVEL_MINUTES", default=30)

@@ -31,7 +31,9 @@ def record(receipt: SmsReceipt) -> bool:
     values = {"delivery": Delivery.DELIVERED if receipt.delivered else Delivery.UNDELIVERED,
               "delivered_at": receipt.at or clock.now(),
               "delivery_error": receipt.error[:200]}
-    if receipt.gateway_id and waiting.filter(gateway_id=receipt.gateway_id).update(**values):
+    # (Excluding the blank id says what the partial index ``notification_gateway`` holds.)
+    if receipt.gateway_id and waiting.exclude(gateway_id="").filter(
+            gateway_id=receipt.gateway_id).update(**values):
         return True
     # The gateway's id is stored right after the send returns; a receipt faster than that
     # still finds its row by our id, where the gateway echoes it (Alibaba Cloud's OutId).

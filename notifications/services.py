@@ -46,7 +46,7 @@ def notify(*, channel: str, kind: str, body: str, recipient: Any = None, address
     if channel == Channel.IN_APP:
         # Shown where the recipient works; nothing to send.
         Notification.objects.filter(pk=note.pk).update(status=Status.SENT, sent_at=clock.now())
-        _alerts_written(ids=(note.pk,))
+        alerts_written(ids=(note.pk,))
         return note
     note_id = note.pk
     task = deliver_webhook if channel == Channel.WEBHOOK else deliver_notification
@@ -88,16 +88,33 @@ def notify_rows(rows: list[tuple[Any, ...]]) -> int:
     insert_rows(Notification, [*NOTE_COLUMNS, "attempts", "last_error", "read_at",
                                "created_at", "next_attempt_at", "status", "sent_at"], values)
     if any(row[0] != in_app for row in rows):
-        transaction.on_commit(lambda: _enqueue(flush_outbox))
-    _alerts_written(dedupe_keys=tuple(row[7] for row in rows if row[0] == in_app and row[7]))
+        notify_rows_flush()
+    alerts_written(dedupe_keys=tuple(row[7] for row in rows if row[0] == in_app and row[7]))
     return len(values)
 
 
-def _alerts_written(*, ids: tuple[int, ...] = (), dedupe_keys: tuple[str, ...] = ()) -> None:
-    """Tell the floors above (Web Push) of new in-app alerts, while push is on."""
-    if (ids or dedupe_keys) and push.enabled():
+def alerts_written(*, ids: tuple[int, ...] = (), dedupe_keys: tuple[str, ...] = (),
+                   written_at: dt.datetime | None = None) -> None:
+    """Tell the floors above (Web Push) of new in-app alerts, while push is on; a caller
+    that writes in-app rows with its own statement (the SLA sweep) names their
+    ``created_at``."""
+    if (ids or dedupe_keys or written_at) and push.enabled():
         with transaction.atomic():
-            bus.publish(AlertsWritten(ids=ids, dedupe_keys=dedupe_keys))
+            bus.publish(AlertsWritten(ids=ids, dedupe_keys=dedupe_keys,
+                                      written_at=written_at))
+
+
+def notify_rows_flush() -> None:
+    """Queue one flush of the outbox after commit: for a caller that wrote pending rows
+    (an email) with its own statement (the SLA sweep's set-based batch)."""
+    transaction.on_commit(lambda: _enqueue(flush_outbox))
+
+
+def notification_table() -> str:
+    """The outbox's table, for a caller that writes its rows with its own statement; such
+    rows must be what ``notify_rows`` writes (sent in-app rows, pending others, and one
+    ``notify_rows_flush`` for them)."""
+    return str(Notification._meta.db_table)
 
 
 def _enqueue(task: Any, *args: Any) -> None:

@@ -14,11 +14,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import threading
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -29,7 +30,12 @@ from psycopg.pq import Format
 from appointments.rules import arrival_deadline
 from fieldops import bus, clock
 from fieldops.bulk import insert_ignoring_conflicts, insert_rows, update_fields, update_rows
-from notifications.services import notify_rows
+from notifications.services import (
+    alerts_written,
+    notification_table,
+    notify_rows,
+    notify_rows_flush,
+)
 from workorders.events import OrderAction
 from workorders.models import WorkOrder
 
@@ -361,8 +367,8 @@ class _Swept:
     instance (a breach storm claims thousands per batch)."""
 
     __slots__ = ("breached_at", "consumed_seconds", "due_at", "escalation_level", "failures",
-                 "kind", "next_check_at", "order_id", "pk", "rule_id", "running_since",
-                 "status", "target_seconds", "warned_at")
+                 "kind", "next_check_at", "order_id", "people", "pk", "rule_id",
+                 "running_since", "status", "target_seconds", "warned_at")
     pk: int
     order_id: int
     rule_id: int
@@ -377,10 +383,15 @@ class _Swept:
     warned_at: dt.datetime | None
     breached_at: dt.datetime | None
     failures: int
-    #: Loaded by the claim, in this order (``status`` is armed: the claim filters on it).
+    #: Who to tell about the order (``_people``' values), read by the claim.
+    people: dict[str, Any]
+    #: Loaded by the claim, in this order (``status`` is armed: the claim filters on it),
+    #: then the order's technician's user and the team's supervisor (id, email).
     CLAIMED = ("pk", "order_id", "rule_id", "kind", "target_seconds", "consumed_seconds",
                "running_since", "due_at", "escalation_level", "warned_at", "breached_at",
                "failures")
+    PEOPLE = ("order__technician__user_id", "order__technician__team__supervisor_id",
+              "order__technician__team__supervisor__email")
     #: Written back, in this order, after the primary key.
     WRITTEN = ("escalation_level", "warned_at", "breached_at", "next_check_at", "due_at",
                "failures")
@@ -388,74 +399,299 @@ class _Swept:
     def __init__(self, row: tuple[Any, ...]) -> None:
         (self.pk, self.order_id, self.rule_id, self.kind, self.target_seconds,
          self.consumed_seconds, self.running_since, self.due_at, self.escalation_level,
-         self.warned_at, self.breached_at, self.failures) = row
+         self.warned_at, self.breached_at, self.failures, technician, supervisor,
+         email) = row
+        self.people = {"technician": technician, "supervisor": supervisor,
+                       "supervisor_email": email or ""}
         self.status = TimerStatus.ARMED
         self.next_check_at = None
 
 
-def sweep(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
+def sweep(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH,
+          look: bool = True) -> int:
     """Claim one batch of due timers and fire their ladder steps; returns rows handled.
     ``sweep_all`` repeats until nothing is due.
 
-    Per batch: the claim (``FOR UPDATE SKIP LOCKED`` on the partial index, returning the
-    columns the ladder needs), one query for the rules and one for who to tell, then one
-    UPDATE for the timers and one INSERT each for the events and the notifications, all
-    in one transaction. Per row it is arithmetic only."""
+    Per batch, in one transaction: on PostgreSQL the timers of calendar-time rules are
+    claimed and recorded by one statement (``_sweep_set``); the rest (business-hours
+    rules, SQLite, a batch the statement could not do) go row by row (``_sweep_rows``:
+    the claim with who to tell, the rules, then one UPDATE for the timers and one INSERT
+    each for the events and the notifications). With ``look`` (the default) an idle tick
+    is one read of the partial index and nothing else."""
     now = now or clock.now()
 
-    if not _due(now).exists():
+    if look and not _due(now).exists():
         return 0  # an idle tick: one read of the partial index, no transaction, no lock
     with transaction.atomic():
-        rows = _claim(now, batch)
-        if not rows:
-            return 0
-        claimed = [_Swept(row) for row in rows]
-        # Read fresh for every batch (a rule edited a moment ago applies at once); a
-        # calendar's schedule is built once per rule, not per row.
-        rules = {r.pk: r for r in TimerRule.objects.select_related("calendar")
-                 .filter(pk__in={t.rule_id for t in claimed})}
-        schedules: dict[int, calendars.Schedule] = {}
-        people = _people({t.order_id for t in claimed})
-        texts = _Texts()
-        events: list[tuple[int, str, dt.datetime, int, Any]] = []
-        notes: list[tuple[Any, ...]] = []
-        for row, timer in zip(rows, claimed, strict=True):
-            try:
-                rule = rules[timer.rule_id]
-                schedule = schedules.get(rule.pk)
-                if schedule is None:
-                    schedule = schedules[rule.pk] = schedule_of(rule)
-                fired = _reach(timer, rule.ladder, schedule, now)
-                row_notes = []
-                for level, kind, _reached, step in fired:
-                    row_notes.extend(_notifications(
-                        timer.pk, timer.order_id, timer.kind, timer.due_at, level, step,
-                        kind, people.get(timer.order_id, {}), texts))
-                _plan(timer, rule, schedule)
-            except Exception:  # one bad row must not stop the sweep
-                logger.exception("SLA timer %s could not be evaluated", timer.pk)
-                # Nothing of this row is kept but a later look (30 s, doubling, capped);
-                # steps it reached fire then, still at their true times.
-                timer.__init__(row)  # type: ignore[misc]
-                timer.next_check_at = now + min(RETRY_AFTER * 2 ** min(timer.failures, 16),
-                                                RETRY_CAP)
-                timer.failures = min(timer.failures + 1, RETRY_COUNT_MAX)
-                continue
-            timer.failures = 0
-            events.extend((timer.pk, kind, reached, level, step["percent"])
-                          for level, kind, reached, step in fired)
-            notes.extend(row_notes)
-        recorded = clock.now()  # when this batch is written: what detection latency counts
-        update_rows(Timer, _Swept.WRITTEN,
-                    [(t.pk, *(getattr(t, name) for name in _Swept.WRITTEN))
-                     for t in claimed])
-        insert_rows(TimerEvent, ["timer_id", "kind", "at", "recorded_at", "level", "reason",
-                                 "data"],
-                    [(pk, kind, at, recorded, level, "", {"percent": percent})
-                     for pk, kind, at, level, percent in events])
-        notify_rows(notes)
-        _publish_steps([(pk, kind, at) for pk, kind, at, _, _ in events])
+        handled = _sweep_set(now, batch) if connection.vendor == "postgresql" else 0
+        if handled >= batch:
+            return handled
+        return handled + _sweep_rows(now, batch - handled)
+
+
+def _sweep_rows(now: dt.datetime, batch: int) -> int:
+    """The sweep row by row in Python (claim, arithmetic, set-based writes): for rules
+    ``_sweep_set`` does not take (business-hours calendars, an unsorted ladder), for a
+    batch it could not do, and on SQLite."""
+    rows = _claim(now, batch)
+    if not rows:
+        return 0
+    claimed = [_Swept(row) for row in rows]
+    # Read fresh for every batch (a rule edited a moment ago applies at once); a
+    # calendar's schedule is built once per rule, not per row.
+    rules = {r.pk: r for r in TimerRule.objects.select_related("calendar")
+             .filter(pk__in={t.rule_id for t in claimed})}
+    schedules: dict[int, calendars.Schedule] = {}
+    people = {t.order_id: t.people for t in claimed}
+    texts = _Texts()
+    events: list[tuple[int, str, dt.datetime, int, Any]] = []
+    notes: list[tuple[Any, ...]] = []
+    for row, timer in zip(rows, claimed, strict=True):
+        try:
+            rule = rules[timer.rule_id]
+            schedule = schedules.get(rule.pk)
+            if schedule is None:
+                schedule = schedules[rule.pk] = schedule_of(rule)
+            fired = _reach(timer, rule.ladder, schedule, now)
+            row_notes = []
+            for level, kind, _reached, step in fired:
+                row_notes.extend(_notifications(
+                    timer.pk, timer.order_id, timer.kind, timer.due_at, level, step,
+                    kind, people.get(timer.order_id, {}), texts))
+            _plan(timer, rule, schedule)
+        except Exception:  # one bad row must not stop the sweep
+            logger.exception("SLA timer %s could not be evaluated", timer.pk)
+            # Nothing of this row is kept but a later look (30 s, doubling, capped);
+            # steps it reached fire then, still at their true times.
+            timer.__init__(row)  # type: ignore[misc]
+            timer.next_check_at = now + min(RETRY_AFTER * 2 ** min(timer.failures, 16),
+                                            RETRY_CAP)
+            timer.failures = min(timer.failures + 1, RETRY_COUNT_MAX)
+            continue
+        timer.failures = 0
+        events.extend((timer.pk, kind, reached, level, step["percent"])
+                      for level, kind, reached, step in fired)
+        notes.extend(row_notes)
+    recorded = clock.now()  # when this batch is written: what detection latency counts
+    update_rows(Timer, _Swept.WRITTEN,
+                [(t.pk, *(getattr(t, name) for name in _Swept.WRITTEN))
+                 for t in claimed])
+    insert_rows(TimerEvent, ["timer_id", "kind", "at", "recorded_at", "level", "reason",
+                             "data"],
+                [(pk, kind, at, recorded, level, "", {"percent": percent})
+                 for pk, kind, at, level, percent in events])
+    notify_rows(notes)
+    _publish_steps([(pk, kind, at) for pk, kind, at, _, _ in events])
     return len(claimed)
+
+
+# --- The sweep in one statement (PostgreSQL) ----------------------------------------
+
+_NOTIFIED_ROLES = frozenset({"technician", "dispatcher", "supervisor"})
+
+
+def _set_ladder(rule: TimerRule) -> list[tuple[int, float, str, str, bool, bool, bool]] | None:
+    """The rule's ladder as rows for ``_SWEEP_SQL`` (level, percent, its JSON, event kind,
+    tell the technician / the dispatch desk / the supervisor), or None when the statement
+    cannot follow it exactly: business time (a calendar), a ladder whose percentages go
+    down (steps fire in order, the first one not reached stops the ladder), a value of
+    another type or a role ``_notifications`` does not know."""
+    if rule.calendar_id is not None and rule.anchor != Anchor.APPOINTMENT_START:
+        return None  # business time (``schedule_of``)
+    rows = []
+    last = None
+    ladder = rule.ladder
+    if not isinstance(ladder, list):
+        return None
+    for level, step in enumerate(ladder):
+        if not isinstance(step, dict):
+            return None
+        percent, kind = step.get("percent"), step.get("event", TimerEventKind.ESCALATED)
+        notify = step.get("notify", [])
+        if (isinstance(percent, bool) or not isinstance(percent, int | float)
+                or not isinstance(kind, str) or not isinstance(notify, list)
+                or not set(notify) <= _NOTIFIED_ROLES
+                or (last is not None and percent < last)):
+            return None
+        last = percent
+        rows.append((level, float(percent), json.dumps(percent), str(kind),
+                     "technician" in notify, "dispatcher" in notify, "supervisor" in notify))
+    return rows
+
+
+def _sweep_set(now: dt.datetime, batch: int) -> int:
+    """Claim and record up to ``batch`` due timers of calendar-time rules in one statement
+    (one round trip): a data-modifying CTE claims the rows (``FOR UPDATE SKIP LOCKED``),
+    finds the ladder steps each has reached and when (R38: the true time), updates the
+    timers, inserts the events and the notifications (texts and recipients included) and
+    returns the steps to publish. The rows are locked and their level read under the lock,
+    so a step is normally new: the inserts are plain (no ``ON CONFLICT`` check per row);
+    if one exists after all, its unique key fails the statement and the row path, which
+    skips existing rows, does the batch. The same arithmetic as ``_sweep_rows``, on the server:
+    no row comes to Python. Returns how many timers it handled; 0 if no rule qualifies or
+    the statement failed (then nothing of it is kept and ``_sweep_rows`` does the batch,
+    isolating a bad row)."""
+    ladders = {}
+    for rule in TimerRule.objects.only("pk", "ladder", "anchor", "calendar"):
+        rows = _set_ladder(rule)
+        if rows is not None:
+            ladders[rule.pk] = rows
+    if not ladders:
+        return 0
+    texts = _Texts()
+    steps = [(pk, *step) for pk, rows in ladders.items() for step in rows]
+    template = (texts.template.replace("%(event)s", "%1$s").replace("%(number)s", "%2$s")
+                .replace("%(timer)s", "%3$s").replace("%(due)s", "%4$s"))
+    recorded = clock.now()
+    params = {
+        "now": now, "batch": batch, "rules": list(ladders), "recorded": recorded,
+        "l_rule": [s[0] for s in steps], "l_level": [s[1] for s in steps],
+        "l_pct": [s[2] for s in steps], "l_json": [s[3] for s in steps],
+        "l_kind": [s[4] for s in steps], "l_tech": [s[5] for s in steps],
+        "l_disp": [s[6] for s in steps], "l_sup": [s[7] for s in steps],
+        "ev_kind": list(texts.events), "ev_label": list(texts.events.values()),
+        "tk_kind": list(texts.timers), "tk_label": list(texts.timers.values()),
+        "template": template, "prefix": texts.prefix, "zone": str(texts.zone),
+        "in_app": "in_app", "email": "email", "sent": "sent", "pending": "pending",
+        "armed": TimerStatus.ARMED.value,
+    }
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            _fast_timestamps(cursor.cursor)
+            cursor.execute(_sweep_sql(), params)
+            handled, emails, ids, kinds, ats = cursor.fetchone()
+    except IntegrityError:
+        # A step or a notification already recorded (the statement inserts without
+        # ON CONFLICT, which would cost every row a speculative insertion): the row path
+        # skips what exists.
+        logger.info("A step of this SLA sweep batch exists; sweeping row by row")
+        return 0
+    except Exception:  # a row the statement cannot do: the row-by-row path isolates it
+        logger.exception("The set-based SLA sweep failed; sweeping row by row")
+        return 0
+    if emails:
+        notify_rows_flush()
+    if handled:
+        alerts_written(written_at=recorded)  # the in-app rows it wrote (Web Push)
+    _publish_steps(list(zip(ids or [], kinds or [], ats or [], strict=True)))
+    return int(handled)
+
+
+def _sweep_sql() -> str:
+    """``_SWEEP_SQL`` with the tables' names (built once)."""
+    global _SWEEP_SQL_TEXT
+    if _SWEEP_SQL_TEXT is None:
+        people_sql, people_params = WorkOrder.objects.values_list(
+            "pk", "technician__user_id", "technician__team__supervisor_id",
+            "technician__team__supervisor__email").order_by().query.sql_with_params()
+        assert not people_params
+        _SWEEP_SQL_TEXT = _SWEEP_SQL.format(
+            timer=Timer._meta.db_table, event=TimerEvent._meta.db_table,
+            note=notification_table(), people=people_sql)
+    return _SWEEP_SQL_TEXT
+
+
+_SWEEP_SQL_TEXT: str | None = None
+
+#: One batch of the sweep. ``claimed``: the due rows, locked; ``steps``: each row's ladder
+#: steps from its level on, with the moment each is reached (``_moment_at``: the start of
+#: the run plus what is left of the step's share of the target, in whole seconds, as
+#: ``_step_seconds`` truncates it); ``fired``: those reached by now (the ladder is sorted,
+#: so they are the ones ``_due_steps`` finds, and the first step not reached is the one
+#: with the earliest moment: the next check); ``plan``: each timer's new values (``_reach``
+#: and ``_plan``). The texts are ``_Texts.text`` (the template with positional arguments).
+_SWEEP_SQL = """
+WITH claimed AS (
+    SELECT id, order_id, rule_id, kind, target_seconds, consumed_seconds, running_since,
+           due_at, escalation_level, warned_at, breached_at
+    FROM {timer}
+    WHERE status = %(armed)s AND next_check_at IS NOT NULL AND next_check_at <= %(now)s
+          AND rule_id = ANY(%(rules)s)
+    ORDER BY next_check_at LIMIT %(batch)s
+    FOR UPDATE SKIP LOCKED
+), ladder AS (
+    SELECT * FROM unnest(%(l_rule)s::bigint[], %(l_level)s::int[], %(l_pct)s::float8[],
+                         %(l_json)s::text[], %(l_kind)s::text[], %(l_tech)s::bool[],
+                         %(l_disp)s::bool[], %(l_sup)s::bool[])
+        AS l(rule_id, level, pct, pct_json, kind, tech, disp, sup)
+), steps AS (
+    SELECT c.id, c.order_id, c.kind AS timer_kind, c.due_at, c.escalation_level,
+           c.warned_at, c.breached_at,
+           c.running_since + make_interval(
+               secs => greatest(c.target_seconds - c.consumed_seconds, 0)) AS new_due_at,
+           l.level, l.pct_json, l.kind, l.tech, l.disp, l.sup,
+           c.running_since + make_interval(secs => greatest(
+               trunc(c.target_seconds::float8 * l.pct / 100) - c.consumed_seconds, 0))
+               AS reached
+    FROM claimed c
+    LEFT JOIN ladder l ON l.rule_id = c.rule_id AND l.level >= c.escalation_level
+), fired AS (
+    SELECT * FROM steps WHERE reached <= %(now)s
+), plan AS (
+    SELECT id, min(escalation_level) AS escalation_level, min(warned_at) AS warned_at,
+           min(breached_at) AS breached_at, min(new_due_at) AS due_at,
+           max(level) FILTER (WHERE reached <= %(now)s) + 1 AS level,
+           min(reached) FILTER (WHERE reached <= %(now)s AND kind = 'warned') AS warned,
+           min(reached) FILTER (WHERE reached <= %(now)s AND kind = 'breached') AS breached,
+           min(reached) FILTER (WHERE reached > %(now)s) AS next_check
+    FROM steps GROUP BY id
+), timers AS (
+    UPDATE {timer} t SET
+        escalation_level = coalesce(p.level, p.escalation_level),
+        warned_at = coalesce(p.warned_at, p.warned),
+        breached_at = coalesce(p.breached_at, p.breached),
+        next_check_at = p.next_check,
+        due_at = p.due_at,
+        failures = 0
+    FROM plan p
+    WHERE t.id = p.id
+), events AS (
+    INSERT INTO {event} (timer_id, kind, at, recorded_at, level, reason, data)
+    SELECT id, kind, reached, %(recorded)s, level, '',
+           jsonb_build_object('percent', pct_json::jsonb)
+    FROM fired ORDER BY id, level
+), labels AS (
+    SELECT * FROM unnest(%(ev_kind)s::text[], %(ev_label)s::text[]) AS e(kind, label)
+), timer_labels AS (
+    SELECT * FROM unnest(%(tk_kind)s::text[], %(tk_label)s::text[]) AS k(kind, label)
+), texts AS MATERIALIZED (
+    SELECT f.*, p.technician, p.supervisor, coalesce(p.email, '') AS email,
+           format(%(template)s, coalesce(e.label, f.kind),
+                  %(prefix)s || CASE WHEN f.order_id < 100000000
+                                     THEN lpad(f.order_id::text, 8, '0')
+                                     ELSE f.order_id::text END,
+                  coalesce(k.label, f.timer_kind),
+                  coalesce(to_char(f.due_at AT TIME ZONE %(zone)s, 'YYYY-MM-DD HH24:MI'), '-'))
+               AS body
+    FROM fired f
+    LEFT JOIN labels e ON e.kind = f.kind
+    LEFT JOIN timer_labels k ON k.kind = f.timer_kind
+    LEFT JOIN ({people}) AS p(order_id, technician, supervisor, email)
+        ON p.order_id = f.order_id
+), notes AS (
+    INSERT INTO {note} (channel, recipient_id, address, kind, subject, body, order_id,
+                        dedupe_key, attempts, last_error, read_at, created_at,
+                        next_attempt_at, status, sent_at)
+    SELECT r.channel, r.recipient, r.address, 'sla.' || x.kind, x.body, x.body, x.order_id,
+           'sla:' || x.id || ':' || x.level || ':' || r.suffix, 0, '', NULL, %(recorded)s,
+           %(recorded)s, CASE WHEN r.channel = %(in_app)s THEN %(sent)s ELSE %(pending)s END,
+           CASE WHEN r.channel = %(in_app)s THEN %(recorded)s::timestamptz END
+    FROM texts x CROSS JOIN LATERAL (VALUES
+        (1, 'technician', %(in_app)s, x.technician, '', x.tech AND x.technician IS NOT NULL),
+        (2, 'dispatcher', %(in_app)s, NULL::integer, 'role:dispatcher', x.disp),
+        (3, 'supervisor', %(in_app)s, NULL::integer, 'role:supervisor', x.sup),
+        (4, 'supervisor-email', %(email)s, x.supervisor, x.email, x.sup AND x.email <> ''))
+        AS r(n, suffix, channel, recipient, address, wanted)
+    WHERE r.wanted
+    ORDER BY x.id, x.level, r.n
+)
+SELECT (SELECT count(*) FROM claimed),
+       (SELECT count(*) FROM texts WHERE sup AND email <> ''),
+       array_agg(id ORDER BY id, level) FILTER (WHERE kind IN ('warned', 'breached')),
+       array_agg(kind ORDER BY id, level) FILTER (WHERE kind IN ('warned', 'breached')),
+       array_agg(reached ORDER BY id, level) FILTER (WHERE kind IN ('warned', 'breached'))
+FROM fired
+"""
 
 
 def _due(now: dt.datetime) -> Any:
@@ -466,12 +702,15 @@ def _due(now: dt.datetime) -> Any:
 
 
 def _claim(now: dt.datetime, batch: int) -> list[tuple[Any, ...]]:
-    """``SELECT … FOR UPDATE SKIP LOCKED`` of the due rows, answered from the partial
-    index; several sweeps get disjoint rows. On
-    PostgreSQL the rows are read with the driver's C loader for timestamps (Django's own
-    loader is Python and was most of the claim's time in a breach storm)."""
-    query = (_due(now).select_for_update(skip_locked=True).order_by("next_check_at")
-             .values_list(*_Swept.CLAIMED)[:batch])
+    """``SELECT … FOR UPDATE OF sla_timer SKIP LOCKED`` of the due rows, answered from the
+    partial index, with who to tell about each order (its technician's user, the team's
+    supervisor: outer joins, not locked) in the same statement; several sweeps get
+    disjoint rows. On PostgreSQL the rows are read with the driver's C loader for
+    timestamps (Django's own loader is Python and was most of the claim's time in a
+    breach storm)."""
+    query = (_due(now).select_for_update(skip_locked=True, of=("self",))
+             .order_by("next_check_at")
+             .values_list(*_Swept.CLAIMED, *_Swept.PEOPLE)[:batch])
     if connection.vendor != "postgresql":
         return list(query)
     sql, params = query.query.sql_with_params()
@@ -499,9 +738,14 @@ def _publish_steps(steps: list[tuple[int, str, dt.datetime]]) -> None:
 
 
 def sweep_all(*, now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> int:
+    """Sweep batch after batch until one comes back short. Only the first looks whether
+    anything is due (an idle tick stays one read); the next ones claim straight away, an
+    empty claim being the answer."""
     total = 0
+    look = True
     while True:
-        handled = sweep(now=now, batch=batch)
+        handled = sweep(now=now, batch=batch, look=look)
+        look = False
         total += handled
         if handled < batch:
             return total

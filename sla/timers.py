@@ -220,8 +220,9 @@ class TimerEventKind(models.TextChoices):
 class TimerEvent(models.Model):
     """Append-only log of a timer's life; ``sla_verify`` replays it to check every breach."""
 
+    #: No index of its own: ``one_event_per_step`` starts with it.
     timer = models.ForeignKey(Timer, on_delete=models.CASCADE, related_name="events",
-                              verbose_name=_("timer"))
+                              verbose_name=_("timer"), db_index=False)
     kind = models.CharField(_("event"), max_length=10, choices=TimerEventKind.choices)
     #: When it happened in the order's life (a breach: the true due time, not when the
     #: sweep noticed).
@@ -236,9 +237,11 @@ class TimerEvent(models.Model):
         verbose_name_plural = _("SLA timer events")
         ordering = ["at", "id"]
         constraints = [
-            # A ladder step fires once per timer, however many sweeps race (R38).
-            models.UniqueConstraint(fields=["timer", "level"], name="one_event_per_step",
-                                    condition=models.Q(level__isnull=False)),
+            # A ladder step fires once per timer, however many sweeps race (R38). Events
+            # that are no ladder step (started, paused, ...) have no level, and NULLs are
+            # distinct, so they are not limited; the index also serves every lookup of a
+            # timer's events, so ``timer`` needs none of its own.
+            models.UniqueConstraint(fields=["timer", "level"], name="one_event_per_step"),
         ]
 
     def __str__(self) -> str:

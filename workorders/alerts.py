@@ -16,6 +16,7 @@ runs). A new assignment is pushed to the technician's phone (R4).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.conf import settings
@@ -93,11 +94,14 @@ def audience(alert: Notification) -> list[Any]:
     return list(people.distinct())
 
 
-def push_alerts(ids: list[int], dedupe_keys: list[str]) -> int:
+def push_alerts(ids: list[int], dedupe_keys: list[str], written_at: str | None = None) -> int:
     """One ``push`` row per alert and person with a subscribed browser; returns how many
-    were written (none again for the same alert and person)."""
-    alerts = (Notification.objects.filter(Q(pk__in=ids) | Q(dedupe_key__in=dedupe_keys),
-                                          channel=Channel.IN_APP)
+    were written (none again for the same alert and person). The alerts: by id, by dedupe
+    key, or every in-app row created at ``written_at`` (ISO time)."""
+    which = Q(pk__in=ids) | Q(dedupe_key__in=dedupe_keys)
+    if written_at:
+        which |= Q(created_at=dt.datetime.fromisoformat(written_at))
+    alerts = (Notification.objects.filter(which, channel=Channel.IN_APP)
               .select_related("order"))
     written = 0
     for alert in alerts:
@@ -129,7 +133,8 @@ def push_after_commit(event: AlertsWritten) -> None:
     # .tasks imports this module (the task calls push_alerts).
     from .tasks import push_alerts_task
 
-    outbox.send_after_commit(push_alerts_task, list(event.ids), list(event.dedupe_keys))
+    outbox.send_after_commit(push_alerts_task, list(event.ids), list(event.dedupe_keys),
+                             event.written_at.isoformat() if event.written_at else None)
 
 
 def tell_assigned_technician(event: OrderEvent) -> None:
