@@ -174,3 +174,14 @@ def test_an_abnormal_order_alerts_the_call_centre_and_the_dispatchers(make_order
     for user in (agent, dispatcher):
         kinds = [a.kind for a in alerts_for(user) if a.order_id == order.pk]
         assert kinds.count("abnormal") == 1, user
+
+
+def test_the_inbox_holds_the_last_days_only(make_order, dispatcher, settings):
+    settings.ALERTS_INBOX_DAYS = 7
+    order = make_order(State.ACCEPTED)
+    old = _to_role(order, "dispatcher")
+    Notification.objects.filter(pk=old.pk).update(
+        created_at=clock.now() - dt.timedelta(days=7, minutes=1))
+    recent = _to_role(order, "dispatcher", kind="sla.warned")
+    assert [a.pk for a in alerts_for(dispatcher)] == [recent.pk]
+    assert unread_count(dispatcher) == 1
