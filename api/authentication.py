@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
-from fieldops import clock
+from fieldops import clock, refdata
 from fieldops.logins import client_address
 from fieldops.rawsql import plan_for, typed
 
@@ -45,13 +45,16 @@ def split_token(token: str) -> str | None:
 
 @functools.cache
 def _token_sql() -> str:
-    """The token, its client and the client's user in one query (every request runs it).
+    """The token, its client and the client's user in one query (every request runs it),
+    with the reference stamp (``fieldops.refdata``).
     Written out once per process from the models' metadata: the ORM would compile the same
     statement on every request, which costs more than running it."""
     models = (ApiToken, ApiClient, get_user_model())
     columns = ", ".join(f'"{m._meta.db_table}"."{f.column}"' for m in models
                         for f in m._meta.concrete_fields)
     token, client, user = (f'"{m._meta.db_table}"' for m in models)
+    if connections[router.db_for_read(ApiToken)].vendor == "postgresql":
+        columns += f", {refdata.STAMP_SQL}"  # the reference stamp of this request
     return (f'SELECT {columns} FROM {token} '
             f'JOIN {client} ON {client}."id" = {token}."client_id" '
             f'JOIN {user} ON {user}."id" = {client}."user_id" '
@@ -69,6 +72,9 @@ def token_by_prefix(prefix: str) -> ApiToken | None:
         return None
     models = (ApiToken, ApiClient, get_user_model())
     connection = connections[db]
+    stamp = None
+    if connection.vendor == "postgresql":
+        stamp, row = row[-1], row[:-1]
     values = typed(row, plan_for(connection, "api.token", lambda: [
         f for m in models for f in m._meta.concrete_fields]), connection)
     instances: list[Any] = []
@@ -80,6 +86,7 @@ def token_by_prefix(prefix: str) -> ApiToken | None:
     token, client, user = instances
     client.user = user
     token.client = client
+    token.reference_stamp = stamp
     return token
 
 
@@ -173,6 +180,9 @@ class TokenAuthentication(authentication.BaseAuthentication):
         if not client.is_active or not client.user.is_active:
             limit.refuse(_("This API client is disabled."))
         self._touch(row)
+        # Reference data (areas, policies, webhook endpoints) as of this stamp for the
+        # rest of the request, from this process's caches (fieldops.refdata).
+        refdata.note(getattr(row, "reference_stamp", None))
         user = client.user
         user.api_client = client  # the same object; spares a query later
         _cached_permissions(user)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import functools
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,7 @@ from django.db import connections, router
 from django.db.models import Prefetch, Q, QuerySet
 
 from appointments.models import Appointment, AppointmentStatus
-from fieldops import clock
+from fieldops import clock, refdata
 from fieldops.rawsql import plan_for, typed
 from surveys.models import FollowUp, FollowUpStatus
 from technicians.models import Area
@@ -100,16 +101,30 @@ def _select_sql(model: Any, column: str) -> str:
 
 def area_by_code(code: str) -> Area | None:
     """``Area.objects.filter(code=code).first()`` (the code is unique) for every intake,
-    without compiling the query each time."""
+    without compiling the query each time; in an API request, from this process's copy of
+    the areas as of the request's reference stamp (``fieldops.refdata``): no query. Each
+    call gets its own instance."""
     db = router.db_for_read(Area)
+    values = _AREAS.get(code, lambda: _area_values(db, code))
+    if values is None:
+        return None
+    return Area.from_db(db, [f.attname for f in Area._meta.concrete_fields], list(values))
+
+
+def _area_values(db: str, code: str) -> tuple[Any, ...] | None:
     with connections[db].cursor() as cursor:
         cursor.execute(_select_sql(Area, "code"), [code])
         row = cursor.fetchone()
     if row is None:
         return None
     fields = Area._meta.concrete_fields
-    values = typed(row, plan_for(connections[db], "api.area", lambda: fields), connections[db])
-    return Area.from_db(db, [f.attname for f in fields], values)
+    return tuple(typed(row, plan_for(connections[db], "api.area", lambda: fields),
+                       connections[db]))
+
+
+#: Area code -> the area's column values (``_area_values``), per reference stamp.
+_AREAS = refdata.Cache()
+refdata.watch(Area)
 
 
 @functools.cache
@@ -126,13 +141,26 @@ def active_webhook_endpoints() -> list[WebhookEndpoint]:
     none, so it is written once per process instead of compiled each time."""
     fields = WebhookEndpoint._meta.concrete_fields
     db = router.db_for_read(WebhookEndpoint)
+    names = [f.attname for f in fields]
+    rows = _ENDPOINTS.get(db, lambda: _endpoint_rows(db))
+    # Copies: an endpoint's lists (event types) are its own.
+    return [WebhookEndpoint.from_db(db, names, copy.deepcopy(list(row))) for row in rows]
+
+
+def _endpoint_rows(db: str) -> list[tuple[Any, ...]]:
     connection = connections[db]
     with connection.cursor() as cursor:
         cursor.execute(_endpoints_sql())
         rows = cursor.fetchall()
-    names = [f.attname for f in fields]
-    plan = plan_for(connection, "api.webhook_endpoints", lambda: fields)
-    return [WebhookEndpoint.from_db(db, names, typed(row, plan, connection)) for row in rows]
+    plan = plan_for(connection, "api.webhook_endpoints",
+                    lambda: WebhookEndpoint._meta.concrete_fields)
+    return [tuple(typed(row, plan, connection)) for row in rows]
+
+
+#: The active endpoints' column values, per reference stamp (``fieldops.refdata``): in an
+#: API request, the usual answer (nobody listens) costs no query.
+_ENDPOINTS = refdata.Cache()
+refdata.watch(WebhookEndpoint, ApiClient)
 
 
 def order_for(user: Any, pk: int) -> WorkOrder:

@@ -22,8 +22,10 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from fieldops import clock, roles
+from fieldops.bulk import insert_together
 from notifications.models import Channel
 from notifications.services import notify
+from workorders import pii
 from workorders.errors import DomainError, RuleViolation
 from workorders.events import OrderAction
 from workorders.models import WorkOrder, WorkOrderEvent
@@ -189,11 +191,13 @@ def work_order_create_idempotent(
                 if external_ref:
                     ClientReference.objects.create(user=user, external_ref=external_ref,
                                                    order=order)
-                body = respond(order)
-                IdempotencyKey.objects.create(user=user, key=key,
-                                              fingerprint=request_fingerprint,
-                                              response_status=status, response_body=body,
-                                              order=order)
+                with pii.held() as reads:
+                    body = respond(order)
+                # The answer's R40 read records and the key row with the answer: one
+                # statement, both or neither.
+                insert_together(reads, IdempotencyKey(
+                    user=user, key=key, fingerprint=request_fingerprint,
+                    response_status=status, response_body=body, order=order))
         except DomainError:
             # A rule refused the order; if this is the retry of a request answered before
             # (and a rule refuses it now, the day it named having passed), the first

@@ -18,7 +18,6 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -45,6 +44,7 @@ from .errors import PROBLEM_CONTENT_TYPE, ApiProblem
 from .filters import order_filters
 from .intake import order_intake
 from .models import WebhookEndpoint
+from .renderers import JSONRenderer
 from .throttling import client_of
 
 PERM_ADD = "workorders.add_workorder"
@@ -379,8 +379,6 @@ class WorkOrderCollectionView(ApiView):
 
 def _jsonable(body: dict[str, Any]) -> dict[str, Any]:
     """Round-trip through the JSON renderer, so the stored answer is exactly what was sent."""
-
-
     return json.loads(JSONRenderer().render(body))
 
 
@@ -595,7 +593,8 @@ class MeView(ApiView):
         client = client_of(request.user)
         if client is None:
             raise NotFound(_("You are signed in as staff, not as an API client."))
-        return Response(s.ClientSerializer(client).data)
+        # The serializer's own rendering, read once per process (api.rendering).
+        return Response(rendering.render(s.ClientSerializer, client, pii=False))
 
 
 # --- Webhooks ---------------------------------------------------------------------------

@@ -25,7 +25,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import connection, connections, models, router, transaction
+from django.db.models.sql import InsertQuery
 from psycopg.errors import UniqueViolation
 
 
@@ -159,3 +160,46 @@ def _prepared(field: Any, value: Any) -> Any:
     if isinstance(field, models.JSONField):
         return value  # part of the JSON payload as it is
     return field.get_db_prep_save(value, connection)
+
+
+def insert_together(first: Sequence[models.Model], last: models.Model) -> None:
+    """``bulk_create(first)`` then ``last.save()`` (a new row), in one statement on
+    PostgreSQL: ``first``'s INSERT runs as a data-modifying ``WITH`` of ``last``'s, so both
+    are written, or neither, with one round trip. ``last`` gets its primary key; the rows
+    of ``first`` do not (nothing reads them back); no signals are sent (as
+    ``bulk_create``). Elsewhere, or with nothing in ``first``, two plain writes."""
+    model = type(last)
+    using = router.db_for_write(model)
+    db = connections[using]
+    if not first or db.vendor != "postgresql" or last.pk is not None:
+        if first:
+            type(first[0])._default_manager.using(using).bulk_create(first)
+        last.save(using=using, force_insert=True)
+        return
+    head_sql, head_params = _insert_sql(first, using, returning=False)
+    tail_sql, tail_params = _insert_sql([last], using, returning=True)
+    with db.cursor() as cursor:
+        cursor.execute(f"WITH first_rows AS ({head_sql}) {tail_sql}",
+                       (*head_params, *tail_params))
+        (pk,) = cursor.fetchone()
+    last.pk = pk
+    last._state.adding, last._state.db = False, using
+
+
+def _insert_sql(objs: Sequence[models.Model], using: str,
+                *, returning: bool) -> tuple[str, tuple[Any, ...]]:
+    """The INSERT of ``objs`` (of one model, new rows) as Django's ``bulk_create`` writes
+    it (defaults and ``pre_save`` applied, related ids taken from related objects)."""
+    model = type(objs[0])
+    opts = model._meta
+    for obj in objs:
+        obj._prepare_related_fields_for_save(  # type: ignore[attr-defined]
+            operation_name="bulk_create")
+    fields = [f for f in opts.concrete_fields
+              if not f.generated and not isinstance(f, models.AutoField)]
+    query = InsertQuery(model)
+    query.insert_values(fields, list(objs), raw=False)
+    compiler = query.get_compiler(using=using)
+    compiler.returning_fields = [opts.pk] if returning else None
+    [(sql, params)] = compiler.as_sql()
+    return sql, tuple(params)

@@ -28,7 +28,7 @@ from psycopg import adapters
 from psycopg.pq import Format
 
 from appointments.rules import arrival_deadline
-from fieldops import bus, clock
+from fieldops import bus, clock, refdata
 from fieldops.bulk import insert_ignoring_conflicts, insert_rows, update_fields, update_rows
 from notifications.services import (
     alerts_written,
@@ -92,6 +92,8 @@ def active_policies() -> list[SlaPolicy]:
     the next order event always sees the policies as they are. Elsewhere (SQLite) a save
     or delete in this process drops the cache, and an edit must bump the version (the
     admin does, R38)."""
+    if refdata.current() is not None:  # an API request: as of its reference stamp
+        return _POLICIES_BY_STAMP.get("active", _load_policies)
     with connection.cursor() as cursor:
         cursor.execute(_POLICY_KEY_SQL if connection.vendor == "postgresql"
                        else _POLICY_KEY_SQL_PORTABLE)
@@ -101,8 +103,7 @@ def active_policies() -> list[SlaPolicy]:
     if cached is not None:
         return cached
     # Read after the key: the content is never older than the key it is stored under.
-    policies = list(SlaPolicy.objects.filter(is_active=True).order_by("pk")
-                    .prefetch_related("rules__calendar"))
+    policies = _load_policies()
     with _POLICY_LOCK:
         _POLICY_CACHE.clear()
         _POLICY_CACHE[key] = policies
@@ -118,6 +119,15 @@ _POLICY_KEY_SQL_PORTABLE = """
     SELECT id, version, updated_at FROM sla_slapolicy WHERE is_active ORDER BY id"""
 _POLICY_LOCK = threading.Lock()
 _POLICY_CACHE: dict[tuple[tuple[Any, ...], ...], list[SlaPolicy]] = {}
+#: The same, keyed on the reference stamp (``fieldops.refdata``: the policies, rules and
+#: calendars' tables renew it on every write), for requests that read it with their token.
+_POLICIES_BY_STAMP = refdata.Cache()
+refdata.watch(SlaPolicy, TimerRule)
+
+
+def _load_policies() -> list[SlaPolicy]:
+    return list(SlaPolicy.objects.filter(is_active=True).order_by("pk")
+                .prefetch_related("rules__calendar"))
 
 
 @receiver([post_save, post_delete], sender=SlaPolicy)
@@ -125,6 +135,7 @@ _POLICY_CACHE: dict[tuple[tuple[Any, ...], ...], list[SlaPolicy]] = {}
 def _policies_changed(sender: Any, **kwargs: Any) -> None:
     with _POLICY_LOCK:
         _POLICY_CACHE.clear()
+    _POLICIES_BY_STAMP.clear()
 
 
 def schedule_of(rule: TimerRule) -> calendars.Schedule:
@@ -218,6 +229,9 @@ def on_order_event(*, order: Any, action: str, at: dt.datetime) -> None:
         for timer in open_timers.values():
             if action in timer.rule.cancel_on:
                 events.extend(_close(timer, TimerStatus.CANCELLED, at, action, notes))
+    if fresh and order.sla_timer_rows:
+        # The intake's new timers, one INSERT for all (their ids come back with it).
+        Timer.objects.bulk_create(order.sla_timer_rows)
     TimerEvent.objects.bulk_create(events, ignore_conflicts=True)
     if notes:
 
@@ -278,9 +292,12 @@ def _arm(order: Any, policy: SlaPolicy, rule: TimerRule, schedule: calendars.Sch
                   policy_version=policy.version, target_seconds=target, started_at=at,
                   running_since=at)
     _plan(timer, rule, schedule)
-    timer.save()
     if fresh:
-        order.sla_timer_rows.append(timer)  # started empty by on_order_event
+        # Inserted with the order's other new timers in one statement (on_order_event),
+        # before their events; kept for the intake's answer (started empty there).
+        order.sla_timer_rows.append(timer)
+    else:
+        timer.save()
     return [_event(timer, TimerEventKind.STARTED, at, action,
                    data={"target_seconds": target,
                          "due_at": timer.due_at.astimezone(schedule.tz).isoformat()

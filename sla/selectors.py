@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from fieldops import clock
+from fieldops import clock, refdata
 
 from . import calendars
 from .models import BusinessCalendar, CalendarOverride, OverrideKind, WorkingPeriod
@@ -45,8 +45,18 @@ def schedule_for(calendar: BusinessCalendar | int, *,
     """
     pk = calendar if isinstance(calendar, int) else calendar.pk
     first, last = years or default_years()
-    revision = BusinessCalendar.objects.filter(pk=pk).values_list("revision", flat=True).get()
+    # In an API request the revision is this process's copy as of the request's
+    # reference stamp (fieldops.refdata: writes to the calendars' tables renew it).
+    revision = _REVISIONS.get(pk, lambda: _revision(pk))
     return _cached(pk, revision, first, last)
+
+
+def _revision(pk: int) -> UUID:
+    return BusinessCalendar.objects.filter(pk=pk).values_list("revision", flat=True).get()
+
+
+_REVISIONS = refdata.Cache()
+refdata.watch(BusinessCalendar, WorkingPeriod, CalendarOverride)
 
 
 def schedule_named(name: str, *, years: tuple[int, int] | None = None) -> calendars.Schedule:

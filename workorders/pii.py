@@ -8,7 +8,9 @@ which order and customer, what, through which face and where.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import threading
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fieldops import clock
@@ -17,8 +19,8 @@ from fieldops.privacy import mask_phone
 from .access import sees_full_contact
 from .models import Customer, Face, PiiAccess, WorkOrder
 
-__all__ = ["Face", "phone_for", "record_customer_read", "record_reads", "record_reads_by_id",
-           "sees_full_contact"]
+__all__ = ["Face", "held", "phone_for", "record_customer_read", "record_reads",
+           "record_reads_by_id", "sees_full_contact"]
 
 
 def record_reads(*, user: Any, orders: Iterable[WorkOrder], face: Face, where: str,
@@ -31,8 +33,30 @@ def record_reads(*, user: Any, orders: Iterable[WorkOrder], face: Face, where: s
                       face=face, where=where, what=what)
             for order in {o.pk: o for o in orders}.values()
             if sees_full_contact(user, order)]
-    PiiAccess.objects.bulk_create(rows)
+    pending = getattr(_held, "rows", None)
+    if pending is not None:
+        pending.extend(rows)  # the caller of held() writes them, in this transaction
+    else:
+        PiiAccess.objects.bulk_create(rows)
     return len(rows)
+
+
+_held = threading.local()
+
+
+@contextlib.contextmanager
+def held() -> Iterator[list[PiiAccess]]:
+    """Within the block, ``record_reads`` puts its rows in the list it yields instead of
+    inserting them, for a caller that writes them together with its own last row, in the
+    same transaction and before the answer leaves (``api.services``: with the idempotency
+    key, one statement). A caller that does not write them must not show the answer."""
+    rows: list[PiiAccess] = []
+    outer = getattr(_held, "rows", None)
+    _held.rows = rows
+    try:
+        yield rows
+    finally:
+        _held.rows = outer
 
 
 def record_customer_read(*, user: Any, customer: Customer, face: Face, where: str,
