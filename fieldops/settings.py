@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "notifications",
     "api",
     "dashboards",
+    "planning",
     # The faces: the dispatcher's desk, the technician's pages, the customer's link pages.
     "console",
     "fieldapp",
@@ -274,6 +275,17 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("HEARTBEAT_SECONDS", default=30.0),
     },
 }
+
+# --- Dispatch planning (docs/console.md, "Ranked technicians") -------------------
+# The geocoder (a dotted path): the demo one places addresses in the demo city offline;
+# planning.geocoding.NominatimGeocoder asks NOMINATIM_URL after the order is saved.
+GEOCODER = env.str("GEOCODER", default="planning.geocoding.DemoGeocoder")
+NOMINATIM_URL = env.str("NOMINATIM_URL", default="https://nominatim.openstreetmap.org")
+NOMINATIM_USER_AGENT = env.str("NOMINATIM_USER_AGENT", default="fieldops dispatch")
+# The ranking's weights and figures (planning/ranking.py), as JSON; missing keys keep
+# their defaults: {"weights": {"load": 10, "km": 2, "busy": 50, "promise": 100},
+# "speed_kmh": 20, "unknown_km": 10, "position_max_age_hours": 12, "day": ["08:00", "20:00"]}
+DISPATCH_RANKING = env.json("DISPATCH_RANKING", default={})
 
 # --- Notifications (outbox) ------------------------------------------------
 # SMS: a gateway class with send(to=, text=, message_id=); the embedded default writes

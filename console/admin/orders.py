@@ -27,6 +27,7 @@ from console import forms as wo_forms
 from console.admin.queue import queue_view
 from fieldops.admin import ReadOnlyAdmin, ReadOnlyInline
 from fieldops.privacy import mask_phone
+from planning.ranking import rank_candidates
 from sla.timer_admin import SlaStatusFilter, TimerInline
 from surveys import services as survey_services
 from surveys.admin import FollowUpInline, ReworkRoundInline, SurveyInline
@@ -110,6 +111,10 @@ DESK_ACTIONS: dict[str, DeskAction] = {
         lambda o, by, d: services.work_order_cancel(order=o, by=by, reason=d["reason"]),
         danger=True),
 }
+
+
+#: Desk actions whose technician is chosen from the ranking, best first with reasons (R4).
+RANKED_ACTIONS = frozenset({"dispatch", "reassign"})
 
 
 def desk_actions_for(order: WorkOrder, user: Any) -> list[tuple[str, DeskAction]]:
@@ -331,6 +336,11 @@ class WorkOrderAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(change_url)
         else:
             form = desk.form()
+        candidates = None
+        if action in RANKED_ACTIONS:
+            exclude = [order.technician_id] if order.technician_id else []
+            candidates = rank_candidates(order, exclude=exclude)
+            wo_forms.offer_ranked(form, candidates)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -340,6 +350,7 @@ class WorkOrderAdmin(admin.ModelAdmin):
             "desk": desk,
             "version": request.POST.get("version", order.version),
             "change_url": change_url,
+            "candidates": candidates,
         }
         return TemplateResponse(request, "admin/workorders/workorder/act.html", context)
 
