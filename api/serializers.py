@@ -423,9 +423,9 @@ class CandidateSerializer(serializers.Serializer):
     score = serializers.FloatField(help_text=_("Lower is better (docs/console.md)."))
     open_orders = serializers.IntegerField(min_value=0)
     visits_that_day = serializers.IntegerField(min_value=0)
-    origin = serializers.ChoiceField(
-        choices=["previous_visit", "position", "area"], allow_null=True,
-        help_text=_("Where the distance is measured from."))
+    origin = serializers.CharField(allow_null=True, help_text=_(
+        "Where the distance is measured from: previous_visit, position (the last check-in) "
+        "or area (its centre); null when unknown."))
     distance_km = serializers.FloatField(allow_null=True, min_value=0)
     travel_minutes = serializers.IntegerField(allow_null=True, min_value=0)
     free_from = serializers.DateTimeField(allow_null=True)

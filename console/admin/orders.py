@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
@@ -28,6 +29,7 @@ from console.admin.queue import queue_view
 from fieldops.admin import ReadOnlyAdmin, ReadOnlyInline
 from fieldops.privacy import mask_phone
 from planning.ranking import rank_candidates
+from planning.selectors import map_data
 from sla.timer_admin import SlaStatusFilter, TimerInline
 from surveys import services as survey_services
 from surveys.admin import FollowUpInline, ReworkRoundInline, SurveyInline
@@ -305,6 +307,8 @@ class WorkOrderAdmin(admin.ModelAdmin):
             path("queue/", self.admin_site.admin_view(
                 lambda request: queue_view(request, self.admin_site)),
                  name="workorders_workorder_queue"),
+            path("map/", self.admin_site.admin_view(self.map_view),
+                 name="workorders_workorder_map"),
         ]
         return own + urls
 
@@ -353,6 +357,25 @@ class WorkOrderAdmin(admin.ModelAdmin):
             "candidates": candidates,
         }
         return TemplateResponse(request, "admin/workorders/workorder/act.html", context)
+
+    def map_view(self, request: HttpRequest) -> HttpResponse:
+        """Open orders and technicians' last positions on a map (tiles from
+        ``MAP_TILE_URL``), with a line from each technician to their next order."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        data = map_data()
+        next_order = {line["technician"]: line["order"] for line in data["lines"]}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Map"),
+            "data": data,
+            "technicians": [{**t, "next": next_order.get(t["id"])}
+                            for t in data["technicians"]],
+            "tile_url": settings.MAP_TILE_URL,
+            "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
+        }
+        return TemplateResponse(request, "admin/workorders/workorder/map.html", context)
 
     def intake_view(self, request: HttpRequest) -> HttpResponse:
         """New order at the desk through the same service the API uses (R1, R3)."""
