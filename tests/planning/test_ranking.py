@@ -224,3 +224,16 @@ def test_a_whole_day_agreed_at_intake_holds_no_slot(make_order: Any, east: Area)
     assert c.visits_that_day == 1 and c.clash is None
     assert "1 visit booked today" in c.reasons
     assert "free 09:00-20:00" in c.reasons  # from now to the end of the working day
+
+
+def test_the_ranking_reads_a_fixed_number_of_queries(make_order: Any, east: Area,
+                                                     django_assert_max_num_queries: Any
+                                                     ) -> None:
+    """One read per kind of fact, however many technicians serve the area."""
+    order = make_order()
+    for n in range(12):
+        tech = make_technician(f"t{n}", areas=[east])
+        put(tech, order, km_north=n)
+    with django_assert_max_num_queries(12):
+        ranked = ranking.rank_candidates(order)
+    assert len(ranked) == 12
