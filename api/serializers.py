@@ -399,6 +399,51 @@ class TechnicianRefSerializer(serializers.Serializer):
     employee_no = serializers.CharField()
 
 
+class PromiseSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["contact", "rework_contact", "visit", "arrival"],
+                                   help_text=_("The SLA timer (R7, R31, R34/R35, R14)."))
+    due_at = serializers.DateTimeField()
+    met = serializers.BooleanField(help_text=_(
+        "Contact: still due. Visit and arrival: the estimated arrival is before it is due."))
+
+
+class CandidateSerializer(serializers.Serializer):
+    """One technician in the dispatch ranking (R4), best first."""
+
+    technician = TechnicianRefSerializer()
+    rank = serializers.IntegerField(min_value=1)
+    eligible = serializers.BooleanField(help_text=_(
+        "On duty, serves the order's area, has its kind, service and access-type skills."))
+    refusal = serializers.CharField(allow_null=True, help_text=_(
+        "Why the technician may not take the order (R4), or null."))
+    at_capacity = serializers.BooleanField(help_text=_(
+        "Holds daily capacity or more open orders: auto-dispatch skips them."))
+    auto_dispatch_choice = serializers.BooleanField(help_text=_(
+        "The technician auto-dispatch would choose."))
+    score = serializers.FloatField(help_text=_("Lower is better (docs/console.md)."))
+    open_orders = serializers.IntegerField(min_value=0)
+    visits_that_day = serializers.IntegerField(min_value=0)
+    origin = serializers.CharField(allow_null=True, help_text=_(
+        "Where the distance is measured from: previous_visit, position (the last check-in) "
+        "or area (its centre); null when unknown."))
+    distance_km = serializers.FloatField(allow_null=True, min_value=0)
+    travel_minutes = serializers.IntegerField(allow_null=True, min_value=0)
+    free_from = serializers.DateTimeField(allow_null=True)
+    free_until = serializers.DateTimeField(allow_null=True)
+    clash = serializers.CharField(allow_null=True, help_text=_(
+        "The number of the technician's booked order the window overlaps, or null."))
+    promises = PromiseSerializer(many=True)
+    reasons = serializers.ListField(child=serializers.CharField(), help_text=_(
+        "The same facts in words, in the request's language."))
+
+
+class CandidatesSerializer(serializers.Serializer):
+    order = serializers.IntegerField()
+    number = serializers.CharField()
+    state = serializers.CharField()
+    candidates = CandidateSerializer(many=True)
+
+
 class TechnicianSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField(source="display_name")

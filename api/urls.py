@@ -16,6 +16,8 @@ urlpatterns = [
     path("work-orders/", views.WorkOrderCollectionView.as_view(), name="work-orders"),
     path("work-orders/<int:pk>/", views.WorkOrderDetailView.as_view(), name="work-order"),
     path("work-orders/<int:pk>/timeline/", views.TimelineView.as_view(), name="timeline"),
+    path("work-orders/<int:pk>/candidates/", views.CandidatesView.as_view(),
+         name="candidates"),
     path("work-orders/<int:pk>/appointment-change-requests/",
          views.ChangeRequestView.as_view(), name="change-requests"),
     path("work-orders/<int:pk>/follow-ups/", views.OrderFollowUpsView.as_view(),

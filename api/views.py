@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from appointments import services as booking_services
 from appointments.models import ChangeRequest
 from appointments.services import CHANGEABLE_STATES, appointment_request_change
+from planning import ranking
 from surveys import services as survey_services
 from surveys.models import FollowUp
 from technicians.models import Area, Technician
@@ -404,6 +405,23 @@ class TimelineView(ApiView):
                 "timer_events": sla.timer_events(order)}
         data = s.TimelineSerializer(body, context={"request": request}).data
         return Response(data, headers={"ETag": _etag(order)})
+
+
+class CandidatesView(ApiView):
+    @extend_schema(operation_id="work_orders_candidates", parameters=[ORDER_ID],
+                   responses={200: s.CandidatesSerializer, **_problems(*READ_ERRORS)},
+                   summary="Technicians ranked for dispatching this order, with reasons (R4).")
+    def get(self, request: Request, pk: int) -> Response:
+        self.require(request.user, PERM_DISPATCH)
+        order = self.get_order(request, pk)
+        exclude = [order.technician_id] if order.technician_id else []
+        ranked = ranking.rank_candidates(order, exclude=exclude)
+        choice = next((c for c in ranked if c.can_auto_dispatch), None)
+        body = {"order": order.pk, "number": order.number, "state": order.state,
+                "candidates": [{**vars(c), "rank": n, "auto_dispatch_choice": c is choice,
+                                "promises": [vars(p) for p in c.promises]}
+                               for n, c in enumerate(ranked, 1)]}
+        return Response(s.CandidatesSerializer(body).data)
 
 
 def _action_view(name: str, action: Action) -> type[ApiView]:

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fieldops.phones import PhoneFormField
 from fieldops.text import FreeTextField, LineField
+from planning.ranking import Candidate
 from technicians.models import Area, Technician
 from workorders.models import AccessType, Channel, CustomerClass, Kind, Service
 
@@ -34,6 +35,22 @@ class TechnicianChoiceForm(forms.Form):
 
 class ReassignForm(TechnicianChoiceForm):
     reason = FreeTextField(label=_("Reason"), max_length=500)
+
+
+def offer_ranked(form: forms.Form, candidates: list[Candidate]) -> None:
+    """R4: the technician is picked from the ranking, best first, each choice with its
+    reasons; empty leaves it to auto-dispatch (the first eligible one under capacity).
+    Ineligible technicians stay listed, last, with the rule that refuses them."""
+    field = form.fields["technician"]
+    assert isinstance(field, forms.ModelChoiceField)
+    field.widget = forms.RadioSelect()
+    field.help_text = _("Best first. Leave it on automatic to take the first eligible "
+                        "technician with free capacity (R4).")
+    field.choices = [("", _("Automatic (the best ranked technician with free capacity)")),
+                     *((c.technician.pk, "{name} ({no}): {why}".format(
+                         name=c.technician.display_name, no=c.technician.employee_no,
+                         why="; ".join(c.reasons)))
+                       for c in candidates)]
 
 
 class ParkForm(forms.Form):

@@ -35,8 +35,11 @@ from django.utils import timezone
 
 from appointments.models import AppointmentStatus
 from dashboards.services import order_facts_refresh_stale
+from fieldops import clock
+from planning.models import OrderLocation, PositionSource
+from planning.services import technician_position_record
 from surveys.services import callbacks_open_due
-from technicians.models import Area
+from technicians.models import Area, Technician
 from workorders import selectors, services
 from workorders.models import (
     Channel,
@@ -357,6 +360,30 @@ class DemoResult:
     seconds: float
 
 
+def _place_technicians() -> None:
+    """Each on-duty technician's phone has just pinged (R4's ranking measures from there):
+    at their last check-in's place, or, for one who has not checked in, at the place of an
+    order they hold, else of an order in their first area; no order: no position."""
+    now = clock.now()
+    for tech in Technician.objects.filter(is_active=True).prefetch_related("areas"):
+        last = tech.positions.order_by("-at", "-pk").first()
+        if last is not None:
+            place = (last.latitude, last.longitude)
+        else:
+            areas = list(tech.areas.all())
+            found = (OrderLocation.objects.filter(order__technician=tech).order_by("-pk")
+                     .values_list("latitude", "longitude").first()
+                     or (OrderLocation.objects.filter(order__area__in=areas[:1])
+                         .order_by("pk").values_list("latitude", "longitude").first()
+                         if areas else None))
+            if found is None:
+                continue
+            place = found
+        technician_position_record(technician_id=tech.pk, latitude=place[0],
+                                   longitude=place[1], at=now,
+                                   source=PositionSource.EN_ROUTE)
+
+
 def build_demo(*, seed: int = DEFAULT_SEED) -> DemoResult:
     """The default mode: reference data and ~66 orders walked through the services, in
     one transaction."""
@@ -375,6 +402,7 @@ def build_demo(*, seed: int = DEFAULT_SEED) -> DemoResult:
             callbacks_open_due()
         # The dashboards count the demo at once rather than at beat's first refresh.
         order_facts_refresh_stale()
+        _place_technicians()
     return DemoResult(orders=len(plan), customers=Customer.objects.count() - customers_before,
                       created_users=ref.created_users, seconds=time.monotonic() - started)
 

@@ -43,6 +43,7 @@ from django.utils import timezone
 
 from dashboards.services import link_repeat_visits, order_facts_refresh
 from fieldops import bulk, roles
+from planning import geocoding
 from sla import calendars, engine
 from sla.timers import Timer, TimerEvent, TimerRule
 from technicians.models import Area, AreaType, Skill, Team, Technician
@@ -516,7 +517,21 @@ def _copy_of(tpl: _Template, o: _Order, shift: dt.timedelta) -> templates.Copy:
               Team: {tpl.team: tech.team_id}},
         texts={**({tpl.tech_label: tech.display_name} if tpl.tech_label else {}),
                tpl.order.customer.name: c.name, tpl.order.channel: o.channel},
+        numbers=_coordinates(tpl.order.customer, c),
         order=order)
+
+
+def _coordinates(template: Any, copy: Any) -> dict[float, float]:
+    """The template customer's coordinates -> the copy's: its address placed by the
+    geocoder, as the order-created handler places an order walked through the services."""
+    coder = geocoding.geocoder()
+    if not coder.immediate:
+        return {}
+    was = coder.locate(template.address, template.area)
+    now = coder.locate(copy.address, copy.area)
+    if was is None or now is None:
+        return {}
+    return {was.latitude: now.latitude, was.longitude: now.longitude}
 
 
 def _placed(tpl: _Template, o: _Order, now: dt.datetime) -> tuple[dt.timedelta, int]:

@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw
 from appointments import services as booking_services
 from appointments.models import Precision
 from fieldops import clock
+from planning.models import OrderLocation
 from surveys import services as survey_services
 from technicians.models import Technician
 from workorders import services
@@ -120,8 +121,11 @@ def _step(order: WorkOrder, step: str, *, technician: Technician | None, dispatc
     if step == "depart":
         return services.work_order_depart(order=order, by=tech_user)
     if step == "check_in":
-        return services.work_order_check_in(order=order, by=tech_user, latitude=39.9087,
-                                            longitude=116.3975)
+        # at the address, as the geocoder placed it (the demo city's centre otherwise)
+        here = OrderLocation.objects.filter(order_id=order.pk).first()
+        return services.work_order_check_in(
+            order=order, by=tech_user, latitude=here.latitude if here else 39.9087,
+            longitude=here.longitude if here else 116.3975)
     if step == "nobody_home":
         return services.work_order_nobody_home(order=order, by=tech_user,
                                                note="10:05 到达, 10:20 离开, 已留联系卡")

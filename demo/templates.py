@@ -98,11 +98,14 @@ class Copy:
     """One copy: how far its times move, and whose order it is. ``same`` maps a model
     to {template's id: copy's id} for references outside the copied rows (customer,
     account, area, technician, user, team); ``texts`` replaces whole text values (a
-    technician's name in the event log); ``order`` sets fields of the order row."""
+    technician's name in the event log); ``numbers`` replaces whole numbers, in float
+    columns and in JSON (the coordinates of the copy's address, where its order is located
+    and its technician checks in); ``order`` sets fields of the order row."""
 
     shift: dt.timedelta
     same: dict[type[models.Model], dict[Any, Any]] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
+    numbers: dict[float, float] = field(default_factory=dict)
     order: dict[str, Any] = field(default_factory=dict)
 
 
@@ -131,6 +134,8 @@ class _Plan:
                        and isinstance(f, models.CharField)]
         self.json = [f.attname for f in meta.concrete_fields
                      if isinstance(f, models.JSONField)]
+        self.floats = [f.attname for f in meta.concrete_fields
+                       if isinstance(f, models.FloatField)]
         self.texts = [f.attname for f in meta.concrete_fields
                       if isinstance(f, models.CharField | models.TextField)
                       and not f.choices]
@@ -141,21 +146,24 @@ _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
 def _moved(value: Any, shift: dt.timedelta, days: dt.timedelta,
-           ids: dict[str, dict[Any, Any]], texts: dict[str, str] | None = None) -> Any:
+           ids: dict[str, dict[Any, Any]], texts: dict[str, str] | None = None,
+           numbers: dict[float, float] | None = None) -> Any:
     """A JSON value (an event's payload, a ladder step's data) of a copy: ISO times
     moved like the columns, ``{"survey": 12}``-style references to a copied or
-    replaced row pointing at the copy's, and whole text values in ``texts`` replaced
-    (names, the intake channel)."""
+    replaced row pointing at the copy's, whole text values in ``texts`` replaced
+    (names, the intake channel) and floats in ``numbers`` (coordinates)."""
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
             if isinstance(v, int) and not isinstance(v, bool) and k in ids:
                 out[k] = ids[k].get(v, v)
             else:
-                out[k] = _moved(v, shift, days, ids, texts)
+                out[k] = _moved(v, shift, days, ids, texts, numbers)
         return out
     if isinstance(value, list):
-        return [_moved(v, shift, days, ids, texts) for v in value]
+        return [_moved(v, shift, days, ids, texts, numbers) for v in value]
+    if isinstance(value, float) and numbers and value in numbers:
+        return numbers[value]
     if isinstance(value, str):
         if texts and value in texts:
             return texts[value]
@@ -277,7 +285,12 @@ def copy_rows(snap: Snapshot, copies: Iterable[Copy], *, pool: IdPool | None = N
                         new[name] += days
                 for name in plan.json:
                     if new[name] is not None:
-                        new[name] = _moved(new[name], c.shift, days, by_name, c.texts)
+                        new[name] = _moved(new[name], c.shift, days, by_name, c.texts,
+                                           c.numbers)
+                if c.numbers:
+                    for name in plan.floats:
+                        if new[name] in c.numbers:
+                            new[name] = c.numbers[new[name]]
                 for name, length in plan.tokens:
                     if new[name] is not None:
                         new[name] = secrets.token_hex(length // 2)[:length]

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "notifications",
     "api",
     "dashboards",
+    "planning",
     # The faces: the dispatcher's desk, the technician's pages, the customer's link pages.
     "console",
     "fieldapp",
@@ -274,6 +275,23 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("HEARTBEAT_SECONDS", default=30.0),
     },
 }
+
+# --- Dispatch planning (docs/console.md, "Ranked technicians") -------------------
+# The geocoder (a dotted path): the demo one places addresses in the demo city offline;
+# planning.geocoding.NominatimGeocoder asks NOMINATIM_URL after the order is saved.
+GEOCODER = env.str("GEOCODER", default="planning.geocoding.DemoGeocoder")
+NOMINATIM_URL = env.str("NOMINATIM_URL", default="https://nominatim.openstreetmap.org")
+NOMINATIM_USER_AGENT = env.str("NOMINATIM_USER_AGENT", default="fieldops dispatch")
+# The ranking's weights and figures (planning/ranking.py), as JSON; missing keys keep
+# their defaults: {"weights": {"load": 10, "km": 2, "busy": 50, "promise": 100},
+# "speed_kmh": 20, "unknown_km": 10, "position_max_age_hours": 12, "day": ["08:00", "20:00"]}
+DISPATCH_RANKING = env.json("DISPATCH_RANKING", default={})
+# The console's map (/admin/workorders/workorder/map/): the tile server (Leaflet's URL
+# template) and the attribution its licence asks for. The page may load images from it
+# (Content-Security-Policy img-src, below); without tiles the markers still draw.
+MAP_TILE_URL = env.str("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION",
+                               default="© OpenStreetMap contributors")
 
 # --- Notifications (outbox) ------------------------------------------------
 # SMS: a gateway class with send(to=, text=, message_id=); the embedded default writes
@@ -511,6 +529,8 @@ CELERY_BEAT_SCHEDULE["flush-queued-tasks"] = {
 # carrying the request's nonce ({{ request.csp_nonce }}); never 'unsafe-inline'. Styles may
 # be inline (the admin's and Swagger UI's style attributes); images also as data: and blob:
 # URLs (the drawn signature, photo previews).
+from urllib.parse import urlsplit  # noqa: E402
+
 from csp.constants import NONCE, NONE, SELF  # noqa: E402
 
 INSTALLED_APPS.append("csp")
@@ -518,12 +538,20 @@ MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddlewar
                   "csp.middleware.CSPMiddleware")
 _context_processors: list[str] = TEMPLATES[0]["OPTIONS"]["context_processors"]  # type: ignore[index]
 _context_processors.append("csp.context_processors.nonce")
+
+
+def _tile_origin(url: str) -> list[str]:
+    """The map's tile server as a CSP source: scheme and host, a ``{s}`` subdomain as *."""
+    parts = urlsplit(url.replace("{s}", "*"))
+    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
+
+
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF, NONCE],
         "style-src": [SELF, "'unsafe-inline'"],
-        "img-src": [SELF, "data:", "blob:"],
+        "img-src": [SELF, "data:", "blob:", *_tile_origin(MAP_TILE_URL)],
         "font-src": [SELF, "data:"],
         "connect-src": [SELF],
         "worker-src": [SELF],

@@ -6,7 +6,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ["fieldops", "workorders", "technicians", "appointments", "surveys", "sla",
-            "notifications", "api", "dashboards", "console", "fieldapp", "portal"]
+            "notifications", "api", "dashboards", "planning", "console", "fieldapp", "portal"]
 
 
 def test_mypy_finds_nothing():

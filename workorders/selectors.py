@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet
@@ -58,7 +58,26 @@ def dispatch_candidates(order: WorkOrder, *,
     )
 
 
+TechnicianPicker = Callable[..., Technician | None]
+_picker: TechnicianPicker | None = None
+
+
+def register_technician_picker(picker: TechnicianPicker | None) -> None:
+    """Let a higher layer choose for auto-dispatch (R4): ``picker(order, exclude=ids)``
+    returns a technician or None. The planning app registers its ranking here, so the
+    lifecycle never imports it; None restores the plain picker below."""
+    global _picker
+    _picker = picker
+
+
+def registered_technician_picker() -> TechnicianPicker | None:
+    return _picker
+
+
 def pick_technician(order: WorkOrder, *, exclude: Iterable[int] = ()) -> Technician | None:
+    """R4 auto-dispatch: the registered picker's choice, else the least loaded candidate."""
+    if _picker is not None:
+        return _picker(order, exclude=exclude)
     return dispatch_candidates(order, exclude=exclude).select_related("user").first()
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
@@ -29,6 +30,8 @@ from console.admin.board import board_assign_view, board_data_view, board_plan_v
 from console.admin.queue import queue_view
 from fieldops.admin import ReadOnlyAdmin, ReadOnlyInline
 from fieldops.privacy import mask_phone
+from planning.ranking import rank_candidates
+from planning.selectors import map_data
 from sla.timer_admin import SlaStatusFilter, TimerInline
 from surveys import services as survey_services
 from surveys.admin import FollowUpInline, ReworkRoundInline, SurveyInline
@@ -112,6 +115,10 @@ DESK_ACTIONS: dict[str, DeskAction] = {
         lambda o, by, d: services.work_order_cancel(order=o, by=by, reason=d["reason"]),
         danger=True),
 }
+
+
+#: Desk actions whose technician is chosen from the ranking, best first with reasons (R4).
+RANKED_ACTIONS = frozenset({"dispatch", "reassign"})
 
 
 def desk_actions_for(order: WorkOrder, user: Any) -> list[tuple[str, DeskAction]]:
@@ -331,6 +338,8 @@ class WorkOrderAdmin(admin.ModelAdmin):
                  name="workorders_workorder_board_assign"),
             path("board/<int:pk>/plan/", self.admin_site.admin_view(board_plan_view),
                  name="workorders_workorder_board_plan"),
+            path("map/", self.admin_site.admin_view(self.map_view),
+                 name="workorders_workorder_map"),
         ]
         return own + urls
 
@@ -362,6 +371,11 @@ class WorkOrderAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(change_url)
         else:
             form = desk.form()
+        candidates = None
+        if action in RANKED_ACTIONS:
+            exclude = [order.technician_id] if order.technician_id else []
+            candidates = rank_candidates(order, exclude=exclude)
+            wo_forms.offer_ranked(form, candidates)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -371,8 +385,28 @@ class WorkOrderAdmin(admin.ModelAdmin):
             "desk": desk,
             "version": request.POST.get("version", order.version),
             "change_url": change_url,
+            "candidates": candidates,
         }
         return TemplateResponse(request, "admin/workorders/workorder/act.html", context)
+
+    def map_view(self, request: HttpRequest) -> HttpResponse:
+        """Open orders and technicians' last positions on a map (tiles from
+        ``MAP_TILE_URL``), with a line from each technician to their next order."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        data = map_data()
+        next_order = {line["technician"]: line["order"] for line in data["lines"]}
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Map"),
+            "data": data,
+            "technicians": [{**t, "next": next_order.get(t["id"])}
+                            for t in data["technicians"]],
+            "tile_url": settings.MAP_TILE_URL,
+            "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
+        }
+        return TemplateResponse(request, "admin/workorders/workorder/map.html", context)
 
     def intake_view(self, request: HttpRequest) -> HttpResponse:
         """New order at the desk through the same service the API uses (R1, R3)."""

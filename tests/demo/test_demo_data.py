@@ -172,6 +172,18 @@ class TestTheDefaultRun:
         assert OrderFact.objects.count() == WorkOrder.objects.count()
         assert not StaleFact.objects.exists()
 
+    def test_orders_have_places_and_technicians_positions(self, demo_output: str) -> None:
+        # R4: the dispatch ranking measures real distances in the demo
+        from planning.models import OrderLocation, TechnicianPosition
+        from technicians.models import Technician
+
+        assert OrderLocation.objects.count() == WorkOrder.objects.count()
+        on_duty = Technician.objects.filter(is_active=True)
+        assert on_duty.exists()
+        assert set(TechnicianPosition.objects.filter(source="en_route")
+                   .values_list("technician_id", flat=True)) == set(
+            on_duty.values_list("pk", flat=True))
+
     def test_if_empty_on_a_populated_database_changes_nothing(self, demo_output: str) -> None:
         def counts() -> tuple[int, ...]:
             return (WorkOrder.objects.count(), WorkOrderEvent.objects.count(),

@@ -139,14 +139,15 @@ def why_not(order: WorkOrder, technician: Technician) -> str | None:
     holds for every way of dispatching (desk, API, console)."""
     if not (technician.is_active and technician.user.is_active):
         return _("%(name)s is not on duty.") % {"name": technician.display_name}
-    if not technician.areas.filter(pk=order.area_id).exists():
+    # ``.all()``: answered from a prefetch when the caller made one (the ranking does).
+    if order.area_id not in {area.pk for area in technician.areas.all()}:
         return (_("%(name)s does not serve area %(area)s.")
                 % {"name": technician.display_name, "area": order.area})
-    skills = set(technician.skills.values_list("code", flat=True))
+    skills = {skill.code for skill in technician.skills.all()}
     missing = [label for code, label in ((order.kind, order.get_kind_display()),
                                          (order.service, order.get_service_display()))
                if code not in skills]
-    if not technician.access_types.filter(code=order.access_type).exists():
+    if order.access_type not in {skill.code for skill in technician.access_types.all()}:
         missing.append(order.get_access_type_display())
     if missing:
         return (_("%(name)s lacks the skills for this order: %(skills)s.")

@@ -1,0 +1,42 @@
+"""Planning follows the lifecycle: handlers of ``OrderEvent`` (fieldops.bus)."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from fieldops import bus
+from workorders.events import OrderAction, OrderEvent
+
+from . import services, tasks
+from .geocoding import geocoder
+from .models import PositionSource
+
+
+def locate_new_order(event: OrderEvent) -> None:
+    """A new order gets coordinates: at once from an offline geocoder, in the order's
+    transaction; after the commit, by a task, from one that needs the network."""
+    if event.action != OrderAction.CREATE:
+        return
+    coder = geocoder()
+    if coder.immediate:
+        services.order_locate(order=event.order, using=coder, at=event.at)
+    else:
+        order_id = event.order.pk
+        transaction.on_commit(lambda: tasks.geocode_order.delay(order_id))
+
+
+def keep_position(event: OrderEvent) -> None:
+    """R17: a check-in with a location is where the technician was last seen."""
+    if event.action != OrderAction.CHECK_IN or event.order.technician_id is None:
+        return
+    latitude, longitude = event.payload.get("latitude"), event.payload.get("longitude")
+    if latitude is None or longitude is None:
+        return
+    services.technician_position_record(
+        technician_id=event.order.technician_id, latitude=float(latitude),
+        longitude=float(longitude), at=event.at, source=PositionSource.CHECK_IN)
+
+
+def register() -> None:
+    bus.subscribe(OrderEvent, locate_new_order)
+    bus.subscribe(OrderEvent, keep_position)
