@@ -18,7 +18,7 @@ from tests.conftest import make_technician
 from workorders import services
 from workorders.models import State, WorkOrder
 
-from .conftest import Shots, axe_violations, watch_csp
+from .conftest import Shots, axe_violations, open_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 #: An hour's width on the board (board.js: slotWidth).
@@ -35,16 +35,7 @@ DESK = {
 
 @pytest.fixture
 def desk(browser: Any, live_server: Any) -> Any:
-    context = browser.new_context(base_url=live_server.url, **DESK)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    violations = watch_csp(page)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert not violations, violations
-    assert not errors, errors
+    yield from open_page(browser, live_server, DESK, page_errors=True)
 
 
 def open_board(page: Any, user: Any, query: str = "") -> None:

@@ -13,20 +13,16 @@ from django.utils import timezone
 from planning.models import OrderLocation, PositionSource, TechnicianPosition
 from workorders.models import Kind, State
 
-from .conftest import axe_violations, watch_csp
+from .conftest import DESK, axe_violations, log_in, open_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-DESK = {"viewport": {"width": 1440, "height": 900}, "device_scale_factor": 1,
-        "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
-
-
 @pytest.fixture
 def desk(browser: Any, live_server: Any) -> Any:
-    context = browser.new_context(base_url=live_server.url, **DESK)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    violations = watch_csp(page)
+    """The desk screen with every request off this machine (the tile server) refused and
+    remembered in ``page.tiles``."""
+    pages = open_page(browser, live_server, DESK)
+    page = next(pages)
     tiles: list[str] = []
 
     def offline(route: Any) -> None:
@@ -36,15 +32,7 @@ def desk(browser: Any, live_server: Any) -> Any:
     page.route(re.compile(r"^https?://(?!127\.0\.0\.1|localhost).*"), offline)
     page.tiles = tiles
     yield page
-    context.close()
-    assert not violations, violations
-
-
-def login(page: Any, user: Any, path: str) -> None:
-    page.goto(f"/admin/login/?next={path}")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", "pw-" + user.username)
-    page.click("input[type=submit]")
+    next(pages, None)  # closes the context; fails on a CSP violation
 
 
 def test_markers_and_lines_draw_without_tiles(desk: Any, make_order: Any, dispatcher: Any,
@@ -58,7 +46,7 @@ def test_markers_and_lines_draw_without_tiles(desk: Any, make_order: Any, dispat
                                       source=PositionSource.CHECK_IN)
     errors: list[str] = []
     desk.on("pageerror", lambda error: errors.append(str(error)))
-    login(desk, dispatcher, "/admin/workorders/workorder/map/")
+    log_in(desk, dispatcher, "/admin/workorders/workorder/map/")
     desk.wait_for_selector("#order-map[data-drawn='true']")
     # two open orders; alice once (her newest position), a line to the order she holds
     assert desk.locator("path.map-order").count() == 2
@@ -71,7 +59,7 @@ def test_markers_and_lines_draw_without_tiles(desk: Any, make_order: Any, dispat
 
 def test_the_map_passes_axe(desk: Any, make_order: Any, dispatcher: Any, alice: Any) -> None:
     make_order(State.DISPATCHED, technician=alice)
-    login(desk, dispatcher, "/admin/workorders/workorder/map/")
+    log_in(desk, dispatcher, "/admin/workorders/workorder/map/")
     desk.wait_for_selector("#order-map[data-drawn='true']")
     assert axe_violations(desk) == []
     desk.emulate_media(color_scheme="dark")

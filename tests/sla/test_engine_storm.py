@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from typing import Any
 
 import pytest
 import time_machine
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from notifications.models import Notification
@@ -22,6 +21,8 @@ from sla.timers import Timer, TimerEvent
 from technicians.models import Team
 from workorders import services
 from workorders.models import CustomerClass, Kind
+
+from .sweepers import sweep_at_once
 
 pytestmark = pytest.mark.postgres
 
@@ -196,26 +197,7 @@ def test_concurrent_sweepers_record_every_step_once(make_order, crew, dispatcher
     # batches; each timer's four ladder steps and their notifications exactly once.
     orders = _dispatch_many(make_order, crew, dispatcher, 45, step=dt.timedelta(seconds=20))
     later = T0 + dt.timedelta(hours=4)  # every contact timer is past every ladder step
-    barrier = threading.Barrier(3)
-    handled: list[int] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            barrier.wait(timeout=10)
-            with time_machine.travel(later, tick=False):
-                handled.append(engine.sweep_all(batch=4))
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors, errors
+    handled = sweep_at_once(3, lambda: engine.sweep_all(batch=4), later)
     with time_machine.travel(later, tick=False):
         handled.append(engine.sweep_all())
     contact = Timer.objects.filter(kind="contact")

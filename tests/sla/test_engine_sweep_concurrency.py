@@ -4,15 +4,15 @@ and never fire a step twice (R38). PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 import time_machine
-from django.db import connections
 
 from sla import engine
 from sla.timers import Timer, TimerEvent
 from workorders import services
+
+from .sweepers import sweep_at_once
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -27,26 +27,7 @@ def test_two_sweeps_at_once_claim_disjoint_rows(make_order, alice, dispatcher):
     assert Timer.objects.filter(kind="contact").count() == 40
 
     later = start + dt.timedelta(hours=3)  # every contact timer is past every ladder step
-    barrier = threading.Barrier(2)
-    handled: list[int] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            barrier.wait(timeout=10)
-            with time_machine.travel(later, tick=False):
-                handled.append(engine.sweep(batch=25))
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not errors, errors
+    handled = sweep_at_once(2, lambda: engine.sweep(batch=25), later, timeout=60)
     # Disjoint: together they handled each due row at most once (an overlap would count a
     # row twice and the unique step constraint would have dropped its second events).
     assert sum(handled) <= 40 and max(handled) <= 25
