@@ -153,11 +153,16 @@ def _visits(technician_ids: list[int], day: dt.date, order: WorkOrder
 
 
 def _positions(technician_ids: list[int], since: dt.datetime) -> dict[int, Point]:
+    # Each technician's latest position of the window (a few a day each); newest first,
+    # the first row per technician wins. Portable: the embedded SQLite has no DISTINCT ON.
     rows = (TechnicianPosition.objects
             .filter(technician_id__in=technician_ids, at__gte=since)
-            .order_by("technician_id", "-at", "-pk").distinct("technician_id")
+            .order_by("technician_id", "-at", "-pk")
             .values_list("technician_id", "latitude", "longitude"))
-    return {tech: Point(lat, lon) for tech, lat, lon in rows}
+    latest: dict[int, Point] = {}
+    for tech, lat, lon in rows:
+        latest.setdefault(tech, Point(lat, lon))
+    return latest
 
 
 def _free_gap(visits: list[_Visit], opens: dt.datetime, closes: dt.datetime,

@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Min, Q
+from django.db.models import Min, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from appointments.models import AppointmentStatus
 from fieldops import clock
+from technicians.models import Technician
 from workorders.models import TERMINAL_STATES, WorkOrder
 
 from .geocoding import geocoder
@@ -35,10 +36,14 @@ def map_data(*, now: dt.datetime | None = None) -> dict[str, Any]:
          "area": str(r.order.area), "technician": r.order.technician_id,
          "lat": r.latitude, "lon": r.longitude} for r in rows]
     placed = {o["id"]: o for o in orders}
-    positions = list(
-        TechnicianPosition.objects.filter(technician__is_active=True)
-        .order_by("technician_id", "-at", "-pk").distinct("technician_id")
-        .select_related("technician__user"))
+    # Each active technician's latest position (portable: the embedded SQLite has no
+    # DISTINCT ON): its id per technician, then those rows.
+    latest = (TechnicianPosition.objects.filter(technician_id=OuterRef("pk"))
+              .order_by("-at", "-pk").values("pk")[:1])
+    last_ids = [pk for pk in Technician.objects.filter(is_active=True)
+                .annotate(last=Subquery(latest)).values_list("last", flat=True) if pk]
+    positions = list(TechnicianPosition.objects.filter(pk__in=last_ids)
+                     .order_by("technician_id").select_related("technician__user"))
     technicians: list[dict[str, Any]] = [
         {"id": p.technician_id, "name": p.technician.display_name, "at": _local(p.at),
          "lat": p.latitude, "lon": p.longitude} for p in positions]
