@@ -105,28 +105,22 @@ def push_alerts(ids: list[int], dedupe_keys: list[str], written_at: str | None =
               .select_related("order"))
     written = 0
     for alert in alerts:
-        subscribed = set(PushSubscription.objects.filter(
-            user__in=[u.pk for u in audience(alert)]).values_list("user_id", flat=True))
+        people = {user.pk: user for user in audience(alert)}
+        subscribed = set(PushSubscription.objects.filter(user__in=list(people))
+                         .values_list("user_id", flat=True))
         for user_id in sorted(subscribed):
-            if not _is_staff(user_id):  # a technician: his order's page
+            user = people[user_id]
+            if not user.is_staff:  # a technician: his order's page
                 url = reverse("tech:order", args=[alert.order_id]) if alert.order_id else "/"
             elif alert.order_id:
                 url = reverse("admin:workorders_workorder_change", args=[alert.order_id])
             else:
                 url = reverse("console-alerts")
-            note = notify(channel=Channel.PUSH, kind=alert.kind, recipient=_user(user_id),
+            note = notify(channel=Channel.PUSH, kind=alert.kind, recipient=user,
                           subject=kind_label(alert.kind), body=alert.body, order=alert.order,
                           params={"url": url}, dedupe_key=f"push:{alert.pk}:{user_id}")
             written += note is not None
     return written
-
-
-def _user(user_id: int) -> Any:
-    return get_user_model().objects.get(pk=user_id)
-
-
-def _is_staff(user_id: int) -> bool:
-    return get_user_model().objects.filter(pk=user_id, is_staff=True).exists()
 
 
 def push_after_commit(event: AlertsWritten) -> None:
