@@ -33,6 +33,7 @@ from .access import (
     is_order_technician,
 )
 from .events import OrderAction
+from .visit_parts import sealed_parts
 
 
 class Kind(models.TextChoices):
@@ -733,9 +734,10 @@ class CompletionReport(models.Model):
 
 def report_hash(order: WorkOrder, report: dict[str, Any],
                 photos: Iterable[str] | None = None) -> str:
-    """SHA-256 of what the customer signs (R26): the order, the report's fields and the
-    photos of the visit (their SHA-256s, read from the order unless given). Any later
-    change to one of them changes the hash."""
+    """SHA-256 of what the customer signs (R26): the order, the report's fields, the
+    photos of the visit (their SHA-256s, read from the order unless given) and the parts
+    the visit's phases register (``visit_parts``: serials R45, fee lines R47, readings
+    R48...). Any later change to one of them changes the hash."""
 
     fields: dict[str, Any] = {name: report.get(name) for name in REPORT_FIELDS}
     fields["onu_activated"] = bool(fields["onu_activated"])
@@ -744,9 +746,13 @@ def report_hash(order: WorkOrder, report: dict[str, Any],
     for name in ("download_mbps", "upload_mbps"):
         value = fields[name]
         fields[name] = None if value in (None, "") else int(value)
-    content = {"order": order.number, "report": fields,
-               "photos": sorted(order.photos.values_list("sha256", flat=True)
-                                if photos is None else photos)}
+    content: dict[str, Any] = {
+        "order": order.number, "report": fields,
+        "photos": sorted(order.photos.values_list("sha256", flat=True)
+                         if photos is None else photos)}
+    parts = sealed_parts(order)  # equipment, fee lines, readings... (visit_parts.py)
+    if parts:
+        content["parts"] = parts
     text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -808,6 +814,16 @@ class Signature(models.Model):
     @property
     def seal_valid(self) -> bool:
         return constant_time_compare(self.seal, self.expected_seal())
+
+    @property
+    def content_intact(self) -> bool:
+        """The report, photos and registered parts (R45-R48) still hash to what was
+        signed: a row changed behind the services' back shows here."""
+        report = CompletionReport.objects.filter(order_id=self.order_id).first()
+        if report is None:
+            return False
+        return constant_time_compare(self.report_hash,
+                                     report_hash(self.order, report.as_dict()))
 
 
 class SignOffCode(models.Model):

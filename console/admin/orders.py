@@ -578,7 +578,11 @@ class SignatureInline(ReadOnlyInline):
 
     @admin.display(description=_("seal"))
     def seal_status(self, obj: Any) -> str:
-        return str(_("intact") if obj.seal_valid else _("BROKEN: the record was altered"))
+        if not obj.seal_valid:
+            return str(_("BROKEN: the record was altered"))
+        if not obj.content_intact:
+            return str(_("BROKEN: what was signed has changed since"))
+        return str(_("intact"))
 
     @admin.display(description=_("drawn signature"))
     def drawing(self, obj: Any) -> str:

@@ -42,6 +42,7 @@ from ..sealing import (
     signature_png,
     signature_strokes,
 )
+from ..visit_parts import check_sign_off
 
 
 def signed_report(order: WorkOrder) -> CompletionReport:
@@ -52,6 +53,7 @@ def signed_report(order: WorkOrder) -> CompletionReport:
     if order.kind == Kind.REPAIR and not report.fault_cause:
         raise RuleViolation(_("Record the fault cause of a repair (R25)."),
                             field="fault_cause", rule="R25")
+    check_sign_off(order)  # the visit's phases: checklist, readings, charges (visit_parts)
     return report
 
 

@@ -1,0 +1,61 @@
+"""What the phases above add to a visit's sign-off, without the lifecycle importing them.
+
+The visit's own records (equipment by serial R45, materials R46, fee lines R47, measured
+test results R48, the checklist R43/R44/R49) live in apps on higher floors. Two hooks let
+them take part in sign-off (R26) while ``workorders`` stays unaware of them:
+
+- **sealed parts**: ``register_sealed_part(name, collect)``; ``collect(order)`` returns a
+  JSON-able value (a list of dicts, sorted) describing that part as the customer is shown
+  it. ``report_hash`` covers every non-empty part, so a fee line, a serial or a reading
+  changed after signing no longer matches the signature's hash (the seal check and
+  completion both see it). An empty part is left out, so orders without such records hash
+  exactly as before.
+- **sign-off checks**: ``register_sign_off_check(name, check)``; ``check(order)`` raises a
+  ``RuleViolation`` (with the field and the rule) when the customer may not sign yet, e.g. a
+  required checklist step is neither done nor declined with a reason.
+
+Registration happens in each app's ``AppConfig.ready()``; names are unique per hook, and
+registering a name again replaces it (so a reloaded app does not register twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models import WorkOrder
+
+SealedPart = Callable[["WorkOrder"], Any]
+SignOffCheck = Callable[["WorkOrder"], None]
+
+_parts: dict[str, SealedPart] = {}
+_checks: dict[str, SignOffCheck] = {}
+
+
+def register_sealed_part(name: str, collect: SealedPart | None) -> None:
+    """Add (or, with None, remove) a part of what the customer signs."""
+    if collect is None:
+        _parts.pop(name, None)
+    else:
+        _parts[name] = collect
+
+
+def register_sign_off_check(name: str, check: SignOffCheck | None) -> None:
+    """Add (or, with None, remove) a check that must pass before the customer signs."""
+    if check is None:
+        _checks.pop(name, None)
+    else:
+        _checks[name] = check
+
+
+def sealed_parts(order: WorkOrder) -> dict[str, Any]:
+    """Every registered part with something in it, by name (sorted for a stable hash)."""
+    found = {name: collect(order) for name, collect in sorted(_parts.items())}
+    return {name: value for name, value in found.items() if value not in (None, "", [], {})}
+
+
+def check_sign_off(order: WorkOrder) -> None:
+    """Run every registered sign-off check; the first refusal is raised as it is."""
+    for _name, check in sorted(_checks.items()):
+        check(order)
