@@ -14,6 +14,11 @@ them take part in sign-off (R26) while ``workorders`` stays unaware of them:
   ``RuleViolation`` (with the field and the rule) when the customer may not sign yet, e.g. a
   required checklist step is neither done nor declined with a reason.
 
+- **visit steps**: ``register_visit_step(key, done)``; ``done(order)`` tells whether that
+  step of the on-site checklist (e.g. ``"equipment"``, ``"materials"``, ``"charges"``) has
+  been done, so the checklist (which is policy, per kind and access type) can show done /
+  to do for steps whose records live in another app of the same floor.
+
 Registration happens in each app's ``AppConfig.ready()``; names are unique per hook, and
 registering a name again replaces it (so a reloaded app does not register twice).
 """
@@ -28,9 +33,11 @@ if TYPE_CHECKING:
 
 SealedPart = Callable[["WorkOrder"], Any]
 SignOffCheck = Callable[["WorkOrder"], None]
+StepDone = Callable[["WorkOrder"], bool]
 
 _parts: dict[str, SealedPart] = {}
 _checks: dict[str, SignOffCheck] = {}
+_steps: dict[str, StepDone] = {}
 
 
 def register_sealed_part(name: str, collect: SealedPart | None) -> None:
@@ -59,3 +66,16 @@ def check_sign_off(order: WorkOrder) -> None:
     """Run every registered sign-off check; the first refusal is raised as it is."""
     for _name, check in sorted(_checks.items()):
         check(order)
+
+
+def register_visit_step(key: str, done: StepDone | None) -> None:
+    """Say how to tell whether the checklist step ``key`` is done (None removes it)."""
+    if done is None:
+        _steps.pop(key, None)
+    else:
+        _steps[key] = done
+
+
+def visit_steps_done(order: WorkOrder) -> dict[str, bool]:
+    """Each registered checklist step's state for this order, by key."""
+    return {key: bool(done(order)) for key, done in sorted(_steps.items())}
