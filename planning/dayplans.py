@@ -1,0 +1,280 @@
+"""Proposed day plans (R4, R10, R11, R14, R15): for an area and a day, each technician's
+visits in order with planned starts that keep every booked window, least travel first.
+
+``propose`` reads the day's booked visits of the area (orders still before the visit:
+``appointments.services.PLANNABLE_STATES``), turns them into a ``routing.Problem`` and asks
+the solver (``routing.solve``, PyVRP, ``DAY_PLAN["seconds"]`` of search). What each visit may
+do is the rules':
+
+* a time the customer chose (R10) stays exactly where it is; so does a visit whose change
+  would come at shorter notice than R15 allows (it is pinned to its current start);
+* any other booking may start anywhere in its window (R11: a half day; R3: the working day
+  for a whole-day booking), less its service time (``DAY_PLAN["service_minutes"]``);
+* visits stay with their technician unless the dispatcher lets the proposal move them
+  (``reassign``); then any technician that ``why_not`` allows (area, skills, duty, R4).
+
+The proposal keeps every order's version. ``accept`` applies one technician's route or all
+of them through the same services as the day board (``work_order_reassign``,
+``visit_plan_start``): a visit changed since the proposal, or one a rule refuses now, is
+listed with the reason and the rest go on. It never changes a customer's booked window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from appointments import services as booking_services
+from appointments.models import Appointment, AppointmentStatus, Precision
+from fieldops import clock
+from technicians.models import Area, Technician
+from workorders.access import PERM_DISPATCH
+from workorders.errors import DomainError, NotPermitted, RuleViolation
+from workorders.models import WorkOrder
+from workorders.services import work_order_reassign
+from workorders.services.intake import why_not
+
+from . import routing
+from .geocoding import Point, geocoder
+from .models import DayPlanAcceptance, DayPlanProposal, OrderLocation, TechnicianPosition
+from .ranking import ranking_settings
+
+DEFAULTS: dict[str, Any] = {
+    "seconds": 5.0,
+    "service_minutes": {"install": 60, "move": 60, "repair": 45},
+    "detour": 1.3,
+}
+
+UNPLANNED = {
+    routing.NO_TECHNICIAN: gettext_lazy("no technician of the area may do it (skills, duty)"),
+    routing.NO_ROOM: gettext_lazy("no technician's day has room for it inside its window"),
+    "no_place": gettext_lazy("its address has no map position yet"),
+}
+
+
+def plan_settings() -> dict[str, Any]:
+    given = getattr(settings, "DAY_PLAN", {}) or {}
+    merged = {**DEFAULTS, **given}
+    merged["service_minutes"] = {**DEFAULTS["service_minutes"],
+                                 **given.get("service_minutes", {})}
+    return merged
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def _seconds(moment: dt.datetime, midnight: dt.datetime) -> int:
+    return int((moment - midnight).total_seconds())
+
+
+def _moment(seconds: int, midnight: dt.datetime) -> dt.datetime:
+    # Whole minutes: a plan says 09:40, not 09:40:17.
+    return midnight + dt.timedelta(minutes=round(seconds / 60))
+
+
+class DayInput:
+    """The day's problem and what is needed to read the answer back."""
+
+    def __init__(self, area: Area, day: dt.date, *, reassign: bool,
+                 now: dt.datetime) -> None:
+        cfg, ranking = plan_settings(), ranking_settings()
+        self.area, self.day, self.now = area, day, now
+        self.midnight = _midnight(day)
+        opens, closes = (dt.time.fromisoformat(t) for t in ranking["day"])
+        day_open = _seconds(timezone.make_aware(dt.datetime.combine(day, opens)),
+                            self.midnight)
+        day_close = _seconds(timezone.make_aware(dt.datetime.combine(day, closes)),
+                             self.midnight)
+        start_of_work = max(day_open, _seconds(now, self.midnight))
+        bookings = list(
+            Appointment.objects
+            .filter(status=AppointmentStatus.BOOKED, start__lt=self.midnight
+                    + dt.timedelta(days=1), end__gt=self.midnight, order__area=area,
+                    order__state__in=booking_services.PLANNABLE_STATES,
+                    order__technician__isnull=False)
+            .select_related("order").order_by("start", "pk"))
+        self.orders: dict[int, WorkOrder] = {b.order_id: b.order for b in bookings}
+        self.bookings: dict[int, Appointment] = {b.order_id: b for b in bookings}
+        plans = {b.order_id: booking_services.current_plan(b) for b in bookings}
+        #: the start the technician works to now: a planned start, or an exact booking;
+        #: a half day or a whole day without a plan has none yet
+        self.current_start: dict[int, dt.datetime | None] = {
+            oid: (plan.planned_start if plan is not None
+                  else self.bookings[oid].start
+                  if self.bookings[oid].precision == Precision.EXACT else None)
+            for oid, plan in plans.items()}
+        technicians = list(
+            Technician.objects.filter(areas=area).select_related("user")
+            .prefetch_related("areas", "skills", "access_types").order_by("pk"))
+        held = ({o.technician_id for o in self.orders.values() if o.technician_id is not None}
+                - {t.pk for t in technicians})
+        if held:
+            technicians += list(Technician.objects.filter(pk__in=held).select_related("user")
+                                .prefetch_related("areas", "skills", "access_types"))
+        self.technicians = {t.pk: t for t in technicians}
+        places = {row.order_id: Point(row.latitude, row.longitude)
+                  for row in OrderLocation.objects.filter(order_id__in=self.orders)}
+        since = now - dt.timedelta(hours=float(ranking["position_max_age_hours"]))
+        latest: dict[int, Point] = {}
+        for tech, lat, lon in (TechnicianPosition.objects
+                               .filter(technician_id__in=self.technicians, at__gte=since)
+                               .order_by("technician_id", "-at", "-pk")
+                               .values_list("technician_id", "latitude", "longitude")):
+            latest.setdefault(tech, Point(lat, lon))
+        centre = geocoder().area_centre(area)
+        fallback = centre or next(iter(places.values()), Point(0.0, 0.0))
+        workers = [routing.Worker(t.pk, latest.get(t.pk, fallback), start_of_work, day_close)
+                   for t in technicians if why_not_on_duty(t)]
+        self.no_place = [oid for oid in self.orders if oid not in places]
+        notice = dt.timedelta(minutes=settings.APPOINTMENT_MOVE_NOTICE_MINUTES)
+        stops = []
+        for oid, order in self.orders.items():
+            if oid not in places:
+                continue
+            booking = self.bookings[oid]
+            service = int(cfg["service_minutes"].get(order.kind, settings.BOARD_VISIT_MINUTES)
+                          ) * 60
+            working_to = self.current_start[oid]
+            current = _seconds(working_to, self.midnight) if working_to else None
+            pinned = ((booking.precision == Precision.EXACT and booking.chosen_by_customer)
+                      or (working_to is not None and working_to - now < notice))
+            tech_id = order.technician_id or 0  # the query keeps assigned orders only
+            if pinned and current is not None:
+                early = late = current
+                eligible = frozenset({tech_id})
+            else:
+                if booking.precision == Precision.DAY:
+                    early, end = day_open, day_close
+                else:
+                    early = _seconds(booking.start, self.midnight)
+                    end = _seconds(booking.end, self.midnight)
+                early = max(early, _seconds(now + notice, self.midnight))
+                late = max(early, end - service)
+                if reassign:
+                    eligible = frozenset(t.pk for t in technicians if why_not(order, t) is None)
+                else:
+                    eligible = frozenset({tech_id})
+            stops.append(routing.Stop(oid, places[oid], service, early, late, eligible,
+                                      current_worker=order.technician_id,
+                                      current_start=current))
+        self.problem = routing.Problem(tuple(stops), tuple(workers),
+                                       speed_kmh=float(ranking["speed_kmh"]),
+                                       detour=float(cfg["detour"]))
+
+
+def why_not_on_duty(technician: Technician) -> bool:
+    return bool(technician.is_active and technician.user.is_active)
+
+
+def _figures(problem: routing.Problem, plan: routing.Plan) -> dict[str, dict[str, Any]]:
+    stops = {s.key: s for s in problem.stops}
+    out: dict[str, dict[str, Any]] = {}
+    for tech, visits in plan.routes.items():
+        late = sum(max(0, v.start - stops[v.stop].late) for v in visits)
+        out[str(tech)] = {"km": round(sum(v.travel_m for v in visits) / 1000, 1),
+                          "late_min": round(late / 60), "visits": len(visits)}
+    return out
+
+
+def propose(*, area: Area, day: dt.date, by: Any, reassign: bool = False,
+            seconds: float | None = None) -> DayPlanProposal:
+    """Solve the area's day and keep the proposal (nothing is changed yet)."""
+    if by is not None and not by.has_perm(PERM_DISPATCH):
+        raise NotPermitted(_("Only a dispatcher plans the visits of the day."))
+    now = clock.now()
+    if day < timezone.localdate(now):
+        raise RuleViolation(_("%(day)s is over; plan today or a later day.")
+                            % {"day": day.isoformat()}, field="day", rule="R4")
+    given = DayInput(area, day, reassign=reassign, now=now)
+    before = routing.current(given.problem)
+    plan = routing.solve(given.problem,
+                         seconds=float(seconds if seconds is not None
+                                       else plan_settings()["seconds"]))
+    unplanned = {str(k): reason for k, reason in plan.unplanned.items()}
+    unplanned.update({str(k): "no_place" for k in given.no_place})
+    data = {
+        "routes": {str(tech): [{"order": v.stop,
+                                "start": _moment(v.start, given.midnight).isoformat(),
+                                "km": round(v.travel_m / 1000, 1)} for v in visits]
+                   for tech, visits in plan.routes.items()},
+        "unplanned": unplanned,
+        "before": _figures(given.problem, before),
+        "after": _figures(given.problem, plan),
+        "versions": {str(oid): order.version for oid, order in given.orders.items()},
+    }
+    return DayPlanProposal.objects.create(
+        area=area, day=day, created_at=now, created_by=by, reassign=reassign,
+        solver=plan.solver, solve_seconds=round(plan.solve_s, 2), data=data)
+
+
+def accept(*, proposal: DayPlanProposal, by: Any,
+           technicians: Iterable[int] | None = None) -> list[DayPlanAcceptance]:
+    """Apply the proposal's routes (all, or those of ``technicians``): each visit goes to
+    its technician and gets its planned start, through the services every other way of
+    planning uses. A visit that changed since the proposal, or that a rule refuses now, is
+    kept as it was and listed with the reason."""
+    if by is not None and not by.has_perm(PERM_DISPATCH):
+        raise NotPermitted(_("Only a dispatcher plans the visits of the day."))
+    routes: dict[str, list[dict[str, Any]]] = proposal.data.get("routes", {})
+    wanted = set(routes) if technicians is None else {str(t) for t in technicians}
+    unknown = wanted - set(routes)
+    if unknown:
+        raise RuleViolation(_("This proposal has no route for the technician chosen; "
+                              "propose the day again."), field="technician", rule="R4")
+    done_before = set(proposal.acceptances.values_list("technician_id", flat=True))
+    versions = proposal.data.get("versions", {})
+    results = []
+    for tech_key in sorted(wanted, key=int):
+        if int(tech_key) in done_before:
+            continue
+        technician = Technician.objects.get(pk=int(tech_key))
+        applied: list[int] = []
+        refused: dict[str, str] = {}
+        for visit in routes[tech_key]:
+            order_id = int(visit["order"])
+            try:
+                _apply(order_id, technician, dt.datetime.fromisoformat(visit["start"]),
+                       versions.get(str(order_id)), by, proposal)
+            except DomainError as err:
+                refused[str(order_id)] = str(err.message)
+            else:
+                applied.append(order_id)
+        with transaction.atomic():
+            row, _created = DayPlanAcceptance.objects.get_or_create(
+                proposal=proposal, technician=technician,
+                defaults={"accepted_by": by, "accepted_at": clock.now(), "applied": applied,
+                          "refused": refused})
+        results.append(row)
+    return results
+
+
+def _apply(order_id: int, technician: Technician, start: dt.datetime, version: int | None,
+           by: Any, proposal: DayPlanProposal) -> None:
+    order = WorkOrder.objects.select_related("technician").get(pk=order_id)
+    if version is None or order.version != version:
+        raise RuleViolation(
+            _("Order %(number)s changed after the proposal was made; propose the day "
+              "again.") % {"number": order.number}, field="version", rule="R4")
+    if order.technician_id != technician.pk:
+        order = work_order_reassign(order=order, by=by, technician=technician,
+                                    reason=_("Day plan of %(day)s") % {
+                                        "day": proposal.day.isoformat()})
+    booking = order.appointments.filter(status=AppointmentStatus.BOOKED).first()
+    if booking is None:
+        raise RuleViolation(_("Order %(number)s has no booked visit to plan.")
+                            % {"number": order.number}, field="start", rule="R9")
+    if booking.precision == Precision.EXACT and booking.chosen_by_customer:
+        return  # R10: the customer's own time is the plan; nothing to move
+    plan = booking_services.current_plan(booking)
+    current = plan.planned_start if plan is not None else booking.start
+    if current == start:
+        return
+    booking_services.visit_plan_start(order=order, by=by, start=start)

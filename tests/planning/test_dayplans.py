@@ -1,0 +1,137 @@
+"""Proposed day plans on the real services (R4, R10, R15): the proposal keeps every booked
+window and the customer's own times, changes nothing until accepted, and acceptance plans
+each visit through the day board's services, refusing what changed since."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+import time_machine
+
+from appointments import services as booking_services
+from appointments.models import AppointmentStatus, VisitPlan
+from planning import dayplans
+from planning.models import DayPlanAcceptance
+from tests.conftest import make_technician
+from workorders.errors import NotPermitted, RuleViolation
+from workorders.models import Assignment, State, WorkOrder
+
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+#: Monday 23 November 2026, 09:00 in Beijing.
+MONDAY_9 = dt.datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
+MONDAY = MONDAY_9.date()
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def monday():
+    with time_machine.travel(MONDAY_9, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def dave(east):
+    return make_technician("dave", areas=[east], full_name="Dave Zhao")
+
+
+def visits(proposal) -> dict[int, tuple[int, dt.datetime]]:
+    return {v["order"]: (int(tech), dt.datetime.fromisoformat(v["start"]))
+            for tech, route in proposal.data["routes"].items() for v in route}
+
+
+def booking(order: WorkOrder):
+    return order.appointments.get(status=AppointmentStatus.BOOKED)
+
+
+def test_a_proposal_keeps_every_window_and_changes_nothing(make_order, alice, east,
+                                                           dispatcher):
+    # R3/R11: inside the booked day; R15: no start sooner than the notice; R10: the
+    # customer's own time stays where it is
+    day_orders = [make_order(State.DISPATCHED, technician=alice) for _ in range(3)]
+    exact = make_order(State.SCHEDULED, technician=alice)
+    proposal = dayplans.propose(area=east, day=MONDAY, by=dispatcher, seconds=0.5)
+    planned = visits(proposal)
+    assert set(planned) == {o.pk for o in [*day_orders, exact]}, proposal.data
+    assert proposal.data["unplanned"] == {}
+    notice = dt.timedelta(minutes=120)
+    for order in day_orders:
+        tech, start = planned[order.pk]
+        window = booking(order)
+        assert tech == alice.pk
+        assert window.start <= start < window.end and start >= MONDAY_9 + notice
+    assert planned[exact.pk][1] == booking(exact).start  # R10
+    assert proposal.data["versions"][str(exact.pk)] == exact.version
+    assert {"km", "late_min", "visits"} <= set(proposal.data["after"][str(alice.pk)])
+    assert not VisitPlan.objects.exists()  # nothing changes until accepted
+
+
+def test_accepting_plans_each_visit_and_never_moves_a_booking(make_order, alice, east,
+                                                              dispatcher):
+    orders = [make_order(State.DISPATCHED, technician=alice) for _ in range(3)]
+    windows = {o.pk: (booking(o).start, booking(o).end) for o in orders}
+    proposal = dayplans.propose(area=east, day=MONDAY, by=dispatcher, seconds=0.5)
+    [row] = dayplans.accept(proposal=proposal, by=dispatcher)
+    assert row.technician == alice and sorted(row.applied) == sorted(o.pk for o in orders)
+    assert row.refused == {} and row.accepted_by == dispatcher
+    planned = visits(proposal)
+    for order in orders:
+        plan = VisitPlan.objects.get(order=order)
+        assert plan.planned_start == planned[order.pk][1] and plan.set_by == dispatcher
+        assert (booking(order).start, booking(order).end) == windows[order.pk]
+    # accepting the same route again does nothing more
+    assert dayplans.accept(proposal=proposal, by=dispatcher) == []
+    assert VisitPlan.objects.count() == 3 and DayPlanAcceptance.objects.count() == 1
+
+
+def test_a_visit_changed_since_the_proposal_is_refused_and_the_rest_applied(
+        make_order, alice, east, dispatcher):
+    first, second = (make_order(State.DISPATCHED, technician=alice) for _ in range(2))
+    proposal = dayplans.propose(area=east, day=MONDAY, by=dispatcher, seconds=0.5)
+    # another dispatcher plans the first visit on the board meanwhile
+    booking_services.visit_plan_start(order=first, by=dispatcher,
+                                      start=dt.datetime(2026, 11, 23, 16, 0, tzinfo=SHANGHAI))
+    [row] = dayplans.accept(proposal=proposal, by=dispatcher, technicians=[alice.pk])
+    assert row.applied == [second.pk]
+    assert "changed after the proposal was made" in row.refused[str(first.pk)]
+    assert VisitPlan.objects.filter(order=first).count() == 1  # the board's plan stands
+
+
+def test_with_reassignment_allowed_an_off_duty_technicians_visits_move(
+        make_order, alice, dave, east, dispatcher):
+    # R4: only to a technician who may take them; the customer's own time cannot move with
+    # a reassignment here, so it is listed, not dropped
+    movable = [make_order(State.DISPATCHED, technician=alice) for _ in range(2)]
+    exact = make_order(State.SCHEDULED, technician=alice)
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    proposal = dayplans.propose(area=east, day=MONDAY, by=dispatcher, reassign=True,
+                                seconds=0.5)
+    planned = visits(proposal)
+    assert {planned[o.pk][0] for o in movable} == {dave.pk}
+    assert proposal.data["unplanned"] == {str(exact.pk): "no_technician"}
+    [row] = dayplans.accept(proposal=proposal, by=dispatcher)
+    assert sorted(row.applied) == sorted(o.pk for o in movable)
+    for order in movable:
+        order.refresh_from_db()
+        assert order.technician == dave
+        assert Assignment.objects.filter(order=order, technician=dave,
+                                         reason__startswith="Day plan").exists()
+
+
+def test_only_a_dispatcher_plans_and_not_a_day_that_is_over(make_order, alice, east,
+                                                            dispatcher):
+    make_order(State.DISPATCHED, technician=alice)
+    with pytest.raises(NotPermitted):
+        dayplans.propose(area=east, day=MONDAY, by=alice.user, seconds=0.5)
+    with pytest.raises(RuleViolation) as err:
+        dayplans.propose(area=east, day=MONDAY - dt.timedelta(days=1), by=dispatcher)
+    assert err.value.field == "day"
+    proposal = dayplans.propose(area=east, day=MONDAY, by=dispatcher, seconds=0.5)
+    with pytest.raises(NotPermitted):
+        dayplans.accept(proposal=proposal, by=alice.user)
+    with pytest.raises(RuleViolation):
+        dayplans.accept(proposal=proposal, by=dispatcher, technicians=[999999])
+    assert not VisitPlan.objects.exists()
