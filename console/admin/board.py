@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from typing import Any
 
 from django.conf import settings
@@ -25,7 +24,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from appointments import services as booking_services
-from console.board import board_data, parse_local
+from console.admin.dayplan import proposal_context
+from console.board import board_data, parse_local, readable
 from console.forms import BoardFilterForm
 from fieldops import clock
 from technicians.models import Area, Technician
@@ -34,13 +34,7 @@ from workorders.access import PERM_DISPATCH
 from workorders.errors import ConcurrentModification, DomainError, IllegalTransition
 from workorders.models import WorkOrder
 
-#: "(R4)", "(R9, R11)": rule ids are for the code and the docs, not for the dispatcher.
-RULE_IDS = re.compile(r"\s*[(（](?:R\d+[a-z]?(?:[,，、]\s*)?)+[)）]")
 BOARD_REASSIGN_REASON = gettext_lazy("Reassigned on the day board.")
-
-
-def readable(message: str) -> str:
-    return RULE_IDS.sub("", message).strip()
 
 
 def _may_view(request: HttpRequest) -> None:
@@ -71,6 +65,7 @@ def board_view(request: HttpRequest, admin_site: Any) -> HttpResponse:
         "editable": request.user.has_perm(PERM_DISPATCH),
         "first_hour": settings.BOARD_FIRST_HOUR,
         "last_hour": settings.BOARD_LAST_HOUR,
+        **proposal_context(request, day, area),
     }
     response = TemplateResponse(request, "admin/workorders/workorder/board.html", context)
     response["Cache-Control"] = "no-store"

@@ -27,6 +27,8 @@ from appointments.models import Appointment, VisitPlan
 from console import forms as wo_forms
 from console import history
 from console.admin.board import board_assign_view, board_data_view, board_plan_view, board_view
+from console.admin.dayplan import accept_view as day_plan_accept_view
+from console.admin.dayplan import propose_view as day_plan_propose_view
 from console.admin.queue import queue_view
 from fieldops.admin import ReadOnlyAdmin, ReadOnlyInline
 from fieldops.privacy import mask_phone
@@ -338,6 +340,11 @@ class WorkOrderAdmin(admin.ModelAdmin):
                  name="workorders_workorder_board_assign"),
             path("board/<int:pk>/plan/", self.admin_site.admin_view(board_plan_view),
                  name="workorders_workorder_board_plan"),
+            path("board/propose/", self.admin_site.admin_view(day_plan_propose_view),
+                 name="workorders_workorder_day_plan_propose"),
+            path("board/proposals/<int:pk>/accept/",
+                 self.admin_site.admin_view(day_plan_accept_view),
+                 name="workorders_workorder_day_plan_accept"),
             path("map/", self.admin_site.admin_view(self.map_view),
                  name="workorders_workorder_map"),
         ]

@@ -181,3 +181,27 @@ def _middle(locator: Any) -> float:
     box = locator.bounding_box()
     assert box is not None
     return float(box["y"] + box["height"] / 2)
+
+
+def test_a_proposed_day_plan_is_shown_beside_the_board_and_accepted(desk, request, settings,
+                                                                   make_order, dispatcher,
+                                                                   alice, east):
+    # Issue 14 part 5 (R4, R11): propose, read each route, accept the whole plan
+    settings.DAY_PLAN = {"seconds": 0.3}
+    shots = Shots(desk, request.node.name)
+    tomorrow = clock.today_local() + dt.timedelta(days=1)
+    orders = [make_order(State.DISPATCHED, technician=alice, preferred_day=tomorrow)
+              for _ in range(3)]
+    page = desk
+    open_board(page, dispatcher, f"?day={tomorrow.isoformat()}&area={east.pk}")
+    page.get_by_role("button", name="Propose a plan for this area and day").click()
+    page.wait_for_selector(".day-plan-table")
+    for order in orders:
+        assert page.locator(".day-plan-visits").get_by_text(order.number).count() == 1
+    assert axe_violations(page) == []
+    shots("proposed")
+    page.get_by_role("button", name="Accept the whole plan").click()
+    page.get_by_text("3 visits planned.").wait_for()
+    assert VisitPlan.objects.filter(order__in=orders).count() == 3
+    assert page.get_by_text("Accepted by").count() == 1
+    assert axe_violations(page) == []
