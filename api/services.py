@@ -219,6 +219,40 @@ def work_order_create_idempotent(
     raise AssertionError("unreachable")
 
 
+def order_action_idempotent(*, user: Any, key: str, request_fingerprint: str,
+                            order_id: int, act: Callable[[], dict[str, Any]],
+                            status: int = 200) -> IdempotentResult:
+    """An order action (dispatch, reassign, cancel ...) at most once per ``key``: the
+    action, its R40 read records and the key row with the answer are one transaction.
+    A retry of a request that was answered (the client timed out, the network dropped
+    the answer) gets the first answer again instead of a 409 for an order that has moved
+    on; a request racing it with the same key waits on the key's unique index and is
+    answered the same way. A request a rule refused leaves nothing, so a corrected retry
+    is a new request."""
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                with pii.held() as reads:
+                    body = act()
+                insert_together(reads, IdempotencyKey(
+                    user=user, key=key, fingerprint=request_fingerprint,
+                    response_status=status, response_body=body, order_id=order_id))
+        except DomainError:
+            previous = _previous(user, key)
+            if previous is not None:
+                return _replay(previous, request_fingerprint)
+            raise
+        except IntegrityError:
+            previous = _previous(user, key)
+            if previous is not None:
+                return _replay(previous, request_fingerprint)
+            if attempt == 2:
+                raise
+            continue  # the key's row had outlived its time to live and is gone now
+        return IdempotentResult(status, body, order_id, False)
+    raise AssertionError("unreachable")
+
+
 # --- Webhooks -----------------------------------------------------------------------
 
 def webhook_endpoint_create(*, client: ApiClient, url: str, event_types: list[str] | None = None,

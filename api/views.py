@@ -103,6 +103,19 @@ IDEMPOTENT_REPLAYED = OpenApiParameter(
     enum=["true"],
     description=_lazy("\"true\" when this is the first answer to the same Idempotency-Key, "
                       "sent again; absent otherwise."))
+ACTION_IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 255,
+                        "pattern": KEY_REGEX},
+    OpenApiParameter.HEADER, required=False,
+    description=_lazy("Optional, unique per action you mean (1-255 printable ASCII "
+                      "characters). A retry with the same key and body returns the first "
+                      "answer instead of acting again (or a 409 for an order that has "
+                      "moved on)."))
+ACTION_REPLAYED = OpenApiParameter(
+    "Idempotent-Replayed", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200],
+    enum=["true"],
+    description=_lazy("\"true\" when this is the first answer to the same Idempotency-Key, "
+                      "sent again; absent otherwise."))
 ORDER_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH,
                             description=_lazy("Order id."))
 
@@ -378,6 +391,17 @@ class WorkOrderCollectionView(ApiView):
         return Response(result.body, status=result.status, headers=headers)
 
 
+def _idempotency_key(request: Request) -> str | None:
+    """The optional Idempotency-Key of an order action (None if not sent)."""
+    if "Idempotency-Key" not in request.headers:
+        return None
+    key = request.headers.get("Idempotency-Key", "")
+    if not KEY_PATTERN.match(key):
+        raise ApiProblem(400, "bad_request", _("The Idempotency-Key must be 1-255 printable "
+                                               "ASCII characters."))
+    return key
+
+
 def _jsonable(body: dict[str, Any]) -> dict[str, Any]:
     """Round-trip through the JSON renderer, so the stored answer is exactly what was sent."""
     return json.loads(JSONRenderer().render(body))
@@ -430,7 +454,9 @@ def _action_view(name: str, action: Action) -> type[ApiView]:
 
         @extend_schema(
             operation_id=f"work_orders_{name.replace('-', '_')}",
-            parameters=[ORDER_ID, IF_MATCH, ETAG], request=action.serializer,
+            parameters=[ORDER_ID, IF_MATCH, ACTION_IDEMPOTENCY_KEY, ETAG,
+                        ACTION_REPLAYED],
+            request=action.serializer,
             responses={200: s.WorkOrderDetailSerializer, **_problems(*WRITE_ERRORS)},
             summary=action.summary)
         def post(self, request: Request, pk: int) -> Response:
@@ -440,15 +466,43 @@ def _action_view(name: str, action: Action) -> type[ApiView]:
             if action.perm and not (user.has_perm(action.perm) or user.is_superuser):
                 raise PermissionDenied(_("Your role may not %(action)s orders.")
                                        % {"action": name})
-            form = action.serializer(data=_ensure_dict(request.data))
+            data = _ensure_dict(request.data)
+            key = _idempotency_key(request)
+            form = action.serializer(data=data)
             form.is_valid(raise_exception=True)
-            order = _with_version(order, request)
+            where = f"api:{name}"
+
+            def act() -> dict[str, Any]:
+                try:
+                    done = action.run(_with_version(order, request), user,
+                                      dict(form.validated_data))
+                except ConcurrentModification as exc:
+                    raise _precondition_failed(exc, request) from exc
+                return _jsonable(order_body(selectors.order_for(user, done.pk), request,
+                                            where=where))
+
+            if key is None:
+                body = act()
+                return Response(body, headers={"ETag": f'"{body.get("version", 1)}"'})
+            fingerprint = api_services.fingerprint("POST", request.path, data)
             try:
-                order = action.run(order, user, dict(form.validated_data))
-            except ConcurrentModification as exc:
-                raise _precondition_failed(exc, request) from exc
-            return _respond_order(selectors.order_for(user, order.pk), request,
-                                  where=f"api:{name}")
+                result = api_services.order_action_idempotent(
+                    user=user, key=key, order_id=order.pk, act=act,
+                    request_fingerprint=fingerprint)
+            except ApiProblem:
+                # e.g. a 412 for the version the first answer already moved past
+                replay = api_services.idempotent_replay(user=user, key=key,
+                                                        request_fingerprint=fingerprint)
+                if replay is None:
+                    raise
+                result = replay
+            headers = {"ETag": f'"{result.body.get("version", 1)}"'}
+            if result.replayed:
+                headers["Idempotent-Replayed"] = "true"
+                if s.can_see_pii(user):  # R40: shown again: recorded again
+                    pii.record_reads_by_id(user=user, order_ids=[order.pk], face=Face.API,
+                                           where=where)
+            return Response(result.body, status=result.status, headers=headers)
 
     OrderActionView.__name__ = f"{name.title().replace('-', '')}View"
     OrderActionView.__qualname__ = OrderActionView.__name__

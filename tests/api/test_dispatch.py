@@ -8,6 +8,7 @@ import pytest
 
 from api import services as api_services
 from api.models import ClientRole
+from tests.conftest import make_technician
 from workorders.models import Assignment, State, WorkOrder, WorkOrderEvent
 
 from .conftest import Caller
@@ -117,3 +118,51 @@ def test_the_order_links_the_dispatch_actions_for_a_dispatcher_only(wfm, cc, mak
     assert "dispatch" in names and "reassign" not in names
     names = {a["name"] for a in cc.get(f"work-orders/{order.pk}/").body["actions"]}
     assert "dispatch" not in names
+
+
+def test_a_dispatch_retried_with_its_idempotency_key_answers_as_the_first_time(
+        wfm, make_order, alice):
+    # R4 once: a client that lost the answer and retries gets it again, not a 409
+    order = make_order()
+    headers = {"Idempotency-Key": "dispatch-7f3a", "If-Match": '"1"'}
+    first = wfm.post(f"work-orders/{order.pk}/dispatch/", {"technician": alice.pk},
+                     headers=headers)
+    assert first.status_code == 200, first.body
+    again = wfm.post(f"work-orders/{order.pk}/dispatch/", {"technician": alice.pk},
+                     headers=headers)
+    assert again.status_code == 200, again.body
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.body == first.body and again["ETag"] == first["ETag"] == '"2"'
+    assert Assignment.objects.filter(order=order).count() == 1
+    assert WorkOrderEvent.objects.filter(order=order, action="dispatch").count() == 1
+    # the same key for another body is refused, and nothing happens
+    other = wfm.post(f"work-orders/{order.pk}/reassign/", {"reason": "x"},
+                     headers={"Idempotency-Key": "dispatch-7f3a"})
+    assert other.status_code == 422 and other.body["code"] == "idempotency_key_reused"
+    # without a key a second dispatch is refused as before
+    assert wfm.post(f"work-orders/{order.pk}/dispatch/",
+                    {"technician": alice.pk}).status_code == 409
+
+
+def test_a_refused_action_stores_no_key_so_the_corrected_retry_acts(wfm, make_order, alice,
+                                                                    east):
+    order = make_order(State.DISPATCHED, technician=alice)
+    key = {"Idempotency-Key": "reassign-1"}
+    refused = wfm.post(f"work-orders/{order.pk}/reassign/", {"reason": ""}, headers=key)
+    assert refused.status_code in (400, 422)
+    dave = make_technician("dave", areas=[east])
+    done = wfm.post(f"work-orders/{order.pk}/reassign/",
+                    {"technician": dave.pk, "reason": "顺路"}, headers=key)
+    assert done.status_code == 200, done.body
+    assert "Idempotent-Replayed" not in done
+    order.refresh_from_db()
+    assert order.technician == dave
+
+
+def test_a_malformed_idempotency_key_is_a_400(wfm, make_order, alice):
+    order = make_order()
+    response = wfm.post(f"work-orders/{order.pk}/dispatch/", {"technician": alice.pk},
+                        headers={"Idempotency-Key": "has space"})
+    assert response.status_code == 400
+    order.refresh_from_db()
+    assert order.technician is None
