@@ -17,6 +17,7 @@ from workorders.models import TERMINAL_STATES, Kind, State, WorkOrder
 from workorders.selectors import orders_visible_to
 
 from .models import Appointment, AppointmentStatus, ChangeRequest, ChangeRequestStatus
+from .rules import HALF_DAYS, SLOT_STEP
 
 #: The Today page leaves out what is finished from the technician's point of view.
 NOT_ON_TODAY = {*TERMINAL_STATES, State.COMPLETED, State.SURVEY_PENDING, State.ABNORMAL,
@@ -40,6 +41,33 @@ def technician_day(technician: Any, day: dt.date, *,
     if exclude_order is not None:
         qs = qs.exclude(order=exclude_order)
     return qs
+
+
+def bookable_slots(technician: Any, day: dt.date, *, length: dt.timedelta,
+                   exclude_order: WorkOrder | None = None,
+                   now: dt.datetime | None = None) -> list[dt.datetime]:
+    """R9, R10: the exact start times the technician can offer on ``day``: on the hour and
+    half hour, the whole visit inside a half day of work (``rules.HALF_DAYS``), not in the
+    past, and not overlapping another of their timed bookings (the service refuses a
+    clash, so the page offers none). The customer may still ask for another time."""
+    now = now or clock.now()
+    tz = timezone.get_current_timezone()
+    busy = [(a.start, a.end) for a in Appointment.objects.filter(
+        order__technician=technician, status=AppointmentStatus.BOOKED,
+        start__lt=dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=tz),
+        end__gt=dt.datetime.combine(day, dt.time.min, tzinfo=tz),
+    ).exclude(precision="day").exclude(order__state__in=TERMINAL_STATES).exclude(
+        order=exclude_order)] if technician is not None else []
+    slots = []
+    for begin, finish in HALF_DAYS.values():
+        start = dt.datetime.combine(day, begin, tzinfo=tz)
+        last = dt.datetime.combine(day, finish, tzinfo=tz) - length
+        while start <= last:
+            end = start + length
+            if start > now and not any(b < end and start < e for b, e in busy):
+                slots.append(start)
+            start += SLOT_STEP
+    return slots
 
 
 def clashes(technician: Any, start: dt.datetime, end: dt.datetime, *,

@@ -10,7 +10,6 @@ the same kind of string back (``parse_local``).
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -25,13 +24,6 @@ from appointments.messages import window_text
 from appointments.models import Appointment, AppointmentStatus, Precision, VisitPlan
 from technicians.models import Area, Technician
 from workorders.models import TERMINAL_STATES, WorkOrder
-
-#: "(R4)", "(R9, R11)": rule ids are for the code and the docs, not for the dispatcher.
-RULE_IDS = re.compile(r"\s*[(（](?:R\d+[a-z]?(?:[,，、]\s*)?)+[)）]")
-
-
-def readable(message: str) -> str:
-    return RULE_IDS.sub("", message).strip()
 
 #: The resource id of the row of orders nobody has yet.
 UNASSIGNED = "unassigned"

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fieldops.phones import PhoneFormField
 from fieldops.text import FreeTextField, LineField
+from fieldops.widgets import DateInput
 from planning.ranking import Candidate
 from technicians.models import Area, Technician
 from workorders.models import AccessType, Channel, CustomerClass, Kind, Service
@@ -54,7 +55,7 @@ def offer_ranked(form: forms.Form, candidates: list[Candidate]) -> None:
 
 
 class ParkForm(forms.Form):
-    until = forms.DateField(label=_("Wait until"), widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(label=_("Wait until"), widget=DateInput())
     reason = FreeTextField(label=_("Customer's reason"), max_length=500)
 
 
@@ -89,7 +90,7 @@ class WorkOrderIntakeForm(forms.Form):
     symptoms = FreeTextField(label=_("Fault symptoms"), required=False,
                              widget=forms.Textarea(attrs={"rows": 3}))
     preferred_day = forms.DateField(label=_("Preferred day"), required=False,
-                                    widget=forms.DateInput(attrs={"type": "date"}))
+                                    widget=DateInput())
     notes = FreeTextField(label=_("Notes"), required=False,
                           widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -116,6 +117,6 @@ class BoardFilterForm(forms.Form):
     """The day board's day and area (GET); an unknown value falls back to today / all."""
 
     day = forms.DateField(label=_("Day"), required=False,
-                          widget=forms.DateInput(attrs={"type": "date"}))
+                          widget=DateInput())
     area = forms.ModelChoiceField(label=_("Area"), queryset=Area.objects.order_by("name"),
                                   required=False, empty_label=_("All areas"))

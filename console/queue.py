@@ -15,9 +15,9 @@ from typing import Any
 
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, QuerySet, Subquery, When
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from appointments.models import Appointment, AppointmentStatus, Precision
+from fieldops.durations import time_left_in_words
 from sla.timers import Timer, TimerKind, TimerStatus
 from technicians.models import Area, Technician
 from workorders.models import TERMINAL_STATES, CustomerClass, Kind, State, WorkOrder
@@ -55,23 +55,6 @@ class QueueRow:
         """The status in words beside its colour (colour is never the only sign)."""
         return {ON_TRACK: _("On track"), AT_RISK: _("At risk"),
                 BREACHED: _("Breached")}.get(self.status, "")
-
-
-def time_left_in_words(seconds: float) -> str:
-    """``12 min``, ``2 h 10 min``, ``3 d 4 h``, ``overdue 35 min``: whole minutes (59.5
-    minutes left is "59 min"; overdue by less than a minute is "overdue 1 min")."""
-    overdue = seconds < 0
-    minutes = max(1, int(-seconds // 60)) if overdue else int(seconds // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        text = _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
-    elif hours:
-        text = (_("%(hours)d h %(minutes)d min") % {"hours": hours, "minutes": mins} if mins
-                else _("%(hours)d h") % {"hours": hours})
-    else:
-        text = ngettext("%(minutes)d min", "%(minutes)d min", mins) % {"minutes": mins}
-    return _("overdue %(time)s") % {"time": text} if overdue else text
 
 
 def _next_timer() -> QuerySet[Timer]:

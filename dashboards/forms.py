@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from fieldops import clock
+from fieldops.widgets import DateInput
 from technicians.models import Area, Team, Technician
 from workorders.models import CustomerClass, Kind
 
@@ -20,9 +21,9 @@ MAX_DAYS = 366
 
 class FilterForm(forms.Form):
     start = forms.DateField(label=_("From"), required=False,
-                            widget=forms.DateInput(attrs={"type": "date"}))
+                            widget=DateInput())
     end = forms.DateField(label=_("Until"), required=False,
-                          widget=forms.DateInput(attrs={"type": "date"}))
+                          widget=DateInput())
     area = forms.ModelChoiceField(label=_("Area"), queryset=Area.objects.all(),
                                   required=False, empty_label=_("All areas"))
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.all(),

@@ -10,14 +10,16 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from appointments import rules
 from appointments.models import Precision
 from fieldops import clock
 from fieldops.text import FreeTextField, LineField
+from fieldops.widgets import DateInput, TimeInput
 from workorders.kit import required_kit
 from workorders.models import Consent, ContactAttempt, FaultCause, Photo, WorkOrder
 
 #: R11: the two half-day windows of a rural booking.
-HALF_DAYS = {"am": (dt.time(8, 0), dt.time(12, 0)), "pm": (dt.time(13, 0), dt.time(18, 0))}
+HALF_DAYS = rules.HALF_DAYS
 VISIT_LENGTHS = [(30, _("30 min")), (60, _("1 hour")), (90, _("1½ hours")),
                  (120, _("2 hours"))]
 
@@ -25,14 +27,6 @@ VISIT_LENGTHS = [(30, _("30 min")), (60, _("1 hour")), (90, _("1½ hours")),
 def aware(day: dt.date, time: dt.time) -> dt.datetime:
     """A local wall-clock time in the site's time zone."""
     return dt.datetime.combine(day, time, tzinfo=timezone.get_current_timezone())
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-
-class TimeInput(forms.TimeInput):
-    input_type = "time"
 
 
 class StepForm(forms.Form):
@@ -76,7 +70,7 @@ class ContactForm(StepForm):
 class ScheduleForm(StepForm):
     """R9 exact time, R11 half day (rural only), R10 the customer's choice, R15 why."""
 
-    day = forms.DateField(label=_("Date"), widget=DateInput)
+    day = forms.DateField(label=_("Date"), widget=DateInput, required=False)
     precision = forms.ChoiceField(label=_("Booking"), widget=forms.RadioSelect,
                                   choices=[(Precision.EXACT, _("Exact time")),
                                            (Precision.HALF_DAY, _("Half day (rural)"))],
@@ -89,7 +83,8 @@ class ScheduleForm(StepForm):
                                       ("pm", _("Afternoon (13:00–18:00)"))])
     customer_asked = forms.BooleanField(
         label=_("The customer asked for this change"), required=False,
-        help_text=_("Leave unticked when we move the visit (R15 notice applies)."))
+        help_text=_("Leave unticked when we move the visit: the customer must be told in "
+                    "time."))
     reason = FreeTextField(label=_("Why (when moving a booked visit)"), max_length=255,
                            required=False)
     change_request = forms.IntegerField(required=False, widget=forms.HiddenInput)
@@ -103,10 +98,30 @@ class ScheduleForm(StepForm):
             precision.widget = forms.HiddenInput()
             del self.fields["half"]
 
+    def chosen_slot(self) -> dt.datetime | None:
+        """R9: a free slot tapped on the page (``slot=2026-12-07T09:00``, local time); a
+        time typed into the form wins over it."""
+        value = self.data.get("slot") if self.is_bound else None
+        if not value:
+            return None
+        try:
+            moment = dt.datetime.fromisoformat(str(value))
+        except ValueError:
+            self.add_error("start", _("Choose one of the free times or type a time."))
+            return None
+        return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean() or {}
+        slot = self.chosen_slot()
+        if slot is not None and data.get("precision") != Precision.HALF_DAY and (
+                data.get("start") is None):
+            local = timezone.localtime(slot)
+            data["day"], data["start"] = local.date(), local.time().replace(second=0)
         day = data.get("day")
         if day is None:
+            if "day" not in self.errors:
+                self.add_error("day", _("Choose a day, or tap one of the free times."))
             return data
         if data.get("precision") == Precision.HALF_DAY:
             if not data.get("half"):

@@ -36,11 +36,12 @@ from appointments import selectors as appointment_selectors
 from appointments import services as booking_services
 from appointments.models import AppointmentStatus
 from fieldops import clock
+from fieldops.wording import plain
 from surveys import services as survey_services
 from technicians.models import AreaType
 from workorders import pii, services
 from workorders.access import is_order_technician, is_technician_user
-from workorders.errors import DomainError
+from workorders.errors import ConcurrentModification, DomainError, IllegalTransition
 from workorders.kit import required_kit
 from workorders.models import Face, Photo, State, WorkOrder
 from workorders.selectors import allowed_actions, orders_visible_to
@@ -88,6 +89,11 @@ def _has_booking(*states: str) -> Callable[[WorkOrder, Any, set[str]], bool]:
                 and order.appointments.filter(status=AppointmentStatus.BOOKED).exists())
 
     return check
+
+
+def _report_written(order: WorkOrder, user: Any, allowed: set[str]) -> bool:
+    """R26, R27: the customer signs the report, so sign-off is offered once it exists."""
+    return "sign_off" in allowed and getattr(order, "report", None) is not None
 
 
 def _schedule(order: WorkOrder, user: Any, data: dict[str, Any], request: HttpRequest) -> Any:
@@ -185,7 +191,8 @@ ALL_STEPS: list[Step] = [
                                                   "download_mbps", "upload_mbps",
                                                   "onu_activated", "outstanding_issue")})),
     Step("sign-off", gettext_lazy("Customer sign-off"), "R26", f.SignOffForm,
-         template="tech/sign_off.html", style="primary", when=("sign_off",), run=_sign_off),
+         template="tech/sign_off.html", style="primary", when=_report_written,
+         run=_sign_off),
     Step("send-code", gettext_lazy("Send a code to the customer's phone"), "R26",
          f.ConfirmForm, when=("sign_off",), listed=False, after="sign-off",
          run=lambda o, u, d, r: services.work_order_send_sign_off_code(order=o, by=u)),
@@ -203,6 +210,17 @@ ALL_STEPS: list[Step] = [
                                                                    note=d["note"])),
 ]
 STEPS = {step.name: step for step in ALL_STEPS}
+
+
+def shown(error: DomainError) -> str:
+    """A domain error as the technician reads it: plain words, without rule ids or the
+    state machine's internal names (the desk and the API keep them)."""
+    if isinstance(error, ConcurrentModification):
+        return _("The order changed while this page was open. Reload it and try again.")
+    if isinstance(error, IllegalTransition):
+        return _("This is not possible now: the order is %(state)s.") % {
+            "state": State(error.details["state"]).label}
+    return plain(error.message)
 
 
 # --- Access ----------------------------------------------------------------------------
@@ -257,8 +275,9 @@ def today(request: HttpRequest) -> HttpResponse:
     return render(request, "tech/today.html", {"rows": rows, "now": now})
 
 
-def _offered(order: WorkOrder, user: Any) -> list[Step]:
-    allowed = set(allowed_actions(order, user))
+def _offered(order: WorkOrder, user: Any, allowed: set[str] | None = None) -> list[Step]:
+    if allowed is None:
+        allowed = set(allowed_actions(order, user))
     return [step for step in ALL_STEPS if step.listed and step.offered(order, user, allowed)]
 
 
@@ -266,7 +285,8 @@ def _offered(order: WorkOrder, user: Any) -> list[Step]:
 @technician_required
 def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     order = _order_for(request, pk)
-    steps = _offered(order, request.user)
+    allowed = set(allowed_actions(order, request.user))
+    steps = _offered(order, request.user, allowed)
     booked = appointment_selectors.current_appointment(order)
     context = {
         "order": order,
@@ -274,6 +294,8 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "contact_phone": pii.phone_for(user=request.user, order=order, face=Face.FIELD,
                                        where="tech:order"),
         "steps": steps,
+        # R26, R27: sign-off waits for the report; a pointer to it instead.
+        "report_first": "sign_off" in allowed and getattr(order, "report", None) is None,
         "one_tap": [s for s in steps if s.one_tap],
         # The step the visit is waiting for first, then the side paths.
         "pages": sorted((s for s in steps if not s.one_tap), key=lambda s: s.style != "primary"),
@@ -333,6 +355,16 @@ def _step_context(step: Step, order: WorkOrder, form: f.StepForm,
             for shown in days] if order.technician is not None else []
         context["changes"] = appointment_selectors.open_change_requests(order)
         context["rural"] = order.area.area_type == AreaType.RURAL
+        # R9, R10: the free times of those days as buttons (a typed time still works).
+        try:
+            length = dt.timedelta(minutes=int(form["length"].value() or 60))
+        except (TypeError, ValueError):
+            length = dt.timedelta(minutes=60)
+        context["slots"] = [
+            (shown, appointment_selectors.bookable_slots(order.technician, shown, length=length,
+                                                         exclude_order=order))
+            for shown in days] if order.technician is not None else []
+        context["chosen_slot"] = form.data.get("slot", "") if form.is_bound else ""
     if step.name in ("sign-off", "complete"):
         context["report"] = getattr(order, "report", None)
         context["photos"] = order.photos.all()
@@ -357,7 +389,12 @@ def order_step(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     step = STEPS.get(name)
     if step is None:
         raise Http404
-    if not step.offered(order, request.user, set(allowed_actions(order, request.user))):
+    allowed = set(allowed_actions(order, request.user))
+    if not step.offered(order, request.user, allowed):
+        if step.name == "sign-off" and "sign_off" in allowed:
+            messages.error(request, _("Write the report first: the customer signs what was "
+                                      "done."))
+            return redirect("tech:order", pk=order.pk)
         messages.error(request, _("“%(step)s” is not possible now (the order is %(state)s).")
                        % {"step": step.label, "state": order.get_state_display()})
         return redirect("tech:order", pk=order.pk)
@@ -373,9 +410,9 @@ def order_step(request: HttpRequest, pk: int, name: str) -> HttpResponse:
             except DomainError as error:
                 field_name = getattr(error, "field", "")
                 if field_name in form.fields and field_name != "version":
-                    form.add_error(field_name, error.message)
+                    form.add_error(field_name, shown(error))
                 else:
-                    form.add_error(None, error.message)
+                    form.add_error(None, shown(error))
                 status = error.status
                 order = _order_for(request, pk)
             else:

@@ -179,6 +179,9 @@ else:
 # --- Internationalisation -------------------------------------------------
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="zh-hans")
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+#: ISO dates first in every language's form input formats: ``<input type="date">`` takes
+#: only ``2026-12-06`` (zh-Hans's own first format, ``2026/12/06``, was dropped).
+FORMAT_MODULE_PATH = ["fieldops.formats"]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 # Numbers written without a country code are of this region (fieldops/phones.py).

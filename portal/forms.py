@@ -10,14 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fieldops.text import FreeTextField
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-
-class TimeInput(forms.TimeInput):
-    input_type = "time"
+from fieldops.widgets import DateInput, TimeInput
 
 
 class ChangeRequestForm(forms.Form):

@@ -25,9 +25,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from appointments import services as booking_services
 from console.admin.dayplan import proposal_context
-from console.board import board_data, parse_local, readable
+from console.board import board_data, parse_local
 from console.forms import BoardFilterForm
 from fieldops import clock
+from fieldops.wording import plain as readable
 from technicians.models import Area, Technician
 from workorders import selectors, services
 from workorders.access import PERM_DISPATCH

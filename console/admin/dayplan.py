@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from console.board import readable
+from fieldops.wording import plain as readable
 from planning import dayplans
 from planning.models import DayPlanProposal
 from technicians.models import Area, Technician

@@ -23,6 +23,8 @@ def test_each_face_links_the_icon(client: Any, path: str) -> None:
 
 
 @pytest.mark.django_db
-def test_the_customer_pages_link_the_icon(client: Any) -> None:
-    response = client.get("/c/not-a-token/")
+@pytest.mark.parametrize("path", ["/c/not-a-token/", "/s/not-a-token/"])
+def test_the_customer_pages_link_the_icon(client: Any, path: str) -> None:
+    # the appointment link (R10) and the survey (R29)
+    response = client.get(path)
     assert f'<link rel="icon" href="{ICON}">' in response.content.decode()

@@ -1,6 +1,7 @@
 /* fieldops technician pages: small progressive enhancements.
    Every page works without this file (plain forms); with it:
    - the service worker is registered (installable app, cached app shell);
+   - a free slot tapped on the booking page fills in its day and time (R9);
    - check-in fills in the browser's location (R17);
    - the sign-off page gets a signature pad drawn with a finger (R26; signature_pad);
    - a form can't be sent twice by a double tap. */
@@ -23,6 +24,26 @@
       setTimeout(function () { b.disabled = true; }, 0);
     });
   });
+
+  // R9: a free slot tapped fills in the day and the time; typing a time clears the slot.
+  var slots = document.querySelector("[data-slots]");
+  if (slots) {
+    var slotForm = slots.closest("form");
+    var dayInput = slotForm.querySelector("input[name=day]");
+    var timeInput = slotForm.querySelector("input[name=start]");
+    slots.addEventListener("change", function (event) {
+      var radio = event.target;
+      if (radio.name !== "slot") { return; }
+      if (dayInput) { dayInput.value = radio.dataset.day; }
+      if (timeInput) { timeInput.value = radio.dataset.time; }
+    });
+    if (timeInput) {
+      timeInput.addEventListener("input", function () {
+        Array.prototype.forEach.call(slots.querySelectorAll("input[name=slot]"),
+          function (r) { if (r.checked && r.dataset.time !== timeInput.value) { r.checked = false; } });
+      });
+    }
+  }
 
   // R17: the location of the check-in, from the browser.
   var geo = document.querySelector("[data-geolocate]");
