@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 from fieldops import clock
@@ -18,11 +19,29 @@ from .selectors import DEFAULT_DAYS, Filters
 MAX_DAYS = 366
 
 
+#: ``<input type="date">`` speaks ISO dates (2026-11-06) whatever the page's language: the
+#: filter renders and parses ISO first in every language (the localized formats, e.g.
+#: zh-Hans "2026/11/06", are still read from old links but never rendered).
+ISO_DATE = "%Y-%m-%d"
+
+
+class IsoDateField(forms.DateField):
+    """A date filter in ISO in every language, localized input accepted as a fallback."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}, format=ISO_DATE))
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> dt.date | None:
+        # ISO first; an old link in the language's own format (zh-Hans "2026/11/06") is
+        # still understood.
+        self.input_formats = [ISO_DATE, *formats.get_format("DATE_INPUT_FORMATS")]
+        return super().to_python(value)
+
+
 class FilterForm(forms.Form):
-    start = forms.DateField(label=_("From"), required=False,
-                            widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("Until"), required=False,
-                          widget=forms.DateInput(attrs={"type": "date"}))
+    start = IsoDateField(label=_("From"), required=False)
+    end = IsoDateField(label=_("Until"), required=False)
     area = forms.ModelChoiceField(label=_("Area"), queryset=Area.objects.all(),
                                   required=False, empty_label=_("All areas"))
     team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.all(),
