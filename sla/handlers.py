@@ -15,4 +15,9 @@ def timers_follow(event: OrderEvent) -> None:
 
 
 def register() -> None:
+    from . import force_majeure
+    from .events import TimerStepped
+
     bus.subscribe(OrderEvent, timers_follow)
+    # R50: a breach recorded inside an approved force-majeure range is exempt too.
+    bus.subscribe(TimerStepped, force_majeure.on_timer_stepped)

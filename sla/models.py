@@ -210,3 +210,8 @@ from .timers import (  # noqa: E402,F401
     TimerEvent,
     TimerRule,
 )
+from .exemptions import (  # noqa: E402,F401
+    Exemption,
+    ExemptionOrder,
+    ExemptBreach,
+)
