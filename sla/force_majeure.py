@@ -38,8 +38,8 @@ from workorders.models import TERMINAL_STATES, WorkOrder
 
 from .events import BreachesExempted, TimerStepped
 from .exemptions import (
-    Exemption,
     ExemptBreach,
+    Exemption,
     ExemptionKind,
     ExemptionOrder,
     ExemptionState,

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fieldops.admin import ReadOnlyInline
 from sla import force_majeure
-from sla.exemptions import Exemption, ExemptBreach, ExemptionOrder, ExemptionState
+from sla.exemptions import ExemptBreach, Exemption, ExemptionOrder, ExemptionState
 from workorders.errors import DomainError
 
 
