@@ -34,10 +34,14 @@ class History:
     created_at: dt.datetime
     #: (action, at) of every event, in order.
     events: Sequence[tuple[str, dt.datetime]]
-    #: (kind, status, breached_at) of every SLA timer of the order.
+    #: (kind, status, breached_at) of every SLA timer of the order, except the breached
+    #: ones a supervisor exempted (R50): those are left out of every figure.
     timers: Sequence[tuple[str, str, dt.datetime | None]]
     #: (arrived_at, late) of every appointment the technician checked in to (R14).
     arrivals: Sequence[tuple[dt.datetime, bool | None]]
+    #: Breached timers exempted for force majeure (R50): still recorded (R38), counted
+    #: apart.
+    exempt_breaches: int = 0
 
 
 Interval = tuple[dt.datetime, dt.datetime]
@@ -114,6 +118,7 @@ def compute(history: History) -> dict[str, Any]:
         "contact_outcome": outcome(history.timers, "contact"),
         "visit_outcome": outcome(history.timers, "visit"),
         "breaches": sum(1 for _k, _s, breached in history.timers if breached is not None),
+        "exempt_breaches": history.exempt_breaches,
         "visits": actions.count(OrderAction.CHECK_IN),
         "arrivals": len(history.arrivals),
         "late_arrivals": sum(1 for _at, late in history.arrivals if late),

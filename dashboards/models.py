@@ -70,6 +70,10 @@ class OrderFact(models.Model):
     visit_outcome = models.CharField(_("on site within 24 h (R34)"), max_length=8,
                                      choices=Outcome.choices, blank=True)
     breaches = models.PositiveSmallIntegerField(_("timers breached"), default=0)
+    #: Breaches a supervisor exempted for force majeure (R50): recorded (R38), but not in
+    #: ``breaches`` nor in the contact and visit outcomes.
+    exempt_breaches = models.PositiveSmallIntegerField(_("exempt breaches (R50)"), default=0,
+                                                       db_default=0)
     visits = models.PositiveSmallIntegerField(_("visits"), default=0)
     arrivals = models.PositiveSmallIntegerField(_("arrivals at a booking"), default=0)
     late_arrivals = models.PositiveSmallIntegerField(_("late arrivals (R14)"), default=0)
@@ -115,6 +119,7 @@ COUNTERS = (
     "orders", "contact_met", "contact_breached", "visit_met", "visit_breached", "arrivals",
     "late_arrivals", "missed", "completed", "first_fix", "remote", "survey_answers",
     "satisfied_answers", "surveyed", "reworked", "rework_rounds", "abnormal", "breaches",
+    "exempt_breaches",
 )
 
 
@@ -139,6 +144,7 @@ class RollupCounters(models.Model):
     rework_rounds = models.IntegerField(default=0)
     abnormal = models.IntegerField(default=0)
     breaches = models.IntegerField(default=0)
+    exempt_breaches = models.IntegerField(default=0, db_default=0)
 
     class Meta:
         abstract = True

@@ -113,6 +113,8 @@ FIGURES: tuple[Figure, ...] = (
     Figure("rework_rate", _("Rework rate"), "rate", False, "R31"),
     Figure("abnormal", _("Abnormal orders"), "count", False, "R19"),
     Figure("breaches", _("Timers breached"), "count", False, "R38"),
+    Figure("exempt_breaches", _("Breaches exempted (force majeure)"), "count", False, "R50"),
+    Figure("exemption_rate", _("Share of breaches exempted"), "rate", False, "R50"),
     Figure("contact_median", _("Dispatch → contact, median"), "duration", False, "R7"),
     Figure("contact_p90", _("Dispatch → contact, p90"), "duration", False, "R7"),
     Figure("site_median", _("Dispatch → on site, median"), "duration", False, "R34"),
@@ -124,7 +126,7 @@ FIGURES_BY_KEY = {f.key: f for f in FIGURES}
 #: The rates shown per day, per area and per technician.
 TABLE_FIGURES = ("orders", "contact_rate", "visit_rate", "on_time_rate", "missed",
                  "first_fix_rate", "remote_rate", "satisfaction_rate", "rework_rate",
-                 "abnormal", "breaches")
+                 "abnormal", "breaches", "exempt_breaches", "exemption_rate")
 #: (key, column) of the three durations.
 DURATIONS = (("contact", "dispatch_to_contact_s"), ("site", "dispatch_to_site_s"),
              ("work", "site_to_complete_s"))
@@ -170,6 +172,9 @@ def figures_from(sums: dict[str, Any]) -> dict[str, Any]:
         "remote_rate": _ratio(sums["remote"], sums["orders"]),
         "satisfaction_rate": _ratio(sums["satisfied_answers"], sums["survey_answers"]),
         "rework_rate": _ratio(sums["reworked"], sums["surveyed"]),
+        # R50: exemptions are watched too: the share of the breaches a supervisor exempted.
+        "exemption_rate": _ratio(sums.get("exempt_breaches", 0),
+                                 sums.get("breaches", 0) + sums.get("exempt_breaches", 0)),
     }
 
 
@@ -457,7 +462,8 @@ def breach_attribution(filters: Filters, *, limit: int = 100) -> dict[str, Any]:
     timers = list(
         Timer.objects.filter(filters.q("order__fact__"), breached_at__isnull=False,
                              order__fact__day__gte=filters.start,
-                             order__fact__day__lte=filters.end)
+                             order__fact__day__lte=filters.end,
+                             exempt_mark__isnull=True)  # R50: exempt ones apart
         .select_related("order__area", "order__technician__user")
         .order_by("-breached_at", "-pk")[:limit])
     history: dict[int, list[tuple[dt.datetime, str]]] = {}
@@ -481,6 +487,23 @@ def breach_attribution(filters: Filters, *, limit: int = 100) -> dict[str, Any]:
     return {"rows": rows, "totals": totals,
             "main_counts": {key: sum(1 for r in rows if r["main"] == key)
                             for key, _label in SEGMENTS}}
+
+
+def exempt_breaches(filters: Filters, *, limit: int = 100) -> list[dict[str, Any]]:
+    """R50: the breaches of the period's orders a supervisor exempted for force majeure,
+    newest first, with who exempted them, when and why (still recorded, R38; left out of
+    the figures and of the attribution above)."""
+    timers = (Timer.objects.filter(filters.q("order__fact__"), breached_at__isnull=False,
+                                   exempt_mark__isnull=False,
+                                   order__fact__day__gte=filters.start,
+                                   order__fact__day__lte=filters.end)
+              .select_related("order__area", "order__technician__user",
+                              "exempt_mark__exemption", "exempt_mark__exempted_by")
+              .order_by("-breached_at", "-pk")[:limit])
+    return [{"timer": t, "order": t.order, "mark": t.exempt_mark,
+             "exemption": t.exempt_mark.exemption,
+             "technician": t.order.technician.display_name if t.order.technician else ""}
+            for t in timers]
 
 
 # --- One technician against their area ------------------------------------------------------

@@ -49,10 +49,14 @@ def _histories(order_ids: Sequence[int]) -> dict[int, tuple[dict[str, Any], fact
                                  .values_list("order_id", "action", "at")):
         events[order_id].append((action, at))
     timers: dict[int, list[tuple[str, str, dt.datetime | None]]] = {pk: [] for pk in rows}
-    for order_id, kind, status, breached_at in (
+    exempt: dict[int, int] = dict.fromkeys(rows, 0)
+    for order_id, kind, status, breached_at, exempted in (
             Timer.objects.filter(order_id__in=rows).order_by("order_id", "started_at", "id")
-            .values_list("order_id", "kind", "status", "breached_at")):
-        timers[order_id].append((kind, status, breached_at))
+            .values_list("order_id", "kind", "status", "breached_at", "exempt_mark")):
+        if breached_at is not None and exempted is not None:
+            exempt[order_id] += 1  # R50: left out of the figures, counted apart
+        else:
+            timers[order_id].append((kind, status, breached_at))
     arrivals: dict[int, list[tuple[dt.datetime, bool | None]]] = {pk: [] for pk in rows}
     # R14, R11: lateness is read from the booking and the arrival time with the deadline
     # the arrival timer uses (``appointments.rules``), not from the flag stored at check-in.
@@ -64,7 +68,8 @@ def _histories(order_ids: Sequence[int]) -> dict[int, tuple[dict[str, Any], fact
             arrivals[order_id].append((arrived, booking_rules.arrival(
                 start=start, end=end, precision=precision, at=arrived).late))
     return {pk: (row, facts.History(created_at=row["created_at"], events=events[pk],
-                                    timers=timers[pk], arrivals=arrivals[pk]))
+                                    timers=timers[pk], arrivals=arrivals[pk],
+                                    exempt_breaches=exempt[pk]))
             for pk, row in rows.items()}
 
 
@@ -123,6 +128,7 @@ def counters(values: dict[str, Any] | None) -> dict[str, int]:
         "rework_rounds": values["rework_rounds"],
         "abnormal": int(bool(values["abnormal"])),
         "breaches": values["breaches"],
+        "exempt_breaches": values["exempt_breaches"],
     }
 
 
@@ -407,7 +413,7 @@ def order_facts_catch_up_breaches(*, within: dt.timedelta = dt.timedelta(days=1)
                 .order_by().values("order_id").annotate(n=Count("pk")).values("n")[:1])
     behind = list(OrderFact.objects.filter(order_id__in=recent)
                   .annotate(breached=Subquery(breached))
-                  .filter(breached__gt=F("breaches"))
+                  .filter(breached__gt=F("breaches") + F("exempt_breaches"))
                   .order_by("order_id").values_list("order_id", flat=True)[:limit])
     with transaction.atomic():
         for order_id in behind:
@@ -499,6 +505,7 @@ def rollups_rebuild() -> None:
         "rework_rounds": "SUM(rework_rounds)",
         "abnormal": "SUM(CASE WHEN abnormal THEN 1 ELSE 0 END)",
         "breaches": "SUM(breaches)",
+        "exempt_breaches": "SUM(exempt_breaches)",
     }
     assert tuple(sums) == COUNTERS
     histogram = DurationHistogram._meta.db_table

@@ -144,6 +144,7 @@ def breaches(request: HttpRequest) -> HttpResponse:
     """Breach attribution: where the time of each broken promise went."""
     context = _context(request, "breaches")
     context["attribution"] = selectors.breach_attribution(context["filters"])
+    context["exempt"] = selectors.exempt_breaches(context["filters"])
     context["segments"] = selectors.SEGMENTS
     return render(request, "dashboard/breaches.html", context)
 

@@ -15,6 +15,7 @@ from appointments.models import Precision
 from fieldops import clock
 from fieldops.text import FreeTextField, LineField
 from fieldops.widgets import DateInput, TimeInput
+from sla.exemptions import ExemptionKind
 from workorders.kit import required_kit
 from workorders.models import Consent, ContactAttempt, FaultCause, Photo, WorkOrder
 
@@ -274,3 +275,32 @@ class SignOffForm(StepForm):
 class ReworkForm(StepForm):
     note = FreeTextField(label=_("How the complaint was resolved"),
                          widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ForceMajeureForm(StepForm):
+    """R50: an event outside anyone's control keeps me from the promised time: what, why,
+    since when and for how long (the office approves; the customer is texted at once)."""
+
+    kind = forms.ChoiceField(label=_("What happened"), widget=forms.RadioSelect,
+                             choices=ExemptionKind.choices)
+    reason = FreeTextField(label=_("Tell the office more"), max_length=500,
+                           widget=forms.Textarea(attrs={"rows": 3}))
+    since = forms.TypedChoiceField(label=_("It started"), coerce=int, initial=60, choices=[
+        (0, _("just now")), (30, _("30 minutes ago")), (60, _("1 hour ago")),
+        (120, _("2 hours ago")), (240, _("4 hours ago")), (480, _("8 hours ago"))])
+    lasts = forms.TypedChoiceField(label=_("Expected to last (from now)"), coerce=int,
+                                   initial=120, choices=[
+                                       (60, _("1 hour")), (120, _("2 hours")),
+                                       (240, _("4 hours")), (480, _("8 hours")),
+                                       (1440, _("all day"))])
+    evidence = forms.ImageField(label=_("Photo (optional)"), required=False,
+                                widget=PhotoInput())
+
+    def clean(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().clean() or {}
+        now = clock.now()
+        if data.get("since") is not None and data.get("lasts") is not None:
+            # The range starts a little before now even for "just now" (never in the future).
+            data["starts_at"] = now - dt.timedelta(minutes=max(data["since"], 1))
+            data["ends_at"] = now + dt.timedelta(minutes=data["lasts"])
+        return data

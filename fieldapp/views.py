@@ -37,13 +37,14 @@ from appointments import services as booking_services
 from appointments.models import AppointmentStatus
 from fieldops import clock
 from fieldops.wording import plain
+from sla import force_majeure
 from surveys import services as survey_services
 from technicians.models import AreaType
 from workorders import pii, services
 from workorders.access import is_order_technician, is_technician_user
 from workorders.errors import ConcurrentModification, DomainError, IllegalTransition
 from workorders.kit import required_kit
-from workorders.models import Face, Photo, State, WorkOrder
+from workorders.models import TERMINAL_STATES, Face, Photo, State, WorkOrder
 from workorders.selectors import allowed_actions, orders_visible_to
 
 from . import forms as f
@@ -204,6 +205,12 @@ ALL_STEPS: list[Step] = [
          when=_own_in(State.ON_SITE, State.SIGNED_OFF), run=_question),
     Step("complete", gettext_lazy("File the completion report"), "R27", f.ConfirmForm,
          template="tech/complete.html", style="primary", when=("complete",), run=_complete),
+    Step("force-majeure", gettext_lazy("Weather, road closure, power cut…"), "R50",
+         f.ForceMajeureForm,
+         when=lambda o, u, a: o.state not in TERMINAL_STATES and is_order_technician(o, u),
+         run=lambda o, u, d, r: force_majeure.declare(
+             by=u, kind=d["kind"], reason=d["reason"], order=o, starts_at=d.get("starts_at"),
+             ends_at=d.get("ends_at"), evidence=d.get("evidence"))),
     Step("rework-done", gettext_lazy("Complaint resolved"), "R32", f.ReworkForm,
          when=("resolve_rework",),
          run=lambda o, u, d, r: survey_services.work_order_resolve_rework(order=o, by=u,

@@ -34,6 +34,7 @@ _READ_ALL = [
     "sla.view_slapolicy",
     "sla.view_timerrule",
     "sla.view_businesscalendar",
+    "sla.view_exemption",
     "surveys.view_followup",
     "surveys.view_survey",
     "surveys.view_callback",
@@ -50,6 +51,8 @@ ROLES: dict[str, list[str]] = {
         "workorders.view_customer_pii",
         "workorders.merge_customer",
         "technicians.change_technician",
+        # R50: force majeure declared for an order or an area (a supervisor decides).
+        "sla.declare_exemption",
     ],
     # 装维人员: only their own orders, through the mobile pages (R41).
     TECHNICIAN: ["workorders.perform_fieldwork"],
@@ -65,7 +68,7 @@ ROLES: dict[str, list[str]] = {
         "surveys.change_followup",
     ],
     # 班长 / 主管: reads everything, phone numbers masked (R40).
-    SUPERVISOR: [*_READ_ALL],
+    SUPERVISOR: [*_READ_ALL, "sla.decide_exemption"],
     # Reporting clients of the API: read only, phone numbers masked (R40).
     REPORTING: [*_READ_ALL],
 }

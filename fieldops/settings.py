@@ -330,6 +330,8 @@ CELERY_BEAT_SCHEDULE["sla-sweep"] = {
     "task": "sla.tasks.sweep_timers",
     "schedule": env.float("SLA_SWEEP_SECONDS", default=5.0),
 }
+# R50: the longest force-majeure range a declaration may cover (hours).
+SLA_EXEMPTION_MAX_HOURS = env.int("SLA_EXEMPTION_MAX_HOURS", default=72)
 CELERY_BEAT_SCHEDULE["purge-idempotency-keys"] = {
     "task": "api.tasks.purge_idempotency_keys",
     "schedule": 3600.0,

@@ -20,3 +20,17 @@ class TimerStepped:
     per batch, so a breach storm costs one handler call, not thousands."""
 
     steps: tuple[TimerStep, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class BreachesExempted:
+    """A supervisor approved a force-majeure exemption (R50): these breached timers are now
+    exempt (``sla.ExemptBreach``), left out of the compliance figures and of the assessment
+    ledger (R53). The breaches stay recorded (R38). Published in the approving transaction
+    (and again, with the new timers only, when a timer breaches later inside an approved
+    range); each timer is in at most one such event."""
+
+    exemption_id: int
+    timer_ids: tuple[int, ...]
+    approved_by: int | None  # the supervisor's user id
+    at: dt.datetime  # when the exemption was approved (the marks' ``exempted_at``)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fieldops import bus
 from workorders.events import OrderEvent
 
-from . import engine
+from . import engine, force_majeure
+from .events import TimerStepped
 
 
 def timers_follow(event: OrderEvent) -> None:
@@ -16,3 +17,5 @@ def timers_follow(event: OrderEvent) -> None:
 
 def register() -> None:
     bus.subscribe(OrderEvent, timers_follow)
+    # R50: a breach recorded inside an approved force-majeure range is exempt too.
+    bus.subscribe(TimerStepped, force_majeure.on_timer_stepped)

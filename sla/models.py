@@ -204,6 +204,11 @@ def _calendar_changed(sender: type[models.Model], instance: Any, **kwargs: Any) 
 
 
 # SLA policies and timers live in their own module; importing them registers the models.
+from .exemptions import (  # noqa: E402,F401
+    ExemptBreach,
+    Exemption,
+    ExemptionOrder,
+)
 from .timers import (  # noqa: E402,F401
     SlaPolicy,
     Timer,

@@ -42,6 +42,8 @@ SMS_KINDS: dict[str, tuple[str, ...]] = {
     "cant_finish": ("number", "promised", "name", "phone"),  # R24
     "sign_off_code": ("code", "number", "work", "minutes"),  # R26
     "survey": ("number", "url"),  # R29, R32
+    "force_majeure_rebook": ("number", "event", "window", "url"),  # R50, R15
+    "force_majeure": ("number", "event", "name", "phone"),  # R50
 }
 
 #: The gateways report times on Beijing time, without a zone.

@@ -77,7 +77,7 @@ def test_the_page_shows_figures_charts_and_links_to_the_orders(supervisor, make_
     page = response.content.decode()
     assert response.status_code == 200
     assert 'data-figure="contact_rate"' in page and 'data-figure="work_p90"' in page
-    assert "chartkick/Chart.bundle.js" in page and "dashboard/dashboard.js" in page
+    assert "vendor/chart.js/chart.umd.js" in page and "dashboard/dashboard.js" in page
     assert 'class="fo-chart"' in page and "<script>" not in page  # no inline script (CSP)
     assert "//cdn" not in page and "https://" not in page  # our own static files only
     assert f'value="{east.pk}" selected' in page  # the filter survives in the form

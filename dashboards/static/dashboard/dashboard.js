@@ -1,11 +1,12 @@
 // The dashboards' behaviour, from our own static file: the Content-Security-Policy runs no
-// inline script. Loaded after chartkick.js (Chart.js and Chartkick are ready).
+// inline script. Loaded after the chart scripts where a page draws charts.
 (function () {
   "use strict";
 
   // Each chart: a <div class="fo-chart"> and its options in <script type="application/json">
   // (dashboards.charts).
-  document.querySelectorAll(".fo-chart").forEach(function (element) {
+  // Chart.js and Chartkick are loaded only by the pages that draw a chart.
+  if (window.Chartkick) document.querySelectorAll(".fo-chart").forEach(function (element) {
     var source = document.getElementById(element.id + "-json");
     if (!source) return;
     var o = JSON.parse(source.textContent);

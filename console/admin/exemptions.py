@@ -1,0 +1,187 @@
+"""Force majeure on the desk (R50): dispatchers declare an event for an order or an area,
+supervisors approve or reject it; each exemption lists the orders it touched and the
+breaches it exempted. Declarations and decisions go through ``sla.force_majeure``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from fieldops.admin import ReadOnlyInline
+from sla import force_majeure
+from sla.exemptions import ExemptBreach, Exemption, ExemptionOrder, ExemptionState
+from workorders.errors import DomainError
+
+
+class ExemptionForm(forms.ModelForm):
+    """The declaration; refused with the field at fault by the same check as the service."""
+
+    class Meta:
+        model = Exemption
+        fields = ("kind", "reason", "evidence", "order", "area", "starts_at", "ends_at")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request_user: Any = None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        try:
+            force_majeure.check(by=self.request_user, kind=data.get("kind", ""),
+                                reason=data.get("reason", ""),
+                                starts_at=data.get("starts_at"), ends_at=data.get("ends_at"),
+                                order=data.get("order"), area=data.get("area"))
+        except DomainError as exc:
+            field = exc.details.get("field") if hasattr(exc, "details") else None
+            field = field if field in self.fields else None
+            self.add_error(field, exc.message)
+        return data
+
+
+class AffectedOrderInline(ReadOnlyInline):
+    model = ExemptionOrder
+    fields = ("order",)
+    readonly_fields = ("order",)
+    verbose_name = _("order affected")
+    verbose_name_plural = _("orders affected")
+
+
+class ExemptBreachInline(ReadOnlyInline):
+    model = ExemptBreach
+    fields = ("timer", "breached", "exempted_by", "exempted_at", "reason")
+    readonly_fields = fields
+
+    @admin.display(description=_("breached"))
+    def breached(self, obj: ExemptBreach) -> Any:
+        return obj.timer.breached_at
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(label=_("Decision"), widget=forms.RadioSelect, choices=[
+        ("approve", _("Approve: the breaches in the range are exempt")),
+        ("reject", _("Reject: nothing changes"))])
+    reason = forms.CharField(label=_("Why"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+@admin.register(Exemption)
+class ExemptionAdmin(admin.ModelAdmin):
+    form = ExemptionForm
+    list_display = ("__str__", "state", "kind", "order", "area", "starts_at", "ends_at",
+                    "declared_by", "declared_at", "decided_by", "breaches_exempted")
+    list_filter = ("state", "area", "kind")
+    list_select_related = ("order", "area", "declared_by", "decided_by")
+    date_hierarchy = "declared_at"
+    raw_id_fields = ("order",)
+    inlines = [AffectedOrderInline, ExemptBreachInline]
+    readonly_fields = ("decide_link",)
+
+    @admin.display(description=_("breaches exempted"))
+    def breaches_exempted(self, obj: Exemption) -> int:
+        return obj.breaches.count()
+
+    @admin.display(description=_("decision"))
+    def decide_link(self, obj: Exemption) -> Any:
+        if obj.pk is None:
+            return "–"
+        if obj.state != ExemptionState.DECLARED:
+            return format_html("{} · {} · {}", obj.get_state_display(), obj.decided_by,
+                               obj.decision_reason)
+        return format_html('<a class="button" href="{}">{}</a>',
+                           reverse("admin:sla_exemption_decide", args=[obj.pk]),
+                           _("Approve or reject"))
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ExemptionForm.Meta.fields
+        return ("kind", "reason", "evidence", "order", "area", "starts_at", "ends_at",
+                "state", "declared_by", "declared_at", "decide_link")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ()
+        return self.get_fields(request, obj)
+
+    def get_inlines(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.inlines if obj is not None else []
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return force_majeure.can_declare_for_area(request.user)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a declaration is a record; a decision has its own page
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False,
+                 **kwargs: Any) -> Any:
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        user = request.user
+
+        class WithUser(form_class):  # type: ignore[misc,valid-type]
+            def __init__(self, *args: Any, **kw: Any) -> None:
+                super().__init__(*args, **kw)
+                self.request_user = user
+
+        return WithUser
+
+    def save_model(self, request: HttpRequest, obj: Exemption, form: Any,
+                   change: bool) -> None:
+        data = form.cleaned_data
+        created = force_majeure.declare(
+            by=request.user, kind=data["kind"], reason=data["reason"],
+            starts_at=data["starts_at"], ends_at=data["ends_at"], order=data.get("order"),
+            area=data.get("area"), evidence=data.get("evidence"))
+        obj.pk = created.pk
+        obj._state.adding = False
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any,
+                     change: bool) -> None:
+        return None  # the service wrote everything
+
+    def get_urls(self) -> list[Any]:
+        return [path("<int:pk>/decide/", self.admin_site.admin_view(self.decide_view),
+                     name="sla_exemption_decide"), *super().get_urls()]
+
+    def decide_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """R50: a supervisor approves or rejects, with a reason."""
+        if not force_majeure.can_decide(request.user):
+            raise PermissionDenied
+        exemption = get_object_or_404(Exemption, pk=pk)
+        change_url = reverse("admin:sla_exemption_change", args=[pk])
+        form = DecisionForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                done = force_majeure.decide(
+                    exemption, by=request.user,
+                    approve=form.cleaned_data["decision"] == "approve",
+                    reason=form.cleaned_data["reason"])
+            except DomainError as exc:
+                messages.error(request, exc.message)
+                return HttpResponseRedirect(change_url)
+            messages.success(request, _("%(exemption)s: %(state)s; %(count)s breaches "
+                                        "exempted.")
+                             % {"exemption": done, "state": done.get_state_display(),
+                                "count": done.breaches.count()})
+            return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Approve or reject: %(exemption)s") % {"exemption": exemption},
+            "exemption": exemption,
+            "affected": exemption.affected.count(),
+            "form": form,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/sla/exemption/decide.html", context)
