@@ -16,8 +16,8 @@ from .models import Precision
 #: R11: the two half-day windows of a rural booking; an exact-time visit (R9) offered as a
 #: free slot fits inside one of them (the working day, with its lunch break).
 HALF_DAYS = {"am": (dt.time(8, 0), dt.time(12, 0)), "pm": (dt.time(13, 0), dt.time(18, 0))}
-#: R9: free slots are offered on the hour and half hour.
-SLOT_STEP = dt.timedelta(minutes=30)
+#: R9: free slots are offered on the hour (a typed time may be any minute).
+SLOT_STEP = dt.timedelta(minutes=60)
 
 
 def late_tolerance() -> dt.timedelta:

@@ -46,10 +46,11 @@ def technician_day(technician: Any, day: dt.date, *,
 def bookable_slots(technician: Any, day: dt.date, *, length: dt.timedelta,
                    exclude_order: WorkOrder | None = None,
                    now: dt.datetime | None = None) -> list[dt.datetime]:
-    """R9, R10: the exact start times the technician can offer on ``day``: on the hour and
-    half hour, the whole visit inside a half day of work (``rules.HALF_DAYS``), not in the
-    past, and not overlapping another of their timed bookings (the service refuses a
-    clash, so the page offers none). The customer may still ask for another time."""
+    """R9, R10: the exact start times the technician can offer on ``day``: every
+    ``rules.SLOT_STEP`` from the start of a half day of work (``rules.HALF_DAYS``), the
+    whole visit inside it, not in the past, and not overlapping another of their timed
+    bookings (the service refuses a clash, so the page offers none). The customer may
+    still ask for another time."""
     now = now or clock.now()
     tz = timezone.get_current_timezone()
     busy = [(a.start, a.end) for a in Appointment.objects.filter(

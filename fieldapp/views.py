@@ -362,16 +362,7 @@ def _step_context(step: Step, order: WorkOrder, form: f.StepForm,
             for shown in days] if order.technician is not None else []
         context["changes"] = appointment_selectors.open_change_requests(order)
         context["rural"] = order.area.area_type == AreaType.RURAL
-        # R9, R10: the free times of those days as buttons (a typed time still works).
-        try:
-            length = dt.timedelta(minutes=int(form["length"].value() or 60))
-        except (TypeError, ValueError):
-            length = dt.timedelta(minutes=60)
-        context["slots"] = [
-            (shown, appointment_selectors.bookable_slots(order.technician, shown, length=length,
-                                                         exclude_order=order))
-            for shown in days] if order.technician is not None else []
-        context["chosen_slot"] = form.data.get("slot", "") if form.is_bound else ""
+        context.update(_slots(order, form, days))
     if step.name in ("sign-off", "complete"):
         context["report"] = getattr(order, "report", None)
         context["photos"] = order.photos.all()
@@ -385,6 +376,27 @@ def _step_context(step: Step, order: WorkOrder, form: f.StepForm,
         context["contact_phone"] = pii.phone_for(user=request.user, order=order,
                                                  face=Face.FIELD, where="tech:contact")
     return context
+
+
+def _slots(order: WorkOrder, form: f.StepForm, days: list[dt.date]) -> dict[str, Any]:
+    """R9, R10: one day's free times as buttons (the day asked about, else the first of
+    ``days`` with a free time), and the next days to pick from; a typed time still works."""
+    if order.technician is None:
+        return {}
+    try:
+        length = dt.timedelta(minutes=int(form["length"].value() or 60))
+    except (TypeError, ValueError):
+        length = dt.timedelta(minutes=60)
+    free = []
+    for shown in days:
+        free = appointment_selectors.bookable_slots(order.technician, shown, length=length,
+                                                    exclude_order=order)
+        if free:
+            break
+    today_ = clock.today_local()
+    return {"slots": [(shown, free)],
+            "slot_days": [today_ + dt.timedelta(days=n) for n in range(7)],
+            "chosen_slot": form.data.get("slot", "") if form.is_bound else ""}
 
 
 @never_cache
