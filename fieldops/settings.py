@@ -332,6 +332,10 @@ CELERY_BEAT_SCHEDULE["sla-sweep"] = {
 }
 # R50: the longest force-majeure range a declaration may cover (hours).
 SLA_EXEMPTION_MAX_HOURS = env.int("SLA_EXEMPTION_MAX_HOURS", default=72)
+CELERY_BEAT_SCHEDULE["sla-exempt-late-breaches"] = {
+    "task": "sla.tasks.exempt_late_breaches",
+    "schedule": env.float("SLA_EXEMPTION_SECONDS", default=60.0),
+}
 CELERY_BEAT_SCHEDULE["purge-idempotency-keys"] = {
     "task": "api.tasks.purge_idempotency_keys",
     "schedule": 3600.0,

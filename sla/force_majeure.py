@@ -8,7 +8,7 @@ it (a supervisor): approval marks every breach of the affected orders' timers in
 range exempt (``ExemptBreach``; the breach stays recorded, R38), writes
 ``decide_force_majeure`` on each order's log (so the dashboards recompute its facts, R39)
 and publishes ``BreachesExempted`` for the assessment ledger (R53). A timer that breaches
-later inside an approved range is marked when the sweep records it (``on_timer_stepped``).
+later inside an approved range is marked by the beat task (``exempt_late_breaches``).
 Bad input is refused with a ``RuleViolation`` naming the field, and nothing is written.
 """
 
@@ -36,7 +36,7 @@ from workorders.lifecycle import record_event
 from workorders.messages import sms_customer, technician_text
 from workorders.models import TERMINAL_STATES, WorkOrder
 
-from .events import BreachesExempted, TimerStepped
+from .events import BreachesExempted
 from .exemptions import (
     ExemptBreach,
     Exemption,
@@ -44,7 +44,7 @@ from .exemptions import (
     ExemptionOrder,
     ExemptionState,
 )
-from .timers import Timer, TimerEventKind
+from .timers import Timer
 
 PERM_DECLARE = "sla.declare_exemption"
 PERM_DECIDE = "sla.decide_exemption"
@@ -242,31 +242,40 @@ def decide(exemption: Exemption, *, by: Any, approve: bool, reason: str) -> Exem
     return exemption
 
 
-def on_timer_stepped(event: TimerStepped) -> None:
-    """A breach recorded later inside an approved range (an event still going on when the
-    supervisor approved it) is exempt too, in the sweep's transaction."""
-    breached = {s.timer_id: s.at for s in event.steps if s.kind == TimerEventKind.BREACHED}
-    if not breached:
-        return
-    first, last = min(breached.values()), max(breached.values())
-    approved = list(Exemption.objects.filter(state=ExemptionState.APPROVED,
-                                             starts_at__lte=last, ends_at__gte=first))
-    if not approved:  # the usual case: one small indexed read per sweep batch
-        return
-    timers = {t.pk: t for t in Timer.objects.filter(pk__in=breached,
-                                                    exempt_mark__isnull=True)}
-    for exemption in approved:
-        orders = set(exemption.affected.values_list("order_id", flat=True))
-        hit = [t for pk, t in sorted(timers.items())
-               if t.order_id in orders
-               and exemption.starts_at <= breached[pk] <= exemption.ends_at]
-        if not hit:
-            continue
-        assert exemption.decided_by_id is not None and exemption.decided_at is not None
-        ids = _mark(exemption, hit, exemption.decided_by_id, clock.now())
-        for pk in ids:
-            timers.pop(pk, None)
-        if ids:
-            bus.publish(BreachesExempted(exemption_id=exemption.pk, timer_ids=tuple(ids),
-                                         approved_by=exemption.decided_by_id,
-                                         at=exemption.decided_at))
+def exempt_late_breaches(*, within: dt.timedelta = dt.timedelta(days=1)) -> int:
+    """A breach recorded after the approval inside an approved range (the event was still
+    going on, or the sweep recorded it late at its true time) is exempt too. Beat runs this
+    every ``SLA_EXEMPTION_SECONDS`` (60): one indexed read when no approved range ended
+    within ``within``; the sweep itself pays nothing. Each order whose breaches are marked
+    gets ``decide_force_majeure`` on its log (so its dashboard facts are refreshed) and
+    ``BreachesExempted`` is published, in one transaction per exemption. Returns how many
+    breaches were marked; safe to run twice (one mark per timer)."""
+    now = clock.now()
+    marked = 0
+    for pk in (Exemption.objects.filter(state=ExemptionState.APPROVED,
+                                        ends_at__gte=now - within)
+               .order_by("pk").values_list("pk", flat=True)):
+        with transaction.atomic():
+            exemption = Exemption.objects.select_for_update().get(pk=pk)
+            order_ids = list(exemption.affected.values_list("order_id", flat=True))
+            timers = _breached_in_range(exemption, order_ids)
+            if not timers:
+                continue
+            assert exemption.decided_by_id is not None and exemption.decided_at is not None
+            ids = _mark(exemption, timers, exemption.decided_by_id, now)
+            per_order: dict[int, list[int]] = {}
+            for timer in timers:
+                if timer.pk in ids:
+                    per_order.setdefault(timer.order_id, []).append(timer.pk)
+            for order in WorkOrder.objects.filter(pk__in=per_order).order_by("pk"):
+                record_event(order=order, by=exemption.decided_by,
+                             action=OrderAction.DECIDE_FORCE_MAJEURE, from_state=order.state,
+                             to_state=order.state, reason=exemption.decision_reason,
+                             payload={"exemption": exemption.pk,
+                                      "decision": exemption.state,
+                                      "exempt_timers": per_order[order.pk]}, at=now)
+            if ids:
+                bus.publish(BreachesExempted(exemption_id=exemption.pk, timer_ids=tuple(ids),
+                                             approved_by=exemption.decided_by_id, at=now))
+            marked += len(ids)
+    return marked

@@ -5,8 +5,7 @@ from __future__ import annotations
 from fieldops import bus
 from workorders.events import OrderEvent
 
-from . import engine, force_majeure
-from .events import TimerStepped
+from . import engine
 
 
 def timers_follow(event: OrderEvent) -> None:
@@ -17,5 +16,3 @@ def timers_follow(event: OrderEvent) -> None:
 
 def register() -> None:
     bus.subscribe(OrderEvent, timers_follow)
-    # R50: a breach recorded inside an approved force-majeure range is exempt too.
-    bus.subscribe(TimerStepped, force_majeure.on_timer_stepped)

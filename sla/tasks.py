@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from . import engine
+from . import engine, force_majeure
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -15,3 +15,10 @@ def sweep_timers() -> int:
              retry_backoff=True, max_retries=5)
 def rearm_policy(policy_id: int) -> int:
     return engine.rearm_policy(policy_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def exempt_late_breaches() -> int:
+    """Beat runs this every SLA_EXEMPTION_SECONDS (R50): breaches recorded inside an
+    approved force-majeure range after its approval are exempted too."""
+    return force_majeure.exempt_late_breaches()

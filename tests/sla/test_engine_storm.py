@@ -138,10 +138,9 @@ def test_a_batch_is_a_few_statements_whatever_its_size(make_order, crew, dispatc
         return [q["sql"] for q in queries if "SAVEPOINT" not in q["sql"]]
 
     small, large = statements(3), statements(30)
-    # The idle look, the rules, the statement, whether an approved force-majeure range
-    # covers the breaches (R50), whether a webhook listens (and the savepoints of the batch
-    # and of the statement): the same for 3 timers as for 30.
-    assert len(small) == len(large) == 5
+    # The idle look, the rules, the statement, whether a webhook listens (and the
+    # savepoints of the batch and of the statement): the same for 3 timers as for 30.
+    assert len(small) == len(large) == 4
     assert "WITH claimed" in large[2]
 
 
