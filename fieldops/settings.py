@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "api",
     "dashboards",
     "planning",
+    "assessment",
     # The faces: the dispatcher's desk, the technician's pages, the customer's link pages.
     "console",
     "fieldapp",
