@@ -169,6 +169,9 @@ def appeal_file(*, entry_id: int, by: Any, text: str, photos: Sequence[Any] = ()
         if Appeal.objects.filter(entry=entry).exists():
             raise RuleViolation(_("This entry has already been appealed; one appeal per "
                                   "entry."), field="entry", rule="R53")
+        if Entry.objects.filter(reverses=entry).exists():
+            raise RuleViolation(_("This entry has already been reversed."), field="entry",
+                                rule="R53")
         if entry.kind == EntryKind.REVERSAL or not entry.is_negative:
             raise RuleViolation(_("Only deductions can be appealed."), field="entry",
                                 rule="R53")
@@ -211,6 +214,9 @@ def appeal_decide(*, appeal_id: int, by: Any, reverse: bool, note: str = "") -> 
                 _("This appeal was already decided (%(status)s).")
                 % {"status": appeal.get_status_display()}, field="appeal", rule="R53")
         original = appeal.entry
+        if reverse and Entry.objects.filter(reverses=original).exists():
+            raise AlreadyDecided(_("This entry has already been reversed (an exemption, R50)."),
+                                 field="appeal", rule="R53")
         appeal.status = AppealStatus.REVERSED if reverse else AppealStatus.UPHELD
         appeal.decided_at, appeal.decided_by, appeal.decision_note = now, by, note
         appeal.save(update_fields=["status", "decided_at", "decided_by", "decision_note"])

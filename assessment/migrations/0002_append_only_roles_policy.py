@@ -10,7 +10,8 @@ from fieldops.roles import sync_roles
 GUARD = """
 CREATE OR REPLACE FUNCTION assessment_entry_append_only() RETURNS trigger AS $$
 BEGIN
-    RAISE EXCEPTION 'The assessment ledger is append-only (R53): %% refused', TG_OP;
+    RAISE EXCEPTION 'The assessment ledger is append-only (R53): %% refused', TG_OP
+        USING ERRCODE = 'restrict_violation';
 END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER assessment_entry_append_only BEFORE UPDATE OR DELETE ON assessment_entry
