@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -66,12 +66,26 @@ class Price:
 def price_of(kind: str, day: dt.date) -> Price:
     """The policy row in force on ``day`` for ``kind`` (the newest one effective on or
     before it), or the built-in default when the table has none (R53: policy)."""
-    rule = (AssessmentRule.objects.filter(kind=kind, effective_from__lte=day)
-            .order_by("-effective_from").first())
-    if rule is not None:
-        return Price(rule.points, rule.amount, rule.appeal_window_days, rule)
-    points, amount = DEFAULT_POLICY.get(kind, (0, Decimal("0.00")))
-    return Price(points, amount, DEFAULT_APPEAL_DAYS, None)
+    return _prices({kind}, day)(kind, day)
+
+
+def _prices(kinds: set[str], last_day: dt.date) -> Callable[[str, dt.date], Price]:
+    """One read of the policy rows of ``kinds`` up to ``last_day``; the returned function
+    prices a (kind, day) from them (the newest row effective on the day, else the
+    default), so a batch of any size costs one query."""
+    rules: dict[str, list[AssessmentRule]] = {}
+    for rule in (AssessmentRule.objects.filter(kind__in=kinds, effective_from__lte=last_day)
+                 .order_by("kind", "-effective_from")):
+        rules.setdefault(rule.kind, []).append(rule)
+
+    def price(kind: str, day: dt.date) -> Price:
+        for rule in rules.get(kind, ()):
+            if rule.effective_from <= day:
+                return Price(rule.points, rule.amount, rule.appeal_window_days, rule)
+        points, amount = DEFAULT_POLICY.get(kind, (0, Decimal("0.00")))
+        return Price(points, amount, DEFAULT_APPEAL_DAYS, None)
+
+    return price
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,12 +113,11 @@ def record_entries(wanted: Sequence[NewEntry]) -> int:
     if not wanted:
         return 0
     now = clock.now()
-    prices: dict[tuple[str, dt.date], Price] = {}
+    days = [timezone.localdate(item.occurred_at) for item in wanted]
+    price_on = _prices({item.kind for item in wanted}, max(days))
     rows = []
-    for item in wanted:
-        day = timezone.localdate(item.occurred_at)
-        price = prices.get((item.kind, day)) or prices.setdefault(
-            (item.kind, day), price_of(item.kind, day))
+    for item, day in zip(wanted, days, strict=True):
+        price = price_on(item.kind, day)
         rows.append(Entry(
             technician_id=item.technician_id, kind=item.kind, points=price.points,
             amount=price.amount, period=month_of(item.occurred_at),
@@ -274,3 +287,31 @@ def entries_exempted(*, timer_ids: Iterable[int], by: Any, reason: str) -> int:
                 % {"kind": original.get_kind_display(), "reason": reason}))
     Entry.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+def on_time_months(period: dt.date) -> int:
+    """A positive entry (``on_time_month``, where the policy gives points for it) for each
+    active technician who completed at least one order in the month of ``period`` and has
+    no deduction there that still stands (a reversed one does not count). Safe to run
+    again: the source is (technician, month). Run for a month that is over; returns how
+    many were asked for."""
+    start = period.replace(day=1)
+    end = (start + dt.timedelta(days=32)).replace(day=1)
+    tz = timezone.get_current_timezone()
+    since = dt.datetime.combine(start, dt.time(), tzinfo=tz)
+    until = dt.datetime.combine(end, dt.time(), tzinfo=tz)
+    if price_of(EntryKind.ON_TIME_MONTH, start).points <= 0:
+        return 0
+    worked = set(Technician.objects.filter(
+        is_active=True, orders__completed_at__gte=since, orders__completed_at__lt=until)
+        .values_list("pk", flat=True))
+    marked = set(Entry.objects.filter(period=start, technician_id__in=worked, points__lt=0,
+                                      reversed_by__isnull=True)
+                 .values_list("technician_id", flat=True))
+    with translation.override(settings.LANGUAGE_CODE):
+        reason = _("No missed promise in %(month)s.") % {"month": start.strftime("%Y-%m")}
+    last_moment = until - dt.timedelta(seconds=1)
+    return record_entries([
+        NewEntry(kind=EntryKind.ON_TIME_MONTH, technician_id=pk, source_type="month",
+                 source_id=f"{pk}:{start:%Y-%m}", occurred_at=last_moment, reason=reason)
+        for pk in sorted(worked - marked)])

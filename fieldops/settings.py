@@ -465,6 +465,13 @@ CELERY_BEAT_SCHEDULE["dashboard-breaches"] = {
     "schedule": env.float("DASHBOARD_BREACH_SECONDS", default=60.0),
 }
 
+# --- The assessment ledger (R53) ---
+# The positive entries of the month that ended (safe to run again: once per technician).
+CELERY_BEAT_SCHEDULE["assessment-close-month"] = {
+    "task": "assessment.tasks.close_last_month",
+    "schedule": env.float("ASSESSMENT_CLOSE_MONTH_SECONDS", default=86400.0),
+}
+
 # --- The dispatcher's console -------------------------------------------------------
 # The queue page asks for its table again this often (a change shows within this time).
 CONSOLE_REFRESH_SECONDS = env.int("CONSOLE_REFRESH_SECONDS", default=5)

@@ -18,6 +18,7 @@ from PIL import Image
 from assessment import services
 from assessment.models import Appeal, AppealPhoto, AppealStatus, AssessmentRule, Entry, EntryKind
 from assessment.selectors import statement_by_technician
+from assessment.tasks import close_last_month
 from notifications.models import Notification
 from workorders.errors import NotPermitted, RuleViolation
 
@@ -116,7 +117,7 @@ def test_an_appeal_after_its_window_is_refused_and_nothing_written(alice, at_t0)
     at_t0.shift(dt.timedelta(days=7, seconds=1))
     with pytest.raises(RuleViolation) as err:
         services.appeal_file(entry_id=e.pk, by=alice.user, text="迟到的申诉", photos=[photo()])
-    assert err.value.rule == "R53" and "ended" in err.value.message
+    assert err.value.rule == "R53" and "申诉期" in err.value.message  # the window ended
     assert not Appeal.objects.exists() and not AppealPhoto.objects.exists()
 
 
@@ -126,7 +127,7 @@ def test_a_second_appeal_of_the_same_entry_is_refused(alice, at_t0):
     services.appeal_file(entry_id=e.pk, by=alice.user, text="第一次")
     with pytest.raises(RuleViolation) as err:
         services.appeal_file(entry_id=e.pk, by=alice.user, text="第二次")
-    assert "already" in err.value.message
+    assert "已经申诉过" in err.value.message  # appealed already
     assert Appeal.objects.count() == 1
 
 
@@ -181,3 +182,21 @@ def test_an_exemption_reverses_the_breach_entry_once(alice, supervisor, at_t0):
     assert services.entries_exempted(timer_ids=[77], by=supervisor, reason="暴雨") == 0
     reversal = Entry.objects.get(kind=EntryKind.REVERSAL)
     assert reversal.reverses_id == e.pk and reversal.points == 1
+
+
+def test_a_month_without_a_standing_deduction_earns_the_positive_entry(
+        make_order, alice, bob, west):
+    # R53: positive entries where the policy gives them; once per technician and month
+    with time_machine.travel(T0 - dt.timedelta(days=2), tick=False):
+        make_order("completed", technician=alice)
+        make_order("completed", technician=bob, area=west)
+    with time_machine.travel(T0, tick=False):
+        e = entry(bob, source="9", at=T0)  # bob has a deduction that stands
+    with time_machine.travel(dt.datetime(2026, 12, 2, 9, 0, tzinfo=SH), tick=False):
+        close_last_month()
+        close_last_month()
+    [positive] = Entry.objects.filter(kind=EntryKind.ON_TIME_MONTH)
+    assert positive.technician == alice and positive.points == 2
+    assert positive.period == dt.date(2026, 11, 1)
+    assert not Entry.objects.filter(kind=EntryKind.ON_TIME_MONTH, technician=bob).exists()
+    assert e.points < 0
