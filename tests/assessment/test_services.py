@@ -17,7 +17,7 @@ from PIL import Image
 
 from assessment import services
 from assessment.models import Appeal, AppealPhoto, AppealStatus, AssessmentRule, Entry, EntryKind
-from assessment.selectors import statement_by_technician
+from assessment.selectors import ledger_totals, statement_by_technician
 from assessment.tasks import close_last_month
 from notifications.models import Notification
 from workorders.errors import NotPermitted, RuleViolation
@@ -200,3 +200,18 @@ def test_a_month_without_a_standing_deduction_earns_the_positive_entry(
     assert positive.period == dt.date(2026, 11, 1)
     assert not Entry.objects.filter(kind=EntryKind.ON_TIME_MONTH, technician=bob).exists()
     assert e.points < 0
+
+
+def test_ledger_totals_net_per_technician_over_months(alice, bob, supervisor, at_t0):
+    # R53 (issue 17, part 6): the supervisors' ledger figure, net of reversals
+    e = entry(alice, source="1", at=T0)
+    entry(alice, kind=EntryKind.BREACH_VISIT, source="2", at=T0 + dt.timedelta(days=25))
+    entry(bob, source="3", at=T0)
+    appeal = services.appeal_file(entry_id=e.pk, by=alice.user, text="申诉")
+    services.appeal_decide(appeal_id=appeal.pk, by=supervisor, reverse=True)
+    nov = {r["technician__employee_no"]: (r["entries"], r["points"], r["amount"])
+           for r in ledger_totals(dt.date(2026, 11, 1), dt.date(2026, 11, 1))}
+    assert nov == {"T-alice": (2, 0, Decimal("0.00")), "T-bob": (1, -1, Decimal("-20.00"))}
+    both = {r["technician__employee_no"]: r["points"]
+            for r in ledger_totals(dt.date(2026, 11, 1), dt.date(2026, 12, 1))}
+    assert both == {"T-alice": -2, "T-bob": -1}
