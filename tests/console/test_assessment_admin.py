@@ -109,7 +109,9 @@ def test_the_entries_admin_is_read_only(client, supervisor, month):
     # R53: append-only, even on the desk
     client.force_login(supervisor)
     e = Entry.objects.first()
-    assert client.get(reverse("admin:assessment_entry_changelist")).status_code == 200
+    listing = client.get(reverse("admin:assessment_entry_changelist"))
+    assert listing.status_code == 200
+    assert reverse("admin:assessment_entry_statement") in listing.content.decode()
     assert client.get(reverse("admin:assessment_entry_change", args=[e.pk])).status_code == 200
     assert client.post(reverse("admin:assessment_entry_delete", args=[e.pk]),
                        {"post": "yes"}).status_code == 403
