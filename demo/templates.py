@@ -29,8 +29,9 @@ from fieldops import bulk
 from workorders.models import WorkOrder
 
 #: Outbox rows stay with the template: copies stand for orders whose messages went out
-#: long ago, and a copied webhook or SMS must never be delivered.
-_SKIPPED_APPS = frozenset({"notifications", "api"})
+#: long ago, and a copied webhook or SMS must never be delivered. Assessment entries (R53)
+#: stay too: each names its source (a timer, an appointment) by id, once per source.
+_SKIPPED_APPS = frozenset({"notifications", "api", "assessment"})
 
 
 def template_models() -> list[type[models.Model]]:

@@ -304,3 +304,29 @@ class ForceMajeureForm(StepForm):
             data["starts_at"] = now - dt.timedelta(minutes=max(data["since"], 1))
             data["ends_at"] = now + dt.timedelta(minutes=data["lasts"])
         return data
+class MultiplePhotoInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+    def __init__(self) -> None:
+        super().__init__(attrs={"accept": "image/*", "multiple": True})
+
+
+class MultiplePhotoField(forms.FileField):
+    """Up to a few photos in one input (checked and re-encoded by the service)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultiplePhotoInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        if isinstance(data, list | tuple):
+            return [super(MultiplePhotoField, self).clean(d, initial) for d in data if d]
+        return [super().clean(data, initial)] if data else []
+
+
+class AppealForm(forms.Form):
+    """R53: why an assessment entry is wrong, with photos as evidence."""
+
+    text = FreeTextField(label=_("Why is this entry wrong?"), max_length=2000,
+                         widget=forms.Textarea(attrs={"rows": 4}))
+    photos = MultiplePhotoField(label=_("Photos (optional)"), required=False)

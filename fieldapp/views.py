@@ -35,6 +35,9 @@ from appointments import messages as booking_messages
 from appointments import selectors as appointment_selectors
 from appointments import services as booking_services
 from appointments.models import AppointmentStatus
+from assessment import selectors as ledger
+from assessment import services as ledger_services
+from assessment.models import EntryKind
 from fieldops import clock
 from fieldops.wording import plain
 from sla import force_majeure
@@ -280,6 +283,77 @@ def today(request: HttpRequest) -> HttpResponse:
              "changes": appointment_selectors.open_change_requests(o).count()}
             for o in orders]
     return render(request, "tech/today.html", {"rows": rows, "now": now})
+
+
+# --- My assessment (R53) ---------------------------------------------------------------
+
+def _own_technician(request: HttpRequest) -> Any:
+    technician = getattr(request.user, "technician", None)
+    if technician is None:
+        raise Http404
+    return technician
+
+
+def _month(text: str | None) -> dt.date:
+    try:
+        return dt.datetime.strptime(text or "", "%Y-%m").date()  # noqa: DTZ007 (a month)
+    except ValueError:
+        return clock.today_local().replace(day=1)
+
+
+@never_cache
+@technician_required
+def assessment_month(request: HttpRequest) -> HttpResponse:
+    """My own month's assessment entries with their reasons and appeals (R53); only mine
+    (R41): the technician comes from the login, never from the address."""
+    technician = _own_technician(request)
+    period = _month(request.GET.get("month"))
+    now = clock.now()
+    entries = list(ledger.entries_of(technician, period))
+    rows = [{"entry": e, "label": EntryKind(e.kind).label,
+             "appeal": getattr(e, "appeal", None),
+             "can_appeal": e.appealable_at(now) and not hasattr(e, "appeal")}
+            for e in entries]
+    previous = (period - dt.timedelta(days=1)).replace(day=1)
+    following = (period + dt.timedelta(days=32)).replace(day=1)
+    return render(request, "tech/assessment.html", {
+        "rows": rows, "period": period, "points": sum(e.points for e in entries),
+        "amount": sum((e.amount for e in entries), 0),
+        "previous": previous.strftime("%Y-%m"),
+        "following": following.strftime("%Y-%m") if following <= clock.today_local() else "",
+    })
+
+
+@never_cache
+@technician_required
+def assessment_appeal(request: HttpRequest, pk: int) -> HttpResponse:
+    """Appeal one of my entries with text and photos (R53). Someone else's entry is a 404
+    (R41); a refusal (window over, appealed already) comes back with its message."""
+    technician = _own_technician(request)
+    entry = get_object_or_404(technician.assessment_entries.select_related("order"), pk=pk)
+    status = 200
+    if request.method == "POST":
+        form = f.AppealForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                ledger_services.appeal_file(entry_id=entry.pk, by=request.user,
+                                            text=form.cleaned_data["text"],
+                                            photos=form.cleaned_data["photos"])
+            except DomainError as error:
+                field_name = getattr(error, "field", "")
+                form.add_error(field_name if field_name in form.fields else None,
+                               error.message)
+                status = error.status
+            else:
+                messages.success(request, _("Your appeal is sent to your supervisor."))
+                return redirect(f"{reverse('tech:assessment')}?month={entry.period:%Y-%m}")
+        else:
+            status = 400
+    else:
+        form = f.AppealForm()
+    return render(request, "tech/appeal.html",
+                  {"entry": entry, "label": EntryKind(entry.kind).label, "form": form},
+                  status=status)
 
 
 def _offered(order: WorkOrder, user: Any, allowed: set[str] | None = None) -> list[Step]:

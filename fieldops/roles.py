@@ -68,7 +68,17 @@ ROLES: dict[str, list[str]] = {
         "surveys.change_followup",
     ],
     # 班长 / 主管: reads everything, phone numbers masked (R40).
-    SUPERVISOR: [*_READ_ALL, "sla.decide_exemption"],
+    SUPERVISOR: [
+        *_READ_ALL,
+        "sla.decide_exemption",
+        # 考核 (R53): the ledger, its policy and the appeals they decide.
+        "assessment.view_entry",
+        "assessment.view_appeal",
+        "assessment.decide_appeal",
+        "assessment.view_assessmentrule",
+        "assessment.add_assessmentrule",
+        "assessment.change_assessmentrule",
+    ],
     # Reporting clients of the API: read only, phone numbers masked (R40).
     REPORTING: [*_READ_ALL],
 }

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "api",
     "dashboards",
     "planning",
+    "assessment",
     # The faces: the dispatcher's desk, the technician's pages, the customer's link pages.
     "console",
     "fieldapp",
@@ -471,6 +472,13 @@ CELERY_BEAT_SCHEDULE["dashboard-facts"] = {
 CELERY_BEAT_SCHEDULE["dashboard-breaches"] = {
     "task": "dashboards.tasks.catch_up_breaches",
     "schedule": env.float("DASHBOARD_BREACH_SECONDS", default=60.0),
+}
+
+# --- The assessment ledger (R53) ---
+# The positive entries of the month that ended (safe to run again: once per technician).
+CELERY_BEAT_SCHEDULE["assessment-close-month"] = {
+    "task": "assessment.tasks.close_last_month",
+    "schedule": env.float("ASSESSMENT_CLOSE_MONTH_SECONDS", default=86400.0),
 }
 
 # --- The dispatcher's console -------------------------------------------------------

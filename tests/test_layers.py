@@ -17,9 +17,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("fieldops", "technicians", "notifications", "workorders", "appointments", "surveys",
-        "sla", "dashboards", "planning", "api", "console", "fieldapp", "portal", "demo")
-#: Function-local imports allowed in the product code (each one says why, next to it).
-MAX_LOCAL_IMPORTS = 20
+        "sla", "dashboards", "planning", "assessment", "api", "console", "fieldapp", "portal",
+        "demo")
+#: Function-local imports allowed in the product code outside ``AppConfig.ready()`` (each
+#: one says why, next to it).
+MAX_LOCAL_IMPORTS = 15
 
 
 def test_imports_point_down_the_floors():
@@ -52,4 +54,7 @@ def test_imports_inside_functions_are_few_and_say_why():
     found = _local_imports()
     silent = [where for where, _line, commented in found if not commented]
     assert not silent, f"function-local imports without a comment saying why: {silent}"
-    assert len(found) < MAX_LOCAL_IMPORTS, [where for where, _l, _c in found]
+    # An app's ``AppConfig.ready()`` importing its handlers is Django's own way to
+    # subscribe once the registry is ready; the cap is for the other kind.
+    others = [where for where, _l, _c in found if not where.split(":")[0].endswith("apps.py")]
+    assert len(others) < MAX_LOCAL_IMPORTS, others

@@ -1,0 +1,40 @@
+"""The ledger listens (fieldops.bus): SLA breaches and the lifecycle's missed appointments
+become entries in the transaction that caused them (R53). Nothing here is called by the
+lifecycle or the SLA engine."""
+
+from __future__ import annotations
+
+from fieldops import bus
+from sla.events import BreachesExempted, TimerStepped
+from sla.exemptions import Exemption
+from workorders.events import OrderAction, OrderEvent
+
+from . import sources
+from .services import entries_exempted, record_entries
+
+_MISS_ACTIONS = (OrderAction.APPOINTMENT_MISSED, OrderAction.RESCHEDULE)
+
+
+def breaches_to_entries(event: TimerStepped) -> None:
+    """R38 → R53: one entry per breached timer; a repeated batch adds nothing."""
+    record_entries(sources.from_breaches(event.steps))
+
+
+def misses_to_entries(event: OrderEvent) -> None:
+    """R15, R16 → R53: missed appointments and the second miss."""
+    if event.action in _MISS_ACTIONS:
+        record_entries(sources.from_missed_appointments(event))
+
+
+def exemptions_to_reversals(event: BreachesExempted) -> None:
+    """R50 → R53: breaches exempted after their entries were written are reversed (a new
+    entry each, once), in the approving transaction."""
+    exemption = Exemption.objects.select_related("decided_by").get(pk=event.exemption_id)
+    entries_exempted(timer_ids=event.timer_ids, by=exemption.decided_by,
+                     reason=exemption.decision_reason or exemption.reason)
+
+
+def register() -> None:
+    bus.subscribe(TimerStepped, breaches_to_entries)
+    bus.subscribe(BreachesExempted, exemptions_to_reversals)
+    bus.subscribe(OrderEvent, misses_to_entries)

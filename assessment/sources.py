@@ -1,0 +1,108 @@
+"""Where entries come from (R53): one function per source, each turning an event into
+``NewEntry`` values for ``services.record_entries``.
+
+A new source (an upheld complaint, R51; a failed inspection, R52) is one more function
+here and one ``bus.subscribe`` in ``handlers.register``: build ``NewEntry(kind=…,
+source_type="complaint", source_id=str(complaint.pk), …)`` and call ``record_entries``.
+The unique key (kind, source) makes it exactly once, whatever retries the source has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from appointments.models import Appointment
+from sla.events import TimerStep
+from sla.timers import Timer, TimerEventKind
+from workorders.events import OrderAction, OrderEvent
+
+from .models import EntryKind
+from .services import NewEntry
+
+#: The entry kind of a breach of each SLA timer kind (R38 → R53).
+BREACH_KINDS = {
+    "contact": EntryKind.BREACH_CONTACT,
+    "visit": EntryKind.BREACH_VISIT,
+    "no_visit_answer": EntryKind.BREACH_NO_VISIT_ANSWER,
+    "arrival": EntryKind.BREACH_ARRIVAL,
+    "rework_contact": EntryKind.BREACH_REWORK_CONTACT,
+}
+
+
+def _local(moment: Any) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def from_breaches(steps: Iterable[TimerStep]) -> list[NewEntry]:
+    """Each breached timer of an order with a technician: one missed-promise entry
+    (R38, R53), dated at the true moment of the breach."""
+    breached = {s.timer_id: s for s in steps if s.kind == TimerEventKind.BREACHED}
+    if not breached:
+        return []
+    # R50: a breach a supervisor already exempted (force majeure) makes no entry; one
+    # exempted after its entry was written is reversed (handlers.exemptions_to_reversals).
+    timers = (Timer.objects.select_related("order")
+              .filter(pk__in=breached, order__technician__isnull=False,
+                      exempt_mark__isnull=True))
+    found = []
+    with translation.override(settings.LANGUAGE_CODE):
+        for timer in timers:
+            kind = BREACH_KINDS.get(timer.kind)
+            technician_id = timer.order.technician_id
+            if kind is None or technician_id is None:
+                continue
+            at = breached[timer.pk].at
+            found.append(NewEntry(
+                kind=kind, technician_id=technician_id, source_type="timer",
+                source_id=str(timer.pk), occurred_at=at, order_id=timer.order_id,
+                reason=_("Order %(number)s: “%(promise)s” was due %(due)s and was broken at "
+                         "%(at)s.") % {"number": timer.order.number,
+                                      "promise": timer.get_kind_display(),
+                                      "due": _local(timer.due_at or at), "at": _local(at)}))
+    return found
+
+
+def from_missed_appointments(event: OrderEvent) -> list[NewEntry]:
+    """R15, R16: a booking we missed (nobody checked in) or moved at too short notice is
+    an entry; the one that makes it twice for the same order is a second-miss entry too."""
+    order = event.order
+    technician_id = order.technician_id
+    if technician_id is None:
+        return []
+    if event.action == OrderAction.APPOINTMENT_MISSED:
+        appointment = Appointment.objects.filter(pk=int(event.payload.get("appointment") or 0),
+                                                 order=order).first()
+        second = int(event.payload.get("our_missed_appointments") or 0) >= 2
+    elif event.action == OrderAction.RESCHEDULE:
+        # The booking this move closed, if the move came at too short notice (R15).
+        appointment = (Appointment.objects.filter(order=order, short_notice=True)
+                       .order_by("-closed_at", "-pk").first())
+        second = False
+    else:
+        return []
+    if appointment is None:
+        return []
+    found = []
+    with translation.override(settings.LANGUAGE_CODE):
+        window = _local(appointment.start)
+        found.append(NewEntry(
+            kind=EntryKind.MISSED_APPOINTMENT, technician_id=technician_id,
+            source_type="appointment", source_id=str(appointment.pk), occurred_at=event.at,
+            order_id=order.pk,
+            reason=_("Order %(number)s: the appointment of %(window)s was missed or moved "
+                     "at short notice (%(why)s).")
+            % {"number": order.number, "window": window, "why": appointment.close_reason}))
+        if second:
+            found.append(NewEntry(
+                kind=EntryKind.SECOND_MISS, technician_id=technician_id,
+                source_type="appointment", source_id=str(appointment.pk),
+                occurred_at=event.at, order_id=order.pk,
+                reason=_("Order %(number)s: this customer's appointment was missed a "
+                         "second time (%(window)s).")
+                % {"number": order.number, "window": window}))
+    return found
