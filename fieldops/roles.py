@@ -38,6 +38,10 @@ _READ_ALL = [
     "surveys.view_survey",
     "surveys.view_callback",
     "surveys.view_reworkround",
+    # R45, R46: the stock register and the materials.
+    "inventory.view_device", "inventory.view_devicemovement", "inventory.view_devicemodel",
+    "inventory.view_materialitem", "inventory.view_materialnorm", "inventory.view_vanstock",
+    "inventory.view_materialuse", "inventory.view_normreview",
 ]
 
 ROLES: dict[str, list[str]] = {
@@ -50,6 +54,8 @@ ROLES: dict[str, list[str]] = {
         "workorders.view_customer_pii",
         "workorders.merge_customer",
         "technicians.change_technician",
+        # R45: allow a serial from another van; R46: restock vans.
+        "inventory.allow_device", "inventory.restock_van",
     ],
     # 装维人员: only their own orders, through the mobile pages (R41).
     TECHNICIAN: ["workorders.perform_fieldwork"],

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "workorders",
     "appointments",
     "surveys",
+    "inventory",
     "sla",
     "notifications",
     "api",
@@ -405,6 +406,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024  # a drawn signature travels as a data URL
 # R26: require the SMS code (the strong form) on every sign-off, not only a drawing.
 SIGN_OFF_REQUIRE_SMS_CODE = env.bool("SIGN_OFF_REQUIRE_SMS_CODE", default=False)
+# R46: an order's use of a material above this many times its kind's norm is flagged.
+MATERIAL_NORM_FACTOR = env.float("MATERIAL_NORM_FACTOR", default=2.0)
 # Appointment promises (policy defaults from DOMAIN.md): R14 tolerance, R15 notice.
 APPOINTMENT_LATE_AFTER_MINUTES = env.int("APPOINTMENT_LATE_AFTER_MINUTES", default=10)
 APPOINTMENT_MOVE_NOTICE_MINUTES = env.int("APPOINTMENT_MOVE_NOTICE_MINUTES", default=120)
