@@ -377,7 +377,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"StateEnum": "workorders.models.State",
                             "WorkKindEnum": "workorders.models.Kind",
-                            "FollowUpKindEnum": "surveys.models.FollowUpKind"},
+                            "FollowUpKindEnum": "surveys.models.FollowUpKind",
+                            # R45, R46: the stock register's vocabularies.
+                            "DeviceKindEnum": "inventory.models.DeviceKind",
+                            "DeviceActionEnum": "inventory.models.MovementAction",
+                            "DeviceOwnerEnum": "inventory.models.Owner",
+                            "ActionEnum": "workorders.events.OrderAction"},
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "api.schema.postprocess"],
 }
@@ -552,7 +557,8 @@ def _tile_origin(url: str) -> list[str]:
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "script-src": [SELF, NONCE],
+        # 'wasm-unsafe-eval': WebAssembly only (the barcode reader, R45), not eval().
+        "script-src": [SELF, NONCE, "'wasm-unsafe-eval'"],
         "style-src": [SELF, "'unsafe-inline'"],
         "img-src": [SELF, "data:", "blob:", *_tile_origin(MAP_TILE_URL)],
         "font-src": [SELF, "data:"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from workorders.models import WorkOrder
 
@@ -50,12 +50,11 @@ def order_materials(order: WorkOrder) -> list[dict[str, Any]]:
     with its unit and whether the order went above the norm for it."""
     rows = (MaterialUse.objects.filter(order=order)
             .values("item__code", "item__name", "item__unit")
-            .annotate(total=Sum("quantity")).order_by("item__code"))
-    flagged = set(MaterialUse.objects.filter(order=order, above_norm=True)
-                  .values_list("item__code", flat=True)) if rows else set()
+            .annotate(total=Sum("quantity"), flagged=Count("id", filter=Q(above_norm=True)))
+            .order_by("item__code"))
     return [{"item": row["item__code"], "name": row["item__name"], "unit": row["item__unit"],
              "quantity": Decimal(str(row["total"])).quantize(Decimal("0.1")),
-             "above_norm": row["item__code"] in flagged}
+             "above_norm": row["flagged"] > 0}
             for row in rows if row["total"] != 0]
 
 
@@ -84,7 +83,7 @@ def normed_items(order: WorkOrder) -> list[dict[str, Any]]:
              "used": used.get(item.pk, Decimal(0))} for item in items]
 
 
-def van_devices(technician_id: int | None) -> QuerySet[Device]:
+def van_devices(technician_id: int) -> QuerySet[Device]:
     return (Device.objects.filter(owner="van", technician_id=technician_id)
             .select_related("model").order_by("model__code", "serial"))
 
