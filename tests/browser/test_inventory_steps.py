@@ -45,7 +45,7 @@ def test_a_serial_typed_and_the_steppers_on_a_phone(browser, live_server, make_o
     order = make_order(State.ON_SITE, technician=alice, account_number="KD-1001")
     for page in open_page(browser, live_server, {**PHONE, "locale": locale}):
         loaded: list[str] = []
-        page.on("request", lambda request: loaded.append(request.url))
+        page.on("request", lambda request, seen=loaded: seen.append(request.url))
         log_in(page)
         page.goto(f"/tech/orders/{order.pk}/equipment/")
         assert axe_violations(page) == []
@@ -107,7 +107,7 @@ def test_a_photo_of_the_label_is_read_by_the_scanner(browser, live_server, make_
     for page in open_page(browser, live_server, {**PHONE, "locale": "en-US"},
                           timeout_ms=30_000):
         loaded: list[str] = []
-        page.on("request", lambda request: loaded.append(request.url))
+        page.on("request", lambda request, seen=loaded: seen.append(request.url))
         log_in(page)
         page.goto(f"/tech/orders/{order.pk}/equipment/")
         page.evaluate(WRITE_BARCODE, "ZTEG00000003")
