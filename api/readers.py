@@ -25,9 +25,10 @@ from django.db.models import Field, Model
 from rest_framework import serializers
 
 from fieldops.rawsql import plan_for, typed
+from inventory import selectors as inventory
 from technicians.models import Area, Technician
 from workorders.access import order_visibility
-from workorders.models import Customer, ServiceAccount, WorkOrder
+from workorders.models import Customer, ServiceAccount, State, WorkOrder
 from workorders.selectors import allowed_actions
 
 from . import conf, rendering, selectors, sla
@@ -273,7 +274,8 @@ class OrderDetail:
     """The order as ``WorkOrderDetailSerializer`` reads it: the order's own attributes, and
     alongside them what this caller may do now, the current appointment and the SLA."""
 
-    __slots__ = ("actions", "allowed_actions", "appointment", "order", "sla")
+    __slots__ = ("actions", "allowed_actions", "appointment", "equipment", "materials",
+                 "order", "sla")
 
     def __init__(self, order: WorkOrder, *, allowed: list[str],
                  actions: list[dict[str, str]]) -> None:
@@ -282,6 +284,11 @@ class OrderDetail:
         self.actions = actions
         self.appointment = selectors.current_appointment(order)
         self.sla = sla.order_sla(order)
+        # R45, R46: recorded on site only; an accepted order has never been visited (no
+        # transition leads back to it), so intake's answer reads nothing more.
+        visited = order.state != State.ACCEPTED
+        self.equipment = inventory.order_equipment(order) if visited else []
+        self.materials = inventory.order_materials(order) if visited else []
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.order, name)

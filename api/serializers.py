@@ -21,6 +21,7 @@ from appointments.models import Appointment, ChangeRequest
 from fieldops import phones
 from fieldops.privacy import mask_phone
 from fieldops.text import refuse_hidden_characters, strip_hidden_characters
+from inventory.models import Condition, DeviceKind, MovementAction, Owner, Unit
 from surveys.models import FollowUp, FollowUpKind
 from technicians.models import Area, Technician
 from workorders.access import can_see_pii
@@ -553,6 +554,77 @@ class WorkOrderListItemSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+class OrderEquipmentSerializer(serializers.Serializer):
+    """A device installed, swapped or taken back on the order, by serial (R45)."""
+
+    serial = serializers.CharField()
+    model = serializers.CharField(help_text=_("The device model's code."))
+    model_name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=DeviceKind.choices)
+    action = serializers.ChoiceField(choices=MovementAction.choices, help_text=_(
+        "install, swap_in (the new one of a repair swap), swap_out (the old one, back to "
+        "the van as faulty) or take_back."))
+    at = serializers.DateTimeField()
+
+
+class OrderMaterialSerializer(serializers.Serializer):
+    """A material used on the order, net of corrections (R46)."""
+
+    item = serializers.CharField(help_text=_("The catalogue code."))
+    name = serializers.CharField()
+    unit = serializers.ChoiceField(choices=Unit.choices)
+    quantity = serializers.FloatField(help_text=_("Whole for pieces, one decimal for metres."))
+    above_norm = serializers.BooleanField(help_text=_(
+        "The order's use went far above the norm for its kind and is flagged for review."))
+
+
+class DeviceModelSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=DeviceKind.choices)
+
+
+class DeviceMovementSerializer(serializers.Serializer):
+    """One change of the device's owner (R45): from, to, order, who, when, why."""
+
+    at = serializers.DateTimeField()
+    action = serializers.ChoiceField(choices=MovementAction.choices)
+    from_owner = serializers.ChoiceField(choices=[("", ""), *Owner.choices], help_text=_(
+        "Empty when the device came into stock."))
+    from_label = serializers.CharField(help_text=_(
+        "The warehouse, a van (employee number) or a customer (account number)."))
+    to_owner = serializers.ChoiceField(choices=Owner.choices)
+    to_label = serializers.CharField()
+    order = serializers.CharField(source="order.number", allow_null=True, default=None)
+    by = serializers.CharField(source="by.get_username", allow_null=True, default=None)
+    reason = serializers.CharField()
+
+
+class DeviceSerializer(serializers.Serializer):
+    """A device of the stock register by its serial (R45), with its owner now and its
+    history. No phone data: the customer is named by the service account's number."""
+
+    serial = serializers.CharField()
+    model = DeviceModelSerializer()
+    owner = serializers.ChoiceField(choices=Owner.choices)
+    technician = TechnicianRefSerializer(allow_null=True, help_text=_(
+        "Whose van it is in, when in a van."))
+    account_number = serializers.CharField(source="account.number", allow_null=True,
+                                           default=None, help_text=_(
+                                               "The customer's service account, when "
+                                               "installed."))
+    order = serializers.CharField(source="order.number", allow_null=True, default=None,
+                                  help_text=_("The order that installed it."))
+    condition = serializers.ChoiceField(choices=Condition.choices)
+    warranty_until = serializers.DateField(allow_null=True)
+    history = DeviceMovementSerializer(source="movements.all", many=True)
+
+
+class DeviceFilterSerializer(StrictSerializer):
+    serial = StrictCharField(max_length=80, help_text=_(
+        "The serial, as printed or scanned; spaces and case do not matter."))
+
+
 class WorkOrderDetailSerializer(serializers.Serializer):
     """The order as the caller may see it (R40: phones masked unless the role needs them)."""
 
@@ -592,6 +664,10 @@ class WorkOrderDetailSerializer(serializers.Serializer):
     actions = ActionLinkSerializer(many=True,
                                    help_text=_("API actions this caller may POST now."))
     sla = SlaSerializer()
+    equipment = OrderEquipmentSerializer(many=True, help_text=_(
+        "Devices installed, swapped or taken back on the order, by serial (R45)."))
+    materials = OrderMaterialSerializer(many=True, help_text=_(
+        "Materials used on the order, net of corrections (R46)."))
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     dispatched_at = serializers.DateTimeField(allow_null=True)

@@ -71,6 +71,7 @@ from .reference import (
     ensure_reference,
 )
 from .sandbox import SimulatedClock, simulated_time, without_side_effects
+from .stock import ensure_stock
 
 DEMO_STATE_COUNTS: dict[str, int] = {
     S.ACCEPTED: 4, S.DISPATCHED: 3, S.TAKEN: 2, S.NO_RESOURCES: 2, S.CONTACTED: 3,
@@ -392,6 +393,7 @@ def build_demo(*, seed: int = DEFAULT_SEED) -> DemoResult:
     customers_before = Customer.objects.count()
     with transaction.atomic():
         ref = ensure_reference()
+        ensure_stock(ref)  # R45, R46: devices in the vans, the catalogue, van stock
         plan = _demo_plan(rng, ref)
         with without_side_effects(), simulated_time() as sim:
             for order in plan:

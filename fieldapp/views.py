@@ -51,6 +51,7 @@ from workorders.models import TERMINAL_STATES, Face, Photo, State, WorkOrder
 from workorders.selectors import allowed_actions, orders_visible_to
 
 from . import forms as f
+from . import inventory_steps
 
 Run = Callable[[WorkOrder, Any, dict[str, Any], HttpRequest], Any]
 
@@ -188,6 +189,12 @@ ALL_STEPS: list[Step] = [
          f.PhotoForm, when=_own_in(State.ON_SITE), style="primary",
          run=lambda o, u, d, r: services.work_order_add_photo(
              order=o, by=u, image=d["image"], kind=d["kind"], caption=d.get("caption", ""))),
+    Step("equipment", gettext_lazy("Equipment (serial numbers)"), "R45",
+         inventory_steps.EquipmentForm, template="tech/equipment.html",
+         when=_own_in(State.ON_SITE), after="equipment", run=inventory_steps.run_equipment),
+    Step("materials", gettext_lazy("Materials used"), "R46", inventory_steps.MaterialsForm,
+         template="tech/materials.html", when=_own_in(State.ON_SITE),
+         run=inventory_steps.run_materials),
     Step("report", gettext_lazy("Write the report"), "R27", f.ReportForm,
          when=_own_in(State.ON_SITE), style="primary",
          run=lambda o, u, d, r: services.work_order_save_report(
@@ -446,6 +453,7 @@ def _step_context(step: Step, order: WorkOrder, form: f.StepForm,
         context["require_code"] = getattr(settings, "SIGN_OFF_REQUIRE_SMS_CODE", False)
     if step.name == "kit":
         context["kit"] = required_kit(order.access_type)
+    context.update(inventory_steps.context(step.name, order))  # R45, R46
     if step.name == "contact":
         context["contact_phone"] = pii.phone_for(user=request.user, order=order,
                                                  face=Face.FIELD, where="tech:contact")

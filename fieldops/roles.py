@@ -39,6 +39,10 @@ _READ_ALL = [
     "surveys.view_survey",
     "surveys.view_callback",
     "surveys.view_reworkround",
+    # R45, R46: the stock register and the materials.
+    "inventory.view_device", "inventory.view_devicemovement", "inventory.view_devicemodel",
+    "inventory.view_materialitem", "inventory.view_materialnorm", "inventory.view_vanstock",
+    "inventory.view_materialuse", "inventory.view_normreview",
 ]
 
 ROLES: dict[str, list[str]] = {
@@ -53,6 +57,8 @@ ROLES: dict[str, list[str]] = {
         "technicians.change_technician",
         # R50: force majeure declared for an order or an area (a supervisor decides).
         "sla.declare_exemption",
+        # R45: allow a serial from another van; R46: restock vans.
+        "inventory.allow_device", "inventory.restock_van",
     ],
     # 装维人员: only their own orders, through the mobile pages (R41).
     TECHNICIAN: ["workorders.perform_fieldwork"],

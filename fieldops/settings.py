@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "workorders",
     "appointments",
     "surveys",
+    "inventory",
     "sla",
     "notifications",
     "api",
@@ -386,7 +387,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"StateEnum": "workorders.models.State",
                             "WorkKindEnum": "workorders.models.Kind",
-                            "FollowUpKindEnum": "surveys.models.FollowUpKind"},
+                            "FollowUpKindEnum": "surveys.models.FollowUpKind",
+                            # R45, R46: the stock register's vocabularies.
+                            "DeviceKindEnum": "inventory.models.DeviceKind",
+                            "DeviceActionEnum": "inventory.models.MovementAction",
+                            "DeviceOwnerEnum": "inventory.models.Owner",
+                            "ActionEnum": "workorders.events.OrderAction"},
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "api.schema.postprocess"],
 }
@@ -415,6 +421,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024  # a drawn signature travels as a data URL
 # R26: require the SMS code (the strong form) on every sign-off, not only a drawing.
 SIGN_OFF_REQUIRE_SMS_CODE = env.bool("SIGN_OFF_REQUIRE_SMS_CODE", default=False)
+# R46: an order's use of a material above this many times its kind's norm is flagged.
+MATERIAL_NORM_FACTOR = env.float("MATERIAL_NORM_FACTOR", default=2.0)
 # Appointment promises (policy defaults from DOMAIN.md): R14 tolerance, R15 notice.
 APPOINTMENT_LATE_AFTER_MINUTES = env.int("APPOINTMENT_LATE_AFTER_MINUTES", default=10)
 APPOINTMENT_MOVE_NOTICE_MINUTES = env.int("APPOINTMENT_MOVE_NOTICE_MINUTES", default=120)
@@ -566,7 +574,8 @@ def _tile_origin(url: str) -> list[str]:
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "script-src": [SELF, NONCE],
+        # 'wasm-unsafe-eval': WebAssembly only (the barcode reader, R45), not eval().
+        "script-src": [SELF, NONCE, "'wasm-unsafe-eval'"],
         "style-src": [SELF, "'unsafe-inline'"],
         "img-src": [SELF, "data:", "blob:", *_tile_origin(MAP_TILE_URL)],
         "font-src": [SELF, "data:"],

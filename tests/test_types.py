@@ -5,8 +5,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["fieldops", "workorders", "technicians", "appointments", "surveys", "sla",
-            "notifications", "api", "dashboards", "planning", "console", "fieldapp", "portal"]
+PACKAGES = ["fieldops", "workorders", "technicians", "appointments", "surveys", "inventory",
+            "sla", "notifications", "api", "dashboards", "planning", "console", "fieldapp",
+            "portal"]
 
 
 def test_mypy_finds_nothing():
