@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.db import connections
+from django.utils import translation
 
 from inventory import services
 from inventory.models import Device, DeviceMovement, MaterialUse, VanStock
@@ -27,7 +28,8 @@ def _race(calls: list[Any]) -> tuple[list[Any], list[BaseException]]:
     def run(call: Any) -> None:
         try:
             start.wait(timeout=30)
-            done.append(call())
+            with translation.override("en"):  # a thread starts in the default language
+                done.append(call())
         except BaseException as exc:
             errors.append(exc)
         finally:
