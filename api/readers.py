@@ -26,6 +26,7 @@ from rest_framework import serializers
 
 from fieldops.rawsql import plan_for, typed
 from technicians.models import Area, Technician
+from visits.selectors import visit_record
 from workorders.access import order_visibility
 from workorders.models import Customer, ServiceAccount, WorkOrder
 from workorders.selectors import allowed_actions
@@ -273,7 +274,8 @@ class OrderDetail:
     """The order as ``WorkOrderDetailSerializer`` reads it: the order's own attributes, and
     alongside them what this caller may do now, the current appointment and the SLA."""
 
-    __slots__ = ("actions", "allowed_actions", "appointment", "order", "sla")
+    __slots__ = ("actions", "allowed_actions", "appointment", "checklist", "order", "sla",
+                 "test_results")
 
     def __init__(self, order: WorkOrder, *, allowed: list[str],
                  actions: list[dict[str, str]]) -> None:
@@ -282,6 +284,8 @@ class OrderDetail:
         self.actions = actions
         self.appointment = selectors.current_appointment(order)
         self.sla = sla.order_sla(order)
+        # The visit's checklist and measured results (R43-R49); empty before the visit.
+        self.checklist, self.test_results = visit_record(order)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.order, name)

@@ -65,7 +65,14 @@ ROLES: dict[str, list[str]] = {
         "surveys.change_followup",
     ],
     # 班长 / 主管: reads everything, phone numbers masked (R40).
-    SUPERVISOR: [*_READ_ALL],
+    SUPERVISOR: [
+        *_READ_ALL,
+        # The visit's checklist and test ranges are policy (R43, R44, R48, R49).
+        "visits.view_checklistpolicy",
+        "visits.change_checklistpolicy",
+        "visits.view_testrangepolicy",
+        "visits.change_testrangepolicy",
+    ],
     # Reporting clients of the API: read only, phone numbers masked (R40).
     REPORTING: [*_READ_ALL],
 }

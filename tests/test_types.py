@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["fieldops", "workorders", "technicians", "appointments", "surveys", "sla",
+PACKAGES = ["fieldops", "workorders", "technicians", "appointments", "surveys", "visits", "sla",
             "notifications", "api", "dashboards", "planning", "console", "fieldapp", "portal"]
 
 

@@ -1,6 +1,6 @@
 """The dispatcher's desk. Django's admin autodiscovery imports ``console.admin``; importing
 each desk module here registers its pages."""
 
-from . import appointments, orders, technicians
+from . import appointments, orders, technicians, visits
 
-__all__ = ["appointments", "orders", "technicians"]
+__all__ = ["appointments", "orders", "technicians", "visits"]
