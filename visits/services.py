@@ -8,10 +8,12 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from fieldops import clock
+from fieldops.text import refuse_hidden_characters, strip_hidden_characters
 from technicians.models import Technician
 from workorders.errors import RuleViolation
 from workorders.events import OrderAction
@@ -45,6 +47,7 @@ def _save_step(locked: WorkOrder, by: User, step: str, status: str, *,
                data: dict[str, Any] | None = None, reason: str = "",
                photo: Photo | None = None) -> StepRecord:
     now = clock.now()
+    reason = strip_hidden_characters(reason)
     before = StepRecord.objects.filter(order=locked, step=step).first()
     record, _created = StepRecord.objects.update_or_create(
         order=locked, step=step,
@@ -90,7 +93,7 @@ def work_order_record_tryout(*, order: WorkOrder, by: User, tried: list[str] | t
     data = {"tried": [] if customer_declined else tried,
             "worked": None if customer_declined else bool(worked),
             "customer_declined": bool(customer_declined), "explained": explained,
-            "note": note.strip()[:500]}
+            "note": strip_hidden_characters(note).strip()[:500]}
     with transaction.atomic():
         locked = _lock(order, by)
         return _save_step(locked, by, StepKey.TRYOUT, StepRecord.Status.DONE, data=data)
@@ -123,6 +126,10 @@ def work_order_record_safety(*, order: WorkOrder, by: User, at_height: bool,
     order (another technician, or a helper by name), and a warning sign where the public
     passes. Without work at height, the step records just that."""
     second_person = " ".join(second_person.split())
+    try:
+        refuse_hidden_characters(second_person)
+    except ValidationError as error:
+        raise RuleViolation(error.messages[0], field="second_person", rule="R49") from None
     if len(second_person) > SECOND_PERSON_MAX:
         raise RuleViolation(_("Shorten this text to %(limit)d characters; it has "
                               "%(length)d.") % {"limit": SECOND_PERSON_MAX,
@@ -220,6 +227,7 @@ def _save_result(locked: WorkOrder, by: User, measure: str, *, value: Decimal | 
                  onu_state: str = "") -> TestResult:
     ranges = ranges_for(locked)
     now = clock.now()
+    reason = strip_hidden_characters(reason)
     ok = in_range(measure, value, passed, ranges)
     result, _created = TestResult.objects.update_or_create(
         order=locked, measure=measure,

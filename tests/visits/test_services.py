@@ -287,3 +287,12 @@ def test_a_checklist_step_changed_after_signing_is_caught(make_order, alice):
     StepRecord.objects.filter(order=order, step=StepKey.CLEANUP).update(
         status=StepRecord.Status.DECLINED, reason="no")
     assert not Signature.objects.get(pk=signature.pk).content_intact
+
+
+def test_a_helper_name_with_a_hidden_character_is_refused(make_order, alice):
+    """R49: the second person's name is a visible one-line name."""
+    order = bare(make_order, alice)
+    error = refused(vs.work_order_record_safety, order=order, by=alice.user, at_height=True,
+                    second_person="李\u202e强", warning_sign=True)
+    assert error.field == "second_person"
+    assert not StepRecord.objects.filter(order=order).exists()
