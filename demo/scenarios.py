@@ -192,24 +192,20 @@ def first_readings(order: WorkOrder, by: Any) -> None:
 def finish_checklist(order: WorkOrder, by: Any) -> None:
     """Complete what the checklist policy still requires of an on-site order through the
     visit's services (R43, R44, R48, R49), as a careful technician would: safety at
-    height, the readings (the optical power from the line test where the network has
-    it), the customer's try-out and the explanation, the clean-up; a required step kept
-    by another app and not done is declined with a reason."""
+    height, the readings (typed), the customer's try-out and the explanation, the
+    clean-up; a required step kept by another app and not done is declined with a
+    reason."""
     state = visit_selectors.checklist(order)
     if not state.safety_ok:
         visit_services.work_order_record_safety(order=order, by=by, at_height=True,
                                                 second_person="李强 helper",
                                                 warning_sign=True)
     plan: dict[str, int] = {Measure.SPEED_DOWN: state.ranges.plan_down_mbps,
-            Measure.SPEED_UP: state.ranges.plan_up_mbps}
+                            Measure.SPEED_UP: state.ranges.plan_up_mbps}
+    # Typed, not read from the line test: the demo network's reading follows the address,
+    # and a scale copy (its own customer and address) must seal what its template did.
     for measure in state.missing_measures:
         if measure == Measure.RX_POWER:
-            try:
-                visit_services.work_order_read_line(order=order, by=by)
-                continue
-            except RuleViolation as error:  # the network has no reading: the meter's
-                if error.field != Measure.RX_POWER:
-                    raise
             visit_services.work_order_record_reading(order=order, by=by, measure=measure,
                                                      value="-18.5")
         elif measure in plan:
