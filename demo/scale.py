@@ -495,7 +495,8 @@ class _Planner:
                    technician=techs[int(r() * len(techs))], channel=channel,
                    notes=rng.choice(NOTES), force=force)
         # The access type picks the kit (R20); the policy, the timers.
-        o.group = (path, kind, c.access,
+        # the service too: the visit's measured tests follow it (R48)
+        o.group = (path, kind, c.access, c.service,
                    _policy_group(kind, c.service, c.klass, c.area.area_type))
         return o
 
