@@ -27,6 +27,7 @@ from rest_framework import serializers
 from fieldops.rawsql import plan_for, typed
 from inventory import selectors as inventory
 from technicians.models import Area, Technician
+from visits.selectors import visit_record
 from workorders.access import order_visibility
 from workorders.models import Customer, ServiceAccount, State, WorkOrder
 from workorders.selectors import allowed_actions
@@ -274,8 +275,8 @@ class OrderDetail:
     """The order as ``WorkOrderDetailSerializer`` reads it: the order's own attributes, and
     alongside them what this caller may do now, the current appointment and the SLA."""
 
-    __slots__ = ("actions", "allowed_actions", "appointment", "equipment", "materials",
-                 "order", "sla")
+    __slots__ = ("actions", "allowed_actions", "appointment", "checklist", "equipment",
+                 "materials", "order", "sla", "test_results")
 
     def __init__(self, order: WorkOrder, *, allowed: list[str],
                  actions: list[dict[str, str]]) -> None:
@@ -289,6 +290,8 @@ class OrderDetail:
         visited = order.state != State.ACCEPTED
         self.equipment = inventory.order_equipment(order) if visited else []
         self.materials = inventory.order_materials(order) if visited else []
+        # The visit's checklist and measured results (R43-R49); empty before the visit.
+        self.checklist, self.test_results = visit_record(order)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.order, name)

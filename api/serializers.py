@@ -24,6 +24,7 @@ from fieldops.text import refuse_hidden_characters, strip_hidden_characters
 from inventory.models import Condition, DeviceKind, MovementAction, Owner, Unit
 from surveys.models import FollowUp, FollowUpKind
 from technicians.models import Area, Technician
+from visits.models import Measure, Requirement, Source, StepKey
 from workorders.access import can_see_pii
 from workorders.models import (
     AccessType,
@@ -625,6 +626,44 @@ class DeviceFilterSerializer(StrictSerializer):
         "The serial, as printed or scanned; spaces and case do not matter."))
 
 
+class ChecklistStepSerializer(serializers.Serializer):
+    """One step of the visit's checklist (R43, R44, R49; R22, R27, R45-R48 by state)."""
+
+    step = serializers.ChoiceField(choices=StepKey.choices)
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field
+    requirement = serializers.ChoiceField(choices=Requirement.choices,
+                                          help_text=_("What the checklist policy asks."))
+    status = serializers.ChoiceField(choices=[("done", "done"), ("declined", "declined"),
+                                              ("todo", "todo")])
+    reason = serializers.CharField(help_text=_("Why the step was declined."))
+    details = serializers.DictField(help_text=_(
+        "What was recorded: the try-out (tried, worked, customer_declined, explained), "
+        "the safety step (at_height, second_person, warning_sign), the clean-up."))
+    recorded_at = serializers.DateTimeField(allow_null=True)
+
+
+class TestResultSerializer(serializers.Serializer):
+    """A measured test result of the visit (R48)."""
+
+    __test__ = False  # not a pytest test class
+
+    measure = serializers.ChoiceField(choices=Measure.choices)
+    value = serializers.DecimalField(max_digits=7, decimal_places=1, allow_null=True,
+                                     coerce_to_string=True,
+                                     help_text=_("dBm for the optical power, Mbit/s for a "
+                                                 "speed test; null for a yes/no check."))
+    passed = serializers.BooleanField(allow_null=True)
+    expected = serializers.CharField()
+    in_range = serializers.BooleanField()
+    source = serializers.ChoiceField(  # type: ignore[assignment]  # a declared field
+                                     choices=Source.choices,
+                                     help_text=_("network: read from the operator's "
+                                                 "network (network-verified), not typed."))
+    onu_state = serializers.CharField()
+    reason = serializers.CharField(help_text=_("Why an out-of-range result stands."))
+    recorded_at = serializers.DateTimeField()
+
+
 class WorkOrderDetailSerializer(serializers.Serializer):
     """The order as the caller may see it (R40: phones masked unless the role needs them)."""
 
@@ -668,6 +707,10 @@ class WorkOrderDetailSerializer(serializers.Serializer):
         "Devices installed, swapped or taken back on the order, by serial (R45)."))
     materials = OrderMaterialSerializer(many=True, help_text=_(
         "Materials used on the order, net of corrections (R46)."))
+    checklist = ChecklistStepSerializer(many=True, help_text=_(
+        "The on-site checklist; empty until the technician is on site."))
+    test_results = TestResultSerializer(many=True, help_text=_(
+        "Measured test results (R48); empty until recorded."))
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     dispatched_at = serializers.DateTimeField(allow_null=True)

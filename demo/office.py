@@ -348,6 +348,9 @@ def _walk(order: _DemoOrder, ref: Reference, sim: SimulatedClock) -> WorkOrder:
         if step == "schedule":
             visit = (wo.appointments.filter(status=AppointmentStatus.BOOKED)
                      .values_list("start", flat=True).get())
+    if wo.state == S.ON_SITE and wo.technician is not None:
+        # mid-visit: the readings taken so far (R48); try-out and clean-up still to do
+        scenarios.first_readings(wo, wo.technician.user)
     if wo.state != order.target:
         raise RuntimeError(f"demo order {wo.number} reached {wo.state}, not {order.target}")
     return wo

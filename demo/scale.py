@@ -495,7 +495,8 @@ class _Planner:
                    technician=techs[int(r() * len(techs))], channel=channel,
                    notes=rng.choice(NOTES), force=force)
         # The access type picks the kit (R20); the policy, the timers.
-        o.group = (path, kind, c.access,
+        # the service too: the visit's measured tests follow it (R48)
+        o.group = (path, kind, c.access, c.service,
                    _policy_group(kind, c.service, c.klass, c.area.area_type))
         return o
 
@@ -596,7 +597,13 @@ def _write(rows: templates.Rows, customers: templates.Rows) -> None:
             if customers.get(model):
                 bulk.insert_rows(model, [f.attname for f in model._meta.concrete_fields],
                                  customers[model])
-        templates.write_rows(rows)
+        # R26: a copy's signed hash covers the parts the visit's phases register
+        # (visit_parts: checklist, readings...), read from the copy's own rows: those are
+        # written first, then the signatures and events sealed for them.
+        sealed = {Signature, WorkOrderEvent}
+        templates.write_rows({m: r for m, r in rows.items() if m not in sealed})
+        _sealed_for_their_copies(rows)
+        templates.write_rows({m: r for m, r in rows.items() if m in sealed})
 
 
 def _sealed_for_their_copies(rows: templates.Rows) -> None:
@@ -710,7 +717,6 @@ def build_scale(*, orders: int, days: int = 90, seed: int = DEFAULT_SEED,
                     if o.force is None and sampled[key] < SAMPLES_PER_LIFE:
                         sampled[key] += 1
                         samples.append(Sample(pk, o, tpl.start + shift, number))
-        _sealed_for_their_copies(rows)
         _write(rows, _customer_rows(planner))
         written += len(plan)
         if progress is not None:

@@ -21,7 +21,11 @@ from fieldops import clock
 from planning.models import OrderLocation
 from surveys import services as survey_services
 from technicians.models import Technician
+from visits import selectors as visit_selectors
+from visits import services as visit_services
+from visits.models import Measure, StepKey
 from workorders import services
+from workorders.errors import RuleViolation
 from workorders.kit import required_kit
 from workorders.models import CompletionReport, ContactAttempt, Kind, State, WorkOrder
 
@@ -143,6 +147,7 @@ def _step(order: WorkOrder, step: str, *, technician: Technician | None, dispatc
             order=order, by=tech_user, work_done="安装光猫并测速 ONU installed, speed tested",
             fault_cause="line" if order.kind == Kind.REPAIR else "", download_mbps=500,
             onu_activated=True)
+        finish_checklist(order, tech_user)
         services.work_order_customer_sign_off(order=order, by=tech_user,
                                               **demo_signature(order.pk),
                                               signer_name=order.customer.name, rating=5)
@@ -164,6 +169,65 @@ def _step(order: WorkOrder, step: str, *, technician: Technician | None, dispatc
         return services.work_order_cancel(order=order, by=agent,
                                           reason="客户取消 customer cancelled")
     raise ValueError(step)
+
+
+def first_readings(order: WorkOrder, by: Any) -> None:
+    """An on-site order's first measured results (R48): the optical power from the line
+    test where the access has one, and the download speed for broadband."""
+    state = visit_selectors.checklist(order)
+    if not state.safety_ok:
+        return
+    if Measure.RX_POWER in state.missing_measures:
+        try:
+            visit_services.work_order_read_line(order=order, by=by)
+        except RuleViolation as error:
+            if error.field != Measure.RX_POWER:
+                raise
+    if Measure.SPEED_DOWN in state.missing_measures:
+        visit_services.work_order_record_reading(
+            order=order, by=by, measure=Measure.SPEED_DOWN,
+            value=f"{state.ranges.plan_down_mbps * 0.93:.1f}")
+
+
+def finish_checklist(order: WorkOrder, by: Any) -> None:
+    """Complete what the checklist policy still requires of an on-site order through the
+    visit's services (R43, R44, R48, R49), as a careful technician would: safety at
+    height, the readings (typed), the customer's try-out and the explanation, the
+    clean-up; a required step kept by another app and not done is declined with a
+    reason."""
+    state = visit_selectors.checklist(order)
+    if not state.safety_ok:
+        visit_services.work_order_record_safety(order=order, by=by, at_height=True,
+                                                second_person="李强 helper",
+                                                warning_sign=True)
+    plan: dict[str, int] = {Measure.SPEED_DOWN: state.ranges.plan_down_mbps,
+                            Measure.SPEED_UP: state.ranges.plan_up_mbps}
+    # Typed, not read from the line test: the demo network's reading follows the address,
+    # and a scale copy (its own customer and address) must seal what its template did.
+    for measure in state.missing_measures:
+        if measure == Measure.RX_POWER:
+            visit_services.work_order_record_reading(order=order, by=by, measure=measure,
+                                                     value="-18.5")
+        elif measure in plan:
+            visit_services.work_order_record_reading(order=order, by=by, measure=measure,
+                                                     value=f"{plan[measure] * 0.95:.1f}")
+        else:
+            visit_services.work_order_record_reading(order=order, by=by, measure=measure,
+                                                     passed=True)
+    state = visit_selectors.checklist(order)
+    tryout = state.step(StepKey.TRYOUT)
+    if tryout is not None and tryout.status == "todo":
+        tried = {"broadband": ["internet"], "fixed_line": ["call"], "iptv": ["tv"]}
+        visit_services.work_order_record_tryout(
+            order=order, by=by, tried=tried.get(order.service, ["internet"]), worked=True,
+            explained=["use", "upkeep", *(["cause"] if order.kind == Kind.REPAIR else [])])
+    cleanup = state.step(StepKey.CLEANUP)
+    if cleanup is not None and cleanup.status == "todo":
+        visit_services.work_order_record_cleanup(order=order, by=by, done=True)
+    for step in visit_selectors.checklist(order).steps:
+        if step.required and not step.settled:
+            visit_services.work_order_decline_step(order=order, by=by, step=step.key,
+                                                   reason="未在本次记录 not recorded here")
 
 
 # --- Whole lives: the distinct paths an order takes to an end ------------------------

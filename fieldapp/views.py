@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -25,7 +24,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -52,33 +50,8 @@ from workorders.selectors import allowed_actions, orders_visible_to
 
 from . import forms as f
 from . import inventory_steps
-
-Run = Callable[[WorkOrder, Any, dict[str, Any], HttpRequest], Any]
-
-
-@dataclass(frozen=True)
-class Step:
-    """One thing a technician can do on an order: its form, its service call, and when it
-    is offered (``when``: the transition names that must be allowed now, or a test)."""
-
-    name: str
-    label: Promise
-    rule: str
-    form: type[f.StepForm]
-    run: Run
-    when: tuple[str, ...] | Callable[[WorkOrder, Any, set[str]], bool]
-    template: str = "tech/step.html"
-    one_tap: bool = False
-    style: str = ""
-    #: Shown as a button on the order page (False: reached from another step's page).
-    listed: bool = True
-    #: The step page to return to after success (default: the order page).
-    after: str = ""
-
-    def offered(self, order: WorkOrder, user: Any, allowed: set[str]) -> bool:
-        if callable(self.when):
-            return self.when(order, user, allowed)
-        return any(name in allowed for name in self.when)
+from .checklist import CHECKLIST_STEPS, DeclineForm, checklist_context, sign_off_offered
+from .steps import Step
 
 
 def _own_in(*states: str) -> Callable[[WorkOrder, Any, set[str]], bool]:
@@ -94,11 +67,6 @@ def _has_booking(*states: str) -> Callable[[WorkOrder, Any, set[str]], bool]:
                 and order.appointments.filter(status=AppointmentStatus.BOOKED).exists())
 
     return check
-
-
-def _report_written(order: WorkOrder, user: Any, allowed: set[str]) -> bool:
-    """R26, R27: the customer signs the report, so sign-off is offered once it exists."""
-    return "sign_off" in allowed and getattr(order, "report", None) is not None
 
 
 def _schedule(order: WorkOrder, user: Any, data: dict[str, Any], request: HttpRequest) -> Any:
@@ -202,10 +170,9 @@ ALL_STEPS: list[Step] = [
                                                   "download_mbps", "upload_mbps",
                                                   "onu_activated", "outstanding_issue")})),
     Step("sign-off", gettext_lazy("Customer sign-off"), "R26", f.SignOffForm,
-         template="tech/sign_off.html", style="primary", when=_report_written,
-         run=_sign_off),
+         template="tech/sign_off.html", style="primary", when=sign_off_offered, run=_sign_off),
     Step("send-code", gettext_lazy("Send a code to the customer's phone"), "R26",
-         f.ConfirmForm, when=("sign_off",), listed=False, after="sign-off",
+         f.ConfirmForm, when=sign_off_offered, listed=False, after="sign-off",
          run=lambda o, u, d, r: services.work_order_send_sign_off_code(order=o, by=u)),
     Step("cant-finish", gettext_lazy("Can't finish"), "R24", f.CantFinishForm,
          when=("cant_finish",),
@@ -225,6 +192,7 @@ ALL_STEPS: list[Step] = [
          when=("resolve_rework",),
          run=lambda o, u, d, r: survey_services.work_order_resolve_rework(order=o, by=u,
                                                                    note=d["note"])),
+    *CHECKLIST_STEPS,  # the on-site checklist's pages (fieldapp/checklist.py)
 ]
 STEPS = {step.name: step for step in ALL_STEPS}
 
@@ -376,6 +344,12 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     allowed = set(allowed_actions(order, request.user))
     steps = _offered(order, request.user, allowed)
     booked = appointment_selectors.current_appointment(order)
+    # On site: the visit's checklist (R43-R49) leads; its steps' pages are linked from it.
+    checklist = (checklist_context(order, set(STEPS))
+                 if order.state == State.ON_SITE and is_order_technician(order, request.user)
+                 else None)
+    if checklist is not None:
+        steps = [s for s in steps if s.name not in ("consent", "report")]
     context = {
         "order": order,
         # R40: the technician calls the customer (R7); the read is recorded.
@@ -398,6 +372,7 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "consents": order.consents.all(),
         "contacts": order.contacts.order_by("-at")[:5],
         "version": order.version,
+        "checklist": checklist,
     }
     return render(request, "tech/order.html", context)
 
@@ -422,6 +397,8 @@ def _form_for(step: Step, order: WorkOrder, request: HttpRequest,
             kwargs["initial"] = report.as_dict()
     if step.form is f.KitForm and data is None:
         kwargs["initial"] = {}
+    if step.form is DeclineForm and data is None:
+        kwargs["initial"] = {"step": request.GET.get("step", "")}
     return step.form(data, files, **kwargs)
 
 

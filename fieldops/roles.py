@@ -84,6 +84,11 @@ ROLES: dict[str, list[str]] = {
         "assessment.view_assessmentrule",
         "assessment.add_assessmentrule",
         "assessment.change_assessmentrule",
+        # The visit's checklist and test ranges are policy (R43, R44, R48, R49).
+        "visits.view_checklistpolicy",
+        "visits.change_checklistpolicy",
+        "visits.view_testrangepolicy",
+        "visits.change_testrangepolicy",
     ],
     # Reporting clients of the API: read only, phone numbers masked (R40).
     REPORTING: [*_READ_ALL],

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "appointments",
     "surveys",
     "inventory",
+    "visits",
     "sla",
     "notifications",
     "api",
@@ -285,6 +286,9 @@ CELERY_BEAT_SCHEDULE = {
 # The geocoder (a dotted path): the demo one places addresses in the demo city offline;
 # planning.geocoding.NominatimGeocoder asks NOMINATIM_URL after the order is saved.
 GEOCODER = env.str("GEOCODER", default="planning.geocoding.DemoGeocoder")
+# The line test (R48, docs/visit.md): a dotted path to a class reading the ONU's optical
+# power and registration from the network; the demo one simulates it from the address.
+LINE_TEST_BACKEND = env.str("LINE_TEST_BACKEND", default="visits.linetest.DemoLineTest")
 NOMINATIM_URL = env.str("NOMINATIM_URL", default="https://nominatim.openstreetmap.org")
 NOMINATIM_USER_AGENT = env.str("NOMINATIM_USER_AGENT", default="fieldops dispatch")
 # The ranking's weights and figures (planning/ranking.py), as JSON; missing keys keep
@@ -392,7 +396,9 @@ SPECTACULAR_SETTINGS = {
                             "DeviceKindEnum": "inventory.models.DeviceKind",
                             "DeviceActionEnum": "inventory.models.MovementAction",
                             "DeviceOwnerEnum": "inventory.models.Owner",
-                            "ActionEnum": "workorders.events.OrderAction"},
+                            "ActionEnum": "workorders.events.OrderAction",
+                            "SourceEnum": "appointments.models.ChangeRequest.Source",
+                            "ReadingSourceEnum": "visits.models.Source"},
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "api.schema.postprocess"],
 }

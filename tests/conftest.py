@@ -303,3 +303,20 @@ def make_order(east: Area, dispatcher: User, agent: User) -> Callable[..., WorkO
 
     return make
 
+
+
+@pytest.fixture
+def visits_alone() -> Iterator[None]:
+    """The on-site checklist with only the visits app's own steps: the steps other phases
+    register (equipment, materials, charges) are set aside for the test and restored."""
+    from workorders import visit_parts
+
+    others = ("equipment", "materials", "charges")
+    saved = {key: done for key, done in visit_parts._steps.items() if key in others}
+    for key in saved:
+        visit_parts.register_visit_step(key, None)
+    try:
+        yield
+    finally:
+        for key, done in saved.items():
+            visit_parts.register_visit_step(key, done)

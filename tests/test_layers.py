@@ -17,8 +17,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("fieldops", "technicians", "notifications", "workorders", "appointments", "surveys",
-        "inventory", "sla", "dashboards", "planning", "assessment", "api", "console",
-        "fieldapp", "portal", "demo")
+        "inventory", "visits", "sla", "dashboards", "planning", "assessment", "api",
+        "console", "fieldapp", "portal", "demo")
 #: Function-local imports allowed in the product code outside ``AppConfig.ready()`` (each
 #: one says why, next to it).
 MAX_LOCAL_IMPORTS = 15

@@ -14,6 +14,7 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageDraw
 
+from demo.scenarios import finish_checklist
 from fieldops import clock
 from workorders import services
 from workorders.models import WorkOrder
@@ -56,8 +57,10 @@ def signature_png(*, blank: bool = False, seed: int | None = None) -> str:
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
 
 
-def on_site_with_report(order: WorkOrder, **report: Any) -> WorkOrder:
-    """An on-site order with a photo and a saved report (ready for the customer)."""
+def on_site_with_report(order: WorkOrder, *, checklist: bool = True,
+                        **report: Any) -> WorkOrder:
+    """An on-site order with a photo and a saved report (ready for the customer): with
+    ``checklist``, the policy's required steps done too (R43, R44, R48, R49)."""
     user = order.technician.user
     services.work_order_add_photo(order=order, by=user, image=upload(), kind="speed_test")
     fields = {"work_done": "安装光猫并测速 ONU installed", "download_mbps": 480,
@@ -66,6 +69,8 @@ def on_site_with_report(order: WorkOrder, **report: Any) -> WorkOrder:
         fields["fault_cause"] = "line"
     fields.update(report)
     services.work_order_save_report(order=order, by=user, **fields)
+    if checklist:
+        finish_checklist(order, user)
     return WorkOrder.objects.get(pk=order.pk)
 
 

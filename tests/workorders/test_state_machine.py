@@ -12,7 +12,7 @@ from django.utils import translation
 
 from appointments import services as booking_services
 from appointments.models import Precision
-from demo.scenarios import demo_signature
+from demo.scenarios import demo_signature, finish_checklist
 from fieldops import clock
 from surveys import services as survey_services
 from workorders import services
@@ -103,6 +103,7 @@ def _customer_signs(order: WorkOrder) -> WorkOrder:
     """R26: the report is written, then the customer draws their signature."""
     if not CompletionReport.objects.filter(order=order).exists():
         services.work_order_save_report(order=order, by=tech(order), work_done="ONU installed")
+    finish_checklist(order, tech(order))  # R43, R44, R48: the policy's steps
     services.work_order_customer_sign_off(order=order, by=tech(order),
                                           **demo_signature(order.pk), signer_name="张伟",
                                           rating=5)
@@ -141,6 +142,7 @@ def test_it_fires_each_allowed_transition_and_logs_it(make_order, people, source
         target = State.CONTACTED
     if name == "sign_off":  # R26: the customer signs a written report
         services.work_order_save_report(order=order, by=tech(order), work_done="ONU installed")
+        finish_checklist(order, tech(order))  # R43, R44, R48: the policy's steps first
     before = WorkOrderEvent.objects.filter(order=order).count()
     seen_version = order.version
     order = FIRE[name](order, people)
