@@ -184,39 +184,16 @@ def work_order_create_idempotent(
     it wrote, so there is one order. A request that fails (a rule is broken) leaves
     nothing, so a corrected retry is a new request.
     """
-    for attempt in (1, 2):
-        try:
-            with transaction.atomic():
-                order = create()
-                if external_ref:
-                    ClientReference.objects.create(user=user, external_ref=external_ref,
-                                                   order=order)
-                with pii.held() as reads:
-                    body = respond(order)
-                # The answer's R40 read records and the key row with the answer: one
-                # statement, both or neither.
-                insert_together(reads, IdempotencyKey(
-                    user=user, key=key, fingerprint=request_fingerprint,
-                    response_status=status, response_body=body, order=order))
-        except DomainError:
-            # A rule refused the order; if this is the retry of a request answered before
-            # (and a rule refuses it now, the day it named having passed), the first
-            # answer stands.
-            previous = _previous(user, key)
-            if previous is not None:
-                return _replay(previous, request_fingerprint)
-            raise
-        except IntegrityError:
-            # The key was used before (or by a request racing this one), or the reference.
-            previous = _previous(user, key)
-            if previous is not None:
-                return _replay(previous, request_fingerprint)
-            _check_reference(user, external_ref)
-            if attempt == 2:
-                raise
-            continue  # the key's row had outlived its time to live and is gone now
-        return IdempotentResult(status, body, order.pk, False)
-    raise AssertionError("unreachable")
+    def act() -> tuple[dict[str, Any], int]:
+        order = create()
+        if external_ref:
+            ClientReference.objects.create(user=user, external_ref=external_ref, order=order)
+        return respond(order), order.pk
+
+    return _at_most_once(user=user, key=key, request_fingerprint=request_fingerprint,
+                         status=status, act=act,
+                         # the reference was used before: say which order has it
+                         on_conflict=lambda: _check_reference(user, external_ref))
 
 
 def order_action_idempotent(*, user: Any, key: str, request_fingerprint: str,
@@ -229,11 +206,27 @@ def order_action_idempotent(*, user: Any, key: str, request_fingerprint: str,
     on; a request racing it with the same key waits on the key's unique index and is
     answered the same way. A request a rule refused leaves nothing, so a corrected retry
     is a new request."""
+    return _at_most_once(user=user, key=key, request_fingerprint=request_fingerprint,
+                         status=status, act=lambda: (act(), order_id))
+
+
+def _at_most_once(*, user: Any, key: str, request_fingerprint: str, status: int,
+                  act: Callable[[], tuple[dict[str, Any], int]],
+                  on_conflict: Callable[[], None] = lambda: None) -> IdempotentResult:
+    """``act`` (the write and its answer), its R40 read records and the key row with the
+    answer in one transaction, the key row last. The key is not looked up first: a new key
+    (the common case) costs one insert. A key used before fails on the key's unique index
+    and is answered from its row; a request racing with the same key waits on that index
+    until the first commits, then fails the same way and rolls back everything it wrote.
+    A request a rule refuses leaves nothing, unless it is the retry of one answered
+    before (the first answer stands)."""
     for attempt in (1, 2):
         try:
             with transaction.atomic():
                 with pii.held() as reads:
-                    body = act()
+                    body, order_id = act()
+                # The answer's R40 read records and the key row with the answer: one
+                # statement, both or neither.
                 insert_together(reads, IdempotencyKey(
                     user=user, key=key, fingerprint=request_fingerprint,
                     response_status=status, response_body=body, order_id=order_id))
@@ -243,9 +236,12 @@ def order_action_idempotent(*, user: Any, key: str, request_fingerprint: str,
                 return _replay(previous, request_fingerprint)
             raise
         except IntegrityError:
+            # The key was used before (or by a request racing this one), or another
+            # unique value of the write (``on_conflict`` says which).
             previous = _previous(user, key)
             if previous is not None:
                 return _replay(previous, request_fingerprint)
+            on_conflict()
             if attempt == 2:
                 raise
             continue  # the key's row had outlived its time to live and is gone now
