@@ -8,27 +8,18 @@ import datetime as dt
 import threading
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from assessment.models import Entry
 from assessment.services import NewEntry, record_entries
 from notifications.models import Notification
+from tests.concurrency import backend_pid, waiting_on_a_lock
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def _backend_pid() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return cursor.fetchone()[0]
 
 
-def _waiting_on_a_lock(pid: int) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s",
-                       [pid])
-        row = cursor.fetchone()
-        return bool(row and row[0])
 
 
 def test_two_concurrent_transactions_record_one_entry(alice):
@@ -48,7 +39,7 @@ def test_two_concurrent_transactions_record_one_entry(alice):
                 record_entries([item])
                 first_wrote.set()
                 for _ in range(400):  # until the second is blocked on our key (bounded)
-                    if second_pid and _waiting_on_a_lock(second_pid[0]):
+                    if second_pid and waiting_on_a_lock(second_pid[0]):
                         saw_blocked.append(True)
                         break
                     if second_over.wait(0.025):
@@ -61,7 +52,7 @@ def test_two_concurrent_transactions_record_one_entry(alice):
     def second() -> None:
         try:
             first_wrote.wait(10)
-            second_pid.append(_backend_pid())
+            second_pid.append(backend_pid())
             with transaction.atomic():
                 record_entries([item])
         except BaseException as exc:

@@ -8,10 +8,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from dashboards.models import OrderFact, StaleFact
 from dashboards.services import order_fact_mark_stale, order_facts_refresh_stale
+from tests.concurrency import backend_pid, waiting_on_a_lock
 from workorders import bulk, services
 from workorders.lifecycle import lock_order
 from workorders.models import State, WorkOrder
@@ -19,18 +20,8 @@ from workorders.models import State, WorkOrder
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def _backend_pid() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return cursor.fetchone()[0]
 
 
-def _waiting_on_a_lock(pid: int) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s",
-                       [pid])
-        row = cursor.fetchone()
-        return bool(row and row[0])
 
 
 def test_an_order_event_and_the_refresh_of_its_marked_facts_do_not_deadlock(make_order):
@@ -53,7 +44,7 @@ def test_an_order_event_and_the_refresh_of_its_marked_facts_do_not_deadlock(make
                 # Until the refresh is blocked on this transaction or done (bounded).
                 for _ in range(400):
                     if refresh_over.is_set() or (refresh_pid and
-                                                 _waiting_on_a_lock(refresh_pid[0])):
+                                                 waiting_on_a_lock(refresh_pid[0])):
                         break
                     refresh_over.wait(0.025)
                 order_fact_mark_stale(order.pk)
@@ -65,7 +56,7 @@ def test_an_order_event_and_the_refresh_of_its_marked_facts_do_not_deadlock(make
     def refresh() -> None:
         try:
             locked.wait(10)
-            refresh_pid.append(_backend_pid())
+            refresh_pid.append(backend_pid())
             order_facts_refresh_stale()
         except BaseException as exc:
             errors.append(exc)

@@ -4,43 +4,28 @@ from one van leave the exact count, never below zero."""
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connections
-from django.utils import translation
 
 from inventory import services
 from inventory.models import Device, DeviceMovement, MaterialUse, VanStock
+from tests.concurrency import race
 from workorders.errors import DomainError
 from workorders.models import WorkOrder
+
+
+def _race(calls: list[Any]) -> tuple[list[Any], list[BaseException]]:
+    """The calls raced (read in English); what they returned, and what they raised."""
+    results = race(calls, language="en")
+    return ([r for r in results if not isinstance(r, BaseException)],
+            [r for r in results if isinstance(r, BaseException)])
+
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def _race(calls: list[Any]) -> tuple[list[Any], list[BaseException]]:
-    start = threading.Barrier(len(calls))
-    done: list[Any] = []
-    errors: list[BaseException] = []
-
-    def run(call: Any) -> None:
-        try:
-            start.wait(timeout=30)
-            with translation.override("en"):  # a thread starts in the default language
-                done.append(call())
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return done, errors
 
 
 def test_one_serial_installed_by_two_visits_at_once_goes_to_exactly_one(make_order, alice,

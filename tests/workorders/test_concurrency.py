@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
+from tests.concurrency import race
 from workorders import services
 from workorders.errors import ConcurrentModification, DomainError
 from workorders.events import OrderAction
@@ -15,26 +14,6 @@ from workorders.models import Assignment, State, WorkOrder, WorkOrderEvent
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def _race(calls):
-    """Run each call in its own thread (its own database connection), released together."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=10)
-            results[i] = call()
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return results
 
 
 def test_two_concurrent_dispatches_one_wins_the_other_gets_a_conflict(
@@ -48,7 +27,7 @@ def test_two_concurrent_dispatches_one_wins_the_other_gets_a_conflict(
     copy_a = WorkOrder.objects.get(pk=order.pk)
     copy_b = WorkOrder.objects.get(pk=order.pk)
 
-    results = _race([
+    results = race([
         lambda: services.work_order_dispatch(order=copy_a, by=dispatcher, technician=alice),
         lambda: services.work_order_dispatch(order=copy_b, by=dispatcher, technician=carol),
     ])
@@ -68,7 +47,7 @@ def test_two_concurrent_dispatches_one_wins_the_other_gets_a_conflict(
     assert Assignment.objects.filter(order=order).count() == 1
 
 
-def test_a_stale_copy_is_refused_even_without_a_race(make_order, dispatcher, alice):
+def test_a_stale_copy_is_refused_even_without_arace(make_order, dispatcher, alice):
     order = make_order()
     stale = WorkOrder.objects.get(pk=order.pk)
     services.work_order_dispatch(order=order, by=dispatcher, technician=alice)
@@ -81,7 +60,7 @@ def test_a_stale_copy_is_refused_even_without_a_race(make_order, dispatcher, ali
 def test_ten_concurrent_accepts_of_one_order_record_one_event(make_order, alice):
     order = make_order(State.DISPATCHED, technician=alice)
     copies = [WorkOrder.objects.get(pk=order.pk) for _ in range(10)]
-    results = _race([lambda c=c: services.work_order_accept(order=c, by=alice.user)
+    results = race([lambda c=c: services.work_order_accept(order=c, by=alice.user)
                      for c in copies])
     assert sum(isinstance(r, WorkOrder) for r in results) == 1
     assert all(isinstance(r, WorkOrder | DomainError) for r in results), results
