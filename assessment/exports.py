@@ -3,18 +3,16 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from decimal import Decimal
-from typing import Any
 
 from django.utils.translation import gettext as _
 
+from fieldops import tables
+from fieldops.tables import Table
+
 from .models import EntryKind
 from .selectors import StatementLine, statement_by_team, statement_by_technician
-
-Table = tuple[list[str], list[list[Any]]]
 
 
 def statement_table(period: dt.date, *, by: str = "technician") -> Table:
@@ -39,35 +37,8 @@ def statement_table(period: dt.date, *, by: str = "technician") -> Table:
     return [str(h) for h in header], body
 
 
-def as_csv(table: Table) -> str:
-    """CSV with a byte-order mark, so spreadsheet programs read the Chinese text right."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    header, body = table
-    writer.writerow(header)
-    writer.writerows(body)
-    return out.getvalue()
-
-
 def as_workbook(period: dt.date) -> bytes:
-    """Both statements, one sheet each (openpyxl, as the dashboards' exports)."""
-    # openpyxl is large and only the Excel export needs it.
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    book = Workbook()
-    for i, (by, title) in enumerate((("technician", _("By technician")),
-                                     ("team", _("By team")))):
-        sheet = book.active if i == 0 else book.create_sheet()
-        assert sheet is not None
-        sheet.title = str(title)[:31]
-        header, body = statement_table(period, by=by)
-        sheet.append(header)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in body:
-            sheet.append([float(v) if isinstance(v, Decimal) else v for v in row])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    """Both statements, one sheet each."""
+    return tables.as_workbook((str(title), statement_table(period, by=by))
+                              for by, title in (("technician", _("By technician")),
+                                                ("team", _("By team"))))

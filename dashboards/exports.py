@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from fieldops import tables
+from fieldops.tables import Table
+
 from . import selectors
 from .selectors import FIGURES_BY_KEY, SEGMENTS, TABLE_FIGURES, Filters
-
-Table = tuple[list[str], list[list[Any]]]
 
 
 def _cell(value: Any, unit: str) -> Any:
@@ -102,39 +101,10 @@ TABLES = {
 }
 
 
-def as_csv(table: Table) -> str:
-    """CSV with a byte-order mark, so spreadsheet programs read the Chinese text right."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    header, body = table
-    writer.writerow(header)
-    writer.writerows(body)
-    return out.getvalue()
-
-
 def summary_workbook(filters: Filters) -> bytes:
     """The period's summary, daily figures, areas and technicians, one sheet each."""
-    # openpyxl is large and only the Excel export needs it.
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    book = Workbook()
     sheets = (("summary", _("Summary")), ("daily", _("By day")), ("areas", _("By area")),
               ("technicians", _("By technician")))
-    for i, (name, title) in enumerate(sheets):
-        sheet = book.active if i == 0 else book.create_sheet()
-        assert sheet is not None
-        sheet.title = str(title)[:31]
-        header, body = TABLES[name](filters)
-        sheet.append(header)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in body:
-            sheet.append(row)
-        if i == 0:
-            sheet.append([])
-            sheet.append([_("Period"), f"{filters.start.isoformat()} – {filters.end.isoformat()}"])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return tables.as_workbook(
+        ((str(title), TABLES[name](filters)) for name, title in sheets),
+        notes=[[_("Period"), f"{filters.start.isoformat()} – {filters.end.isoformat()}"]])

@@ -19,7 +19,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
-from fieldops import roles
+from fieldops import roles, tables
 from fieldops.routers import reads_replica
 from technicians.models import Area, Technician
 
@@ -189,7 +189,7 @@ def export_csv(request: HttpRequest, table: str) -> HttpResponse:
     if table not in exports.TABLES:
         raise Http404(_("No such table."))
     filters = _form(request, request.GET or None).filters()
-    text = exports.as_csv(exports.TABLES[table](filters))
+    text = tables.as_csv(exports.TABLES[table](filters))
     response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     name = f"fieldops-{table}-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from assessment import exports, services
 from assessment.models import Appeal, AppealPhoto, AppealStatus, AssessmentRule, Entry, EntryKind
-from fieldops import clock
+from fieldops import clock, tables
 from workorders.errors import DomainError
 
 
@@ -100,7 +100,7 @@ class EntryAdmin(ReadOnly):
         name = f"assessment-{period:%Y-%m}"
         if fmt == "csv":
             by = "team" if request.GET.get("by") == "team" else "technician"
-            response = HttpResponse(exports.as_csv(exports.statement_table(period, by=by)),
+            response = HttpResponse(tables.as_csv(exports.statement_table(period, by=by)),
                                     content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="{name}-{by}.csv"'
             return response
