@@ -43,6 +43,7 @@ def fits(page: Any) -> bool:
         "document.documentElement.scrollWidth <= document.documentElement.clientWidth"))
 
 
+@pytest.mark.usefixtures("visits_alone")
 def test_the_checklist_is_walked_to_sign_off_on_a_phone(phone, shots, make_order, alice):
     """R48: the network reading, R43: the try-out, R44: the clean-up, then sign-off."""
     order = on_site_with_report(make_order(State.ON_SITE, technician=alice), checklist=False)

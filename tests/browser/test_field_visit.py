@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from appointments.models import AppointmentStatus
 from fieldops import clock
+from inventory import services as inventory
+from inventory.models import Device, DeviceKind, DeviceModel
 from notifications.models import Notification
 from workorders.events import OrderAction
 from workorders.models import Signature, State, WorkOrder
@@ -54,9 +56,14 @@ def submit(page: Any) -> None:
 
 
 def test_a_technician_walks_an_install_from_accept_to_the_completion_report(
-        phone, shots, make_order, alice, tmp_path):
-    # R5, R7, R9, R13, R17, R20, R21, R23, R26, R27, R41
+        phone, shots, make_order, alice, dispatcher, tmp_path):
+    # R5, R7, R9, R13, R17, R20, R21, R23, R26, R27, R41, R43-R45, R48
     order = make_order(State.DISPATCHED, technician=alice)
+    onu = DeviceModel.objects.create(code="ZTE-F670L", name="ZTE F670L", kind=DeviceKind.ONU,
+                                     services=["broadband", "iptv", "fixed_line"],
+                                     access_types=["ftth"])
+    inventory.device_receive(serial="ZTEG00000007", model=onu, by=dispatcher,
+                             technician=alice, warranty_until=dt.date(2028, 1, 1))
     photo = tmp_path / "speedtest.jpg"
     photo.write_bytes(jpeg(1600, 1200))
     page = phone
@@ -133,6 +140,13 @@ def test_a_technician_walks_an_install_from_accept_to_the_completion_report(
         page.click("[data-checklist=cleanup] a.step-link")
     page.check("#id_done")
     submit(page)
+    # R45: the ONU installed by its serial (typed here; the scanner has its own test)
+    with page.expect_navigation():
+        page.click("[data-checklist=equipment] a.step-link")
+    page.fill("#id_serial", "zteg 00000007")
+    submit(page)
+    assert Device.objects.get(serial="ZTEG00000007").order_id == order.pk
+    page.goto(f"/tech/orders/{order.pk}/")
 
     tap_step(page, "sign-off")
     page.fill("#id_signer_name", "张伟")
