@@ -6,6 +6,7 @@ us (R15, R16)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -429,6 +430,15 @@ PLANNABLE_STATES = frozenset({State.DISPATCHED, State.TAKEN, State.CONTACTED, St
 
 def current_plan(appointment: Appointment) -> VisitPlan | None:
     return appointment.plans.order_by("-set_at", "-id").first()
+
+
+def current_plans(bookings: Iterable[Appointment]) -> dict[int, VisitPlan]:
+    """``current_plan`` of many bookings in one query, by appointment id."""
+    plans: dict[int, VisitPlan] = {}
+    for plan in (VisitPlan.objects.filter(appointment__in=list(bookings))
+                 .order_by("appointment_id", "set_at", "id")):
+        plans[plan.appointment_id] = plan  # the newest wins
+    return plans
 
 
 def visit_plan_start(*, order: WorkOrder, by: User, start: dt.datetime) -> VisitPlan:

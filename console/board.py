@@ -10,7 +10,6 @@ the same kind of string back (``parse_local``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from appointments.messages import window_text
 from appointments.models import Appointment, AppointmentStatus, Precision, VisitPlan
+from appointments.services import current_plans
 from technicians.models import Area, Technician
 from workorders.models import TERMINAL_STATES, WorkOrder
 
@@ -95,14 +95,6 @@ def day_orders(orders: QuerySet[WorkOrder], day: dt.date, *,
     if area is not None:
         found = found.filter(area=area)
     return [(order, order.day_bookings[0]) for order in found if order.day_bookings]
-
-
-def current_plans(bookings: Iterable[Appointment]) -> dict[int, VisitPlan]:
-    plans: dict[int, VisitPlan] = {}
-    for plan in (VisitPlan.objects.filter(appointment__in=list(bookings))
-                 .order_by("appointment_id", "set_at", "id")):
-        plans[plan.appointment_id] = plan  # the newest wins
-    return plans
 
 
 def technicians_for(area: Area | None) -> list[tuple[Technician, Area | None]]:

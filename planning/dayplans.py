@@ -43,8 +43,8 @@ from workorders.services.intake import why_not
 
 from . import routing
 from .geocoding import Point, geocoder
-from .models import DayPlanAcceptance, DayPlanProposal, OrderLocation, TechnicianPosition
-from .ranking import ranking_settings
+from .models import DayPlanAcceptance, DayPlanProposal, OrderLocation
+from .ranking import latest_positions, ranking_settings, working_day
 
 DEFAULTS: dict[str, Any] = {
     "seconds": 5.0,
@@ -88,11 +88,8 @@ class DayInput:
         cfg, ranking = plan_settings(), ranking_settings()
         self.area, self.day, self.now = area, day, now
         self.midnight = _midnight(day)
-        opens, closes = (dt.time.fromisoformat(t) for t in ranking["day"])
-        day_open = _seconds(timezone.make_aware(dt.datetime.combine(day, opens)),
-                            self.midnight)
-        day_close = _seconds(timezone.make_aware(dt.datetime.combine(day, closes)),
-                             self.midnight)
+        opens, closes = working_day(day, ranking)
+        day_open, day_close = _seconds(opens, self.midnight), _seconds(closes, self.midnight)
         start_of_work = max(day_open, _seconds(now, self.midnight))
         bookings = list(
             Appointment.objects
@@ -103,7 +100,8 @@ class DayInput:
             .select_related("order").order_by("start", "pk"))
         self.orders: dict[int, WorkOrder] = {b.order_id: b.order for b in bookings}
         self.bookings: dict[int, Appointment] = {b.order_id: b for b in bookings}
-        plans = {b.order_id: booking_services.current_plan(b) for b in bookings}
+        by_booking = booking_services.current_plans(bookings)
+        plans = {b.order_id: by_booking.get(b.pk) for b in bookings}
         #: the start the technician works to now: a planned start, or an exact booking;
         #: a half day or a whole day without a plan has none yet
         self.current_start: dict[int, dt.datetime | None] = {
@@ -122,17 +120,13 @@ class DayInput:
         self.technicians = {t.pk: t for t in technicians}
         places = {row.order_id: Point(row.latitude, row.longitude)
                   for row in OrderLocation.objects.filter(order_id__in=self.orders)}
-        since = now - dt.timedelta(hours=float(ranking["position_max_age_hours"]))
-        latest: dict[int, Point] = {}
-        for tech, lat, lon in (TechnicianPosition.objects
-                               .filter(technician_id__in=self.technicians, at__gte=since)
-                               .order_by("technician_id", "-at", "-pk")
-                               .values_list("technician_id", "latitude", "longitude")):
-            latest.setdefault(tech, Point(lat, lon))
+        latest = latest_positions(
+            list(self.technicians),
+            now - dt.timedelta(hours=float(ranking["position_max_age_hours"])))
         centre = geocoder().area_centre(area)
         fallback = centre or next(iter(places.values()), Point(0.0, 0.0))
         workers = [routing.Worker(t.pk, latest.get(t.pk, fallback), start_of_work, day_close)
-                   for t in technicians if why_not_on_duty(t)]
+                   for t in technicians if t.is_active and t.user.is_active]  # on duty (R4)
         self.no_place = [oid for oid in self.orders if oid not in places]
         notice = dt.timedelta(minutes=settings.APPOINTMENT_MOVE_NOTICE_MINUTES)
         stops = []
@@ -168,10 +162,6 @@ class DayInput:
         self.problem = routing.Problem(tuple(stops), tuple(workers),
                                        speed_kmh=float(ranking["speed_kmh"]),
                                        detour=float(cfg["detour"]))
-
-
-def why_not_on_duty(technician: Technician) -> bool:
-    return bool(technician.is_active and technician.user.is_active)
 
 
 def _figures(problem: routing.Problem, plan: routing.Plan) -> dict[str, dict[str, Any]]:

@@ -117,7 +117,7 @@ def _clock(value: dt.datetime) -> str:
     return formats.time_format(timezone.localtime(value), "H:i")
 
 
-def _working_day(day: dt.date, cfg: dict[str, Any]) -> tuple[dt.datetime, dt.datetime]:
+def working_day(day: dt.date, cfg: dict[str, Any]) -> tuple[dt.datetime, dt.datetime]:
     opens, closes = (dt.time.fromisoformat(t) for t in cfg["day"])
     return (timezone.make_aware(dt.datetime.combine(day, opens)),
             timezone.make_aware(dt.datetime.combine(day, closes)))
@@ -152,7 +152,7 @@ def _visits(technician_ids: list[int], day: dt.date, order: WorkOrder
     return found
 
 
-def _positions(technician_ids: list[int], since: dt.datetime) -> dict[int, Point]:
+def latest_positions(technician_ids: list[int], since: dt.datetime) -> dict[int, Point]:
     # Each technician's latest position of the window (a few a day each); newest first,
     # the first row per technician wins. Portable: the embedded SQLite has no DISTINCT ON.
     rows = (TechnicianPosition.objects
@@ -203,9 +203,9 @@ def rank_candidates(order: WorkOrder, *, now: dt.datetime | None = None,
         .order_by("pk"))
     ids = [t.pk for t in technicians]
     day, window = _window(order, now)
-    opens, closes = _working_day(day, cfg)
+    opens, closes = working_day(day, cfg)
     visits = _visits(ids, day, order)
-    positions = _positions(
+    positions = latest_positions(
         ids, now - dt.timedelta(hours=float(cfg["position_max_age_hours"])))
     target_row = OrderLocation.objects.filter(order_id=order.pk).first()
     target = Point(target_row.latitude, target_row.longitude) if target_row else None
