@@ -179,12 +179,12 @@ def test_two_identical_requests_racing_create_one_order(reference_data, east, in
     """Two connections send the same key at the same moment: one order, two equal answers."""
     from api import services as api_services
     from tests.api.conftest import Caller
-    from tests.workorders.test_concurrency import _race
+    from tests.concurrency import race
 
     client = api_services.api_client_create(name="racer")
     _t, token = api_services.api_token_issue(client=client)
     body = intake()
-    results = _race([lambda: Caller(token).create(body, key="race-1") for _ in range(4)])
+    results = race([lambda: Caller(token).create(body, key="race-1") for _ in range(4)])
     statuses = [r.status_code for r in results]
     assert statuses == [201] * 4, [getattr(r, "body", r) for r in results]
     assert WorkOrder.objects.count() == 1
@@ -198,12 +198,12 @@ def test_two_identical_requests_racing_create_one_order(reference_data, east, in
 def test_two_keys_racing_with_one_reference_create_one_order(reference_data, east, intake):
     from api import services as api_services
     from tests.api.conftest import Caller
-    from tests.workorders.test_concurrency import _race
+    from tests.concurrency import race
 
     client = api_services.api_client_create(name="racer")
     _t, token = api_services.api_token_issue(client=client)
     body = intake(external_ref="REF-RACE")
-    results = _race([lambda i=i: Caller(token).create(body, key=f"race-{i}")
+    results = race([lambda i=i: Caller(token).create(body, key=f"race-{i}")
                      for i in range(3)])
     assert sorted(r.status_code for r in results) == [201, 409, 409]
     assert WorkOrder.objects.count() == 1

@@ -12,7 +12,7 @@ from django.db import connection
 
 from surveys import services
 from surveys.models import AnswerChannel, Callback, Survey, SurveyStatus
-from tests.workorders.test_concurrency import _race
+from tests.concurrency import race
 from workorders.errors import DomainError
 from workorders.events import OrderAction
 from workorders.models import State, WorkOrder, WorkOrderEvent
@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 def test_the_link_and_a_callback_at_once_record_one_answer(make_order, alice, agent):
     order = make_order(State.SURVEY_PENDING, technician=alice)
     survey = Survey.objects.get(order=order)
-    results = _race([
+    results = race([
         lambda: services.survey_answer(survey=survey, by=None, channel=AnswerChannel.SMS,
                                        satisfied=True),
         lambda: services.survey_answer(survey=survey, by=agent,
@@ -47,7 +47,7 @@ def test_two_sweeps_at_once_open_one_callback(make_order, alice):
     orders = [make_order(State.SURVEY_PENDING, technician=alice) for _ in range(3)]
     later = max(s.callback_due_at for s in Survey.objects.all()) + dt.timedelta(minutes=1)
     with time_machine.travel(later, tick=False):
-        results = _race([services.callbacks_open_due, services.callbacks_open_due])
+        results = race([services.callbacks_open_due, services.callbacks_open_due])
     assert sum(results) == 3, results  # each due survey claimed by exactly one sweep
     assert Callback.objects.count() == 3
     for order in orders:
