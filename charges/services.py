@@ -224,7 +224,8 @@ def fee_line_refund(*, line: FeeLine, by: User, reason: str,
     if not why:
         raise RuleViolation(_("Say why the charge is refunded."), field="reason", rule="R47")
     with transaction.atomic():
-        locked = lock_order(line.order)
+        # A supervisor acts on the line, not on a page of the order: the order as it is now.
+        locked = lock_order(WorkOrder.objects.get(pk=line.order_id))
         charge = FeeLine.objects.get(pk=line.pk)
         if charge.kind != LineKind.CHARGE:
             raise RuleViolation(_("Only a charge can be refunded."), field="line",
@@ -302,7 +303,8 @@ def payment_confirm(*, payment: Payment, confirmation: Confirmation | None = Non
     that is the receipt's time. Safe to call twice (a provider repeats callbacks). The
     customer gets the receipt link by SMS."""
     with transaction.atomic():
-        order = lock_order(payment.order)
+        # The customer or the provider acts on the payment: the order as it is now.
+        order = lock_order(WorkOrder.objects.get(pk=payment.order_id))
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
         if locked.status == PaymentStatus.PAID:
             return locked
