@@ -18,10 +18,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from appointments.models import Appointment, ChangeRequest
+from charges.models import LineKind
 from fieldops import phones
 from fieldops.privacy import mask_phone
 from fieldops.text import refuse_hidden_characters, strip_hidden_characters
-from charges.models import LineKind
 from inventory.models import Condition, DeviceKind, MovementAction, Owner, Unit
 from surveys.models import FollowUp, FollowUpKind
 from technicians.models import Area, Technician

@@ -143,7 +143,7 @@ def test_a_refund_is_a_new_negative_line_by_a_supervisor_only(make_order, alice,
             services.fee_line_refund(line=charge, by=someone, reason="客户投诉")
     with pytest.raises(RuleViolation, match="Say why"):
         services.fee_line_refund(line=charge, by=supervisor, reason=" ")
-    with pytest.raises(RuleViolation, match="At most ¥159.00"):
+    with pytest.raises(RuleViolation, match=r"At most ¥159\.00"):
         services.fee_line_refund(line=charge, by=supervisor, reason="多收", amount="200")
     part = services.fee_line_refund(line=charge, by=supervisor, reason="多收", amount="59")
     rest = services.fee_line_refund(line=charge, by=supervisor, reason="退货")
