@@ -74,6 +74,7 @@ def test_after_sign_off_the_page_says_nothing_more_can_be_charged(alice_client, 
                                                                   alice, prices):
     # R47
     order = make_order("signed_off", technician=alice)
+    alice_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     html = alice_client.get(reverse("tech:step", args=[order.pk, "charges"])).content.decode()
     assert "nothing more can be charged" in html and "data-submit" not in html
     response = _post(alice_client, order, "charges", {"code": "T-ROUTER", "quantity": "1"})
