@@ -26,7 +26,7 @@ from workorders.models import Kind, WorkOrder
 
 
 class Category(models.TextChoices):
-    SERVICE = "service", _("Service")
+    SERVICE = "service", _("Service fee")
     #: R47: charged only when the equipment repaired is out of warranty.
     REPAIR_LABOUR = "repair_labour", _("Repair labour (out of warranty)")
     #: R46/R47: a chargeable material of the catalogue, at most what the order used.

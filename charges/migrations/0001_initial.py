@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
                 ('code', models.CharField(max_length=32, validators=[fieldops.text.refuse_hidden_characters], verbose_name='code')),
                 ('name_zh', models.CharField(max_length=100, validators=[fieldops.text.refuse_hidden_characters], verbose_name='name (Chinese)')),
                 ('name_en', models.CharField(max_length=100, validators=[fieldops.text.refuse_hidden_characters], verbose_name='name (English)')),
-                ('category', models.CharField(choices=[('service', 'Service'), ('repair_labour', 'Repair labour (out of warranty)'), ('material', 'Material'), ('goods', 'Goods sold')], default='service', max_length=16, verbose_name='category')),
+                ('category', models.CharField(choices=[('service', 'Service fee'), ('repair_labour', 'Repair labour (out of warranty)'), ('material', 'Material'), ('goods', 'Goods sold')], default='service', max_length=16, verbose_name='category')),
                 ('kind', models.CharField(blank=True, choices=[('install', 'Install'), ('move', 'Move'), ('repair', 'Repair')], max_length=8, verbose_name='kind of work')),
                 ('material_code', models.CharField(blank=True, help_text='For a material: its code in the materials catalogue; it may be charged up to what the order used.', max_length=32, verbose_name='material (catalogue code)')),
                 ('unit', models.CharField(blank=True, help_text='e.g. visit, piece, metre', max_length=16, verbose_name='unit')),
