@@ -24,6 +24,7 @@ from django.db import connections, router
 from django.db.models import Field, Model
 from rest_framework import serializers
 
+from charges import selectors as charges
 from fieldops.rawsql import plan_for, typed
 from inventory import selectors as inventory
 from technicians.models import Area, Technician
@@ -275,8 +276,8 @@ class OrderDetail:
     """The order as ``WorkOrderDetailSerializer`` reads it: the order's own attributes, and
     alongside them what this caller may do now, the current appointment and the SLA."""
 
-    __slots__ = ("actions", "allowed_actions", "appointment", "checklist", "equipment",
-                 "materials", "order", "sla", "test_results")
+    __slots__ = ("actions", "allowed_actions", "appointment", "charges", "checklist",
+                 "equipment", "materials", "order", "sla", "test_results")
 
     def __init__(self, order: WorkOrder, *, allowed: list[str],
                  actions: list[dict[str, str]]) -> None:
@@ -292,6 +293,10 @@ class OrderDetail:
         self.materials = inventory.order_materials(order) if visited else []
         # The visit's checklist and measured results (R43-R49); empty before the visit.
         self.checklist, self.test_results = visit_record(order)
+        # R47: the fee lines, their total and the payment's time; none before the visit.
+        self.charges = (charges.summary(order) if visited else
+                        {"lines": [], "total": charges.ZERO, "paid": charges.ZERO,
+                         "paid_at": None})
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.order, name)

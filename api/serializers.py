@@ -18,6 +18,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from appointments.models import Appointment, ChangeRequest
+from charges.models import LineKind
 from fieldops import phones
 from fieldops.privacy import mask_phone
 from fieldops.text import refuse_hidden_characters, strip_hidden_characters
@@ -664,6 +665,35 @@ class TestResultSerializer(serializers.Serializer):
     recorded_at = serializers.DateTimeField()
 
 
+class FeeLineSerializer(serializers.Serializer):
+    """A fee line of the order (R47): a charge from the published price list, or a refund
+    (negative, by a supervisor)."""
+
+    code = serializers.CharField(help_text=_("The price list's code."))
+    name = serializers.CharField(help_text=_("In the language asked for (zh-Hans or en)."))
+    kind = serializers.ChoiceField(choices=LineKind.choices)
+    unit_price = serializers.DecimalField(max_digits=8, decimal_places=2,
+                                          coerce_to_string=True)
+    quantity = serializers.DecimalField(max_digits=7, decimal_places=1, coerce_to_string=True)
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2, coerce_to_string=True,
+                                      help_text=_("Yuan; negative for a refund."))
+    serial = serializers.CharField(help_text=_(
+        "For repair labour: the equipment whose warranty was checked."))
+    at = serializers.DateTimeField()
+
+
+class ChargesSerializer(serializers.Serializer):
+    """The order's charges (R47): its lines, their total, what was paid and when."""
+
+    lines = FeeLineSerializer(many=True)
+    total = serializers.DecimalField(max_digits=10, decimal_places=2, coerce_to_string=True,
+                                     help_text=_("Yuan, refunds included."))
+    paid = serializers.DecimalField(max_digits=10, decimal_places=2, coerce_to_string=True)
+    paid_at = serializers.DateTimeField(allow_null=True, help_text=_(
+        "When the latest payment was confirmed by the payment backend (the receipt's "
+        "time); null while nothing is paid."))
+
+
 class WorkOrderDetailSerializer(serializers.Serializer):
     """The order as the caller may see it (R40: phones masked unless the role needs them)."""
 
@@ -711,6 +741,8 @@ class WorkOrderDetailSerializer(serializers.Serializer):
         "The on-site checklist; empty until the technician is on site."))
     test_results = TestResultSerializer(many=True, help_text=_(
         "Measured test results (R48); empty until recorded."))
+    charges = ChargesSerializer(help_text=_(
+        "Fee lines, total and payment (R47); empty before the visit."))
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     dispatched_at = serializers.DateTimeField(allow_null=True)

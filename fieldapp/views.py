@@ -48,8 +48,8 @@ from workorders.kit import required_kit
 from workorders.models import TERMINAL_STATES, Face, Photo, State, WorkOrder
 from workorders.selectors import allowed_actions, orders_visible_to
 
+from . import charges_steps, inventory_steps
 from . import forms as f
-from . import inventory_steps
 from .checklist import CHECKLIST_STEPS, DeclineForm, checklist_context, sign_off_offered
 from .steps import Step
 
@@ -163,6 +163,12 @@ ALL_STEPS: list[Step] = [
     Step("materials", gettext_lazy("Materials used"), "R46", inventory_steps.MaterialsForm,
          template="tech/materials.html", when=_own_in(State.ON_SITE),
          run=inventory_steps.run_materials),
+    Step("charges", gettext_lazy("Charges and payment"), "R47", charges_steps.ChargesForm,
+         template="tech/charges.html", when=_own_in(State.ON_SITE, State.SIGNED_OFF),
+         after="charges", run=charges_steps.run_charges),
+    Step("pay", gettext_lazy("Show the payment QR code"), "R47", f.ConfirmForm,
+         when=_own_in(State.ON_SITE, State.SIGNED_OFF), listed=False, after="charges",
+         run=charges_steps.run_pay),
     Step("report", gettext_lazy("Write the report"), "R27", f.ReportForm,
          when=_own_in(State.ON_SITE), style="primary",
          run=lambda o, u, d, r: services.work_order_save_report(
@@ -431,6 +437,7 @@ def _step_context(step: Step, order: WorkOrder, form: f.StepForm,
     if step.name == "kit":
         context["kit"] = required_kit(order.access_type)
     context.update(inventory_steps.context(step.name, order))  # R45, R46
+    context.update(charges_steps.context(step.name, order))  # R47
     if step.name == "contact":
         context["contact_phone"] = pii.phone_for(user=request.user, order=order,
                                                  face=Face.FIELD, where="tech:contact")

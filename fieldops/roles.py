@@ -43,6 +43,8 @@ _READ_ALL = [
     "inventory.view_device", "inventory.view_devicemovement", "inventory.view_devicemodel",
     "inventory.view_materialitem", "inventory.view_materialnorm", "inventory.view_vanstock",
     "inventory.view_materialuse", "inventory.view_normreview",
+    # R47: the price list, the fee lines and the payments.
+    "charges.view_priceitem", "charges.view_feeline", "charges.view_payment",
 ]
 
 ROLES: dict[str, list[str]] = {
@@ -89,6 +91,8 @@ ROLES: dict[str, list[str]] = {
         "visits.change_checklistpolicy",
         "visits.view_testrangepolicy",
         "visits.change_testrangepolicy",
+        # R47: the published price list, and refunds (a new negative line, never an edit).
+        "charges.add_priceitem", "charges.change_priceitem", "charges.refund_feeline",
     ],
     # Reporting clients of the API: read only, phone numbers masked (R40).
     REPORTING: [*_READ_ALL],

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "surveys",
     "inventory",
     "visits",
+    "charges",
     "sla",
     "notifications",
     "api",
@@ -429,6 +430,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024  # a drawn signature travels as a 
 SIGN_OFF_REQUIRE_SMS_CODE = env.bool("SIGN_OFF_REQUIRE_SMS_CODE", default=False)
 # R46: an order's use of a material above this many times its kind's norm is flagged.
 MATERIAL_NORM_FACTOR = env.float("MATERIAL_NORM_FACTOR", default=2.0)
+# R47, docs/charges.md: the payment backend (a dotted path). The demo one's QR code opens
+# the customer's signed payment page here; a provider's adapter (WeChat Pay, Alipay) has
+# the same interface and verifies its callbacks' signatures. Generic signed callbacks to
+# /pay/callback/ are HMAC-SHA256 under PAYMENT_CALLBACK_SECRET (empty: none trusted).
+PAYMENT_BACKEND = env.str("PAYMENT_BACKEND", default="charges.payments.DemoPayments")
+PAYMENT_CALLBACK_SECRET = env.str("PAYMENT_CALLBACK_SECRET", default="")
+PAYMENT_PROVIDER_URL = env.str("PAYMENT_PROVIDER_URL", default="")
 # Appointment promises (policy defaults from DOMAIN.md): R14 tolerance, R15 notice.
 APPOINTMENT_LATE_AFTER_MINUTES = env.int("APPOINTMENT_LATE_AFTER_MINUTES", default=10)
 APPOINTMENT_MOVE_NOTICE_MINUTES = env.int("APPOINTMENT_MOVE_NOTICE_MINUTES", default=120)

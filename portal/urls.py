@@ -4,12 +4,17 @@ and every ``reverse()`` of them stay valid."""
 
 from django.urls import include, path
 
-from .views import appointments, surveys
+from .views import appointments, charges, surveys
 
 customer = ([path("<str:token>/", appointments.appointment, name="appointment")], "customer")
 survey = ([path("<str:token>/", surveys.answer, name="answer")], "survey")
+# R47: the payment page behind the QR code, the receipt, the provider's signed callback.
+pay = ([path("pay/callback/", charges.callback, name="callback"),
+        path("pay/<str:token>/", charges.pay, name="page"),
+        path("r/<str:token>/", charges.receipt, name="receipt")], "pay")
 
 urlpatterns = [
     path("c/", include(customer)),
     path("s/", include(survey)),
+    path("", include(pay)),
 ]

@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("fieldops", "technicians", "notifications", "workorders", "appointments", "surveys",
-        "inventory", "visits", "sla", "dashboards", "planning", "assessment", "api",
+        "inventory", "visits", "charges", "sla", "dashboards", "planning", "assessment", "api",
         "console", "fieldapp", "portal", "demo")
 #: Function-local imports allowed in the product code outside ``AppConfig.ready()`` (each
 #: one says why, next to it).

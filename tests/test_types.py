@@ -6,6 +6,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ["fieldops", "workorders", "technicians", "appointments", "surveys", "inventory",
+            "charges",
             "visits", "sla", "notifications", "api", "dashboards", "planning", "assessment",
             "console", "fieldapp", "portal"]
 
