@@ -9,7 +9,6 @@ from workorders.events import OrderAction, OrderEvent
 from workorders.models import Kind
 
 from . import selectors, services, tasks
-from .models import AccountNode
 
 
 def new_repair(event: OrderEvent) -> None:
@@ -28,11 +27,9 @@ def new_repair(event: OrderEvent) -> None:
     if match is not None:
         outbox.send_after_commit(tasks.attach_new_order, order.pk)
         return
-    if order.account_id:
-        node_id = (AccountNode.objects.filter(account_id=order.account_id)
-                   .values_list("node_id", flat=True).first())
-        if node_id is not None:
-            services.propose_for(order, node_id, now=event.at)
+    node_id = selectors.line_node(order)
+    if node_id is not None:
+        services.propose_for(order, node_id, now=event.at)
 
 
 def register() -> None:

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from fieldops import refdata
 from workorders.models import Kind, WorkOrder
 
-from .models import Link, Outage, OutagePolicy, OutageOrder, OutageState
+from .models import (
+    AccessNode,
+    AccountNode,
+    Link,
+    Outage,
+    OutageOrder,
+    OutagePolicy,
+    OutageState,
+)
 
 #: An attachment still holding the order (its clocks paused).
 HOLDING = (Link.ATTACHED, Link.ASKED)
@@ -23,14 +31,44 @@ def policy() -> OutagePolicy:
         name="default")
 
 
+#: The open outages and whether the access network is registered at all, per process
+#: under the reference stamp (``fieldops.refdata``; ``outages/0002`` adds the triggers):
+#: an intake while nothing is open reads nothing more.
+_reference = refdata.Cache()
+
+
+def open_outages() -> list[tuple[int, int | None, int | None]]:
+    """(id, area id, node id) of every open outage."""
+    return _reference.get("open", lambda: list(
+        Outage.objects.filter(state=OutageState.OPEN).order_by("declared_at", "pk")
+        .values_list("pk", "area_id", "node_id")))
+
+
+def nodes_registered() -> bool:
+    return _reference.get("nodes", AccessNode.objects.exists)
+
+
+def line_node(order: WorkOrder) -> int | None:
+    """The access node the order's account's line hangs on (one query, none without an
+    account or while no node is registered)."""
+    if not order.account_id or not nodes_registered():
+        return None
+    return (AccountNode.objects.filter(account_id=order.account_id)
+            .values_list("node_id", flat=True).first())
+
+
 def covering(order: WorkOrder) -> Outage | None:
     """The open outage a repair order belongs to: one declared for its access node (its
-    account's line), or for its area without a node. One query."""
-    where = Q(area_id=order.area_id, node__isnull=True)
-    if order.account_id:
-        where |= Q(node__lines__account_id=order.account_id)
-    return (Outage.objects.filter(where, state=OutageState.OPEN)
-            .select_related("area", "node").order_by("declared_at", "pk").first())
+    account's line), or for its area without a node; the oldest first."""
+    found = open_outages()
+    if not found:
+        return None
+    node_id = line_node(order) if any(node for _pk, _area, node in found) else None
+    for pk, area_id, outage_node in found:
+        if (outage_node is not None and outage_node == node_id) or (
+                outage_node is None and area_id == order.area_id):
+            return Outage.objects.select_related("area", "node").filter(pk=pk).first()
+    return None
 
 
 def eta_text(outage: Outage) -> str:

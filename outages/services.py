@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
-from fieldops import clock
+from fieldops import clock, roles
 from notifications.models import Channel
 from notifications.services import notify
 from technicians.models import Area
@@ -270,8 +270,8 @@ def answer(link: OutageOrder, *, service_back: bool) -> OutageOrder:
             why = _("The customer says service is still down after the repair.")
         _release(link, order, by=None, reason=why, now=now)
         if service_back:
-            users = group_users("dispatcher")
-            if order.technician_id:
+            users = group_users(roles.DISPATCHER)
+            if order.technician is not None:
                 users.append(order.technician.user)
             tell_users(users, order, kind="outage_service_back", body=f"{order.number}: {why}",
                        dedupe=f"r54:{link.outage_id}:{order.pk}:back")
@@ -332,7 +332,7 @@ def propose_for(order: WorkOrder, node_id: int, *, now: dt.datetime) -> OutagePr
     except IntegrityError:
         return None
     node = proposal.node
-    tell_users(group_users("dispatcher"), order, kind="outage_proposed",
+    tell_users(group_users(roles.DISPATCHER), order, kind="outage_proposed",
                body=_("Possible outage: %(reports)d repair reports from access node %(node)s "
                       "within %(minutes)d minutes. Declare an outage or dismiss the "
                       "proposal.") % {"reports": reports, "node": node,
@@ -377,7 +377,7 @@ def sweep(*, limit: int = 100) -> int:
         for outage in due:
             if outage.warned_at is None:
                 outage.warned_at = outage.warn_at
-                _tell_staff(outage, kind="outage_warned", groups=("dispatcher",),
+                _tell_staff(outage, kind="outage_warned", groups=(roles.DISPATCHER,),
                             body=_("Outage %(number)s at %(place)s is not repaired yet; it "
                                    "is due at %(due)s.")
                             % {"number": outage.number, "place": outage.place,
@@ -385,7 +385,8 @@ def sweep(*, limit: int = 100) -> int:
                 steps += 1
             if outage.breached_at is None and now >= outage.due_at:
                 outage.breached_at = outage.due_at
-                _tell_staff(outage, kind="outage_breached", groups=("dispatcher", "supervisor"),
+                _tell_staff(outage, kind="outage_breached",
+                            groups=(roles.DISPATCHER, roles.SUPERVISOR),
                             body=_("Outage %(number)s at %(place)s was not repaired in time "
                                    "(due %(due)s).")
                             % {"number": outage.number, "place": outage.place,

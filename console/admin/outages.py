@@ -91,7 +91,7 @@ class OutageAdmin(admin.ModelAdmin):
             resolved=Count("orders", filter=Q(orders__state=Link.RESOLVED)),
             released=Count("orders", filter=Q(orders__state=Link.RELEASED)))
 
-    @admin.display(description=_("where"))
+    @admin.display(description=_("area or node"))
     def place(self, obj: Outage) -> str:
         return obj.place
 

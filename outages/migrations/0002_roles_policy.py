@@ -1,8 +1,10 @@
 """R54: the dispatchers', call-centre's and supervisors' permissions on outages
-(fieldops/roles.py), and the default policy (editable in the admin)."""
+(fieldops/roles.py), the default policy (editable in the admin), and the reference stamp's
+triggers on the outages and the access nodes (fieldops.refdata)."""
 
 from django.db import migrations
 
+from fieldops import refdata
 from fieldops.roles import sync_roles
 
 
@@ -14,9 +16,12 @@ def seed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("outages", "0001_initial"), ("fieldops", "0004_roles_customer_merge")]
+    dependencies = [("outages", "0001_initial"), ("fieldops", "0006_reference_stamp")]
 
     operations = [
         migrations.RunPython(sync_roles, migrations.RunPython.noop),
         migrations.RunPython(seed, migrations.RunPython.noop),
+        # The open outages and the node register are cached per reference stamp
+        # (outages.selectors): their writes renew it.
+        *refdata.migration_operations("outages_outage", "outages_accessnode"),
     ]

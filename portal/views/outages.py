@@ -4,6 +4,8 @@ closes the order or sends it back to dispatch."""
 
 from __future__ import annotations
 
+import contextlib
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -26,17 +28,16 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     except links.LinkError as error:
         return _refused(request, error)
     status = 200
-    error = ""
+    problem = ""
     if request.method == "POST":
         choice = request.POST.get("service_back", "")
         if choice in ("yes", "no"):
-            try:
+            # Answered a moment ago, in another tab: the thanks below.
+            with contextlib.suppress(services.AlreadyAnswered):
                 services.answer(link, service_back=choice == "yes")
-            except services.AlreadyAnswered:
-                pass  # answered a moment ago, in another tab: the thanks below
             return redirect("outage:answer", token=token)
         status = 400
-        error = "choose"
+        problem = "choose"
     context = {"link": link, "order": link.order, "outage": link.outage,
-               "waiting": link.state == Link.ASKED, "error": error}
+               "waiting": link.state == Link.ASKED, "error": problem}
     return render(request, "outage/answer.html", context, status=status)

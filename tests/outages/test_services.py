@@ -19,7 +19,7 @@ from sla.timer_admin import paused_label
 from sla.timers import Timer, TimerStatus
 from workorders.errors import NotPermitted, RuleViolation
 from workorders.events import OrderAction
-from workorders.models import Kind, State, WorkOrder, WorkOrderEvent
+from workorders.models import State, WorkOrder, WorkOrderEvent
 
 from .conftest import ETA, T0, sms
 
@@ -317,4 +317,3 @@ def test_a_tampered_or_foreign_link_is_refused(at_t0, repair, dispatcher, east, 
     assert customer.client.get(path[:-3] + "xx/").status_code == 404
     assert customer.client.post(path, {"service_back": "maybe"}).status_code == 400
     assert WorkOrder.objects.get(pk=order.pk).state == State.ACCEPTED
-    assert Kind.REPAIR == order.kind
