@@ -41,7 +41,8 @@ def test_a_new_repair_in_an_outage_area_attaches_and_the_answer_carries_the_eta(
     told = response.body["outage"]
     assert told["number"] == outage.number and told["state"] == "open"
     assert told["eta"] == "2026-11-24T16:00:00+08:00"
-    assert "ETA 16:00" in told["message"] and "光缆被挖断" in told["message"]
+    assert "16:00" in told["message"] and "光缆被挖断" in told["message"]
+    assert outage.number in told["message"]
     order = WorkOrder.objects.get(pk=response.body["id"])
     assert OutageOrder.objects.filter(outage=outage, order=order).exists()
     assert order.events.filter(action=OrderAction.ATTACH_OUTAGE).count() == 1

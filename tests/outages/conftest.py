@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.utils import translation
 
 from notifications.models import Notification
 from outages.models import AccessNode, AccountNode, NodeKind
@@ -18,6 +19,14 @@ from workorders.models import AccessType, Customer, Kind, Service, ServiceAccoun
 SH = ZoneInfo("Asia/Shanghai")
 T0 = dt.datetime(2026, 11, 24, 9, 0, tzinfo=SH)  # a Tuesday
 ETA = T0.replace(hour=16)
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """Messages are asserted in English here; the customers' SMS are written in the
+    site's language (zh-hans) whatever the test's."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from .conftest import ETA
 
 
 def client_for(user: Any) -> Client:
-    client = Client()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")  # the desk's words, asserted in English
     client.force_login(user)
     return client
 
