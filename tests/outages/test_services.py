@@ -219,6 +219,24 @@ def test_the_product_proposes_an_outage_after_n_reports_from_one_node(
 
 
 @pytest.mark.django_db
+def test_a_dismissed_proposal_can_be_neither_dismissed_again_nor_declared(
+        at_t0, olt, dispatcher, agent):
+    proposal = OutageProposal.objects.create(node=olt, reports=5, window_minutes=60,
+                                             proposed_at=T0)
+    with pytest.raises(NotPermitted):
+        services.dismiss(proposal, by=agent)
+    services.dismiss(proposal, by=dispatcher)
+    with pytest.raises(RuleViolation) as again:
+        services.dismiss(proposal, by=dispatcher)
+    assert again.value.details["field"] == "proposal"
+    with pytest.raises(RuleViolation) as declared:
+        services.declare(by=dispatcher, node=olt, eta=ETA, explanation="OLT 故障.",
+                         proposal=proposal)
+    assert declared.value.details["field"] == "proposal"
+    assert not Outage.objects.exists()  # the refusal rolled the outage back
+
+
+@pytest.mark.django_db
 def test_reports_spread_beyond_the_window_propose_nothing(at_t0, repair, olt):
     for n in range(5):
         repair("accepted", node=olt, n=n)
@@ -313,6 +331,8 @@ def test_a_tampered_or_foreign_link_is_refused(at_t0, repair, dispatcher, east, 
     # asked only after the repair: before, the link exists but takes no answer
     early = customer.client.post(f"/o/{links.token_for(link)}/", {"service_back": "yes"})
     assert early.status_code == 409
+    shown = customer.client.get(f"/o/{links.token_for(link)}/").content.decode()
+    assert 'data-result="repairing"' in shown and "data-outage-answer" not in shown
     services.mark_repaired(outage, by=dispatcher)
     path = customer.link_path(order)
     assert customer.client.get(path[:-3] + "xx/").status_code == 404
