@@ -27,6 +27,7 @@ from rest_framework import serializers
 from charges import selectors as charges
 from fieldops.rawsql import plan_for, typed
 from inventory import selectors as inventory
+from outages.selectors import order_outage
 from technicians.models import Area, Technician
 from visits.selectors import visit_record
 from workorders.access import order_visibility
@@ -277,7 +278,7 @@ class OrderDetail:
     alongside them what this caller may do now, the current appointment and the SLA."""
 
     __slots__ = ("actions", "allowed_actions", "appointment", "charges", "checklist",
-                 "equipment", "materials", "order", "sla", "test_results")
+                 "equipment", "materials", "order", "outage", "sla", "test_results")
 
     def __init__(self, order: WorkOrder, *, allowed: list[str],
                  actions: list[dict[str, str]]) -> None:
@@ -286,6 +287,9 @@ class OrderDetail:
         self.actions = actions
         self.appointment = selectors.current_appointment(order)
         self.sla = sla.order_sla(order)
+        # R54: the known outage of a repair ("known outage, ETA 16:00"); at intake the
+        # outages' handler left its match on the order, so nothing more is read.
+        self.outage = order_outage(order)
         # R45, R46: recorded on site only; an accepted order has never been visited (no
         # transition leads back to it), so intake's answer reads nothing more.
         visited = order.state != State.ACCEPTED

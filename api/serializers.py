@@ -23,6 +23,7 @@ from fieldops import phones
 from fieldops.privacy import mask_phone
 from fieldops.text import refuse_hidden_characters, strip_hidden_characters
 from inventory.models import Condition, DeviceKind, MovementAction, Owner, Unit
+from outages.models import OutageState
 from surveys.models import FollowUp, FollowUpKind
 from technicians.models import Area, Technician
 from visits.models import Measure, Requirement, Source, StepKey
@@ -692,6 +693,19 @@ class ChargesSerializer(serializers.Serializer):
     paid_at = serializers.DateTimeField(allow_null=True, help_text=_(
         "When the latest payment was confirmed by the payment backend (the receipt's "
         "time); null while nothing is paid."))
+class OrderOutageSerializer(serializers.Serializer):
+    """The outage a repair order waits on (R54): what the agent tells the customer."""
+
+    number = serializers.CharField()
+    state = serializers.ChoiceField(choices=OutageState.choices)
+    place = serializers.CharField(help_text=_("The access node, or the area, of the outage."))
+    explanation = serializers.CharField()
+    eta = serializers.DateTimeField(help_text=_("The estimated repair time."))
+    attached = serializers.BooleanField(help_text=_(
+        "True once the order is attached (its visit clock paused); false in the intake's "
+        "answer, where it is attached right after the order is saved."))
+    message = serializers.CharField(help_text=_(
+        'What to tell the customer, e.g. "Known outage OUT000012 at …, ETA 16:00: …".'))
 
 
 class WorkOrderDetailSerializer(serializers.Serializer):
@@ -733,6 +747,8 @@ class WorkOrderDetailSerializer(serializers.Serializer):
     actions = ActionLinkSerializer(many=True,
                                    help_text=_("API actions this caller may POST now."))
     sla = SlaSerializer()
+    outage = OrderOutageSerializer(allow_null=True, help_text=_(
+        "The known outage this repair order waits on (R54), or null."))
     equipment = OrderEquipmentSerializer(many=True, help_text=_(
         "Devices installed, swapped or taken back on the order, by serial (R45)."))
     materials = OrderMaterialSerializer(many=True, help_text=_(

@@ -61,6 +61,13 @@ ROLES: dict[str, list[str]] = {
         "sla.declare_exemption",
         # R45: allow a serial from another van; R46: restock vans.
         "inventory.allow_device", "inventory.restock_van",
+        # R54: outages declared, repaired, their orders released; proposals dismissed;
+        # the access network's nodes and which lines hang on them.
+        "outages.view_outage", "outages.add_outage", "outages.repair_outage",
+        "outages.view_outageorder", "outages.view_outageproposal",
+        "outages.change_outageproposal", "outages.view_outagepolicy",
+        "outages.view_accessnode", "outages.add_accessnode", "outages.change_accessnode",
+        "outages.view_accountnode", "outages.add_accountnode", "outages.change_accountnode",
     ],
     # 装维人员: only their own orders, through the mobile pages (R41).
     TECHNICIAN: ["workorders.perform_fieldwork"],
@@ -74,6 +81,8 @@ ROLES: dict[str, list[str]] = {
         # R28: questions and complaints logged and answered (首问负责制).
         "surveys.add_followup",
         "surveys.change_followup",
+        # R54: the outages an agent tells a calling customer about.
+        "outages.view_outage", "outages.view_outageorder",
     ],
     # 班长 / 主管: reads everything, phone numbers masked (R40).
     SUPERVISOR: [
@@ -93,6 +102,10 @@ ROLES: dict[str, list[str]] = {
         "visits.change_testrangepolicy",
         # R47: the published price list, and refunds (a new negative line, never an edit).
         "charges.add_priceitem", "charges.change_priceitem", "charges.refund_feeline",
+        # R54: outages, their repair promise and orders; the policy is theirs to set.
+        "outages.view_outage", "outages.view_outageorder", "outages.view_outageproposal",
+        "outages.view_outagepolicy", "outages.change_outagepolicy",
+        "outages.view_accessnode",
     ],
     # Reporting clients of the API: read only, phone numbers masked (R40).
     REPORTING: [*_READ_ALL],

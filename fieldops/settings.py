@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "dashboards",
     "planning",
     "assessment",
+    "outages",
     # The faces: the dispatcher's desk, the technician's pages, the customer's link pages.
     "console",
     "fieldapp",
@@ -342,6 +343,11 @@ SLA_EXEMPTION_MAX_HOURS = env.int("SLA_EXEMPTION_MAX_HOURS", default=72)
 CELERY_BEAT_SCHEDULE["sla-exempt-late-breaches"] = {
     "task": "sla.tasks.exempt_late_breaches",
     "schedule": env.float("SLA_EXEMPTION_SECONDS", default=60.0),
+}
+# R54: the outages' repair promise and the customers who did not answer after a repair.
+CELERY_BEAT_SCHEDULE["outages-sweep"] = {
+    "task": "outages.tasks.sweep_outages",
+    "schedule": env.float("OUTAGE_SWEEP_SECONDS", default=60.0),
 }
 CELERY_BEAT_SCHEDULE["purge-idempotency-keys"] = {
     "task": "api.tasks.purge_idempotency_keys",

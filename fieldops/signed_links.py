@@ -69,8 +69,10 @@ def unsign(salt: str, token: str, *, max_age: dt.timedelta, invalid: str,
     return (int(pk) if pk.isdigit() else 0), nonce
 
 
-#: The URL names of the customer's signed pages: the booking, the survey, payment, receipt.
-LINK_VIEWS = ("customer:appointment", "survey:answer", "pay:page", "pay:receipt")
+#: The URL names of the customer's signed pages: the booking, the survey, payment, receipt,
+#: and the question after an outage's repair (R54).
+LINK_VIEWS = ("customer:appointment", "survey:answer", "pay:page", "pay:receipt",
+              "outage:answer")
 
 
 def mask_links(text: str) -> str:

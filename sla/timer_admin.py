@@ -12,10 +12,11 @@ from django.utils.translation import gettext_lazy as _
 
 from fieldops import clock, outbox
 from fieldops.admin import ReadOnlyAdmin, ReadOnlyInline
+from workorders.events import OrderAction
 
 from .selectors import timers_at_risk, timers_breached
 from .tasks import rearm_policy
-from .timers import SlaPolicy, Timer, TimerEvent, TimerRule, TimerStatus
+from .timers import SlaPolicy, Timer, TimerEvent, TimerEventKind, TimerRule, TimerStatus
 
 
 class TimerRuleInline(admin.StackedInline):
@@ -68,9 +69,15 @@ class TimerInline(ReadOnlyInline):
 
     model = Timer
     verbose_name_plural = _("SLA timers")
-    fields = ("kind", "cycle", "status", "due_at", "remaining", "warned_at", "breached_at",
-              "stopped_at")
+    fields = ("kind", "cycle", "status_shown", "due_at", "remaining", "warned_at",
+              "breached_at", "stopped_at")
     readonly_fields = fields
+
+    @admin.display(description=_("status"))
+    def status_shown(self, obj: Timer) -> str:
+        """A paused clock says why: "Paused: Attached to an outage" (R54), "Paused: No line
+        or port resources" (R6), "Paused: Park at customer's request" (R12)."""
+        return paused_label(obj) or str(obj.get_status_display())
 
     @admin.display(description=_("remaining"))
     def remaining(self, obj: Timer) -> str:
@@ -80,6 +87,17 @@ class TimerInline(ReadOnlyInline):
         sign = "-" if seconds < 0 else ""
         hours, rest = divmod(abs(seconds), 3600)
         return f"{sign}{hours}:{rest // 60:02d}"
+
+
+def paused_label(timer: Timer) -> str:
+    """"Paused: <the order action that paused it>" for a paused timer, else ""."""
+    if timer.status != TimerStatus.PAUSED:
+        return ""
+    event = (TimerEvent.objects.filter(timer=timer, kind=TimerEventKind.PAUSED)
+             .order_by("-at", "-id").first())
+    reason = event.reason if event else ""
+    why = OrderAction(reason).label if reason in OrderAction.values else reason
+    return str(_("Paused: %(why)s") % {"why": why}) if why else str(_("Paused"))
 
 
 class SlaStatusFilter(admin.SimpleListFilter):

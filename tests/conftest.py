@@ -149,11 +149,14 @@ def reference_data(db: Any) -> None:
     if not SlaPolicy.objects.exists():
         import_module("sla.migrations.0002_default_calendars").create(apps, None)
         import_module("sla.migrations.0004_default_policies").create(apps, None)
+        import_module("sla.migrations.0014_outage_pauses").add(apps, None)  # R54
     # The visit's checklist and test ranges (R43-R49) and the ledger's policy (R53).
     if not apps.get_model("visits", "TestRangePolicy").objects.exists():
         import_module("visits.migrations.0002_seed_policies").seed(apps, None)
     if not apps.get_model("assessment", "AssessmentRule").objects.exists():
         import_module("assessment.migrations.0002_append_only_roles_policy").seed(apps, None)
+    if not apps.get_model("outages", "OutagePolicy").objects.exists():
+        import_module("outages.migrations.0002_roles_policy").seed(apps, None)
 
 
 @pytest.fixture

@@ -116,7 +116,7 @@ class TestRangePolicy(models.Model):
                                                  default=100)
     plan_up_mbps = models.PositiveIntegerField(_("subscribed upload (Mbit/s)"), default=20)
     min_speed_percent = models.PositiveSmallIntegerField(
-        _("speed test at least (% of the subscribed bandwidth)"), default=90)
+        _("speed test at least (percent of the subscribed bandwidth)"), default=90)
 
     class Meta:
         verbose_name = _("test range policy")

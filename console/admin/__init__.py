@@ -8,9 +8,11 @@ from . import (
     exemptions,
     inventory,
     orders,
+    outages,
     technicians,
     visits,
 )
 
 __all__ = ["appointments", "assessment", "charges", "exemptions", "inventory", "orders",
+           "outages",
            "technicians", "visits"]

@@ -45,6 +45,8 @@ SMS_KINDS: dict[str, tuple[str, ...]] = {
     "force_majeure_rebook": ("number", "event", "window", "url"),  # R50, R15
     "force_majeure": ("number", "event", "name", "phone"),  # R50
     "receipt": ("number", "amount", "url"),  # R47
+    "outage": ("number", "explanation", "eta"),  # R54
+    "outage_repaired": ("number", "url"),  # R54
 }
 
 #: The gateways report times on Beijing time, without a zone.

@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 ('rx_max_dbm', models.DecimalField(blank=True, decimal_places=1, max_digits=5, null=True, verbose_name='optical receive power, strongest (dBm)')),
                 ('plan_down_mbps', models.PositiveIntegerField(default=100, verbose_name='subscribed download (Mbit/s)')),
                 ('plan_up_mbps', models.PositiveIntegerField(default=20, verbose_name='subscribed upload (Mbit/s)')),
-                ('min_speed_percent', models.PositiveSmallIntegerField(default=90, verbose_name='speed test at least (% of the subscribed bandwidth)')),
+                ('min_speed_percent', models.PositiveSmallIntegerField(default=90, verbose_name='speed test at least (percent of the subscribed bandwidth)')),
             ],
             options={
                 'verbose_name': 'test range policy',
