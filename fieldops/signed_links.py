@@ -69,8 +69,9 @@ def unsign(salt: str, token: str, *, max_age: dt.timedelta, invalid: str,
     return (int(pk) if pk.isdigit() else 0), nonce
 
 
-#: The URL names of the customer's signed pages: the booking link and the survey link.
-LINK_VIEWS = ("customer:appointment", "survey:answer")
+#: The URL names of the customer's signed pages: the booking link, the survey link and the
+#: copy of the signed report.
+LINK_VIEWS = ("customer:appointment", "survey:answer", "report:copy")
 
 
 def mask_links(text: str) -> str:

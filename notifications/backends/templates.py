@@ -44,6 +44,7 @@ SMS_KINDS: dict[str, tuple[str, ...]] = {
     "survey": ("number", "url"),  # R29, R32
     "force_majeure_rebook": ("number", "event", "window", "url"),  # R50, R15
     "force_majeure": ("number", "event", "name", "phone"),  # R50
+    "signed_report": ("number", "url"),  # R26: the customer's copy of the signed report
 }
 
 #: The gateways report times on Beijing time, without a zone.
