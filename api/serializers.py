@@ -32,6 +32,7 @@ from workorders.models import (
     CustomerClass,
     Kind,
     Service,
+    SignOffMethod,
     State,
     WorkOrderEvent,
 )
@@ -664,6 +665,18 @@ class TestResultSerializer(serializers.Serializer):
     recorded_at = serializers.DateTimeField()
 
 
+class SignOffSerializer(serializers.Serializer):
+    """The customer's sign-off of the visit (R26) and whether its seal still holds."""
+
+    signed_at = serializers.DateTimeField()
+    method = serializers.ChoiceField(choices=SignOffMethod.choices)
+    rating = serializers.IntegerField(help_text=_("The customer's rating, 1-5."))
+    seal_intact = serializers.BooleanField(help_text=_(
+        "The signature and everything it covers (the report, photos, serials, materials, "
+        "checklist, test results, charges) are unchanged since signing; false means a "
+        "record was altered afterwards."))
+
+
 class WorkOrderDetailSerializer(serializers.Serializer):
     """The order as the caller may see it (R40: phones masked unless the role needs them)."""
 
@@ -711,6 +724,8 @@ class WorkOrderDetailSerializer(serializers.Serializer):
         "The on-site checklist; empty until the technician is on site."))
     test_results = TestResultSerializer(many=True, help_text=_(
         "Measured test results (R48); empty until recorded."))
+    sign_off = SignOffSerializer(allow_null=True, help_text=_(
+        "The customer's newest sign-off (R26); null until the customer signs."))
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     dispatched_at = serializers.DateTimeField(allow_null=True)
