@@ -168,7 +168,9 @@ def _step_details(step: str, data: dict[str, Any]) -> str:
 def checklist(value: list[dict[str, Any]]) -> Shown:
     """R43, R44, R49: each step done, or declined with the reason."""
     rows = []
-    for r in value:
+    order = list(StepKey.values)  # the visit's usual order, not the sealed (sorted) one
+    for r in sorted(value, key=lambda r: (order.index(r["step"]) if r.get("step") in order
+                                          else len(order))):
         step = str(r.get("step"))
         status = _choice(StepRecord.Status, str(r.get("status")))
         details = _step_details(step, r.get("data") or {})
