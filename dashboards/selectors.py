@@ -15,6 +15,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -572,18 +573,18 @@ def material_use(filters: Filters) -> list[dict[str, Any]]:
     facts = filters.facts().filter(completed_at__isnull=False)
     kinds = dict(facts.order_by().values("kind").annotate(n=Count("order_id"))
                  .values_list("kind", "n"))
-    used = {row["item_id"]: row for row in (
+    used: dict[int, dict[str, Any]] = {row["item_id"]: dict(row) for row in (
         MaterialUse.objects.filter(order__fact__in=facts).order_by().values("item_id")
         .annotate(quantity=Sum("quantity"),
                   flagged=Count("order_id", filter=Q(above_norm=True), distinct=True)))}
-    expected: dict[int, Any] = {}
+    expected: dict[int, Decimal] = {}
     for item_id, kind, quantity in MaterialNorm.objects.filter(kind__in=kinds).values_list(
             "item_id", "kind", "quantity"):
-        expected[item_id] = expected.get(item_id, 0) + quantity * kinds[kind]
+        expected[item_id] = expected.get(item_id, Decimal(0)) + quantity * kinds[kind]
     items = MaterialItem.objects.filter(pk__in={*used, *expected}).order_by("code")
     rows = []
     for item in items:
-        quantity = used.get(item.pk, {}).get("quantity") or 0
+        quantity = used.get(item.pk, {}).get("quantity") or Decimal(0)
         norm = expected.get(item.pk)
         rows.append({"item": item, "code": item.code, "name": item.name,
                      "unit": item.get_unit_display(), "used": quantity, "norm": norm,
