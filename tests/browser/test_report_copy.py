@@ -6,6 +6,7 @@ broken; the PDF downloads; a damaged link is refused."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 import pytest
@@ -22,19 +23,15 @@ from .test_reflow_axe import LANGUAGES, LAYOUTS, check, check_dark, texted_path
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-class Captured:
+def committed(execute: bool = True) -> Any:
     """In a transactional test the completion's on-commit work runs by itself."""
-
-    def __call__(self, execute: bool = True) -> Any:
-        from contextlib import nullcontext
-
-        return nullcontext()
+    return nullcontext()
 
 
 @pytest.mark.parametrize("language", list(LANGUAGES))
 def test_the_customers_copy_on_a_phone(browser, live_server, make_order, alice, stock,  # noqa: F811
                                        catalogue, language):  # noqa: F811
-    order, signature = complete(visit(make_order, alice, catalogue), Captured())
+    order, signature = complete(visit(make_order, alice, catalogue), committed)
     path = texted_path(order, "signed_report")
     options = {**PHONE, **LAYOUTS["320px"], "locale": LANGUAGES[language]}
     problems: list[str] = []
