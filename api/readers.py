@@ -273,12 +273,23 @@ def order_list_page(user: Any, filters: dict[str, Any], *, descending: bool,
 
 # --- The detail -------------------------------------------------------------------------
 
+def _sign_off(order: WorkOrder) -> dict[str, Any] | None:
+    """R26: the newest signature, and whether it and all it covers are unchanged."""
+    signature = order.signatures.order_by("-signed_at", "-id").first()
+    if signature is None:
+        return None
+    return {"signed_at": signature.signed_at, "method": signature.method,
+            "rating": signature.rating,
+            "seal_intact": signature.seal_valid and signature.content_intact}
+
+
 class OrderDetail:
     """The order as ``WorkOrderDetailSerializer`` reads it: the order's own attributes, and
     alongside them what this caller may do now, the current appointment and the SLA."""
 
     __slots__ = ("actions", "allowed_actions", "appointment", "charges", "checklist",
-                 "equipment", "materials", "order", "outage", "sla", "test_results")
+                 "equipment", "materials", "order", "outage", "sign_off", "sla",
+                 "test_results")
 
     def __init__(self, order: WorkOrder, *, allowed: list[str],
                  actions: list[dict[str, str]]) -> None:
@@ -301,6 +312,7 @@ class OrderDetail:
         self.charges = (charges.summary(order) if visited else
                         {"lines": [], "total": charges.ZERO, "paid": charges.ZERO,
                          "paid_at": None})
+        self.sign_off = _sign_off(order) if visited else None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.order, name)

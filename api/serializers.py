@@ -34,6 +34,7 @@ from workorders.models import (
     CustomerClass,
     Kind,
     Service,
+    SignOffMethod,
     State,
     WorkOrderEvent,
 )
@@ -706,6 +707,16 @@ class OrderOutageSerializer(serializers.Serializer):
         "answer, where it is attached right after the order is saved."))
     message = serializers.CharField(help_text=_(
         'What to tell the customer, e.g. "Known outage OUT000012 at …, ETA 16:00: …".'))
+class SignOffSerializer(serializers.Serializer):
+    """The customer's sign-off of the visit (R26) and whether its seal still holds."""
+
+    signed_at = serializers.DateTimeField()
+    method = serializers.ChoiceField(choices=SignOffMethod.choices)
+    rating = serializers.IntegerField(help_text=_("The customer's rating, 1-5."))
+    seal_intact = serializers.BooleanField(help_text=_(
+        "The signature and everything it covers (the report, photos, serials, materials, "
+        "checklist, test results, charges) are unchanged since signing; false means a "
+        "record was altered afterwards."))
 
 
 class WorkOrderDetailSerializer(serializers.Serializer):
@@ -759,6 +770,8 @@ class WorkOrderDetailSerializer(serializers.Serializer):
         "Measured test results (R48); empty until recorded."))
     charges = ChargesSerializer(help_text=_(
         "Fee lines, total and payment (R47); empty before the visit."))
+    sign_off = SignOffSerializer(allow_null=True, help_text=_(
+        "The customer's newest sign-off (R26); null until the customer signs."))
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     dispatched_at = serializers.DateTimeField(allow_null=True)

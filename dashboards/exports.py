@@ -87,6 +87,35 @@ def now_table(filters: Filters) -> Table:
     return header, body
 
 
+def _visit_breakdown(rows: Iterable[dict[str, Any]], first: Sequence[str],
+                     keys: Sequence[str]) -> Table:
+    header = [*first, _("Completed orders"), _("Above the material norm (R46)"),
+              _("Share above the norm (R46) (%)"), _("With test results (R48)"),
+              _("Network-verified (R48)"), _("Share network-verified (R48) (%)")]
+    body = [[*(row.get(k, "") for k in keys), row["completed"], row["above_norm"],
+             _cell(row["above_norm_rate"], "rate"), row["measured"], row["network"],
+             _cell(row["network_rate"], "rate")] for row in rows]
+    return header, body
+
+
+def visit_areas_table(filters: Filters) -> Table:
+    return _visit_breakdown(selectors.visit_figures(filters)["areas"], [_("Area")], ["name"])
+
+
+def visit_technicians_table(filters: Filters) -> Table:
+    return _visit_breakdown(selectors.visit_figures(filters)["technicians"],
+                            [_("Employee number"), _("Technician")], ["employee_no", "name"])
+
+
+def materials_table(filters: Filters) -> Table:
+    header = [_("Code"), _("Material"), _("Unit"), _("Used"), _("Norm"),
+              _("Used ÷ norm (%)"), _("Orders above the norm")]
+    body = [[row["code"], row["name"], row["unit"], row["used"],
+             "" if row["norm"] is None else row["norm"], _cell(row["ratio"], "rate"),
+             row["flagged"]] for row in selectors.material_use(filters)]
+    return header, body
+
+
 def _local(moment: Any) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
@@ -98,13 +127,19 @@ TABLES = {
     "technicians": technicians_table,
     "breaches": breaches_table,
     "now": now_table,
+    "visit_areas": visit_areas_table,
+    "visit_technicians": visit_technicians_table,
+    "materials": materials_table,
 }
 
 
 def summary_workbook(filters: Filters) -> bytes:
     """The period's summary, daily figures, areas and technicians, one sheet each."""
     sheets = (("summary", _("Summary")), ("daily", _("By day")), ("areas", _("By area")),
-              ("technicians", _("By technician")))
+              ("technicians", _("By technician")),
+              ("visit_areas", _("Visits by area")),
+              ("visit_technicians", _("Visits by technician")),
+              ("materials", _("Materials against the norm")))
     return tables.as_workbook(
         ((str(title), TABLES[name](filters)) for name, title in sheets),
         notes=[[_("Period"), f"{filters.start.isoformat()} – {filters.end.isoformat()}"]])

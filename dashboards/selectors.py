@@ -4,7 +4,9 @@ Compliance figures come from ``OrderFact`` only, for the orders **received** in 
 (a cohort: an order belongs to the period of the day it was received, whatever happened to
 it later) and the page's filters. A rate leaves out the orders whose outcome is not known
 yet (a contact clock still running, a survey not answered). The "Now" panel and the breach
-attribution read the SLA timers themselves.
+attribution read the SLA timers themselves. The visit figures (material use against the
+norm R46, network-verified test results R48) read the same cohort's facts joined with the
+visit's own records (``visit_figures``).
 """
 
 from __future__ import annotations
@@ -13,18 +15,21 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Aggregate, Count, F, FloatField, Q, QuerySet, Sum
+from django.db.models import Aggregate, Count, Exists, F, FloatField, OuterRef, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from fieldops import clock
+from inventory.models import MaterialItem, MaterialNorm, MaterialUse
 from sla.timers import Timer, TimerStatus
 from technicians.models import Area, Technician
+from visits.models import Source, TestResult
 from workorders.models import WorkOrderEvent
 
 from .models import (
@@ -518,3 +523,96 @@ def technician_scorecard(filters: Filters, technician: Any) -> dict[str, Any]:
     return {"technician": technician, "area_id": area_id,
             "own": compliance(own), "area": compliance(area),
             "own_daily": daily(own), "area_daily": daily(area)}
+
+
+# --- The visit: material use against the norm (R46), network-verified results (R48) -----
+
+#: The visit figures of a group of completed orders, by key.
+VISIT_FIGURES = ("completed", "above_norm", "above_norm_rate", "measured", "network",
+                 "network_rate")
+
+
+def _visit_facts(filters: Filters) -> QuerySet[OrderFact]:
+    """The cohort's completed orders, each marked: materials used far above the norm for
+    its kind (R46, any use flagged), any measured result (R48), any result read from the
+    operator's network rather than typed (R48)."""
+    order = OuterRef("order_id")
+    return (filters.facts().filter(completed_at__isnull=False)
+            .annotate(v_above=Exists(MaterialUse.objects.filter(order_id=order,
+                                                                above_norm=True)),
+                      v_measured=Exists(TestResult.objects.filter(order_id=order)),
+                      v_network=Exists(TestResult.objects.filter(order_id=order,
+                                                                 source=Source.NETWORK))))
+
+
+def _visit_row(counts: dict[str, Any]) -> dict[str, Any]:
+    completed = counts.get("completed") or 0
+    return {"completed": completed, "above_norm": counts.get("above_norm") or 0,
+            "above_norm_rate": _ratio(counts.get("above_norm") or 0, completed),
+            "measured": counts.get("measured") or 0, "network": counts.get("network") or 0,
+            "network_rate": _ratio(counts.get("network") or 0, completed)}
+
+
+_VISIT_COUNTS = {"completed": Count("order_id"),
+                 "above_norm": Count("order_id", filter=Q(v_above=True)),
+                 "measured": Count("order_id", filter=Q(v_measured=True)),
+                 "network": Count("order_id", filter=Q(v_network=True))}
+
+
+def _visit_grouped(filters: Filters, by: str) -> list[dict[str, Any]]:
+    rows = (_visit_facts(filters).order_by().values(by)
+            .annotate(**{f"n_{k}": v for k, v in _VISIT_COUNTS.items()}).order_by(by))
+    return [{"key": row[by], **_visit_row({k: row[f"n_{k}"] for k in _VISIT_COUNTS})}
+            for row in rows]
+
+
+def material_use(filters: Filters) -> list[dict[str, Any]]:
+    """R46, per catalogue item: the net quantity the cohort's completed orders used, the
+    norm those orders add up to (each order's kind's norm for the item), their ratio, and
+    how many orders were flagged above the norm for it."""
+    facts = filters.facts().filter(completed_at__isnull=False)
+    kinds = dict(facts.order_by().values("kind").annotate(n=Count("order_id"))
+                 .values_list("kind", "n"))
+    used: dict[int, dict[str, Any]] = {row["item_id"]: dict(row) for row in (
+        MaterialUse.objects.filter(order__fact__in=facts).order_by().values("item_id")
+        .annotate(quantity=Sum("quantity"),
+                  flagged=Count("order_id", filter=Q(above_norm=True), distinct=True)))}
+    expected: dict[int, Decimal] = {}
+    for item_id, kind, quantity in MaterialNorm.objects.filter(kind__in=kinds).values_list(
+            "item_id", "kind", "quantity"):
+        expected[item_id] = expected.get(item_id, Decimal(0)) + quantity * kinds[kind]
+    items = MaterialItem.objects.filter(pk__in={*used, *expected}).order_by("code")
+    rows = []
+    for item in items:
+        quantity = used.get(item.pk, {}).get("quantity") or Decimal(0)
+        norm = expected.get(item.pk)
+        rows.append({"item": item, "code": item.code, "name": item.name,
+                     "unit": item.get_unit_display(), "used": quantity, "norm": norm,
+                     "ratio": float(quantity / norm) if norm else None,
+                     "flagged": used.get(item.pk, {}).get("flagged") or 0})
+    return rows
+
+
+def visit_figures(filters: Filters) -> dict[str, Any]:
+    """R46, R48 for the cohort's completed orders: the share flagged above the material
+    norm and the share with a network-verified test result, overall, by area and by
+    technician (holding the order last, as the other figures), and the material use per
+    item against the norm."""
+    total = _visit_facts(filters).order_by().aggregate(**_VISIT_COUNTS)
+    areas = _visit_grouped(filters, "area_id")
+    area_names = dict(Area.objects.filter(pk__in=[r["key"] for r in areas])
+                      .values_list("pk", "name"))
+    for row in areas:
+        row["name"] = area_names.get(row["key"], "")
+    technicians = [r for r in _visit_grouped(filters, "technician_id") if r["key"]]
+    names = {pk: (f"{first} {last}".strip() or username, number)
+             for pk, number, first, last, username in (
+                 Technician.objects.filter(pk__in=[r["key"] for r in technicians])
+                 .values_list("pk", "employee_no", "user__first_name", "user__last_name",
+                              "user__username"))}
+    for row in technicians:
+        row["name"], row["employee_no"] = names.get(row["key"], ("", ""))
+    return {"summary": _visit_row(total),
+            "areas": sorted(areas, key=lambda r: (-r["completed"], r["name"])),
+            "technicians": sorted(technicians, key=lambda r: (-r["completed"], r["name"])),
+            "materials": material_use(filters)}

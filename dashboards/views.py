@@ -118,7 +118,15 @@ def compliance(request: HttpRequest) -> HttpResponse:
     per_technician = bool(filters.area or filters.team or filters.technician
                           or Technician.objects.count() <= TECHNICIANS_SHOWN_UNFILTERED)
     technicians = selectors.by_technician(filters) if per_technician else []
+    visit = selectors.visit_figures(filters)  # R46, R48
+    if not per_technician:
+        visit["technicians"] = []
+    groups = [{"title": _("By area"), "table": "visit_areas", "rows": visit["areas"]}]
+    if per_technician:
+        groups.append({"title": _("By technician"), "table": "visit_technicians",
+                       "rows": visit["technicians"][:50]})
     context.update({
+        "visit": visit, "visit_groups": groups,
         "per_technician": per_technician,
         "rows": result.rows(), "days": days, "areas": areas,
         "technicians": technicians[:50], "technician_count": len(technicians),

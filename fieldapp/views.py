@@ -38,6 +38,8 @@ from assessment import services as ledger_services
 from assessment.models import EntryKind
 from fieldops import clock
 from fieldops.wording import plain
+from reports import copy as report_copy
+from reports import pdf as report_pdf
 from sla import force_majeure
 from surveys import services as survey_services
 from technicians.models import AreaType
@@ -379,8 +381,35 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "contacts": order.contacts.order_by("-at")[:5],
         "version": order.version,
         "checklist": checklist,
+        "signed": order.signatures.exists(),
     }
     return render(request, "tech/order.html", context)
+
+
+def _signature_for(request: HttpRequest, pk: int) -> Any:
+    """The newest signature of one of my orders (R41), or 404."""
+    signature = report_copy.latest_signature(_order_for(request, pk))
+    if signature is None:
+        raise Http404
+    return signature
+
+
+@never_cache
+@technician_required
+def signed_report(request: HttpRequest, pk: int) -> HttpResponse:
+    """The customer's copy of the signed report, as the customer sees it (R26)."""
+    signature = _signature_for(request, pk)
+    response = render(request, "report/copy.html", report_copy.context(
+        signature, pdf_url=reverse("tech:signed_report_pdf", args=[pk]),
+        back_url=reverse("tech:order", args=[pk])))
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@never_cache
+@technician_required
+def signed_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    return report_pdf.pdf_response(report_copy.copy_of(_signature_for(request, pk)))
 
 
 def _form_for(step: Step, order: WorkOrder, request: HttpRequest,

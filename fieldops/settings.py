@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "planning",
     "assessment",
     "outages",
+    "reports",  # the customer's copy of the signed report and its PDF (R26, R45-R48)
     # The faces: the dispatcher's desk, the technician's pages, the customer's link pages.
     "console",
     "fieldapp",
@@ -427,6 +428,9 @@ LOGGING = {
 # The base of the links sent to customers by SMS (their signed appointment pages).
 PUBLIC_URL = env.str("PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
 CUSTOMER_LINK_MAX_AGE_HOURS = env.int("CUSTOMER_LINK_MAX_AGE_HOURS", default=72)
+# The customer's copy of the signed report (reports.links): the document an inspector or a
+# warranty claim asks for, so its link lives much longer than a booking's.
+REPORT_LINK_MAX_AGE_DAYS = env.int("REPORT_LINK_MAX_AGE_DAYS", default=400)
 # Photos (R17, R23): refused above this size or when not an image; stored resized.
 PHOTO_MAX_UPLOAD_BYTES = env.int("PHOTO_MAX_UPLOAD_BYTES", default=12 * 1024 * 1024)
 PHOTO_MAX_SIDE = env.int("PHOTO_MAX_SIDE", default=1600)

@@ -69,10 +69,10 @@ def unsign(salt: str, token: str, *, max_age: dt.timedelta, invalid: str,
     return (int(pk) if pk.isdigit() else 0), nonce
 
 
-#: The URL names of the customer's signed pages: the booking, the survey, payment, receipt,
-#: and the question after an outage's repair (R54).
-LINK_VIEWS = ("customer:appointment", "survey:answer", "pay:page", "pay:receipt",
-              "outage:answer")
+#: The URL names of the customer's signed pages: the booking, the survey, the copy of the
+#: signed report, payment and receipt (R47), the question after an outage's repair (R54).
+LINK_VIEWS = ("customer:appointment", "survey:answer", "report:copy", "pay:page",
+              "pay:receipt", "outage:answer")
 
 
 def mask_links(text: str) -> str:

@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ["fieldops", "workorders", "technicians", "appointments", "surveys", "inventory",
             "charges",
             "visits", "sla", "notifications", "api", "dashboards", "planning", "assessment",
-            "console", "fieldapp", "portal"]
+            "reports", "console", "fieldapp", "portal"]
 
 
 def test_mypy_finds_nothing():

@@ -34,6 +34,8 @@ from fieldops.admin import ReadOnlyAdmin, ReadOnlyInline
 from fieldops.privacy import mask_phone
 from planning.ranking import rank_candidates
 from planning.selectors import map_data
+from reports import copy as report_copy
+from reports import pdf as report_pdf
 from sla.timer_admin import SlaStatusFilter, TimerInline
 from surveys import services as survey_services
 from surveys.admin import FollowUpInline, ReworkRoundInline, SurveyInline
@@ -347,6 +349,11 @@ class WorkOrderAdmin(admin.ModelAdmin):
                  name="workorders_workorder_day_plan_accept"),
             path("map/", self.admin_site.admin_view(self.map_view),
                  name="workorders_workorder_map"),
+            path("signatures/<int:pk>/report/", self.admin_site.admin_view(self.report_view),
+                 name="workorders_signature_report"),
+            path("signatures/<int:pk>/report.pdf",
+                 self.admin_site.admin_view(self.report_pdf_view),
+                 name="workorders_signature_report_pdf"),
         ]
         return own + urls
 
@@ -395,6 +402,23 @@ class WorkOrderAdmin(admin.ModelAdmin):
             "candidates": candidates,
         }
         return TemplateResponse(request, "admin/workorders/workorder/act.html", context)
+
+    def _signature(self, request: HttpRequest, pk: int) -> Signature:
+        """A signature of an order this user may read (the list's own scope), or 404."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return get_object_or_404(Signature.objects.select_related("order"), pk=pk,
+                                 order__in=self.get_queryset(request))
+
+    def report_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The customer's copy of the signed report, as the customer sees it (R26)."""
+        signature = self._signature(request, pk)
+        return TemplateResponse(request, "report/copy.html", report_copy.context(
+            signature, pdf_url=reverse("admin:workorders_signature_report_pdf", args=[pk]),
+            back_url=reverse("admin:workorders_workorder_change", args=[signature.order_id])))
+
+    def report_pdf_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return report_pdf.pdf_response(report_copy.copy_of(self._signature(request, pk)))
 
     def map_view(self, request: HttpRequest) -> HttpResponse:
         """Open orders and technicians' last positions on a map (tiles from
@@ -571,7 +595,7 @@ class SignatureInline(ReadOnlyInline):
 
     model = Signature
     fields = ("signed_at", "method", "signer_name", "rating", "code_verified_at",
-              "code_sent_to_masked", "captured_by", "report_hash", "seal_status", "drawing")
+              "code_sent_to_masked", "captured_by", "report_hash", "seal_status", "drawing", "copy")
     readonly_fields = fields
     verbose_name_plural = _("Customer sign-off (R26)")
 
@@ -590,6 +614,15 @@ class SignatureInline(ReadOnlyInline):
         if not obj.content_intact:
             return str(_("BROKEN: what was signed has changed since"))
         return str(_("intact"))
+
+    @admin.display(description=_("customer's copy"))
+    def copy(self, obj: Any) -> str:
+        if obj.pk is None:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            reverse("admin:workorders_signature_report", args=[obj.pk]), _("Signed report"),
+            reverse("admin:workorders_signature_report_pdf", args=[obj.pk]), _("PDF"))
 
     @admin.display(description=_("drawn signature"))
     def drawing(self, obj: Any) -> str:

@@ -47,6 +47,7 @@ SMS_KINDS: dict[str, tuple[str, ...]] = {
     "receipt": ("number", "amount", "url"),  # R47
     "outage": ("number", "explanation", "eta"),  # R54
     "outage_repaired": ("number", "url"),  # R54
+    "signed_report": ("number", "url"),  # R26: the customer's copy of the signed report
 }
 
 #: The gateways report times on Beijing time, without a zone.

@@ -6,6 +6,7 @@ from __future__ import annotations
 from tests.fieldapp.helpers import on_site_with_report
 from tests.fieldapp.test_sign_off import sign
 from visits import services as visit_services
+from visits.models import TestResult
 from workorders.models import State
 
 
@@ -33,3 +34,17 @@ def test_a_signed_off_order_shows_its_checklist_and_network_verified_reading(
     assert results["rx_power"]["source"] == "network" and results["rx_power"]["in_range"]
     assert results["speed_down"]["source"] == "typed"
     assert float(results["speed_down"]["value"]) >= 450
+
+
+def test_the_detail_says_when_the_customer_signed_and_whether_the_seal_holds(
+        cc, make_order, alice):
+    """R26, R48: the call-centre sees the sign-off; a reading written to the database
+    after signing shows as a broken seal."""
+    order = make_order(State.ON_SITE, technician=alice)
+    assert cc.get(f"work-orders/{order.pk}/").body["sign_off"] is None
+    signature = sign(on_site_with_report(order))
+    body = cc.get(f"work-orders/{order.pk}/").body
+    assert body["sign_off"]["seal_intact"] is True and body["sign_off"]["rating"] == 5
+    assert body["sign_off"]["method"] == signature.method
+    TestResult.objects.filter(order=order, measure="speed_down").update(value=999)
+    assert cc.get(f"work-orders/{order.pk}/").body["sign_off"]["seal_intact"] is False

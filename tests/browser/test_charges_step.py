@@ -71,7 +71,7 @@ def test_a_charge_the_qr_code_and_the_receipt(browser, live_server, make_order, 
             fits(customer)
             with customer.expect_navigation():
                 customer.click("button[data-pay]")
-            assert "/r/" in customer.url
+            assert "/rc/" in customer.url
             assert customer.locator("[data-paid-at]").is_visible()
             fits(customer)
         payment.refresh_from_db()

@@ -60,10 +60,10 @@ def test_the_demo_payment_is_paid_at_the_customers_confirmation(client, charged,
     assert event.at == confirmed_at and event.payload["amount"] == "159.00"
     sms = Notification.objects.get(order=charged, kind="receipt")
     assert "2026-12-07 12:07" in sms.body and "¥159.00" in sms.body  # the site's language
-    found = re.search(r"https?://\S+/r/\S+/", sms.body)
+    found = re.search(r"https?://\S+/rc/\S+/", sms.body)
     assert found is not None
     sent = found.group(0)
-    assert "/r/…/" in mask_links(sms.body)  # staff screens don't open it (R40)
+    assert "/rc/…/" in mask_links(sms.body)  # staff screens don't open it (R40)
     for receipt_page in (_path(sent), response["Location"]):
         receipt = client.get(receipt_page).content.decode()
         assert "2026-12-07 12:07" in receipt and "159.00" in receipt

@@ -69,3 +69,15 @@ def test_a_stale_late_flag_is_read_again_from_the_booking(make_order, bob, west)
 
     order_facts_rebuild()
     assert OrderFact.objects.get(order=order).late_arrivals == 0
+
+
+def test_arriving_before_the_window_is_early_not_late(make_order, bob, west):
+    # R14: 07:20 for an 08:00-12:00 booking is 40 minutes early; early was flagged late
+    # (and counted against the technician's on-time rate) before
+    order = morning_visit(make_order, bob, west, START - minutes(40))
+    booking = Appointment.objects.get(order=order, start=START)
+    assert (booking.late, booking.arrival_offset_minutes) == (False, -40)
+    fact = OrderFact.objects.get(order=order)
+    assert (fact.arrivals, fact.late_arrivals) == (1, 0)
+    figures = selectors.compliance(Filters(start=fact.day, end=fact.day)).current
+    assert figures["on_time_rate"] == 1.0

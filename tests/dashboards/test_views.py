@@ -147,7 +147,9 @@ def test_the_summary_downloads_as_a_spreadsheet(supervisor, make_order, alice):
                                           {"kind": "install"}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.content))
-    assert book.sheetnames == ["Summary", "By day", "By area", "By technician"]
+    assert book.sheetnames == ["Summary", "By day", "By area", "By technician",
+                               "Visits by area", "Visits by technician",
+                               "Materials against the norm"]  # R46, R48
     summary = {row[0]: row[2] for row in book["Summary"].iter_rows(values_only=True) if row}
     assert summary["Orders received"] == 1
     assert summary["Satisfied answers"] == 100.0

@@ -227,7 +227,9 @@ def test_completion_queues_the_survey_after_commit(make_order, alice,
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         services.work_order_complete(order=order, by=alice.user,
                                      report=CompletionReport.objects.get(order=order).as_dict())
-    assert len(callbacks) == 2  # the survey task, then (from inside it) its SMS delivery
+    # the survey task, the delivery of the signed report's SMS (R26, reports.handlers),
+    # then (from inside the task) the survey SMS's delivery
+    assert len(callbacks) == 3
     order.refresh_from_db()
     assert order.state == State.SURVEY_PENDING
     # run it twice: the second call changes nothing

@@ -1,0 +1,67 @@
+"""The customer's copy of the signed report in real Chromium on a phone (R26, R45, R46,
+R48): texted after completion, it shows every sealed part and the signature with its
+time, passes axe-core with no serious or critical violation and does not scroll sideways
+at 320 px, in zh-Hans and in English; with a row changed after signing it says the seal is
+broken; the PDF downloads; a damaged link is refused."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from tests.inventory.conftest import catalogue, dsl_model, onu_model, stock  # noqa: F401
+from tests.reports.conftest import complete, visit
+from workorders.models import Signature, WorkOrder
+
+from .conftest import PHONE, Shots, open_page
+from .test_reflow_axe import LANGUAGES, LAYOUTS, check, check_dark, texted_path
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def committed(execute: bool = True) -> Any:
+    """In a transactional test the completion's on-commit work runs by itself."""
+    return nullcontext()
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_the_customers_copy_on_a_phone(browser, live_server, make_order, alice, stock,  # noqa: F811
+                                       catalogue, language):  # noqa: F811
+    order, signature = complete(visit(make_order, alice, catalogue), committed)
+    path = texted_path(order, "signed_report")
+    options = {**PHONE, **LAYOUTS["320px"], "locale": LANGUAGES[language]}
+    problems: list[str] = []
+    for page in open_page(browser, live_server, options, page_errors=True):
+        check(page, path, problems, status=200)
+        shots = Shots(page, f"report-copy-{language}")
+        shots("copy")
+        for name in ("checklist", "tests", "equipment", "materials"):
+            assert page.locator(f"[data-part={name}]").count() == 1, name
+        assert page.locator("[data-seal=intact]").count() == 1
+        assert "ZTEG00000001" in page.inner_text("[data-part=equipment]")
+        signed = timezone.localtime(Signature.objects.get(pk=signature.pk).signed_at)
+        assert page.inner_text("[data-signed-at]") == signed.strftime("%Y-%m-%d %H:%M")
+        image = page.locator("img.signature")
+        assert image.evaluate("img => img.complete && img.naturalWidth > 0")
+        check_dark(page, path, problems)
+        page.goto(path)
+        with page.expect_download() as download:
+            page.click("[data-pdf]")
+        assert download.value.suggested_filename == f"{order.number}-report.pdf"
+        tamper(order)
+        check(page, path, problems, status=200)
+        assert page.locator("[data-seal=broken] [role=alert]").count() == 1
+        shots("broken-seal")
+        check(page, "/r/not-a-real-link/", problems, status=404)
+    assert not problems, "\n".join(problems)
+
+
+def tamper(order: WorkOrder) -> None:
+    """R46: a material's quantity written straight to the database after signing."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE inventory_materialuse SET quantity = quantity + 1 "
+                       "WHERE order_id = %s", [order.pk])
