@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "inventory",
     "visits",
     "sla",
+    "complaints",
     "notifications",
     "api",
     "dashboards",
@@ -341,6 +342,11 @@ SLA_EXEMPTION_MAX_HOURS = env.int("SLA_EXEMPTION_MAX_HOURS", default=72)
 CELERY_BEAT_SCHEDULE["sla-exempt-late-breaches"] = {
     "task": "sla.tasks.exempt_late_breaches",
     "schedule": env.float("SLA_EXEMPTION_SECONDS", default=60.0),
+}
+# R51: complaint deadlines (warn, breach, escalate), swept like the SLA timers.
+CELERY_BEAT_SCHEDULE["complaints-sweep"] = {
+    "task": "complaints.tasks.sweep_deadlines",
+    "schedule": env.float("COMPLAINT_SWEEP_SECONDS", default=30.0),
 }
 CELERY_BEAT_SCHEDULE["purge-idempotency-keys"] = {
     "task": "api.tasks.purge_idempotency_keys",

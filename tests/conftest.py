@@ -154,6 +154,9 @@ def reference_data(db: Any) -> None:
         import_module("visits.migrations.0002_seed_policies").seed(apps, None)
     if not apps.get_model("assessment", "AssessmentRule").objects.exists():
         import_module("assessment.migrations.0002_append_only_roles_policy").seed(apps, None)
+    # The complaint deadlines per tier (R51).
+    if not apps.get_model("complaints", "ComplaintPolicy").objects.exists():
+        import_module("complaints.migrations.0002_policies_roles").seed(apps, None)
 
 
 @pytest.fixture
