@@ -76,7 +76,7 @@ def check_tier(tier: Any) -> str:
 
 
 def _locked(complaint: Complaint) -> Complaint:
-    return Complaint.objects.select_for_update().select_related("order").get(pk=complaint.pk)
+    return Complaint.objects.select_for_update().get(pk=complaint.pk)
 
 
 def _log_on_order(complaint: Complaint, by: Any, action: OrderAction, at: Any) -> None:
