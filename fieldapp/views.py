@@ -36,6 +36,7 @@ from appointments.models import AppointmentStatus
 from assessment import selectors as ledger
 from assessment import services as ledger_services
 from assessment.models import EntryKind
+from complaints import selectors as complaint_selectors
 from fieldops import clock
 from fieldops.wording import plain
 from sla import force_majeure
@@ -373,6 +374,9 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "contacts": order.contacts.order_by("-at")[:5],
         "version": order.version,
         "checklist": checklist,
+        # R51: that a complaint exists and its outcome, never who complained or what
+        # they said beyond the note a supervisor released (no retaliation).
+        "complaints": complaint_selectors.for_technician(order),
     }
     return render(request, "tech/order.html", context)
 

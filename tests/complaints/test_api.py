@@ -129,3 +129,21 @@ def test_a_reporting_client_cannot_read_complaints(completed_order, record):
     client, headers = token_client(ClientRole.REPORTING)
     response = client.get(f"/api/v1/complaints/{complaint.pk}/", headers=headers)
     assert response.status_code == 403
+
+
+def test_the_technician_sees_that_a_complaint_exists_and_its_outcome_only(
+        completed_order, record, agent, supervisor, alice_client):
+    # R51: the order page says a complaint exists and its outcome, never the complainant
+    # or their words beyond what the supervisor released
+    from complaints import services
+
+    complaint = record(completed_order)
+    page = alice_client.get(f"/tech/orders/{completed_order.pk}/").content.decode()
+    assert complaint.number in page
+    assert COMPLAINT_TEXT not in page
+    services.complaint_decide(complaint=complaint, by=supervisor, upheld=True, note="核实属实",
+                              released_note="注意收费规范")
+    page = alice_client.get(f"/tech/orders/{completed_order.pk}/").content.decode()
+    assert "注意收费规范" in page and "核实属实" not in page
+    assert COMPLAINT_TEXT not in page
+    assert not PiiAccess.objects.filter(what="complaint").exists()
