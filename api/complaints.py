@@ -19,7 +19,7 @@ from rest_framework.response import Response
 
 from complaints import selectors as complaint_selectors
 from complaints import services as complaint_services
-from complaints.models import Complaint, ComplaintChannel, ContactKind, Tier
+from complaints.models import Complaint, ComplaintChannel, ComplaintStatus, ContactKind, Tier
 from workorders.errors import RuleViolation
 from workorders.models import Customer, Face, WorkOrder
 
@@ -119,8 +119,8 @@ class ComplaintListResponse(serializers.Serializer):
 
 
 class ComplaintFilterSerializer(s.StrictSerializer):
-    status = serializers.ChoiceField(choices=["open", "in_hand", "closed"], required=False)
-    tier = serializers.ChoiceField(choices=Tier.values, required=False)
+    status = serializers.ChoiceField(choices=ComplaintStatus.choices, required=False)
+    tier = serializers.ChoiceField(choices=Tier.choices, required=False)
     order = serializers.IntegerField(min_value=1, required=False)
     page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
     cursor = serializers.CharField(max_length=200, required=False)
@@ -128,7 +128,7 @@ class ComplaintFilterSerializer(s.StrictSerializer):
 
 class ComplaintCreateSerializer(s.StrictSerializer):
     tier = serializers.CharField(max_length=32, help_text=TIERS_HELP)
-    channel = serializers.ChoiceField(choices=ComplaintChannel.values)
+    channel = serializers.ChoiceField(choices=ComplaintChannel.choices)
     text = serializers.CharField(max_length=4000, help_text=_lazy("What the customer says."))
     order = serializers.IntegerField(min_value=1, required=False, allow_null=True,
                                      help_text=_lazy("The order complained about."))
@@ -138,7 +138,7 @@ class ComplaintCreateSerializer(s.StrictSerializer):
 
 
 class ComplaintHandleSerializer(s.StrictSerializer):
-    kind = serializers.ChoiceField(choices=ContactKind.values)
+    kind = serializers.ChoiceField(choices=ContactKind.choices)
     note = serializers.CharField(max_length=4000, help_text=_lazy("What was said."))
     solution = serializers.CharField(max_length=4000, required=False, allow_blank=True)
     compensation = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0,
@@ -197,11 +197,11 @@ def _written(request: Request, *, key: str | None, status: int, where: str,
     fingerprint = api_services.fingerprint("POST", request.path, _ensure_dict(request.data))
     result = api_services.complaint_write_idempotent(
         user=user, key=key, request_fingerprint=fingerprint, status=status, act=run)
-    headers = {"Location": f"/api/v1/complaints/{result.body.get('id')}/"} if status == 201 \
-        else {}
+    pk = int(result.body.get("id") or 0)
+    headers = {"Location": f"/api/v1/complaints/{pk}/"} if status == 201 else {}
     if result.replayed:
         headers["Idempotent-Replayed"] = "true"
-        complaint = Complaint.objects.filter(pk=result.body.get("id")).first()
+        complaint = Complaint.objects.filter(pk=pk).first()
         if complaint is not None:  # R40: shown again: recorded again
             complaint_selectors.record_read(user=user, complaint=complaint, face=Face.API,
                                             where=where)

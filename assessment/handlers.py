@@ -1,6 +1,6 @@
 """The ledger listens (fieldops.bus): SLA breaches, the lifecycle's missed appointments and
-upheld complaints become entries in the transaction that caused them (R53). Nothing here is called by the
-lifecycle or the SLA engine."""
+upheld complaints become entries in the transaction that caused them (R53). Nothing here is
+called by the lifecycle, the SLA engine or the complaints app."""
 
 from __future__ import annotations
 

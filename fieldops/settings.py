@@ -404,7 +404,13 @@ SPECTACULAR_SETTINGS = {
                             "DeviceOwnerEnum": "inventory.models.Owner",
                             "ActionEnum": "workorders.events.OrderAction",
                             "SourceEnum": "appointments.models.ChangeRequest.Source",
-                            "ReadingSourceEnum": "visits.models.Source"},
+                            "ReadingSourceEnum": "visits.models.Source",
+                            # R51: complaints' vocabularies.
+                            "ChannelEnum": "workorders.models.Channel",
+                            "ComplaintTierEnum": "complaints.models.Tier",
+                            "ComplaintChannelEnum": "complaints.models.ComplaintChannel",
+                            "ComplaintStatusEnum": "complaints.models.ComplaintStatus",
+                            "ComplaintContactKindEnum": "complaints.models.ContactKind"},
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "api.schema.postprocess"],
 }

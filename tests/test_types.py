@@ -6,8 +6,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ["fieldops", "workorders", "technicians", "appointments", "surveys", "inventory",
-            "visits", "sla", "notifications", "api", "dashboards", "planning", "assessment",
-            "console", "fieldapp", "portal"]
+            "visits", "sla", "complaints", "notifications", "api", "dashboards", "planning",
+            "assessment", "console", "fieldapp", "portal"]
 
 
 def test_mypy_finds_nothing():

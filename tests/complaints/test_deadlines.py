@@ -21,7 +21,7 @@ from notifications.models import Notification
 from tests.concurrency import race
 from workorders.models import State
 
-from .conftest import T0, COMPLAINT_TEXT
+from .conftest import COMPLAINT_TEXT, T0
 
 MIN = dt.timedelta(minutes=1)
 
