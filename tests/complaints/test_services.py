@@ -4,6 +4,7 @@ the assessment entry an upheld one makes (R53); bad input refused with nothing w
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
 from assessment.handlers import complaints_to_entries
 from assessment.models import Entry, EntryKind
@@ -96,7 +97,7 @@ def test_closing_without_confirmation_or_callback_is_refused(completed_order, re
                                                               supervisor):
     # R51: closed only with the customer's confirmation or a recorded callback
     complaint = settle(record(completed_order), agent, supervisor, confirmed=False)
-    with pytest.raises(RuleViolation) as refused:
+    with translation.override("en"), pytest.raises(RuleViolation) as refused:
         services.complaint_close(complaint=complaint, by=agent)
     assert refused.value.field == "closure"
     assert "callback" in refused.value.message
@@ -199,7 +200,7 @@ def test_a_complaint_about_a_completed_order_reopens_rework(completed_order, rec
 def test_reopening_a_closed_order_is_refused_for_now(make_order, alice, agent, at_t0):
     # R31: a closed order needs its own reopening transition
     order = make_order(State.CLOSED, technician=alice)
-    with pytest.raises(RuleViolation) as refused:
+    with translation.override("en"), pytest.raises(RuleViolation) as refused:
         _reopen_rework(order, agent, "返工")
     assert refused.value.field == "order" and "closed" in refused.value.message
     assert WorkOrder.objects.get(pk=order.pk).state == State.CLOSED
