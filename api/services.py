@@ -210,8 +210,18 @@ def order_action_idempotent(*, user: Any, key: str, request_fingerprint: str,
                          status=status, act=lambda: (act(), order_id))
 
 
+def complaint_write_idempotent(*, user: Any, key: str, request_fingerprint: str, status: int,
+                               act: Callable[[], tuple[dict[str, Any], int | None]]
+                               ) -> IdempotentResult:
+    """A complaint recorded or handled (R51) at most once per ``key``, like an order action:
+    the write, the read records of its answer (R40) and the key row are one transaction.
+    ``act`` returns the answer and the complaint's order id (None for a customer's)."""
+    return _at_most_once(user=user, key=key, request_fingerprint=request_fingerprint,
+                         status=status, act=act)
+
+
 def _at_most_once(*, user: Any, key: str, request_fingerprint: str, status: int,
-                  act: Callable[[], tuple[dict[str, Any], int]],
+                  act: Callable[[], tuple[dict[str, Any], int | None]],
                   on_conflict: Callable[[], None] = lambda: None) -> IdempotentResult:
     """``act`` (the write and its answer), its R40 read records and the key row with the
     answer in one transaction, the key row last. The key is not looked up first: a new key

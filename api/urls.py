@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import callbacks, devices, views
+from . import callbacks, complaints, devices, views
 from .errors import not_found_view
 
 app_name = "api"
@@ -32,6 +32,10 @@ urlpatterns = [
          name="callback-result"),
     path("callbacks/<int:pk>/not-reached/", callbacks.CallbackNotReachedView.as_view(),
          name="callback-not-reached"),
+    path("complaints/", complaints.ComplaintCollectionView.as_view(), name="complaints"),
+    path("complaints/<int:pk>/", complaints.ComplaintDetailView.as_view(), name="complaint"),
+    *[path(f"complaints/<int:pk>/{name}/", view.as_view(), name=f"complaint-{name}")
+      for name, view in complaints.COMPLAINT_ACTIONS.items()],
     path("devices/", devices.DeviceSearchView.as_view(), name="devices"),
     path("areas/", views.AreaListView.as_view(), name="areas"),
     path("technicians/", views.TechnicianListView.as_view(), name="technicians"),

@@ -1,9 +1,10 @@
-"""The ledger listens (fieldops.bus): SLA breaches and the lifecycle's missed appointments
-become entries in the transaction that caused them (R53). Nothing here is called by the
-lifecycle or the SLA engine."""
+"""The ledger listens (fieldops.bus): SLA breaches, the lifecycle's missed appointments and
+upheld complaints become entries in the transaction that caused them (R53). Nothing here is
+called by the lifecycle, the SLA engine or the complaints app."""
 
 from __future__ import annotations
 
+from complaints.events import ComplaintDecided
 from fieldops import bus
 from sla.events import BreachesExempted, TimerStepped
 from sla.exemptions import Exemption
@@ -34,7 +35,13 @@ def exemptions_to_reversals(event: BreachesExempted) -> None:
                      reason=exemption.decision_reason or exemption.reason)
 
 
+def complaints_to_entries(event: ComplaintDecided) -> None:
+    """R51 → R53: an upheld complaint against a technician, once."""
+    record_entries(sources.from_complaint(event))
+
+
 def register() -> None:
     bus.subscribe(TimerStepped, breaches_to_entries)
     bus.subscribe(BreachesExempted, exemptions_to_reversals)
     bus.subscribe(OrderEvent, misses_to_entries)
+    bus.subscribe(ComplaintDecided, complaints_to_entries)

@@ -17,6 +17,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from appointments.models import Appointment
+from complaints.events import ComplaintDecided
+from complaints.models import Complaint
 from sla.events import TimerStep
 from sla.timers import Timer, TimerEventKind
 from workorders.events import OrderAction, OrderEvent
@@ -106,3 +108,23 @@ def from_missed_appointments(event: OrderEvent) -> list[NewEntry]:
                          "second time (%(window)s).")
                 % {"number": order.number, "window": window}))
     return found
+
+
+def from_complaint(event: ComplaintDecided) -> list[NewEntry]:
+    """R51 → R53: an upheld complaint against a technician is one entry, dated when it was
+    decided; the source is the complaint, so a replayed decision adds nothing."""
+    if not event.upheld or event.technician_id is None:
+        return []
+    complaint = Complaint.objects.filter(pk=event.complaint_id).select_related("order").first()
+    if complaint is None:
+        return []
+    with translation.override(settings.LANGUAGE_CODE):
+        about = (_("order %(number)s") % {"number": complaint.order.number}
+                 if complaint.order is not None else _("a customer"))
+        reason = _("Complaint %(complaint)s about %(about)s (%(tier)s) was upheld on "
+                   "%(day)s.") % {"complaint": complaint.number, "about": about,
+                                  "tier": complaint.get_tier_display(),
+                                  "day": _local(event.at)}
+    return [NewEntry(kind=EntryKind.COMPLAINT_UPHELD, technician_id=event.technician_id,
+                     source_type="complaint", source_id=str(complaint.pk),
+                     occurred_at=event.at, order_id=complaint.order_id, reason=reason)]

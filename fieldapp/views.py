@@ -36,6 +36,7 @@ from appointments.models import AppointmentStatus
 from assessment import selectors as ledger
 from assessment import services as ledger_services
 from assessment.models import EntryKind
+from complaints import selectors as complaint_selectors
 from fieldops import clock
 from fieldops.wording import plain
 from reports import copy as report_copy
@@ -382,6 +383,9 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "version": order.version,
         "checklist": checklist,
         "signed": order.signatures.exists(),
+        # R51: that a complaint exists and its outcome, never who complained or what
+        # they said beyond the note a supervisor released (no retaliation).
+        "complaints": complaint_selectors.for_technician(order),
     }
     return render(request, "tech/order.html", context)
 

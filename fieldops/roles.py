@@ -83,11 +83,22 @@ ROLES: dict[str, list[str]] = {
         "surveys.change_followup",
         # R54: the outages an agent tells a calling customer about.
         "outages.view_outage", "outages.view_outageorder",
+        # R51: complaints recorded, handled and closed by the call-centre.
+        "complaints.add_complaint",
+        "complaints.view_complaint",
+        "complaints.handle_complaint",
+        "complaints.view_complaintpolicy",
     ],
     # 班长 / 主管: reads everything, phone numbers masked (R40).
     SUPERVISOR: [
         *_READ_ALL,
         "sla.decide_exemption",
+        # R51: complaints decided (upheld or not) and the note released to the technician;
+        # the deadlines per tier are policy.
+        "complaints.view_complaint",
+        "complaints.decide_complaint",
+        "complaints.view_complaintpolicy",
+        "complaints.change_complaintpolicy",
         # 考核 (R53): the ledger, its policy and the appeals they decide.
         "assessment.view_entry",
         "assessment.view_appeal",

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "visits",
     "charges",
     "sla",
+    "complaints",
     "notifications",
     "api",
     "dashboards",
@@ -350,6 +351,11 @@ CELERY_BEAT_SCHEDULE["outages-sweep"] = {
     "task": "outages.tasks.sweep_outages",
     "schedule": env.float("OUTAGE_SWEEP_SECONDS", default=60.0),
 }
+# R51: complaint deadlines (warn, breach, escalate), swept like the SLA timers.
+CELERY_BEAT_SCHEDULE["complaints-sweep"] = {
+    "task": "complaints.tasks.sweep_deadlines",
+    "schedule": env.float("COMPLAINT_SWEEP_SECONDS", default=30.0),
+}
 CELERY_BEAT_SCHEDULE["purge-idempotency-keys"] = {
     "task": "api.tasks.purge_idempotency_keys",
     "schedule": 3600.0,
@@ -406,7 +412,13 @@ SPECTACULAR_SETTINGS = {
                             "DeviceOwnerEnum": "inventory.models.Owner",
                             "ActionEnum": "workorders.events.OrderAction",
                             "SourceEnum": "appointments.models.ChangeRequest.Source",
-                            "ReadingSourceEnum": "visits.models.Source"},
+                            "ReadingSourceEnum": "visits.models.Source",
+                            # R51: complaints' vocabularies.
+                            "ChannelEnum": "workorders.models.Channel",
+                            "ComplaintTierEnum": "complaints.models.Tier",
+                            "ComplaintChannelEnum": "complaints.models.ComplaintChannel",
+                            "ComplaintStatusEnum": "complaints.models.ComplaintStatus",
+                            "ComplaintContactKindEnum": "complaints.models.ContactKind"},
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "api.schema.postprocess"],
 }

@@ -157,6 +157,9 @@ def reference_data(db: Any) -> None:
         import_module("assessment.migrations.0002_append_only_roles_policy").seed(apps, None)
     if not apps.get_model("outages", "OutagePolicy").objects.exists():
         import_module("outages.migrations.0002_roles_policy").seed(apps, None)
+    # The complaint deadlines per tier (R51).
+    if not apps.get_model("complaints", "ComplaintPolicy").objects.exists():
+        import_module("complaints.migrations.0002_policies_roles").seed(apps, None)
 
 
 @pytest.fixture

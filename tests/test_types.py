@@ -6,7 +6,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ["fieldops", "workorders", "technicians", "appointments", "surveys", "inventory",
-            "charges",
+            "charges", "complaints", "outages",
             "visits", "sla", "notifications", "api", "dashboards", "planning", "assessment",
             "reports", "console", "fieldapp", "portal"]
 

@@ -19,8 +19,8 @@ from fieldops.privacy import mask_phone
 from .access import sees_full_contact
 from .models import Customer, Face, PiiAccess, WorkOrder
 
-__all__ = ["Face", "held", "phone_for", "record_customer_read", "record_reads",
-           "record_reads_by_id", "sees_full_contact"]
+__all__ = ["Face", "held", "phone_for", "record_customer_read", "record_read",
+           "record_reads", "record_reads_by_id", "sees_full_contact"]
 
 
 def record_reads(*, user: Any, orders: Iterable[WorkOrder], face: Face, where: str,
@@ -64,6 +64,21 @@ def record_customer_read(*, user: Any, customer: Customer, face: Face, where: st
     """Record that ``user`` was shown a customer record's full ``what`` (no order)."""
     PiiAccess.objects.create(user=user, customer=customer, at=clock.now(), face=face,
                              where=where, what=what)
+
+
+def record_read(*, user: Any, face: Face, where: str, what: str, order_id: int | None = None,
+                customer_id: int | None = None) -> PiiAccess:
+    """Record that ``user`` was shown ``what`` about an order or a customer, whatever their
+    role: for records every read of which is logged (a complaint, R51, R40). Inside
+    ``held()`` the row joins the caller's, like ``record_reads``."""
+    row = PiiAccess(user=user, order_id=order_id, customer_id=customer_id, at=clock.now(),
+                    face=face, where=where, what=what)
+    pending = getattr(_held, "rows", None)
+    if pending is not None:
+        pending.append(row)
+    else:
+        row.save()
+    return row
 
 
 def phone_for(*, user: Any, order: WorkOrder, face: Face, where: str,

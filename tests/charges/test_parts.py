@@ -4,13 +4,17 @@ a refund later by a supervisor does not break the customer's seal."""
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.db import connection
+from django.urls import reverse
+from pypdf import PdfReader
 
 from charges import services
+from reports import links
 from tests.fieldapp.helpers import STROKES_JSON, on_site_with_report, signature_png
 from workorders import services as order_services
 from workorders.models import WorkOrder
@@ -83,3 +87,18 @@ def test_a_refund_after_signing_keeps_the_seal(charged, supervisor):
     services.fee_line_refund(line=charged.fee_lines.get(code="T-MOVE"), by=supervisor,
                              reason="移机未完成")
     assert signature.content_intact
+
+
+def test_the_customers_copy_and_its_pdf_show_the_signed_fee_lines_and_total(charged, client):
+    # R26, R47: the document the customer keeps shows each charge and the total signed
+    signature = _sign(charged)
+    token = links.token_for(signature)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    page = client.get(reverse("report:copy", args=[token])).content.decode()
+    section = page.split('data-part="charges"')[1].split("</section>")[0]
+    assert "Moving fee" in section and "Wi-Fi router" in section and "418.00" in section
+    pdf = client.get(links.pdf_url(token))
+    assert pdf.status_code == 200
+    text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    for expected in ("100.00", "318.00", "418.00"):
+        assert expected in text, expected

@@ -27,6 +27,8 @@ from openpyxl import load_workbook
 
 from api import services as api_services
 from api.models import ApiClient, ClientRole
+from complaints import services as complaint_services
+from complaints.models import Complaint
 from notifications.models import Notification
 from surveys.models import Callback, Survey
 from surveys.services import callbacks_open_due
@@ -59,6 +61,13 @@ class Scene:
         with time_machine.travel(later, tick=False):
             callbacks_open_due()
         return Callback.objects.get(order=order)
+
+    @cached_property
+    def complaint(self) -> Complaint:
+        agent = User.objects.get(username="carl")  # the agent fixture
+        return complaint_services.complaint_record(by=agent, tier="complaint",
+                                                   channel="phone", text="投诉",
+                                                   order=self.order)
 
     @property
     def customer(self) -> Customer:
@@ -108,6 +117,9 @@ PAGES: list[Page] = [
     Page("api:callback-not-reached",
          lambda s: f"/api/v1/callbacks/{s.callback.pk}/not-reached/", method="post"),
     Page("api:follow-ups", lambda s: (s.order, "/api/v1/follow-ups/")[1]),
+    # R51: complaints (their own reads are recorded too: tests/complaints/test_roles.py).
+    Page("api:complaint", lambda s: f"/api/v1/complaints/{s.complaint.pk}/"),
+    Page("admin:complaint", lambda s: f"/admin/complaints/complaint/{s.complaint.pk}/change/"),
     # The supervisors' dashboards and their exports.
     Page("dashboard", lambda s: (s.order, s.callback, "/dashboard/")[2]),
     Page("dashboard:now", lambda s: (s.order, "/dashboard/now/")[1]),

@@ -1,0 +1,116 @@
+"""R51 role matrix: the call-centre records and handles, supervisors decide and release,
+technicians see nothing of a complaint but what their order page shows. Every endpoint and
+admin page of the complaints app, for every role; a new one is added to ``ENDPOINTS``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from api import services as api_services
+from api.models import ApiClient, ClientRole
+from complaints.models import Complaint
+
+from .conftest import COMPLAINT_TEXT
+
+pytestmark = pytest.mark.django_db
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    method: str
+    url: str  # {pk}: the complaint, {order}: its order
+    body: dict[str, Any] | None = None
+
+
+ENDPOINTS = [
+    Endpoint("api:list", "get", "/api/v1/complaints/"),
+    Endpoint("api:detail", "get", "/api/v1/complaints/{pk}/"),
+    Endpoint("api:create", "post", "/api/v1/complaints/",
+             {"tier": "complaint", "channel": "phone", "text": "又一次投诉", "order": "{order}"}),
+    Endpoint("api:handle", "post", "/api/v1/complaints/{pk}/handle/",
+             {"kind": "call", "note": "已联系"}),
+    Endpoint("api:decide", "post", "/api/v1/complaints/{pk}/decide/",
+             {"upheld": False, "note": "不属实"}),
+    Endpoint("api:rework", "post", "/api/v1/complaints/{pk}/rework/", {"reason": "返工"}),
+    Endpoint("admin:list", "get", "/admin/complaints/complaint/"),
+    Endpoint("admin:detail", "get", "/admin/complaints/complaint/{pk}/change/"),
+    Endpoint("admin:add", "get", "/admin/complaints/complaint/add/"),
+]
+
+#: Who may: role → endpoint names allowed (everything else is refused).
+ALLOWED = {
+    "admin": {e.name for e in ENDPOINTS},
+    "agent": {"api:list", "api:detail", "api:create", "api:handle", "api:rework",
+              "admin:list", "admin:detail", "admin:add"},
+    "supervisor": {"api:list", "api:detail", "api:decide", "admin:list", "admin:detail"},
+    "dispatcher": set(),
+    "technician": set(),
+    "other technician": set(),
+    "call-centre API client": {"api:list", "api:detail", "api:create", "api:handle",
+                               "api:rework"},
+    "reporting API client": set(),
+}
+
+
+def _token(role: str) -> tuple[User, Client, dict[str, str]]:
+    api_client: ApiClient = api_services.api_client_create(name=f"matrix-{role}", role=role)
+    _row, plain = api_services.api_token_issue(client=api_client)
+    return api_client.user, Client(), {"Authorization": f"Bearer {plain}"}
+
+
+def _session(user: User) -> tuple[User, Client, dict[str, str]]:
+    client = Client()
+    client.force_login(user)
+    return user, client, {}
+
+
+@pytest.fixture
+def ways_in(dispatcher, agent, supervisor, alice, bob) -> dict[str, tuple]:
+    admin = User.objects.create_superuser("root", password="pw-root-admin")
+    return {
+        "admin": _session(admin), "agent": _session(agent),
+        "supervisor": _session(supervisor), "dispatcher": _session(dispatcher),
+        "technician": _session(alice.user), "other technician": _session(bob.user),
+        "call-centre API client": _token(ClientRole.CALL_CENTRE),
+        "reporting API client": _token(ClientRole.REPORTING),
+    }
+
+
+def _fill(value: Any, complaint: Complaint) -> Any:
+    if isinstance(value, str):
+        filled = value.format(pk=complaint.pk, order=complaint.order_id)
+        return int(filled) if value == "{order}" else filled
+    return value
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e.name for e in ENDPOINTS])
+def test_the_role_matrix(endpoint, ways_in, completed_order, record):
+    # R51, R41: each role gets exactly the endpoints of its work
+    assert set(ALLOWED) == set(ways_in)
+    wrong = []
+    for role, (_user, client, headers) in ways_in.items():
+        complaint = record(completed_order)
+        url = _fill(endpoint.url, complaint)
+        if endpoint.method == "get":
+            response = client.get(url, headers=headers)
+        else:
+            body = {k: _fill(v, complaint) for k, v in (endpoint.body or {}).items()}
+            response = client.post(url, body, content_type="application/json",
+                                   headers={**headers,
+                                            "Idempotency-Key": f"{role}{url}".replace(" ", "-")})
+        allowed = endpoint.name in ALLOWED[role]
+        # Let in: anything but a refusal (a rule may still say no: the order of an earlier
+        # role's rework is no longer completed); an admin page's 302 is the login page.
+        ok = response.status_code not in (302, 401, 403, 404)
+        assert response.status_code < 500, (role, response.content[:300])
+        if ok != allowed:
+            wrong.append(f"{role}: {response.status_code}")
+        if not allowed:
+            assert COMPLAINT_TEXT not in response.content.decode(errors="replace"), role
+    assert not wrong, f"{endpoint.name}: {wrong}"
