@@ -1,10 +1,11 @@
-"""The ledger listens (fieldops.bus): SLA breaches and the lifecycle's missed appointments
-become entries in the transaction that caused them (R53). Nothing here is called by the
-lifecycle or the SLA engine."""
+"""The ledger listens (fieldops.bus): SLA breaches, the lifecycle's missed appointments and
+failed quality inspections (R52) become entries in the transaction that caused them (R53).
+Nothing here is called by the lifecycle, the SLA engine or quality."""
 
 from __future__ import annotations
 
 from fieldops import bus
+from quality.events import InspectionFailed
 from sla.events import BreachesExempted, TimerStepped
 from sla.exemptions import Exemption
 from workorders.events import OrderAction, OrderEvent
@@ -34,7 +35,13 @@ def exemptions_to_reversals(event: BreachesExempted) -> None:
                      reason=exemption.decision_reason or exemption.reason)
 
 
+def inspections_to_entries(event: InspectionFailed) -> None:
+    """R52 → R53: a failed inspection, once."""
+    record_entries(sources.from_failed_inspection(event))
+
+
 def register() -> None:
+    bus.subscribe(InspectionFailed, inspections_to_entries)
     bus.subscribe(TimerStepped, breaches_to_entries)
     bus.subscribe(BreachesExempted, exemptions_to_reversals)
     bus.subscribe(OrderEvent, misses_to_entries)

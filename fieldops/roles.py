@@ -14,6 +14,8 @@ DISPATCHER = "dispatcher"
 TECHNICIAN = "technician"
 CALL_CENTRE = "call_centre"
 SUPERVISOR = "supervisor"
+#: 质量巡视: works the inspection list (R52); supervisors may do the same.
+INSPECTOR = "inspector"
 #: Read-only API clients (reporting tools): everything visible, phone numbers masked (R40).
 REPORTING = "reporting"
 
@@ -43,6 +45,17 @@ _READ_ALL = [
     "inventory.view_device", "inventory.view_devicemovement", "inventory.view_devicemodel",
     "inventory.view_materialitem", "inventory.view_materialnorm", "inventory.view_vanstock",
     "inventory.view_materialuse", "inventory.view_normreview",
+]
+
+#: Working the inspection list (R52).
+_INSPECTION = [
+    "quality.view_inspection",
+    "quality.add_inspection",
+    "quality.decide_inspection",
+    "quality.view_signal",
+    "quality.view_qualityrecord",
+    "quality.view_samplingrun",
+    "workorders.reopen_rework",
 ]
 
 ROLES: dict[str, list[str]] = {
@@ -89,7 +102,14 @@ ROLES: dict[str, list[str]] = {
         "visits.change_checklistpolicy",
         "visits.view_testrangepolicy",
         "visits.change_testrangepolicy",
+        # 质量巡视 (R52): the inspection list, its policy, pass or fail (a fail reopens
+        # rework, R31).
+        *_INSPECTION,
+        "quality.view_inspectionpolicy",
+        "quality.change_inspectionpolicy",
     ],
+    # 质量巡视: reads everything, phone numbers masked (R40), and works the inspections.
+    INSPECTOR: [*_READ_ALL, *_INSPECTION, "quality.view_inspectionpolicy"],
     # Reporting clients of the API: read only, phone numbers masked (R40).
     REPORTING: [*_READ_ALL],
 }

@@ -154,6 +154,9 @@ def reference_data(db: Any) -> None:
         import_module("visits.migrations.0002_seed_policies").seed(apps, None)
     if not apps.get_model("assessment", "AssessmentRule").objects.exists():
         import_module("assessment.migrations.0002_append_only_roles_policy").seed(apps, None)
+    # The default inspection policy (R52).
+    if not apps.get_model("quality", "InspectionPolicy").objects.exists():
+        import_module("quality.migrations.0002_roles_policy").seed(apps, None)
 
 
 @pytest.fixture
@@ -202,6 +205,11 @@ def agent(reference_data: None) -> User:
 @pytest.fixture
 def supervisor(reference_data: None) -> User:
     return _user("sam", roles.SUPERVISOR, staff=True, full_name="Sam Banzhang")
+
+
+@pytest.fixture
+def inspector(reference_data: None) -> User:
+    return _user("ivy", roles.INSPECTOR, staff=True, full_name="Ivy Zhijian")
 
 
 @pytest.fixture
