@@ -44,27 +44,30 @@ def completions(day: dt.date) -> list[Completed]:
     return [Completed(*row) for row in rows]
 
 
-def allocate(counts: dict[int | None, int], percent: Decimal, at_least: int) -> dict[int | None,
-                                                                                      int]:
-    """How many orders of each technician go into an area's sample: the area's share
-    (``percent`` of all, rounded up), at least ``at_least`` each (never more than they
-    completed), the rest by largest remainder."""
+def allocate(counts: dict[int | None, int], percent: Decimal,
+             at_least: int) -> dict[int | None, int]:
+    """How many orders of each technician go into an area's sample: first the minimum for
+    everyone (never more than they completed), then the rest of the area's share
+    (``percent`` of all, rounded up) to those whose own share exceeds the minimum, whole
+    parts first and then by largest remainder."""
     rate = float(percent) / 100
     total = sum(counts.values())
-    if total == 0 or (rate <= 0 and at_least <= 0):
-        return dict.fromkeys(counts, 0)
-    target = math.ceil(rate * total - 1e-9)
-    share = {t: min(n, max(at_least, math.floor(rate * n))) for t, n in counts.items()}
-    missing = target - sum(share.values())
-    if missing > 0:
-        by_remainder = sorted(counts, key=lambda t: (-(rate * counts[t] - math.floor(
-            rate * counts[t])), -(counts[t]), str(t)))
-        for t in by_remainder:
-            if missing <= 0:
-                break
-            if share[t] < counts[t]:
-                share[t] += 1
-                missing -= 1
+    share = {t: min(n, at_least) for t, n in counts.items()}
+    remaining = math.ceil(rate * total - 1e-9) - sum(share.values())
+    if remaining <= 0:
+        return share
+    extra = {t: min(max(rate * n - share[t], 0.0), n - share[t]) for t, n in counts.items()}
+    order = sorted(counts, key=lambda t: (-extra[t], str(t)))
+    for t in order:
+        whole = min(math.floor(extra[t]), remaining)
+        share[t] += whole
+        remaining -= whole
+    for t in sorted(counts, key=lambda t: (-(extra[t] - math.floor(extra[t])), str(t))):
+        if remaining <= 0:
+            break
+        if share[t] < counts[t]:
+            share[t] += 1
+            remaining -= 1
     return share
 
 
