@@ -50,7 +50,7 @@ def describe(kind: str, evidence: dict[str, Any]) -> str:
             "other": e.get("other_order", "-"), "other_at": _when(e.get("other_uploaded_at"))}
     if kind == "quick_completion":
         try:
-            kind_label = str(Kind(e.get("order_kind")).label)
+            kind_label = str(Kind(str(e.get("order_kind"))).label)
         except ValueError:
             kind_label = str(e.get("order_kind", ""))
         return _("Completed %(minutes)d minutes after checking in (checked in %(check_in)s, "

@@ -186,11 +186,11 @@ def _photos(by_id: dict[int, Completed], policies: Policies) -> list[Found]:
                                      "bits": widest_bits})
                 rows.extend(cursor.fetchall())
     else:
-        for row in PhotoHash.objects.filter(order_id__in=list(by_id)):
-            for m in phash.matches(row.value, exclude_order=row.order_id, since=since,
+        for hashed in PhotoHash.objects.filter(order_id__in=list(by_id)):
+            for m in phash.matches(hashed.value, exclude_order=hashed.order_id, since=since,
                                    until=until, max_bits=widest_bits):
-                rows.append((row.photo_id, row.order_id, row.kind, row.uploaded_at,
-                             m.order_id, m.kind, m.uploaded_at, m.bits))
+                rows.append((hashed.photo_id, hashed.order_id, hashed.kind,
+                             hashed.uploaded_at, m.order_id, m.kind, m.uploaded_at, m.bits))
     best: dict[int, tuple[Any, ...]] = {}
     for row in rows:
         _photo, order_id, _kind, _at, _other, _other_kind, other_at, bits = row

@@ -78,7 +78,9 @@ class DecisionForm(forms.Form):
 
     def __init__(self, *args: Any, checklist: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["failed_points"].choices = [(p, p) for p in checklist]
+        points = self.fields["failed_points"]
+        assert isinstance(points, forms.MultipleChoiceField)
+        points.choices = [(p, p) for p in checklist]
 
 
 @admin.register(Inspection)
