@@ -114,6 +114,9 @@ SELECT h.id, h.order_id, h.kind, h.v, h.v & 65535, (h.v >> 16) & 65535, (h.v >> 
 def measure(samples: int) -> dict[str, Any]:
     import datetime as dt
 
+    # The project's packages first: this file's folder (bench/) holds a quality.py too,
+    # and an installed copy of the project elsewhere must not be the one imported.
+    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
