@@ -1,11 +1,13 @@
 """The ledger listens (fieldops.bus): SLA breaches, the lifecycle's missed appointments and
-upheld complaints become entries in the transaction that caused them (R53). Nothing here is
-called by the lifecycle, the SLA engine or the complaints app."""
+upheld complaints (R51) and failed quality inspections (R52) become entries in the
+transaction that caused them (R53). Nothing here is called by the lifecycle, the SLA
+engine, the complaints app or quality."""
 
 from __future__ import annotations
 
 from complaints.events import ComplaintDecided
 from fieldops import bus
+from quality.events import InspectionFailed
 from sla.events import BreachesExempted, TimerStepped
 from sla.exemptions import Exemption
 from workorders.events import OrderAction, OrderEvent
@@ -40,7 +42,13 @@ def complaints_to_entries(event: ComplaintDecided) -> None:
     record_entries(sources.from_complaint(event))
 
 
+def inspections_to_entries(event: InspectionFailed) -> None:
+    """R52 → R53: a failed inspection, once."""
+    record_entries(sources.from_failed_inspection(event))
+
+
 def register() -> None:
+    bus.subscribe(InspectionFailed, inspections_to_entries)
     bus.subscribe(TimerStepped, breaches_to_entries)
     bus.subscribe(BreachesExempted, exemptions_to_reversals)
     bus.subscribe(OrderEvent, misses_to_entries)

@@ -19,9 +19,11 @@ from django.utils.translation import gettext as _
 from appointments.models import Appointment
 from complaints.events import ComplaintDecided
 from complaints.models import Complaint
+from quality.events import InspectionFailed
 from sla.events import TimerStep
 from sla.timers import Timer, TimerEventKind
 from workorders.events import OrderAction, OrderEvent
+from workorders.models import WorkOrder
 
 from .models import EntryKind
 from .services import NewEntry
@@ -128,3 +130,16 @@ def from_complaint(event: ComplaintDecided) -> list[NewEntry]:
     return [NewEntry(kind=EntryKind.COMPLAINT_UPHELD, technician_id=event.technician_id,
                      source_type="complaint", source_id=str(complaint.pk),
                      occurred_at=event.at, order_id=complaint.order_id, reason=reason)]
+def from_failed_inspection(event: InspectionFailed) -> list[NewEntry]:
+    """R52 → R53: a failed inspection is one entry for the technician who did the work,
+    keyed by the quality record (exactly once, whatever retries there are)."""
+    if event.technician_id is None:
+        return []
+    with translation.override(settings.LANGUAGE_CODE):
+        number = WorkOrder.number_for(event.order_id)
+        return [NewEntry(
+            kind=EntryKind.INSPECTION_FAILED, technician_id=event.technician_id,
+            source_type="inspection", source_id=str(event.record_id), occurred_at=event.at,
+            order_id=event.order_id,
+            reason=_("Order %(number)s failed its quality inspection: %(findings)s")
+            % {"number": number, "findings": event.findings.replace("\n", "; ")})]

@@ -21,6 +21,7 @@ from workorders.errors import NotPermitted, RuleViolation
 from workorders.events import OrderAction
 from workorders.lifecycle import lock_order, record_event
 from workorders.models import Customer, State, WorkOrder
+from workorders.services.rework import ReopenCause, work_order_reopen_rework
 
 from . import deadlines
 from .events import ComplaintDecided
@@ -282,17 +283,16 @@ def complaint_reopen_rework(*, complaint: Complaint, by: Any, reason: str) -> Wo
 def _reopen_rework(order: WorkOrder, by: Any, reason: str, *,
                    complaint: Complaint | None = None) -> WorkOrder:
     """The one place a complaint sends an order back to rework (R31). A completed or
-    survey-pending order goes through the survey loop's own transition; reopening a closed
-    order needs a transition of its own, which this product does not offer yet."""
+    survey-pending order goes through the survey loop's own transition; a closed order is
+    reopened (``reopen_rework``, the transition a failed inspection uses too)."""
     if order.state in REWORK_STATES:
         return work_order_start_rework(
             order=order, by=by, comment=reason,
             payload={"complaint": complaint.pk} if complaint is not None else {})
     if order.state == State.CLOSED:
-        raise RuleViolation(_("Order %(number)s is closed: reopening a closed order for "
-                              "rework is not available yet. Open a new repair order for the "
-                              "customer instead.") % {"number": order.number},
-                            field="order", rule="R31")
+        return work_order_reopen_rework(
+            order=order, by=by, reason=reason, cause=ReopenCause.COMPLAINT,
+            payload={"complaint": complaint.pk} if complaint is not None else {})
     raise RuleViolation(_("Order %(number)s is %(state)s: rework can be reopened only for a "
                           "completed order or one waiting for its survey.")
                         % {"number": order.number, "state": order.get_state_display()},

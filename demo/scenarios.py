@@ -67,7 +67,8 @@ def demo_signature(seed: int = 0) -> dict[str, Any]:
     draw.line(points, fill=(0, 0, 0, 255), width=6)
     out = io.BytesIO()
     img.save(out, format="PNG")
-    strokes = [[[x, y, 40 * i + rng.randint(0, 20)] for i, (x, y) in enumerate(points)]]
+    # Drawn at a hand's pace (R52 flags a signature drawn implausibly fast).
+    strokes = [[[x, y, 300 * i + rng.randint(0, 20)] for i, (x, y) in enumerate(points)]]
     return {"signature": out.getvalue(), "strokes": strokes}
 
 

@@ -14,6 +14,8 @@ DISPATCHER = "dispatcher"
 TECHNICIAN = "technician"
 CALL_CENTRE = "call_centre"
 SUPERVISOR = "supervisor"
+#: 质量巡视: works the inspection list (R52); supervisors may do the same.
+INSPECTOR = "inspector"
 #: Read-only API clients (reporting tools): everything visible, phone numbers masked (R40).
 REPORTING = "reporting"
 
@@ -45,6 +47,17 @@ _READ_ALL = [
     "inventory.view_materialuse", "inventory.view_normreview",
     # R47: the price list, the fee lines and the payments.
     "charges.view_priceitem", "charges.view_feeline", "charges.view_payment",
+]
+
+#: Working the inspection list (R52).
+_INSPECTION = [
+    "quality.view_inspection",
+    "quality.add_inspection",
+    "quality.decide_inspection",
+    "quality.view_signal",
+    "quality.view_qualityrecord",
+    "quality.view_samplingrun",
+    "workorders.reopen_rework",
 ]
 
 ROLES: dict[str, list[str]] = {
@@ -88,6 +101,8 @@ ROLES: dict[str, list[str]] = {
         "complaints.view_complaint",
         "complaints.handle_complaint",
         "complaints.view_complaintpolicy",
+        # R51, R31: a complaint about a closed visit reopens it for rework.
+        "workorders.reopen_rework",
     ],
     # 班长 / 主管: reads everything, phone numbers masked (R40).
     SUPERVISOR: [
@@ -117,7 +132,14 @@ ROLES: dict[str, list[str]] = {
         "outages.view_outage", "outages.view_outageorder", "outages.view_outageproposal",
         "outages.view_outagepolicy", "outages.change_outagepolicy",
         "outages.view_accessnode",
+        # 质量巡视 (R52): the inspection list, its policy, pass or fail (a fail reopens
+        # rework, R31).
+        *_INSPECTION,
+        "quality.view_inspectionpolicy",
+        "quality.change_inspectionpolicy",
     ],
+    # 质量巡视: reads everything, phone numbers masked (R40), and works the inspections.
+    INSPECTOR: [*_READ_ALL, *_INSPECTION, "quality.view_inspectionpolicy"],
     # Reporting clients of the API: read only, phone numbers masked (R40).
     REPORTING: [*_READ_ALL],
 }

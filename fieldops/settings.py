@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "charges",
     "sla",
     "complaints",
+    "quality",
     "notifications",
     "api",
     "dashboards",
@@ -523,6 +524,13 @@ CELERY_BEAT_SCHEDULE["dashboard-breaches"] = {
 CELERY_BEAT_SCHEDULE["assessment-close-month"] = {
     "task": "assessment.tasks.close_last_month",
     "schedule": env.float("ASSESSMENT_CLOSE_MONTH_SECONDS", default=86400.0),
+}
+
+# --- Quality inspection (R52) ---
+# Each finished day's sample and suspicion signals (once per day; missed days caught up).
+CELERY_BEAT_SCHEDULE["quality-sample"] = {
+    "task": "quality.tasks.sample_due_days",
+    "schedule": env.float("QUALITY_SAMPLE_SECONDS", default=3600.0),
 }
 
 # --- The dispatcher's console -------------------------------------------------------

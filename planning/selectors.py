@@ -4,6 +4,7 @@ last seen, and a line from each technician to the next order they hold."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Min, OuterRef, Q, Subquery
@@ -83,3 +84,15 @@ def map_data(*, now: dt.datetime | None = None) -> dict[str, Any]:
         centre = [(south + north) / 2, (west + east) / 2]
     return {"orders": orders, "technicians": technicians, "lines": lines, "centre": centre}
 
+
+
+def order_coordinates(order_ids: Iterable[int]) -> dict[int, tuple[float, float]]:
+    """Where the geocoder placed these orders' addresses (R52's check-in distance signal,
+    registered with ``quality.geo`` in ``apps.py``)."""
+    ids = list(order_ids)
+    found: dict[int, tuple[float, float]] = {}
+    for start in range(0, len(ids), 5000):
+        found.update({order_id: (lat, lon) for order_id, lat, lon in
+                      OrderLocation.objects.filter(order_id__in=ids[start:start + 5000])
+                      .values_list("order_id", "latitude", "longitude")})
+    return found

@@ -224,6 +224,12 @@ def _supersede_pending(order: WorkOrder, now: dt.datetime, *, reason: str) -> No
         status=CallbackStatus.CANCELLED, done_at=now, note=reason)
 
 
+def survey_superseded(*, order: WorkOrder, now: dt.datetime, reason: str) -> None:
+    """The order left the survey's path (reopened for rework, R52): its pending survey and
+    callback no longer count. Call inside the transaction that moved the order."""
+    _supersede_pending(order, now, reason=reason)
+
+
 def _rating(value: Any, field: str) -> int | None:
     if value in (None, ""):
         return None

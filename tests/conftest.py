@@ -149,6 +149,7 @@ def reference_data(db: Any) -> None:
     if not SlaPolicy.objects.exists():
         import_module("sla.migrations.0002_default_calendars").create(apps, None)
         import_module("sla.migrations.0004_default_policies").create(apps, None)
+        import_module("sla.migrations.0013_reopen_rework").add(apps, None)
         import_module("sla.migrations.0014_outage_pauses").add(apps, None)  # R54
     # The visit's checklist and test ranges (R43-R49) and the ledger's policy (R53).
     if not apps.get_model("visits", "TestRangePolicy").objects.exists():
@@ -160,6 +161,11 @@ def reference_data(db: Any) -> None:
     # The complaint deadlines per tier (R51).
     if not apps.get_model("complaints", "ComplaintPolicy").objects.exists():
         import_module("complaints.migrations.0002_policies_roles").seed(apps, None)
+
+
+    # The default inspection policy (R52).
+    if not apps.get_model("quality", "InspectionPolicy").objects.exists():
+        import_module("quality.migrations.0002_roles_policy").seed(apps, None)
 
 
 @pytest.fixture
@@ -208,6 +214,11 @@ def agent(reference_data: None) -> User:
 @pytest.fixture
 def supervisor(reference_data: None) -> User:
     return _user("sam", roles.SUPERVISOR, staff=True, full_name="Sam Banzhang")
+
+
+@pytest.fixture
+def inspector(reference_data: None) -> User:
+    return _user("ivy", roles.INSPECTOR, staff=True, full_name="Ivy Zhijian")
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ PERM_INTAKE = "workorders.intake_workorder"
 PERM_CANCEL = "workorders.cancel_workorder"
 PERM_FIELDWORK = "workorders.perform_fieldwork"
 PERM_VIEW_ALL = "workorders.view_all_workorders"
+#: R52 (R51): send a completed or closed order back for rework (R31).
+PERM_REOPEN_REWORK = "workorders.reopen_rework"
 #: R40: may see customers' full phone numbers.
 PERM_VIEW_PII = "workorders.view_customer_pii"
 

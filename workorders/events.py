@@ -70,6 +70,7 @@ class OrderAction(models.TextChoices):
     START_REWORK = "start_rework", _("Customer not satisfied")
     REASSIGN_REWORK = "reassign_rework", _("Reassign rework")
     RESOLVE_REWORK = "resolve_rework", _("Complaint resolved")
+    REOPEN_REWORK = "reopen_rework", _("Reopened for rework")  # R52 (R51)
     # The whole visit (R43-R49): facts recorded by the visit's phases while on site
     RECORD_VISIT_STEP = "record_visit_step", _("Visit step recorded")
     RECORD_TEST_RESULT = "record_test_result", _("Test result recorded")

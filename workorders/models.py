@@ -30,6 +30,7 @@ from .access import (
     PERM_CANCEL,
     PERM_DISPATCH,
     PERM_INTAKE,
+    PERM_REOPEN_REWORK,
     is_order_technician,
 )
 from .events import OrderAction
@@ -256,6 +257,7 @@ class WorkOrder(ConcurrentTransitionMixin, models.Model):
             ("perform_fieldwork", _("Can do field work on own orders")),
             ("view_customer_pii", _("Can see customers' full phone numbers")),
             ("view_all_workorders", _("Can see every work order (read only)")),
+            ("reopen_rework", _("Can send a finished order back for rework (R31, R52)")),
         ]
 
     def __str__(self) -> str:
@@ -438,6 +440,15 @@ class WorkOrder(ConcurrentTransitionMixin, models.Model):
                 custom={"label": _("Customer not satisfied"), "rule": "R31"})
     def start_rework(self) -> None:
         self.rework_round += 1
+
+    @transition(field=state, source=[S.COMPLETED, S.SURVEY_PENDING, S.CLOSED],
+                target=S.REWORK, permission=PERM_REOPEN_REWORK,
+                custom={"label": _("Reopen for rework"), "rule": "R31, R52"})
+    def reopen_rework(self) -> None:
+        """R52: a failed inspection (or an upheld complaint, R51) sends a finished order
+        back to its technician for rework (R31), as an unsatisfied survey answer does."""
+        self.rework_round += 1
+        self.closed_at = None
 
     @transition(field=state, source=S.REWORK, target=S.REWORK, permission=PERM_DISPATCH,
                 custom={"label": _("Reassign rework"), "rule": "R33"})

@@ -9,10 +9,11 @@ from . import (
     inventory,
     orders,
     outages,
+    quality,
     technicians,
     visits,
 )
 
 __all__ = ["appointments", "assessment", "charges", "exemptions", "inventory", "orders",
-           "outages",
+           "outages", "quality",
            "technicians", "visits"]

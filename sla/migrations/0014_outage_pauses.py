@@ -37,5 +37,5 @@ def remove(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("sla", "0012_exemption_roles")]
+    dependencies = [("sla", "0013_reopen_rework")]
     operations = [migrations.RunPython(add, remove)]

@@ -17,7 +17,6 @@ from complaints.models import (
     ContactKind,
     DeadlineStatus,
 )
-from complaints.services import _reopen_rework
 from fieldops import bus
 from workorders.errors import NotPermitted, RuleViolation
 from workorders.events import OrderAction
@@ -197,13 +196,16 @@ def test_a_complaint_about_a_completed_order_reopens_rework(completed_order, rec
     assert event.payload["complaint"] == complaint.pk
 
 
-def test_reopening_a_closed_order_is_refused_for_now(make_order, alice, agent, at_t0):
-    # R31: a closed order needs its own reopening transition
+def test_a_complaint_about_a_closed_order_reopens_it_for_rework(make_order, alice, agent,
+                                                                 record, at_t0):
+    # R51, R31: a closed order goes back to its technician through reopen_rework
     order = make_order(State.CLOSED, technician=alice)
-    with translation.override("en"), pytest.raises(RuleViolation) as refused:
-        _reopen_rework(order, agent, "返工")
-    assert refused.value.field == "order" and "closed" in refused.value.message
-    assert WorkOrder.objects.get(pk=order.pk).state == State.CLOSED
+    complaint = record(order)
+    reopened = services.complaint_reopen_rework(complaint=complaint, by=agent,
+                                                reason="光猫掉线仍未解决")
+    assert reopened.state == State.REWORK and reopened.technician_id == alice.pk
+    event = WorkOrderEvent.objects.get(order=order, action=OrderAction.REOPEN_REWORK)
+    assert event.payload["complaint"] == complaint.pk and event.reason == "光猫掉线仍未解决"
 
 
 def test_reopening_an_order_still_in_the_field_is_refused(make_order, alice, agent, record,

@@ -86,6 +86,8 @@ FIRE: dict[str, Caller] = {
     "start_rework": lambda o, p: survey_services.work_order_record_survey(order=o, by=p["agent"],
                                                                    satisfied=False,
                                                                    comment="still slow"),
+    "reopen_rework": lambda o, p: services.work_order_reopen_rework(
+        order=o, by=p["supervisor"], cause="inspection", reason="no ONU at the address"),
     "reassign_rework": lambda o, p: survey_services.work_order_reassign_rework(
         order=o, by=p["dispatcher"], technician=p["carol"], reason="second round"),
     "resolve_rework": lambda o, p: survey_services.work_order_resolve_rework(
@@ -118,11 +120,12 @@ def test_every_declared_transition_has_a_service_path():
 
 
 @pytest.fixture
-def people(dispatcher, agent, alice, east):
+def people(dispatcher, agent, alice, east, supervisor):
     from tests.conftest import make_technician
 
     carol = make_technician("carol", areas=[east], full_name="Carol Zhao")
-    return {"dispatcher": dispatcher, "agent": agent, "alice": alice, "carol": carol}
+    return {"dispatcher": dispatcher, "agent": agent, "alice": alice, "carol": carol,
+            "supervisor": supervisor}
 
 
 def _order_in(make_order, state: str, alice) -> WorkOrder:

@@ -7,7 +7,8 @@
   can't finish (R24), the abnormal order's callback (R19).
 - ``report``: photos (R23), consent (R22), the report (R25, R27) and completion.
 - ``signoff``: the customer's signature and sign-off code (R26).
-- survey and rework (R29-R33): ``surveys.services``.
+- survey and rework (R29-R33): ``surveys.services``; ``rework``: a finished order
+  reopened for rework by a failed inspection (R52) or an upheld complaint (R51).
 - ``cancel``: the customer withdraws the request (step 14).
 
 The common machinery (lock, guard, transition, save, log and publish the event) is
@@ -32,6 +33,7 @@ from .report import (
     work_order_record_consent,
     work_order_save_report,
 )
+from .rework import ReopenCause, work_order_reopen_rework
 from .signoff import work_order_customer_sign_off, work_order_send_sign_off_code
 from .visit import (
     ABNORMAL_AFTER_CUSTOMER_MISSES,
@@ -48,6 +50,7 @@ from .visit import (
 
 __all__ = [
     "ABNORMAL_AFTER_CUSTOMER_MISSES",
+    "ReopenCause",
     "customer_merge",
     "work_order_accept",
     "work_order_add_photo",
@@ -66,6 +69,7 @@ __all__ = [
     "work_order_nobody_home",
     "work_order_reassign",
     "work_order_record_consent",
+    "work_order_reopen_rework",
     "work_order_report_cant_finish",
     "work_order_report_no_resources",
     "work_order_resolve_remotely",
