@@ -268,6 +268,12 @@ class ReassignSerializer(StrictSerializer):
     reason = FreeTextField(max_length=2000)
 
 
+class UnassignSerializer(StrictSerializer):
+    """R4: take the order off its technician, back to the queue."""
+
+    reason = FreeTextField(max_length=2000)
+
+
 class ResumeSerializer(StrictSerializer):
     reason = FreeTextField(max_length=2000, required=False, allow_blank=True, default="")
 

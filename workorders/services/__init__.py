@@ -1,6 +1,6 @@
 """Every write to a work order goes through a service function, by lifecycle phase.
 
-- ``intake``: take the order (R1, R3), dispatch and reassign (R4), accept and check
+- ``intake``: take the order (R1, R3), dispatch, reassign and unassign (R4), accept and check
   resources (R5, R6), resolve remotely (R2).
 - contact and booking (R7-R12, R15, R16, R19): ``appointments.services``.
 - ``visit``: kit (R20, R21), on the way (R13), check-in (R17), nobody home (R18, R19),
@@ -23,6 +23,7 @@ from .intake import (
     work_order_create,
     work_order_dispatch,
     work_order_reassign,
+    work_order_unassign,
     work_order_report_no_resources,
     work_order_resolve_remotely,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "work_order_leave_note",
     "work_order_nobody_home",
     "work_order_reassign",
+    "work_order_unassign",
     "work_order_record_consent",
     "work_order_report_cant_finish",
     "work_order_report_no_resources",
