@@ -26,6 +26,7 @@ from rest_framework import serializers
 
 from fieldops.rawsql import plan_for, typed
 from inventory import selectors as inventory
+from planning.eta import order_eta
 from technicians.models import Area, Technician
 from visits.selectors import visit_record
 from workorders.access import order_visibility
@@ -275,7 +276,7 @@ class OrderDetail:
     """The order as ``WorkOrderDetailSerializer`` reads it: the order's own attributes, and
     alongside them what this caller may do now, the current appointment and the SLA."""
 
-    __slots__ = ("actions", "allowed_actions", "appointment", "checklist", "equipment",
+    __slots__ = ("actions", "allowed_actions", "appointment", "checklist", "equipment", "eta",
                  "materials", "order", "sla", "test_results")
 
     def __init__(self, order: WorkOrder, *, allowed: list[str],
@@ -285,6 +286,7 @@ class OrderDetail:
         self.actions = actions
         self.appointment = selectors.current_appointment(order)
         self.sla = sla.order_sla(order)
+        self.eta = order_eta(order)  # "where is my technician"
         # R45, R46: recorded on site only; an accepted order has never been visited (no
         # transition leads back to it), so intake's answer reads nothing more.
         visited = order.state != State.ACCEPTED

@@ -670,6 +670,20 @@ class TestResultSerializer(serializers.Serializer):
     recorded_at = serializers.DateTimeField()
 
 
+class EtaSerializer(serializers.Serializer):
+    """When the technician should be at the door ("where is my technician"; ``planning.eta``)."""
+
+    # "from" is a Python keyword: declared through the class namespace.
+    locals()["from"] = serializers.DateTimeField(
+        source="start", help_text=_("Earliest expected arrival."))
+    to = serializers.DateTimeField(source="end", help_text=_("Latest expected arrival."))
+    source = serializers.ChoiceField(
+        choices=["en_route", "plan", "booking"],
+        help_text=_("What the estimate rests on: en_route (the technician's position on the "
+                    "way and the distance), plan (the dispatcher's planned start), booking "
+                    "(the booked window)."))
+
+
 class WorkOrderDetailSerializer(serializers.Serializer):
     """The order as the caller may see it (R40: phones masked unless the role needs them)."""
 
@@ -697,6 +711,9 @@ class WorkOrderDetailSerializer(serializers.Serializer):
     notes = serializers.CharField()
     technician = TechnicianSerializer(allow_null=True)
     appointment = AppointmentSerializer(allow_null=True)
+    eta = EtaSerializer(allow_null=True, help_text=_(
+        "Estimated arrival window while the technician is still to come (R13, R14); null "
+        "before dispatch, once on site and after."))
     parked_until = serializers.DateField(allow_null=True)
     customer_missed_bookings = serializers.IntegerField()
     our_missed_appointments = serializers.IntegerField()

@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import callbacks, devices, views
+from . import callbacks, dayplans, devices, views
 from .errors import not_found_view
 
 app_name = "api"
@@ -32,6 +32,10 @@ urlpatterns = [
          name="callback-result"),
     path("callbacks/<int:pk>/not-reached/", callbacks.CallbackNotReachedView.as_view(),
          name="callback-not-reached"),
+    path("day-plans/", dayplans.DayPlanCollectionView.as_view(), name="day-plans"),
+    path("day-plans/<int:pk>/", dayplans.DayPlanDetailView.as_view(), name="day-plan"),
+    path("day-plans/<int:pk>/accept/", dayplans.DayPlanAcceptView.as_view(),
+         name="day-plan-accept"),
     path("devices/", devices.DeviceSearchView.as_view(), name="devices"),
     path("areas/", views.AreaListView.as_view(), name="areas"),
     path("technicians/", views.TechnicianListView.as_view(), name="technicians"),

@@ -135,9 +135,10 @@ ALL_STEPS: list[Step] = [
          when=("confirm_kit",),
          run=lambda o, u, d, r: services.work_order_confirm_kit(order=o, by=u,
                                                                 items=d["items"])),
-    Step("depart", gettext_lazy("On my way"), "R13", f.ConfirmForm, one_tap=True,
+    Step("depart", gettext_lazy("On my way"), "R13", f.DepartForm, one_tap=True,
          style="primary", when=("depart",),
-         run=lambda o, u, d, r: services.work_order_depart(order=o, by=u)),
+         run=lambda o, u, d, r: services.work_order_depart(
+             order=o, by=u, latitude=d.get("latitude"), longitude=d.get("longitude"))),
     Step("check-in", gettext_lazy("Check in"), "R17", f.CheckInForm,
          template="tech/check_in.html", style="primary", when=("check_in",),
          run=lambda o, u, d, r: services.work_order_check_in(

@@ -23,9 +23,9 @@ from .intake import (
     work_order_create,
     work_order_dispatch,
     work_order_reassign,
-    work_order_unassign,
     work_order_report_no_resources,
     work_order_resolve_remotely,
+    work_order_unassign,
 )
 from .report import (
     work_order_add_photo,
@@ -66,7 +66,6 @@ __all__ = [
     "work_order_leave_note",
     "work_order_nobody_home",
     "work_order_reassign",
-    "work_order_unassign",
     "work_order_record_consent",
     "work_order_report_cant_finish",
     "work_order_report_no_resources",
@@ -74,4 +73,5 @@ __all__ = [
     "work_order_return_from_abnormal",
     "work_order_save_report",
     "work_order_send_sign_off_code",
+    "work_order_unassign",
 ]
