@@ -671,7 +671,9 @@ class TestResultSerializer(serializers.Serializer):
 
 
 class EtaSerializer(serializers.Serializer):
-    """When the technician should be at the door ("where is my technician"; ``planning.eta``)."""
+    """When the technician should be at the door ("where is my technician")."""
+
+    # Computed by planning.eta.
 
     # "from" is a Python keyword: declared through the class namespace.
     locals()["from"] = serializers.DateTimeField(
