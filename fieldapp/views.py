@@ -38,6 +38,7 @@ from assessment import services as ledger_services
 from assessment.models import EntryKind
 from fieldops import clock
 from fieldops.wording import plain
+from notifications import push_views
 from sla import force_majeure
 from surveys import services as survey_services
 from technicians.models import AreaType
@@ -258,7 +259,10 @@ def today(request: HttpRequest) -> HttpResponse:
     rows = [{"order": o, "clock": appointment_selectors.order_clock(o, now=now),
              "changes": appointment_selectors.open_change_requests(o).count()}
             for o in orders]
-    return render(request, "tech/today.html", {"rows": rows, "now": now})
+    # Web Push: a new assignment reaches the phone with the page closed (R4; the outbox's
+    # push channel). The button shows only when the server has VAPID keys.
+    return render(request, "tech/today.html", {"rows": rows, "now": now,
+                                               "push_key": push_views.public_key()})
 
 
 # --- My assessment (R53) ---------------------------------------------------------------
