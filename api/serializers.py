@@ -679,7 +679,8 @@ class EtaSerializer(serializers.Serializer):
     locals()["from"] = serializers.DateTimeField(
         source="start", help_text=_("Earliest expected arrival."))
     to = serializers.DateTimeField(source="end", help_text=_("Latest expected arrival."))
-    source = serializers.ChoiceField(
+    # "source" would shadow Field.source: declared the same way.
+    locals()["source"] = serializers.ChoiceField(
         choices=["en_route", "plan", "booking"],
         help_text=_("What the estimate rests on: en_route (the technician's position on the "
                     "way and the distance), plan (the dispatcher's planned start), booking "

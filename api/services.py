@@ -211,7 +211,7 @@ def order_action_idempotent(*, user: Any, key: str, request_fingerprint: str,
 
 
 def _at_most_once(*, user: Any, key: str, request_fingerprint: str, status: int,
-                  act: Callable[[], tuple[dict[str, Any], int]],
+                  act: Callable[[], tuple[dict[str, Any], int | None]],
                   on_conflict: Callable[[], None] = lambda: None) -> IdempotentResult:
     """``act`` (the write and its answer), its R40 read records and the key row with the
     answer in one transaction, the key row last. The key is not looked up first: a new key

@@ -92,12 +92,13 @@ def _on_the_way(order: WorkOrder, now: dt.datetime, cfg: dict[str, Any],
     departed = (WorkOrderEvent.objects
                 .filter(order=order, action=OrderAction.DEPART).order_by("-at", "-pk")
                 .values_list("at", flat=True).first())
-    if place is None or departed is None:
+    technician = order.technician_id
+    if place is None or departed is None or technician is None:
         return None
     ranking = ranking_settings()
     since = now - dt.timedelta(hours=float(ranking["position_max_age_hours"]))
     seen = (TechnicianPosition.objects
-            .filter(technician_id=order.technician_id, at__gte=since, at__lte=now)
+            .filter(technician_id=technician, at__gte=since, at__lte=now)
             .order_by("-at", "-pk").first())
     if seen is None:
         return None
