@@ -28,6 +28,7 @@ from charges import selectors as charges
 from fieldops.rawsql import plan_for, typed
 from inventory import selectors as inventory
 from outages.selectors import order_outage
+from planning.eta import order_eta
 from technicians.models import Area, Technician
 from visits.selectors import visit_record
 from workorders.access import order_visibility
@@ -288,7 +289,7 @@ class OrderDetail:
     alongside them what this caller may do now, the current appointment and the SLA."""
 
     __slots__ = ("actions", "allowed_actions", "appointment", "charges", "checklist",
-                 "equipment", "materials", "order", "outage", "sign_off", "sla",
+                 "equipment", "eta", "materials", "order", "outage", "sign_off", "sla",
                  "test_results")
 
     def __init__(self, order: WorkOrder, *, allowed: list[str],
@@ -301,6 +302,7 @@ class OrderDetail:
         # R54: the known outage of a repair ("known outage, ETA 16:00"); at intake the
         # outages' handler left its match on the order, so nothing more is read.
         self.outage = order_outage(order)
+        self.eta = order_eta(order)  # "where is my technician"
         # R45, R46: recorded on site only; an accepted order has never been visited (no
         # transition leads back to it), so intake's answer reads nothing more.
         visited = order.state != State.ACCEPTED

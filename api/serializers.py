@@ -271,6 +271,12 @@ class ReassignSerializer(StrictSerializer):
     reason = FreeTextField(max_length=2000)
 
 
+class UnassignSerializer(StrictSerializer):
+    """R4: take the order off its technician, back to the queue."""
+
+    reason = FreeTextField(max_length=2000)
+
+
 class ResumeSerializer(StrictSerializer):
     reason = FreeTextField(max_length=2000, required=False, allow_blank=True, default="")
 
@@ -717,6 +723,21 @@ class SignOffSerializer(serializers.Serializer):
         "The signature and everything it covers (the report, photos, serials, materials, "
         "checklist, test results, charges) are unchanged since signing; false means a "
         "record was altered afterwards."))
+class EtaSerializer(serializers.Serializer):
+    """When the technician should be at the door ("where is my technician")."""
+
+    # Computed by planning.eta.
+
+    # "from" is a Python keyword: declared through the class namespace.
+    locals()["from"] = serializers.DateTimeField(
+        source="start", help_text=_("Earliest expected arrival."))
+    to = serializers.DateTimeField(source="end", help_text=_("Latest expected arrival."))
+    # "source" would shadow Field.source: declared the same way.
+    locals()["source"] = serializers.ChoiceField(
+        choices=["en_route", "plan", "booking"],
+        help_text=_("What the estimate rests on: en_route (the technician's position on the "
+                    "way and the distance), plan (the dispatcher's planned start), booking "
+                    "(the booked window)."))
 
 
 class WorkOrderDetailSerializer(serializers.Serializer):
@@ -746,6 +767,9 @@ class WorkOrderDetailSerializer(serializers.Serializer):
     notes = serializers.CharField()
     technician = TechnicianSerializer(allow_null=True)
     appointment = AppointmentSerializer(allow_null=True)
+    eta = EtaSerializer(allow_null=True, help_text=_(
+        "Estimated arrival window while the technician is still to come (R13, R14); null "
+        "before dispatch, once on site and after."))
     parked_until = serializers.DateField(allow_null=True)
     customer_missed_bookings = serializers.IntegerField()
     our_missed_appointments = serializers.IntegerField()

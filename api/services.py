@@ -197,7 +197,7 @@ def work_order_create_idempotent(
 
 
 def order_action_idempotent(*, user: Any, key: str, request_fingerprint: str,
-                            order_id: int, act: Callable[[], dict[str, Any]],
+                            order_id: int | None, act: Callable[[], dict[str, Any]],
                             status: int = 200) -> IdempotentResult:
     """An order action (dispatch, reassign, cancel ...) at most once per ``key``: the
     action, its R40 read records and the key row with the answer are one transaction.

@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import callbacks, complaints, devices, views
+from . import callbacks, complaints, dayplans, devices, views
 from .errors import not_found_view
 
 app_name = "api"
@@ -36,6 +36,10 @@ urlpatterns = [
     path("complaints/<int:pk>/", complaints.ComplaintDetailView.as_view(), name="complaint"),
     *[path(f"complaints/<int:pk>/{name}/", view.as_view(), name=f"complaint-{name}")
       for name, view in complaints.COMPLAINT_ACTIONS.items()],
+    path("day-plans/", dayplans.DayPlanCollectionView.as_view(), name="day-plans"),
+    path("day-plans/<int:pk>/", dayplans.DayPlanDetailView.as_view(), name="day-plan"),
+    path("day-plans/<int:pk>/accept/", dayplans.DayPlanAcceptView.as_view(),
+         name="day-plan-accept"),
     path("devices/", devices.DeviceSearchView.as_view(), name="devices"),
     path("areas/", views.AreaListView.as_view(), name="areas"),
     path("technicians/", views.TechnicianListView.as_view(), name="technicians"),

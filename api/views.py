@@ -72,6 +72,7 @@ def _problems(*codes: int) -> dict[Any, Any]:
         404: _lazy("No such order (or not visible to you)."),
         409: _lazy("Not possible in the order's current state, or changed concurrently."),
         412: _lazy("If-Match does not match the order's current version."),
+        428: _lazy("Send If-Match with the version you last read."),
         413: _lazy("Body larger than the limit."),
         415: _lazy("Send application/json."),
         422: _lazy("A rule of the service refuses the request (see rule and errors)."),
@@ -89,6 +90,10 @@ IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
     description=_lazy("The ETag (version) you last read; the action is refused with 412 if "
                       "the order changed since."))
+IF_MATCH_REQUIRED = OpenApiParameter(
+    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
+    description=_lazy("The ETag (version) you last read; required (428 without it), and the "
+                      "request is refused with 412 if the order changed since."))
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": 255,
                         "pattern": KEY_REGEX},
@@ -155,6 +160,9 @@ class Action:
     perm: str | None = None
     summary: str = ""
     rule: str = ""
+    #: If-Match is required (428 without it): a change that takes something away from
+    #: someone must be made on the state the caller saw.
+    if_match_required: bool = False
 
 
 ACTIONS: dict[str, Action] = {
@@ -182,6 +190,13 @@ ACTIONS: dict[str, Action] = {
         summary="Hand the order to another technician, with the reason (R4).",
         run=lambda o, by, d: services.work_order_reassign(
             order=o, by=by, technician=d["technician"], reason=d["reason"])),
+    "unassign": Action(
+        ("unassign",), s.UnassignSerializer, perm=PERM_DISPATCH, rule="R4",
+        if_match_required=True,
+        summary="Take a dispatched or accepted order off its technician, back to the queue "
+                "(R4); If-Match is required.",
+        run=lambda o, by, d: services.work_order_unassign(order=o, by=by,
+                                                          reason=d["reason"])),
     "resume": Action(
         ("resume",), s.ResumeSerializer, rule="R12",
         summary="Resume a parked order (R12); the SLA clock runs again.",
@@ -454,10 +469,12 @@ def _action_view(name: str, action: Action) -> type[ApiView]:
 
         @extend_schema(
             operation_id=f"work_orders_{name.replace('-', '_')}",
-            parameters=[ORDER_ID, IF_MATCH, ACTION_IDEMPOTENCY_KEY, ETAG,
-                        ACTION_REPLAYED],
+            parameters=[ORDER_ID, IF_MATCH_REQUIRED if action.if_match_required else IF_MATCH,
+                        ACTION_IDEMPOTENCY_KEY, ETAG, ACTION_REPLAYED],
             request=action.serializer,
-            responses={200: s.WorkOrderDetailSerializer, **_problems(*WRITE_ERRORS)},
+            responses={200: s.WorkOrderDetailSerializer,
+                       **_problems(*WRITE_ERRORS, *((428,) if action.if_match_required
+                                                   else ()))},
             summary=action.summary)
         def post(self, request: Request, pk: int) -> Response:
             user = request.user
@@ -468,6 +485,8 @@ def _action_view(name: str, action: Action) -> type[ApiView]:
                                        % {"action": name})
             data = _ensure_dict(request.data)
             key = _idempotency_key(request)
+            if action.if_match_required:
+                require_if_match(request)
             form = action.serializer(data=data)
             form.is_valid(raise_exception=True)
             where = f"api:{name}"
@@ -507,6 +526,14 @@ def _action_view(name: str, action: Action) -> type[ApiView]:
     OrderActionView.__name__ = f"{name.title().replace('-', '')}View"
     OrderActionView.__qualname__ = OrderActionView.__name__
     return OrderActionView
+
+
+def require_if_match(request: Request) -> None:
+    """428 when the caller did not say which version it acts on."""
+    if _if_match(request) is None:
+        raise ApiProblem(428, "precondition_required",
+                         _("Send If-Match with the ETag you last read (e.g. \"3\"), so a "
+                           "change made meanwhile is not overwritten."))
 
 
 def _with_version(order: WorkOrder, request: Request) -> WorkOrder:

@@ -47,6 +47,14 @@ class ConfirmForm(StepForm):
     """A one-tap step (accept, on my way...): nothing to fill in."""
 
 
+class DepartForm(StepForm):
+    """R13: one tap; the phone's location, if it gives one, says where the technician set
+    off from (the customer's arrival estimate)."""
+
+    latitude = forms.FloatField(required=False, widget=forms.HiddenInput)
+    longitude = forms.FloatField(required=False, widget=forms.HiddenInput)
+
+
 class ReasonForm(StepForm):
     reason = FreeTextField(label=_("Reason"), max_length=500,
                            widget=forms.Textarea(attrs={"rows": 3}))

@@ -39,6 +39,7 @@ from assessment.models import EntryKind
 from complaints import selectors as complaint_selectors
 from fieldops import clock
 from fieldops.wording import plain
+from notifications import push_views
 from reports import copy as report_copy
 from reports import pdf as report_pdf
 from sla import force_majeure
@@ -138,9 +139,10 @@ ALL_STEPS: list[Step] = [
          when=("confirm_kit",),
          run=lambda o, u, d, r: services.work_order_confirm_kit(order=o, by=u,
                                                                 items=d["items"])),
-    Step("depart", gettext_lazy("On my way"), "R13", f.ConfirmForm, one_tap=True,
+    Step("depart", gettext_lazy("On my way"), "R13", f.DepartForm, one_tap=True,
          style="primary", when=("depart",),
-         run=lambda o, u, d, r: services.work_order_depart(order=o, by=u)),
+         run=lambda o, u, d, r: services.work_order_depart(
+             order=o, by=u, latitude=d.get("latitude"), longitude=d.get("longitude"))),
     Step("check-in", gettext_lazy("Check in"), "R17", f.CheckInForm,
          template="tech/check_in.html", style="primary", when=("check_in",),
          run=lambda o, u, d, r: services.work_order_check_in(
@@ -266,7 +268,10 @@ def today(request: HttpRequest) -> HttpResponse:
     rows = [{"order": o, "clock": appointment_selectors.order_clock(o, now=now),
              "changes": appointment_selectors.open_change_requests(o).count()}
             for o in orders]
-    return render(request, "tech/today.html", {"rows": rows, "now": now})
+    # Web Push: a new assignment reaches the phone with the page closed (R4; the outbox's
+    # push channel). The button shows only when the server has VAPID keys.
+    return render(request, "tech/today.html", {"rows": rows, "now": now,
+                                               "push_key": push_views.public_key()})
 
 
 # --- My assessment (R53) ---------------------------------------------------------------

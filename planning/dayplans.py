@@ -205,20 +205,56 @@ def propose(*, area: Area, day: dt.date, by: Any, reassign: bool = False,
         solver=plan.solver, solve_seconds=round(plan.solve_s, 2), data=data)
 
 
-def accept(*, proposal: DayPlanProposal, by: Any,
-           technicians: Iterable[int] | None = None) -> list[DayPlanAcceptance]:
+class StaleProposal(DomainError):
+    """Another dispatcher accepted routes of the proposal since the caller read it."""
+
+    status = 412
+    code = "precondition_failed"
+
+
+def proposal_version(proposal: DayPlanProposal) -> int:
+    """The proposal's version (the API's ETag): 1, and one more per route accepted."""
+    return 1 + proposal.acceptances.count()
+
+
+def accept(*, proposal: DayPlanProposal, by: Any, technicians: Iterable[int] | None = None,
+           version: int | None = None) -> list[DayPlanAcceptance]:
     """Apply the proposal's routes (all, or those of ``technicians``): each visit goes to
     its technician and gets its planned start, through the services every other way of
     planning uses. A visit that changed since the proposal, or that a rule refuses now, is
-    kept as it was and listed with the reason."""
+    kept as it was and listed with the reason.
+
+    Acceptances of one proposal take turns (its row is locked); with ``version`` (what the
+    caller saw, ``proposal_version``) a proposal accepted further meanwhile is refused
+    whole, so a dispatcher never acts on routes another already took."""
     if by is not None and not by.has_perm(PERM_DISPATCH):
         raise NotPermitted(_("Only a dispatcher plans the visits of the day."))
+    chosen = None if technicians is None else list(technicians)
+    if chosen is not None and not chosen:
+        raise RuleViolation(_("Choose at least one technician whose route to accept, or "
+                              "accept the whole plan."), field="technicians", rule="R4")
+    if proposal.day < clock.today_local():
+        raise RuleViolation(_("%(day)s is over; its plan can no longer be accepted.")
+                            % {"day": proposal.day.isoformat()}, field="day", rule="R4")
     routes: dict[str, list[dict[str, Any]]] = proposal.data.get("routes", {})
-    wanted = set(routes) if technicians is None else {str(t) for t in technicians}
+    wanted = set(routes) if chosen is None else {str(t) for t in chosen}
     unknown = wanted - set(routes)
     if unknown:
         raise RuleViolation(_("This proposal has no route for the technician chosen; "
                               "propose the day again."), field="technician", rule="R4")
+    with transaction.atomic():
+        DayPlanProposal.objects.select_for_update().filter(pk=proposal.pk).first()
+        if version is not None and proposal_version(proposal) != version:
+            raise StaleProposal(
+                _("Another dispatcher accepted routes of this plan meanwhile (version %(seen)s "
+                  "is now %(current)s); read it again.")
+                % {"seen": version, "current": proposal_version(proposal)},
+                current_version=proposal_version(proposal))
+        return _accept_routes(proposal, by, routes, wanted)
+
+
+def _accept_routes(proposal: DayPlanProposal, by: Any, routes: dict[str, list[dict[str, Any]]],
+                   wanted: set[str]) -> list[DayPlanAcceptance]:
     done_before = set(proposal.acceptances.values_list("technician_id", flat=True))
     versions = proposal.data.get("versions", {})
     results = []

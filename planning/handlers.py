@@ -25,16 +25,23 @@ def locate_new_order(event: OrderEvent) -> None:
         transaction.on_commit(lambda: tasks.geocode_order.delay(order_id))
 
 
+#: Steps whose location says where the technician is: a check-in (R17), setting off (R13).
+SIGHTINGS = {OrderAction.CHECK_IN: PositionSource.CHECK_IN,
+             OrderAction.DEPART: PositionSource.EN_ROUTE}
+
+
 def keep_position(event: OrderEvent) -> None:
-    """R17: a check-in with a location is where the technician was last seen."""
-    if event.action != OrderAction.CHECK_IN or event.order.technician_id is None:
+    """A check-in (R17) or a departure (R13) with a location is where the technician was
+    last seen: for the ranking, the map and the arrival estimate (``planning.eta``)."""
+    source = SIGHTINGS.get(event.action)
+    if source is None or event.order.technician_id is None:
         return
     latitude, longitude = event.payload.get("latitude"), event.payload.get("longitude")
     if latitude is None or longitude is None:
         return
     services.technician_position_record(
         technician_id=event.order.technician_id, latitude=float(latitude),
-        longitude=float(longitude), at=event.at, source=PositionSource.CHECK_IN)
+        longitude=float(longitude), at=event.at, source=source)
 
 
 def register() -> None:

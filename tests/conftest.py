@@ -151,6 +151,7 @@ def reference_data(db: Any) -> None:
         import_module("sla.migrations.0004_default_policies").create(apps, None)
         import_module("sla.migrations.0013_reopen_rework").add(apps, None)
         import_module("sla.migrations.0014_outage_pauses").add(apps, None)  # R54
+        import_module("sla.migrations.0015_unassign").add(apps, None)
     # The visit's checklist and test ranges (R43-R49) and the ledger's policy (R53).
     if not apps.get_model("visits", "TestRangePolicy").objects.exists():
         import_module("visits.migrations.0002_seed_policies").seed(apps, None)

@@ -29,6 +29,7 @@ class OrderAction(models.TextChoices):
     MERGE_CUSTOMER = "merge_customer", _("Duplicate customer merged")
     DISPATCH = "dispatch", _("Dispatch")
     REASSIGN = "reassign", _("Reassign")
+    UNASSIGN = "unassign", _("Unassign")
     ACCEPT = "accept", _("Accept")
     CONFIRM_RESOURCES = "confirm_resources", _("Line and port resources OK")
     REPORT_NO_RESOURCES = "report_no_resources", _("No line or port resources")

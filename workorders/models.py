@@ -116,6 +116,9 @@ PARKABLE_STATES = [
     S.ACCEPTED, S.DISPATCHED, S.TAKEN, S.CONTACTED, S.SCHEDULED, S.PREPARED,
     S.NOBODY_HOME, S.AWAITING_REVISIT,
 ]
+#: States from which a dispatcher can take the order off its technician, back to the queue
+#: (R4): before the customer was reached, so no promise made to them is left hanging.
+UNASSIGNABLE_STATES = [S.DISPATCHED, S.TAKEN]
 #: States from which a dispatcher can hand the order to another technician (R4).
 REASSIGNABLE_STATES = [
     S.DISPATCHED, S.TAKEN, S.CONTACTED, S.SCHEDULED, S.PREPARED, S.NOBODY_HOME,
@@ -302,6 +305,14 @@ class WorkOrder(ConcurrentTransitionMixin, models.Model):
     def reassign(self, *, technician: Technician, at: Any) -> None:
         self.technician = technician
         self.dispatched_at = at
+
+    @transition(field=state, source=UNASSIGNABLE_STATES, target=S.ACCEPTED,
+                permission=PERM_DISPATCH, custom={"label": _("Unassign"), "rule": "R4"})
+    def unassign(self) -> None:
+        # Back to the queue: the next technician checks the resources again (R5).
+        self.technician = None
+        self.dispatched_at = None
+        self.resources_confirmed_at = None
 
     @transition(field=state, source=S.DISPATCHED, target=S.TAKEN,
                 permission=is_order_technician, custom={"label": _("Accept"), "rule": "R5"})

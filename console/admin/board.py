@@ -1,6 +1,7 @@
 """The dispatcher's day board (``/admin/workorders/workorder/board/``): the page, its data,
 and the two drops. Every drop calls the same services as the desk and the API
-(``work_order_dispatch``, ``work_order_reassign``, ``visit_plan_start``), so every rule
+(``work_order_dispatch``, ``work_order_reassign``, ``work_order_unassign``,
+``visit_plan_start``), so every rule
 holds; a refusal answers with the rule explained in words and changes nothing.
 
 Each drop carries the order's version it was drawn from as ``If-Match`` (the API's ETag):
@@ -36,6 +37,7 @@ from workorders.errors import ConcurrentModification, DomainError, IllegalTransi
 from workorders.models import WorkOrder
 
 BOARD_REASSIGN_REASON = gettext_lazy("Reassigned on the day board.")
+BOARD_UNASSIGN_REASON = gettext_lazy("Taken off the technician on the day board.")
 
 
 def _may_view(request: HttpRequest) -> None:
@@ -144,10 +146,19 @@ def _drop(request: HttpRequest, pk: int, run: Any) -> JsonResponse:
 @require_POST
 def board_assign_view(request: HttpRequest, pk: int) -> JsonResponse:
     """A drop on a technician's row: dispatch an unassigned order to them, or reassign
-    one from another technician (R4, the same services as the desk)."""
+    one from another technician; a drop on the "Unassigned" row (``technician`` null) takes
+    the order off its technician, back to the queue (R4, the same services as the desk)."""
 
     def run(order: WorkOrder, body: dict[str, Any]) -> str | JsonResponse:
         raw = body.get("technician")
+        if raw is None and "technician" in body:
+            if order.technician_id is None:
+                return _problem(400, _("Order %(number)s has no technician yet; drop it on a "
+                                       "technician's row.") % {"number": order.number})
+            done = services.work_order_unassign(order=order, by=request.user,
+                                                reason=str(BOARD_UNASSIGN_REASON))
+            return _("Order %(number)s is back in the queue, without a technician.") % {
+                "number": done.number}
         technician = (Technician.objects.select_related("user").filter(pk=raw).first()
                       if isinstance(raw, int) else None)
         if technician is None:

@@ -83,6 +83,9 @@ DESK_ACTIONS: dict[str, DeskAction] = {
         _("Reassign"), wo_forms.ReassignForm,
         lambda o, by, d: services.work_order_reassign(order=o, by=by, technician=d["technician"],
                                                       reason=d["reason"])),
+    "unassign": DeskAction(
+        _("Unassign"), wo_forms.ReasonForm,
+        lambda o, by, d: services.work_order_unassign(order=o, by=by, reason=d["reason"])),
     "reassign_rework": DeskAction(
         _("Reassign rework"), wo_forms.TechnicianChoiceForm,
         lambda o, by, d: survey_services.work_order_reassign_rework(

@@ -6,14 +6,28 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
 from appointments import links, services
 from appointments.messages import window_text
 from fieldops.privacy import mask_phone
+from planning.eta import Eta, order_eta
 from portal.forms import ChangeRequestForm
 from workorders.errors import DomainError
+
+
+def eta_text(eta: Eta | None) -> str:
+    """The arrival window in the customer's words: "10:20–10:40", with the day when it is
+    not today."""
+    if eta is None:
+        return ""
+    start, end = timezone.localtime(eta.start), timezone.localtime(eta.end)
+    text = f"{start:%H:%M}–{end:%H:%M}"
+    if start.date() != timezone.localdate():
+        text = f"{start:%m-%d} {text}"
+    return text
 
 
 def _refused(request: HttpRequest, error: links.LinkError) -> HttpResponse:
@@ -52,11 +66,15 @@ def appointment(request: HttpRequest, token: str) -> HttpResponse:
     booking = link.appointment
     order = booking.order
     technician = order.technician
+    # R13, R14: when the technician should be at the door (``planning.eta``)
+    eta = order_eta(order) if booking.status == "booked" else None
     context = {
         "link": link, "booking": booking, "order": order, "form": form,
         "window": window_text(booking),
         "technician": technician.display_name if technician else "",
         "technician_phone": technician.phone if technician else "",
+        "eta": eta_text(eta),
+        "eta_source": eta.source.label if eta else "",
         "phone": mask_phone(order.contact_phone),
         "usable": link.used_at is None and booking.status == "booked",
     }

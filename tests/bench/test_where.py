@@ -70,7 +70,7 @@ def test_a_missing_database_is_made_and_dropped_and_a_full_one_is_refused():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("script", ["sla_sweep.py", "dashboard.py", "api_load.py",
-                                    "quality.py"])
+                                    "quality.py", "console.py"])
 def test_each_benchmark_names_its_database_first_and_leaves_a_full_one_alone(script):
     """Pointed at the test database (which holds the product's tables), every benchmark
     says so in its first line and refuses, instead of dropping it."""

@@ -96,6 +96,29 @@ def test_drag_an_order_onto_a_technician_dispatches_it(desk, request, make_order
     shots("dispatched")
 
 
+def test_drag_an_order_onto_the_unassigned_row_takes_it_back_to_the_queue(desk, request,
+                                                                         make_order,
+                                                                         dispatcher, alice):
+    # R4: unassign
+    shots = Shots(desk, request.node.name)
+    order = make_order(State.DISPATCHED, technician=alice)
+    page = desk
+    open_board(page, dispatcher)
+    assert abs(row_y(page, "Alice Wang") - _middle(block(page, order))) < 20
+
+    drag(page, order, row_y(page, "Unassigned"))
+    status = page.locator("#board-status")
+    status.filter(has_text="back in the queue").wait_for()
+    assert "refused" not in (status.get_attribute("class") or "")
+    order.refresh_from_db()
+    assert (order.state, order.technician) == (State.ACCEPTED, None)
+    page.wait_for_function("() => document.getElementById('board').dataset.loaded === '2'")
+    assert abs(row_y(page, "Unassigned") - _middle(block(page, order))) < 20
+    assert page.locator("#board-unassigned li[data-order]").all_inner_texts()[0].startswith(
+        order.number)
+    shots("unassigned")
+
+
 def test_a_drop_on_a_technician_without_the_skill_is_refused_and_goes_back(desk, request,
                                                                            make_order,
                                                                            dispatcher, east):

@@ -243,6 +243,44 @@ def test_a_drop_on_an_order_that_cannot_be_dispatched_says_its_state(monday, des
     assert fresh(order).technician == alice
 
 
+def unassign(client: Client, order: WorkOrder, *, version: int | None = None):
+    headers = {} if version is None else {"HTTP_IF_MATCH": f'"{version}"'}
+    return client.post(reverse("admin:workorders_workorder_board_assign", args=[order.pk]),
+                       json.dumps({"technician": None}), content_type="application/json",
+                       **headers)
+
+
+@pytest.mark.parametrize("state", [State.DISPATCHED, State.TAKEN])
+def test_an_order_dropped_on_the_unassigned_row_goes_back_to_the_queue(monday, desk, make_order,
+                                                                      alice, dispatcher, state):
+    # R4: the dispatcher takes it off its technician; the history keeps who held it
+    order = make_order(state, technician=alice)
+    response = unassign(desk, order, version=order.version)
+    assert response.status_code == 200, response.content
+    assert "back in the queue" in response.json()["message"]
+    after = fresh(order)
+    assert (after.state, after.technician, after.version) == (State.ACCEPTED, None,
+                                                              order.version + 1)
+    assert not Assignment.objects.filter(order=order, ended_at__isnull=True).exists()
+    event = after.events.order_by("-id").first()
+    assert (event.action, event.actor, event.from_state) == ("unassign", dispatcher, state)
+    assert event.reason == "Taken off the technician on the day board."
+    row = next(e for e in data(desk)["events"] if e["id"] == f"visit-{order.pk}")
+    assert row["resourceIds"] == ["unassigned"]
+
+
+def test_an_order_the_technician_already_works_on_is_not_unassigned(monday, desk, make_order,
+                                                                   alice):
+    # Once the customer was reached, only a reassignment hands the booking on (R4)
+    order = make_order(State.CONTACTED, technician=alice)
+    response = unassign(desk, order, version=order.version)
+    assert response.status_code == 409
+    assert fresh(order).technician == alice
+    queued = make_order(State.ACCEPTED)
+    assert unassign(desk, queued, version=queued.version).status_code == 400
+    assert unassign(desk, order).status_code == 428
+
+
 # --- Moving a block along its row: the planned start -------------------------------------------
 
 def test_a_visit_moved_inside_its_day_is_planned_and_recorded(monday, desk, make_order, alice,

@@ -186,3 +186,30 @@ def test_the_pwa_manifest_and_service_worker_are_served(client: Client):
     assert sw["Content-Type"].startswith("text/javascript")
     assert sw["Service-Worker-Allowed"] == reverse("tech:today")
     assert "tech/app.css" in sw.content.decode()
+
+
+def test_on_my_way_keeps_where_the_phone_was(alice_client, make_order, alice):
+    # R13: the arrival estimate's en-route position (planning.eta)
+    from planning.models import PositionSource, TechnicianPosition
+
+    order = make_order(State.PREPARED, technician=alice)
+    page = alice_client.get(reverse("tech:order", args=[order.pk])).content.decode()
+    assert "data-ping" in page and 'name="latitude"' in page
+    response = alice_client.post(step_url(order, "depart"), {
+        "version": order.version, "latitude": "39.9087", "longitude": "116.3975"})
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.state == State.EN_ROUTE
+    ping = TechnicianPosition.objects.get(technician=alice)
+    assert ping.source == PositionSource.EN_ROUTE and ping.latitude == pytest.approx(39.9087)
+
+
+def test_today_offers_notifications_when_push_is_set_up(alice_client, settings):
+    # R4: a new assignment is pushed to the phone (notifications.push)
+    from notifications.management.commands.webpush_keys import new_keys
+
+    assert b"push-box" not in alice_client.get(reverse("tech:today")).content
+    settings.WEBPUSH_VAPID_PRIVATE_KEY, settings.WEBPUSH_VAPID_PUBLIC_KEY = new_keys()
+    page = alice_client.get(reverse("tech:today")).content.decode()
+    assert 'id="push-box"' in page and settings.WEBPUSH_VAPID_PUBLIC_KEY in page
+    assert reverse("push:subscribe") in page and "notifications/push.js" in page

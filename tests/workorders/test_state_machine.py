@@ -43,6 +43,8 @@ FIRE: dict[str, Caller] = {
     "reassign": lambda o, p: services.work_order_reassign(order=o, by=p["dispatcher"],
                                                           technician=p["carol"],
                                                           reason="load balancing"),
+    "unassign": lambda o, p: services.work_order_unassign(order=o, by=p["dispatcher"],
+                                                          reason="wrong area given at intake"),
     "accept": lambda o, p: services.work_order_accept(order=o, by=tech(o)),
     "confirm_resources": lambda o, p: services.work_order_confirm_resources(order=o,
                                                                             by=tech(o)),

@@ -1,6 +1,6 @@
 """Every write to a work order goes through a service function, by lifecycle phase.
 
-- ``intake``: take the order (R1, R3), dispatch and reassign (R4), accept and check
+- ``intake``: take the order (R1, R3), dispatch, reassign and unassign (R4), accept and check
   resources (R5, R6), resolve remotely (R2).
 - contact and booking (R7-R12, R15, R16, R19): ``appointments.services``.
 - ``visit``: kit (R20, R21), on the way (R13), check-in (R17), nobody home (R18, R19),
@@ -26,6 +26,7 @@ from .intake import (
     work_order_reassign,
     work_order_report_no_resources,
     work_order_resolve_remotely,
+    work_order_unassign,
 )
 from .report import (
     work_order_add_photo,
@@ -76,4 +77,5 @@ __all__ = [
     "work_order_return_from_abnormal",
     "work_order_save_report",
     "work_order_send_sign_off_code",
+    "work_order_unassign",
 ]

@@ -13,9 +13,17 @@ from fieldops import clock
 from technicians.models import Area, Technician
 
 from .. import selectors
-from ..errors import NoTechnicianAvailable, RuleViolation
+from ..errors import IllegalTransition, NoTechnicianAvailable, RuleViolation
 from ..events import OrderAction
-from ..lifecycle import User, precheck, record_event, require, require_fits, transition
+from ..lifecycle import (
+    User,
+    allowed_for,
+    precheck,
+    record_event,
+    require,
+    require_fits,
+    transition,
+)
 from ..models import Assignment, Customer, CustomerClass, Kind, ServiceAccount, WorkOrder
 
 
@@ -210,6 +218,24 @@ def work_order_reassign(*, order: WorkOrder, by: User, technician: Technician | 
                        payload={"technician": chosen.pk, "previous": order.technician_id,
                                 "automatic": automatic},
                        technician=chosen, at=None)
+
+
+def work_order_unassign(*, order: WorkOrder, by: User, reason: str) -> WorkOrder:
+    """R4: the dispatcher takes a dispatched or accepted order off its technician, back to
+    the queue to be dispatched again; the assignment history keeps who held it. The contact
+    promise (R7) was the technician's and is cancelled with it (SLA rules' ``cancel_on``);
+    the next dispatch starts it again. Once the customer was reached, a booking hangs on the
+    technician and only a reassignment hands it on."""
+    if order.technician_id is None:
+        raise IllegalTransition(order, OrderAction.UNASSIGN, allowed_for(order, by))
+    precheck(order, OrderAction.UNASSIGN, by)
+    require(reason, _("Say why the order goes back to the queue."), field="reason", rule="R4")
+
+    def after(locked: WorkOrder, now: dt.datetime) -> None:
+        Assignment.objects.filter(order=locked, ended_at__isnull=True).update(ended_at=now)
+
+    return transition(order, OrderAction.UNASSIGN, by=by, reason=reason, after=after,
+                      payload={"previous": order.technician_id})
 
 
 def work_order_accept(*, order: WorkOrder, by: User) -> WorkOrder:

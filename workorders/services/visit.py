@@ -37,10 +37,23 @@ def work_order_confirm_kit(*, order: WorkOrder, by: User, items: Iterable[str]) 
     return transition(order, OrderAction.CONFIRM_KIT, by=by, payload={"items": sorted(ticked)})
 
 
-def work_order_depart(*, order: WorkOrder, by: User) -> WorkOrder:
+def _position(latitude: float | None, longitude: float | None) -> dict[str, Any]:
+    if latitude is None or longitude is None:
+        return {}
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise RuleViolation(_("The location is not a valid latitude/longitude."),
+                            field="latitude", rule="R17")
+    return {"latitude": latitude, "longitude": longitude}
+
+
+def work_order_depart(*, order: WorkOrder, by: User, latitude: float | None = None,
+                      longitude: float | None = None) -> WorkOrder:
     """R13: the technician is on the way; the customer is told by SMS with the booked time
-    (the bookings' handler of this event, ``appointments.handlers``)."""
-    return transition(order, OrderAction.DEPART, by=by)
+    (the bookings' handler of this event, ``appointments.handlers``). Where the phone was
+    when they set off, if it said, is kept as an en-route position (``planning.handlers``)
+    for the arrival estimate."""
+    return transition(order, OrderAction.DEPART, by=by,
+                      payload=_position(latitude, longitude) or None)
 
 
 def work_order_check_in(*, order: WorkOrder, by: User, latitude: float | None = None,
@@ -50,14 +63,9 @@ def work_order_check_in(*, order: WorkOrder, by: User, latitude: float | None = 
     photo; the location is what the browser gave). R14: the booking is marked kept, with
     how far the arrival was from the booked time and whether that was late, by the
     bookings' handler of this event (``appointments.handlers``)."""
-    payload: dict[str, Any] = {}
-    if latitude is not None and longitude is not None:
-        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-            raise RuleViolation(_("The location is not a valid latitude/longitude."),
-                                field="latitude", rule="R17")
-        payload = {"latitude": latitude, "longitude": longitude}
-        if accuracy is not None:
-            payload["accuracy_m"] = round(accuracy)
+    payload: dict[str, Any] = _position(latitude, longitude)
+    if payload and accuracy is not None:
+        payload["accuracy_m"] = round(accuracy)
     image = prepare_image(photo, field="photo", rule="R17") if photo is not None else None
 
     def keep(locked: WorkOrder, now: dt.datetime) -> None:

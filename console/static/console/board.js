@@ -136,8 +136,9 @@
     var order = props.order;
     var request;
     if (info.newResource) {
-      var technician = info.newResource.extendedProps.technician;
-      if (!technician) { info.revert(); return; }  // back to "unassigned": nothing to do
+      /* A technician's row dispatches or reassigns; the "Unassigned" row takes the order
+         off its technician, back to the queue (R4). */
+      var technician = info.newResource.extendedProps.technician || null;
       request = post(root.dataset.assignUrl.replace("/0/", "/" + order + "/"), props.version,
                      { technician: technician });
     } else {

@@ -45,6 +45,21 @@
     }
   }
 
+  // R13: "On my way" sends where the phone is, if it says within a few seconds, for the
+  // customer's arrival estimate; without it the step goes through all the same.
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-ping]"), function (form) {
+    form.addEventListener("submit", function (event) {
+      if (form.dataset.located || !("geolocation" in navigator)) { return; }
+      event.preventDefault();
+      var send = function () { form.dataset.located = "1"; form.submit(); };
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        form.querySelector("input[name=latitude]").value = pos.coords.latitude.toFixed(6);
+        form.querySelector("input[name=longitude]").value = pos.coords.longitude.toFixed(6);
+        send();
+      }, send, { enableHighAccuracy: true, timeout: 4000, maximumAge: 60000 });
+    });
+  });
+
   // R17: the location of the check-in, from the browser.
   var geo = document.querySelector("[data-geolocate]");
   if (geo) {

@@ -1,4 +1,4 @@
-/* The alerts page's "Notify me in this browser" button: register the push service worker,
+/* The "Notify me" button (the alerts page, the technicians' order list): register the push service worker,
    subscribe with the server's VAPID key and send the subscription to /push/subscriptions/. */
 (function () {
   const box = document.getElementById("push-box");
