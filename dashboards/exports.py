@@ -91,10 +91,11 @@ def _visit_breakdown(rows: Iterable[dict[str, Any]], first: Sequence[str],
                      keys: Sequence[str]) -> Table:
     header = [*first, _("Completed orders"), _("Above the material norm (R46)"),
               _("Share above the norm (R46) (%)"), _("With test results (R48)"),
-              _("Network-verified (R48)"), _("Share network-verified (R48) (%)")]
+              _("Network-verified (R48)"), _("Share network-verified (R48) (%)"),
+              _("Charges collected (R47) (¥)")]
     body = [[*(row.get(k, "") for k in keys), row["completed"], row["above_norm"],
              _cell(row["above_norm_rate"], "rate"), row["measured"], row["network"],
-             _cell(row["network_rate"], "rate")] for row in rows]
+             _cell(row["network_rate"], "rate"), row["collected"]] for row in rows]
     return header, body
 
 

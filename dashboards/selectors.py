@@ -20,11 +20,24 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Aggregate, Count, Exists, F, FloatField, OuterRef, Q, QuerySet, Sum
+from django.db.models import (
+    Aggregate,
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
+from charges.models import Payment, PaymentStatus
 from fieldops import clock
 from inventory.models import MaterialItem, MaterialNorm, MaterialUse
 from sla.timers import Timer, TimerStatus
@@ -529,20 +542,25 @@ def technician_scorecard(filters: Filters, technician: Any) -> dict[str, Any]:
 
 #: The visit figures of a group of completed orders, by key.
 VISIT_FIGURES = ("completed", "above_norm", "above_norm_rate", "measured", "network",
-                 "network_rate")
+                 "network_rate", "collected")
 
 
 def _visit_facts(filters: Filters) -> QuerySet[OrderFact]:
     """The cohort's completed orders, each marked: materials used far above the norm for
     its kind (R46, any use flagged), any measured result (R48), any result read from the
-    operator's network rather than typed (R48)."""
+    operator's network rather than typed (R48), and the charges the customer paid (R47:
+    payments confirmed by the payment backend, in yuan)."""
     order = OuterRef("order_id")
+    paid = (Payment.objects.filter(order_id=order, status=PaymentStatus.PAID).order_by()
+            .values("order_id").annotate(total=Sum("amount")).values("total"))
     return (filters.facts().filter(completed_at__isnull=False)
             .annotate(v_above=Exists(MaterialUse.objects.filter(order_id=order,
                                                                 above_norm=True)),
                       v_measured=Exists(TestResult.objects.filter(order_id=order)),
                       v_network=Exists(TestResult.objects.filter(order_id=order,
-                                                                 source=Source.NETWORK))))
+                                                                 source=Source.NETWORK)),
+                      v_collected=Subquery(paid, output_field=DecimalField(max_digits=12,
+                                                                           decimal_places=2))))
 
 
 def _visit_row(counts: dict[str, Any]) -> dict[str, Any]:
@@ -550,13 +568,15 @@ def _visit_row(counts: dict[str, Any]) -> dict[str, Any]:
     return {"completed": completed, "above_norm": counts.get("above_norm") or 0,
             "above_norm_rate": _ratio(counts.get("above_norm") or 0, completed),
             "measured": counts.get("measured") or 0, "network": counts.get("network") or 0,
-            "network_rate": _ratio(counts.get("network") or 0, completed)}
+            "network_rate": _ratio(counts.get("network") or 0, completed),
+            "collected": counts.get("collected") or Decimal("0.00")}
 
 
 _VISIT_COUNTS = {"completed": Count("order_id"),
                  "above_norm": Count("order_id", filter=Q(v_above=True)),
                  "measured": Count("order_id", filter=Q(v_measured=True)),
-                 "network": Count("order_id", filter=Q(v_network=True))}
+                 "network": Count("order_id", filter=Q(v_network=True)),
+                 "collected": Sum("v_collected")}
 
 
 def _visit_grouped(filters: Filters, by: str) -> list[dict[str, Any]]:
@@ -594,8 +614,9 @@ def material_use(filters: Filters) -> list[dict[str, Any]]:
 
 
 def visit_figures(filters: Filters) -> dict[str, Any]:
-    """R46, R48 for the cohort's completed orders: the share flagged above the material
-    norm and the share with a network-verified test result, overall, by area and by
+    """R46, R47, R48 for the cohort's completed orders: the share flagged above the
+    material norm, the charges collected and the share with a network-verified test
+    result, overall, by area and by
     technician (holding the order last, as the other figures), and the material use per
     item against the norm."""
     total = _visit_facts(filters).order_by().aggregate(**_VISIT_COUNTS)

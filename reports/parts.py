@@ -21,7 +21,7 @@ from django.template.loader import get_template
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from inventory.models import DeviceModel, MaterialItem, MovementAction, Unit
+from inventory.models import Device, DeviceModel, MaterialItem, MovementAction, Unit
 from visits.models import Measure, Source, StepKey, StepRecord
 from workorders.visit_parts import sealed_parts
 
@@ -123,12 +123,20 @@ def _decimal(value: Any) -> Decimal | None:
 # --- The parts this product seals -----------------------------------------------------------
 
 def equipment(value: list[dict[str, Any]]) -> Shown:
-    """R45: each device by serial, with its model's name and what was done with it."""
+    """R45: each device by serial, with its model's name and what was done with it; R47:
+    the warranty the customer keeps with a device left with them (its end date from the
+    stock register, which is not part of what was signed)."""
     names = dict(DeviceModel.objects.filter(code__in={r.get("model") for r in value})
                  .values_list("code", "name"))
+    warranty = dict(Device.objects.filter(serial__in={r.get("serial") for r in value})
+                    .values_list("serial", "warranty_until"))
+    kept = {MovementAction.INSTALL.value, MovementAction.SWAP_IN.value}
     return Shown(rows=[[(_("Serial number"), str(r.get("serial", ""))),
                         (_("Device"), names.get(str(r.get("model")), str(r.get("model", "")))),
-                        (_("What was done"), _choice(MovementAction, str(r.get("action"))))]
+                        (_("What was done"), _choice(MovementAction, str(r.get("action")))),
+                        *([(_("Warranty until"), warranty[r.get("serial")].isoformat())]
+                          if str(r.get("action")) in kept and warranty.get(r.get("serial"))
+                          else [])]
                        for r in value])
 
 

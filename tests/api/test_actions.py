@@ -56,7 +56,9 @@ def test_an_illegal_transition_is_a_409_naming_the_state_and_the_allowed_actions
     assert response["Content-Type"] == "application/problem+json"
     assert response.body["code"] == "illegal_transition"
     assert response.body["state"] == "closed"
-    assert response.body["allowed_actions"] == []
+    # R51, R31: all the call-centre may still do to a closed order is reopen it for
+    # rework, and only through an upheld complaint (POST /complaints/{id}/rework/)
+    assert response.body["allowed_actions"] == ["reopen_rework"]
     assert order.number in response.body["detail"]
 
 

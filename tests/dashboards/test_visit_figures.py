@@ -5,12 +5,15 @@ test results (R48), overall, by area and by technician, with the filters and exp
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
+from charges import services as charges
+from charges.models import PriceItem
 from dashboards import selectors, tasks
 from dashboards.selectors import Filters
 from inventory import services as inventory
@@ -46,9 +49,19 @@ def crafted(make_order, alice, bob, west, stock, catalogue):  # noqa: F811
     completed(a)
     b = make_order(State.ON_SITE, technician=alice)
     inventory.material_use(order=b, by=alice.user, uses={fibre: "30.5", connector: 2})
+    # R47: B's customer buys a router on the price list and pays for it by QR code
+    PriceItem.objects.update_or_create(
+        code="T-ROUTER", defaults={"name_zh": "无线路由器", "name_en": "Wi-Fi router",
+                                   "category": "goods", "unit_price": Decimal("159.00"),
+                                   "valid_from": dt.date(2024, 1, 1)})
+    charges.fee_line_add(order=b, by=alice.user, code="T-ROUTER")
+    charges.payment_confirm(payment=charges.payment_request(order=b, by=alice.user),
+                            via="demo")
     completed(b)
     c = make_order(State.ON_SITE, technician=bob, area=west)
     inventory.material_use(order=c, by=bob.user, uses={connector: 1})
+    charges.fee_line_add(order=c, by=bob.user, code="T-ROUTER")
+    charges.payment_request(order=c, by=bob.user)
     completed(c)
     d = make_order(State.ON_SITE, technician=alice)
     inventory.material_use(order=d, by=alice.user, uses={connector: 5}, reason="bad ends")
@@ -73,6 +86,11 @@ def test_the_shares_overall_by_area_and_by_technician(crafted, alice, bob, east,
     technicians = {row["key"]: row for row in figures["technicians"]}
     assert technicians[alice.pk]["above_norm"] == 1 and technicians[alice.pk]["network"] == 1
     assert technicians[bob.pk]["completed"] == 1 and technicians[bob.pk]["network"] == 0
+    # R47: only what the payment backend confirmed counts as collected (C asked, unpaid)
+    assert summary["collected"] == Decimal("159.00")
+    assert areas[east.pk]["collected"] == Decimal("159.00")
+    assert areas[west.pk]["collected"] == Decimal("0.00")
+    assert technicians[alice.pk]["collected"] == Decimal("159.00")
 
 
 def test_material_use_against_the_norm(crafted, catalogue):  # noqa: F811
@@ -108,7 +126,7 @@ def test_the_page_and_the_exports_show_them(crafted, client, supervisor, east):
                           {"area": east.pk}, HTTP_ACCEPT_LANGUAGE="en")
     rows = list(csv.reader(io.StringIO(response.content.decode().lstrip("\ufeff"))))
     assert rows[0][0] == "Area" and rows[1][1:4] == ["2", "1", "50.0"]
-    assert rows[1][5:] == ["1", "50.0"]
+    assert rows[1][5:] == ["1", "50.0", "159.00"]
     materials = client.get(reverse("dashboard:export_csv", args=["materials"]),
                            HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "FIB-DROP" in materials and "230.5" in materials

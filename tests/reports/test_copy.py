@@ -121,7 +121,9 @@ def test_the_pdf_holds_serials_materials_readings_totals_and_the_signature_time(
     reading = TestResult.objects.get(order=order, source=Source.NETWORK)
     for expected in (order.number, "ZTEG00000001", "30.5", "皮线光缆", f"{reading.value} dBm",
                      "From the operator's network", "Repair labour", "80.00", "Total",
-                     "120.00", signed_time(signature), "张伟", "Sealed"):
+                     "120.00", signed_time(signature), "张伟", "Sealed",
+                     # R47: the warranty the customer keeps with the installed ONU
+                     "Warranty until", "2028-01-01"):
         assert expected in text, expected
 
 
