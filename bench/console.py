@@ -28,11 +28,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -49,46 +46,17 @@ sys.path.insert(0, str(ROOT))
 WHERE = where.target("fieldops_bench_console")
 
 
-def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+say = where.say
+manage = where.manage
+timed = where.timed
 
 
 def bench_env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": WHERE.database_url,
-        "REDIS_URL": WHERE.redis_url,
-        "DJANGO_SETTINGS_MODULE": "fieldops.test_settings",
-        "SECRET_KEY": "bench-only-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-        "SECURE_SSL_REDIRECT": "0",
-        "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
-        "CONN_MAX_AGE": "0",
-        "LANGUAGE_CODE": "zh-hans",
-        "CELERY_BROKER_URL": WHERE.redis_url,
-    }
-
-
-def manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=env,
-                   check=True)
+    return where.bench_env(WHERE)
 
 
 def populate(env: dict[str, str], orders: int, days: int) -> float:
-    started = time.perf_counter()
-    manage(env, "migrate", "--verbosity", "0")
-    manage(env, "demo_data", "--orders", str(orders), "--days", str(days))
-    return time.perf_counter() - started
-
-
-def timed(fn: Callable[[], Any], samples: int) -> tuple[float, float]:
-    fn()  # warm the connection, the plans and the caches of the process
-    values = []
-    for _ in range(samples):
-        t = time.perf_counter()
-        fn()
-        values.append((time.perf_counter() - t) * 1000)
-    values.sort()
-    return statistics.median(values), values[max(int(len(values) * 0.95) - 1, 0)]
+    return where.populate(env, orders, days)
 
 
 def _board_area(size: int) -> tuple[Any, list[Any]]:

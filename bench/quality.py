@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
 import subprocess
@@ -52,35 +51,16 @@ import where  # noqa: E402
 WHERE = where.target("fieldops_bench_quality")
 
 
-def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+say = where.say
+manage = where.manage
 
 
 def bench_env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": WHERE.database_url,
-        "REDIS_URL": WHERE.redis_url,
-        "DJANGO_SETTINGS_MODULE": "fieldops.test_settings",
-        "SECRET_KEY": "bench-only-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-        "SECURE_SSL_REDIRECT": "0",
-        "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
-        "CONN_MAX_AGE": "0",
-        "LANGUAGE_CODE": "zh-hans",
-        "CELERY_BROKER_URL": WHERE.redis_url,
-    }
-
-
-def manage(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=env,
-                   check=True)
+    return where.bench_env(WHERE)
 
 
 def populate(env: dict[str, str], orders: int, days: int) -> float:
-    started = time.perf_counter()
-    manage(env, "migrate", "--verbosity", "0")
-    manage(env, "demo_data", "--orders", str(orders), "--days", str(days), "--events", "full")
-    return time.perf_counter() - started
+    return where.populate(env, orders, days, "--events", "full")
 
 
 #: Three photos per order completed in the window, each with a random fingerprint.

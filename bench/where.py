@@ -14,7 +14,14 @@ Every benchmark's first line of output says which database and Redis it uses.
 from __future__ import annotations
 
 import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 LOCAL_SERVER = "postgres://postgres@127.0.0.1:5432/"
@@ -121,3 +128,56 @@ def drop(where: Target) -> None:
     with psycopg.connect(where.libpq("postgres"), autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
                      .format(sql.Identifier(where.database)))
+
+
+# --- What the scale benchmarks share: their environment, manage.py, the load, timing ------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def say(text: str) -> None:
+    """Progress, on stderr: stdout carries only the figures."""
+    print(text, file=sys.stderr, flush=True)
+
+
+def bench_env(where: Target) -> dict[str, str]:
+    """The environment of ``manage.py`` and of the measured process: the target's database
+    and Redis (anything queued while loading goes to that Redis too)."""
+    return {
+        **os.environ,
+        "DATABASE_URL": where.database_url,
+        "REDIS_URL": where.redis_url,
+        "DJANGO_SETTINGS_MODULE": "fieldops.test_settings",
+        "SECRET_KEY": "bench-only-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "SECURE_SSL_REDIRECT": "0",
+        "ALLOWED_HOSTS": "testserver,localhost,127.0.0.1",
+        "CONN_MAX_AGE": "0",
+        "LANGUAGE_CODE": "zh-hans",
+        "CELERY_BROKER_URL": where.redis_url,
+    }
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, env=env,
+                   check=True)
+
+
+def populate(env: dict[str, str], orders: int, days: int, *extra: str) -> float:
+    """Migrate and load the scale data (``demo_data --orders N --days D``); seconds taken."""
+    started = time.perf_counter()
+    manage(env, "migrate", "--verbosity", "0")
+    manage(env, "demo_data", "--orders", str(orders), "--days", str(days), *extra)
+    return time.perf_counter() - started
+
+
+def timed(fn: Callable[[], Any], samples: int) -> tuple[float, float]:
+    """Median and p95 of ``fn`` in milliseconds, after one warm-up call (the connection,
+    the plans and the caches of the process)."""
+    fn()
+    values = []
+    for _ in range(samples):
+        t = time.perf_counter()
+        fn()
+        values.append((time.perf_counter() - t) * 1000)
+    values.sort()
+    return statistics.median(values), values[max(int(len(values) * 0.95) - 1, 0)]
