@@ -128,16 +128,21 @@ def equipment(value: list[dict[str, Any]]) -> Shown:
     stock register, which is not part of what was signed)."""
     names = dict(DeviceModel.objects.filter(code__in={r.get("model") for r in value})
                  .values_list("code", "name"))
-    warranty = dict(Device.objects.filter(serial__in={r.get("serial") for r in value})
-                    .values_list("serial", "warranty_until"))
     kept = {MovementAction.INSTALL.value, MovementAction.SWAP_IN.value}
-    return Shown(rows=[[(_("Serial number"), str(r.get("serial", ""))),
-                        (_("Device"), names.get(str(r.get("model")), str(r.get("model", "")))),
-                        (_("What was done"), _choice(MovementAction, str(r.get("action")))),
-                        *([(_("Warranty until"), warranty[r.get("serial")].isoformat())]
-                          if str(r.get("action")) in kept and warranty.get(r.get("serial"))
-                          else [])]
-                       for r in value])
+    warranty = {serial: until.isoformat() for serial, until in Device.objects.filter(
+        serial__in={str(r.get("serial", "")) for r in value if str(r.get("action")) in kept}
+    ).values_list("serial", "warranty_until") if until is not None}
+
+    def row(r: dict[str, Any]) -> list[tuple[str, str]]:
+        serial = str(r.get("serial", ""))
+        shown = [(_("Serial number"), serial),
+                 (_("Device"), names.get(str(r.get("model")), str(r.get("model", "")))),
+                 (_("What was done"), _choice(MovementAction, str(r.get("action"))))]
+        if str(r.get("action")) in kept and serial in warranty:
+            shown.append((_("Warranty until"), warranty[serial]))
+        return shown
+
+    return Shown(rows=[row(r) for r in value])
 
 
 def materials(value: list[dict[str, Any]]) -> Shown:
