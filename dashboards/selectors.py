@@ -786,15 +786,17 @@ def complaint_figures(filters: Filters) -> dict[str, Any]:
         _who(filters, area="order__area_id", team="technician__team_id",
              technician="technician_id"),
         recorded_at__gte=start, recorded_at__lt=end).order_by()
-    counts = {row["tier"]: row for row in complaints.values("tier").annotate(
-        n=Count("pk"), upheld=Count("pk", filter=Q(outcome=Outcome.UPHELD)),
-        decided=Count("pk", filter=~Q(outcome=Outcome.PENDING)))}
+    counts: dict[str, dict[str, Any]] = {
+        row["tier"]: dict(row) for row in complaints.values("tier").annotate(
+            n=Count("pk"), upheld=Count("pk", filter=Q(outcome=Outcome.UPHELD)),
+            decided=Count("pk", filter=~Q(outcome=Outcome.PENDING)))}
     met = Q(status=DeadlineStatus.MET, breached_at__isnull=True)
     done = Q(breached_at__isnull=False) | met
-    deadlines = {(row["complaint__tier"], row["kind"]): row for row in
-                 ComplaintDeadline.objects.filter(complaint__in=complaints).order_by()
-                 .values("complaint__tier", "kind")
-                 .annotate(met=Count("pk", filter=met), done=Count("pk", filter=done))}
+    deadlines: dict[tuple[str, str], dict[str, Any]] = {
+        (row["complaint__tier"], row["kind"]): dict(row) for row in
+        ComplaintDeadline.objects.filter(complaint__in=complaints).order_by()
+        .values("complaint__tier", "kind")
+        .annotate(met=Count("pk", filter=met), done=Count("pk", filter=done))}
 
     def row(tiers: Sequence[str], label: Any, key: str) -> dict[str, Any]:
         n = sum(counts.get(t, {}).get("n", 0) for t in tiers)
