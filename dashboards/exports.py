@@ -7,6 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from fieldops import tables
 from fieldops.tables import Table
@@ -117,6 +118,69 @@ def materials_table(filters: Filters) -> Table:
     return header, body
 
 
+def _quality_breakdown(rows: Iterable[dict[str, Any]], first: Sequence[str],
+                       keys: Sequence[str]) -> Table:
+    header = [*first, _("Inspections"), pgettext("inspection", "Open"), _("Passed"),
+              pgettext("inspection", "Failed"),
+              _("Pass rate (R52) (%)")]
+    body = [[*(row.get(k, "") for k in keys), row["inspections"], row["open"],
+             row["passed"], row["failed"], _cell(row["pass_rate"], "rate")] for row in rows]
+    return header, body
+
+
+def inspections_areas_table(filters: Filters) -> Table:
+    return _quality_breakdown(selectors.inspection_figures(filters)["areas"], [_("Area")],
+                              ["name"])
+
+
+def inspections_technicians_table(filters: Filters) -> Table:
+    return _quality_breakdown(selectors.inspection_figures(filters)["technicians"],
+                              [_("Employee number"), _("Technician")],
+                              ["employee_no", "name"])
+
+
+def signals_table(filters: Filters) -> Table:
+    return ([_("Suspicion signal (R52)"), _("Found in the period")],
+            [[str(row["label"]), row["count"]]
+             for row in selectors.inspection_figures(filters)["signals"]])
+
+
+def ledger_technicians_table(filters: Filters) -> Table:
+    return ([_("Employee number"), _("Technician"), _("Entries"), _("Points (R53)"),
+             _("Amount (R53) (¥)")],
+            [[row["employee_no"], row["name"], row["entries"], row["points"], row["amount"]]
+             for row in selectors.ledger_figures(filters)["technicians"]])
+
+
+def ledger_teams_table(filters: Filters) -> Table:
+    return ([_("Team"), _("Entries"), _("Points (R53)"), _("Amount (R53) (¥)")],
+            [[row["name"], row["entries"], row["points"], row["amount"]]
+             for row in selectors.ledger_figures(filters)["teams"]])
+
+
+def complaints_table(filters: Filters) -> Table:
+    figures = selectors.complaint_figures(filters)
+    header = [_("Tier (R51)"), _("Complaints"), _("Response deadlines met"),
+              _("Response deadlines met or breached"), _("Response deadlines met (%)"),
+              _("Resolution deadlines met"), _("Resolution deadlines met or breached"),
+              _("Resolution deadlines met (%)"), _("Upheld"), _("Decided"), _("Upheld (%)")]
+    body = [[str(row["label"]), row["complaints"], row["response_met"],
+             row["response_judged"], _cell(row["response_rate"], "rate"),
+             row["resolution_met"], row["resolution_judged"],
+             _cell(row["resolution_rate"], "rate"), row["upheld"], row["decided"],
+             _cell(row["upheld_rate"], "rate")]
+            for row in [*figures["tiers"], figures["summary"]]]
+    return header, body
+
+
+def outages_table(filters: Filters) -> Table:
+    return ([_("Area"), _("Outages declared (R54)"), _("Orders attached"),
+             _("Closed without a visit"), _("Closed without a visit (%)")],
+            [[row["name"], row["outages"], row["orders"], row["resolved"],
+              _cell(row["resolved_rate"], "rate")]
+             for row in selectors.outage_figures(filters)["areas"]])
+
+
 def _local(moment: Any) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
@@ -131,16 +195,31 @@ TABLES = {
     "visit_areas": visit_areas_table,
     "visit_technicians": visit_technicians_table,
     "materials": materials_table,
+    "inspections_areas": inspections_areas_table,
+    "inspections_technicians": inspections_technicians_table,
+    "signals": signals_table,
+    "ledger_technicians": ledger_technicians_table,
+    "ledger_teams": ledger_teams_table,
+    "complaints": complaints_table,
+    "outages": outages_table,
 }
 
 
 def summary_workbook(filters: Filters) -> bytes:
-    """The period's summary, daily figures, areas and technicians, one sheet each."""
+    """The period's summary, daily figures, areas and technicians, the visit and the
+    quality and exceptions tables, one sheet each."""
     sheets = (("summary", _("Summary")), ("daily", _("By day")), ("areas", _("By area")),
               ("technicians", _("By technician")),
               ("visit_areas", _("Visits by area")),
               ("visit_technicians", _("Visits by technician")),
-              ("materials", _("Materials against the norm")))
+              ("materials", _("Materials against the norm")),
+              ("inspections_areas", _("Inspections by area")),
+              ("inspections_technicians", _("Inspections by technician")),
+              ("signals", _("Suspicion signals")),
+              ("ledger_technicians", _("Ledger by technician")),
+              ("ledger_teams", _("Ledger by team")),
+              ("complaints", _("Complaints by tier")),
+              ("outages", _("Outages by area")))
     return tables.as_workbook(
         ((str(title), TABLES[name](filters)) for name, title in sheets),
         notes=[[_("Period"), f"{filters.start.isoformat()} – {filters.end.isoformat()}"]])

@@ -35,11 +35,23 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from assessment.models import Entry
 from charges.models import Payment, PaymentStatus
+from complaints.models import (
+    Complaint,
+    ComplaintDeadline,
+    DeadlineKind,
+    DeadlineStatus,
+    Outcome,
+    Tier,
+)
 from fieldops import clock
 from inventory.models import MaterialItem, MaterialNorm, MaterialUse
+from outages.models import Link, Outage, OutageOrder
+from quality.models import Inspection, InspectionStatus, Signal, SignalKind
 from sla.timers import Timer, TimerStatus
 from technicians.models import Area, Technician
 from visits.models import Source, TestResult
@@ -637,3 +649,201 @@ def visit_figures(filters: Filters) -> dict[str, Any]:
             "areas": sorted(areas, key=lambda r: (-r["completed"], r["name"])),
             "technicians": sorted(technicians, key=lambda r: (-r["completed"], r["name"])),
             "materials": material_use(filters)}
+
+
+# --- Quality and exceptions: inspections (R52), the ledger (R53), complaints (R51), -----
+# --- outages (R54). Live from the period's own rows, like the visit figures. ------------
+
+def _moments(filters: Filters) -> tuple[dt.datetime, dt.datetime]:
+    """The period as [start, end) in the operator's time zone."""
+    zone = timezone.get_current_timezone()
+    start = dt.datetime.combine(filters.start, dt.time.min, tzinfo=zone)
+    end = dt.datetime.combine(filters.end + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+    return start, end
+
+
+def _who(filters: Filters, *, area: str | None, team: str | None,
+         technician: str | None) -> Q:
+    """The page's area, team and technician filters (and the viewer's areas) on a table
+    whose area, team and technician are at these paths; None: the table has no such
+    thing, so the filter leaves every row out (a figure is not shown for a filter it
+    cannot honour)."""
+    query = Q()
+    for path, value in ((area, filters.area), (team, filters.team),
+                        (technician, filters.technician)):
+        if value:
+            query &= Q(**{path: value}) if path else Q(pk__in=[])
+    if filters.scope is not None:
+        query &= Q(**{f"{area}__in": filters.scope}) if area else Q(pk__in=[])
+    return query
+
+
+def _names(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fill ``name`` and ``employee_no`` of rows keyed by technician id."""
+    names = {pk: (f"{first} {last}".strip() or username, number)
+             for pk, number, first, last, username in (
+                 Technician.objects.filter(pk__in=[r["key"] for r in rows])
+                 .values_list("pk", "employee_no", "user__first_name", "user__last_name",
+                              "user__username"))}
+    for row in rows:
+        row["name"], row["employee_no"] = names.get(row["key"], ("", ""))
+    return rows
+
+
+def _area_names(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    names = dict(Area.objects.filter(pk__in=[r["key"] for r in rows])
+                 .values_list("pk", "name"))
+    for row in rows:
+        row["name"] = names.get(row["key"], "")
+    return rows
+
+
+_INSPECTION_COUNTS = {
+    "inspections": Count("pk"),
+    "open": Count("pk", filter=Q(status=InspectionStatus.OPEN)),
+    "passed": Count("pk", filter=Q(status=InspectionStatus.PASSED)),
+    "failed": Count("pk", filter=Q(status=InspectionStatus.FAILED)),
+}
+
+
+def _inspection_row(counts: dict[str, Any]) -> dict[str, Any]:
+    passed, failed = counts.get("passed") or 0, counts.get("failed") or 0
+    return {"inspections": counts.get("inspections") or 0, "open": counts.get("open") or 0,
+            "passed": passed, "failed": failed, "decided": passed + failed,
+            "pass_rate": _ratio(passed, passed + failed)}
+
+
+def inspection_figures(filters: Filters) -> dict[str, Any]:
+    """R52: the inspections of the orders completed in the period (their completion
+    day), with the area and the technician of the completion: how many, still open,
+    passed, failed and the pass rate (passed ÷ decided); and the suspicion signals found
+    in the period by kind (area and technician: the order's)."""
+    inspections = Inspection.objects.filter(
+        _who(filters, area="area_id", team="technician__team_id",
+             technician="technician_id"),
+        day__gte=filters.start, day__lte=filters.end).order_by()
+    summary = _inspection_row(inspections.aggregate(**_INSPECTION_COUNTS))
+
+    def grouped(by: str) -> list[dict[str, Any]]:
+        return [{"key": row[by], **_inspection_row(row)} for row in
+                inspections.values(by).annotate(**_INSPECTION_COUNTS).order_by(by)
+                if row[by] is not None]
+
+    start, end = _moments(filters)
+    found = dict(Signal.objects.filter(
+        _who(filters, area="order__area_id", team="order__technician__team_id",
+             technician="order__technician_id"),
+        found_at__gte=start, found_at__lt=end).order_by().values("kind")
+        .annotate(n=Count("pk")).values_list("kind", "n"))
+    signals = [{"kind": kind, "label": label, "count": found.get(kind, 0)}
+               for kind, label in SignalKind.choices]
+    return {"summary": summary,
+            "areas": sorted(_area_names(grouped("area_id")),
+                            key=lambda r: (-r["inspections"], r["name"])),
+            "technicians": sorted(_names(grouped("technician_id")),
+                                  key=lambda r: (-r["inspections"], r["name"])),
+            "signals": signals}
+
+
+def _ledger() -> Any:
+    """The assessment ledger's entries (R53), from the floor below."""
+    return Entry.objects
+
+
+def ledger_figures(filters: Filters) -> dict[str, Any]:
+    """R53: the entries that happened in the period (``occurred_at``, reversals
+    included, so the totals are net), summed per technician and per team (the
+    technician's team today; area: the team's home area)."""
+    start, end = _moments(filters)
+    entries = _ledger().filter(
+        _who(filters, area="technician__team__area_id", team="technician__team_id",
+             technician="technician_id"),
+        occurred_at__gte=start, occurred_at__lt=end).order_by()
+    sums = {"entries": Count("pk"), "points": Coalesce(Sum("points"), 0),
+            "amount": Coalesce(Sum("amount"), Decimal("0.00"),
+                               output_field=DecimalField(max_digits=12, decimal_places=2))}
+    total = entries.aggregate(**sums)
+    technicians = _names([{"key": r["technician_id"], **r} for r in
+                          entries.values("technician_id").annotate(**sums)])
+    teams = [{"key": r["technician__team_id"], "name": r["technician__team__name"] or "",
+              **{k: r[k] for k in sums}} for r in
+             entries.values("technician__team_id", "technician__team__name").annotate(**sums)]
+    return {"summary": total,
+            "technicians": sorted(technicians, key=lambda r: (r["points"], r["name"])),
+            "teams": sorted(teams, key=lambda r: (r["points"], r["name"]))}
+
+
+def complaint_figures(filters: Filters) -> dict[str, Any]:
+    """R51: the complaints recorded in the period (area: the order's, so a complaint
+    about a customer without an order is left out when an area is chosen; technician:
+    the one complained about), by tier: how many, the share of the response and of the
+    resolution deadlines met (of those met or breached; one still running is left out)
+    and the share upheld (of those decided)."""
+    start, end = _moments(filters)
+    complaints = Complaint.objects.filter(
+        _who(filters, area="order__area_id", team="technician__team_id",
+             technician="technician_id"),
+        recorded_at__gte=start, recorded_at__lt=end).order_by()
+    counts: dict[str, dict[str, Any]] = {
+        row["tier"]: dict(row) for row in complaints.values("tier").annotate(
+            n=Count("pk"), upheld=Count("pk", filter=Q(outcome=Outcome.UPHELD)),
+            decided=Count("pk", filter=~Q(outcome=Outcome.PENDING)))}
+    met = Q(status=DeadlineStatus.MET, breached_at__isnull=True)
+    done = Q(breached_at__isnull=False) | met
+    deadlines: dict[tuple[str, str], dict[str, Any]] = {
+        (row["complaint__tier"], row["kind"]): dict(row) for row in
+        ComplaintDeadline.objects.filter(complaint__in=complaints).order_by()
+        .values("complaint__tier", "kind")
+        .annotate(met=Count("pk", filter=met), done=Count("pk", filter=done))}
+
+    def row(tiers: Sequence[str], label: Any, key: str) -> dict[str, Any]:
+        n = sum(counts.get(t, {}).get("n", 0) for t in tiers)
+        upheld = sum(counts.get(t, {}).get("upheld", 0) for t in tiers)
+        decided = sum(counts.get(t, {}).get("decided", 0) for t in tiers)
+        out = {"tier": key, "label": label, "complaints": n, "upheld": upheld,
+               "decided": decided, "upheld_rate": _ratio(upheld, decided)}
+        for kind in DeadlineKind.values:
+            kept = sum(deadlines.get((t, kind), {}).get("met", 0) for t in tiers)
+            judged = sum(deadlines.get((t, kind), {}).get("done", 0) for t in tiers)
+            out[f"{kind}_met"], out[f"{kind}_judged"] = kept, judged
+            out[f"{kind}_rate"] = _ratio(kept, judged)
+        return out
+
+    tiers = [row([value], label, value) for value, label in Tier.choices]
+    return {"tiers": tiers, "summary": row(Tier.values, _("All tiers"), "")}
+
+
+def outage_figures(filters: Filters) -> dict[str, Any]:
+    """R54: the outages declared in the period in the chosen areas (an outage's area is
+    its own, or its access node's), the repair orders attached to them and how many of
+    those closed without a visit (the customer said service was back). Outages belong to
+    no team or technician: with those filters nothing is counted."""
+    start, end = _moments(filters)
+    outages = (Outage.objects.annotate(area_key=Coalesce("area_id", "node__area_id"))
+               .filter(_who(filters, area="area_key", team=None, technician=None),
+                       declared_at__gte=start, declared_at__lt=end).order_by())
+    links = OutageOrder.objects.filter(outage__in=outages.values("pk")).order_by()
+    by_outage = dict(links.values("outage_id").annotate(n=Count("pk"))
+                     .values_list("outage_id", "n"))
+    resolved = dict(links.filter(state=Link.RESOLVED).values("outage_id")
+                    .annotate(n=Count("pk")).values_list("outage_id", "n"))
+    areas: dict[int, dict[str, Any]] = {}
+    for pk, area in outages.values_list("pk", "area_key"):
+        row = areas.setdefault(area, {"key": area, "outages": 0, "orders": 0,
+                                      "resolved": 0})
+        row["outages"] += 1
+        row["orders"] += by_outage.get(pk, 0)
+        row["resolved"] += resolved.get(pk, 0)
+    rows = list(areas.values())
+    summary = {k: sum(r[k] for r in rows) for k in ("outages", "orders", "resolved")}
+    summary["resolved_rate"] = _ratio(summary["resolved"], summary["orders"])
+    for row in rows:
+        row["resolved_rate"] = _ratio(row["resolved"], row["orders"])
+    return {"summary": summary, "applies": not (filters.team or filters.technician),
+            "areas": sorted(_area_names(rows), key=lambda r: (-r["outages"], r["name"]))}
+
+
+def quality_figures(filters: Filters) -> dict[str, Any]:
+    """The "Quality and exceptions" section: R52, R53, R51, R54 for the page's filters."""
+    return {"inspections": inspection_figures(filters), "ledger": ledger_figures(filters),
+            "complaints": complaint_figures(filters), "outages": outage_figures(filters)}

@@ -125,7 +125,18 @@ def compliance(request: HttpRequest) -> HttpResponse:
     if per_technician:
         groups.append({"title": _("By technician"), "table": "visit_technicians",
                        "rows": visit["technicians"][:50]})
+    quality = selectors.quality_figures(filters)  # R51, R52, R53, R54
+    if not per_technician:
+        quality["inspections"]["technicians"] = []
+        quality["ledger"]["technicians"] = []
     context.update({
+        "quality": quality,
+        "quality_exports": [
+            ("signals", _("suspicion signals")), ("inspections_areas", _("inspections by area")),
+            ("inspections_technicians", _("inspections by technician")),
+            ("ledger_teams", _("ledger by team")),
+            ("ledger_technicians", _("ledger by technician")),
+            ("complaints", _("complaints")), ("outages", _("outages"))],
         "visit": visit, "visit_groups": groups,
         "per_technician": per_technician,
         "rows": result.rows(), "days": days, "areas": areas,

@@ -14,7 +14,7 @@ from fieldops import clock
 from sla import engine
 from workorders.models import State
 
-from .conftest import Shots, open_page
+from .conftest import Shots, axe_violations, open_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -63,6 +63,10 @@ def test_a_supervisor_reads_the_dashboard_filters_it_and_sees_a_breach_arrive(
     assert figures.count() >= 15
     assert page.locator("[data-table=technicians] tbody tr").count() == 2
     page.wait_for_selector("[data-now-body][data-breached]")  # the live panel arrived
+    # The quality and exceptions section (R51-R54) is on the page, and axe finds nothing.
+    assert page.locator("[data-quality] [data-figure=pass_rate]").count() == 1
+    assert page.locator("[data-table=complaints] tbody tr").count() == 3
+    assert axe_violations(page) == []
     shots("dashboard")
 
     # A filter is a shareable URL.

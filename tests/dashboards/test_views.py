@@ -149,7 +149,11 @@ def test_the_summary_downloads_as_a_spreadsheet(supervisor, make_order, alice):
     book = load_workbook(io.BytesIO(response.content))
     assert book.sheetnames == ["Summary", "By day", "By area", "By technician",
                                "Visits by area", "Visits by technician",
-                               "Materials against the norm"]  # R46, R48
+                               "Materials against the norm",  # R46, R48
+                               "Inspections by area", "Inspections by technician",
+                               "Suspicion signals", "Ledger by technician",  # R52, R53
+                               "Ledger by team", "Complaints by tier",  # R53, R51
+                               "Outages by area"]  # R54
     summary = {row[0]: row[2] for row in book["Summary"].iter_rows(values_only=True) if row}
     assert summary["Orders received"] == 1
     assert summary["Satisfied answers"] == 100.0
