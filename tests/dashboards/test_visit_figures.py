@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from charges import services as charges
 from charges.models import PriceItem
@@ -117,18 +118,20 @@ def test_the_filters_apply(crafted, bob, west):
 
 
 def test_the_page_and_the_exports_show_them(crafted, client, supervisor, east):
-    client.force_login(supervisor)
-    page = client.get(reverse("dashboard:compliance"), HTTP_ACCEPT_LANGUAGE="en")
-    html = page.content.decode()
-    assert page.status_code == 200 and "data-visit" in html
-    assert 'data-material="FIB-DROP"' in html and "33.3%" in html
-    response = client.get(reverse("dashboard:export_csv", args=["visit_areas"]),
-                          {"area": east.pk}, HTTP_ACCEPT_LANGUAGE="en")
-    rows = list(csv.reader(io.StringIO(response.content.decode().lstrip("\ufeff"))))
-    assert rows[0][0] == "Area" and rows[1][1:4] == ["2", "1", "50.0"]
-    assert rows[1][5:] == ["1", "50.0", "159.00"]
-    materials = client.get(reverse("dashboard:export_csv", args=["materials"]),
-                           HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "FIB-DROP" in materials and "230.5" in materials
-    sheet = client.get(reverse("dashboard:export_xlsx"), HTTP_ACCEPT_LANGUAGE="en")
-    assert sheet.status_code == 200 and sheet.content[:2] == b"PK"
+    # the requests ask for English; the language the test found is put back after them
+    with translation.override("en"):
+        client.force_login(supervisor)
+        page = client.get(reverse("dashboard:compliance"), HTTP_ACCEPT_LANGUAGE="en")
+        html = page.content.decode()
+        assert page.status_code == 200 and "data-visit" in html
+        assert 'data-material="FIB-DROP"' in html and "33.3%" in html
+        response = client.get(reverse("dashboard:export_csv", args=["visit_areas"]),
+                              {"area": east.pk}, HTTP_ACCEPT_LANGUAGE="en")
+        rows = list(csv.reader(io.StringIO(response.content.decode().lstrip("\ufeff"))))
+        assert rows[0][0] == "Area" and rows[1][1:4] == ["2", "1", "50.0"]
+        assert rows[1][5:] == ["1", "50.0", "159.00"]
+        materials = client.get(reverse("dashboard:export_csv", args=["materials"]),
+                               HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "FIB-DROP" in materials and "230.5" in materials
+        sheet = client.get(reverse("dashboard:export_xlsx"), HTTP_ACCEPT_LANGUAGE="en")
+        assert sheet.status_code == 200 and sheet.content[:2] == b"PK"
