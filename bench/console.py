@@ -168,7 +168,7 @@ def main() -> None:
         return
     where.announce("console", WHERE)
     made = False
-    if not args.reuse or not _populated(env, args.orders):
+    if not args.reuse or not where.populated(env, "workorders_workorder", args.orders):
         made = where.prepare(WHERE, recreate=args.recreate or args.reuse)
         say(f"loading {args.orders:,} orders over {args.days} days ...")
         say(f"loaded in {populate(env, args.orders, args.days):.0f} s")
@@ -186,18 +186,6 @@ def main() -> None:
             where.drop(WHERE)
     print(f"console orders={results['_orders']} queue_p95_ms={results['queue'][1]:.1f} "
           f"board_p95_ms={results['board'][1]:.1f} rank_p95_ms={results['rank'][1]:.1f}")
-
-
-def _populated(env: dict[str, str], orders: int) -> bool:
-    import psycopg
-
-    url = env["DATABASE_URL"].replace("postgres://", "postgresql://")
-    try:
-        with psycopg.connect(url) as conn:
-            row = conn.execute("SELECT count(*) FROM workorders_workorder").fetchone()
-            return bool(row and row[0] >= orders)
-    except psycopg.Error:
-        return False
 
 
 if __name__ == "__main__":

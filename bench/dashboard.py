@@ -135,7 +135,7 @@ def main() -> None:
         return
     where.announce("dashboard", WHERE)
     made = False
-    if not args.reuse or not _populated(env, args.orders):
+    if not args.reuse or not where.populated(env, "dashboards_orderfact", args.orders):
         made = where.prepare(WHERE, recreate=args.recreate or args.reuse)
         say(f"loading {args.orders:,} orders over {args.days} days ...")
         say(f"loaded in {populate(env, args.orders, args.days):.0f} s")
@@ -155,18 +155,6 @@ def main() -> None:
     orders = results["_orders"][0]
     print(f"dashboard orders={orders} compliance_p95_ms={results['compliance'][1]:.1f} "
           f"now_p95_ms={results['now'][1]:.1f} page_p95_ms={results['page'][1]:.1f}")
-
-
-def _populated(env: dict[str, str], orders: int) -> bool:
-    import psycopg
-
-    url = env["DATABASE_URL"].replace("postgres://", "postgresql://")
-    try:
-        with psycopg.connect(url) as conn:
-            row = conn.execute("SELECT count(*) FROM dashboards_orderfact").fetchone()
-            return bool(row and row[0] >= orders)
-    except psycopg.Error:
-        return False
 
 
 if __name__ == "__main__":

@@ -196,7 +196,7 @@ def main() -> None:
         return
     where.announce("quality", WHERE)
     made = False
-    if not args.reuse or not _populated(env, args.orders):
+    if not args.reuse or not where.populated(env, "workorders_workorder", args.orders):
         made = where.prepare(WHERE, recreate=args.recreate or args.reuse)
         say(f"loading {args.orders:,} orders over {args.days} days ...")
         say(f"loaded in {populate(env, args.orders, args.days):.0f} s")
@@ -215,18 +215,6 @@ def main() -> None:
     print(f"quality orders={results['orders']} day_completions={results['day_completions']} "
           f"sample_s={results['sample_s']:.1f} signals_s={results['signals_s']:.1f} "
           f"photo_match_ms_p95={results['photo_match_ms_p95']:.1f}")
-
-
-def _populated(env: dict[str, str], orders: int) -> bool:
-    import psycopg
-
-    url = env["DATABASE_URL"].replace("postgres://", "postgresql://")
-    try:
-        with psycopg.connect(url) as conn:
-            row = conn.execute("SELECT count(*) FROM workorders_workorder").fetchone()
-            return bool(row and row[0] >= orders)
-    except psycopg.Error:
-        return False
 
 
 if __name__ == "__main__":

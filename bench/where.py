@@ -181,3 +181,16 @@ def timed(fn: Callable[[], Any], samples: int) -> tuple[float, float]:
         values.append((time.perf_counter() - t) * 1000)
     values.sort()
     return statistics.median(values), values[max(int(len(values) * 0.95) - 1, 0)]
+
+
+def populated(env: dict[str, str], table: str, rows: int) -> bool:
+    """``--reuse``: the database already holds at least ``rows`` rows in ``table``."""
+    import psycopg  # the benchmark's own process; where.py itself loads without it
+
+    url = env["DATABASE_URL"].replace("postgres://", "postgresql://")
+    try:
+        with psycopg.connect(url) as conn:
+            row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+            return bool(row and row[0] >= rows)
+    except psycopg.Error:
+        return False

@@ -3,6 +3,8 @@ the service, not the form, decides whether the action is allowed."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -120,3 +122,15 @@ class BoardFilterForm(forms.Form):
                           widget=DateInput())
     area = forms.ModelChoiceField(label=_("Area"), queryset=Area.objects.order_by("name"),
                                   required=False, empty_label=_("All areas"))
+
+
+def with_request_user(form_class: Any, user: Any) -> Any:
+    """The admin's form class whose instances know who fills them in (``request_user``),
+    for checks that depend on the person (who may declare for which area)."""
+
+    class WithUser(form_class):
+        def __init__(self, *args: Any, **kw: Any) -> None:
+            super().__init__(*args, **kw)
+            self.request_user = user
+
+    return WithUser

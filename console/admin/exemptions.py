@@ -21,6 +21,8 @@ from sla import force_majeure
 from sla.exemptions import ExemptBreach, Exemption, ExemptionOrder, ExemptionState
 from workorders.errors import DomainError
 
+from ..forms import with_request_user
+
 
 class ExemptionForm(forms.ModelForm):
     """The declaration; refused with the field at fault by the same check as the service."""
@@ -126,15 +128,8 @@ class ExemptionAdmin(admin.ModelAdmin):
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False,
                  **kwargs: Any) -> Any:
-        form_class = super().get_form(request, obj, change=change, **kwargs)
-        user = request.user
-
-        class WithUser(form_class):  # type: ignore[misc,valid-type]
-            def __init__(self, *args: Any, **kw: Any) -> None:
-                super().__init__(*args, **kw)
-                self.request_user = user
-
-        return WithUser
+        return with_request_user(super().get_form(request, obj, change=change, **kwargs),
+                                 request.user)
 
     def save_model(self, request: HttpRequest, obj: Exemption, form: Any,
                    change: bool) -> None:

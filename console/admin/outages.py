@@ -32,6 +32,8 @@ from outages.models import (
 )
 from workorders.errors import DomainError
 
+from ..forms import with_request_user
+
 
 class OutageForm(forms.ModelForm):
     """The declaration; refused with the field at fault by the service's own check."""
@@ -154,15 +156,8 @@ class OutageAdmin(admin.ModelAdmin):
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False,
                  **kwargs: Any) -> Any:
-        form_class = super().get_form(request, obj, change=change, **kwargs)
-        user = request.user
-
-        class WithUser(form_class):  # type: ignore[misc,valid-type]
-            def __init__(self, *args: Any, **kw: Any) -> None:
-                super().__init__(*args, **kw)
-                self.request_user = user
-
-        return WithUser
+        return with_request_user(super().get_form(request, obj, change=change, **kwargs),
+                                 request.user)
 
     def save_model(self, request: HttpRequest, obj: Outage, form: Any, change: bool) -> None:
         data = form.cleaned_data
