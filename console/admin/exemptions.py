@@ -21,7 +21,7 @@ from sla import force_majeure
 from sla.exemptions import ExemptBreach, Exemption, ExemptionOrder, ExemptionState
 from workorders.errors import DomainError
 
-from ..forms import with_request_user
+from .records import DeclarationAdmin
 
 
 class ExemptionForm(forms.ModelForm):
@@ -77,7 +77,7 @@ class DecisionForm(forms.Form):
 
 
 @admin.register(Exemption)
-class ExemptionAdmin(admin.ModelAdmin):
+class ExemptionAdmin(DeclarationAdmin):
     form = ExemptionForm
     list_display = ("__str__", "state", "kind", "order", "area", "starts_at", "ends_at",
                     "declared_by", "declared_at", "decided_by", "breaches_exempted")
@@ -109,27 +109,8 @@ class ExemptionAdmin(admin.ModelAdmin):
         return ("kind", "reason", "evidence", "order", "area", "starts_at", "ends_at",
                 "state", "declared_by", "declared_at", "decide_link")
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        if obj is None:
-            return ()
-        return self.get_fields(request, obj)
-
-    def get_inlines(self, request: HttpRequest, obj: Any = None) -> Any:
-        return self.inlines if obj is not None else []
-
     def has_add_permission(self, request: HttpRequest) -> bool:
         return force_majeure.can_declare_for_area(request.user)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # a declaration is a record; a decision has its own page
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False,
-                 **kwargs: Any) -> Any:
-        return with_request_user(super().get_form(request, obj, change=change, **kwargs),
-                                 request.user)
 
     def save_model(self, request: HttpRequest, obj: Exemption, form: Any,
                    change: bool) -> None:

@@ -32,7 +32,7 @@ from outages.models import (
 )
 from workorders.errors import DomainError
 
-from ..forms import with_request_user
+from .records import DeclarationAdmin
 
 
 class OutageForm(forms.ModelForm):
@@ -78,7 +78,7 @@ class RepairForm(forms.Form):
 
 
 @admin.register(Outage)
-class OutageAdmin(admin.ModelAdmin):
+class OutageAdmin(DeclarationAdmin):
     form = OutageForm
     list_display = ("__str__", "state", "place", "eta", "declared_at", "due_at", "promise",
                     "orders_held", "orders_resolved", "orders_released")
@@ -134,12 +134,6 @@ class OutageAdmin(admin.ModelAdmin):
         return ("area", "node", "explanation", "eta", "state", "declared_by", "declared_at",
                 "due_at", "warned_at", "breached_at", "repaired_at", "repair_link")
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return () if obj is None else self.get_fields(request, obj)
-
-    def get_inlines(self, request: HttpRequest, obj: Any = None) -> Any:
-        return self.inlines if obj is not None else []
-
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         # "Declare" on a proposal opens this form for its node.
         return {key: request.GET[key] for key in ("node", "area", "proposal")
@@ -147,17 +141,6 @@ class OutageAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return services.can_manage(request.user)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # a declaration is a record; the repair has its own page
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False,
-                 **kwargs: Any) -> Any:
-        return with_request_user(super().get_form(request, obj, change=change, **kwargs),
-                                 request.user)
 
     def save_model(self, request: HttpRequest, obj: Outage, form: Any, change: bool) -> None:
         data = form.cleaned_data
