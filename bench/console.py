@@ -47,16 +47,12 @@ WHERE = where.target("fieldops_bench_console")
 
 
 say = where.say
-manage = where.manage
 timed = where.timed
 
 
 def bench_env() -> dict[str, str]:
     return where.bench_env(WHERE)
 
-
-def populate(env: dict[str, str], orders: int, days: int) -> float:
-    return where.populate(env, orders, days)
 
 
 def _board_area(size: int) -> tuple[Any, list[Any]]:
@@ -154,26 +150,14 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=40)
     parser.add_argument("--technicians", type=int, default=50,
                         help="technicians of the board's area")
-    parser.add_argument("--reuse", action="store_true",
-                        help="keep the database of an earlier run if it has the orders")
-    parser.add_argument("--keep", action="store_true", help="keep the database it made")
-    parser.add_argument("--recreate", action="store_true",
-                        help="drop and refill the database DATABASE_URL names if it holds "
-                             "tables")
-    parser.add_argument("--measure-only", action="store_true", help=argparse.SUPPRESS)
+    where.add_scale_options(parser)
     args = parser.parse_args()
     env = bench_env()
     if args.measure_only:  # the child process: Django set up on the bench database
         print(json.dumps(measure(args.samples, args.technicians)))
         return
     where.announce("console", WHERE)
-    made = False
-    if not args.reuse or not where.populated(env, "workorders_workorder", args.orders):
-        made = where.prepare(WHERE, recreate=args.recreate or args.reuse)
-        say(f"loading {args.orders:,} orders over {args.days} days ...")
-        say(f"loaded in {populate(env, args.orders, args.days):.0f} s")
-    else:
-        manage(env, "migrate", "--verbosity", "0")
+    made = where.load(env, WHERE, args, "workorders_workorder")
     try:
         out = subprocess.run([sys.executable, __file__, "--measure-only", "--samples",
                               str(args.samples), "--technicians", str(args.technicians)],

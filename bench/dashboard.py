@@ -120,13 +120,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90,
                         help="spread the orders over this many days (demo_data's default)")
     parser.add_argument("--samples", type=int, default=40)
-    parser.add_argument("--reuse", action="store_true",
-                        help="keep the database of an earlier run if it has the orders")
-    parser.add_argument("--keep", action="store_true", help="keep the database it made")
-    parser.add_argument("--recreate", action="store_true",
-                        help="drop and refill the database DATABASE_URL names if it holds "
-                             "tables")
-    parser.add_argument("--measure-only", action="store_true", help=argparse.SUPPRESS)
+    where.add_scale_options(parser)
     args = parser.parse_args()
     env = bench_env()
     if args.measure_only:  # the child process: Django set up on the bench database

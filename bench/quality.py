@@ -52,15 +52,11 @@ WHERE = where.target("fieldops_bench_quality")
 
 
 say = where.say
-manage = where.manage
 
 
 def bench_env() -> dict[str, str]:
     return where.bench_env(WHERE)
 
-
-def populate(env: dict[str, str], orders: int, days: int) -> float:
-    return where.populate(env, orders, days, "--events", "full")
 
 
 #: Three photos per order completed in the window, each with a random fingerprint.
@@ -182,26 +178,14 @@ def main() -> None:
                         help="spread the orders over this many days (~30k completions a "
                              "day for a million orders)")
     parser.add_argument("--samples", type=int, default=200)
-    parser.add_argument("--reuse", action="store_true",
-                        help="keep the database of an earlier run if it has the orders")
-    parser.add_argument("--keep", action="store_true", help="keep the database it made")
-    parser.add_argument("--recreate", action="store_true",
-                        help="drop and refill the database DATABASE_URL names if it holds "
-                             "tables")
-    parser.add_argument("--measure-only", action="store_true", help=argparse.SUPPRESS)
+    where.add_scale_options(parser)
     args = parser.parse_args()
     env = bench_env()
     if args.measure_only:
         print(json.dumps(measure(args.samples)))
         return
     where.announce("quality", WHERE)
-    made = False
-    if not args.reuse or not where.populated(env, "workorders_workorder", args.orders):
-        made = where.prepare(WHERE, recreate=args.recreate or args.reuse)
-        say(f"loading {args.orders:,} orders over {args.days} days ...")
-        say(f"loaded in {populate(env, args.orders, args.days):.0f} s")
-    else:
-        manage(env, "migrate", "--verbosity", "0")
+    made = where.load(env, WHERE, args, "workorders_workorder", "--events", "full")
     try:
         out = subprocess.run([sys.executable, __file__, "--measure-only", "--samples",
                               str(args.samples)], cwd=ROOT, env=env,

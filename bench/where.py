@@ -13,6 +13,7 @@ Every benchmark's first line of output says which database and Redis it uses.
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -194,3 +195,27 @@ def populated(env: dict[str, str], table: str, rows: int) -> bool:
             return bool(row and row[0] >= rows)
     except psycopg.Error:
         return False
+
+
+def add_scale_options(parser: Any) -> None:
+    """The options every scale benchmark takes: reuse, keep or recreate the database, and
+    the child process's own flag (Django set up on the bench database)."""
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the database of an earlier run if it has the orders")
+    parser.add_argument("--keep", action="store_true", help="keep the database it made")
+    parser.add_argument("--recreate", action="store_true",
+                        help="drop and refill the database DATABASE_URL names if it holds "
+                             "tables")
+    parser.add_argument("--measure-only", action="store_true", help=argparse.SUPPRESS)
+
+
+def load(env: dict[str, str], where: Target, args: Any, table: str, *extra: str) -> bool:
+    """Fill the database with ``args.orders`` orders unless ``--reuse`` finds them in
+    ``table``; whether this run made the database (to drop it at the end)."""
+    if args.reuse and populated(env, table, args.orders):
+        manage(env, "migrate", "--verbosity", "0")
+        return False
+    made = prepare(where, recreate=args.recreate or args.reuse)
+    say(f"loading {args.orders:,} orders over {args.days} days ...")
+    say(f"loaded in {populate(env, args.orders, args.days, *extra):.0f} s")
+    return made
