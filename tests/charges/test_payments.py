@@ -101,6 +101,13 @@ def test_a_tampered_or_foreign_link_is_refused(client, charged, alice):
     assert client.get(receipt_with_pay_token).status_code == 404
 
 
+def _asked_before_noon(order: WorkOrder, technician: Any) -> Payment:
+    # The code is shown at 11:30, before the provider's time of payment: a test run after
+    # noon of the test's day must not make the payment younger than its callback.
+    with time_machine.travel(NOON - dt.timedelta(minutes=30), tick=False):
+        return services.payment_request(order=order, by=technician.user)
+
+
 def _callback(client: Any, payment: Payment, *, secret: str = SECRET, amount: str = "",
               paid_at: dt.datetime = NOON, timestamp: int | None = None) -> Any:
     body = json.dumps({"reference": payment.reference, "amount": amount or str(payment.amount),
@@ -115,7 +122,7 @@ def test_a_signed_callback_marks_the_payment_paid_at_the_providers_time(client, 
                                                                         charged, alice):
     # R47: a provider's confirmation, verified by its HMAC signature; paid_at is its time
     settings.PAYMENT_CALLBACK_SECRET = SECRET
-    payment = services.payment_request(order=charged, by=alice.user)
+    payment = _asked_before_noon(charged, alice)
     with time_machine.travel(NOON + dt.timedelta(seconds=20), tick=False):
         response = _callback(client, payment, paid_at=NOON)
         assert response.status_code == 200, response.content
@@ -128,7 +135,7 @@ def test_a_signed_callback_marks_the_payment_paid_at_the_providers_time(client, 
 def test_a_callback_with_a_bad_signature_is_refused(client, settings, charged, alice):
     # R47: not signed with our secret, replayed from long ago, or no secret set: 400
     settings.PAYMENT_CALLBACK_SECRET = SECRET
-    payment = services.payment_request(order=charged, by=alice.user)
+    payment = _asked_before_noon(charged, alice)
     with time_machine.travel(NOON + dt.timedelta(seconds=20), tick=False):
         assert _callback(client, payment, secret="guessed").status_code == 400
         old = int((NOON - dt.timedelta(hours=1)).timestamp())
@@ -147,7 +154,7 @@ def test_a_callback_with_a_bad_signature_is_refused(client, settings, charged, a
 def test_a_callback_for_another_amount_or_payment_is_refused(client, settings, charged,
                                                              alice):
     settings.PAYMENT_CALLBACK_SECRET = SECRET
-    payment = services.payment_request(order=charged, by=alice.user)
+    payment = _asked_before_noon(charged, alice)
     with time_machine.travel(NOON + dt.timedelta(seconds=20), tick=False):
         assert _callback(client, payment, amount="1.00").status_code == 409
         payment.reference = "P0-UNKNOWN"
