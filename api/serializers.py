@@ -805,10 +805,17 @@ class WorkOrderDetailSerializer(serializers.Serializer):
 
 class EventSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor_label")
+    at = serializers.DateTimeField(help_text=_(
+        "When it happened; for a step done offline on the technician's phone, the time it "
+        "was done there (corrected for the phone's clock)."))
+    received_at = serializers.DateTimeField(allow_null=True, help_text=_(
+        "For a step done offline and sent later from the technician's phone: when it reached "
+        "the server. Null for everything recorded as it happened."))
 
     class Meta:
         model = WorkOrderEvent
-        fields = ["id", "at", "actor", "action", "from_state", "to_state", "reason", "payload"]
+        fields = ["id", "at", "received_at", "actor", "action", "from_state", "to_state",
+                  "reason", "payload"]
 
 
 class TimelineSerializer(serializers.Serializer):

@@ -38,7 +38,6 @@ from assessment import services as ledger_services
 from assessment.models import EntryKind
 from complaints import selectors as complaint_selectors
 from fieldops import clock
-from fieldops.wording import plain
 from notifications import push_views
 from reports import copy as report_copy
 from reports import pdf as report_pdf
@@ -47,7 +46,8 @@ from surveys import services as survey_services
 from technicians.models import AreaType
 from workorders import pii, services
 from workorders.access import is_order_technician, is_technician_user
-from workorders.errors import ConcurrentModification, DomainError, IllegalTransition
+from workorders.errors import DomainError
+from workorders.errors import shown as shown_error
 from workorders.kit import required_kit
 from workorders.models import TERMINAL_STATES, Face, Photo, State, WorkOrder
 from workorders.selectors import allowed_actions, orders_visible_to
@@ -206,17 +206,6 @@ ALL_STEPS: list[Step] = [
     *CHECKLIST_STEPS,  # the on-site checklist's pages (fieldapp/checklist.py)
 ]
 STEPS = {step.name: step for step in ALL_STEPS}
-
-
-def shown(error: DomainError) -> str:
-    """A domain error as the technician reads it: plain words, without rule ids or the
-    state machine's internal names (the desk and the API keep them)."""
-    if isinstance(error, ConcurrentModification):
-        return _("The order changed while this page was open. Reload it and try again.")
-    if isinstance(error, IllegalTransition):
-        return _("This is not possible now: the order is %(state)s.") % {
-            "state": State(error.details["state"]).label}
-    return plain(error.message)
 
 
 # --- Access ----------------------------------------------------------------------------
@@ -533,9 +522,9 @@ def order_step(request: HttpRequest, pk: int, name: str) -> HttpResponse:
             except DomainError as error:
                 field_name = getattr(error, "field", "")
                 if field_name in form.fields and field_name != "version":
-                    form.add_error(field_name, shown(error))
+                    form.add_error(field_name, shown_error(error))
                 else:
-                    form.add_error(None, shown(error))
+                    form.add_error(None, shown_error(error))
                 status = error.status
                 order = _order_for(request, pk)
             else:

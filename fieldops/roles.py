@@ -23,6 +23,7 @@ _READ_ALL = [
     "workorders.view_workorder",
     "workorders.view_all_workorders",
     "workorders.view_workorderevent",
+    "workorders.view_phonestep",  # steps sent from phones, applied or refused (issue 16)
     "workorders.view_contactattempt",
     "workorders.view_assignment",
     "workorders.view_customer",

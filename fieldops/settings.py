@@ -451,6 +451,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024  # a drawn signature travels as a data URL
 # R26: require the SMS code (the strong form) on every sign-off, not only a drawing.
 SIGN_OFF_REQUIRE_SMS_CODE = env.bool("SIGN_OFF_REQUIRE_SMS_CODE", default=False)
+# Steps done offline and sent later (workorders.offline): the phone's time of a step is
+# used when it is at most this many hours before its arrival, and not later than the
+# arrival by more than this many seconds (the phones' clocks are corrected first).
+FIELD_OFFLINE_MAX_AGE = env.int("FIELD_OFFLINE_MAX_AGE", default=24)
+FIELD_OFFLINE_FUTURE_TOLERANCE = env.int("FIELD_OFFLINE_FUTURE_TOLERANCE", default=120)
 # R46: an order's use of a material above this many times its kind's norm is flagged.
 MATERIAL_NORM_FACTOR = env.float("MATERIAL_NORM_FACTOR", default=2.0)
 # R47, docs/charges.md: the payment backend (a dotted path). The demo one's QR code opens

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
 
+from fieldops.wording import plain
+
 from .models import State
 
 if TYPE_CHECKING:
@@ -83,3 +85,15 @@ class RuleViolation(DomainError):
 class NoTechnicianAvailable(DomainError):
     status = 409
     code = "no_technician_available"
+
+
+def shown(error: DomainError) -> str:
+    """A domain error as the technician reads it: plain words, without rule ids or the
+    state machine's internal names (the desk and the API keep them). The technician's
+    pages and the steps replayed from the phone (``workorders.offline``) show this."""
+    if isinstance(error, ConcurrentModification):
+        return _("The order changed while this page was open. Reload it and try again.")
+    if isinstance(error, IllegalTransition):
+        return _("This is not possible now: the order is %(state)s.") % {
+            "state": State(error.details["state"]).label}
+    return plain(error.message)

@@ -31,6 +31,9 @@ from .models import Assignment, WorkOrder, WorkOrderEvent
 
 User = Any  # an AUTH_USER_MODEL instance, or None for the system
 
+#: A replayed event reaching the server within this of its time keeps no separate arrival.
+REPLAY_SLACK = dt.timedelta(seconds=1)
+
 
 def record_event(*, order: WorkOrder, by: User, action: OrderAction, from_state: str,
                  to_state: str, reason: str = "", payload: dict[str, Any] | None = None,
@@ -38,11 +41,20 @@ def record_event(*, order: WorkOrder, by: User, action: OrderAction, from_state:
     """Append one row to the order's event log (R42) and publish it as an ``OrderEvent`` on
     the bus, in the caller's transaction: the SLA timers follow it (R38), the supervisors'
     figures are marked for their next refresh (R39), bookings, surveys and webhooks react
-    (their handlers are registered in each app's ``AppConfig.ready()``)."""
+    (their handlers are registered in each app's ``AppConfig.ready()``).
+
+    A step replayed from a phone (inside ``clock.happened``, ``workorders.offline``) is
+    recorded at the time it was done; ``received_at`` keeps when it reached the server, if
+    that was more than a second later."""
     action = OrderAction(action)  # a name outside the vocabulary is refused here
     at = at or clock.now()
+    received_at = None
+    if clock.replaying():
+        received = clock.received()
+        if abs(received - at) > REPLAY_SLACK:
+            received_at = received
     row = WorkOrderEvent.objects.create(
-        order=order, at=at, actor=by, actor_label=actor_label(by),
+        order=order, at=at, received_at=received_at, actor=by, actor_label=actor_label(by),
         action=action, from_state=from_state, to_state=to_state, reason=reason,
         payload=payload if payload is not None else {},
     )

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
@@ -542,6 +543,20 @@ class Assignment(models.Model):
         return f"{self.order} → {self.technician}"
 
 
+def shown_times(at: Any, received_at: Any) -> str:
+    """When something happened, and when it reached the server if that was later (a step
+    done offline): "2026-12-07 10:02 (sent 10:40)", local time; the second date only when
+    it is another day."""
+    local_at = timezone.localtime(at)
+    at_text = f"{local_at:%Y-%m-%d %H:%M}"
+    if received_at is None:
+        return at_text
+    local_received = timezone.localtime(received_at)
+    received_text = (f"{local_received:%H:%M}" if local_received.date() == local_at.date()
+                     else f"{local_received:%Y-%m-%d %H:%M}")
+    return str(_("%(at)s (sent %(received)s)") % {"at": at_text, "received": received_text})
+
+
 class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs: Any) -> int:
         raise TypeError("The work-order event log is append-only (R42).")
@@ -556,6 +571,9 @@ class WorkOrderEvent(models.Model):
     order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="events",
                               verbose_name=_("work order"))
     at = models.DateTimeField(_("at"), db_index=True)
+    #: When a step done offline on the phone reached the server (``at`` is when it was
+    #: done); empty for everything recorded as it happened (``workorders.offline``).
+    received_at = models.DateTimeField(_("received"), null=True, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
                               blank=True, related_name="+", verbose_name=_("by"))
     #: Who acted, as shown: a user name, "system", or an API client's name.
@@ -581,6 +599,12 @@ class WorkOrderEvent(models.Model):
         if self.pk is not None:
             raise TypeError("The work-order event log is append-only (R42).")
         super().save(*args, **kwargs)
+
+    @property
+    def shown_at(self) -> str:
+        """"2026-12-07 10:02", or for a step replayed from a phone "2026-12-07 10:02 (sent
+        10:40)" (``shown_times``)."""
+        return shown_times(self.at, self.received_at)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise TypeError("The work-order event log is append-only (R42).")
@@ -868,3 +892,89 @@ class SignOffCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+# --- Steps done offline on the phone and sent later (workorders.offline) -----------------
+
+class PhoneStepStatus(models.TextChoices):
+    APPLIED = "applied", _("Applied")
+    REFUSED = "refused", _("Refused")
+
+
+class PhoneTimeFlag(models.TextChoices):
+    """Why the phone's time of a step was not used (the arrival time was, R42)."""
+
+    FUTURE = "future", _("Phone time after the arrival")
+    BEFORE_PREVIOUS = "before_previous", _("Phone time before the order's previous event")
+    TOO_OLD = "too_old", _("Phone time older than allowed")
+
+
+class PhoneStepQuerySet(models.QuerySet):
+    """Append-only: a row is written once, and its outcome once in the same transaction
+    (``PhoneStep.settle``); nothing edits or deletes it afterwards."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError("Steps sent from phones are append-only.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise TypeError("Steps sent from phones are append-only.")
+
+
+class PhoneStep(models.Model):
+    """One step a technician's phone sent (done offline, queued, replayed): what, on which
+    order, both of the phone's times, when it arrived, the time recorded and why the
+    phone's was not used, and whether it was applied or refused and why (issue 16). The
+    ``client_id`` the phone chose makes sending it twice have one effect."""
+
+    client_id = models.UUIDField(_("client id"), unique=True)
+    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="phone_steps",
+                              verbose_name=_("work order"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                             related_name="+", verbose_name=_("technician"))
+    step = models.CharField(_("step"), max_length=64)
+    phone_at = models.DateTimeField(_("done (phone clock)"))
+    phone_sent_at = models.DateTimeField(_("sent (phone clock)"))
+    received_at = models.DateTimeField(_("received"), db_index=True)
+    recorded_at = models.DateTimeField(_("recorded at"), null=True, blank=True)
+    flag = models.CharField(_("time flag"), max_length=20, choices=PhoneTimeFlag.choices,
+                            blank=True)
+    #: The order version the phone's page showed (first of a chain), or the one the
+    #: previous step of the chain left.
+    based_on = models.PositiveIntegerField(_("based on version"), null=True, blank=True)
+    after = models.UUIDField(_("after step"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=PhoneStepStatus.choices,
+                              blank=True)
+    code = models.CharField(_("refusal"), max_length=16, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    version = models.PositiveIntegerField(_("order version after"), null=True, blank=True)
+    event = models.ForeignKey(WorkOrderEvent, on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="+", verbose_name=_("event"))
+
+    objects = PhoneStepQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("step sent from a phone")
+        verbose_name_plural = _("steps sent from phones")
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["status", "received_at"], name="phonestep_status")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.step} {self.client_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise TypeError("Steps sent from phones are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise TypeError("Steps sent from phones are append-only.")
+
+    def settle(self, **outcome: Any) -> None:
+        """Write the outcome (status, time, message, version, event) once, in the
+        transaction that inserted the row."""
+        if self.status:
+            raise TypeError("This step's outcome is written already.")
+        for name, value in outcome.items():
+            setattr(self, name, value)
+        values = {name: getattr(self, name) for name in outcome}
+        models.QuerySet.update(PhoneStep.objects.filter(pk=self.pk, status=""), **values)

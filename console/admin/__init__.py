@@ -9,11 +9,12 @@ from . import (
     inventory,
     orders,
     outages,
+    phonesteps,
     quality,
     technicians,
     visits,
 )
 
 __all__ = ["appointments", "assessment", "charges", "exemptions", "inventory", "orders",
-           "outages", "quality",
+           "outages", "phonesteps", "quality",
            "technicians", "visits"]

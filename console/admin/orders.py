@@ -29,6 +29,7 @@ from console import history
 from console.admin.board import board_assign_view, board_data_view, board_plan_view, board_view
 from console.admin.dayplan import accept_view as day_plan_accept_view
 from console.admin.dayplan import propose_view as day_plan_propose_view
+from console.admin.phonesteps import RefusedPhoneStepInline
 from console.admin.queue import queue_view
 from fieldops.admin import ReadOnlyAdmin, ReadOnlyInline
 from fieldops.privacy import mask_phone
@@ -137,9 +138,15 @@ def desk_actions_for(order: WorkOrder, user: Any) -> list[tuple[str, DeskAction]
 
 class EventInline(ReadOnlyInline):
     model = WorkOrderEvent
-    fields = ("at", "actor_label", "action", "from_state", "to_state", "reason", "shown_details")
+    fields = ("shown_at", "actor_label", "action", "from_state", "to_state", "reason",
+              "shown_details")
     readonly_fields = fields
     verbose_name_plural = _("History (R42)")
+
+    @admin.display(description=_("at"))
+    def shown_at(self, event: WorkOrderEvent) -> str:
+        # A step done offline: when it was done, and when the phone sent it.
+        return event.shown_at
 
     @admin.display(description=_("details"))
     def shown_details(self, event: WorkOrderEvent) -> str:
@@ -216,8 +223,8 @@ class WorkOrderAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     actions = ["bulk_dispatch", "bulk_reassign"]
-    inlines = [TimerInline, AppointmentInline, VisitPlanInline, ContactInline, AssignmentInline,
-               EventInline]
+    inlines = [RefusedPhoneStepInline, TimerInline, AppointmentInline, VisitPlanInline,
+               ContactInline, AssignmentInline, EventInline]
     readonly_fields = ("order_number", "state", "version", "kind", "service", "access_type",
                        "channel", "customer_class", "customer", "account", "phone", "address",
                        "area", "symptoms", "fault_started_at", "preferred_day", "external_ref",
@@ -294,6 +301,12 @@ class WorkOrderAdmin(admin.ModelAdmin):
         if pk is not None:
             return queryset.filter(pk=pk), False
         return super().get_search_results(request, queryset, search_term)
+
+    def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        # The phone steps refused on this order, only when there are some.
+        return [inline for inline in super().get_inline_instances(request, obj)
+                if not isinstance(inline, RefusedPhoneStepInline)
+                or RefusedPhoneStepInline.shown_for(obj)]
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Nothing on an order is edited by hand: changes go through desk actions.
@@ -508,12 +521,17 @@ class WorkOrderAdmin(admin.ModelAdmin):
 
 @admin.register(WorkOrderEvent)
 class WorkOrderEventAdmin(ReadOnlyAdmin):
-    list_display = ("at", "order", "actor_label", "action", "from_state", "to_state", "reason")
+    list_display = ("shown_at", "order", "actor_label", "action", "from_state", "to_state",
+                    "reason")
     list_filter = ("action", "to_state")
     search_fields = ("reason", "actor_label")
     list_select_related = ("order",)
     date_hierarchy = "at"
     show_full_result_count = False
+
+    @admin.display(description=_("at"), ordering="at")
+    def shown_at(self, event: WorkOrderEvent) -> str:
+        return event.shown_at
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[WorkOrderEvent]:
         visible = selectors.orders_visible_to(request.user)

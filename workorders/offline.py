@@ -1,0 +1,300 @@
+"""Steps a technician did offline, sent later by the phone's queue, applied once (issue 16).
+
+``replay`` is the one way in; the field API's endpoint only reads the request, finds the
+step's service call and answers with what ``replay`` returned. For each step:
+
+- **Once.** The phone names every step with its own ``client_id``; the same id again
+  (a retry after a lost answer, two sends at once) gets the first outcome back and
+  changes nothing (a unique column, and the order's row lock, decide a race).
+- **Its own order only (R41).** A step for an order that is not the technician's is
+  refused and logged; one the technician held but that was given to someone else while
+  the phone was offline is a conflict with words saying so.
+- **On the state it was made for.** The phone sends the order version its page showed
+  (or, for the next steps of the same order, the step before it): if the order changed
+  since (reassigned, cancelled, the visit moved, anything else), the step is refused
+  with what changed and what to do, never applied on top of it.
+- **At the time it was done.** ``phone_at`` corrected by the phone's clock offset
+  measured at this sync (``received - phone_sent_at``) is used when it is plausible: not
+  after the arrival, not before the order's previous event, not older than
+  ``FIELD_OFFLINE_MAX_AGE`` hours. Otherwise the arrival time is used and the step is
+  flagged. The step runs inside ``clock.happened(at)``: the services, the event log
+  (R42, with ``received_at``) and the SLA timers (R38) see the time it was done.
+- **Refusals are kept** (``PhoneStep``) for the dispatcher, with the message the
+  technician was shown; a refused step's own writes are rolled back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from fieldops import clock
+
+from .access import is_order_technician
+from .errors import ConcurrentModification, DomainError, shown
+from .events import OrderAction
+from .models import (
+    Assignment,
+    PhoneStep,
+    PhoneStepStatus,
+    PhoneTimeFlag,
+    State,
+    WorkOrder,
+    WorkOrderEvent,
+)
+
+User = Any  # an AUTH_USER_MODEL instance: the technician whose phone sent the step
+
+security_log = logging.getLogger("fieldops.security")
+
+APPLIED, DUPLICATE, REFUSED = "applied", "duplicate", "refused"
+CONFLICT, RULE, FORBIDDEN, INVALID = "conflict", "rule", "forbidden", "invalid"
+
+
+@dataclasses.dataclass(frozen=True)
+class QueuedStep:
+    """One step as the phone queued it."""
+
+    client_id: uuid.UUID
+    order_id: int
+    step: str                 # the technician page's step name, e.g. "check-in"
+    phone_at: dt.datetime     # aware; the phone's clock when the technician did the step
+    phone_sent_at: dt.datetime  # aware; the phone's clock when it sent this step
+    version: int | None       # the order version the page showed (first step of a chain)
+    after: uuid.UUID | None   # client id of the previous queued step of this order, if any
+
+
+@dataclasses.dataclass(frozen=True)
+class Replayed:
+    """What became of a step; the endpoint sends it back to the phone."""
+
+    status: str               # "applied" | "duplicate" | "refused"
+    at: dt.datetime | None    # the time recorded for the step
+    received_at: dt.datetime
+    flag: str                 # "" or, translated, why the phone's time was not used
+    message: str              # refused: the reason in plain words, with what to do
+    code: str                 # refused: "conflict" | "rule" | "forbidden" | "invalid"
+    version: int | None       # the order's version after the step
+
+
+def max_age() -> dt.timedelta:
+    return dt.timedelta(hours=settings.FIELD_OFFLINE_MAX_AGE)
+
+
+def future_tolerance() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.FIELD_OFFLINE_FUTURE_TOLERANCE)
+
+
+def replay(step: QueuedStep, *, by: User, run: Callable[[WorkOrder], object]) -> Replayed:
+    """Apply one step sent from ``by``'s phone, once: ``run(order)`` calls the step's
+    service on the order as the phone saw it, inside ``clock.happened(at)`` and a
+    savepoint. Never raises a ``DomainError``: a refusal is the answer (and is kept)."""
+    received = clock.received()
+    problem = _malformed(step)
+    if problem:
+        return _refused(INVALID, problem, received)
+    prior = PhoneStep.objects.filter(client_id=step.client_id).first()
+    if prior is not None:
+        return _again(prior, step)
+    try:
+        with transaction.atomic():
+            return _apply(step, by=by, run=run, received=received)
+    except IntegrityError:
+        # The same client id inserted meanwhile by a request for another order (a request
+        # for this order waits on its row lock and finds it in ``_apply``).
+        prior = PhoneStep.objects.filter(client_id=step.client_id).first()
+        if prior is None:
+            raise
+        return _again(prior, step)
+
+
+def _malformed(step: QueuedStep) -> str:
+    if not isinstance(step.client_id, uuid.UUID):
+        return _("The step has no valid id; it was not applied. Do it again on the order page.")
+    for moment in (step.phone_at, step.phone_sent_at):
+        if not isinstance(moment, dt.datetime) or timezone.is_naive(moment):
+            return _("The step's time is missing or has no time zone; it was not applied. "
+                     "Do it again on the order page.")
+    if not step.step or len(step.step) > PhoneStep._meta.get_field("step").max_length:  # type: ignore[operator]
+        return _("The step has no valid name; it was not applied.")
+    if step.after is None and step.version is None:
+        return _("The step does not say which state of the order it was made on; it was not "
+                 "applied. Open the order and do it again.")
+    return ""
+
+
+def _refused(code: str, message: str, received: dt.datetime,
+             version: int | None = None) -> Replayed:
+    return Replayed(status=REFUSED, at=None, received_at=received, flag="", message=message,
+                    code=code, version=version)
+
+
+def _again(prior: PhoneStep, step: QueuedStep) -> Replayed:
+    """The same client id once more: the first outcome, unless the id is reused for
+    another order or step (refused, nothing recorded)."""
+    if prior.order_id != step.order_id or prior.step != step.step:
+        return _refused(INVALID, _("This step's id was already used for another step; it was "
+                                   "not applied. Do the step again on the order page."),
+                        clock.received())
+    return _answer(prior, duplicate=True)
+
+
+def _answer(record: PhoneStep, *, duplicate: bool = False) -> Replayed:
+    """What the phone is told about ``record``; the first outcome again for a duplicate
+    (a step refused the first time stays refused, with the same reason, so a phone that
+    lost the first answer still shows it)."""
+    if record.status == PhoneStepStatus.REFUSED:
+        return _refused(record.code, record.message, record.received_at, record.version)
+    return Replayed(status=DUPLICATE if duplicate else APPLIED, at=record.recorded_at,
+                    received_at=record.received_at,
+                    flag=str(PhoneTimeFlag(record.flag).label) if record.flag else "",
+                    message="", code="", version=record.version)
+
+
+def _apply(step: QueuedStep, *, by: User, run: Callable[[WorkOrder], object],
+           received: dt.datetime) -> Replayed:
+    order = (WorkOrder.objects.select_for_update(no_key=True, of=("self",))
+             .select_related("technician").filter(pk=step.order_id).first())
+    if order is None:
+        return _refused(INVALID, _("This order does not exist; the step was not applied."),
+                        received)
+    prior = PhoneStep.objects.filter(client_id=step.client_id).first()
+    if prior is not None:  # sent twice at once: the other request applied it meanwhile
+        return _again(prior, step)
+    at, flag = time_of(step, order, received)
+    record = PhoneStep(client_id=step.client_id, order=order, user=by, step=step.step,
+                       phone_at=step.phone_at, phone_sent_at=step.phone_sent_at,
+                       received_at=received, flag=flag, after=step.after)
+    record.save()
+
+    def refuse(code: str, message: str, based_on: int | None = None) -> Replayed:
+        record.settle(status=PhoneStepStatus.REFUSED, code=code, message=message,
+                      version=WorkOrder.objects.values_list("version", flat=True).get(
+                          pk=order.pk), based_on=based_on)
+        return _answer(record)
+
+    if not is_order_technician(order, by):
+        if _held_by(order, by):
+            return refuse(CONFLICT, _reassigned(order, by))
+        security_log.warning("phone step refused (R41): user=%s order=%s step=%s client_id=%s",
+                             getattr(by, "pk", None), order.pk, step.step, step.client_id)
+        return refuse(FORBIDDEN, _("This order is not yours; the step was not applied. Ask "
+                                   "the dispatcher if you think it should be."))
+    expected = step.version
+    if step.after is not None:
+        before = PhoneStep.objects.filter(client_id=step.after).first()
+        if before is not None and before.order_id != order.pk:
+            return refuse(INVALID, _("The step names an earlier step of another order; it was "
+                                     "not applied."))
+        if before is None or before.status != PhoneStepStatus.APPLIED:
+            return refuse(CONFLICT, _("An earlier step of this order was not applied, so this "
+                                      "one was not applied either. Open the order, check "
+                                      "it, and do the steps again that are still needed."))
+        expected = before.version
+    if order.version != expected:
+        return refuse(CONFLICT, what_changed(order, by), based_on=expected)
+
+    last_event = WorkOrderEvent.objects.filter(order=order).aggregate(last=Max("id"))["last"]
+    try:
+        with transaction.atomic(), clock.happened(at):
+            run(order)
+    except DomainError as error:
+        code = CONFLICT if isinstance(error, ConcurrentModification) else RULE
+        return refuse(code, shown(error), based_on=expected)
+    produced = (WorkOrderEvent.objects.filter(order=order, id__gt=last_event or 0)
+                .order_by("id").first())
+    record.settle(status=PhoneStepStatus.APPLIED, recorded_at=at, based_on=expected,
+                  version=WorkOrder.objects.values_list("version", flat=True).get(pk=order.pk),
+                  event=produced)
+    return _answer(record)
+
+
+def time_of(step: QueuedStep, order: WorkOrder,
+            received: dt.datetime) -> tuple[dt.datetime, str]:
+    """The time to record for ``step`` and, when it is the arrival instead of the phone's,
+    the ``PhoneTimeFlag`` saying why. The phone's clock may be wrong by any amount; what
+    it measured between doing and sending the step is trusted (``phone_at`` corrected by
+    the offset seen at this sync)."""
+    corrected = step.phone_at + (received - step.phone_sent_at)
+    if corrected > received + future_tolerance():
+        return received, PhoneTimeFlag.FUTURE
+    corrected = min(corrected, received)  # a few seconds ahead: the phone sent it at once
+    if received - corrected > max_age():
+        return received, PhoneTimeFlag.TOO_OLD
+    previous = (WorkOrderEvent.objects.filter(order=order).aggregate(last=Max("at"))["last"])
+    if previous is not None and corrected < previous:
+        return received, PhoneTimeFlag.BEFORE_PREVIOUS
+    return corrected, ""
+
+
+# --- Conflicts in plain words -------------------------------------------------------------
+
+def _when(moment: dt.datetime) -> str:
+    local = timezone.localtime(moment)
+    if local.date() == timezone.localdate(clock.received()):
+        return f"{local:%H:%M}"
+    return f"{local:%m-%d %H:%M}"
+
+
+def _held_by(order: WorkOrder, by: User) -> bool:
+    """``by`` held this order at some point (it was given to someone else since)."""
+    return bool(by is not None and getattr(by, "pk", None) is not None
+                and Assignment.objects.filter(order=order, technician__user=by).exists())
+
+
+def _reassigned(order: WorkOrder, by: User) -> str:
+    change = (WorkOrderEvent.objects.filter(order=order, action__in=[
+        OrderAction.REASSIGN, OrderAction.UNASSIGN, OrderAction.DISPATCH,
+        OrderAction.REASSIGN_REWORK]).order_by("-at", "-id").first())
+    if change is None:
+        return _("This order was given to another technician while your phone was offline; "
+                 "your step was not applied. Ask the dispatcher what to do.")
+    return _("This order was given to another technician at %(time)s (by %(who)s) while your "
+             "phone was offline; your step was not applied. Ask the dispatcher what to do.") % {
+        "time": _when(change.at), "who": change.actor_label}
+
+
+def what_changed(order: WorkOrder, by: User) -> str:
+    """Why a step made on an older state of ``order`` is refused, in plain words with what
+    to do: given to someone else, cancelled, the visit moved, or who changed what when."""
+    if order.technician is None or order.technician.user_id != getattr(by, "pk", None):
+        return _reassigned(order, by)
+    if order.state == State.CANCELLED:
+        cancel = (WorkOrderEvent.objects.filter(order=order, action=OrderAction.CANCEL)
+                  .order_by("-at", "-id").first())
+        if cancel is not None and cancel.reason:
+            return _("The order was cancelled at %(time)s (%(reason)s); your step was not "
+                     "applied and there is nothing more to do on it.") % {
+                "time": _when(cancel.at), "reason": cancel.reason}
+        return _("The order was cancelled; your step was not applied and there is nothing "
+                 "more to do on it.")
+    latest = (WorkOrderEvent.objects.filter(order=order).exclude(actor=by)
+              .order_by("-at", "-id").first())
+    if latest is None:
+        return _("The order changed since your phone showed it (it is now %(state)s); your "
+                 "step was not applied. Open the order and do the step again if it is still "
+                 "needed.") % {"state": State(order.state).label}
+    if latest.action in (OrderAction.RESCHEDULE, OrderAction.SCHEDULE):
+        start = latest.payload.get("start")
+        if start:
+            return _("The visit was moved to %(start)s by %(who)s at %(time)s; your step was "
+                     "not applied. See the new time on the order page.") % {
+                "start": _when(dt.datetime.fromisoformat(start)), "who": latest.actor_label,
+                "time": _when(latest.at)}
+        return _("The visit was moved by %(who)s at %(time)s; your step was not applied. See "
+                 "the new time on the order page.") % {"who": latest.actor_label,
+                                                        "time": _when(latest.at)}
+    return _("%(who)s changed the order at %(time)s (%(what)s); your step was not applied. "
+             "Open the order to see it as it is now, and do the step again if it is still "
+             "needed.") % {"who": latest.actor_label, "time": _when(latest.at),
+                           "what": OrderAction(latest.action).label}
