@@ -330,6 +330,9 @@ def webhook_publish_order_event(*, event: WorkOrderEvent) -> int:
         "order": _webhook_order(order),
         "event": {"id": event.pk, "action": event.action, "from_state": event.from_state,
                   "to_state": event.to_state, "at": event.at.isoformat(),
+                  # A step done offline: when it reached the server (``at``: when done).
+                  "received_at": (event.received_at.isoformat()
+                                  if event.received_at is not None else None),
                   "actor": event.actor_label, "reason": event.reason},
     }
     return webhook_publish(order=order, event_type=event_type_of(event), data=data,

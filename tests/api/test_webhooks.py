@@ -10,6 +10,7 @@ import http.server
 import json
 import secrets
 import threading
+import uuid
 
 import pytest
 import time_machine
@@ -94,10 +95,32 @@ def test_an_order_event_is_delivered_signed_after_commit(
     assert payload["type"] == "order.created"
     assert payload["data"]["order"]["id"] == order.pk
     assert payload["data"]["event"]["action"] == "create"
+    assert payload["data"]["event"]["received_at"] is None  # recorded as it happened
     assert webhooks.verify(endpoint.secret, call["body"],
                            call["headers"]["X-Fieldops-Signature"])
     delivery = WebhookDelivery.objects.get()
     assert delivery.notification.status == Status.SENT
+
+
+def test_a_step_done_offline_is_delivered_with_both_times(
+        endpoint, received, make_order, alice, django_capture_on_commit_callbacks):
+    # Issue 16: checked in at 10:02 with no signal, sent at 10:40.
+    from workorders.models import State
+    from workorders.offline import QueuedStep, replay
+
+    start = dt.datetime(2026, 12, 8, 1, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False) as traveller:
+        order = make_order(State.EN_ROUTE, technician=alice)
+        traveller.move_to(start + dt.timedelta(minutes=40))
+        with django_capture_on_commit_callbacks(execute=True):
+            replay(QueuedStep(uuid.uuid4(), order.pk, "check-in", start + dt.timedelta(
+                minutes=2), start + dt.timedelta(minutes=40), order.version, None),
+                by=alice.user,
+                run=lambda o: services.work_order_check_in(order=o, by=alice.user))
+    [event] = [e for e in (json.loads(c["body"])["data"]["event"] for c in received)
+               if e["action"] == "check_in"]
+    assert dt.datetime.fromisoformat(event["at"]) == start + dt.timedelta(minutes=2)
+    assert dt.datetime.fromisoformat(event["received_at"]) == start + dt.timedelta(minutes=40)
 
 
 def test_the_signature_fails_for_another_body_secret_or_an_old_timestamp(endpoint):
