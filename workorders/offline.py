@@ -58,6 +58,8 @@ User = Any  # an AUTH_USER_MODEL instance: the technician whose phone sent the s
 security_log = logging.getLogger("fieldops.security")
 
 APPLIED, DUPLICATE, REFUSED = "applied", "duplicate", "refused"
+#: ``PhoneStep.step``'s length.
+STEP_NAME_MAX = 64
 CONFLICT, RULE, FORBIDDEN, INVALID = "conflict", "rule", "forbidden", "invalid"
 
 
@@ -125,7 +127,7 @@ def _malformed(step: QueuedStep) -> str:
         if not isinstance(moment, dt.datetime) or timezone.is_naive(moment):
             return _("The step's time is missing or has no time zone; it was not applied. "
                      "Do it again on the order page.")
-    if not step.step or len(step.step) > PhoneStep._meta.get_field("step").max_length:  # type: ignore[operator]
+    if not step.step or len(step.step) > STEP_NAME_MAX:
         return _("The step has no valid name; it was not applied.")
     if step.after is None and step.version is None:
         return _("The step does not say which state of the order it was made on; it was not "
