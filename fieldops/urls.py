@@ -27,6 +27,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("tech/", include("fieldapp.urls")),
     path("", include("portal.urls")),  # /c/ (appointments) and /s/ (surveys)
+    # Steps a technician's phone queued offline (issue 16): the technician pages' own API.
+    path("api/v1/field/", include("fieldapp.api_urls")),
     path("api/v1/", include("api.urls")),
     path("api/", include("api.fallback_urls")),
     path("dashboard/", include("dashboards.urls")),

@@ -1,0 +1,176 @@
+"""``POST /api/v1/field/steps/``: a step the phone queued offline, sent when it is back
+online (issue 16): the same form, check and service call as the page, applied once, at the
+phone's time when plausible; a refusal answers with plain words and the matching status."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from appointments.models import Appointment, AppointmentStatus
+from tests.fieldapp.helpers import jpeg, upload
+from workorders.events import OrderAction
+from workorders.models import PhoneStep, PhoneStepStatus, Photo, State, WorkOrderEvent
+
+pytestmark = pytest.mark.django_db
+
+TZ = ZoneInfo("Asia/Shanghai")
+URL = "/api/v1/field/steps/"
+
+
+def local(hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2026, 12, 8, hour, minute, tzinfo=TZ)
+
+
+@pytest.fixture
+def morning():
+    with time_machine.travel(local(8), tick=False) as traveller:
+        yield traveller
+
+
+def send(client: Any, order: Any, step: str, *, done: dt.datetime, sent: dt.datetime,
+         client_id: uuid.UUID | None = None, version: int | None = None,
+         after: uuid.UUID | None = None, **fields: Any) -> Any:
+    data: dict[str, Any] = {"client_id": str(client_id or uuid.uuid4()), "order": order.pk,
+                            "step": step, "phone_at": done.isoformat(),
+                            "phone_sent_at": sent.isoformat(), **fields}
+    if after is not None:
+        data["after"] = str(after)
+    else:
+        data["version"] = order.version if version is None else version
+    return client.post(URL, data=data, HTTP_ACCEPT_LANGUAGE="en")
+
+
+def test_the_url_is_the_documented_one():
+    assert reverse("field:steps") == URL
+
+
+def test_a_day_done_offline_is_recorded_at_the_phones_times(morning, make_order, alice,
+                                                            alice_client):
+    # Issue 16 items 3 and 5, R13, R17, R14: on my way at 09:40 and checked in at 10:02
+    # with the door photo, all offline; the phone sends both at 10:40. Recorded at the
+    # phone's times, so the 10:00 booking was kept on time; the photo is stored.
+    order = make_order(State.PREPARED, technician=alice)
+    morning.move_to(local(10, 40))
+    first = uuid.uuid4()
+    going = send(alice_client, order, "depart", done=local(9, 40), sent=local(10, 40),
+                 client_id=first)
+    assert going.status_code == 200, going.content
+    assert going.json()["status"] == "applied"
+    arrived = send(alice_client, order, "check-in", done=local(10, 2), sent=local(10, 40),
+                   after=first, latitude="39.9", longitude="116.4", photo=upload())
+    assert arrived.status_code == 200, arrived.content
+    answer = arrived.json()
+    assert answer["status"] == "applied" and answer["flag"] == ""
+    assert dt.datetime.fromisoformat(answer["at"]) == local(10, 2)
+    assert dt.datetime.fromisoformat(answer["received_at"]) == local(10, 40)
+
+    order.refresh_from_db()
+    assert order.state == State.ON_SITE and order.version == answer["version"]
+    check_in = WorkOrderEvent.objects.get(order=order, action=OrderAction.CHECK_IN)
+    assert check_in.at == local(10, 2) and check_in.received_at == local(10, 40)
+    assert WorkOrderEvent.objects.get(order=order, action=OrderAction.DEPART).at == local(9, 40)
+    booked = Appointment.objects.get(order=order, status=AppointmentStatus.KEPT)
+    assert booked.arrived_at == local(10, 2) and not booked.late
+    assert Photo.objects.filter(order=order).count() == 1
+
+    # The same step again (the answer was lost): one effect, the first outcome.
+    again = send(alice_client, order, "depart", done=local(9, 40), sent=local(10, 41),
+                 client_id=first)
+    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    assert WorkOrderEvent.objects.filter(order=order, action=OrderAction.DEPART).count() == 1
+
+
+def test_a_step_made_on_an_order_reassigned_meanwhile_is_refused_and_kept(
+        morning, make_order, alice, bob, alice_client, dispatcher):
+    # Issue 16 item 4: given to someone else while the phone was offline: 409, plain words.
+    from workorders import services
+
+    order = make_order(State.TAKEN, technician=alice)
+    seen = order.version
+    morning.move_to(local(9))
+    services.work_order_unassign(order=order, by=dispatcher, reason="Alice is ill")
+    morning.move_to(local(10, 40))
+    refused = send(alice_client, order, "contact", done=local(8, 30), sent=local(10, 40),
+                   version=seen, channel="phone", outcome="reached")
+    assert refused.status_code == 409, refused.content
+    answer = refused.json()
+    assert answer["status"] == "refused" and answer["code"] == "conflict"
+    assert "another technician" in answer["message"] and "dispatcher" in answer["message"]
+    assert PhoneStep.objects.get().status == PhoneStepStatus.REFUSED
+    assert not WorkOrderEvent.objects.filter(order=order, action=OrderAction.LOG_CONTACT).exists()
+
+
+def test_bad_steps_are_refused_with_a_reason_and_change_nothing(morning, make_order, alice,
+                                                                bob, alice_client):
+    order = make_order(State.EN_ROUTE, technician=alice)
+    morning.move_to(local(10, 5))
+    # no client id
+    missing = alice_client.post(URL, data={"order": order.pk, "step": "check-in",
+                                           "phone_at": local(10, 2).isoformat(),
+                                           "phone_sent_at": local(10, 5).isoformat(),
+                                           "version": order.version},
+                                HTTP_ACCEPT_LANGUAGE="en")
+    assert missing.status_code == 400
+    assert "client_id" in missing.json()["message"]
+    # a forged client id
+    forged = alice_client.post(URL, data={"client_id": "not-a-uuid", "order": order.pk,
+                                          "step": "check-in",
+                                          "phone_at": local(10, 2).isoformat(),
+                                          "phone_sent_at": local(10, 5).isoformat(),
+                                          "version": order.version},
+                               HTTP_ACCEPT_LANGUAGE="en")
+    assert forged.status_code == 400 and "client_id" in forged.json()["message"]
+    # an unknown step
+    unknown = send(alice_client, order, "teleport", done=local(10, 2), sent=local(10, 5))
+    assert unknown.status_code == 400 and unknown.json()["code"] == "invalid"
+    # the form's own rule: the door photo is missing (R17)
+    no_photo = send(alice_client, order, "check-in", done=local(10, 2), sent=local(10, 5))
+    assert no_photo.status_code == 422, no_photo.content
+    assert no_photo.json()["code"] == "rule"
+    # a corrupted photo
+    broken = send(alice_client, order, "check-in", done=local(10, 2), sent=local(10, 5),
+                  photo=upload(b"not a picture at all"))
+    assert broken.status_code == 422 and broken.json()["message"]
+    # a step that is not possible in this state
+    late = send(alice_client, order, "complete", done=local(10, 2), sent=local(10, 5))
+    assert late.status_code == 422 and "not possible now" in late.json()["message"]
+    # a time far in the future is not used: the arrival is, flagged (and the rest goes on)
+    future = send(alice_client, order, "check-in", done=local(23), sent=local(10, 5),
+                  photo=upload(jpeg()))
+    assert future.status_code == 200, future.content
+    assert future.json()["flag"] and (dt.datetime.fromisoformat(future.json()["at"])
+                                      == local(10, 5))
+    order.refresh_from_db()
+    assert order.state == State.ON_SITE
+    assert WorkOrderEvent.objects.filter(order=order, action=OrderAction.CHECK_IN).count() == 1
+
+
+def test_another_technicians_order_is_forbidden(morning, make_order, bob, bob_client, alice,
+                                                caplog):
+    # R41: refused and logged; nothing changes on alice's order.
+    order = make_order(State.EN_ROUTE, technician=alice)
+    answer = send(bob_client, order, "check-in", done=local(7, 55), sent=local(8),
+                  photo=upload())
+    assert answer.status_code == 403 and answer.json()["code"] == "forbidden"
+    assert any("R41" in record.getMessage() for record in caplog.records)
+    order.refresh_from_db()
+    assert order.state == State.EN_ROUTE
+
+
+def test_only_technicians_signed_in_on_the_pages_may_send(client, dispatcher, make_order,
+                                                          alice):
+    order = make_order(State.EN_ROUTE, technician=alice)
+    data = {"client_id": str(uuid.uuid4()), "order": order.pk, "step": "depart",
+            "phone_at": local(8).isoformat(), "phone_sent_at": local(8).isoformat(),
+            "version": order.version}
+    assert client.post(URL, data=data).status_code in (401, 403)
+    client.force_login(dispatcher)
+    assert client.post(URL, data=data).status_code == 403
+    assert not PhoneStep.objects.exists()
