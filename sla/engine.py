@@ -384,7 +384,7 @@ def _withdraw(timer: Timer, at: dt.datetime, action: str, notes: list[tuple[Any,
     if not steps:
         return []
     now = clock.now()
-    label = OrderAction(action).label if action in OrderAction.values else action
+    label = str(OrderAction(action).label) if action in OrderAction.values else action
     reason = _("%(action)s recorded at %(at)s reached the server at %(received)s") % {
         "action": label, "at": _local(at), "received": _local(now)}
     events = []
@@ -431,7 +431,7 @@ def _corrections(timer: Timer, steps: list[TimerEvent], *, action: str, at: dt.d
     rows: list[tuple[Any, ...]] = []
     number = f"{WorkOrder.NUMBER_PREFIX}{timer.order_id:08d}"
     for channel, recipient, address, key in originals:
-        step = keys[key]
+        step = keys[str(key)]
         text = str(_CORRECTION) % {
             "number": number, "timer": timer.get_kind_display(),
             "step": TimerEventKind(step.kind).label, "reached": _local(step.at),

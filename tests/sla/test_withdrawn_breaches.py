@@ -24,7 +24,7 @@ from dashboards.services import order_facts_refresh
 from notifications.models import Notification
 from sla import engine, replay
 from sla.events import BreachesWithdrawn
-from sla.timers import Timer, TimerEvent, TimerEventKind, TimerStatus
+from sla.timers import Timer, TimerEventKind, TimerStatus
 from workorders import services
 from workorders.events import OrderAction
 from workorders.kit import required_kit
@@ -233,3 +233,30 @@ def test_a_late_pause_withdraws_and_the_resumed_clock_can_breach_again(make_orde
                .values_list("dedupe_key", flat=True))
     assert any(":1r1:" in k for k in keys) and any(":1:" in k for k in keys)
     assert list(replay.verify(Timer.objects.filter(pk=timer.pk), now=at(11, 10))) == []
+
+
+def test_the_timer_pages_show_the_withdrawal(breached, bob, client, django_user_model):
+    # The admin's timer list and the order's timer display say "withdrawn" (R38: the
+    # breach's own event stays listed on the timer's page)
+    from django.contrib import admin
+
+    from sla.selectors import order_timers
+    from sla.timer_admin import TimerInline
+
+    late(breached, OrderAction.CHECK_IN, happened=at(10, 2), received=at(10, 40), by=bob.user)
+    timer = arrival(breached)
+    with translation.override("en"):
+        shown = TimerInline(WorkOrder, admin.site).status_shown(timer)
+        assert shown == "Stopped; Withdrawn 2026-12-08 10:40: Warned, Breached"
+    [row] = [t for t in order_timers(breached) if t["kind"] == "arrival"]
+    assert row["withdrawn"] and row["withdrawn_at"] == at(10, 40) and row["outcome"] == "met"
+    boss = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    client.force_login(boss)
+    # The locale middleware leaves the request's language active: restored after.
+    with translation.override(translation.get_language()):
+        page = client.get(f"/admin/sla/timer/{timer.pk}/change/", HTTP_ACCEPT_LANGUAGE="en")
+        listing = client.get("/admin/sla/timer/", HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Withdrawn" in text and "Breached" in text and "10:40" in text
+    assert "Withdrawn 2026-12-08 10:40: Warned, Breached" in listing.content.decode()
