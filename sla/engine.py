@@ -353,6 +353,14 @@ def _local(moment: dt.datetime) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
 
 
+def _server_now() -> dt.datetime:
+    """The server's own time: when a late event reached it. A step replayed from a phone
+    runs inside ``clock.happened(at)``, where ``clock.now()`` is the phone's time and
+    ``clock.received()`` the server's; without that clock (no replay), ``clock.now()``."""
+    received = getattr(clock, "received", None)
+    return received() if received is not None else clock.now()
+
+
 def _withdraw(timer: Timer, at: dt.datetime, action: str, notes: list[tuple[Any, ...]],
               withdrawn: list[WithdrawnStep]) -> list[TimerEvent]:
     """Take back the ladder steps the timer fired after ``at``, the time an order event
@@ -383,18 +391,20 @@ def _withdraw(timer: Timer, at: dt.datetime, action: str, notes: list[tuple[Any,
         if used < int(timer.target_seconds * float(e.data.get("percent", 100)) / 100)]
     if not steps:
         return []
-    now = clock.now()
+    now = _server_now()
     label = str(OrderAction(action).label) if action in OrderAction.values else action
     reason = _("%(action)s recorded at %(at)s reached the server at %(received)s") % {
         "action": label, "at": _local(at), "received": _local(now)}
     events = []
     for step in steps:
         assert step.level is not None
-        events.append(_event(timer, TimerEventKind.WITHDRAWN, at, reason[:255],
-                             withdraws=step.level,
-                             data={"step": step.kind, "level": step.level,
-                                   "step_at": step.at.isoformat(), "action": action,
-                                   "received_at": now.isoformat()}))
+        event = _event(timer, TimerEventKind.WITHDRAWN, at, reason[:255],
+                       withdraws=step.level,
+                       data={"step": step.kind, "level": step.level,
+                             "step_at": step.at.isoformat(), "action": action,
+                             "received_at": now.isoformat()})
+        event.recorded_at = now
+        events.append(event)
         withdrawn.append(WithdrawnStep(timer_id=timer.pk, order_id=timer.order_id,
                                        kind=step.kind, level=step.level, reached_at=step.at))
         if step.kind == TimerEventKind.BREACHED:
@@ -448,7 +458,7 @@ def _publish_withdrawn(steps: list[WithdrawnStep], *, at: dt.datetime, action: s
         timer_ids=tuple(sorted({s.timer_id for s in steps
                                 if s.kind == TimerEventKind.BREACHED})),
         order_ids=tuple(sorted({s.order_id for s in steps})), at=at,
-        received_at=clock.now(), action=action, steps=tuple(steps)))
+        received_at=_server_now(), action=action, steps=tuple(steps)))
 
 
 # --- The sweep ------------------------------------------------------------------------
