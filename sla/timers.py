@@ -145,7 +145,10 @@ class TimerStatus(models.TextChoices):
 class Timer(models.Model):
     """One promise on one order. ``status`` is where the clock is; ``breached_at`` (the true
     due time, set once by the sweep) says the promise was broken, and stays set whatever
-    happens to the order later (R38)."""
+    happens to the order later (R38), with one exception: an event that stopped, cancelled
+    or paused the clock before the due time but reached the server after the sweep (a step
+    done offline) withdraws the breach; ``breached_at`` is then cleared, ``withdrawn_at``
+    set, and the breach's event stays in the log with a WITHDRAWN event after it."""
 
     #: No index of its own: ``one_timer_per_order_kind_cycle`` starts with the order and
     #: serves every lookup by order. Each index is written again on every sweep update
