@@ -5,15 +5,21 @@ engine, the complaints app or quality."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.conf import settings
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
 from complaints.events import ComplaintDecided
 from fieldops import bus
 from quality.events import InspectionFailed
-from sla.events import BreachesExempted, TimerStepped
+from sla.events import BreachesExempted, BreachesWithdrawn, TimerStepped
 from sla.exemptions import Exemption
 from workorders.events import OrderAction, OrderEvent
 
 from . import sources
-from .services import entries_exempted, record_entries
+from .services import entries_exempted, entries_withdrawn, record_entries
 
 _MISS_ACTIONS = (OrderAction.APPOINTMENT_MISSED, OrderAction.RESCHEDULE)
 
@@ -37,6 +43,23 @@ def exemptions_to_reversals(event: BreachesExempted) -> None:
                      reason=exemption.decision_reason or exemption.reason)
 
 
+def withdrawals_to_reversals(event: BreachesWithdrawn) -> None:
+    """R38 → R53: a breach withdrawn by a late-arriving earlier event (a check-in done
+    offline in time) reverses its missed-promise entry, once, in the same transaction."""
+    if not event.timer_ids:
+        return
+    with translation.override(settings.LANGUAGE_CODE):
+        label = (OrderAction(event.action).label if event.action in OrderAction.values
+                 else event.action)
+        reason = _("%(action)s was done at %(at)s and reached the server at %(received)s.") % {
+            "action": label, "at": _local(event.at), "received": _local(event.received_at)}
+    entries_withdrawn(timer_ids=event.timer_ids, reason=reason)
+
+
+def _local(moment: dt.datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
 def complaints_to_entries(event: ComplaintDecided) -> None:
     """R51 → R53: an upheld complaint against a technician, once."""
     record_entries(sources.from_complaint(event))
@@ -51,5 +74,6 @@ def register() -> None:
     bus.subscribe(InspectionFailed, inspections_to_entries)
     bus.subscribe(TimerStepped, breaches_to_entries)
     bus.subscribe(BreachesExempted, exemptions_to_reversals)
+    bus.subscribe(BreachesWithdrawn, withdrawals_to_reversals)
     bus.subscribe(OrderEvent, misses_to_entries)
     bus.subscribe(ComplaintDecided, complaints_to_entries)

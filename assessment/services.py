@@ -289,6 +289,33 @@ def entries_exempted(*, timer_ids: Iterable[int], by: Any, reason: str) -> int:
     return len(rows)
 
 
+def entries_withdrawn(*, timer_ids: Iterable[int], reason: str) -> int:
+    """R38 → R53: breaches withdrawn because the step that kept the promise (a check-in
+    done offline in time) reached the server after the sweep had recorded the breach.
+    Each missed-promise entry of those timers gets its reversal (a new entry, never an
+    edit; at most one per entry: an entry already reversed, by an appeal or an exemption,
+    adds nothing, nor does a retried event). A breach whose entry was never written gets
+    none later (``sources.from_breaches`` skips a timer whose breach no longer stands).
+    Called by ``handlers.withdrawals_to_reversals``; returns how many were written."""
+    now = clock.now()
+    originals = (Entry.objects.filter(source_type="timer",
+                                      source_id__in=[str(t) for t in timer_ids])
+                 .exclude(kind=EntryKind.REVERSAL).filter(reversed_by__isnull=True)
+                 .order_by("pk"))
+    rows = []
+    with translation.override(settings.LANGUAGE_CODE):
+        for original in originals:
+            rows.append(Entry(
+                technician_id=original.technician_id, kind=EntryKind.REVERSAL,
+                points=-original.points, amount=-original.amount, period=original.period,
+                occurred_at=now, recorded_at=now, source_type="entry",
+                source_id=str(original.pk), order_id=original.order_id, reverses=original,
+                reason=_("Breach withdrawn: %(kind)s reversed. %(reason)s")
+                % {"kind": original.get_kind_display(), "reason": reason}))
+    Entry.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
 def on_time_months(period: dt.date) -> int:
     """A positive entry (``on_time_month``, where the policy gives points for it) for each
     active technician who completed at least one order in the month of ``period`` and has

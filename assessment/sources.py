@@ -50,9 +50,11 @@ def from_breaches(steps: Iterable[TimerStep]) -> list[NewEntry]:
         return []
     # R50: a breach a supervisor already exempted (force majeure) makes no entry; one
     # exempted after its entry was written is reversed (handlers.exemptions_to_reversals).
+    # A breach withdrawn in the same transaction (a late-arriving earlier stop cleared
+    # ``breached_at``) makes none either.
     timers = (Timer.objects.select_related("order")
               .filter(pk__in=breached, order__technician__isnull=False,
-                      exempt_mark__isnull=True))
+                      exempt_mark__isnull=True, breached_at__isnull=False))
     found = []
     with translation.override(settings.LANGUAGE_CODE):
         for timer in timers:

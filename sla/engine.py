@@ -24,12 +24,14 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from psycopg import adapters
 from psycopg.pq import Format
 
 from appointments.rules import arrival_deadline
 from fieldops import bus, clock, refdata
 from fieldops.bulk import insert_ignoring_conflicts, insert_rows, update_fields, update_rows
+from notifications.models import Notification
 from notifications.services import (
     alerts_written,
     notification_table,
@@ -40,7 +42,7 @@ from workorders.events import OrderAction
 from workorders.models import WorkOrder
 
 from . import calendars, selectors
-from .events import TimerStep, TimerStepped
+from .events import BreachesWithdrawn, TimerStep, TimerStepped, WithdrawnStep
 from .timers import (
     Anchor,
     SlaPolicy,
@@ -186,9 +188,11 @@ def _plan(timer: Any, rule: TimerRule, schedule: calendars.Schedule) -> None:
 
 
 def _event(timer: Timer, kind: str, at: dt.datetime, reason: str = "", *,
-           level: int | None = None, data: dict[str, Any] | None = None) -> TimerEvent:
+           level: int | None = None, data: dict[str, Any] | None = None,
+           withdraws: int | None = None) -> TimerEvent:
     return TimerEvent(timer=timer, kind=kind, at=at, level=level, reason=reason,
-                      data=data or {}, recorded_at=clock.now())
+                      data=data or {}, recorded_at=clock.now(), round=timer.withdrawals,
+                      withdraws=withdraws)
 
 
 # --- Following order events -------------------------------------------------------------
@@ -211,6 +215,7 @@ def on_order_event(*, order: Any, action: str, at: dt.datetime) -> None:
         .select_related("rule__calendar").order_by("pk"))}
     events: list[TimerEvent] = []
     notes: list[tuple[Any, ...]] = []
+    withdrawn: list[WithdrawnStep] = []
     if policy is not None:
         rules = {rule.kind: rule for rule in policy.rules.all()}
         for held in open_timers.values():
@@ -224,11 +229,13 @@ def on_order_event(*, order: Any, action: str, at: dt.datetime) -> None:
                 notes.extend(told)
         for rule in policy.rules.all():
             timer = open_timers.get(rule.kind)
-            events.extend(_apply_rule(order, policy, rule, timer, action, at, notes))
+            events.extend(_apply_rule(order, policy, rule, timer, action, at, notes,
+                                      withdrawn))
     else:
         for timer in open_timers.values():
             if action in timer.rule.cancel_on:
-                events.extend(_close(timer, TimerStatus.CANCELLED, at, action, notes))
+                events.extend(_close(timer, TimerStatus.CANCELLED, at, action, notes,
+                                     withdrawn))
     if fresh and order.sla_timer_rows:
         # The intake's new timers, one INSERT for all (their ids come back with it).
         Timer.objects.bulk_create(order.sla_timer_rows)
@@ -237,18 +244,25 @@ def on_order_event(*, order: Any, action: str, at: dt.datetime) -> None:
 
         notify_rows(notes)
     _publish_steps([(e.timer_id, e.kind, e.at) for e in events])
+    if withdrawn:
+        _publish_withdrawn(withdrawn, at=at, action=action)
 
 
 def _apply_rule(order: Any, policy: SlaPolicy, rule: TimerRule, timer: Timer | None,
-                action: str, at: dt.datetime, notes: list[tuple[Any, ...]]) -> list[TimerEvent]:
+                action: str, at: dt.datetime, notes: list[tuple[Any, ...]],
+                withdrawn: list[WithdrawnStep]) -> list[TimerEvent]:
     schedule = schedule_of(rule)
     if timer is not None:
         if action in rule.cancel_on:
-            return _close(timer, TimerStatus.CANCELLED, at, action, notes)
+            return _close(timer, TimerStatus.CANCELLED, at, action, notes, withdrawn)
         if action in rule.stop_on:
-            return _close(timer, TimerStatus.STOPPED, at, action, notes)
+            return _close(timer, TimerStatus.STOPPED, at, action, notes, withdrawn)
         if action in rule.pause_on and timer.status == TimerStatus.ARMED:
-            events, told = _fire_due(timer, timer.rule, schedule_of(timer.rule), at)
+            # A pause that happened before steps the sweep already fired (it reached
+            # the server late) takes them back: the clock stopped before they were due.
+            events = _withdraw(timer, at, action, notes, withdrawn)
+            fired, told = _fire_due(timer, timer.rule, schedule_of(timer.rule), at)
+            events.extend(fired)
             notes.extend(told)
             timer.consumed_seconds = _consumed(timer, schedule, at)
             timer.status, timer.running_since = TimerStatus.PAUSED, None
@@ -263,7 +277,7 @@ def _apply_rule(order: Any, policy: SlaPolicy, rule: TimerRule, timer: Timer | N
         if action not in rule.start_on:
             return []
         # Started again (a reassignment, a new booking): the old cycle is cancelled.
-        events = _close(timer, TimerStatus.CANCELLED, at, action, notes)
+        events = _close(timer, TimerStatus.CANCELLED, at, action, notes, withdrawn)
     else:
         if action not in rule.start_on:
             return []
@@ -306,9 +320,11 @@ def _arm(order: Any, policy: SlaPolicy, rule: TimerRule, schedule: calendars.Sch
 
 
 def _close(timer: Timer, status: str, at: dt.datetime, action: str,
-           notes: list[tuple[Any, ...]]) -> list[TimerEvent]:
+           notes: list[tuple[Any, ...]], withdrawn: list[WithdrawnStep]) -> list[TimerEvent]:
     schedule = schedule_of(timer.rule)
+    taken_back = _withdraw(timer, at, action, notes, withdrawn)
     fired, told = _fire_due(timer, timer.rule, schedule, at)
+    fired = [*taken_back, *fired]
     notes.extend(told)
     timer.consumed_seconds = _consumed(timer, schedule, at)
     timer.status, timer.running_since, timer.next_check_at = status, None, None
@@ -317,6 +333,132 @@ def _close(timer: Timer, status: str, at: dt.datetime, action: str,
     kind = TimerEventKind.STOPPED if status == TimerStatus.STOPPED else TimerEventKind.CANCELLED
     return [*fired, _event(timer, kind, at, action,
                            data={"consumed_seconds": timer.consumed_seconds})]
+
+
+# --- Late-arriving events: withdrawn steps ----------------------------------------------
+
+#: The ladder step kinds a late-arriving earlier event can take back.
+_STEP_KINDS = (TimerEventKind.WARNED, TimerEventKind.BREACHED, TimerEventKind.ESCALATED)
+#: Who was told of a step (``_notifications``' dedupe key suffixes).
+_TOLD = ("technician", "dispatcher", "supervisor", "supervisor-email")
+
+
+def _step_key(timer_id: int, level: int, round_: int) -> str:
+    """The dedupe key prefix of a ladder step's notifications (round 0 keeps the key it
+    always had, so a step never notifies twice across upgrades)."""
+    return f"sla:{timer_id}:{level}" + (f"r{round_}" if round_ else "")
+
+
+def _local(moment: dt.datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def _server_now() -> dt.datetime:
+    """The server's own time: when a late event reached it. A step replayed from a phone
+    runs inside ``clock.happened(at)``, where ``clock.now()`` is the phone's time and
+    ``clock.received()`` the server's; without that clock (no replay), ``clock.now()``."""
+    received = getattr(clock, "received", None)
+    return received() if received is not None else clock.now()
+
+
+def _withdraw(timer: Timer, at: dt.datetime, action: str, notes: list[tuple[Any, ...]],
+              withdrawn: list[WithdrawnStep]) -> list[TimerEvent]:
+    """Take back the ladder steps the timer fired after ``at``, the time an order event
+    that stops, cancels or pauses it truly happened (recorded offline on a phone, it
+    reached the server after the sweep had fired them): the clock stopped before they
+    were due, so they no longer count. Each gets a WITHDRAWN event (at ``at``, recorded
+    now, naming the step's level and round); the steps' own events stay (R38);
+    ``warned_at``/``breached_at`` are cleared for a withdrawn warning/breach (the
+    outcome of a stop in time is then "met"); the ladder goes back to the first withdrawn
+    step, in a new round, so a paused timer that resumes can reach it again; everyone told
+    of a withdrawn step is sent a correction (outbox). Runs under the timer's row lock
+    (``on_order_event``), and only on an armed timer: the event that closes it runs
+    once, so a retried event or a later sweep finds nothing to take back (the partial
+    unique key ``one_withdrawal_per_step`` backs that up). No query unless a fired
+    step's threshold is above the time used by ``at``."""
+    if (timer.status != TimerStatus.ARMED or timer.escalation_level == 0
+            or timer.running_since is None or at < timer.running_since):
+        return []
+    schedule = schedule_of(timer.rule)
+    used = _consumed(timer, schedule, at)
+    ladder = timer.rule.ladder
+    last = min(timer.escalation_level, len(ladder)) - 1
+    if last >= 0 and used >= _step_seconds(timer, ladder[last]):
+        return []  # the last step fired was truly reached by ``at``: nothing to take back
+    steps = [e for e in TimerEvent.objects.filter(
+        timer=timer, round=timer.withdrawals, level__isnull=False, kind__in=_STEP_KINDS,
+        at__gt=at).order_by("level")
+        if used < int(timer.target_seconds * float(e.data.get("percent", 100)) / 100)]
+    if not steps:
+        return []
+    now = _server_now()
+    label = str(OrderAction(action).label) if action in OrderAction.values else action
+    reason = _("%(action)s recorded at %(at)s reached the server at %(received)s") % {
+        "action": label, "at": _local(at), "received": _local(now)}
+    events = []
+    for step in steps:
+        assert step.level is not None
+        event = _event(timer, TimerEventKind.WITHDRAWN, at, reason[:255],
+                       withdraws=step.level,
+                       data={"step": step.kind, "level": step.level,
+                             "step_at": step.at.isoformat(), "action": action,
+                             "received_at": now.isoformat()})
+        event.recorded_at = now
+        events.append(event)
+        withdrawn.append(WithdrawnStep(timer_id=timer.pk, order_id=timer.order_id,
+                                       kind=step.kind, level=step.level, reached_at=step.at))
+        if step.kind == TimerEventKind.BREACHED:
+            timer.breached_at = None
+        elif step.kind == TimerEventKind.WARNED:
+            timer.warned_at = None
+    notes.extend(_corrections(timer, steps, action=label, at=at, received=now))
+    timer.escalation_level = min(s.level for s in steps if s.level is not None)
+    timer.withdrawals += 1
+    timer.withdrawn_at = now
+    return events
+
+
+#: The correction's text (translated when written, in the language of the moment, like
+#: the step's own notice).
+_CORRECTION = gettext_lazy(
+    "Withdrawn: order %(number)s, %(timer)s: the “%(step)s” of %(reached)s no longer "
+    "counts. %(action)s was done at %(at)s, in time, and reached the server late, at "
+    "%(received)s.")
+
+
+def _corrections(timer: Timer, steps: list[TimerEvent], *, action: str, at: dt.datetime,
+                 received: dt.datetime) -> list[tuple[Any, ...]]:
+    """A correction for each notification of a withdrawn step, to the same recipient on
+    the same channel (``notify_rows``' rows; dedupe key: the original's plus
+    ``:withdrawn``, so it is written once). Found by the steps' exact keys (the unique
+    index answers). A notice still pending is corrected too, not cancelled: it may be in
+    a worker's hands already, and the outbox has no cancelled state."""
+    keys = {f"{_step_key(timer.pk, s.level, s.round)}:{who}": s
+            for s in steps if s.level is not None for who in _TOLD}
+    originals = (Notification.objects.filter(dedupe_key__in=list(keys))
+                 .order_by("pk").values_list("channel", "recipient_id", "address",
+                                             "dedupe_key"))
+    rows: list[tuple[Any, ...]] = []
+    number = f"{WorkOrder.NUMBER_PREFIX}{timer.order_id:08d}"
+    for channel, recipient, address, key in originals:
+        step = keys[str(key)]
+        text = str(_CORRECTION) % {
+            "number": number, "timer": timer.get_kind_display(),
+            "step": TimerEventKind(step.kind).label, "reached": _local(step.at),
+            "action": action, "at": _local(at), "received": _local(received)}
+        rows.append((channel, recipient, address, "sla.withdrawn", text[:200], text,
+                     timer.order_id, f"{key}:withdrawn"))
+    return rows
+
+
+def _publish_withdrawn(steps: list[WithdrawnStep], *, at: dt.datetime, action: str) -> None:
+    """Tell the layers above (assessment reverses the missed-promise entries, the
+    dashboards refresh the orders' facts) in the same transaction."""
+    bus.publish(BreachesWithdrawn(
+        timer_ids=tuple(sorted({s.timer_id for s in steps
+                                if s.kind == TimerEventKind.BREACHED})),
+        order_ids=tuple(sorted({s.order_id for s in steps})), at=at,
+        received_at=_server_now(), action=action, steps=tuple(steps)))
 
 
 # --- The sweep ------------------------------------------------------------------------
@@ -375,7 +517,7 @@ def _fire_due(timer: Timer, rule: TimerRule, schedule: calendars.Schedule,
         events.append(_event(timer, kind, reached, level=level,
                              data={"percent": step["percent"]}))
         notes.extend(_notifications(timer.pk, timer.order_id, timer.kind, timer.due_at,
-                                    level, step, kind, people, texts))
+                                    level, step, kind, people, texts, timer.withdrawals))
     return events, notes
 
 
@@ -385,7 +527,7 @@ class _Swept:
 
     __slots__ = ("breached_at", "consumed_seconds", "due_at", "escalation_level", "failures",
                  "kind", "next_check_at", "order_id", "people", "pk", "rule_id",
-                 "running_since", "status", "target_seconds", "warned_at")
+                 "running_since", "status", "target_seconds", "warned_at", "withdrawals")
     pk: int
     order_id: int
     rule_id: int
@@ -400,13 +542,14 @@ class _Swept:
     warned_at: dt.datetime | None
     breached_at: dt.datetime | None
     failures: int
+    withdrawals: int  # the round of the steps it fires (``Timer.withdrawals``)
     #: Who to tell about the order (``_people``' values), read by the claim.
     people: dict[str, Any]
     #: Loaded by the claim, in this order (``status`` is armed: the claim filters on it),
     #: then the order's technician's user and the team's supervisor (id, email).
     CLAIMED = ("pk", "order_id", "rule_id", "kind", "target_seconds", "consumed_seconds",
                "running_since", "due_at", "escalation_level", "warned_at", "breached_at",
-               "failures")
+               "failures", "withdrawals")
     PEOPLE = ("order__technician__user_id", "order__technician__team__supervisor_id",
               "order__technician__team__supervisor__email")
     #: Written back, in this order, after the primary key.
@@ -416,8 +559,8 @@ class _Swept:
     def __init__(self, row: tuple[Any, ...]) -> None:
         (self.pk, self.order_id, self.rule_id, self.kind, self.target_seconds,
          self.consumed_seconds, self.running_since, self.due_at, self.escalation_level,
-         self.warned_at, self.breached_at, self.failures, technician, supervisor,
-         email) = row
+         self.warned_at, self.breached_at, self.failures, self.withdrawals, technician,
+         supervisor, email) = row
         self.people = {"technician": technician, "supervisor": supervisor,
                        "supervisor_email": email or ""}
         self.status = TimerStatus.ARMED
@@ -461,7 +604,7 @@ def _sweep_rows(now: dt.datetime, batch: int) -> int:
     schedules: dict[int, calendars.Schedule] = {}
     people = {t.order_id: t.people for t in claimed}
     texts = _Texts()
-    events: list[tuple[int, str, dt.datetime, int, Any]] = []
+    events: list[tuple[int, str, dt.datetime, int, Any, int]] = []
     notes: list[tuple[Any, ...]] = []
     for row, timer in zip(rows, claimed, strict=True):
         try:
@@ -474,7 +617,7 @@ def _sweep_rows(now: dt.datetime, batch: int) -> int:
             for level, kind, _reached, step in fired:
                 row_notes.extend(_notifications(
                     timer.pk, timer.order_id, timer.kind, timer.due_at, level, step,
-                    kind, people.get(timer.order_id, {}), texts))
+                    kind, people.get(timer.order_id, {}), texts, timer.withdrawals))
             _plan(timer, rule, schedule)
         except Exception:  # one bad row must not stop the sweep
             logger.exception("SLA timer %s could not be evaluated", timer.pk)
@@ -486,7 +629,7 @@ def _sweep_rows(now: dt.datetime, batch: int) -> int:
             timer.failures = min(timer.failures + 1, RETRY_COUNT_MAX)
             continue
         timer.failures = 0
-        events.extend((timer.pk, kind, reached, level, step["percent"])
+        events.extend((timer.pk, kind, reached, level, step["percent"], timer.withdrawals)
                       for level, kind, reached, step in fired)
         notes.extend(row_notes)
     recorded = clock.now()  # when this batch is written: what detection latency counts
@@ -494,11 +637,11 @@ def _sweep_rows(now: dt.datetime, batch: int) -> int:
                 [(t.pk, *(getattr(t, name) for name in _Swept.WRITTEN))
                  for t in claimed])
     insert_rows(TimerEvent, ["timer_id", "kind", "at", "recorded_at", "level", "reason",
-                             "data"],
-                [(pk, kind, at, recorded, level, "", {"percent": percent})
-                 for pk, kind, at, level, percent in events])
+                             "data", "round"],
+                [(pk, kind, at, recorded, level, "", {"percent": percent}, round_)
+                 for pk, kind, at, level, percent, round_ in events])
     notify_rows(notes)
-    _publish_steps([(pk, kind, at) for pk, kind, at, _, _ in events])
+    _publish_steps([(pk, kind, at) for pk, kind, at, _, _, _ in events])
     return len(claimed)
 
 
@@ -620,7 +763,7 @@ _SWEEP_SQL_TEXT: str | None = None
 _SWEEP_SQL = """
 WITH claimed AS (
     SELECT id, order_id, rule_id, kind, target_seconds, consumed_seconds, running_since,
-           due_at, escalation_level, warned_at, breached_at
+           due_at, escalation_level, warned_at, breached_at, withdrawals
     FROM {timer}
     WHERE status = %(armed)s AND next_check_at IS NOT NULL AND next_check_at <= %(now)s
           AND rule_id = ANY(%(rules)s)
@@ -633,7 +776,7 @@ WITH claimed AS (
         AS l(rule_id, level, pct, pct_json, kind, tech, disp, sup)
 ), steps AS (
     SELECT c.id, c.order_id, c.kind AS timer_kind, c.due_at, c.escalation_level,
-           c.warned_at, c.breached_at,
+           c.warned_at, c.breached_at, c.withdrawals,
            c.running_since + make_interval(
                secs => greatest(c.target_seconds - c.consumed_seconds, 0)) AS new_due_at,
            l.level, l.pct_json, l.kind, l.tech, l.disp, l.sup,
@@ -663,9 +806,9 @@ WITH claimed AS (
     FROM plan p
     WHERE t.id = p.id
 ), events AS (
-    INSERT INTO {event} (timer_id, kind, at, recorded_at, level, reason, data)
+    INSERT INTO {event} (timer_id, kind, at, recorded_at, level, reason, data, round)
     SELECT id, kind, reached, %(recorded)s, level, '',
-           jsonb_build_object('percent', pct_json::jsonb)
+           jsonb_build_object('percent', pct_json::jsonb), withdrawals
     FROM fired ORDER BY id, level
 ), labels AS (
     SELECT * FROM unnest(%(ev_kind)s::text[], %(ev_label)s::text[]) AS e(kind, label)
@@ -690,7 +833,9 @@ WITH claimed AS (
                         dedupe_key, attempts, last_error, read_at, created_at,
                         next_attempt_at, status, sent_at)
     SELECT r.channel, r.recipient, r.address, 'sla.' || x.kind, x.body, x.body, x.order_id,
-           'sla:' || x.id || ':' || x.level || ':' || r.suffix, 0, '', NULL, %(recorded)s,
+           'sla:' || x.id || ':' || x.level
+           || CASE WHEN x.withdrawals > 0 THEN 'r' || x.withdrawals ELSE '' END
+           || ':' || r.suffix, 0, '', NULL, %(recorded)s,
            %(recorded)s, CASE WHEN r.channel = %(in_app)s THEN %(sent)s ELSE %(pending)s END,
            CASE WHEN r.channel = %(in_app)s THEN %(recorded)s::timestamptz END
     FROM texts x CROSS JOIN LATERAL (VALUES
@@ -813,14 +958,15 @@ class _Texts:
 
 def _notifications(timer_id: int, order_id: int, timer_kind: str,
                    due_at: dt.datetime | None, level: int, step: dict[str, Any], kind: str,
-                   people: dict[str, Any], texts: _Texts) -> list[tuple[Any, ...]]:
+                   people: dict[str, Any], texts: _Texts,
+                   round_: int = 0) -> list[tuple[Any, ...]]:
     """R38: who hears about this ladder step, as rows for ``notify_rows``
     (``NOTE_COLUMNS``: channel, recipient, address, kind, subject, body, order, dedupe
     key). In-app notices for the technician and for the dispatch and supervisor desks; an
     email to the team's supervisor if known."""
     text = texts.text(kind, timer_kind, order_id, due_at)
     rows: list[tuple[Any, ...]] = []
-    key = f"sla:{timer_id}:{level}"
+    key = _step_key(timer_id, level, round_)
     event = f"sla.{kind}"
     for role in step.get("notify", []):
         if role == "technician" and people.get("technician"):

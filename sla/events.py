@@ -34,3 +34,30 @@ class BreachesExempted:
     timer_ids: tuple[int, ...]
     approved_by: int | None  # the supervisor's user id
     at: dt.datetime  # when the exemption was approved (the marks' ``exempted_at``)
+
+
+@dataclasses.dataclass(frozen=True)
+class WithdrawnStep:
+    timer_id: int
+    order_id: int
+    kind: str  # the withdrawn step's ``TimerEventKind``: warned, breached, escalated
+    level: int  # its place on the ladder
+    reached_at: dt.datetime  # when it had fired (its event's ``at``)
+
+
+@dataclasses.dataclass(frozen=True)
+class BreachesWithdrawn:
+    """An order event that stops, cancels or pauses timers reached the server late (done
+    offline on a phone) and happened before ladder steps the sweep had already fired:
+    those steps are withdrawn (``sla.engine._withdraw``; each has a WITHDRAWN timer event,
+    the step's own event stays, R38). ``timer_ids``: the timers whose breach was withdrawn
+    (their outcome is "met" for a stop in time): the assessment ledger reverses their
+    missed-promise entries (R53) and the dashboards count them as met (R39). Published
+    once, in the transaction of the late event; a retried event publishes nothing."""
+
+    timer_ids: tuple[int, ...]
+    order_ids: tuple[int, ...]
+    at: dt.datetime  # when the late event truly happened (the phone's time)
+    received_at: dt.datetime  # when it reached the server
+    action: str  # the order action (``OrderAction``), e.g. check_in
+    steps: tuple[WithdrawnStep, ...]

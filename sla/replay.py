@@ -4,6 +4,12 @@ For each timer the log is walked from "started": pauses, resumes, re-arms and th
 give the business time used; a breach must be recorded exactly when that time reached the
 target, exactly once, at the moment the target was reached. Timers still running and just
 past due (not yet swept) are reported as pending, not as errors.
+
+A breach withdrawn by a late-arriving earlier event (a WITHDRAWN event naming its level and
+round) no longer counts: it is correct when the withdrawing event's time is before the
+breach's (the clock stopped before the due time), and the timer's ``breached_at`` must not
+show it; the breach that counts is the one left (a resumed timer may breach again in the
+next round).
 """
 
 from __future__ import annotations
@@ -33,7 +39,19 @@ def replay(timer: Timer, *, now: dt.datetime,
     used = 0
     running_since: dt.datetime | None = None
     target = timer.target_seconds
-    breaches = [e for e in events if e.kind == TimerEventKind.BREACHED]
+    withdrawals = {(e.round, e.withdraws): e for e in events
+                   if e.kind == TimerEventKind.WITHDRAWN}
+    breaches = []
+    for event in events:
+        if event.kind != TimerEventKind.BREACHED:
+            continue
+        withdrawn = withdrawals.get((event.round, event.level))
+        if withdrawn is None:
+            breaches.append(event)
+        elif not withdrawn.at < event.at:
+            return Finding(timer.pk, timer.order_id,
+                           f"breach at {event.at.isoformat()} withdrawn by an event at "
+                           f"{withdrawn.at.isoformat()}, not before it")
     for event in events:
         if event.kind in (TimerEventKind.STARTED, TimerEventKind.RESUMED):
             running_since = event.at
@@ -59,6 +77,8 @@ def replay(timer: Timer, *, now: dt.datetime,
                        f"breach recorded but only {used}s of {target}s used")
     if breaches and timer.breached_at != breaches[0].at:
         return Finding(timer.pk, timer.order_id, "breach time differs from its event")
+    if not breaches and timer.breached_at is not None:
+        return Finding(timer.pk, timer.order_id, "breach recorded on the timer was withdrawn")
     if over and not breaches:
         late = timer.status == "armed" and timer.due_at is not None and now - timer.due_at < grace
         if not late:

@@ -141,6 +141,9 @@ def order_timers(order: Any) -> list[dict[str, Any]]:
             "warned_at": timer.warned_at, "breached_at": timer.breached_at,
             "at_risk": timer.warned_at is not None and timer.breached_at is None
             and timer.is_open,
+            # Steps a late-arriving earlier event took back (issue 16; R38: their events
+            # stay in the timer's history).
+            "withdrawn": timer.withdrawn_at is not None, "withdrawn_at": timer.withdrawn_at,
         })
     return rows
 

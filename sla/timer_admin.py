@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from fieldops import clock, outbox
@@ -48,20 +49,24 @@ class SlaPolicyAdmin(admin.ModelAdmin):
 
 class TimerEventInline(ReadOnlyInline):
     model = TimerEvent
-    fields = ("kind", "at", "recorded_at", "level", "reason", "data")
+    fields = ("kind", "at", "recorded_at", "level", "round", "withdraws", "reason", "data")
     readonly_fields = fields
 
 
 @admin.register(Timer)
 class TimerAdmin(ReadOnlyAdmin):
     list_display = ("order", "kind", "cycle", "status", "due_at", "warned_at", "breached_at",
-                    "stopped_at", "escalation_level")
+                    "stopped_at", "escalation_level", "withdrawn_shown")
     list_filter = ("kind", "status")
     list_select_related = ("order",)
     date_hierarchy = "started_at"
     inlines = [TimerEventInline]
     readonly_fields = [f.name for f in Timer._meta.fields]
     show_full_result_count = False
+
+    @admin.display(description=_("withdrawn"))
+    def withdrawn_shown(self, obj: Timer) -> str:
+        return withdrawn_label(obj) or "-"
 
 
 class TimerInline(ReadOnlyInline):
@@ -77,7 +82,9 @@ class TimerInline(ReadOnlyInline):
     def status_shown(self, obj: Timer) -> str:
         """A paused clock says why: "Paused: Attached to an outage" (R54), "Paused: No line
         or port resources" (R6), "Paused: Park at customer's request" (R12)."""
-        return paused_label(obj) or str(obj.get_status_display())
+        shown = paused_label(obj) or str(obj.get_status_display())
+        withdrawn = withdrawn_label(obj)
+        return f"{shown}; {withdrawn}" if withdrawn else shown
 
     @admin.display(description=_("remaining"))
     def remaining(self, obj: Timer) -> str:
@@ -87,6 +94,20 @@ class TimerInline(ReadOnlyInline):
         sign = "-" if seconds < 0 else ""
         hours, rest = divmod(abs(seconds), 3600)
         return f"{sign}{hours}:{rest // 60:02d}"
+
+
+def withdrawn_label(timer: Timer) -> str:
+    """"Withdrawn 10:40: breach" for a timer whose ladder steps a late-arriving earlier
+    event took back (the steps' events stay in its history, R38), else ""."""
+    if timer.withdrawn_at is None:
+        return ""
+    steps = (TimerEvent.objects.filter(timer=timer, kind=TimerEventKind.WITHDRAWN)
+             .order_by("at", "id").values_list("data", flat=True))
+    kinds = {str(d.get("step", "")) for d in steps}
+    names = [str(label) for kind, label in TimerEventKind.choices if kind in kinds]
+    return str(_("Withdrawn %(at)s: %(steps)s") % {
+        "at": timezone.localtime(timer.withdrawn_at).strftime("%Y-%m-%d %H:%M"),
+        "steps": ", ".join(names) or "-"})
 
 
 def paused_label(timer: Timer) -> str:

@@ -145,7 +145,10 @@ class TimerStatus(models.TextChoices):
 class Timer(models.Model):
     """One promise on one order. ``status`` is where the clock is; ``breached_at`` (the true
     due time, set once by the sweep) says the promise was broken, and stays set whatever
-    happens to the order later (R38)."""
+    happens to the order later (R38), with one exception: an event that stopped, cancelled
+    or paused the clock before the due time but reached the server after the sweep (a step
+    done offline) withdraws the breach; ``breached_at`` is then cleared, ``withdrawn_at``
+    set, and the breach's event stays in the log with a WITHDRAWN event after it."""
 
     #: No index of its own: ``one_timer_per_order_kind_cycle`` starts with the order and
     #: serves every lookup by order. Each index is written again on every sweep update
@@ -174,6 +177,14 @@ class Timer(models.Model):
     warned_at = models.DateTimeField(_("warned"), null=True, blank=True)
     breached_at = models.DateTimeField(_("breached"), null=True, blank=True)
     stopped_at = models.DateTimeField(_("stopped"), null=True, blank=True)
+    #: When ladder steps were last withdrawn (server time): an order event that arrived
+    #: late (recorded offline) stopped, cancelled or paused the timer before those steps
+    #: were due. The withdrawn steps' events stay in the log (R38) with a WITHDRAWN event
+    #: each; ``warned_at``/``breached_at`` are cleared for the withdrawn steps.
+    withdrawn_at = models.DateTimeField(_("steps withdrawn"), null=True, blank=True)
+    #: How many times steps were withdrawn: the ``round`` of the ladder events written
+    #: after that (a paused timer that resumes may reach a withdrawn step again).
+    withdrawals = models.PositiveSmallIntegerField(_("withdrawals"), default=0, db_default=0)
     failures = models.PositiveSmallIntegerField(_("evaluation failures"), default=0)
 
     class Meta:
@@ -197,12 +208,18 @@ class Timer(models.Model):
 
     @property
     def outcome(self) -> str:
-        """"breached", "met" (stopped in time), or "" while it is still open."""
+        """"breached", "met" (stopped in time; also when a late-arriving stop withdrew the
+        breach), or "" while it is still open."""
         if self.breached_at is not None:
             return "breached"
         if self.status == TimerStatus.STOPPED:
             return "met"
         return ""
+
+    @property
+    def withdrawn(self) -> bool:
+        """Ladder steps of this timer were withdrawn by a late-arriving earlier event."""
+        return self.withdrawn_at is not None
 
 
 class TimerEventKind(models.TextChoices):
@@ -215,6 +232,10 @@ class TimerEventKind(models.TextChoices):
     WARNED = "warned", _("Warned")
     BREACHED = "breached", _("Breached")
     ESCALATED = "escalated", _("Escalated")
+    #: A ladder step (``level``, same ``round``) that fired while an earlier stop, cancel
+    #: or pause had not yet reached the server: it no longer counts (the step's own event
+    #: stays, R38).
+    WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
 class TimerEvent(models.Model):
@@ -229,6 +250,11 @@ class TimerEvent(models.Model):
     at = models.DateTimeField(_("at"))
     recorded_at = models.DateTimeField(_("recorded"), default=clock.now)
     level = models.PositiveSmallIntegerField(_("ladder step"), null=True, blank=True)
+    #: The timer's ``withdrawals`` when a ladder step was written: a step withdrawn in
+    #: round 0 may fire again in round 1 after a resume.
+    round = models.PositiveSmallIntegerField(_("round"), default=0, db_default=0)
+    #: A WITHDRAWN event: the ladder step (level, same round) it withdraws.
+    withdraws = models.PositiveSmallIntegerField(_("withdrawn step"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=255, blank=True)
     data = models.JSONField(_("details"), default=dict, blank=True)
 
@@ -241,7 +267,14 @@ class TimerEvent(models.Model):
             # that are no ladder step (started, paused, ...) have no level, and NULLs are
             # distinct, so they are not limited; the index also serves every lookup of a
             # timer's events, so ``timer`` needs none of its own.
-            models.UniqueConstraint(fields=["timer", "level"], name="one_event_per_step"),
+            # A step withdrawn in one round may fire again in the next (a resumed timer).
+            models.UniqueConstraint(fields=["timer", "round", "level"],
+                                    name="one_event_per_step"),
+            # A step is withdrawn once (a retried order event adds nothing); partial, so
+            # only the rare withdrawals write it.
+            models.UniqueConstraint(fields=["timer", "round", "withdraws"],
+                                    condition=models.Q(withdraws__isnull=False),
+                                    name="one_withdrawal_per_step"),
         ]
 
     def __str__(self) -> str:
