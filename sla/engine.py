@@ -353,14 +353,6 @@ def _local(moment: dt.datetime) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
 
 
-def _server_now() -> dt.datetime:
-    """The server's own time: when a late event reached it. A step replayed from a phone
-    runs inside ``clock.happened(at)``, where ``clock.now()`` is the phone's time and
-    ``clock.received()`` the server's; without that clock (no replay), ``clock.now()``."""
-    received = getattr(clock, "received", None)
-    return received() if received is not None else clock.now()
-
-
 def _withdraw(timer: Timer, at: dt.datetime, action: str, notes: list[tuple[Any, ...]],
               withdrawn: list[WithdrawnStep]) -> list[TimerEvent]:
     """Take back the ladder steps the timer fired after ``at``, the time an order event
@@ -391,7 +383,9 @@ def _withdraw(timer: Timer, at: dt.datetime, action: str, notes: list[tuple[Any,
         if used < int(timer.target_seconds * float(e.data.get("percent", 100)) / 100)]
     if not steps:
         return []
-    now = _server_now()
+    # The server's own time (when the late event reached it): a step replayed from a
+    # phone runs inside ``clock.happened(at)``, where ``clock.now()`` is the phone's time.
+    now = clock.received()
     label = str(OrderAction(action).label) if action in OrderAction.values else action
     reason = _("%(action)s recorded at %(at)s reached the server at %(received)s") % {
         "action": label, "at": _local(at), "received": _local(now)}
@@ -458,7 +452,7 @@ def _publish_withdrawn(steps: list[WithdrawnStep], *, at: dt.datetime, action: s
         timer_ids=tuple(sorted({s.timer_id for s in steps
                                 if s.kind == TimerEventKind.BREACHED})),
         order_ids=tuple(sorted({s.order_id for s in steps})), at=at,
-        received_at=_server_now(), action=action, steps=tuple(steps)))
+        received_at=clock.received(), action=action, steps=tuple(steps)))
 
 
 # --- The sweep ------------------------------------------------------------------------

@@ -174,3 +174,28 @@ def test_only_technicians_signed_in_on_the_pages_may_send(client, dispatcher, ma
     client.force_login(dispatcher)
     assert client.post(URL, data=data).status_code == 403
     assert not PhoneStep.objects.exists()
+
+
+def test_a_breach_raised_while_the_phone_was_offline_is_withdrawn(morning, make_order, alice,
+                                                                  alice_client):
+    # Issue 16 item 3, R38, R14: the sweep broke the arrival promise at its due time while
+    # the phone was offline; the check-in done at 10:02 arrives at 10:40 and withdraws it.
+    # The breach stays in the timer's history.
+    from sla import engine
+    from sla.timers import Timer, TimerEventKind
+
+    order = make_order(State.EN_ROUTE, technician=alice)
+    morning.move_to(local(10, 20))
+    engine.sweep_all()
+    timer = Timer.objects.get(order=order, kind="arrival")
+    assert timer.breached_at is not None
+    morning.move_to(local(10, 40))
+    answer = send(alice_client, order, "check-in", done=local(10, 2), sent=local(10, 40),
+                  photo=upload())
+    assert answer.status_code == 200, answer.content
+    timer.refresh_from_db()
+    assert timer.breached_at is None and timer.outcome == "met"
+    assert timer.events.filter(kind=TimerEventKind.BREACHED).exists()
+    withdrawn = timer.events.get(kind=TimerEventKind.WITHDRAWN,
+                                 withdraws=timer.events.get(kind="breached").level)
+    assert withdrawn.at == local(10, 2) and withdrawn.recorded_at == local(10, 40)

@@ -267,13 +267,10 @@ def test_the_timer_pages_show_the_withdrawal(breached, bob, client, django_user_
     assert "Withdrawn 2026-12-08 10:40: Warned, Breached" in listing.content.decode()
 
 
-@pytest.mark.skipif(not hasattr(clock, "happened"),
-                    reason="clock.happened comes with the offline steps (issue 16)")
 def test_the_real_check_in_service_replayed_with_the_phone_time(breached, bob):
     # The check-in service itself, replayed at 10:40 as of 10:02 (clock.happened): the
     # withdrawal is dated with the server's time of arrival (clock.received)
-    happened = getattr(clock, "happened")  # noqa: B009 (absent before the offline steps)
-    with time_machine.travel(at(10, 40), tick=False), happened(at(10, 2)):
+    with time_machine.travel(at(10, 40), tick=False), clock.happened(at(10, 2)):
         services.work_order_check_in(order=breached, by=bob.user)
     timer = arrival(breached)
     assert timer.stopped_at == at(10, 2) and timer.outcome == "met"
