@@ -1,0 +1,368 @@
+/* fieldops technician pages offline (issue 16): the phone's half.
+   - Today (online) asks the service worker to keep the day's pages (tech/sw.js "keep").
+   - A page shown from the kept copy, or with the phone offline, says
+     "Offline, last synced 10:42" (the time the copy was rendered).
+   - Offline, a step form is not sent but queued in IndexedDB (idb-keyval): its fields and
+     files (photos and the signature compressed first), the phone's time of the action, the
+     version the page showed, and `after`, the previous queued step of the same order.
+   - Back online (the `online` event, a page load, a retry timer with backoff) the queue is
+     sent in order, one request each, to the replay endpoint. Applied or duplicate: removed.
+     Refused: moved to "Not sent" with the order's later steps (made on top of it). A
+     network error or a 5xx: stop and retry later.
+   - Logging out clears the kept pages and the queue, after asking if steps are waiting.
+   The words come translated from the server (json_script "offline-words"). */
+(function () {
+  "use strict";
+  var root = document.documentElement;
+  var kv = window.idbKeyval;
+  var wordsNode = document.getElementById("offline-words");
+  if (!kv || !wordsNode || !root.dataset.user) { return; }
+  var words = JSON.parse(wordsNode.textContent);
+  var user = root.dataset.user;
+  var store = kv.createStore("fieldops-offline", "queue");
+  var STEP_URL = new RegExp("^" + root.dataset.scope + "orders/(\\d+)/([a-z-]+)/$");
+  var MAX_EDGE = 1600, MAX_BYTES = 400 * 1024;          // a photo
+  var SIGNATURE_EDGE = 1000, SIGNATURE_BYTES = 200 * 1024;  // the signature drawing
+  var SKIPPED = ["csrfmiddlewaretoken", "version"];
+
+  function pad(n, width) { return String(n).padStart(width || 2, "0"); }
+
+  // ISO 8601 in the phone's own time with its offset: 2026-12-07T10:42:05.123+08:00.
+  function iso(d) {
+    var offset = -d.getTimezoneOffset(), a = Math.abs(offset);
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" +
+      pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()) + "." +
+      pad(d.getMilliseconds(), 3) + (offset >= 0 ? "+" : "-") + pad(Math.floor(a / 60)) + ":" + pad(a % 60);
+  }
+
+  function count(forms, n) { return forms[n === 1 ? "one" : "other"].replace("%(count)s", n); }
+
+  function mine(list) { return (list || []).filter(function (e) { return e.user === user; }); }
+
+  // --- Compression (canvas): a max edge, then lower quality and size until under the cap.
+  function encode(source, width, height, type, quality) {
+    var canvas = document.createElement("canvas");
+    canvas.width = Math.max(1, Math.round(width));
+    canvas.height = Math.max(1, Math.round(height));
+    canvas.getContext("2d").drawImage(source, 0, 0, canvas.width, canvas.height);
+    return new Promise(function (resolve) { canvas.toBlob(resolve, type, quality); });
+  }
+
+  function shrink(source, width, height, edge, cap, type) {
+    var scale = Math.min(1, edge / Math.max(width, height)), quality = 0.85;
+    function attempt() {
+      return encode(source, width * scale, height * scale, type, quality).then(function (blob) {
+        if (!blob || blob.size <= cap || scale < 0.1) { return blob; }
+        scale *= 0.8; quality = Math.max(0.5, quality - 0.1);
+        return attempt();
+      });
+    }
+    return attempt();
+  }
+
+  function compressPhoto(file) {
+    if (!file.type || file.type.indexOf("image/") !== 0 || !window.createImageBitmap) {
+      return Promise.resolve([file, file.name || "file"]);
+    }
+    return createImageBitmap(file).then(function (bitmap) {
+      return shrink(bitmap, bitmap.width, bitmap.height, MAX_EDGE, MAX_BYTES, "image/jpeg");
+    }).then(function (blob) {
+      var name = (file.name || "photo").replace(/\.[^.]*$/, "") + ".jpg";
+      return blob && blob.size < file.size ? [blob, name] : [file, file.name || "photo.jpg"];
+    }).catch(function () { return [file, file.name || "photo.jpg"]; });
+  }
+
+  function blobToDataUrl(blob) {
+    return new Promise(function (resolve) {
+      var reader = new FileReader();
+      reader.onload = function () { resolve(reader.result); };
+      reader.readAsDataURL(blob);
+    });
+  }
+
+  // The signature stays a PNG data URL (as the online form sends it); its strokes field
+  // is kept as it is.
+  function compressSignature(dataUrl) {
+    if (!dataUrl || dataUrl.indexOf("data:image/") !== 0) { return Promise.resolve(dataUrl); }
+    return new Promise(function (resolve) {
+      var image = new Image();
+      image.onload = function () {
+        var big = Math.max(image.width, image.height) > SIGNATURE_EDGE || dataUrl.length * 0.75 > SIGNATURE_BYTES;
+        if (!big) { resolve(dataUrl); return; }
+        shrink(image, image.width, image.height, SIGNATURE_EDGE, SIGNATURE_BYTES, "image/png")
+          .then(blobToDataUrl).then(resolve);
+      };
+      image.onerror = function () { resolve(dataUrl); };
+      image.src = dataUrl;
+    });
+  }
+
+  // --- The queue ---------------------------------------------------------------------
+  function entryFrom(form, match) {
+    var data = new FormData(form), fields = [], files = [], jobs = [];
+    data.forEach(function (value, name) {
+      if (SKIPPED.indexOf(name) !== -1) { return; }
+      if (value instanceof Blob) {
+        if (!value.size) { return; }
+        jobs.push(compressPhoto(value).then(function (pair) { files.push([name, pair[0], pair[1]]); }));
+      } else if (name === "signature") {
+        jobs.push(compressSignature(value).then(function (url) { fields.push([name, url]); }));
+      } else {
+        fields.push([name, value]);
+      }
+    });
+    var position = null;
+    if (data.get("latitude") && data.get("longitude")) {
+      position = { latitude: Number(data.get("latitude")), longitude: Number(data.get("longitude")),
+                   accuracy: data.get("accuracy") ? Number(data.get("accuracy")) : null };
+    }
+    var now = new Date();
+    // A step page's form is named by the page's heading; a one-tap form by its button.
+    var onePage = new URL(form.action, location.href).pathname === location.pathname;
+    var button = form.querySelector("button[type=submit]");
+    var label = (onePage || !button ? document.querySelector("h1") : button).textContent.trim();
+    return Promise.all(jobs).then(function () {
+      return {
+        client_id: crypto.randomUUID(), user: user, order: Number(match[1]), step: match[2],
+        label: label, number: root.dataset.orderNumber || "", fields: fields, files: files,
+        phone_at: iso(now), saved: pad(now.getHours()) + ":" + pad(now.getMinutes()),
+        position: position, version: data.get("version") || "", after: null
+      };
+    });
+  }
+
+  function enqueue(entry) {
+    return kv.update("queue", function (queue) {
+      queue = queue || [];
+      var earlier = queue.filter(function (e) { return e.order === entry.order && e.user === entry.user; });
+      entry.after = earlier.length ? earlier[earlier.length - 1].client_id : null;
+      queue.push(entry);
+      return queue;
+    }, store);
+  }
+
+  // Offline, a step of the visit is queued instead of sent (capture: before the pages'
+  // own handlers, which would send it).
+  window.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (navigator.onLine || form.method.toLowerCase() !== "post") { return; }
+    var match = new URL(form.action, location.href).pathname.match(STEP_URL);
+    if (!match) { return; }
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    if (words.steps.indexOf(match[2]) === -1) { window.alert(words.needs_network); return; }
+    if (form.dataset.queueing) { return; }
+    form.dataset.queueing = "1";
+    if (form.fieldopsPrepare) { form.fieldopsPrepare(); }
+    entryFrom(form, match).then(enqueue).then(function () {
+      sessionStorage.setItem("fieldops-saved", words.saved);
+      location.assign(root.dataset.scope + "orders/" + match[1] + "/");
+    });
+  }, true);
+
+  // --- What is waiting, and what was not sent ------------------------------------------
+  function li(text, extra) {
+    var item = document.createElement("li");
+    item.textContent = text;
+    if (extra) { item.appendChild(extra); }
+    return item;
+  }
+
+  function show() {
+    return Promise.all([kv.get("queue", store), kv.get("refused", store)]).then(function (lists) {
+      var queue = mine(lists[0]), refused = mine(lists[1]);
+      var waiting = document.querySelector("[data-waiting]");
+      var saved = sessionStorage.getItem("fieldops-saved");
+      sessionStorage.removeItem("fieldops-saved");
+      if (waiting) {
+        waiting.textContent = (saved ? saved + " " : "") + (queue.length ? count(words.waiting, queue.length) : "");
+        waiting.hidden = !waiting.textContent;
+        waiting.dataset.count = queue.length;
+      }
+      var own = document.querySelector("[data-order-queue]");
+      if (own) {
+        var list = own.querySelector("ul"), order = Number(own.dataset.orderQueue);
+        list.textContent = "";
+        queue.filter(function (e) { return e.order === order; }).forEach(function (e) {
+          var item = li(e.label + " · " + words.saved_at.replace("%(time)s", e.saved));
+          item.dataset.queued = e.step;
+          list.appendChild(item);
+        });
+        own.hidden = !list.children.length;
+      }
+      var box = document.querySelector("[data-not-sent]");
+      if (box) {
+        var ul = box.querySelector("ul");
+        ul.textContent = "";
+        refused.forEach(function (e) {
+          var dismiss = document.createElement("button");
+          dismiss.type = "button";
+          dismiss.textContent = words.dismiss;
+          dismiss.addEventListener("click", function () { forget(e.client_id); });
+          var item = li(e.label + (e.number ? " · " + e.number : "") + ": " + e.message + " " + e.todo + " ", dismiss);
+          item.dataset.refused = e.step;
+          ul.appendChild(item);
+        });
+        box.hidden = !refused.length;
+      }
+      return queue.length;
+    });
+  }
+
+  function forget(clientId) {
+    return kv.update("refused", function (list) {
+      return (list || []).filter(function (e) { return e.client_id !== clientId; });
+    }, store).then(show);
+  }
+
+  function banner() {
+    var offline = !navigator.onLine || root.dataset.copy === "kept";
+    var node = document.querySelector("[data-offline-banner]");
+    if (node) { node.textContent = words.banner; node.hidden = !offline; }
+    var visit = document.querySelector("[data-offline-visit]");
+    if (visit) { visit.hidden = !offline; }
+  }
+
+  // --- Replay ------------------------------------------------------------------------------
+  var failures = 0, timer = null;
+
+  function csrf() {
+    var found = document.cookie.split("; ").filter(function (c) { return c.indexOf("csrftoken=") === 0; })[0];
+    return found ? decodeURIComponent(found.slice("csrftoken=".length)) : "";
+  }
+
+  function retryLater() {
+    failures += 1;
+    clearTimeout(timer);
+    timer = setTimeout(replay, Math.min(300, 5 * Math.pow(2, failures - 1)) * 1000);
+  }
+
+  function send(entry) {
+    var body = new FormData();
+    body.append("client_id", entry.client_id);
+    body.append("order", entry.order);
+    body.append("step", entry.step);
+    body.append("phone_at", entry.phone_at);
+    body.append("phone_sent_at", iso(new Date()));
+    body.append("version", entry.version);
+    body.append("after", entry.after || "");
+    entry.fields.forEach(function (f) { body.append(f[0], f[1]); });
+    entry.files.forEach(function (f) { body.append(f[0], f[1], f[2]); });
+    return fetch(words.endpoint, { method: "POST", body: body, credentials: "same-origin",
+                                   headers: { "X-CSRFToken": csrf() } });
+  }
+
+  function refuse(entry, answer) {
+    return kv.get("queue", store).then(function (queue) {
+      var out = [], keep = [];
+      (queue || []).forEach(function (e) {
+        if (e.client_id === entry.client_id) {
+          e.message = answer.message || "";
+          e.todo = words.todo[answer.code] || words.todo.rule;
+          e.code = answer.code || "";
+          out.push(e);
+        } else if (out.length && e.order === entry.order && e.user === entry.user) {
+          e.message = words.earlier_refused; e.todo = ""; e.code = "earlier";
+          out.push(e);
+        } else {
+          keep.push(e);
+        }
+      });
+      return kv.update("refused", function (list) { return (list || []).concat(out); }, store)
+        .then(function () { return kv.set("queue", keep, store); });
+    });
+  }
+
+  function remove(entry) {
+    return kv.update("queue", function (queue) {
+      return (queue || []).filter(function (e) { return e.client_id !== entry.client_id; });
+    }, store);
+  }
+
+  // One step at a time, oldest first; true when the queue is done, false to retry later.
+  function sendNext() {
+    return kv.get("queue", store).then(function (queue) {
+      var entry = mine(queue)[0];
+      if (!entry) { return true; }
+      return send(entry).then(function (response) {
+        if (response.status >= 500) { return false; }
+        return response.json().then(function (answer) {
+          if (response.ok && (answer.status === "applied" || answer.status === "duplicate")) {
+            return remove(entry).then(sendNext);
+          }
+          if (answer.status === "refused") { return refuse(entry, answer).then(sendNext); }
+          return false;
+        }, function () { return false; });  // not the replay's answer (a login page): later
+      }, function () { return false; });  // a network error: later
+    });
+  }
+
+  var running = null;
+  function replay() {
+    if (!navigator.onLine) { return Promise.resolve(); }
+    if (running) { return running; }
+    var work = function () {
+      return sendNext().then(function (done) {
+        if (done) { failures = 0; } else { retryLater(); }
+      });
+    };
+    // One tab replays at a time.
+    running = (navigator.locks ? navigator.locks.request("fieldops-replay", work) : work())
+      .catch(retryLater).then(show).then(function () { running = null; });
+    return running;
+  }
+
+  // --- Keeping the day's pages ---------------------------------------------------------
+  function keepDay() {
+    var node = document.getElementById("offline-keep");
+    if (!node || !navigator.onLine || !("serviceWorker" in navigator)) { return; }
+    var urls = JSON.parse(node.textContent);
+    navigator.serviceWorker.ready.then(function (registration) {
+      registration.active.postMessage({ type: "keep", urls: urls });
+    });
+  }
+
+  // Another technician's kept pages never show on this phone: they go when the user changes.
+  function ownerCheck() {
+    var previous = localStorage.getItem("fieldops-user");
+    localStorage.setItem("fieldops-user", user);
+    if (previous && previous !== user && window.caches) { return caches.delete("fieldops-pages"); }
+    return Promise.resolve();
+  }
+
+  // --- Logging out -----------------------------------------------------------------------
+  function clearAll() {
+    var jobs = [kv.clear(store)];
+    if (window.caches) {
+      jobs.push(caches.keys().then(function (keys) {
+        return Promise.all(keys.filter(function (k) { return k.indexOf("fieldops") === 0; })
+          .map(function (k) { return caches.delete(k); }));
+      }));
+    }
+    localStorage.removeItem("fieldops-user");
+    return Promise.all(jobs);
+  }
+
+  var logout = document.querySelector("form[data-logout]");
+  if (logout) {
+    logout.addEventListener("submit", function (event) {
+      event.preventDefault();
+      kv.get("queue", store).then(function (queue) {
+        var n = mine(queue).length;
+        if (n && !window.confirm(count(words.lost, n))) {
+          delete logout.dataset.sent;  // tech/app.js's guard against a double tap
+          setTimeout(function () {
+            Array.prototype.forEach.call(logout.querySelectorAll("button"), function (b) { b.disabled = false; });
+          }, 10);
+          return;
+        }
+        clearAll().then(function () { logout.submit(); });
+      });
+    });
+  }
+
+  window.addEventListener("online", function () { banner(); failures = 0; replay(); });
+  window.addEventListener("offline", banner);
+  banner();
+  ownerCheck().then(function () { keepDay(); return show(); }).then(replay);
+})();

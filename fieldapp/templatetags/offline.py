@@ -1,0 +1,49 @@
+"""The words the offline script says on the technician's pages (issue 16), translated on
+the server and handed to ``tech/offline.js`` as JSON (``{{ ""|offline_words|json_script }}``):
+the script has no catalogue of its own. Counts come in the "one" and "other" forms, with
+``%(count)s`` for the script to fill in (zh-Hans has one form, English two)."""
+
+from __future__ import annotations
+
+from django import template
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from fieldapp.offline import REPLAY_URL, VISIT_SEQUENCE
+from fieldops import clock
+
+register = template.Library()
+
+
+def _forms(singular: str, plural: str) -> dict[str, str]:
+    return {"one": ngettext(singular, plural, 1), "other": ngettext(singular, plural, 2)}
+
+
+@register.simple_tag
+def offline_words() -> dict[str, object]:
+    """The replay URL, the steps that may be queued, and everything ``tech/offline.js`` shows, in the page's language; "synced" is the time
+    this page was rendered, in the operator's time zone."""
+    synced = timezone.localtime(clock.now()).strftime("%H:%M")
+    return {
+        "endpoint": REPLAY_URL, "steps": list(VISIT_SEQUENCE),
+        "banner": _("Offline, last synced %(time)s") % {"time": synced},
+        "waiting": _forms("%(count)s step waiting to send", "%(count)s steps waiting to send"),
+        "lost": _forms("%(count)s step has not been sent; it will be lost.",
+                       "%(count)s steps have not been sent; they will be lost."),
+        "saved": _("Saved on the phone: it is sent when the network is back."),
+        "saved_at": _("saved at %(time)s"),
+        "needs_network": _("This needs the network. Try again when the phone has signal."),
+        "not_sent": _("Not sent"),
+        "dismiss": _("Dismiss"),
+        "earlier_refused": _("An earlier step of this order was refused, so this one was "
+                             "not sent."),
+        "todo": {
+            "conflict": _("The order changed while you were offline. Open the order and do "
+                          "the step again if it still applies."),
+            "forbidden": _("This order is no longer yours. Call the dispatcher if you "
+                           "think that is wrong."),
+            "rule": _("Open the order and do the step again when it is possible."),
+            "invalid": _("Something filled in was not accepted. Do the step again."),
+        },
+    }
