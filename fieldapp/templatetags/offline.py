@@ -5,6 +5,8 @@ the script has no catalogue of its own. Counts come in the "one" and "other" for
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import template
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,8 +18,8 @@ from fieldops import clock
 register = template.Library()
 
 
-def _forms(singular: str, plural: str) -> dict[str, str]:
-    return {"one": ngettext(singular, plural, 1), "other": ngettext(singular, plural, 2)}
+def _forms(words: Callable[[int], str]) -> dict[str, str]:
+    return {"one": words(1), "other": words(2)}
 
 
 @register.simple_tag
@@ -28,9 +30,11 @@ def offline_words() -> dict[str, object]:
     return {
         "endpoint": REPLAY_URL, "steps": list(VISIT_SEQUENCE),
         "banner": _("Offline, last synced %(time)s") % {"time": synced},
-        "waiting": _forms("%(count)s step waiting to send", "%(count)s steps waiting to send"),
-        "lost": _forms("%(count)s step has not been sent; it will be lost.",
-                       "%(count)s steps have not been sent; they will be lost."),
+        "waiting": _forms(lambda n: ngettext("%(count)s step waiting to send",
+                                             "%(count)s steps waiting to send", n)),
+        "lost": _forms(lambda n: ngettext("%(count)s step has not been sent; it will be lost.",
+                                          "%(count)s steps have not been sent; they will be "
+                                          "lost.", n)),
         "saved": _("Saved on the phone: it is sent when the network is back."),
         "saved_at": _("saved at %(time)s"),
         "needs_network": _("This needs the network. Try again when the phone has signal."),

@@ -317,6 +317,9 @@
     var node = document.getElementById("offline-keep");
     if (!node || !navigator.onLine || !("serviceWorker" in navigator)) { return; }
     var urls = JSON.parse(node.textContent);
+    navigator.serviceWorker.addEventListener("message", function (event) {
+      if (event.data && event.data.type === "kept") { root.dataset.kept = event.data.kept; }
+    });
     navigator.serviceWorker.ready.then(function (registration) {
       registration.active.postMessage({ type: "keep", urls: urls });
     });
