@@ -24,8 +24,9 @@ def _forms(words: Callable[[int], str]) -> dict[str, str]:
 
 @register.simple_tag
 def offline_words() -> dict[str, object]:
-    """The replay URL, the steps that may be queued, and everything ``tech/offline.js`` shows, in the page's language; "synced" is the time
-    this page was rendered, in the operator's time zone."""
+    """The replay URL, the steps that may be queued, and everything ``tech/offline.js``
+    shows, in the page's language; "synced" is the time this page was rendered, in the
+    operator's time zone."""
     synced = timezone.localtime(clock.now()).strftime("%H:%M")
     return {
         "endpoint": REPLAY_URL, "steps": list(VISIT_SEQUENCE),

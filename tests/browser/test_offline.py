@@ -11,6 +11,7 @@ queue, the refusal shown, the retry). Everything else is the live server."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -79,10 +80,8 @@ def phone_profile(browser: Any, live_server: Any, tmp_path: Any) -> Any:
     phone = Phone(browser, live_server, tmp_path / "profile")
     yield phone
     if phone.context is not None:
-        try:
+        with contextlib.suppress(Exception):  # already closed by the test
             phone.close()
-        except Exception:  # noqa: BLE001 (already closed by the test)
-            pass
     assert not phone.violations, phone.violations
     assert not phone.errors, phone.errors
 
