@@ -607,6 +607,8 @@ def service_worker(request: HttpRequest) -> HttpResponse:
         "workbox": static("vendor/workbox-sw/workbox-sw.js"), "modules": modules,
         "static_prefix": PrefixNode.handle_simple("STATIC_URL"), "scope": reverse("tech:today"),
         "offline_header": offline_pages.OFFLINE_COPY_HEADER,
+        "queue": [static("vendor/idb-keyval/umd.js"), static("tech/queue.js")],
+        "queued_steps": offline_pages.VISIT_SEQUENCE,
     }, content_type="text/javascript")
     response["Cache-Control"] = "no-cache"
     response["Service-Worker-Allowed"] = reverse("tech:today")

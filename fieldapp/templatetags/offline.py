@@ -27,9 +27,12 @@ def offline_words() -> dict[str, object]:
     """The replay URL, the steps that may be queued, and everything ``tech/offline.js``
     shows, in the page's language; "synced" is the time this page was rendered, in the
     operator's time zone."""
+    from fieldapp.views import STEPS  # the pages' steps (views load this library's templates)
+
     synced = timezone.localtime(clock.now()).strftime("%H:%M")
     return {
         "endpoint": REPLAY_URL, "steps": list(VISIT_SEQUENCE),
+        "labels": {name: str(STEPS[name].label) for name in VISIT_SEQUENCE if name in STEPS},
         "banner": _("Offline, last synced %(time)s") % {"time": synced},
         "waiting": _forms(lambda n: ngettext("%(count)s step waiting to send",
                                              "%(count)s steps waiting to send", n)),

@@ -9,9 +9,12 @@
      visit's step pages (fieldapp/offline.py), fetched with the X-Offline-Copy header.
    - Never kept: anything sent (POST), /api/, photos and the signed copy (no-store, R26,
      R41), the login page, a redirect or an error (another user's order is a 404, R41).
-   The queue of steps made offline lives in the pages (tech/offline.js), not here. */
+   - A step of the visit sent online whose request fails on the way (the signal dropped)
+     is queued as if the phone had been offline (tech/queue.js, shared with the pages), and
+     the order page shown; the pages send the queue when the network is back
+     (tech/offline.js). */
 "use strict";
-importScripts("{{ workbox|escapejs }}");
+importScripts("{{ workbox|escapejs }}"{% for url in queue %}, "{{ url|escapejs }}"{% endfor %});
 
 var VERSION = "{{ version }}";
 var SHELL = [{% for url in shell %}"{{ url|escapejs }}"{% if not forloop.last %}, {% endif %}{% endfor %}];
@@ -68,6 +71,28 @@ workbox.routing.registerRoute(function (o) {
   plugins: [ok, notRedirected, marked,
             new workbox.expiration.ExpirationPlugin({ maxEntries: 500, maxAgeSeconds: 3 * 24 * 3600 })]
 }));
+
+// A step sent online that fails on the way: queued, then the order page.
+var STEP = new RegExp("^" + SCOPE + "orders/(\\d+)/([a-z-]+)/$");
+var QUEUED = [{% for name in queued_steps %}"{{ name }}"{% if not forloop.last %}, {% endif %}{% endfor %}];
+function queuedStep(url) {
+  var match = sameOrigin(url) && url.pathname.match(STEP);
+  return match && QUEUED.indexOf(match[2]) !== -1 ? match : null;
+}
+workbox.routing.registerRoute(function (o) {
+  return o.request.mode === "navigate" && queuedStep(o.url);
+}, function (o) {
+  var q = self.fieldopsQueue, copy = o.request.clone(), now = new Date();
+  var match = queuedStep(o.url);
+  return fetch(o.request).catch(function (failure) {
+    return Promise.all([copy.formData(), q.kv.get("user", q.store)]).then(function (got) {
+      if (!got[1]) { throw failure; }  // nobody logged in on this phone's pages yet
+      return q.entryFrom(got[0], { user: got[1], order: match[1], step: match[2] }, now);
+    }).then(q.enqueue).then(function () {
+      return Response.redirect(SCOPE + "orders/" + match[1] + "/", 303);
+    });
+  });
+}, "POST");
 
 // Offline and never kept: the offline page.
 workbox.routing.setCatchHandler(function (o) {

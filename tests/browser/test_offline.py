@@ -273,3 +273,56 @@ def test_a_refused_step_stops_the_orders_later_steps_and_logging_out_clears_the_
         }),
     })""")
     assert left == {"caches": [], "queue": 0}
+
+
+def test_a_step_whose_sending_fails_on_the_way_is_queued_by_the_worker(
+        phone_profile, make_order, alice):
+    # Issue 16 item 3: the phone says it is online (navigator.onLine stays true here) but
+    # the network is gone: the page sends the form as usual, the worker's request fails, and
+    # the worker queues the step and shows the kept order page; the page sends the queue
+    # when the network is back.
+    from workorders.models import ContactAttempt
+
+    order = make_order(State.PREPARED, technician=alice)
+    contacts = ContactAttempt.objects.filter(order=order).count()  # the walk's own call
+    page = phone_profile.open()
+    log_in_and_keep_the_day(page)
+    context = phone_profile.context
+    sent: list[dict[str, Any]] = []
+    down = [True]  # Playwright answers a routed request even offline: no network here
+
+    def answer(route: Any) -> None:
+        if down[0]:
+            route.abort("internetdisconnected")
+            return
+        form = fields_of(route.request)
+        sent.append(form)
+        route.fulfill(status=200, content_type="application/json", body=json.dumps({
+            "status": "applied", "at": form["phone_at"], "received_at": form["phone_sent_at"],
+            "flag": "", "message": "", "code": "", "version": None}))
+
+    context.route(ENDPOINT, answer)
+    context.add_init_script("Object.defineProperty(Navigator.prototype, 'onLine', "
+                            "{get: () => true})")
+    page.goto(f"/tech/orders/{order.pk}/contact/")
+    assert page.evaluate("navigator.onLine")
+    page.check("input[name=outcome][value=reached]")
+    before = dt.datetime.now(dt.UTC)
+    context.set_offline(True)
+    with page.expect_navigation(url=re.compile(rf"/tech/orders/{order.pk}/$")):
+        page.click("button[data-submit]")
+    assert page.get_attribute("html", "data-copy") == "kept"
+    page.wait_for_function(
+        "() => document.querySelector('[data-waiting]').dataset.count === '1'")
+    assert "1 个步骤等待发送" in waiting(page)
+    assert page.locator("[data-order-queue] li").get_attribute("data-queued") == "contact"
+    assert ContactAttempt.objects.filter(order=order).count() == contacts  # it never arrived
+    assert sent == []
+
+    context.set_offline(False)
+    down[0] = False
+    page.reload()
+    page.wait_for_selector(WAITING, state="hidden")
+    assert [(f["order"], f["step"], f["outcome"], f["after"]) for f in sent] == [
+        (str(order.pk), "contact", "reached", "")]
+    assert before - dt.timedelta(seconds=1) <= dt.datetime.fromisoformat(sent[0]["phone_at"])

@@ -2,144 +2,32 @@
    - Today (online) asks the service worker to keep the day's pages (tech/sw.js "keep").
    - A page shown from the kept copy, or with the phone offline, says
      "Offline, last synced 10:42" (the time the copy was rendered).
-   - Offline, a step form is not sent but queued in IndexedDB (idb-keyval): its fields and
-     files (photos and the signature compressed first), the phone's time of the action, the
-     version the page showed, and `after`, the previous queued step of the same order.
+   - Offline, a step form is not sent but queued in IndexedDB (tech/queue.js, idb-keyval):
+     its fields and files, the phone's time of the action, the version the page showed,
+     and `after`, the previous queued step of the same order. (A step whose sending fails
+     on the way is queued by the worker the same way.)
    - Back online (the `online` event, a page load, a retry timer with backoff) the queue is
      sent in order, one request each, to the replay endpoint. Applied or duplicate: removed.
      Refused: moved to "Not sent" with the order's later steps (made on top of it). A
-     network error or a 5xx: stop and retry later.
+     network error, a 5xx or an answer that is not the replay's: stop and retry later.
    - Logging out clears the kept pages and the queue, after asking if steps are waiting.
    The words come translated from the server (json_script "offline-words"). */
 (function () {
   "use strict";
   var root = document.documentElement;
-  var kv = window.idbKeyval;
+  var q = window.fieldopsQueue;
   var wordsNode = document.getElementById("offline-words");
-  if (!kv || !wordsNode || !root.dataset.user) { return; }
+  if (!q || !wordsNode || !root.dataset.user) { return; }
+  var kv = q.kv, store = q.store, iso = q.iso;
   var words = JSON.parse(wordsNode.textContent);
   var user = root.dataset.user;
-  var store = kv.createStore("fieldops-offline", "queue");
   var STEP_URL = new RegExp("^" + root.dataset.scope + "orders/(\\d+)/([a-z-]+)/$");
-  var MAX_EDGE = 1600, MAX_BYTES = 400 * 1024;          // a photo
-  var SIGNATURE_EDGE = 1000, SIGNATURE_BYTES = 200 * 1024;  // the signature drawing
-  var SKIPPED = ["csrfmiddlewaretoken", "version"];
-
-  function pad(n, width) { return String(n).padStart(width || 2, "0"); }
-
-  // ISO 8601 in the phone's own time with its offset: 2026-12-07T10:42:05.123+08:00.
-  function iso(d) {
-    var offset = -d.getTimezoneOffset(), a = Math.abs(offset);
-    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" +
-      pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()) + "." +
-      pad(d.getMilliseconds(), 3) + (offset >= 0 ? "+" : "-") + pad(Math.floor(a / 60)) + ":" + pad(a % 60);
-  }
 
   function count(forms, n) { return forms[n === 1 ? "one" : "other"].replace("%(count)s", n); }
 
   function mine(list) { return (list || []).filter(function (e) { return e.user === user; }); }
 
-  // --- Compression (canvas): a max edge, then lower quality and size until under the cap.
-  function encode(source, width, height, type, quality) {
-    var canvas = document.createElement("canvas");
-    canvas.width = Math.max(1, Math.round(width));
-    canvas.height = Math.max(1, Math.round(height));
-    canvas.getContext("2d").drawImage(source, 0, 0, canvas.width, canvas.height);
-    return new Promise(function (resolve) { canvas.toBlob(resolve, type, quality); });
-  }
-
-  function shrink(source, width, height, edge, cap, type) {
-    var scale = Math.min(1, edge / Math.max(width, height)), quality = 0.85;
-    function attempt() {
-      return encode(source, width * scale, height * scale, type, quality).then(function (blob) {
-        if (!blob || blob.size <= cap || scale < 0.1) { return blob; }
-        scale *= 0.8; quality = Math.max(0.5, quality - 0.1);
-        return attempt();
-      });
-    }
-    return attempt();
-  }
-
-  function compressPhoto(file) {
-    if (!file.type || file.type.indexOf("image/") !== 0 || !window.createImageBitmap) {
-      return Promise.resolve([file, file.name || "file"]);
-    }
-    return createImageBitmap(file).then(function (bitmap) {
-      return shrink(bitmap, bitmap.width, bitmap.height, MAX_EDGE, MAX_BYTES, "image/jpeg");
-    }).then(function (blob) {
-      var name = (file.name || "photo").replace(/\.[^.]*$/, "") + ".jpg";
-      return blob && blob.size < file.size ? [blob, name] : [file, file.name || "photo.jpg"];
-    }).catch(function () { return [file, file.name || "photo.jpg"]; });
-  }
-
-  function blobToDataUrl(blob) {
-    return new Promise(function (resolve) {
-      var reader = new FileReader();
-      reader.onload = function () { resolve(reader.result); };
-      reader.readAsDataURL(blob);
-    });
-  }
-
-  // The signature stays a PNG data URL (as the online form sends it); its strokes field
-  // is kept as it is.
-  function compressSignature(dataUrl) {
-    if (!dataUrl || dataUrl.indexOf("data:image/") !== 0) { return Promise.resolve(dataUrl); }
-    return new Promise(function (resolve) {
-      var image = new Image();
-      image.onload = function () {
-        var big = Math.max(image.width, image.height) > SIGNATURE_EDGE || dataUrl.length * 0.75 > SIGNATURE_BYTES;
-        if (!big) { resolve(dataUrl); return; }
-        shrink(image, image.width, image.height, SIGNATURE_EDGE, SIGNATURE_BYTES, "image/png")
-          .then(blobToDataUrl).then(resolve);
-      };
-      image.onerror = function () { resolve(dataUrl); };
-      image.src = dataUrl;
-    });
-  }
-
-  // --- The queue ---------------------------------------------------------------------
-  function entryFrom(form, match) {
-    var data = new FormData(form), fields = [], files = [], jobs = [];
-    data.forEach(function (value, name) {
-      if (SKIPPED.indexOf(name) !== -1) { return; }
-      if (value instanceof Blob) {
-        if (!value.size) { return; }
-        jobs.push(compressPhoto(value).then(function (pair) { files.push([name, pair[0], pair[1]]); }));
-      } else if (name === "signature") {
-        jobs.push(compressSignature(value).then(function (url) { fields.push([name, url]); }));
-      } else {
-        fields.push([name, value]);
-      }
-    });
-    var position = null;
-    if (data.get("latitude") && data.get("longitude")) {
-      position = { latitude: Number(data.get("latitude")), longitude: Number(data.get("longitude")),
-                   accuracy: data.get("accuracy") ? Number(data.get("accuracy")) : null };
-    }
-    var now = new Date();
-    // A step page's form is named by the page's heading; a one-tap form by its button.
-    var onePage = new URL(form.action, location.href).pathname === location.pathname;
-    var button = form.querySelector("button[type=submit]");
-    var label = (onePage || !button ? document.querySelector("h1") : button).textContent.trim();
-    return Promise.all(jobs).then(function () {
-      return {
-        client_id: crypto.randomUUID(), user: user, order: Number(match[1]), step: match[2],
-        label: label, number: root.dataset.orderNumber || "", fields: fields, files: files,
-        phone_at: iso(now), saved: pad(now.getHours()) + ":" + pad(now.getMinutes()),
-        position: position, version: data.get("version") || "", after: null
-      };
-    });
-  }
-
-  function enqueue(entry) {
-    return kv.update("queue", function (queue) {
-      queue = queue || [];
-      var earlier = queue.filter(function (e) { return e.order === entry.order && e.user === entry.user; });
-      entry.after = earlier.length ? earlier[earlier.length - 1].client_id : null;
-      queue.push(entry);
-      return queue;
-    }, store);
-  }
+  function label(entry) { return words.labels[entry.step] || entry.label || entry.step; }
 
   // Offline, a step of the visit is queued instead of sent (capture: before the pages'
   // own handlers, which would send it).
@@ -154,7 +42,9 @@
     if (form.dataset.queueing) { return; }
     form.dataset.queueing = "1";
     if (form.fieldopsPrepare) { form.fieldopsPrepare(); }
-    entryFrom(form, match).then(enqueue).then(function () {
+    var now = new Date();
+    q.entryFrom(new FormData(form), { user: user, order: match[1], step: match[2],
+                                      number: root.dataset.orderNumber }, now).then(q.enqueue).then(function () {
       sessionStorage.setItem("fieldops-saved", words.saved);
       location.assign(root.dataset.scope + "orders/" + match[1] + "/");
     });
@@ -184,7 +74,7 @@
         var list = own.querySelector("ul"), order = Number(own.dataset.orderQueue);
         list.textContent = "";
         queue.filter(function (e) { return e.order === order; }).forEach(function (e) {
-          var item = li(e.label + " · " + words.saved_at.replace("%(time)s", e.saved));
+          var item = li(label(e) + " · " + words.saved_at.replace("%(time)s", e.saved));
           item.dataset.queued = e.step;
           list.appendChild(item);
         });
@@ -199,7 +89,7 @@
           dismiss.type = "button";
           dismiss.textContent = words.dismiss;
           dismiss.addEventListener("click", function () { forget(e.client_id); });
-          var item = li(e.label + (e.number ? " · " + e.number : "") + ": " + e.message + " " + e.todo + " ", dismiss);
+          var item = li(label(e) + (e.number ? " · " + e.number : "") + ": " + e.message + " " + e.todo + " ", dismiss);
           item.dataset.refused = e.step;
           ul.appendChild(item);
         });
@@ -329,6 +219,7 @@
   function ownerCheck() {
     var previous = localStorage.getItem("fieldops-user");
     localStorage.setItem("fieldops-user", user);
+    kv.set("user", user, store);  // for the worker, which queues a step whose sending failed
     if (previous && previous !== user && window.caches) { return caches.delete("fieldops-pages"); }
     return Promise.resolve();
   }
