@@ -40,8 +40,8 @@ VISIT_SEQUENCE: tuple[str, ...] = (
 ONE_TAP = frozenset({"depart"})
 
 #: Static files the offline pages need besides the app shell (precached by the worker).
-OFFLINE_ASSETS = ["tech/offline.js", "tech/queue.js", "vendor/idb-keyval/umd.js", "tech/inventory.js",
-                  "tech/inventory.css"]
+OFFLINE_ASSETS = ["tech/offline.js", "tech/queue.js", "vendor/idb-keyval/umd.js",
+                  "tech/inventory.js", "tech/inventory.css"]
 
 
 def is_offline_copy(request: HttpRequest) -> bool:
