@@ -395,17 +395,8 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # R51: that a complaint exists and its outcome, never who complained or what
         # they said beyond the note a supervisor released (no retaliation).
         "complaints": complaint_selectors.for_technician(order),
-        # Issue 16: offline, the buttons above were rendered for the state the page showed;
-        # after a queued step the visit goes on through these (shown only offline).
-        "visit": _visit_sequence(order),
     }
     return render(request, "tech/order.html", context)
-
-
-def _visit_sequence(order: WorkOrder) -> list[dict[str, Any]]:
-    return [{"name": name, "label": STEPS[name].label, "one_tap": name in offline_pages.ONE_TAP,
-             "url": reverse("tech:step", args=[order.pk, name])}
-            for name in offline_pages.VISIT_SEQUENCE if name in STEPS]
 
 
 def _signature_for(request: HttpRequest, pk: int) -> Any:

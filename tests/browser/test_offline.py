@@ -96,7 +96,10 @@ def log_in_and_keep_the_day(page: Any) -> None:
     page.wait_for_selector("html[data-kept]", state="attached")
 
 
-def waiting(page: Any) -> str:
+def waiting(page: Any, count: int) -> str:
+    """What the page says is waiting, once its script has counted ``count`` steps."""
+    page.wait_for_function(
+        f"() => document.querySelector('{WAITING}').dataset.count === '{count}'")
     return page.inner_text(WAITING) if page.is_visible(WAITING) else ""
 
 
@@ -135,10 +138,10 @@ def test_a_day_offline_is_kept_queued_across_a_restart_and_replayed_in_order(
 
     before = dt.datetime.now(dt.UTC)
     queue_contact(page, second)
-    assert "1 个步骤等待发送" in waiting(page)
+    assert "1 个步骤等待发送" in waiting(page, 1)
     queue_depart(page, second)
     after = dt.datetime.now(dt.UTC)
-    assert "2 个步骤等待发送" in waiting(page)
+    assert "2 个步骤等待发送" in waiting(page, 2)
     listed = page.locator("[data-order-queue] li")
     assert [li.get_attribute("data-queued") for li in listed.all()] == ["contact", "depart"]
     phone_profile.shot("02-two-waiting")
@@ -159,11 +162,11 @@ def test_a_day_offline_is_kept_queued_across_a_restart_and_replayed_in_order(
     phone_profile.context.route(ENDPOINT, answer)
     phone_profile.context.set_offline(True)
     page.goto(f"/tech/orders/{first.pk}/")
-    assert "2 个步骤等待发送" in waiting(page)
+    assert "2 个步骤等待发送" in waiting(page, 2)
     assert sent == []
 
     phone_profile.context.set_offline(False)
-    page.wait_for_selector(WAITING, state="hidden")
+    assert waiting(page, 0) == ""  # all sent
     assert [form["step"] for form in sent] == ["contact", "depart"]
     contact, depart = sent
     assert contact["order"] == depart["order"] == str(second.pk)
@@ -195,7 +198,7 @@ def test_a_refused_step_stops_the_orders_later_steps_and_logging_out_clears_the_
     queue_depart(page, first)
     page.goto(f"/tech/orders/{second.pk}/")
     queue_contact(page, second)
-    assert "3 个步骤等待发送" in waiting(page)
+    assert "3 个步骤等待发送" in waiting(page, 3)
 
     sent: list[dict[str, Any]] = []
     answers = [(503, {}),  # the server is down: stop, retry later
@@ -220,7 +223,7 @@ def test_a_refused_step_stops_the_orders_later_steps_and_logging_out_clears_the_
     assert page.get_attribute(WAITING, "data-count") == "3"
     page.reload()  # a page load retries at once
     page.wait_for_selector("[data-not-sent]:not([hidden])")
-    page.wait_for_selector(WAITING, state="hidden")
+    assert waiting(page, 0) == ""  # all sent
     # first's contact again (refused), then not first's depart, but second's contact.
     assert [(f["order"], f["step"]) for f in sent] == [
         (str(first.pk), "contact"), (str(first.pk), "contact"), (str(second.pk), "contact")]
@@ -312,9 +315,7 @@ def test_a_step_whose_sending_fails_on_the_way_is_queued_by_the_worker(
     with page.expect_navigation(url=re.compile(rf"/tech/orders/{order.pk}/$")):
         page.click("button[data-submit]")
     assert page.get_attribute("html", "data-copy") == "kept"
-    page.wait_for_function(
-        "() => document.querySelector('[data-waiting]').dataset.count === '1'")
-    assert "1 个步骤等待发送" in waiting(page)
+    assert "1 个步骤等待发送" in waiting(page, 1)
     assert page.locator("[data-order-queue] li").get_attribute("data-queued") == "contact"
     assert ContactAttempt.objects.filter(order=order).count() == contacts  # it never arrived
     assert sent == []
@@ -322,7 +323,7 @@ def test_a_step_whose_sending_fails_on_the_way_is_queued_by_the_worker(
     context.set_offline(False)
     down[0] = False
     page.reload()
-    page.wait_for_selector(WAITING, state="hidden")
+    assert waiting(page, 0) == ""  # all sent
     assert [(f["order"], f["step"], f["outcome"], f["after"]) for f in sent] == [
         (str(order.pk), "contact", "reached", "")]
     assert before - dt.timedelta(seconds=1) <= dt.datetime.fromisoformat(sent[0]["phone_at"])

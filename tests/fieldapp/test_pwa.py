@@ -32,7 +32,8 @@ def step_url(order, name: str) -> str:
 def test_the_worker_is_workbox_loaded_from_our_own_static_files(client: Client):
     body = client.get(reverse("tech:sw")).content.decode()
     body = re.sub(r"\\u([0-9A-F]{4})", lambda m: chr(int(m.group(1), 16)), body)  # escapejs
-    assert 'importScripts("/static/vendor/workbox-sw/workbox-sw.js")' in body
+    assert 'importScripts("/static/vendor/workbox-sw/workbox-sw.js", ' in body
+    assert '"/static/vendor/idb-keyval/umd.js", "/static/tech/queue.js")' in body
     assert "modulePathCb" in body and "https://" not in body  # nothing from a CDN
     for name in WORKBOX_MODULES:
         assert f'"{name}": "/static/vendor/{name}/{name}.prod.js"' in body
@@ -123,12 +124,16 @@ def test_the_order_page_carries_the_whole_visit_for_offline_use(alice_client, ma
                                                                 alice):
     order = make_order(State.PREPARED, technician=alice)
     page = alice_client.get(reverse("tech:order", args=[order.pk])).content.decode()
-    visit = re.search(r"<nav class=\"card\" data-offline-visit[^>]*hidden>(.*?)</nav>", page,
-                      re.S)
-    assert visit is not None  # hidden online; tech/offline.js shows it offline
-    names = re.findall(r'data-visit-step="([a-z-]+)"', visit.group(1))
-    assert names == [n for n in offline.VISIT_SEQUENCE if n in STEPS]
-    assert f'name="version" value="{order.version}"' in visit.group(1)  # "on my way"
+    # Hidden online; offline, tech/offline.js adds the visit's steps (none is a link here:
+    # online, only the steps possible now are offered).
+    visit = re.search(r'<nav class="card" data-offline-visit="(\d+)" data-version="(\d+)"'
+                      r"[^>]*hidden>", page)
+    assert visit is not None and visit.groups() == (str(order.pk), str(order.version))
+    assert step_url(order, "check-in") not in page
+    words = json.loads(re.search(r'<script id="offline-words" type="application/json">(.*?)'
+                                 r"</script>", page).group(1))
+    assert words["steps"] == list(offline.VISIT_SEQUENCE)
+    assert set(words["labels"]) == set(offline.VISIT_SEQUENCE) and words["one_tap"] == ["depart"]
     assert f"data-order-queue=\"{order.pk}\"" in page
     assert 'data-user="' in page and "tech/offline.js" in page
 

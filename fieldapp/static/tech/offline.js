@@ -105,12 +105,49 @@
     }, store).then(show);
   }
 
+  // Offline, the order page offers the whole visit (the steps after a queued one, too):
+  // a link to each step's kept page, a one-tap form for "on my way".
+  function visitLinks(nav) {
+    if (nav.dataset.built) { return; }
+    nav.dataset.built = "1";
+    var base = root.dataset.scope + "orders/" + nav.dataset.offlineVisit + "/";
+    words.steps.forEach(function (name) {
+      if (!words.labels[name]) { return; }
+      var control;
+      if (words.one_tap.indexOf(name) !== -1) {
+        control = document.createElement("form");
+        control.method = "post";
+        control.action = base + name + "/";
+        [["csrfmiddlewaretoken", csrf()], ["version", nav.dataset.version]].forEach(function (pair) {
+          var input = document.createElement("input");
+          input.type = "hidden"; input.name = pair[0]; input.value = pair[1];
+          control.appendChild(input);
+        });
+        var button = document.createElement("button");
+        button.type = "submit";
+        button.textContent = words.labels[name];
+        button.dataset.visitStep = name;
+        control.appendChild(button);
+      } else {
+        control = document.createElement("a");
+        control.className = "btn";
+        control.href = base + name + "/";
+        control.textContent = words.labels[name];
+        control.dataset.visitStep = name;
+      }
+      nav.appendChild(control);
+    });
+  }
+
   function banner() {
     var offline = !navigator.onLine || root.dataset.copy === "kept";
     var node = document.querySelector("[data-offline-banner]");
     if (node) { node.textContent = words.banner; node.hidden = !offline; }
     var visit = document.querySelector("[data-offline-visit]");
-    if (visit) { visit.hidden = !offline; }
+    if (visit) {
+      if (offline) { visitLinks(visit); }
+      visit.hidden = !offline;
+    }
   }
 
   // --- Replay ------------------------------------------------------------------------------
