@@ -600,6 +600,9 @@ def service_worker(request: HttpRequest) -> HttpResponse:
         "offline_header": offline_pages.OFFLINE_COPY_HEADER,
         "queue": [static("vendor/idb-keyval/umd.js"), static("tech/queue.js")],
         "queued_steps": offline_pages.VISIT_SEQUENCE,
+        # Cache-first needs versioned names (hashed by the manifest storage); with DEBUG the
+        # names stay plain, so static files come from the network first there.
+        "static_first": "CacheFirst" if not settings.DEBUG else "NetworkFirst",
     }, content_type="text/javascript")
     response["Cache-Control"] = "no-cache"
     response["Service-Worker-Allowed"] = reverse("tech:today")

@@ -38,10 +38,10 @@ var notRedirected = { cacheWillUpdate: function (p) { return Promise.resolve(p.r
 
 function sameOrigin(url) { return url.origin === self.location.origin; }
 
-// Static files: cache first.
+// Static files: cache first (network first with DEBUG, where their names carry no hash).
 workbox.routing.registerRoute(function (o) {
   return o.request.method === "GET" && sameOrigin(o.url) && o.url.pathname.indexOf(STATIC) === 0;
-}, new workbox.strategies.CacheFirst({
+}, new workbox.strategies.{{ static_first }}({
   cacheName: "fieldops-static-" + VERSION,
   plugins: [ok, new workbox.expiration.ExpirationPlugin({ maxEntries: 200 })]
 }));

@@ -42,6 +42,8 @@ def test_the_worker_is_workbox_loaded_from_our_own_static_files(client: Client):
     assert finders.find("vendor/idb-keyval/umd.js")
     for path in ("tech/offline.js", "vendor/idb-keyval/umd.js"):
         assert f"/static/{path}" in body  # precached with the shell
+    assert "new workbox.strategies.CacheFirst(" in body  # static files, hashed names
+    assert "new workbox.strategies.NetworkFirst(" in body  # the pages
     # Never kept: photos (no-store), the signed copy, the login page, the API.
     never = re.search(r"var NEVER = /(.*)/;", body)
     assert never is not None
