@@ -327,3 +327,67 @@ def test_a_step_whose_sending_fails_on_the_way_is_queued_by_the_worker(
     assert [(f["order"], f["step"], f["outcome"], f["after"]) for f in sent] == [
         (str(order.pk), "contact", "reached", "")]
     assert before - dt.timedelta(seconds=1) <= dt.datetime.fromisoformat(sent[0]["phone_at"])
+
+
+def test_a_photo_and_a_signature_made_offline_are_compressed_and_keep_what_they_carry(
+        phone_profile, make_order, alice, tmp_path):
+    # Issue 16 item 5 on the phone: a 12 MP photo at check-in (R17) goes out at most 1600 px
+    # and 400 KB, with the position; the signature (R26) as a PNG with its strokes.
+    import io
+
+    from PIL import Image
+
+    order = make_order(State.PREPARED, technician=alice)
+    big = tmp_path / "door.jpg"
+    Image.effect_noise((4000, 3000), 90).convert("RGB").save(big, "JPEG", quality=95)
+    assert big.stat().st_size > 2_000_000
+    page = phone_profile.open()
+    log_in_and_keep_the_day(page)
+    context = phone_profile.context
+    context.set_offline(True)
+
+    page.goto(f"/tech/orders/{order.pk}/check-in/")
+    page.wait_for_selector("[data-geo-status][data-ok]", state="attached")
+    page.set_input_files("input[name=photo]", str(big))
+    with page.expect_navigation(url=re.compile(rf"/tech/orders/{order.pk}/$")):
+        page.click("button[data-submit]")
+    assert "1 个步骤等待发送" in waiting(page, 1)
+
+    page.goto(f"/tech/orders/{order.pk}/sign-off/")
+    page.fill("#id_signer_name", "张伟")
+    page.check("input[name=rating][value='5']")
+    pad = page.locator("canvas[data-signature]")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + 30, box["y"] + box["height"] * 0.7)
+    page.mouse.down()
+    for dx, dy in [(0.3, 0.2), (0.5, 0.8), (0.8, 0.3)]:
+        page.mouse.move(box["x"] + box["width"] * dx, box["y"] + box["height"] * dy, steps=8)
+    page.mouse.up()
+    with page.expect_navigation(url=re.compile(rf"/tech/orders/{order.pk}/$")):
+        page.click("button[data-submit]")
+    assert "2 个步骤等待发送" in waiting(page, 2)
+
+    sent: list[dict[str, Any]] = []
+
+    def answer(route: Any) -> None:
+        sent.append(fields_of(route.request))
+        route.fulfill(status=200, content_type="application/json", body=json.dumps({
+            "status": "applied", "flag": "", "message": "", "code": "", "version": None}))
+
+    context.route(ENDPOINT, answer)
+    context.set_offline(False)
+    assert waiting(page, 0) == ""
+    check_in, sign_off = sent
+    assert (check_in["step"], sign_off["step"]) == ("check-in", "sign-off")
+    assert sign_off["after"] == check_in["client_id"]
+    assert float(check_in["latitude"]) == pytest.approx(39.9087)  # the position
+    photo = check_in["photo"]
+    assert isinstance(photo, bytes) and len(photo) <= 400 * 1024
+    with Image.open(io.BytesIO(photo)) as image:
+        assert image.format == "JPEG" and max(image.size) <= 1600
+        assert image.size[0] / image.size[1] == pytest.approx(4 / 3, rel=0.01)
+    assert sign_off["signature"].startswith("data:image/png;base64,")
+    strokes = json.loads(sign_off["strokes"])
+    assert len(strokes) == 1 and len(strokes[0]) >= 2
+    assert sign_off["signer_name"] == "张伟" and sign_off["rating"] == "5"
