@@ -213,15 +213,18 @@ def test_a_refused_step_stops_the_orders_later_steps_and_logging_out_clears_the_
         route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
 
     context.route(ENDPOINT, answer)
+    page.clock.install()  # the page's retry timer, moved on by the test (no waiting)
+    page.reload()
+    assert "3 个步骤等待发送" in waiting(page, 3)
     context.set_offline(False)
     for _ in range(100):
         if sent:
             break
-        page.wait_for_timeout(100)
-    page.wait_for_timeout(300)
+        page.wait_for_timeout(50)
+    page.clock.run_for(4000)  # the first retry is due after 5 s
     assert [f["step"] for f in sent] == ["contact"]  # the 503: stop, nothing removed
     assert page.get_attribute(WAITING, "data-count") == "3"
-    page.reload()  # a page load retries at once
+    page.clock.run_for(1500)
     page.wait_for_selector("[data-not-sent]:not([hidden])")
     assert waiting(page, 0) == ""  # all sent
     # first's contact again (refused), then not first's depart, but second's contact.
