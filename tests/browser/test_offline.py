@@ -357,6 +357,7 @@ def test_a_photo_and_a_signature_made_offline_are_compressed_and_keep_what_they_
     assert "1 个步骤等待发送" in waiting(page, 1)
 
     page.goto(f"/tech/orders/{order.pk}/sign-off/")
+    assert "网络恢复后" in page.inner_text("[data-offline-only]")  # the SMS code, later
     page.fill("#id_signer_name", "张伟")
     page.check("input[name=rating][value='5']")
     pad = page.locator("canvas[data-signature]")

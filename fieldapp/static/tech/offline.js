@@ -143,6 +143,9 @@
     var offline = !navigator.onLine || root.dataset.copy === "kept";
     var node = document.querySelector("[data-offline-banner]");
     if (node) { node.textContent = words.banner; node.hidden = !offline; }
+    Array.prototype.forEach.call(document.querySelectorAll("[data-offline-only]"), function (n) {
+      n.hidden = !offline;
+    });
     var visit = document.querySelector("[data-offline-visit]");
     if (visit) {
       if (offline) { visitLinks(visit); }
