@@ -2,8 +2,9 @@
 for a day without signal, and the step pages it may open "ahead" of the order's state.
 
 When Today loads online, the page lists the URLs to keep (``urls_to_keep``: Today, every
-order of today's and tomorrow's day and the step pages of its visit, ``VISIT_SEQUENCE``)
-and the service worker (``templates/tech/sw.js``) fetches each with the header
+order of today's and tomorrow's day with its version and the step pages of its visit,
+``VISIT_SEQUENCE``; an order's pages are fetched again when its version changed) and the
+service worker (``templates/tech/sw.js``) fetches each with the header
 ``X-Offline-Copy: 1``. A step page asked for that way is rendered even when the step is
 not offered in the order's state now (it is a copy to fill in offline; the queue sends it
 later, with the version the page showed, and the server decides: R41 still holds, the
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 from django.http import HttpRequest
 from django.templatetags.static import static
@@ -67,11 +69,12 @@ def step_urls(order: WorkOrder) -> list[str]:
             if name not in ONE_TAP]
 
 
-def urls_to_keep(orders: Iterable[WorkOrder]) -> list[str]:
-    """Today, then each order's page and its visit's step pages, then the assets."""
-    urls = [reverse("tech:today")]
-    for order in orders:
-        urls.append(reverse("tech:order", args=[order.pk]))
-        urls.extend(step_urls(order))
-    urls.extend(static(path) for path in OFFLINE_ASSETS)
-    return urls
+def urls_to_keep(orders: Iterable[WorkOrder]) -> dict[str, Any]:
+    """Today and the assets ("pages"); per order its version, its page and its visit's step
+    pages ("orders": the phone fetches an order's pages again when its version changed)."""
+    return {
+        "pages": [reverse("tech:today"), *(static(path) for path in OFFLINE_ASSETS)],
+        "orders": [{"order": order.pk, "version": order.version,
+                    "urls": [reverse("tech:order", args=[order.pk]), *step_urls(order)]}
+                   for order in orders],
+    }

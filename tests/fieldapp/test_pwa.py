@@ -66,13 +66,15 @@ def test_today_lists_the_days_orders_and_their_visits_pages_to_keep(alice_client
     page = alice_client.get(reverse("tech:today")).content.decode()
     keep = json.loads(re.search(r'<script id="offline-keep" type="application/json">(.*?)'
                                 r"</script>", page).group(1))
-    assert keep[0] == reverse("tech:today")
-    assert reverse("tech:order", args=[order.pk]) in keep
+    assert keep["pages"][0] == reverse("tech:today")
+    assert "/static/tech/offline.js" in keep["pages"]
+    (kept,) = keep["orders"]
+    assert (kept["order"], kept["version"]) == (order.pk, order.version)
+    assert kept["urls"][0] == reverse("tech:order", args=[order.pk])
     for name in ("contact", "check-in", "safety", "tests", "tryout", "cleanup", "sign-off",
                  "complete", "nobody-home"):
-        assert step_url(order, name) in keep
-    assert step_url(order, "depart") not in keep  # one tap on the order page
-    assert "/static/tech/offline.js" in keep
+        assert step_url(order, name) in kept["urls"]
+    assert step_url(order, "depart") not in kept["urls"]  # one tap on the order page
 
 
 def test_only_today_and_tomorrow_are_kept():

@@ -1,5 +1,6 @@
 /* fieldops technician pages offline (issue 16): the phone's half.
-   - Today (online) asks the service worker to keep the day's pages (tech/sw.js "keep").
+   - Today (online) asks the service worker to keep the day's pages (tech/sw.js "keep"),
+     and an order page seen online its own, whenever the order's version changed.
    - A page shown from the kept copy, or with the phone offline, says
      "Offline, last synced 10:42" (the time the copy was rendered).
    - Offline, a step form is not sent but queued in IndexedDB (tech/queue.js, idb-keyval):
@@ -243,16 +244,51 @@
   }
 
   // --- Keeping the day's pages ---------------------------------------------------------
-  function keepDay() {
-    var node = document.getElementById("offline-keep");
-    if (!node || !navigator.onLine || !("serviceWorker" in navigator)) { return; }
-    var urls = JSON.parse(node.textContent);
+  // Today lists the pages to keep: its own and the assets ("pages"), and per order its page
+  // and its visit's step pages with the order's version ("orders"). An order's pages are
+  // fetched again only when its version changed since they were kept (an order page seen
+  // online says its version too), so the copies carry the version the server has now.
+  var KEPT = "fieldops-kept";
+
+  function keep(urls, versions) {
+    if (!navigator.onLine || !("serviceWorker" in navigator) || !urls.length) { return; }
     navigator.serviceWorker.addEventListener("message", function (event) {
-      if (event.data && event.data.type === "kept") { root.dataset.kept = event.data.kept; }
+      if (!event.data || event.data.type !== "kept") { return; }
+      var kept = JSON.parse(localStorage.getItem(KEPT) || "{}");
+      Object.keys(versions).forEach(function (order) { kept[order] = versions[order]; });
+      localStorage.setItem(KEPT, JSON.stringify(kept));
+      root.dataset.kept = event.data.kept;
     });
     navigator.serviceWorker.ready.then(function (registration) {
       registration.active.postMessage({ type: "keep", urls: urls });
     });
+  }
+
+  function changed(groups) {
+    var kept = JSON.parse(localStorage.getItem(KEPT) || "{}"), urls = [], versions = {};
+    groups.forEach(function (group) {
+      if (kept[group.order] === group.version) { return; }
+      urls = urls.concat(group.urls);
+      versions[group.order] = group.version;
+    });
+    return { urls: urls, versions: versions };
+  }
+
+  function keepDay() {
+    var node = document.getElementById("offline-keep");
+    var visit = document.querySelector("[data-offline-visit]");
+    if (node) {
+      var day = JSON.parse(node.textContent), todo = changed(day.orders);
+      keep(day.pages.concat(todo.urls), todo.versions);
+    } else if (visit && root.dataset.copy === "live") {
+      var order = visit.dataset.offlineVisit, base = root.dataset.scope + "orders/" + order + "/";
+      // The page itself is kept by the worker as it is shown; its steps' pages are fetched.
+      var urls = words.steps.filter(function (name) {
+        return words.one_tap.indexOf(name) === -1;
+      }).map(function (name) { return base + name + "/"; });
+      var mine = changed([{ order: order, version: Number(visit.dataset.version), urls: urls }]);
+      keep(mine.urls, mine.versions);
+    }
   }
 
   // Another technician's kept pages never show on this phone: they go when the user changes.
@@ -260,7 +296,10 @@
     var previous = localStorage.getItem("fieldops-user");
     localStorage.setItem("fieldops-user", user);
     kv.set("user", user, store);  // for the worker, which queues a step whose sending failed
-    if (previous && previous !== user && window.caches) { return caches.delete("fieldops-pages"); }
+    if (previous && previous !== user && window.caches) {
+      localStorage.removeItem(KEPT);
+      return caches.delete("fieldops-pages");
+    }
     return Promise.resolve();
   }
 
@@ -274,6 +313,7 @@
       }));
     }
     localStorage.removeItem("fieldops-user");
+    localStorage.removeItem(KEPT);
     return Promise.all(jobs);
   }
 
