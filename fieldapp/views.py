@@ -21,7 +21,7 @@ from django.contrib.auth.views import LoginView
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
-from django.templatetags.static import static
+from django.templatetags.static import PrefixNode, static
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -54,6 +54,7 @@ from workorders.selectors import allowed_actions, orders_visible_to
 
 from . import charges_steps, inventory_steps
 from . import forms as f
+from . import offline as offline_pages
 from .checklist import CHECKLIST_STEPS, DeclineForm, checklist_context, sign_off_offered
 from .steps import Step
 
@@ -259,7 +260,10 @@ def today(request: HttpRequest) -> HttpResponse:
             for o in orders]
     # Web Push: a new assignment reaches the phone with the page closed (R4; the outbox's
     # push channel). The button shows only when the server has VAPID keys.
-    return render(request, "tech/today.html", {"rows": rows, "now": now,
+    # Issue 16: the pages the phone keeps for a day without signal (the service worker
+    # fetches them when this page asks; fieldapp/offline.py).
+    keep = offline_pages.urls_to_keep(offline_pages.kept_days(orders, clock.today_local()))
+    return render(request, "tech/today.html", {"rows": rows, "now": now, "keep": keep,
                                                "push_key": push_views.public_key()})
 
 
@@ -502,7 +506,9 @@ def order_step(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     if step is None:
         raise Http404
     allowed = set(allowed_actions(order, request.user))
-    if not step.offered(order, request.user, allowed):
+    # Issue 16: a copy kept for offline use is rendered whatever the state now (GET only).
+    ahead = offline_pages.is_offline_copy(request) and name in offline_pages.VISIT_SEQUENCE
+    if not ahead and not step.offered(order, request.user, allowed):
         if step.name == "sign-off" and "sign_off" in allowed:
             messages.error(request, _("Write the report first: the customer signs what was "
                                       "done."))
@@ -556,7 +562,11 @@ def photo_file(request: HttpRequest, pk: int, photo_pk: int) -> HttpResponseBase
 # --- The installable app (PWA) -----------------------------------------------------------
 
 APP_SHELL = ["tech/app.css", "tech/app.js", "tech/icon-192.png", "tech/icon-512.png",
-             "vendor/signature_pad/signature_pad.umd.min.js"]
+             "vendor/signature_pad/signature_pad.umd.min.js", *offline_pages.OFFLINE_ASSETS]
+
+#: The Workbox modules the worker loads (npm, pinned in npm.toml, served as vendor/NAME/).
+WORKBOX_MODULES = ("workbox-core", "workbox-routing", "workbox-strategies",
+                   "workbox-expiration", "workbox-precaching", "workbox-cacheable-response")
 
 
 def manifest(request: HttpRequest) -> HttpResponse:
@@ -566,11 +576,23 @@ def manifest(request: HttpRequest) -> HttpResponse:
 
 
 def service_worker(request: HttpRequest) -> HttpResponse:
-    """Served from /tech/ so that its scope covers the pages; it caches the app shell."""
+    """Served from /tech/ so that its scope covers the pages. Workbox (workbox-sw and the
+    module builds it loads from our static files): the app shell precached, static files
+    cache-first, the technician's pages network-first with the kept copy as the fallback
+    (issue 16; fieldapp/offline.py)."""
     shell = [static(path) for path in APP_SHELL] + [reverse("tech:offline")]
-    response = render(request, "tech/sw.js",
-                      {"shell": shell, "version": _shell_version(shell)},
-                      content_type="text/javascript")
+    modules = {name: static(f"vendor/{name}/{name}.prod.js") for name in WORKBOX_MODULES}
+    response = render(request, "tech/sw.js", {
+        "shell": shell, "version": _shell_version(shell),
+        "workbox": static("vendor/workbox-sw/workbox-sw.js"), "modules": modules,
+        "static_prefix": PrefixNode.handle_simple("STATIC_URL"), "scope": reverse("tech:today"),
+        "offline_header": offline_pages.OFFLINE_COPY_HEADER,
+        "queue": [static("vendor/idb-keyval/umd.js"), static("tech/queue.js")],
+        "queued_steps": offline_pages.VISIT_SEQUENCE,
+        # Cache-first needs versioned names (hashed by the manifest storage); with DEBUG the
+        # names stay plain, so static files come from the network first there.
+        "static_first": "CacheFirst" if not settings.DEBUG else "NetworkFirst",
+    }, content_type="text/javascript")
     response["Cache-Control"] = "no-cache"
     response["Service-Worker-Allowed"] = reverse("tech:today")
     return response

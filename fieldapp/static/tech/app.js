@@ -4,7 +4,8 @@
    - a free slot tapped on the booking page fills in its day and time (R9);
    - check-in fills in the browser's location (R17);
    - the sign-off page gets a signature pad drawn with a finger (R26; signature_pad);
-   - a form can't be sent twice by a double tap. */
+   - a form can't be sent twice by a double tap.
+   Offline, tech/offline.js queues the step forms instead (issue 16). */
 (function () {
   "use strict";
   var root = document.documentElement;
@@ -126,11 +127,14 @@
         if (timing) { timing.value = ""; }
       });
     }
-    form.addEventListener("submit", function () {
+    var fill = function () {
       if (!signature.isEmpty()) {
         field.value = signature.toDataURL("image/png");
         if (timing) { timing.value = JSON.stringify(strokes()); }
       }
-    }, true);
+    };
+    form.addEventListener("submit", fill, true);
+    // tech/offline.js fills the fields the same way before it queues the form offline.
+    form.fieldopsPrepare = fill;
   }
 })();
