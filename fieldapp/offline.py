@@ -26,9 +26,13 @@ from django.utils import timezone
 from workorders.models import WorkOrder
 
 OFFLINE_COPY_HEADER = "X-Offline-Copy"
-#: Where the phone sends its queued steps, one request each (the server's replay; the API
-#: owns the view: workorders/offline.py behind api's /api/v1/field/steps/).
-REPLAY_URL = "/api/v1/field/steps/"
+
+
+def replay_url() -> str:
+    """Where the phone sends its queued steps, one request each: ``fieldapp.sync``'s
+    endpoint in front of ``workorders.offline.replay``."""
+    return reverse("field:steps")
+
 
 #: The steps of a visit a technician can do offline, in the visit's order: the contact
 #: attempt (R7), the kit (R20), on my way (R13), check-in (R17), the on-site checklist's

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from fieldapp.offline import ONE_TAP, REPLAY_URL, VISIT_SEQUENCE
+from fieldapp.offline import ONE_TAP, VISIT_SEQUENCE, replay_url
 from fieldops import clock
 
 register = template.Library()
@@ -31,7 +31,7 @@ def offline_words() -> dict[str, object]:
 
     synced = timezone.localtime(clock.now()).strftime("%H:%M")
     return {
-        "endpoint": REPLAY_URL, "steps": list(VISIT_SEQUENCE), "one_tap": sorted(ONE_TAP),
+        "endpoint": replay_url(), "steps": list(VISIT_SEQUENCE), "one_tap": sorted(ONE_TAP),
         "labels": {name: str(STEPS[name].label) for name in VISIT_SEQUENCE if name in STEPS},
         "banner": _("Offline, last synced %(time)s") % {"time": synced},
         "waiting": _forms(lambda n: ngettext("%(count)s step waiting to send",
