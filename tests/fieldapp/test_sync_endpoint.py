@@ -199,3 +199,46 @@ def test_a_breach_raised_while_the_phone_was_offline_is_withdrawn(morning, make_
     withdrawn = timer.events.get(kind=TimerEventKind.WITHDRAWN,
                                  withdraws=timer.events.get(kind="breached").level)
     assert withdrawn.at == local(10, 2) and withdrawn.recorded_at == local(10, 40)
+
+
+def test_a_sign_off_drawn_offline_is_bound_to_the_phones_time_and_a_bad_one_is_refused(
+        morning, make_order, alice, alice_client, settings):
+    # Issue 16 item 5, R26: the drawing and its strokes made offline are bound to the order
+    # and the phone's time, sealed as online; a corrupted drawing is refused with a reason
+    # and the next step in the queue still goes through.
+    from tests.fieldapp.helpers import STROKES_JSON, on_site_with_report, signature_png
+    from workorders.models import Signature
+
+    order = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    other = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    morning.move_to(local(11, 30))
+    corrupted = send(alice_client, other, "sign-off", done=local(11, 5), sent=local(11, 30),
+                     signature="data:image/png;base64,!!!not-a-png", strokes=STROKES_JSON,
+                     signer_name="李娜", rating="5", comment="")
+    assert corrupted.status_code == 422, corrupted.content
+    assert corrupted.json()["code"] == "rule" and corrupted.json()["message"]
+    signed = send(alice_client, order, "sign-off", done=local(11, 10), sent=local(11, 30),
+                  signature=signature_png(), strokes=STROKES_JSON, signer_name="张伟",
+                  rating="5", comment="师傅很专业")
+    assert signed.status_code == 200, signed.content
+    signature = Signature.objects.get(order=order)
+    assert signature.signed_at == local(11, 10) and signature.seal_valid
+    event = WorkOrderEvent.objects.get(order=order, action=OrderAction.SIGN_OFF)
+    assert event.at == local(11, 10) and event.received_at == local(11, 30)
+    other.refresh_from_db()
+    assert other.state == State.ON_SITE and not Signature.objects.filter(order=other).exists()
+
+
+def test_an_oversized_photo_is_refused_and_nothing_is_stored(morning, make_order, alice,
+                                                             alice_client, settings):
+    # Issue 16, bad input: a photo above the upload limit is refused with the reason
+    settings.PHOTO_MAX_UPLOAD_BYTES = 50_000
+    order = make_order(State.EN_ROUTE, technician=alice)
+    morning.move_to(local(10, 5))
+    big = send(alice_client, order, "check-in", done=local(10, 2), sent=local(10, 5),
+               photo=upload(jpeg(3000, 2000)))
+    assert big.status_code == 422, big.content
+    assert big.json()["message"]
+    assert not Photo.objects.filter(order=order).exists()
+    order.refresh_from_db()
+    assert order.state == State.EN_ROUTE
