@@ -265,38 +265,34 @@ def _tell_decision(appeal: Appeal) -> None:
 
 def entries_exempted(*, timer_ids: Iterable[int], by: Any, reason: str) -> int:
     """R50: breaches a supervisor exempted after their entries were written. Each entry of
-    those timers gets its reversal (a new entry, never an edit; at most one per entry, so
-    an exemption replayed, or one after an appeal already reversed the entry, adds
-    nothing). For the integrator: subscribe a handler of the SLA engine's exemption event
-    (e.g. ``BreachesExempted(timer_ids, approved_by, at)``) that calls this. Returns how
-    many reversals were written."""
-    now = clock.now()
-    originals = (Entry.objects.filter(source_type="timer",
-                                      source_id__in=[str(t) for t in timer_ids])
-                 .exclude(kind=EntryKind.REVERSAL).filter(reversed_by__isnull=True))
-    rows = []
-    with translation.override(settings.LANGUAGE_CODE):
-        for original in originals:
-            rows.append(Entry(
-                technician_id=original.technician_id, kind=EntryKind.REVERSAL,
-                points=-original.points, amount=-original.amount, period=original.period,
-                occurred_at=now, recorded_at=now, source_type="entry",
-                source_id=str(original.pk), order_id=original.order_id, reverses=original,
-                recorded_by=by,
-                reason=_("Exempted (force majeure): %(kind)s reversed. %(reason)s")
-                % {"kind": original.get_kind_display(), "reason": reason}))
-    Entry.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(rows)
+    those timers gets its reversal (``_reverse_timer_entries``): an exemption replayed, or
+    one after an appeal already reversed the entry, adds nothing. Called by the handler of
+    the SLA engine's ``BreachesExempted``; returns how many reversals were written."""
+    return _reverse_timer_entries(
+        timer_ids, by=by,
+        reason=lambda kind: _("Exempted (force majeure): %(kind)s reversed. %(reason)s")
+        % {"kind": kind, "reason": reason})
 
 
 def entries_withdrawn(*, timer_ids: Iterable[int], reason: str) -> int:
     """R38 → R53: breaches withdrawn because the step that kept the promise (a check-in
     done offline in time) reached the server after the sweep had recorded the breach.
-    Each missed-promise entry of those timers gets its reversal (a new entry, never an
-    edit; at most one per entry: an entry already reversed, by an appeal or an exemption,
-    adds nothing, nor does a retried event). A breach whose entry was never written gets
-    none later (``sources.from_breaches`` skips a timer whose breach no longer stands).
-    Called by ``handlers.withdrawals_to_reversals``; returns how many were written."""
+    Each missed-promise entry of those timers gets its reversal (``_reverse_timer_entries``:
+    an entry already reversed, by an appeal or an exemption, adds nothing, nor does a
+    retried event). A breach whose entry was never written gets none later
+    (``sources.from_breaches`` skips a timer whose breach no longer stands). Called by
+    ``handlers.withdrawals_to_reversals``; returns how many were written."""
+    return _reverse_timer_entries(
+        timer_ids, by=None,
+        reason=lambda kind: _("Breach withdrawn: %(kind)s reversed. %(reason)s")
+        % {"kind": kind, "reason": reason})
+
+
+def _reverse_timer_entries(timer_ids: Iterable[int], *, by: Any,
+                           reason: Callable[[str], str]) -> int:
+    """One reversal (a new entry, never an edit) of each entry written for these SLA
+    timers that is not reversed yet; at most one per entry (``reverses`` is unique, so a
+    retry adds nothing). ``reason(kind)`` words it in the site's language."""
     now = clock.now()
     originals = (Entry.objects.filter(source_type="timer",
                                       source_id__in=[str(t) for t in timer_ids])
@@ -310,8 +306,7 @@ def entries_withdrawn(*, timer_ids: Iterable[int], reason: str) -> int:
                 points=-original.points, amount=-original.amount, period=original.period,
                 occurred_at=now, recorded_at=now, source_type="entry",
                 source_id=str(original.pk), order_id=original.order_id, reverses=original,
-                reason=_("Breach withdrawn: %(kind)s reversed. %(reason)s")
-                % {"kind": original.get_kind_display(), "reason": reason}))
+                recorded_by=by, reason=reason(str(original.get_kind_display()))))
     Entry.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
 
