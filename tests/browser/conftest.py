@@ -129,6 +129,25 @@ def desk(browser: Any, live_server: Any) -> Iterator[Any]:
     yield from open_page(browser, live_server, DESK)
 
 
+#: Where a finger goes on the signature pad, as fractions of its width and height.
+SIGNATURE_STROKE = ((0.2, 0.2), (0.35, 0.8), (0.5, 0.25), (0.7, 0.75), (0.9, 0.3))
+
+
+def draw_signature(page: Any, points: tuple[tuple[float, float], ...] = SIGNATURE_STROKE,
+                   *, steps: int = 8, slowing: int = 0) -> None:
+    """The customer signs the pad with one stroke through ``points`` (R26); each segment
+    takes ``steps`` mouse moves, ``slowing`` more than the one before (a slower hand)."""
+    pad = page.locator("canvas[data-signature]")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    page.mouse.move(box["x"] + 30, box["y"] + box["height"] * 0.7)
+    page.mouse.down()
+    for i, (dx, dy) in enumerate(points):
+        page.mouse.move(box["x"] + box["width"] * dx, box["y"] + box["height"] * dy,
+                        steps=steps + slowing * i)
+    page.mouse.up()
+
+
 def log_in(page: Any, user: Any, url: str = "/admin/") -> None:
     """Through the real login page (the demo's and the tests' passwords are pw-NAME)."""
     page.goto("/admin/login/?next=" + url)

@@ -14,7 +14,7 @@ from visits.models import Measure, Source, StepKey, StepRecord, TestResult
 from workorders.models import Signature, State, WorkOrder
 
 from ..fieldapp.helpers import on_site_with_report
-from .conftest import PHONE, Shots, axe_violations, open_page
+from .conftest import PHONE, Shots, axe_violations, draw_signature, open_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,15 +83,7 @@ def test_the_checklist_is_walked_to_sign_off_on_a_phone(phone, shots, make_order
         page.click("[data-step=sign-off]")
     page.fill("#id_signer_name", "张伟")
     page.check("input[name=rating][value='5']")
-    pad = page.locator("canvas[data-signature]")
-    pad.scroll_into_view_if_needed()
-    box = pad.bounding_box()
-    page.mouse.move(box["x"] + 30, box["y"] + box["height"] * 0.7)
-    page.mouse.down()
-    for dx, dy in ((0.2, 0.2), (0.35, 0.8), (0.5, 0.25), (0.7, 0.75), (0.9, 0.3)):
-        page.mouse.move(box["x"] + box["width"] * dx, box["y"] + box["height"] * dy,
-                        steps=8)
-    page.mouse.up()
+    draw_signature(page)
     save(page)
 
     order.refresh_from_db()

@@ -20,6 +20,7 @@ from workorders.events import OrderAction
 from workorders.models import Signature, State, WorkOrder
 
 from ..fieldapp.helpers import jpeg
+from .conftest import draw_signature
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -151,16 +152,7 @@ def test_a_technician_walks_an_install_from_accept_to_the_completion_report(
     tap_step(page, "sign-off")
     page.fill("#id_signer_name", "张伟")
     page.check("input[name=rating][value='5']")
-    pad = page.locator("canvas[data-signature]")
-    pad.scroll_into_view_if_needed()
-    box = pad.bounding_box()
-    page.mouse.move(box["x"] + 30, box["y"] + box["height"] * 0.7)
-    page.mouse.down()
-    for i, (dx, dy) in enumerate([(0.2, 0.2), (0.35, 0.8), (0.5, 0.25), (0.7, 0.75),
-                                  (0.9, 0.3)]):
-        page.mouse.move(box["x"] + box["width"] * dx, box["y"] + box["height"] * dy,
-                        steps=6 + i)
-    page.mouse.up()
+    draw_signature(page, steps=6, slowing=1)
     shots("sign-off")
     submit(page)
 

@@ -23,7 +23,7 @@ import pytest
 
 from workorders.models import State
 
-from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PHONE, watch_csp
+from .conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PHONE, draw_signature, watch_csp
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -360,14 +360,7 @@ def test_a_photo_and_a_signature_made_offline_are_compressed_and_keep_what_they_
     assert "网络恢复后" in page.inner_text("[data-offline-only]")  # the SMS code, later
     page.fill("#id_signer_name", "张伟")
     page.check("input[name=rating][value='5']")
-    pad = page.locator("canvas[data-signature]")
-    pad.scroll_into_view_if_needed()
-    box = pad.bounding_box()
-    page.mouse.move(box["x"] + 30, box["y"] + box["height"] * 0.7)
-    page.mouse.down()
-    for dx, dy in [(0.3, 0.2), (0.5, 0.8), (0.8, 0.3)]:
-        page.mouse.move(box["x"] + box["width"] * dx, box["y"] + box["height"] * dy, steps=8)
-    page.mouse.up()
+    draw_signature(page, ((0.3, 0.2), (0.5, 0.8), (0.8, 0.3)))
     with page.expect_navigation(url=re.compile(rf"/tech/orders/{order.pk}/$")):
         page.click("button[data-submit]")
     assert "2 个步骤等待发送" in waiting(page, 2)
