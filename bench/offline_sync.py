@@ -246,6 +246,7 @@ class Outcome:
     resent: int = 0
     resent_applied_again: int = 0   # a resend that did not answer "duplicate"
     errors: list[str] = field(default_factory=list)
+    per_step: dict[str, list[float]] = field(default_factory=dict)  # seconds per request
 
 
 class Phone:
@@ -315,7 +316,9 @@ def sync(phone: Phone, queue: list[Queued], offset: dt.timedelta) -> Outcome:
 
     started = time.perf_counter()
     for step in queue:
+        sent = time.perf_counter()
         body = post(step)
+        outcome.per_step.setdefault(step.step, []).append(time.perf_counter() - sent)
         status = str(body.get("status"))
         outcome.answers[status] += 1
         if status == "refused":
@@ -430,6 +433,13 @@ def orchestrate(args: argparse.Namespace) -> None:
           f"{checked['events']} events, {checked['photos']} photos; applied without an "
           f"event {checked['no_event']}, extra events {checked['extra_events']}, extra "
           f"photos {checked['extra_photos']}")
+    per_step: dict[str, list[float]] = {}
+    for outcome in outcomes:
+        for name, values in outcome.per_step.items():
+            per_step.setdefault(name, []).extend(values)
+    print("per request, median / p95 ms: " + ", ".join(
+        f"{name} {sorted(v)[len(v) // 2] * 1000:.0f}/{_p95(v) * 1000:.0f}"
+        for name, v in per_step.items()))
     for message, n in refusals.most_common(5):
         print(f"refused x{n}: {message}")
     for message in errors[:5]:
