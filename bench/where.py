@@ -245,7 +245,7 @@ def start_app(env: dict[str, str], port: int, workers: int,
     import tempfile
 
     bin_dir = Path(sys.executable).parent
-    schedule = Path(tempfile.gettempdir()) / f"{tag}_beat_{os.getpid()}"
+    schedule = Path(tempfile.mkdtemp(prefix=f"{tag}_beat_")) / "schedule"
     server = subprocess.Popen(
         [str(bin_dir / "gunicorn"), "fieldops.wsgi", "--bind", f"127.0.0.1:{port}",
          "--workers", str(workers), "--worker-class", "sync", "--backlog", "2048",
@@ -259,7 +259,8 @@ def start_app(env: dict[str, str], port: int, workers: int,
 
 
 def stop_app(processes: list[subprocess.Popen[bytes]]) -> None:
-    """SIGTERM to each, then wait (killed after 30 s)."""
+    """SIGTERM to each, then wait (killed after 30 s); beat's schedule is removed."""
+    import shutil
     import signal
 
     for process in processes:
@@ -269,3 +270,6 @@ def stop_app(processes: list[subprocess.Popen[bytes]]) -> None:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+        argv = [str(a) for a in process.args] if isinstance(process.args, list) else []
+        if "--schedule" in argv:
+            shutil.rmtree(Path(argv[argv.index("--schedule") + 1]).parent, ignore_errors=True)
