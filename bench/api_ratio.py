@@ -39,7 +39,6 @@ import collections
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -156,18 +155,11 @@ def _breakdown(raw: Path) -> list[str]:
 
 def orchestrate(args: argparse.Namespace) -> None:
     db = WHERE.database
-    env = {**os.environ,
-           "DATABASE_URL": WHERE.database_url, "REDIS_URL": WHERE.redis_url,
-           "CELERY_BROKER_URL": WHERE.redis_url,
-           "DJANGO_SETTINGS_MODULE": "ratio_settings",
-           "PYTHONPATH": os.pathsep.join([str(BENCH), str(ROOT)]),
-           "SECRET_KEY": "bench-only-secret-key-not-used-anywhere-else-0123456789",
-           "DEBUG": "0", "SECURE_SSL_REDIRECT": "0", "ALLOWED_HOSTS": "127.0.0.1",
-           "LOG_LEVEL": "ERROR", "PYTHONUNBUFFERED": "1"}
+    env = where.app_env(WHERE, settings="ratio_settings", path=(str(BENCH),))
     where.announce("api_ratio", WHERE)
     made = where.prepare(WHERE, recreate=args.recreate)
     server: subprocess.Popen[bytes] | None = None
-    celery: list[subprocess.Popen[bytes]] = []
+    app: list[subprocess.Popen[bytes]] = []
     rounds: list[dict[str, dict[str, Any]]] = []
     profile_lines: list[str] = []
     try:
@@ -188,17 +180,8 @@ def orchestrate(args: argparse.Namespace) -> None:
                                            "state": facts["state"]},
             capture=True).strip().splitlines()[-1])
         port = api_load._free_port()
-        server = subprocess.Popen(
-            [str(Path(PYTHON).parent / "gunicorn"), "fieldops.wsgi", "--bind",
-             f"127.0.0.1:{port}", "--workers", str(args.workers), "--worker-class", "sync",
-             "--backlog", "2048", "--log-level", "warning"], cwd=ROOT, env=env)
-        celery_bin = str(Path(PYTHON).parent / "celery")
-        schedule = Path(tempfile.gettempdir()) / f"api_ratio_beat_{os.getpid()}"
-        celery = [
-            subprocess.Popen([celery_bin, "-A", "fieldops", "worker", "-l", "warning",
-                              "--concurrency", "1"], cwd=ROOT, env=env),
-            subprocess.Popen([celery_bin, "-A", "fieldops", "beat", "-l", "warning",
-                              "--schedule", str(schedule)], cwd=ROOT, env=env)]
+        app = where.start_app(env, port, args.workers, "api_ratio")
+        server, celery = app[0], app[1:]
         api_load._wait_until_up(port, token)
         pids = [c.pid for c in celery]
 
@@ -228,15 +211,7 @@ def orchestrate(args: argparse.Namespace) -> None:
                 spy.wait(timeout=args.duration + 60)
                 profile_lines = _breakdown(raw)
     finally:
-        for process in celery:
-            process.send_signal(signal.SIGTERM)
-        for process in [*celery, *([server] if server is not None else [])]:
-            if process is server:
-                process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        where.stop_app(app)
         if made and not args.keep_db:
             where.drop(WHERE)
             say(f"dropped {db}")

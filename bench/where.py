@@ -219,3 +219,57 @@ def load(env: dict[str, str], where: Target, args: Any, table: str, *extra: str)
     say(f"loading {args.orders:,} orders over {args.days} days ...")
     say(f"loaded in {populate(env, args.orders, args.days, *extra):.0f} s")
     return made
+
+
+# --- The app as in production: gunicorn, a Celery worker and beat (api_ratio, offline_sync) -
+
+def app_env(where: Target, *, settings: str = "fieldops.settings",
+            path: tuple[str, ...] = ()) -> dict[str, str]:
+    """The environment of the served app: production settings (``DEBUG=0``, no access log)
+    on the target's database and Redis; ``path`` is prepended to ``PYTHONPATH`` (a
+    benchmark's own settings module)."""
+    return {**os.environ,
+            "DATABASE_URL": where.database_url, "REDIS_URL": where.redis_url,
+            "CELERY_BROKER_URL": where.redis_url,
+            "DJANGO_SETTINGS_MODULE": settings,
+            "PYTHONPATH": os.pathsep.join([*path, str(ROOT)]),
+            "SECRET_KEY": "bench-only-secret-key-not-used-anywhere-else-0123456789",
+            "DEBUG": "0", "SECURE_SSL_REDIRECT": "0", "ALLOWED_HOSTS": "127.0.0.1",
+            "LOG_LEVEL": "ERROR", "PYTHONUNBUFFERED": "1"}
+
+
+def start_app(env: dict[str, str], port: int, workers: int,
+              tag: str) -> list[subprocess.Popen[bytes]]:
+    """gunicorn (``workers`` sync workers) on ``127.0.0.1:port``, a Celery worker and beat
+    beside it; the gunicorn master first. Stop them with ``stop_app``."""
+    import tempfile
+
+    bin_dir = Path(sys.executable).parent
+    schedule = Path(tempfile.mkdtemp(prefix=f"{tag}_beat_")) / "schedule"
+    server = subprocess.Popen(
+        [str(bin_dir / "gunicorn"), "fieldops.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(workers), "--worker-class", "sync", "--backlog", "2048",
+         "--log-level", "warning"], cwd=ROOT, env=env)
+    celery = str(bin_dir / "celery")
+    return [server,
+            subprocess.Popen([celery, "-A", "fieldops", "worker", "-l", "warning",
+                              "--concurrency", "1"], cwd=ROOT, env=env),
+            subprocess.Popen([celery, "-A", "fieldops", "beat", "-l", "warning",
+                              "--schedule", str(schedule)], cwd=ROOT, env=env)]
+
+
+def stop_app(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM to each, then wait (killed after 30 s); beat's schedule is removed."""
+    import shutil
+    import signal
+
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        argv = [str(a) for a in process.args] if isinstance(process.args, list) else []
+        if "--schedule" in argv:
+            shutil.rmtree(Path(argv[argv.index("--schedule") + 1]).parent, ignore_errors=True)
