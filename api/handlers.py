@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from fieldops import bus
 from notifications.backends import register_channel
-from sla.events import TimerStepped
+from sla.events import BreachesWithdrawn, TimerStepped
 from sla.timers import Timer
 from workorders.events import OrderEvent
 
 from .models import WebhookEndpoint
-from .services import webhook_publish_order_event, webhook_publish_timer_event
+from .services import (
+    webhook_publish_order_event,
+    webhook_publish_timer_event,
+    webhook_publish_timer_withdrawal,
+)
 from .webhooks import send_webhook
 
 
@@ -33,7 +37,20 @@ def timer_steps_to_webhooks(event: TimerStepped) -> None:
         webhook_publish_timer_event(timer=timers[step.timer_id], kind=step.kind, at=step.at)
 
 
+def withdrawals_to_webhooks(event: BreachesWithdrawn) -> None:
+    """R38: endpoints told of a warning or breach are told when it is withdrawn (a step done
+    offline in time reached the server after the sweep). One query when nobody listens."""
+    if not WebhookEndpoint.objects.filter(is_active=True, client__is_active=True).exists():
+        return
+    timers = Timer.objects.select_related("order").in_bulk({s.timer_id for s in event.steps})
+    for step in event.steps:
+        webhook_publish_timer_withdrawal(timer=timers[step.timer_id], kind=step.kind,
+                                         reached_at=step.reached_at, at=event.at,
+                                         received_at=event.received_at, action=event.action)
+
+
 def register() -> None:
     bus.subscribe(OrderEvent, order_event_to_webhooks)
     bus.subscribe(TimerStepped, timer_steps_to_webhooks)
+    bus.subscribe(BreachesWithdrawn, withdrawals_to_webhooks)
     register_channel("webhook", send_webhook)

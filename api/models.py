@@ -126,6 +126,7 @@ class WebhookEventType(models.TextChoices):
     ORDER_UPDATED = "order.updated", _("Order updated (same state)")
     SLA_WARNING = "sla.warning", _("SLA at risk")
     SLA_BREACHED = "sla.breached", _("SLA breached")
+    SLA_WITHDRAWN = "sla.withdrawn", _("SLA warning or breach withdrawn")
 
 
 class WebhookEndpoint(models.Model):

@@ -358,6 +358,30 @@ def webhook_publish_timer_event(*, timer: Any, kind: str, at: dt.datetime) -> in
                            source_key=f"timer-{timer.pk}-{kind}")
 
 
+def webhook_publish_timer_withdrawal(*, timer: Any, kind: str, reached_at: dt.datetime,
+                                     at: dt.datetime, received_at: dt.datetime,
+                                     action: str) -> int:
+    """R38: a warning or breach the endpoints were told of is withdrawn, because the step
+    that kept the promise (done offline, ``at``) reached the server late (``received_at``).
+    Only warned and breached steps (what ``sla.warning`` and ``sla.breached`` told);
+    publishing the same withdrawal twice queues nothing new."""
+    if kind not in ("warned", "breached"):
+        return 0
+    order = timer.order
+    data = {
+        "order": _webhook_order(order),
+        "timer": {"id": timer.pk, "kind": timer.kind, "cycle": timer.cycle,
+                  "due_at": timer.due_at.isoformat() if timer.due_at else None,
+                  "at": reached_at.isoformat()},
+        "withdrawn": {"step": "warning" if kind == "warned" else "breach",
+                      "action": action, "at": at.isoformat(),
+                      "received_at": received_at.isoformat()},
+    }
+    return webhook_publish(order=order, event_type=WebhookEventType.SLA_WITHDRAWN, data=data,
+                           source_key=f"timer-{timer.pk}-{kind}-"
+                                      f"{int(reached_at.timestamp())}-withdrawn")
+
+
 def idempotency_keys_purge(*, limit: int = 10_000) -> int:
     """Forget keys older than IDEMPOTENCY_TTL_SECONDS (the orders stay). Bounded per call;
     safe to run twice. Returns how many were deleted."""

@@ -275,6 +275,44 @@ def test_sla_warnings_and_breaches_reach_the_endpoints(endpoint, make_order, ali
     assert kinds == sorted(["sla.warning", "sla.breached"])
 
 
+def test_a_withdrawn_breach_is_told_to_the_endpoints_that_heard_of_it(endpoint, make_order,
+                                                                       alice):
+    # R38, issue 16: the sweep told the endpoint of the arrival warning and breach while the
+    # phone was offline; the check-in done in time reaches the server later and withdraws
+    # both: the endpoint is told once per step, with both times, and not again on a retry.
+    from appointments.models import Appointment, AppointmentStatus
+    from sla import engine
+    from workorders.models import State, WorkOrder
+
+    order = make_order(State.EN_ROUTE, technician=alice)
+    booked = Appointment.objects.get(order=order, status=AppointmentStatus.BOOKED)
+    with time_machine.travel(booked.start + dt.timedelta(minutes=40), tick=False):
+        engine.sweep_all()
+    assert WebhookDelivery.objects.filter(event_type="sla.breached").count() == 1
+    done = booked.start + dt.timedelta(minutes=2)
+    with time_machine.travel(booked.start + dt.timedelta(minutes=50), tick=False), \
+            clock.happened(done):
+        services.work_order_check_in(order=WorkOrder.objects.get(pk=order.pk),
+                                     by=alice.user)
+    withdrawn = WebhookDelivery.objects.filter(event_type="sla.withdrawn")
+    steps = sorted(json.loads(d.notification.body)["data"]["withdrawn"]["step"]
+                   for d in withdrawn)
+    assert steps == ["breach", "warning"]
+    body = json.loads(withdrawn.first().notification.body)["data"]
+    assert body["timer"]["kind"] == "arrival" and body["withdrawn"]["action"] == "check_in"
+    assert dt.datetime.fromisoformat(body["withdrawn"]["at"]) == done
+    assert dt.datetime.fromisoformat(body["withdrawn"]["received_at"]) == (
+        booked.start + dt.timedelta(minutes=50))
+    # published again (a retried handler): nothing new is queued
+    from sla.timers import Timer, TimerEventKind
+
+    timer = Timer.objects.get(order=order, kind="arrival")
+    breach = timer.events.get(kind=TimerEventKind.BREACHED)
+    assert api_services.webhook_publish_timer_withdrawal(
+        timer=timer, kind="breached", reached_at=breach.at, at=done,
+        received_at=booked.start + dt.timedelta(minutes=50), action="check_in") == 0
+
+
 # --- Issue 18: an endpoint's host is resolved and checked, at registration and delivery ---
 
 @pytest.mark.parametrize("url", [
