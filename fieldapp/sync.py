@@ -60,15 +60,17 @@ class QueuedStepSerializer(serializers.Serializer):
 
 class ReplayedSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="applied, duplicate (sent before: its first "
-                                             "outcome) or refused.")
+                                             "outcome), refused, or held (a sign-off that "
+                                             "waits for the customer's SMS code: send the "
+                                             "same step again with the code field).")
     at = serializers.DateTimeField(allow_null=True,
                                    help_text="The time recorded for the step.")
     received_at = serializers.DateTimeField(help_text="When the step reached the server.")
     flag = serializers.CharField(allow_blank=True,
                                  help_text="Why the phone's time was not used, or empty.")
     message = serializers.CharField(allow_blank=True,
-                                    help_text="A refusal's reason in plain words, with "
-                                              "what to do.")
+                                    help_text="A refusal's reason, or what a held step "
+                                              "waits for, in plain words, with what to do.")
     code = serializers.CharField(allow_blank=True,
                                  help_text="A refusal's kind: conflict, rule, forbidden or "
                                            "invalid; empty otherwise.")
@@ -95,7 +97,12 @@ class FieldStepView(APIView):
     clock offset; not in the future, not before the order's previous event, not older than
     the policy's age), otherwise at its arrival with a ``flag``. A refusal answers 400
     (invalid), 403 (not the technician's order, R41), 409 (the order changed meanwhile) or
-    422 (a rule refused it), with the same JSON body; it is kept for the dispatcher."""
+    422 (a rule refused it), with the same JSON body; it is kept for the dispatcher.
+
+    A sign-off drawn offline where the customer's SMS code is required (R26) answers 202
+    ``held``: the code is sent to the customer's phone now, and the same step (same
+    ``client_id``) sent again with the ``code`` field finishes it at the time the
+    signature was drawn; a wrong code keeps it held."""
 
     authentication_classes = [SessionAuthentication]
     permission_classes = [IsTechnician]
@@ -107,6 +114,9 @@ class FieldStepView(APIView):
         summary="Send one step a technician did while the phone was offline (technician "
                 "pages' session only).",
         responses={200: ReplayedSerializer,
+                   202: OpenApiResponse(ReplayedSerializer,
+                                        description="A sign-off held for the customer's "
+                                                    "SMS code (R26)."),
                    **{(status, "application/json"): OpenApiResponse(
                        ReplayedSerializer, description="The step was refused.")
                       for status in sorted(set(STATUS.values()))},
@@ -159,5 +169,8 @@ class FieldStepView(APIView):
 
     @staticmethod
     def _answer(result: offline.Replayed) -> Response:
-        status = 200 if result.status != offline.REFUSED else STATUS.get(result.code, 400)
+        if result.status == offline.REFUSED:
+            status = STATUS.get(result.code, 400)
+        else:
+            status = 202 if result.status == offline.HELD else 200
         return Response(ReplayedSerializer(result).data, status=status)

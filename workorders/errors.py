@@ -7,6 +7,7 @@ inside their transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
@@ -27,6 +28,11 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details
+        #: Writes that must stay although the caller's transaction is rolled back (a wrong
+        #: code's try, counted against guessing). Online they are committed where the error
+        #: is raised; a caller that rolls back a savepoint around the step (a replayed
+        #: phone step, ``workorders.offline``) writes them again after it.
+        self.durable: list[Callable[[], object]] = []
 
     def __str__(self) -> str:
         return self.message
@@ -80,6 +86,11 @@ class RuleViolation(DomainError):
         super().__init__(message, rule=rule, field=field, **details)
         self.rule = rule
         self.field = field
+
+
+class CodeNeeded(RuleViolation):
+    """R26 strong form: the sign-off needs the code sent to the customer's phone and none
+    was given. A sign-off drawn offline is held until the technician types it in."""
 
 
 class NoTechnicianAvailable(DomainError):

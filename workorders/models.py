@@ -899,6 +899,9 @@ class SignOffCode(models.Model):
 class PhoneStepStatus(models.TextChoices):
     APPLIED = "applied", _("Applied")
     REFUSED = "refused", _("Refused")
+    #: A sign-off drawn offline where the SMS code is required (R26): kept, with its time,
+    #: until the technician types in the code sent when the step arrived.
+    HELD = "held", _("Waiting for the customer's code")
 
 
 class PhoneTimeFlag(models.TextChoices):
@@ -911,7 +914,9 @@ class PhoneTimeFlag(models.TextChoices):
 
 class PhoneStepQuerySet(models.QuerySet):
     """Append-only: a row is written once, and its outcome once in the same transaction
-    (``PhoneStep.settle``); nothing edits or deletes it afterwards."""
+    (``PhoneStep.settle``); nothing edits or deletes it afterwards. The one exception is a
+    held step (``PhoneStepStatus.HELD``): its final outcome is written once more, when the
+    customer's code arrives."""
 
     def update(self, **kwargs: Any) -> int:
         raise TypeError("Steps sent from phones are append-only.")
@@ -971,10 +976,11 @@ class PhoneStep(models.Model):
 
     def settle(self, **outcome: Any) -> None:
         """Write the outcome (status, time, message, version, event) once, in the
-        transaction that inserted the row."""
-        if self.status:
+        transaction that inserted the row; a held step's final outcome once more."""
+        before = self.status
+        if before and before != PhoneStepStatus.HELD:
             raise TypeError("This step's outcome is written already.")
         for name, value in outcome.items():
             setattr(self, name, value)
         values = {name: getattr(self, name) for name in outcome}
-        models.QuerySet.update(PhoneStep.objects.filter(pk=self.pk, status=""), **values)
+        models.QuerySet.update(PhoneStep.objects.filter(pk=self.pk, status=before), **values)

@@ -21,6 +21,10 @@ step's service call and answers with what ``replay`` returned. For each step:
   (R42, with ``received_at``) and the SLA timers (R38) see the time it was done.
 - **Refusals are kept** (``PhoneStep``) for the dispatcher, with the message the
   technician was shown; a refused step's own writes are rolled back.
+- **A sign-off drawn offline where the SMS code is required (R26) is held**, not refused:
+  the code is sent to the customer's phone when the step arrives, the phone asks the
+  technician for it, and the same step sent again with the code is applied at the time
+  the signature was drawn. Until then the order is unchanged (still on site).
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from django.utils.translation import gettext as _
 from fieldops import clock
 
 from .access import is_order_technician
-from .errors import ConcurrentModification, DomainError, shown
+from .errors import CodeNeeded, ConcurrentModification, DomainError, shown
 from .events import OrderAction
 from .models import (
     Assignment,
@@ -52,12 +56,13 @@ from .models import (
     WorkOrder,
     WorkOrderEvent,
 )
+from .services.signoff import work_order_send_sign_off_code
 
 User = Any  # an AUTH_USER_MODEL instance: the technician whose phone sent the step
 
 security_log = logging.getLogger("fieldops.security")
 
-APPLIED, DUPLICATE, REFUSED = "applied", "duplicate", "refused"
+APPLIED, DUPLICATE, REFUSED, HELD = "applied", "duplicate", "refused", "held"
 #: ``PhoneStep.step``'s length.
 STEP_NAME_MAX = 64
 CONFLICT, RULE, FORBIDDEN, INVALID = "conflict", "rule", "forbidden", "invalid"
@@ -80,13 +85,18 @@ class QueuedStep:
 class Replayed:
     """What became of a step; the endpoint sends it back to the phone."""
 
-    status: str               # "applied" | "duplicate" | "refused"
+    status: str               # "applied" | "duplicate" | "refused" | "held"
     at: dt.datetime | None    # the time recorded for the step
     received_at: dt.datetime
     flag: str                 # "" or, translated, why the phone's time was not used
-    message: str              # refused: the reason in plain words, with what to do
+    message: str              # refused or held: the reason in plain words, with what to do
     code: str                 # refused: "conflict" | "rule" | "forbidden" | "invalid"
     version: int | None       # the order's version after the step
+
+
+#: Events the server records on its own while a step is replayed, which a later step done
+#: offline may precede: the code sent for a held sign-off (R26) changes nothing on the order.
+UNORDERED = [OrderAction.SEND_SIGN_OFF_CODE]
 
 
 def max_age() -> dt.timedelta:
@@ -106,7 +116,7 @@ def replay(step: QueuedStep, *, by: User, run: Callable[[WorkOrder], object]) ->
     if problem:
         return _refused(INVALID, problem, received)
     prior = PhoneStep.objects.filter(client_id=step.client_id).first()
-    if prior is not None:
+    if prior is not None and not _resumes(prior, step):
         return _again(prior, step)
     try:
         with transaction.atomic():
@@ -151,12 +161,22 @@ def _again(prior: PhoneStep, step: QueuedStep) -> Replayed:
     return _answer(prior, duplicate=True)
 
 
-def _answer(record: PhoneStep, *, duplicate: bool = False) -> Replayed:
+def _resumes(prior: PhoneStep, step: QueuedStep) -> bool:
+    """``step`` is a held step sent again (with the customer's code, R26)."""
+    return (prior.status == PhoneStepStatus.HELD and prior.order_id == step.order_id
+            and prior.step == step.step)
+
+
+def _answer(record: PhoneStep, *, duplicate: bool = False, message: str = "") -> Replayed:
     """What the phone is told about ``record``; the first outcome again for a duplicate
     (a step refused the first time stays refused, with the same reason, so a phone that
     lost the first answer still shows it)."""
     if record.status == PhoneStepStatus.REFUSED:
         return _refused(record.code, record.message, record.received_at, record.version)
+    if record.status == PhoneStepStatus.HELD:
+        return Replayed(status=HELD, at=record.recorded_at, received_at=record.received_at,
+                        flag=str(PhoneTimeFlag(record.flag).label) if record.flag else "",
+                        message=message or record.message, code="", version=record.version)
     return Replayed(status=DUPLICATE if duplicate else APPLIED, at=record.recorded_at,
                     received_at=record.received_at,
                     flag=str(PhoneTimeFlag(record.flag).label) if record.flag else "",
@@ -171,6 +191,8 @@ def _apply(step: QueuedStep, *, by: User, run: Callable[[WorkOrder], object],
         return _refused(INVALID, _("This order does not exist; the step was not applied."),
                         received)
     prior = PhoneStep.objects.filter(client_id=step.client_id).first()
+    if prior is not None and _resumes(prior, step):
+        return _resume(prior, order, by=by, run=run)
     if prior is not None:  # sent twice at once: the other request applied it meanwhile
         return _again(prior, step)
     at, flag = time_of(step, order, received)
@@ -181,8 +203,7 @@ def _apply(step: QueuedStep, *, by: User, run: Callable[[WorkOrder], object],
 
     def refuse(code: str, message: str, based_on: int | None = None) -> Replayed:
         record.settle(status=PhoneStepStatus.REFUSED, code=code, message=message,
-                      version=WorkOrder.objects.values_list("version", flat=True).get(
-                          pk=order.pk), based_on=based_on)
+                      version=_version(order), based_on=based_on)
         return _answer(record)
 
     if not is_order_technician(order, by):
@@ -206,19 +227,78 @@ def _apply(step: QueuedStep, *, by: User, run: Callable[[WorkOrder], object],
     if order.version != expected:
         return refuse(CONFLICT, what_changed(order, by), based_on=expected)
 
+    return _run(record, order, at=at, expected=expected, run=run, by=by)
+
+
+def _run(record: PhoneStep, order: WorkOrder, *, at: dt.datetime, expected: int | None,
+         run: Callable[[WorkOrder], object], by: User) -> Replayed:
+    """Run the step's service on ``order`` as of ``at`` in a savepoint and settle
+    ``record`` with the outcome: applied, refused, or held for the customer's code."""
     last_event = WorkOrderEvent.objects.filter(order=order).aggregate(last=Max("id"))["last"]
     try:
         with transaction.atomic(), clock.happened(at):
             run(order)
+    except CodeNeeded:
+        return _hold(record, order, at=at, expected=expected, by=by)
     except DomainError as error:
+        for write in error.durable:  # the savepoint undid them (a wrong code's try)
+            write()
+        if record.status == PhoneStepStatus.HELD and getattr(error, "field", "") == "code":
+            # A wrong or expired code: still held, the signature kept; try again.
+            return _answer(record, message=_held_again(error))
         code = CONFLICT if isinstance(error, ConcurrentModification) else RULE
-        return refuse(code, shown(error), based_on=expected)
+        record.settle(status=PhoneStepStatus.REFUSED, code=code, message=shown(error),
+                      based_on=expected, version=_version(order))
+        return _answer(record)
     produced = (WorkOrderEvent.objects.filter(order=order, id__gt=last_event or 0)
                 .order_by("id").first())
     record.settle(status=PhoneStepStatus.APPLIED, recorded_at=at, based_on=expected,
-                  version=WorkOrder.objects.values_list("version", flat=True).get(pk=order.pk),
-                  event=produced)
+                  version=_version(order), event=produced)
     return _answer(record)
+
+
+def _version(order: WorkOrder) -> int:
+    return WorkOrder.objects.values_list("version", flat=True).get(pk=order.pk)
+
+
+# --- A sign-off drawn offline that waits for the customer's code (R26) ------------------
+
+def _hold(record: PhoneStep, order: WorkOrder, *, at: dt.datetime, expected: int | None,
+          by: User) -> Replayed:
+    """Keep the sign-off drawn offline with its time, send the code to the customer's
+    phone now (not at the time the signature was drawn) and ask the technician for it."""
+    if record.status == PhoneStepStatus.HELD:  # sent again without the code
+        return _answer(record, message=_("Type in the code sent to the customer's phone to "
+                                         "finish the sign-off."))
+    message = _("The customer's phone has been sent a code. Ask them for it and type it in "
+                "to finish the sign-off; the signature keeps the time it was drawn.")
+    try:
+        with transaction.atomic():
+            work_order_send_sign_off_code(order=order, by=by)
+    except DomainError as error:  # too many codes this hour: the page can send one later
+        message = _("%(problem)s Send a new code from the sign-off page, then type it in "
+                    "here.") % {"problem": shown(error)}
+    record.settle(status=PhoneStepStatus.HELD, recorded_at=at, based_on=expected,
+                  version=_version(order), message=message)
+    return _answer(record)
+
+
+def _held_again(error: DomainError) -> str:
+    return _("%(problem)s The signature is kept; type in the right code.") % {
+        "problem": shown(error)}
+
+
+def _resume(record: PhoneStep, order: WorkOrder, *, by: User,
+            run: Callable[[WorkOrder], object]) -> Replayed:
+    """A held sign-off sent again (with the code): applied on the state it was held on,
+    at the time the signature was drawn; refused if the order changed meanwhile."""
+    if not is_order_technician(order, by) or order.version != record.version:
+        message = what_changed(order, by)
+        record.settle(status=PhoneStepStatus.REFUSED, code=CONFLICT, message=message,
+                      version=order.version)
+        return _answer(record)
+    assert record.recorded_at is not None  # set when it was held
+    return _run(record, order, at=record.recorded_at, expected=record.based_on, run=run, by=by)
 
 
 def time_of(step: QueuedStep, order: WorkOrder,
@@ -233,7 +313,8 @@ def time_of(step: QueuedStep, order: WorkOrder,
     corrected = min(corrected, received)  # a few seconds ahead: the phone sent it at once
     if received - corrected > max_age():
         return received, PhoneTimeFlag.TOO_OLD
-    previous = (WorkOrderEvent.objects.filter(order=order).aggregate(last=Max("at"))["last"])
+    previous = (WorkOrderEvent.objects.filter(order=order).exclude(action__in=UNORDERED)
+                .aggregate(last=Max("at"))["last"])
     if previous is not None and corrected < previous:
         return received, PhoneTimeFlag.BEFORE_PREVIOUS
     return corrected, ""

@@ -41,8 +41,9 @@ def code_hmac(order: WorkOrder, code: str) -> str:
 
 def check_code(order: WorkOrder, code: str) -> SignOffCode:
     """The pending code matching ``code``; a wrong try is counted (and kept, even though
-    the caller's sign-off fails) and a few of them burn the code."""
-    now = clock.now()
+    the caller's sign-off fails) and a few of them burn the code. Its lifetime is the
+    server's time, also while a step done offline is replayed at an earlier time."""
+    now = clock.received()
     row = (SignOffCode.objects.filter(order=order, used_at__isnull=True)
            .order_by("-created_at", "-id").first())
     if row is None or row.expires_at <= now:
@@ -52,9 +53,14 @@ def check_code(order: WorkOrder, code: str) -> SignOffCode:
         raise RuleViolation(_("Too many wrong codes; send a new one."), field="code",
                             rule="R26")
     if not constant_time_compare(row.code_hash, code_hmac(order, code)):
-        SignOffCode.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
-        raise RuleViolation(_("The code is not the one sent to the customer's phone."),
-                            field="code", rule="R26")
+        def count_try() -> int:
+            return SignOffCode.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
+
+        count_try()
+        wrong = RuleViolation(_("The code is not the one sent to the customer's phone."),
+                              field="code", rule="R26")
+        wrong.durable.append(count_try)  # kept even when the caller rolls back
+        raise wrong
     return row
 
 

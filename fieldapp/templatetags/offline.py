@@ -46,6 +46,11 @@ def offline_words() -> dict[str, object]:
         "dismiss": _("Dismiss"),
         "earlier_refused": _("An earlier step of this order was refused, so this one was "
                              "not sent."),
+        # A sign-off drawn offline that waits for the code sent to the customer (R26).
+        "held": _("Waiting for the customer's code"),
+        "code": _("Code from the customer's SMS"),
+        "finish": _("Finish the sign-off"),
+        "new_code": _("Send a new code"),
         "todo": {
             "conflict": _("The order changed while you were offline. Open the order and do "
                           "the step again if it still applies."),

@@ -13,11 +13,21 @@ import re
 import pytest
 
 from fieldops import clock
-from tests.fieldapp.helpers import jpeg
+from notifications.models import Notification
+from tests.fieldapp.helpers import jpeg, on_site_with_report
 from workorders import services
 from workorders.events import OrderAction
-from workorders.models import PhoneStep, PhoneStepStatus, Photo, State, WorkOrderEvent
+from workorders.models import (
+    PhoneStep,
+    PhoneStepStatus,
+    Photo,
+    Signature,
+    SignOffMethod,
+    State,
+    WorkOrderEvent,
+)
 
+from .conftest import draw_signature
 from .test_offline import log_in_and_keep_the_day, phone_profile, queue_contact, waiting
 
 __all__ = ["phone_profile"]  # the fixture, shared with the phone-side tests
@@ -99,3 +109,61 @@ def test_a_step_made_on_an_order_given_to_someone_else_is_refused_and_shown(
     assert kept.status == PhoneStepStatus.REFUSED and kept.code == "conflict"
     assert not WorkOrderEvent.objects.filter(order=order,
                                              action=OrderAction.LOG_CONTACT).exists()
+
+
+def test_a_sign_off_drawn_offline_is_finished_with_the_customers_code_when_back_online(
+        phone_profile, make_order, alice, settings, tmp_path):
+    # Issue 16 items 2, 3 and 5 with R26 (strong form) and R44: the clean-up with its photo
+    # and the customer's signature, both offline on the kept pages; back online, the
+    # clean-up is applied and the sign-off is held while the code goes to the customer's
+    # phone; the technician types it in on the page and the sign-off is final, at the time
+    # the signature was drawn.
+    settings.SIGN_OFF_REQUIRE_SMS_CODE = True
+    order = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    page = phone_profile.open()
+    log_in_and_keep_the_day(page)
+    phone_profile.context.set_offline(True)
+    drawn_from = clock.now()
+    page.goto(f"/tech/orders/{order.pk}/cleanup/")
+    page.check("input[name=done]")
+    photo = tmp_path / "tidy.jpg"
+    photo.write_bytes(jpeg())
+    page.set_input_files("input[name=photo]", str(photo))
+    with page.expect_navigation(url=re.compile(rf"/tech/orders/{order.pk}/$")):
+        page.click("button[data-submit]")
+    page.goto(f"/tech/orders/{order.pk}/sign-off/")
+    assert "网络恢复后" in page.inner_text("[data-offline-only]")  # the page says so
+    page.fill("#id_signer_name", "张伟")
+    page.check("input[name=rating][value='5']")
+    draw_signature(page, ((0.3, 0.2), (0.5, 0.8), (0.8, 0.3)))
+    with page.expect_navigation(url=re.compile(rf"/tech/orders/{order.pk}/$")):
+        page.click("button[data-submit]")
+    assert "2 个步骤等待发送" in waiting(page, 2)
+    drawn_by = clock.now()
+
+    phone_profile.context.set_offline(False)
+    page.wait_for_selector("[data-held]:not([hidden])")
+    assert "等待客户的验证码" in page.inner_text("[data-held]")
+    cleanup, sign_off = PhoneStep.objects.order_by("received_at", "pk")
+    assert cleanup.status == PhoneStepStatus.APPLIED and sign_off.status == PhoneStepStatus.HELD
+    order.refresh_from_db()
+    assert order.state == State.ON_SITE and not Signature.objects.filter(order=order).exists()
+    sms = Notification.objects.get(order=order, kind="sign_off_code")
+    code = re.search(r"\b(\d{6})\b", sms.body).group(1)
+    phone_profile.shot("sign-off-held-for-the-code")
+
+    page.fill("[data-held] input[name=code]", code)
+    page.click("[data-held] button[type=submit]")
+    page.wait_for_selector("[data-held]", state="hidden")
+    assert waiting(page, 0) == ""
+    order.refresh_from_db()
+    assert order.state == State.SIGNED_OFF
+    signature = Signature.objects.get(order=order)
+    assert signature.method == SignOffMethod.SMS_CODE and signature.seal_valid
+    assert drawn_from - dt.timedelta(seconds=1) <= signature.signed_at <= drawn_by
+    assert signature.code_verified_at > drawn_by
+    sign_off.refresh_from_db()
+    assert sign_off.status == PhoneStepStatus.APPLIED
+    assert sign_off.recorded_at == signature.signed_at
+    event = WorkOrderEvent.objects.get(order=order, action=OrderAction.SIGN_OFF)
+    assert event.at == signature.signed_at and event.received_at is not None

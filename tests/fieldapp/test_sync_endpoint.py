@@ -5,6 +5,7 @@ phone's time when plausible; a refusal answers with plain words and the matching
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -242,3 +243,99 @@ def test_an_oversized_photo_is_refused_and_nothing_is_stored(morning, make_order
     assert not Photo.objects.filter(order=order).exists()
     order.refresh_from_db()
     assert order.state == State.EN_ROUTE
+
+
+def test_a_sign_off_drawn_offline_waits_for_the_customers_code_when_one_is_required(
+        morning, make_order, alice, alice_client, settings):
+    # Issue 16 item 5, R26 strong form: a sign-off drawn offline where the SMS code is
+    # required is held, not refused: the code goes to the customer's phone when the step
+    # arrives, a wrong code keeps it held (and counts as a try), and the same step with the
+    # right code is applied at the time the signature was drawn.
+    from notifications.models import Notification
+    from tests.fieldapp.helpers import STROKES_JSON, on_site_with_report, signature_png
+    from workorders.models import Signature, SignOffCode, SignOffMethod
+
+    settings.SIGN_OFF_REQUIRE_SMS_CODE = True
+    order = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    version = order.version
+    client_id = uuid.uuid4()
+    drawn = {"signature": signature_png(), "strokes": STROKES_JSON, "signer_name": "张伟",
+             "rating": "5", "comment": ""}
+    morning.move_to(local(11, 30))
+    held = send(alice_client, order, "sign-off", done=local(11, 10), sent=local(11, 30),
+                client_id=client_id, **drawn)
+    assert held.status_code == 202, held.content
+    assert held.json()["status"] == "held" and "code" in held.json()["message"]
+    order.refresh_from_db()
+    assert order.state == State.ON_SITE and not Signature.objects.filter(order=order).exists()
+    step = PhoneStep.objects.get(client_id=client_id)
+    assert step.status == PhoneStepStatus.HELD and step.recorded_at == local(11, 10)
+    sms = Notification.objects.filter(order=order, kind="sign_off_code")
+    assert sms.count() == 1
+    code = re.search(r"\b(\d{6})\b", sms.get().body).group(1)
+
+    # Sent again without the code (a retry): still held, no second SMS.
+    morning.move_to(local(11, 31))
+    again = send(alice_client, order, "sign-off", done=local(11, 10), sent=local(11, 31),
+                 client_id=client_id, version=version, **drawn)
+    assert again.status_code == 202 and again.json()["status"] == "held"
+    assert sms.count() == 1
+
+    wrong = "000000" if code != "000000" else "111111"
+    refused_try = send(alice_client, order, "sign-off", done=local(11, 10),
+                       sent=local(11, 32), client_id=client_id, version=version,
+                       code=wrong, **drawn)
+    assert refused_try.status_code == 202, refused_try.content
+    assert refused_try.json()["status"] == "held"
+    assert "not the one sent" in refused_try.json()["message"]
+    assert SignOffCode.objects.get(order=order).attempts == 1  # counted although rolled back
+    assert not Signature.objects.filter(order=order).exists()
+
+    morning.move_to(local(11, 34))
+    done = send(alice_client, order, "sign-off", done=local(11, 10), sent=local(11, 34),
+                client_id=client_id, version=version, code=code, **drawn)
+    assert done.status_code == 200, done.content
+    assert done.json()["status"] == "applied" and done.json()["at"].startswith(
+        "2026-12-08T11:10")
+    order.refresh_from_db()
+    assert order.state == State.SIGNED_OFF
+    signature = Signature.objects.get(order=order)
+    assert signature.method == SignOffMethod.SMS_CODE and signature.seal_valid
+    assert signature.signed_at == local(11, 10) and signature.code_verified_at == local(11, 34)
+    event = WorkOrderEvent.objects.get(order=order, action=OrderAction.SIGN_OFF)
+    assert event.at == local(11, 10) and event.received_at == local(11, 34)
+    step.refresh_from_db()
+    assert step.status == PhoneStepStatus.APPLIED and step.event == event
+    # Once applied, the same step again is a duplicate with one effect.
+    twice = send(alice_client, order, "sign-off", done=local(11, 10), sent=local(11, 35),
+                 client_id=client_id, version=version, code=code, **drawn)
+    assert twice.json()["status"] == "duplicate"
+    assert WorkOrderEvent.objects.filter(order=order, action=OrderAction.SIGN_OFF).count() == 1
+
+
+def test_a_held_sign_off_is_refused_when_the_order_changed_meanwhile(
+        morning, make_order, alice, alice_client, dispatcher, settings):
+    # Issue 16 item 4 with R26: while the sign-off waits for the code, the order is
+    # cancelled; the code sent later applies nothing.
+    from tests.fieldapp.helpers import STROKES_JSON, on_site_with_report, signature_png
+    from workorders import services
+    from workorders.models import Signature
+
+    settings.SIGN_OFF_REQUIRE_SMS_CODE = True
+    order = on_site_with_report(make_order(State.ON_SITE, technician=alice))
+    client_id = uuid.uuid4()
+    drawn = {"signature": signature_png(), "strokes": STROKES_JSON, "signer_name": "张伟",
+             "rating": "5", "comment": ""}
+    morning.move_to(local(11, 30))
+    held = send(alice_client, order, "sign-off", done=local(11, 10), sent=local(11, 30),
+                client_id=client_id, **drawn)
+    assert held.json()["status"] == "held"
+    order.refresh_from_db()
+    services.work_order_cancel(order=order, by=dispatcher, reason="客户取消")
+    morning.move_to(local(11, 40))
+    late = send(alice_client, order, "sign-off", done=local(11, 10), sent=local(11, 40),
+                client_id=client_id, version=1, code="123456", **drawn)
+    assert late.status_code == 409, late.content
+    assert late.json()["code"] == "conflict" and "cancelled" in late.json()["message"]
+    assert not Signature.objects.filter(order=order).exists()
+    assert PhoneStep.objects.get(client_id=client_id).status == PhoneStepStatus.REFUSED

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from fieldops import clock
 from fieldops.privacy import mask_phone
 
-from ..errors import RuleViolation
+from ..errors import CodeNeeded, RuleViolation
 from ..events import OrderAction
 from ..images import files_discarded_on_error, remember_stored
 from ..lifecycle import User, check_allowed, own_step, record_event, require, transition
@@ -127,16 +127,19 @@ def work_order_customer_sign_off(*, order: WorkOrder, by: User, signature: str |
     refuse_replayed(order=order, sha256=sha256, fingerprint=fingerprint)
     code = (code or "").strip()
     if not code and getattr(settings, "SIGN_OFF_REQUIRE_SMS_CODE", False):
-        raise RuleViolation(_("Type in the code sent to the customer's phone (R26)."),
-                            field="code", rule="R26")
+        raise CodeNeeded(_("Type in the code sent to the customer's phone (R26)."),
+                         field="code", rule="R26")
     check_allowed(order, OrderAction.SIGN_OFF, by)
     report = signed_report(order)
     checked = check_code(order, code) if code else None
     method = SignOffMethod.SMS_CODE if checked else SignOffMethod.DRAWN
     with files_discarded_on_error(), transaction.atomic():
         if checked is not None:
+            # The code's own times are the server's (its lifetime is real time), also for
+            # a sign-off drawn offline and finished with the code later (replayed at the
+            # time it was drawn, ``workorders.offline``).
             claimed = SignOffCode.objects.filter(pk=checked.pk, used_at__isnull=True).update(
-                used_at=clock.now())
+                used_at=clock.received())
             if not claimed:
                 raise RuleViolation(_("The code was used already; send a new one."),
                                     field="code", rule="R26")
@@ -150,7 +153,8 @@ def work_order_customer_sign_off(*, order: WorkOrder, by: User, signature: str |
             strokes=drawn,
             signer_name=signer_name.strip(), rating=rating, comment=comment.strip(),
             report_hash=digest, signed_at=signed.updated_at,
-            code_verified_at=signed.updated_at if checked else None,
+            code_verified_at=(None if checked is None
+                              else clock.received() if clock.replaying() else signed.updated_at),
             code_sent_to=checked.sent_to if checked else "", captured_by=by,
             user_agent=user_agent[:255])
         signature_row.seal = signature_row.expected_seal()

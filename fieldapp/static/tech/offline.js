@@ -9,8 +9,11 @@
      on the way is queued by the worker the same way.)
    - Back online (the `online` event, a page load, a retry timer with backoff) the queue is
      sent in order, one request each, to the replay endpoint. Applied or duplicate: removed.
-     Refused: moved to "Not sent" with the order's later steps (made on top of it). A
-     network error, a 5xx or an answer that is not the replay's: stop and retry later.
+     Refused: moved to "Not sent" with the order's later steps (made on top of it). Held
+     (a sign-off drawn offline that needs the code sent to the customer's phone, R26):
+     kept, with a field for the code; the order's later steps wait, other orders' go on;
+     the code typed in sends the same step again. A network error, a 5xx or an answer that
+     is not the replay's: stop and retry later.
    - Logging out clears the kept pages and the queue, after asking if steps are waiting.
    The words come translated from the server (json_script "offline-words"). */
 (function () {
@@ -81,6 +84,7 @@
         });
         own.hidden = !list.children.length;
       }
+      heldBox(queue);
       var box = document.querySelector("[data-not-sent]");
       if (box) {
         var ul = box.querySelector("ul");
@@ -98,6 +102,66 @@
       }
       return queue.length;
     });
+  }
+
+  // Sign-offs waiting for the customer's code: the code is typed in here and the same
+  // step goes again; "Send a new code" opens the sign-off page (online).
+  function heldBox(queue) {
+    var box = document.querySelector("[data-held]");
+    if (!box) { return; }
+    var ul = box.querySelector("ul"), held = queue.filter(function (e) { return e.held; });
+    ul.textContent = "";
+    held.forEach(function (e) {
+      var form = document.createElement("form"), id = "code-" + e.client_id;
+      form.className = "held-code";
+      var text = document.createElement("p");
+      text.textContent = label(e) + (e.number ? " · " + e.number : "") + ": " + e.message;
+      var field = document.createElement("label");
+      field.htmlFor = id;
+      field.textContent = words.code;
+      var input = document.createElement("input");
+      input.type = "text"; input.id = id; input.name = "code"; input.required = true;
+      input.inputMode = "numeric"; input.autocomplete = "one-time-code";
+      input.pattern = "[0-9]{6}"; input.maxLength = 6;
+      var finish = document.createElement("button");
+      finish.type = "submit";
+      finish.className = "primary";
+      finish.textContent = words.finish;
+      var again = document.createElement("a");
+      again.href = root.dataset.scope + "orders/" + e.order + "/sign-off/";
+      again.className = "btn";
+      again.textContent = words.new_code;
+      form.append(text, field, input, finish, again);
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        withCode(e.client_id, input.value.trim()).then(replay);
+      });
+      var item = li("");
+      item.dataset.held = e.step;
+      item.appendChild(form);
+      ul.appendChild(item);
+    });
+    box.hidden = !held.length;
+  }
+
+  function withCode(clientId, code) {
+    return kv.update("queue", function (queue) {
+      return (queue || []).map(function (e) {
+        if (e.client_id !== clientId) { return e; }
+        e.fields = e.fields.filter(function (f) { return f[0] !== "code"; }).concat([["code", code]]);
+        e.held = false;
+        return e;
+      });
+    }, store);
+  }
+
+  function hold(entry, answer) {
+    return kv.update("queue", function (queue) {
+      return (queue || []).map(function (e) {
+        if (e.client_id === entry.client_id) { e.held = true; e.message = answer.message || ""; }
+        return e;
+      });
+    }, store);
   }
 
   function forget(clientId) {
@@ -210,10 +274,21 @@
     }, store);
   }
 
+  // The oldest step that may go now: not one waiting for the customer's code, nor a later
+  // step of its order (made on top of it).
+  function nextToSend(queue) {
+    var waiting = {};
+    return mine(queue).filter(function (e) {
+      var blocked = e.held || waiting[e.order];
+      if (blocked) { waiting[e.order] = true; }
+      return !blocked;
+    })[0];
+  }
+
   // One step at a time, oldest first; true when the queue is done, false to retry later.
   function sendNext() {
     return kv.get("queue", store).then(function (queue) {
-      var entry = mine(queue)[0];
+      var entry = nextToSend(queue);
       if (!entry) { return true; }
       return send(entry).then(function (response) {
         if (response.status >= 500) { return false; }
@@ -222,6 +297,7 @@
             return remove(entry).then(sendNext);
           }
           if (answer.status === "refused") { return refuse(entry, answer).then(sendNext); }
+          if (answer.status === "held") { return hold(entry, answer).then(sendNext); }
           return false;
         }, function () { return false; });  // not the replay's answer (a login page): later
       }, function () { return false; });  // a network error: later
