@@ -116,9 +116,11 @@ def prepare_image(upload: Any, *, field: str, rule: str) -> PreparedImage:
                                   max(1, int(img.height * scale))))
             refuse_too_many_pixels(img, field=field, rule=rule)
             img.load()
-            upright = ImageOps.exif_transpose(img) or img
-            upright.thumbnail((side, side))
-            rgb = upright.convert("RGB")
+            # In place, and no conversion of what is RGB already: each copy of a decoded
+            # photo costs as much as decoding it again.
+            ImageOps.exif_transpose(img, in_place=True)
+            img.thumbnail((side, side))
+            rgb = img if img.mode == "RGB" else img.convert("RGB")
             out = io.BytesIO()
             rgb.save(out, "JPEG", quality=82, optimize=True)
     except (RuleViolation, ImageBusy):

@@ -13,7 +13,9 @@ rule that fires inside another service).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import transaction
@@ -33,6 +35,22 @@ User = Any  # an AUTH_USER_MODEL instance, or None for the system
 
 #: A replayed event reaching the server within this of its time keeps no separate arrival.
 REPLAY_SLACK = dt.timedelta(seconds=1)
+
+#: The events recorded inside ``events_recorded``, in order; None outside.
+_recorded: ContextVar[list[WorkOrderEvent] | None] = ContextVar("order_events_recorded",
+                                                                default=None)
+
+
+@contextmanager
+def events_recorded() -> Iterator[list[WorkOrderEvent]]:
+    """The event rows ``record_event`` appends inside the block, in order, without reading
+    the log again (a step replayed from a phone links the event it produced)."""
+    rows: list[WorkOrderEvent] = []
+    token = _recorded.set(rows)
+    try:
+        yield rows
+    finally:
+        _recorded.reset(token)
 
 
 def record_event(*, order: WorkOrder, by: User, action: OrderAction, from_state: str,
@@ -58,6 +76,9 @@ def record_event(*, order: WorkOrder, by: User, action: OrderAction, from_state:
         action=action, from_state=from_state, to_state=to_state, reason=reason,
         payload=payload if payload is not None else {},
     )
+    recorded = _recorded.get()
+    if recorded is not None:
+        recorded.append(row)
     bus.publish(OrderEvent(order=order, action=action, from_state=from_state,
                            to_state=to_state, at=at, actor=by, payload=row.payload, row=row))
     return row

@@ -47,6 +47,7 @@ from fieldops import clock
 from .access import is_order_technician
 from .errors import CodeNeeded, ConcurrentModification, DomainError, shown
 from .events import OrderAction
+from .lifecycle import events_recorded
 from .models import (
     Assignment,
     PhoneStep,
@@ -115,9 +116,6 @@ def replay(step: QueuedStep, *, by: User, run: Callable[[WorkOrder], object]) ->
     problem = _malformed(step)
     if problem:
         return _refused(INVALID, problem, received)
-    prior = PhoneStep.objects.filter(client_id=step.client_id).first()
-    if prior is not None and not _resumes(prior, step):
-        return _again(prior, step)
     try:
         with transaction.atomic():
             return _apply(step, by=by, run=run, received=received)
@@ -190,10 +188,14 @@ def _apply(step: QueuedStep, *, by: User, run: Callable[[WorkOrder], object],
     if order is None:
         return _refused(INVALID, _("This order does not exist; the step was not applied."),
                         received)
-    prior = PhoneStep.objects.filter(client_id=step.client_id).first()
+    # This step sent before (a lost answer, two sends at once, a held sign-off with its
+    # code) and the step it was queued after, in one read under the order's lock.
+    known = {row.client_id: row for row in PhoneStep.objects.filter(
+        client_id__in=[step.client_id] + ([step.after] if step.after else []))}
+    prior = known.get(step.client_id)
     if prior is not None and _resumes(prior, step):
         return _resume(prior, order, by=by, run=run)
-    if prior is not None:  # sent twice at once: the other request applied it meanwhile
+    if prior is not None:
         return _again(prior, step)
     at, flag = time_of(step, order, received)
     record = PhoneStep(client_id=step.client_id, order=order, user=by, step=step.step,
@@ -215,7 +217,7 @@ def _apply(step: QueuedStep, *, by: User, run: Callable[[WorkOrder], object],
                                    "the dispatcher if you think it should be."))
     expected = step.version
     if step.after is not None:
-        before = PhoneStep.objects.filter(client_id=step.after).first()
+        before = known.get(step.after)
         if before is not None and before.order_id != order.pk:
             return refuse(INVALID, _("The step names an earlier step of another order; it was "
                                      "not applied."))
@@ -234,9 +236,8 @@ def _run(record: PhoneStep, order: WorkOrder, *, at: dt.datetime, expected: int 
          run: Callable[[WorkOrder], object], by: User) -> Replayed:
     """Run the step's service on ``order`` as of ``at`` in a savepoint and settle
     ``record`` with the outcome: applied, refused, or held for the customer's code."""
-    last_event = WorkOrderEvent.objects.filter(order=order).aggregate(last=Max("id"))["last"]
     try:
-        with transaction.atomic(), clock.happened(at):
+        with transaction.atomic(), clock.happened(at), events_recorded() as produced:
             run(order)
     except CodeNeeded:
         return _hold(record, order, at=at, expected=expected, by=by)
@@ -250,10 +251,8 @@ def _run(record: PhoneStep, order: WorkOrder, *, at: dt.datetime, expected: int 
         record.settle(status=PhoneStepStatus.REFUSED, code=code, message=shown(error),
                       based_on=expected, version=_version(order))
         return _answer(record)
-    produced = (WorkOrderEvent.objects.filter(order=order, id__gt=last_event or 0)
-                .order_by("id").first())
     record.settle(status=PhoneStepStatus.APPLIED, recorded_at=at, based_on=expected,
-                  version=_version(order), event=produced)
+                  version=_version(order), event=produced[0] if produced else None)
     return _answer(record)
 
 
