@@ -19,6 +19,7 @@ from workorders.lifecycle import day_window
 from . import rules
 from .messages import sms_on_the_way
 from .models import Appointment, AppointmentStatus, Precision
+from .services import missed_in_error, withdraw_missed_by_us
 
 
 def book_intake_day(event: OrderEvent) -> None:
@@ -38,7 +39,12 @@ def keep_booking(event: OrderEvent) -> None:
     from the booked time and whether that was late."""
     booked = event.order.appointments.filter(status=AppointmentStatus.BOOKED).first()
     if booked is None:
-        return
+        # R16 corrected: a check-in done in time offline that reached the server after the
+        # sweep recorded the booking as missed by us keeps it after all.
+        booked = missed_in_error(event.order, event.at)
+        if booked is None:
+            return
+        withdraw_missed_by_us(event.order, booked, arrived_at=event.at)
     result = rules.arrival(start=booked.start, end=booked.end, precision=booked.precision,
                            at=event.at)
     booked.status = AppointmentStatus.KEPT

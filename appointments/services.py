@@ -421,6 +421,47 @@ def appointments_sweep_missed(*, now: dt.datetime | None = None, limit: int = 50
     return marked
 
 
+def missed_in_error(order: WorkOrder, arrived_at: dt.datetime) -> Appointment | None:
+    """The booking R16's sweep recorded as missed by us although the technician checked in
+    at ``arrived_at``, before the sweep's deadline: the check-in was done offline and
+    reached the server after the sweep ran (issue 16)."""
+    latest = (Appointment.objects.filter(order=order, status=AppointmentStatus.MISSED_BY_US,
+                                         closed_by__isnull=True, closed_at__gt=arrived_at)
+              .order_by("-closed_at", "-pk").first())
+    if latest is None or arrived_at > missed_deadline(latest):
+        return None
+    return latest
+
+
+def withdraw_missed_by_us(order: WorkOrder, appointment: Appointment, *,
+                          arrived_at: dt.datetime) -> None:
+    """R16 corrected: a miss the sweep recorded before the technician's check-in (done in
+    time, sent late from the phone) reached the server is withdrawn: the count goes back,
+    the order's history keeps both the miss and its withdrawal (R42), and the supervisors
+    who were told of the miss are told it is withdrawn. The booking itself is kept by the
+    caller (the check-in's handler). Call inside the check-in's transaction."""
+    missed_at = appointment.closed_at
+    WorkOrder.objects.filter(pk=order.pk, our_missed_appointments__gt=0).update(
+        our_missed_appointments=F("our_missed_appointments") - 1)
+    order.our_missed_appointments = max(0, order.our_missed_appointments - 1)
+    tell_users(supervisors_for(order.technician), order, kind="appointment_missed",
+               body=_("Order %(number)s: the appointment of %(window)s was kept after all: "
+                      "%(name)s checked in at %(arrived)s without signal, and the check-in "
+                      "reached us later. The miss recorded at %(missed)s is withdrawn.")
+               % {**technician_text(order), "window": window_text(appointment),
+                  "arrived": local_text(arrived_at, "%H:%M"),
+                  "missed": local_text(missed_at, "%H:%M") if missed_at else ""},
+               dedupe=f"r16-withdrawn:{order.pk}:{appointment.pk}")
+    record_event(order=order, by=None, action=OrderAction.APPOINTMENT_MISS_WITHDRAWN,
+                 from_state=order.state, to_state=order.state, at=clock.received(),
+                 reason=_("Checked in at %(arrived)s, before the miss was recorded") % {
+                     "arrived": local_text(arrived_at, "%H:%M")},
+                 payload={"appointment": appointment.pk,
+                          "missed_at": missed_at.isoformat() if missed_at else None,
+                          "arrived_at": arrived_at.isoformat(),
+                          "our_missed_appointments": order.our_missed_appointments})
+
+
 # --- The dispatcher's planned start within the booking (the day board) ---------------------
 
 #: While the dispatcher may still plan when the visit starts (the technician has not left).

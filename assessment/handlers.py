@@ -19,7 +19,12 @@ from sla.exemptions import Exemption
 from workorders.events import OrderAction, OrderEvent
 
 from . import sources
-from .services import entries_exempted, entries_withdrawn, record_entries
+from .services import (
+    entries_exempted,
+    entries_of_kept_appointment,
+    entries_withdrawn,
+    record_entries,
+)
 
 _MISS_ACTIONS = (OrderAction.APPOINTMENT_MISSED, OrderAction.RESCHEDULE)
 
@@ -33,6 +38,19 @@ def misses_to_entries(event: OrderEvent) -> None:
     """R15, R16 → R53: missed appointments and the second miss."""
     if event.action in _MISS_ACTIONS:
         record_entries(sources.from_missed_appointments(event))
+
+
+def kept_appointments_to_reversals(event: OrderEvent) -> None:
+    """R16 corrected → R53: a miss withdrawn because the check-in done in time reached the
+    server later reverses its entries, once, in the same transaction."""
+    if event.action != OrderAction.APPOINTMENT_MISS_WITHDRAWN:
+        return
+    with translation.override(settings.LANGUAGE_CODE):
+        reason = _("The technician checked in at %(at)s; the check-in reached the server "
+                   "after the miss was recorded.") % {
+            "at": _local(dt.datetime.fromisoformat(event.payload["arrived_at"]))}
+    entries_of_kept_appointment(appointment_id=int(event.payload["appointment"]),
+                                reason=reason)
 
 
 def exemptions_to_reversals(event: BreachesExempted) -> None:
@@ -76,4 +94,5 @@ def register() -> None:
     bus.subscribe(BreachesExempted, exemptions_to_reversals)
     bus.subscribe(BreachesWithdrawn, withdrawals_to_reversals)
     bus.subscribe(OrderEvent, misses_to_entries)
+    bus.subscribe(OrderEvent, kept_appointments_to_reversals)
     bus.subscribe(ComplaintDecided, complaints_to_entries)

@@ -288,14 +288,30 @@ def entries_withdrawn(*, timer_ids: Iterable[int], reason: str) -> int:
         % {"kind": kind, "reason": reason})
 
 
+def entries_of_kept_appointment(*, appointment_id: int, reason: str) -> int:
+    """R16 corrected → R53: a booking the sweep recorded as missed by us, kept after all
+    (the check-in done offline in time reached the server later): its missed-appointment
+    and second-miss entries are reversed, once. Returns how many were written."""
+    return _reverse_entries(
+        "appointment", [appointment_id], by=None,
+        reason=lambda kind: _("Miss withdrawn: %(kind)s reversed. %(reason)s")
+        % {"kind": kind, "reason": reason})
+
+
 def _reverse_timer_entries(timer_ids: Iterable[int], *, by: Any,
                            reason: Callable[[str], str]) -> int:
-    """One reversal (a new entry, never an edit) of each entry written for these SLA
-    timers that is not reversed yet; at most one per entry (``reverses`` is unique, so a
-    retry adds nothing). ``reason(kind)`` words it in the site's language."""
-    now = clock.now()
-    originals = (Entry.objects.filter(source_type="timer",
-                                      source_id__in=[str(t) for t in timer_ids])
+    return _reverse_entries("timer", timer_ids, by=by, reason=reason)
+
+
+def _reverse_entries(source_type: str, source_ids: Iterable[int], *, by: Any,
+                     reason: Callable[[str], str]) -> int:
+    """One reversal (a new entry, never an edit) of each entry written for these sources
+    (SLA timers, bookings) that is not reversed yet; at most one per entry (``reverses`` is
+    unique, so a retry adds nothing). ``reason(kind)`` words it in the site's language.
+    Dated by the server's clock, also while a step done offline is replayed."""
+    now = clock.received()
+    originals = (Entry.objects.filter(source_type=source_type,
+                                      source_id__in=[str(t) for t in source_ids])
                  .exclude(kind=EntryKind.REVERSAL).filter(reversed_by__isnull=True)
                  .order_by("pk"))
     rows = []

@@ -42,6 +42,10 @@ class OrderAction(models.TextChoices):
     REQUEST_CHANGE = "request_change", _("Customer asked for another time")
     CUSTOMER_CONFIRMED = "customer_confirmed", _("Customer confirmed the visit")
     APPOINTMENT_MISSED = "appointment_missed", _("Appointment missed by us")
+    #: The technician's check-in, done offline in time, reached the server after the sweep
+    #: had recorded the appointment as missed (issue 16): the miss is withdrawn.
+    APPOINTMENT_MISS_WITHDRAWN = ("appointment_miss_withdrawn",
+                                  _("Missed appointment withdrawn: the technician was there"))
     CUSTOMER_REFUSED = "customer_refused", _("Customer refused the booking")
     PARK = "park", _("Park at customer's request")
     RESUME = "resume", _("Resume")

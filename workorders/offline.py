@@ -95,9 +95,17 @@ class Replayed:
     version: int | None       # the order's version after the step
 
 
-#: Events the server records on its own while a step is replayed, which a later step done
-#: offline may precede: the code sent for a held sign-off (R26) changes nothing on the order.
-UNORDERED = [OrderAction.SEND_SIGN_OFF_CODE]
+#: Events the server records on its own, which a step done offline may precede: the code
+#: sent for a held sign-off (R26) changes nothing on the order; the sweep's "missed by us"
+#: (R16) and its withdrawal are what a check-in done in time but sent late corrects.
+UNORDERED = [OrderAction.SEND_SIGN_OFF_CODE, OrderAction.APPOINTMENT_MISSED,
+             OrderAction.APPOINTMENT_MISS_WITHDRAWN]
+
+#: What the product does by itself to an order that a step done earlier offline makes
+#: wrong, so the step is still applied on top of it (and corrects it): R16's sweep, which
+#: records a booking nobody checked in to as missed while the technician's check-in waited
+#: on the phone.
+CORRECTABLE = frozenset({OrderAction.APPOINTMENT_MISSED})
 
 
 def max_age() -> dt.timedelta:
@@ -226,7 +234,7 @@ def _apply(step: QueuedStep, *, by: User, run: Callable[[WorkOrder], object],
                                       "one was not applied either. Open the order, check "
                                       "it, and do the steps again that are still needed."))
         expected = before.version
-    if order.version != expected:
+    if order.version != expected and not _only_corrected_since(order, expected, at):
         return refuse(CONFLICT, what_changed(order, by), based_on=expected)
 
     return _run(record, order, at=at, expected=expected, run=run, by=by)
@@ -254,6 +262,21 @@ def _run(record: PhoneStep, order: WorkOrder, *, at: dt.datetime, expected: int 
     record.settle(status=PhoneStepStatus.APPLIED, recorded_at=at, based_on=expected,
                   version=_version(order), event=produced[0] if produced else None)
     return _answer(record)
+
+
+def _only_corrected_since(order: WorkOrder, expected: int | None, at: dt.datetime) -> bool:
+    """Every change since the version the phone saw is one the product made by itself
+    after the step was done (``CORRECTABLE``): each such change is one version and one
+    event, so the order's last events are those changes, made by nobody, later than
+    ``at``. Anything else (a person's change, a change without an event) is a conflict."""
+    if expected is None or order.version < expected:
+        return False
+    changes = order.version - expected
+    latest = list(WorkOrderEvent.objects.filter(order=order).order_by("-id")
+                  .values_list("action", "actor_id", "at")[:changes])
+    return len(latest) == changes and all(
+        action in CORRECTABLE and actor is None and when > at
+        for action, actor, when in latest)
 
 
 def _version(order: WorkOrder) -> int:

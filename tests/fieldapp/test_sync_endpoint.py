@@ -339,3 +339,73 @@ def test_a_held_sign_off_is_refused_when_the_order_changed_meanwhile(
     assert late.json()["code"] == "conflict" and "cancelled" in late.json()["message"]
     assert not Signature.objects.filter(order=order).exists()
     assert PhoneStep.objects.get(client_id=client_id).status == PhoneStepStatus.REFUSED
+
+
+def test_a_check_in_done_in_time_offline_withdraws_the_miss_the_sweep_recorded_meanwhile(
+        morning, make_order, alice, alice_client, supervisor):
+    # Issue 16 items 3 and 4 with R14, R16, R42, R53: booked 10:00-11:00; alice checks in
+    # at 10:02 in a basement; R16's sweep finds nobody checked in by 12:00 and records the
+    # booking as missed by us (the order changes: a new version, the supervisor told, a
+    # ledger entry). Her check-in reaches the server at 12:10: it is not a conflict (the
+    # product's own change, which it makes wrong), it is applied at 10:02 on time, and the
+    # miss is withdrawn: the count goes back, the history keeps both, the supervisor is told,
+    # the entry is reversed.
+    from appointments.services import appointments_sweep_missed
+    from assessment.models import Entry, EntryKind
+    from notifications.models import Notification
+
+    order = make_order(State.EN_ROUTE, technician=alice)
+    seen = order.version
+    morning.move_to(local(12, 5))
+    assert appointments_sweep_missed() == 1
+    order.refresh_from_db()
+    assert order.our_missed_appointments == 1 and order.version == seen + 1
+    missed = Entry.objects.get(technician=alice, kind=EntryKind.MISSED_APPOINTMENT)
+
+    morning.move_to(local(12, 10))
+    arrived = send(alice_client, order, "check-in", done=local(10, 2), sent=local(12, 10),
+                   version=seen, latitude="39.9", longitude="116.4", photo=upload())
+    assert arrived.status_code == 200, arrived.content
+    assert arrived.json()["status"] == "applied" and arrived.json()["flag"] == ""
+    assert dt.datetime.fromisoformat(arrived.json()["at"]) == local(10, 2)
+
+    order.refresh_from_db()
+    assert order.state == State.ON_SITE and order.our_missed_appointments == 0
+    booking = Appointment.objects.get(order=order, start=local(10))
+    assert booking.status == AppointmentStatus.KEPT and booking.arrived_at == local(10, 2)
+    assert not booking.late
+    withdrawn = WorkOrderEvent.objects.get(order=order,
+                                           action=OrderAction.APPOINTMENT_MISS_WITHDRAWN)
+    assert withdrawn.at == local(12, 10) and withdrawn.actor is None
+    assert withdrawn.payload["appointment"] == booking.pk
+    assert WorkOrderEvent.objects.filter(order=order,
+                                         action=OrderAction.APPOINTMENT_MISSED).count() == 1
+    told = Notification.objects.filter(kind="appointment_missed", recipient=supervisor)
+    assert told.count() == 2 and "withdrawn" in told.latest("id").body
+    reversal = Entry.objects.get(reverses=missed)
+    assert reversal.kind == EntryKind.REVERSAL and reversal.points == -missed.points
+    assert reversal.occurred_at == local(12, 10)
+
+
+def test_a_miss_recorded_after_a_late_check_in_is_not_withdrawn(morning, make_order, alice,
+                                                               alice_client):
+    # R16 stands when the check-in itself came after the sweep's deadline (12:00): the
+    # check-in is applied (the technician did arrive, before the miss was recorded) but
+    # the miss is not withdrawn.
+    from appointments.services import appointments_sweep_missed
+
+    order = make_order(State.EN_ROUTE, technician=alice)
+    seen = order.version
+    morning.move_to(local(12, 5))
+    assert appointments_sweep_missed() == 1
+    morning.move_to(local(12, 10))
+    late = send(alice_client, order, "check-in", done=local(12, 3), sent=local(12, 10),
+                version=seen, latitude="39.9", longitude="116.4", photo=upload())
+    assert late.status_code == 200, late.content
+    assert dt.datetime.fromisoformat(late.json()["at"]) == local(12, 3)
+    order.refresh_from_db()
+    assert order.state == State.ON_SITE and order.our_missed_appointments == 1
+    assert Appointment.objects.get(order=order, start=local(10)).status == (
+        AppointmentStatus.MISSED_BY_US)
+    assert not WorkOrderEvent.objects.filter(
+        order=order, action=OrderAction.APPOINTMENT_MISS_WITHDRAWN).exists()
