@@ -1,5 +1,6 @@
 """The customer's signed links for charges (R47), no login: the payment page of the demo
-backend (``/pay/<token>/``) and the receipt (``/r/<token>/``).
+backend (``/pay/<token>/``) and the receipt (``/rc/<token>/``; ``/r/`` is the copy of
+the signed report, ``reports.links``).
 
 Tokens as the booking and survey links (``fieldops.signed_links``): HMAC under SECRET_KEY
 with a timestamp, naming one ``Payment`` by its id and nonce, each kind with its own salt,

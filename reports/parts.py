@@ -6,7 +6,8 @@ value, exactly as signed) and ``shown`` (the rows below). A part without its own
 (or without its own presenter here) gets the generic rows: every field labelled, nested
 values flattened, internal ids and hashes left out, never raw JSON; a ``total`` is shown,
 and lines with an ``amount`` but no total get their sum. So a part added by a later phase
-(the fee lines, R47) is readable on the copy and in the PDF before it has a template.
+is readable on the copy and in the PDF before it has a template. The fee lines (R47) have
+their own (``charges``: the item in the reader's language, not ``name_zh``/``name_en``).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from typing import Any
 
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from charges.models import name_in
 from inventory.models import Device, DeviceModel, MaterialItem, MovementAction, Unit
 from visits.models import Measure, Source, StepKey, StepRecord
 from workorders.visit_parts import sealed_parts
@@ -155,6 +158,23 @@ def materials(value: list[dict[str, Any]]) -> Shown:
                        for r in value])
 
 
+def charges(value: dict[str, Any]) -> Shown:
+    """R47: each fee line as signed: the item in the reader's language (with the serial
+    whose warranty decided a repair's labour), its unit price, quantity and amount; the
+    total. Refunds and payments are not in the sealed part (``reports.copy.Receipt``)."""
+    language = translation.get_language() or ""
+    rows = []
+    for line in value.get("lines", []):
+        item = name_in(language, str(line.get("name_zh", "")), str(line.get("name_en", "")))
+        if line.get("serial"):
+            item = f"{item} ({line['serial']})"
+        rows.append([(_("Item"), item), (_("Unit price (¥)"), str(line.get("unit_price"))),
+                     (_("Quantity"), str(line.get("quantity"))),
+                     (_("Amount (¥)"), str(line.get("amount")))])
+    total = value.get("total")
+    return Shown(rows=rows, total=f"¥{total}" if total not in (None, "") else "")
+
+
 def _step_details(step: str, data: dict[str, Any]) -> str:
     if step == StepKey.TRYOUT:
         if data.get("customer_declined"):
@@ -260,6 +280,7 @@ def generic(value: Any) -> Shown:
 
 PRESENTERS: dict[str, Callable[[Any], Shown]] = {
     "equipment": equipment, "materials": materials, "checklist": checklist, "tests": tests,
+    "charges": charges,
 }
 
 

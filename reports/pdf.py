@@ -1,7 +1,9 @@
 """The signed report as a printable PDF (reportlab), from the same reading as the page
 (``reports.copy``): the order, the report, each sealed part's rows (serials R45,
 materials R46, fee lines and total R47, test results with their source R48, the
-checklist R43/R44/R49), the signature with its time (R26) and whether the seal holds.
+checklist R43/R44/R49), the signature with its time (R26) and whether the seal holds;
+below it the payment (R47: amount, the payment's own time, reference, how, the receipt's
+address on the customer's copy), which the signature does not cover.
 
 All text is set in reportlab's built-in CID font ``STSong-Light``: it draws Chinese and
 Latin alike with no font file to ship, and the text stays extractable (search, screen
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
 from django.http import HttpResponse
@@ -56,8 +59,10 @@ def _p(text: object, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(str(text)).replace("\n", "<br/>"), style)
 
 
-def _facts(pairs: list[tuple[str, str]], styles: dict[str, ParagraphStyle]) -> Table:
-    table = Table([[_p(label, styles["label"]), _p(value, styles["body"])]
+def _facts(pairs: Sequence[tuple[str, str | Flowable]],
+           styles: dict[str, ParagraphStyle]) -> Table:
+    table = Table([[_p(label, styles["label"]),
+                    value if isinstance(value, Flowable) else _p(value, styles["body"])]
                    for label, value in pairs], colWidths=[40 * mm, None], hAlign="LEFT")
     table.setStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
                     ("BOTTOMPADDING", (0, 0), (-1, -1), 2), ("TOPPADDING", (0, 0), (-1, -1), 2)])
@@ -66,6 +71,47 @@ def _facts(pairs: list[tuple[str, str]], styles: dict[str, ParagraphStyle]) -> T
 
 def _local(moment: dt.datetime | None) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def _link(url: str, style: ParagraphStyle) -> Paragraph:
+    safe = escape(url, {'"': "&quot;"})
+    return Paragraph(f'<link href="{safe}" color="blue">{safe}</link>', style)
+
+
+def _receipt(copy: Copy, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """R47: the payment, headed as not signed (it may follow the signature)."""
+    receipt = copy.receipt
+    if receipt is None:
+        return []
+    story: list[Flowable] = [
+        _p(_("Payment (not covered by the signature)"), styles["h2"]),
+        _p(_("The customer may pay after signing, so the payment is not part of what was "
+             "signed. Its time is the time the payment was confirmed."), styles["body"]),
+        Spacer(1, 2 * mm)]
+    if receipt.unpaid:
+        story += [_p(_("Not paid yet."), styles["body"]),
+                  _facts([(_("To pay"), f"¥{receipt.balance}")], styles)]
+    elif not receipt.payments:
+        story.append(_p(_("Nothing to pay."), styles["body"]))
+    for i, payment in enumerate(receipt.payments):
+        if i:
+            story.append(Spacer(1, 2 * mm))
+        where: str | Flowable = (
+            _link(payment.receipt_url, styles["body"]) if payment.receipt_url else
+            _("Texted to the customer (their own link, not shown on staff copies)"))
+        story.append(_facts([(_("Amount paid"), f"¥{payment.amount}"),
+                             (_("Paid at"), _local(payment.paid_at)),
+                             (_("Reference"), payment.reference),
+                             (_("Paid by"), payment.method),
+                             (_("Receipt"), where)], styles))
+    rest: list[tuple[str, str]] = []
+    if receipt.refunded:
+        rest.append((_("Refunded"), f"¥{receipt.refunded}"))
+    if receipt.payments and receipt.balance:
+        rest.append((_("Still to pay"), f"¥{receipt.balance}"))
+    if rest:
+        story += [Spacer(1, 2 * mm), _facts(rest, styles)]
+    return story
 
 
 def report_pdf(copy: Copy) -> bytes:
@@ -118,6 +164,7 @@ def report_pdf(copy: Copy) -> bytes:
                          (_("Signed at"), _local(signature.signed_at)),
                          (_("How"), signature.get_method_display()),
                          (_("Rating"), f"{signature.rating} / 5")], styles))
+    story += _receipt(copy, styles)
     out = io.BytesIO()
     SimpleDocTemplate(out, pagesize=A4, title=f"{order.number}", author="fieldops",
                       leftMargin=18 * mm, rightMargin=18 * mm, topMargin=18 * mm,

@@ -1,5 +1,5 @@
 """The customer's charges pages (R47), no login: the demo backend's payment page behind
-the QR code (``/pay/<token>/``), the receipt behind the SMS link (``/r/<token>/``), and
+the QR code (``/pay/<token>/``), the receipt behind the SMS link (``/rc/<token>/``), and
 the payment provider's signed callback (``/pay/callback/``). Thin: ``charges.links``
 checks the tokens, ``charges.payments`` the callback's signature, ``charges.services``
 writes."""

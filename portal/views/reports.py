@@ -1,6 +1,7 @@
 """The customer's copy of the signed report behind the signed SMS link (``/r/<token>/``,
-no login) and its PDF (R26, R45-R48). Read-only: ``reports.links`` checks the token,
-``reports.copy`` reads, ``reports.pdf`` prints."""
+no login) and its PDF (R26, R45-R48), with the customer's own receipt links (R47).
+Read-only: ``reports.links`` checks the token, ``reports.copy`` reads, ``reports.pdf``
+prints."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def signed_copy(request: HttpRequest, token: str) -> HttpResponse:
     except links.LinkError as error:
         return _refused(request, error)
     response = render(request, "report/copy.html",
-                      copy.context(signature, pdf_url=links.pdf_url(token)))
+                      copy.context(signature, pdf_url=links.pdf_url(token),
+                                   for_customer=True))
     response["Cache-Control"] = "private, no-store"
     return response
 
@@ -36,4 +38,4 @@ def signed_pdf(request: HttpRequest, token: str) -> HttpResponse:
         signature = links.resolve(token)
     except links.LinkError as error:
         return _refused(request, error)
-    return pdf.pdf_response(copy.copy_of(signature))
+    return pdf.pdf_response(copy.copy_of(signature, for_customer=True))

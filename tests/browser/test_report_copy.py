@@ -1,7 +1,8 @@
 """The customer's copy of the signed report in real Chromium on a phone (R26, R45, R46,
-R48): texted after completion, it shows every sealed part and the signature with its
-time, passes axe-core with no serious or critical violation and does not scroll sideways
-at 320 px, in zh-Hans and in English; with a row changed after signing it says the seal is
+R47, R48): texted after completion, it shows every sealed part, the signature with its
+time and, below it, the payment made after signing with the link to its receipt; it
+passes axe-core with no serious or critical violation and does not scroll sideways at
+320 px, in zh-Hans and in English; with a row changed after signing it says the seal is
 broken; the PDF downloads; a damaged link is refused."""
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from charges import services as charges
+from tests.charges.conftest import prices  # noqa: F401
 from tests.inventory.conftest import catalogue, dsl_model, onu_model, stock  # noqa: F401
 from tests.reports.conftest import complete, visit
 from workorders.models import Signature, WorkOrder
@@ -30,8 +33,12 @@ def committed(execute: bool = True) -> Any:
 
 @pytest.mark.parametrize("language", list(LANGUAGES))
 def test_the_customers_copy_on_a_phone(browser, live_server, make_order, alice, stock,  # noqa: F811
-                                       catalogue, language):  # noqa: F811
-    order, signature = complete(visit(make_order, alice, catalogue), committed)
+                                       catalogue, prices, language):  # noqa: F811
+    order = visit(make_order, alice, catalogue)
+    charges.fee_line_add(order=order, by=alice.user, code="T-ROUTER")  # R47
+    payment = charges.payment_request(order=order, by=alice.user)
+    order, signature = complete(order, committed)
+    payment = charges.payment_confirm(payment=payment, via="customer page")  # after signing
     path = texted_path(order, "signed_report")
     options = {**PHONE, **LAYOUTS["320px"], "locale": LANGUAGES[language]}
     problems: list[str] = []
@@ -39,8 +46,11 @@ def test_the_customers_copy_on_a_phone(browser, live_server, make_order, alice, 
         check(page, path, problems, status=200)
         shots = Shots(page, f"report-copy-{language}")
         shots("copy")
-        for name in ("checklist", "tests", "equipment", "materials"):
+        for name in ("checklist", "tests", "equipment", "materials", "charges"):
             assert page.locator(f"[data-part={name}]").count() == 1, name
+        paid = timezone.localtime(payment.paid_at).strftime("%Y-%m-%d %H:%M")
+        assert page.inner_text("[data-receipt] [data-paid-at]") == paid
+        assert page.inner_text("[data-receipt] [data-paid-amount]") == "¥159.00"
         assert page.locator("[data-seal=intact]").count() == 1
         assert "ZTEG00000001" in page.inner_text("[data-part=equipment]")
         signed = timezone.localtime(Signature.objects.get(pk=signature.pk).signed_at)
@@ -48,6 +58,9 @@ def test_the_customers_copy_on_a_phone(browser, live_server, make_order, alice, 
         image = page.locator("img.signature")
         assert image.evaluate("img => img.complete && img.naturalWidth > 0")
         check_dark(page, path, problems)
+        page.goto(path)
+        page.click("[data-receipt-link]")  # the receipt page, the customer's own link
+        assert paid in page.inner_text("[data-paid-at]")
         page.goto(path)
         with page.expect_download() as download:
             page.click("[data-pdf]")

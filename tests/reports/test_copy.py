@@ -1,16 +1,18 @@
 """The customer's copy of the signed report: texted after completion, at a signed link,
 showing every sealed part and the signature with its time, saying whether the seal still
 holds; the same copy for the technician and the office; the printable PDF (R26, R45, R46,
-R47, R48)."""
+R47, R48). Below the signature, the payment and its receipt (R47), not sealed."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from urllib.parse import urlsplit
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -18,12 +20,16 @@ from pypdf import PdfReader
 
 from appointments import links as booking_links
 from appointments.models import CustomerLink
+from charges import links as charge_links
+from charges import services as charges
+from charges.models import Payment
 from fieldops import clock
 from fieldops.signed_links import mask_links, sign
 from notifications.models import Notification
 from reports import links
+from tests.charges.conftest import prices  # noqa: F401
 from visits.models import Source, TestResult
-from workorders.models import Signature
+from workorders.models import Signature, WorkOrder
 from workorders.visit_parts import sealed_parts
 
 from .conftest import complete, visit
@@ -56,9 +62,14 @@ def test_completion_texts_the_customer_the_link_to_their_copy(completed, client)
     order, signature = completed
     [sms] = Notification.objects.filter(kind="signed_report", channel="sms")
     assert sms.address == order.contact_phone and sms.params["number"] == order.number
-    assert sms.params["url"] == links.absolute_url(signature) and sms.params["url"] in sms.body
+    url = sms.params["url"]
+    assert url.startswith(settings.PUBLIC_URL + "/r/") and url in sms.body
+    # the token carries the time it was made: compare what it names, not its text (a
+    # second ticking between the SMS and this line must not fail the test)
+    token = urlsplit(url).path.split("/")[2]
+    assert links.resolve(token) == signature
     # staff screens that show what was sent do not hand out the customer's link
-    assert links.token_for(signature) not in mask_links(sms.body)
+    assert token not in mask_links(sms.body)
     response = client.get(urlsplit(sms.params["url"]).path, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     assert "private" in response["Cache-Control"] and "no-store" in response["Cache-Control"]
@@ -196,3 +207,138 @@ def test_someone_without_the_order_gets_no_copy(completed, client, alice):
     client.force_login(alice.user)
     response = client.get(reverse("admin:workorders_signature_report", args=[signature.pk]))
     assert response.status_code in (302, 403, 404)
+
+
+# --- The payment and its receipt (R47) ------------------------------------------------------
+
+def local(moment: dt.datetime) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def charged_visit(make_order, alice, catalogue, captured, *, pay: bool
+                  ) -> tuple[WorkOrder, Signature, Payment]:
+    """A Wi-Fi router sold on site (¥159.00), the QR code shown before signing; when
+    ``pay``, the customer pays three hours after the order was completed."""
+    order = visit(make_order, alice, catalogue)
+    charges.fee_line_add(order=order, by=alice.user, code="T-ROUTER")
+    payment = charges.payment_request(order=order, by=alice.user)
+    order, signature = complete(order, captured)
+    if pay:
+        with time_machine.travel(clock.now() + dt.timedelta(hours=3, minutes=7), tick=False):
+            payment = charges.payment_confirm(payment=payment, via="customer page")
+    payment.refresh_from_db()
+    return order, signature, payment
+
+
+def receipt_section(page: str) -> str:
+    return page.split("data-receipt ")[1].split("</section>")[0]
+
+
+def test_the_copy_shows_a_payment_made_after_signing_with_its_own_time(
+        make_order, alice, stock, catalogue, prices, django_capture_on_commit_callbacks,  # noqa: F811
+        client):
+    # R47: the customer may pay after signing (here after completion): the copy shows the
+    # amount, the payment's own time (not the signature's), its reference, how it was paid
+    # and the link to the receipt, under a heading that says the signature does not cover
+    # it; the seal still holds (the payment is no sealed part)
+    order, signature, payment = charged_visit(make_order, alice, catalogue,
+                                              django_capture_on_commit_callbacks, pay=True)
+    assert payment.paid_at > order.completed_at > signature.signed_at
+    assert local(payment.paid_at) not in (signed_time(signature), local(order.completed_at))
+    page = client.get(link_path(signature)).content.decode()
+    assert 'data-seal="intact"' in page
+    assert 'data-part="charges"' in page and "Wi-Fi router" in page
+    section = receipt_section(page)
+    assert "Payment (not covered by the signature)" in section
+    assert "¥159.00" in section and payment.reference in section
+    assert f"data-paid-at>{local(payment.paid_at)}<" in section
+    assert "confirmed on the customer&#x27;s payment page" in section
+    assert "Not paid yet" not in section and "Still to pay" not in section
+    found = re.search(r'href="(/rc/([^"/]+)/)" data-receipt-link', section)
+    assert found is not None
+    assert charge_links.resolve_receipt(found.group(2)) == payment  # the customer's own
+    assert local(payment.paid_at) in client.get(found.group(1)).content.decode()
+    # the signature is above the payment: what was signed comes first
+    assert page.index("data-signature") < page.index("data-receipt ")
+
+
+def test_the_pdf_holds_the_paid_amount_its_time_and_the_receipts_address(
+        make_order, alice, stock, catalogue, prices, django_capture_on_commit_callbacks,  # noqa: F811
+        client):
+    # R47: the printable copy, read back as text
+    _order, signature, payment = charged_visit(make_order, alice, catalogue,
+                                               django_capture_on_commit_callbacks, pay=True)
+    text = pdf_text(client.get(links.pdf_url(links.token_for(signature))).content)
+    for expected in ("Payment (not covered by the signature)", "Amount paid", "¥159.00",
+                     "Paid at", local(payment.paid_at), payment.reference,
+                     "Sealed",
+                     # the sealed fee line in the reader's language, not its field names
+                     "Wi-Fi router", "Unit price", "159.00"):
+        assert expected in text, expected
+    for raw in ("Name zh", "Name en", "无线路由器", "Not paid yet"):
+        assert raw not in text, raw
+    # the receipt's address, whole (a long address wraps onto the next line)
+    found = re.search(re.escape(settings.PUBLIC_URL) + r"/rc/([^/\s]+)/",
+                      text.replace("\n", ""))
+    assert found is not None
+    assert charge_links.resolve_receipt(found.group(1)) == payment
+
+
+def test_an_unpaid_charge_says_not_paid_yet(
+        make_order, alice, stock, catalogue, prices, django_capture_on_commit_callbacks,  # noqa: F811
+        client):
+    # R47: charged and signed, the QR code not paid: the copy says so, with what is owed
+    _order, signature, payment = charged_visit(make_order, alice, catalogue,
+                                               django_capture_on_commit_callbacks, pay=False)
+    assert payment.paid_at is None
+    section = receipt_section(client.get(link_path(signature)).content.decode())
+    assert "Not paid yet." in section and "data-balance>¥159.00<" in section
+    assert "data-payment" not in section and "/rc/" not in section
+    text = pdf_text(client.get(links.pdf_url(links.token_for(signature))).content)
+    assert "Not paid yet." in text and "¥159.00" in text and "Amount paid" not in text
+
+
+def test_without_charges_there_is_no_payment_section(completed, client):
+    # R47: nothing charged, nothing to pay: no payment section at all
+    _order, signature = completed
+    page = client.get(link_path(signature)).content.decode()
+    assert "data-receipt" not in page and "Payment (not covered" not in page
+    text = pdf_text(client.get(links.pdf_url(links.token_for(signature))).content)
+    assert "Payment" not in text and "Not paid yet" not in text
+
+
+def test_staff_copies_show_the_payment_but_not_the_customers_receipt_link(
+        make_order, alice, stock, catalogue, prices, django_capture_on_commit_callbacks,  # noqa: F811
+        client, dispatcher):
+    # R47, R40: the technician's and the office's copies show the amount and the time;
+    # the receipt link acts as the customer and stays theirs (as ``mask_links``)
+    order, signature, payment = charged_visit(make_order, alice, catalogue,
+                                              django_capture_on_commit_callbacks, pay=True)
+    token = charge_links.receipt_token(payment)
+    for user, page_url, pdf_url in (
+            (alice.user, reverse("tech:signed_report", args=[order.pk]),
+             reverse("tech:signed_report_pdf", args=[order.pk])),
+            (dispatcher, reverse("admin:workorders_signature_report", args=[signature.pk]),
+             reverse("admin:workorders_signature_report_pdf", args=[signature.pk]))):
+        client.force_login(user)
+        section = receipt_section(client.get(page_url).content.decode())
+        assert "¥159.00" in section and f"data-paid-at>{local(payment.paid_at)}<" in section
+        assert "Texted to the customer" in section and token not in section
+        text = pdf_text(client.get(pdf_url).content)
+        assert local(payment.paid_at) in text and "¥159.00" in text
+        assert token not in text and "/rc/" not in text
+
+
+def test_a_refund_after_payment_shows_and_keeps_the_seal(
+        make_order, alice, stock, catalogue, prices, django_capture_on_commit_callbacks,  # noqa: F811
+        client, supervisor):
+    # R47: a supervisor's refund is a later line, not sealed: the copy shows it with the
+    # payment, and the customer's seal still holds
+    order, signature, _payment = charged_visit(make_order, alice, catalogue,
+                                               django_capture_on_commit_callbacks, pay=True)
+    charges.fee_line_refund(line=order.fee_lines.get(), by=supervisor, reason="坏的路由器",
+                            amount="59.00")
+    page = client.get(link_path(signature)).content.decode()
+    assert 'data-seal="intact"' in page
+    section = receipt_section(page)
+    assert "data-refunded>¥59.00<" in section and "Still to pay" not in section
