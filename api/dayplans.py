@@ -63,8 +63,9 @@ class DayPlanProposeSerializer(s.StrictSerializer):
     day = s.StrictDateField(help_text=_lazy("The day to plan: today or later."))
     reassign = serializers.BooleanField(
         required=False, default=False,
-        help_text=_lazy("Visits may move between technicians (reassigned on acceptance, "
-                        "R4)."))
+        help_text=_lazy("Visits may move between technicians, and visits of orders without "
+                        "one get one (reassigned or dispatched on acceptance, R4); without "
+                        "it those are listed as having no technician yet."))
 
     def validate_area(self, value: str) -> Any:
         area = area_by_code(value)

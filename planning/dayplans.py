@@ -2,7 +2,8 @@
 visits in order with planned starts that keep every booked window, least travel first.
 
 ``propose`` reads the day's booked visits of the area (orders still before the visit:
-``appointments.services.PLANNABLE_STATES``), turns them into a ``routing.Problem`` and asks
+``appointments.services.PLANNABLE_STATES``, and orders booked at intake that wait for a
+technician, R3/R4), turns them into a ``routing.Problem`` and asks
 the solver (``routing.solve``, PyVRP, ``DAY_PLAN["seconds"]`` of search). What each visit may
 do is the rules':
 
@@ -11,12 +12,16 @@ do is the rules':
 * any other booking may start anywhere in its window (R11: a half day; R3: the working day
   for a whole-day booking), less its service time (``DAY_PLAN["service_minutes"]``);
 * visits stay with their technician unless the dispatcher lets the proposal move them
-  (``reassign``); then any technician that ``why_not`` allows (area, skills, duty, R4).
+  (``reassign``); then any technician that ``why_not`` allows (area, skills, duty, R4);
+* a visit of an order with no technician yet is planned only when visits may move (it may
+  go to any technician ``why_not`` allows); otherwise it is listed as having no technician
+  yet. An area with nobody on duty gets no proposal but the reason (R4).
 
 The proposal keeps every order's version. ``accept`` applies one technician's route or all
-of them through the same services as the day board (``work_order_reassign``,
-``visit_plan_start``): a visit changed since the proposal, or one a rule refuses now, is
-listed with the reason and the rest go on. It never changes a customer's booked window.
+of them through the same services as the day board (``work_order_dispatch`` for an order
+without a technician, ``work_order_reassign``, ``visit_plan_start``): a visit changed
+since the proposal, or one a rule refuses now, is listed with the reason and the rest go
+on. It never changes a customer's booked window.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -37,8 +43,8 @@ from fieldops import clock
 from technicians.models import Area, Technician
 from workorders.access import PERM_DISPATCH
 from workorders.errors import DomainError, NotPermitted, RuleViolation
-from workorders.models import WorkOrder
-from workorders.services import work_order_reassign
+from workorders.models import State, WorkOrder
+from workorders.services import work_order_dispatch, work_order_reassign
 from workorders.services.intake import why_not
 
 from . import routing
@@ -52,10 +58,16 @@ DEFAULTS: dict[str, Any] = {
     "detour": 1.3,
 }
 
+#: Unplanned reason of a visit whose order waits for a technician (R4) when the proposal
+#: may not give visits to technicians.
+NO_TECHNICIAN_YET = "no_technician_yet"
+
 UNPLANNED = {
     routing.NO_TECHNICIAN: gettext_lazy("no technician of the area may do it (skills, duty)"),
     routing.NO_ROOM: gettext_lazy("no technician's day has room for it inside its window"),
     "no_place": gettext_lazy("its address has no map position yet"),
+    NO_TECHNICIAN_YET: gettext_lazy("no technician yet; let visits move between technicians "
+                                    "to have the plan give it to one"),
 }
 
 
@@ -91,12 +103,15 @@ class DayInput:
         opens, closes = working_day(day, ranking)
         day_open, day_close = _seconds(opens, self.midnight), _seconds(closes, self.midnight)
         start_of_work = max(day_open, _seconds(now, self.midnight))
+        # Orders before the visit with their technician, and orders booked at intake (R3)
+        # that wait for one (R4): none of the day's booked visits is left out unseen.
         bookings = list(
             Appointment.objects
-            .filter(status=AppointmentStatus.BOOKED, start__lt=self.midnight
-                    + dt.timedelta(days=1), end__gt=self.midnight, order__area=area,
-                    order__state__in=booking_services.PLANNABLE_STATES,
-                    order__technician__isnull=False)
+            .filter(Q(order__state__in=booking_services.PLANNABLE_STATES,
+                      order__technician__isnull=False)
+                    | Q(order__state=State.ACCEPTED, order__technician__isnull=True),
+                    status=AppointmentStatus.BOOKED, start__lt=self.midnight
+                    + dt.timedelta(days=1), end__gt=self.midnight, order__area=area)
             .select_related("order").order_by("start", "pk"))
         self.orders: dict[int, WorkOrder] = {b.order_id: b.order for b in bookings}
         self.bookings: dict[int, Appointment] = {b.order_id: b for b in bookings}
@@ -127,11 +142,15 @@ class DayInput:
         fallback = centre or next(iter(places.values()), Point(0.0, 0.0))
         workers = [routing.Worker(t.pk, latest.get(t.pk, fallback), start_of_work, day_close)
                    for t in technicians if t.is_active and t.user.is_active]  # on duty (R4)
-        self.no_place = [oid for oid in self.orders if oid not in places]
+        #: visits of orders without a technician that the proposal may not give one
+        self.no_technician_yet = [] if reassign else [
+            oid for oid, order in self.orders.items() if order.technician_id is None]
+        self.no_place = [oid for oid in self.orders
+                         if oid not in places and oid not in self.no_technician_yet]
         notice = dt.timedelta(minutes=settings.APPOINTMENT_MOVE_NOTICE_MINUTES)
         stops = []
         for oid, order in self.orders.items():
-            if oid not in places:
+            if oid not in places or oid in self.no_technician_yet:
                 continue
             booking = self.bookings[oid]
             service = int(cfg["service_minutes"].get(order.kind, settings.BOARD_VISIT_MINUTES)
@@ -140,10 +159,13 @@ class DayInput:
             current = _seconds(working_to, self.midnight) if working_to else None
             pinned = ((booking.precision == Precision.EXACT and booking.chosen_by_customer)
                       or (working_to is not None and working_to - now < notice))
-            tech_id = order.technician_id or 0  # the query keeps assigned orders only
+            # A visit moves to another technician only with the dispatcher's leave; one
+            # pinned in time stays with its technician, but an order without one (only
+            # here with leave) may go to anyone R4 allows at that time.
+            unassigned = order.technician_id is None
             if pinned and current is not None:
                 early = late = current
-                eligible = frozenset({tech_id})
+                may_move = unassigned
             else:
                 if booking.precision == Precision.DAY:
                     early, end = day_open, day_close
@@ -152,10 +174,9 @@ class DayInput:
                     end = _seconds(booking.end, self.midnight)
                 early = max(early, _seconds(now + notice, self.midnight))
                 late = max(early, end - service)
-                if reassign:
-                    eligible = frozenset(t.pk for t in technicians if why_not(order, t) is None)
-                else:
-                    eligible = frozenset({tech_id})
+                may_move = reassign
+            eligible = (frozenset(t.pk for t in technicians if why_not(order, t) is None)
+                        if may_move else frozenset({order.technician_id or 0}))
             stops.append(routing.Stop(oid, places[oid], service, early, late, eligible,
                                       current_worker=order.technician_id,
                                       current_start=current))
@@ -184,12 +205,19 @@ def propose(*, area: Area, day: dt.date, by: Any, reassign: bool = False,
         raise RuleViolation(_("%(day)s is over; plan today or a later day.")
                             % {"day": day.isoformat()}, field="day", rule="R4")
     given = DayInput(area, day, reassign=reassign, now=now)
+    if not given.problem.workers:
+        # R4: with nobody to plan for, a proposal would only list every visit as left out.
+        raise RuleViolation(_("No technician of area %(area)s is on duty, so there is nobody "
+                              "to plan %(day)s for. Put a technician of the area on duty, "
+                              "then propose again.")
+                            % {"area": area, "day": day.isoformat()}, field="area", rule="R4")
     before = routing.current(given.problem)
     plan = routing.solve(given.problem,
                          seconds=float(seconds if seconds is not None
                                        else plan_settings()["seconds"]))
     unplanned = {str(k): reason for k, reason in plan.unplanned.items()}
     unplanned.update({str(k): "no_place" for k in given.no_place})
+    unplanned.update({str(k): NO_TECHNICIAN_YET for k in given.no_technician_yet})
     data = {
         "routes": {str(tech): [{"order": v.stop,
                                 "start": _moment(v.start, given.midnight).isoformat(),
@@ -289,10 +317,11 @@ def _apply(order_id: int, technician: Technician, start: dt.datetime, version: i
         raise RuleViolation(
             _("Order %(number)s changed after the proposal was made; propose the day "
               "again.") % {"number": order.number}, field="version", rule="R4")
-    if order.technician_id != technician.pk:
-        order = work_order_reassign(order=order, by=by, technician=technician,
-                                    reason=_("Day plan of %(day)s") % {
-                                        "day": proposal.day.isoformat()})
+    reason = _("Day plan of %(day)s") % {"day": proposal.day.isoformat()}
+    if order.technician_id is None:  # R4: dispatched as from the desk or the board
+        order = work_order_dispatch(order=order, by=by, technician=technician, reason=reason)
+    elif order.technician_id != technician.pk:
+        order = work_order_reassign(order=order, by=by, technician=technician, reason=reason)
     booking = order.appointments.filter(status=AppointmentStatus.BOOKED).first()
     if booking is None:
         raise RuleViolation(_("Order %(number)s has no booked visit to plan.")

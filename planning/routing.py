@@ -4,11 +4,15 @@ area and a day and turns the answer into a proposal the dispatcher accepts.
 
 The solver is PyVRP (MIT): each technician is a vehicle type of one vehicle that starts
 where the technician is and ends anywhere (a free end depot), each visit a client with its
-service time and the window its service may start in. Skills and areas become capacity:
-visits that the same set of technicians may do share one load dimension, and a technician
-outside that set has capacity 0 in it, so PyVRP cannot give them the visit. A visit that no
-technician may do, or that fits no technician's day inside its window, is left out and
-listed with the reason; none is dropped silently. ``greedy`` is the nearest-feasible
+service time and the window its service may start in. PyVRP has no skills constraint, so
+who may do which visit (skills, area, duty: ``Stop.eligible``, R4) is expressed in travel:
+each distinct set of visits a technician may do gets its own distance and duration profile
+in which the other visits cannot be reached (their edges cost more than leaving the visit
+out), so no penalty trade-off can hand a visit to a technician who may not do it. (A load
+dimension per skill set, capacity 0 for technicians outside it, was tried first and
+dropped: with optional visits the solver traded the load penalty against the prize.) A
+visit that no technician may do, or that fits no technician's day inside its window, is
+left out and listed with the reason; none is dropped silently. ``greedy`` is the nearest-feasible
 baseline the benchmark compares with (and the fall-back if the solver finds no feasible
 plan in its time).
 

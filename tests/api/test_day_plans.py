@@ -188,3 +188,28 @@ def test_only_a_dispatcher_plans(cc, make_order, alice, east):
     assert cc.get(f"day-plans/{proposal.pk}/").status_code == 403
     assert accept(cc, proposal.pk, version=1).status_code == 403
     assert not DayPlanAcceptance.objects.exists()
+
+
+def test_an_unassigned_booked_visit_is_listed_not_dropped(wfm, make_order, alice, east):
+    make_order(State.DISPATCHED, technician=alice)
+    waiting = make_order(State.ACCEPTED)
+    response = propose(wfm, east)
+    assert response.status_code == 201, response.body
+    [left] = response.body["unplanned"]
+    assert left["order"] == waiting.pk and left["number"] == waiting.number
+    assert left["reason"].startswith("no technician yet")
+    placed = propose(wfm, east, reassign=True).body
+    assert placed["unplanned"] == []
+    assert {v["order"] for r in placed["routes"] for v in r["visits"]} >= {waiting.pk}
+
+
+def test_an_area_with_nobody_on_duty_is_refused(wfm, make_order, alice, east):
+    make_order(State.DISPATCHED, technician=alice)
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    response = propose(wfm, east, reassign=True)
+    assert response.status_code == 422, response.body
+    assert response["Content-Type"] == PROBLEM
+    assert "on duty" in response.body["detail"]
+    assert response.body["errors"][0]["field"] == "area"
+    assert not DayPlanProposal.objects.exists()

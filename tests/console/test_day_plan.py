@@ -97,3 +97,26 @@ def test_bad_input_is_refused_in_words(desk, east):
                          {"day": "2026-11-20", "area": east.pk}, follow=True)
     assert "is over; plan today or a later day" in response.content.decode()
     assert not DayPlanProposal.objects.exists()
+
+
+def test_an_unassigned_booked_visit_is_listed_as_having_no_technician_yet(
+        desk, make_order, alice, east):
+    make_order(State.DISPATCHED, technician=alice)
+    waiting = make_order(State.ACCEPTED)
+    desk.post(reverse("admin:workorders_workorder_day_plan_propose"),
+              {"day": "2026-11-23", "area": east.pk})
+    page = board(desk, area=east.pk)
+    assert "Visits the plan leaves out" in page
+    assert waiting.number in page and "no technician yet" in page
+
+
+def test_an_area_with_nobody_on_duty_gets_a_message_not_a_plan(desk, make_order, alice,
+                                                               east):
+    make_order(State.DISPATCHED, technician=alice)
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    response = desk.post(reverse("admin:workorders_workorder_day_plan_propose"),
+                         {"day": "2026-11-23", "area": east.pk, "reassign": "on"},
+                         follow=True)
+    assert "is on duty" in response.content.decode()
+    assert not DayPlanProposal.objects.exists()

@@ -13,7 +13,7 @@ import time_machine
 from appointments import services as booking_services
 from appointments.models import AppointmentStatus, VisitPlan
 from planning import dayplans
-from planning.models import DayPlanAcceptance
+from planning.models import DayPlanAcceptance, DayPlanProposal
 from tests.conftest import make_technician
 from workorders.errors import NotPermitted, RuleViolation
 from workorders.models import Assignment, State, WorkOrder
@@ -135,3 +135,66 @@ def test_only_a_dispatcher_plans_and_not_a_day_that_is_over(make_order, alice, e
     with pytest.raises(RuleViolation):
         dayplans.accept(proposal=proposal, by=dispatcher, technicians=[999999])
     assert not VisitPlan.objects.exists()
+
+
+def test_an_unassigned_booked_visit_is_listed_as_having_no_technician_yet(
+        make_order, alice, east, dispatcher):
+    # R3/R4: an order booked at intake but not dispatched yet is part of the day; without
+    # leave to move visits between technicians it is listed, not dropped silently
+    mine = make_order(State.DISPATCHED, technician=alice)
+    waiting = make_order(State.ACCEPTED)
+    assert waiting.technician is None and booking(waiting)
+    proposal = dayplans.propose(area=east, day=MONDAY, by=dispatcher, seconds=0.5)
+    assert set(visits(proposal)) == {mine.pk}
+    assert proposal.data["unplanned"] == {str(waiting.pk): "no_technician_yet"}
+    assert str(dayplans.UNPLANNED["no_technician_yet"]).startswith("no technician yet")
+    assert str(waiting.pk) in proposal.data["versions"]
+
+
+def test_with_reassignment_allowed_an_unassigned_visit_is_dispatched_to_one_who_may(
+        make_order, alice, east, dispatcher):
+    # R4: only a technician with the order's skills gets it (carol does no installs);
+    # accepting dispatches it through the normal service and never moves the booking
+    carol = make_technician("carol", areas=[east], skills=("repair", "broadband"),
+                            full_name="Carol Li")
+    waiting = make_order(State.ACCEPTED)
+    window = (booking(waiting).start, booking(waiting).end)
+    proposal = dayplans.propose(area=east, day=MONDAY, by=dispatcher, reassign=True,
+                                seconds=0.5)
+    planned = visits(proposal)
+    assert planned[waiting.pk][0] == alice.pk and carol.pk != alice.pk
+    assert proposal.data["unplanned"] == {}
+    [row] = dayplans.accept(proposal=proposal, by=dispatcher)
+    assert row.applied == [waiting.pk] and row.refused == {}
+    waiting.refresh_from_db()
+    assert waiting.technician == alice and waiting.state == State.DISPATCHED
+    assert Assignment.objects.filter(order=waiting, technician=alice,
+                                     reason__startswith="Day plan").exists()
+    assert VisitPlan.objects.get(order=waiting).planned_start == planned[waiting.pk][1]
+    assert (booking(waiting).start, booking(waiting).end) == window
+
+
+def test_an_unassigned_visit_nobody_may_take_is_listed_with_that_reason(
+        make_order, alice, east, dispatcher):
+    waiting = make_order(State.ACCEPTED)
+    alice.access_types.clear()
+    proposal = dayplans.propose(area=east, day=MONDAY, by=dispatcher, reassign=True,
+                                seconds=0.5)
+    assert proposal.data["unplanned"] == {str(waiting.pk): "no_technician"}
+    waiting.refresh_from_db()
+    assert waiting.technician is None
+
+
+def test_an_area_with_nobody_on_duty_is_refused_in_words(make_order, alice, east,
+                                                         dispatcher):
+    # R4: a proposal listing every visit as "no technician" would say nothing useful
+    make_order(State.DISPATCHED, technician=alice)
+    make_order(State.ACCEPTED)
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    for reassign in (False, True):
+        with pytest.raises(RuleViolation) as err:
+            dayplans.propose(area=east, day=MONDAY, by=dispatcher, reassign=reassign,
+                             seconds=0.5)
+        assert "No technician of" in err.value.message and err.value.field == "area"
+    assert not DayPlanProposal.objects.exists()
