@@ -19,6 +19,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from fieldops.admin import ReadOnlyInline
+from fieldops.text import FreeTextField
 from sla import force_majeure
 from sla.exemptions import ExemptBreach, Exemption, ExemptionOrder, ExemptionState
 from workorders.errors import DomainError
@@ -37,6 +38,7 @@ class ExemptionForm(forms.ModelForm):
     class Meta:
         model = Exemption
         fields = ("kind", "reason", "evidence", "order", "area", "starts_at", "ends_at")
+        field_classes = {"reason": FreeTextField}  # issue 18 item 4
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -82,7 +84,7 @@ class DecisionForm(forms.Form):
     decision = forms.ChoiceField(label=_("Decision"), widget=forms.RadioSelect, choices=[
         ("approve", _("Approve: the breaches in the range are exempt")),
         ("reject", _("Reject: nothing changes"))])
-    reason = forms.CharField(label=_("Why"), widget=forms.Textarea(attrs={"rows": 3}))
+    reason = FreeTextField(label=_("Why"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
 @admin.register(Exemption)
