@@ -123,13 +123,17 @@ class ComplaintFilterSerializer(s.StrictSerializer):
     tier = serializers.ChoiceField(choices=Tier.choices, required=False)
     order = serializers.IntegerField(min_value=1, required=False)
     page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
-    cursor = serializers.CharField(max_length=200, required=False)
+    cursor = s.StrictCharField(max_length=200, required=False)
 
+
+# Issue 18 item 4: one-line values (the tier) refuse a control or invisible character with a
+# 400 naming the field; free text (what the customer says, notes, the solution) loses them,
+# line breaks kept, as the orders' symptoms and notes do (``fieldops.text``).
 
 class ComplaintCreateSerializer(s.StrictSerializer):
-    tier = serializers.CharField(max_length=32, help_text=TIERS_HELP)
+    tier = s.StrictCharField(max_length=32, help_text=TIERS_HELP)
     channel = serializers.ChoiceField(choices=ComplaintChannel.choices)
-    text = serializers.CharField(max_length=4000, help_text=_lazy("What the customer says."))
+    text = s.FreeTextField(max_length=4000, help_text=_lazy("What the customer says."))
     order = serializers.IntegerField(min_value=1, required=False, allow_null=True,
                                      help_text=_lazy("The order complained about."))
     customer = serializers.IntegerField(min_value=1, required=False, allow_null=True,
@@ -139,28 +143,27 @@ class ComplaintCreateSerializer(s.StrictSerializer):
 
 class ComplaintHandleSerializer(s.StrictSerializer):
     kind = serializers.ChoiceField(choices=ContactKind.choices)
-    note = serializers.CharField(max_length=4000, help_text=_lazy("What was said."))
-    solution = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+    note = s.FreeTextField(max_length=4000, help_text=_lazy("What was said."))
+    solution = s.FreeTextField(max_length=4000, required=False, allow_blank=True)
     compensation = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0,
                                             required=False, allow_null=True)
-    compensation_note = serializers.CharField(max_length=255, required=False,
-                                              allow_blank=True)
+    compensation_note = s.FreeTextField(max_length=255, required=False, allow_blank=True)
     customer_confirmed = serializers.BooleanField(required=False, default=False)
 
 
 class ComplaintDecideSerializer(s.StrictSerializer):
     upheld = serializers.BooleanField()
-    note = serializers.CharField(max_length=4000)
-    released_note = serializers.CharField(max_length=4000, required=False, allow_blank=True,
-                                          help_text=_lazy("What the technician may read."))
+    note = s.FreeTextField(max_length=4000)
+    released_note = s.FreeTextField(max_length=4000, required=False, allow_blank=True,
+                                    help_text=_lazy("What the technician may read."))
 
 
 class ComplaintCloseSerializer(s.StrictSerializer):
-    note = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+    note = s.FreeTextField(max_length=4000, required=False, allow_blank=True)
 
 
 class ComplaintReworkSerializer(s.StrictSerializer):
-    reason = serializers.CharField(max_length=4000)
+    reason = s.FreeTextField(max_length=4000)
 
 
 # --- Views -----------------------------------------------------------------------------

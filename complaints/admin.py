@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from fieldops.text import FreeTextField
 from workorders.errors import DomainError
 from workorders.models import Face
 
@@ -29,6 +30,8 @@ class ComplaintAddForm(forms.ModelForm):
     class Meta:
         model = Complaint
         fields = ["tier", "channel", "text", "order", "customer"]
+        # Issue 18 item 4: hidden characters are removed from what the customer says.
+        field_classes = {"text": FreeTextField}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -48,6 +51,8 @@ class DecideForm(forms.ModelForm):
     class Meta:
         model = Complaint
         fields = ["outcome", "decision_note", "released_note"]
+        # The released note is read by the technician: no hidden characters in it.
+        field_classes = {"decision_note": FreeTextField, "released_note": FreeTextField}
 
 
 class ContactInline(admin.TabularInline):

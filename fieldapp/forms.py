@@ -301,8 +301,9 @@ class ForceMajeureForm(StepForm):
                                        (60, _("1 hour")), (120, _("2 hours")),
                                        (240, _("4 hours")), (480, _("8 hours")),
                                        (1440, _("all day"))])
-    evidence = forms.ImageField(label=_("Photo (optional)"), required=False,
-                                widget=PhotoInput())
+    # Checked and re-encoded by the service (workorders.images), like every photo.
+    evidence = forms.FileField(label=_("Photo (optional)"), required=False,
+                               widget=PhotoInput())
 
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean() or {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -108,6 +109,14 @@ class FieldStepView(APIView):
     permission_classes = [IsTechnician]
     parser_classes = [MultiPartParser, FormParser]
     throttle_classes = []  # one technician's phone: not the call-centre's rate limits
+
+    def finalize_response(self, request: Request, response: Any, *args: Any,
+                          **kwargs: Any) -> Any:
+        # Never cached, refusals included: the answer names a customer's order and its
+        # state, and a phone may be shared by a team (like the API's and the photos').
+        response = super().finalize_response(request, response, *args, **kwargs)
+        add_never_cache_headers(response)
+        return response
 
     @extend_schema(
         operation_id="field_steps_create", tags=["field"], request=QueuedStepSerializer,

@@ -19,6 +19,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from fieldops import clock
+from fieldops.text import refuse_hidden_characters
 
 
 class NodeKind(models.TextChoices):
@@ -30,8 +31,10 @@ class NodeKind(models.TextChoices):
 class AccessNode(models.Model):
     """A shared part of the access network that many customers' lines go through."""
 
-    code = models.CharField(_("code"), max_length=40, unique=True)
-    name = models.CharField(_("name"), max_length=100)
+    # Issue 18 item 4: names and codes refuse control and invisible characters.
+    code = models.CharField(_("code"), max_length=40, unique=True,
+                            validators=[refuse_hidden_characters])
+    name = models.CharField(_("name"), max_length=100, validators=[refuse_hidden_characters])
     kind = models.CharField(_("kind"), max_length=10, choices=NodeKind.choices)
     area = models.ForeignKey("technicians.Area", on_delete=models.PROTECT, related_name="+",
                              verbose_name=_("area"))
@@ -65,7 +68,8 @@ class OutagePolicy(models.Model):
     """When the product proposes an outage, and how fast one must be repaired (R54).
     The active row with the lowest id applies; seeded by ``outages/0002``."""
 
-    name = models.CharField(_("name"), max_length=100, unique=True)
+    name = models.CharField(_("name"), max_length=100, unique=True,
+                            validators=[refuse_hidden_characters])
     is_active = models.BooleanField(_("active"), default=True)
     proposal_count = models.PositiveSmallIntegerField(
         _("repair reports that propose an outage"), default=5,

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
 from fieldops import clock, roles
+from fieldops.text import strip_hidden_characters
 from notifications.models import Channel
 from notifications.services import notify
 from technicians.models import Area
@@ -80,7 +81,9 @@ def check(*, by: Any, explanation: str, eta: dt.datetime | None, area: Area | No
         raise RuleViolation(_("Access node %(node)s is not in area %(area)s; choose the "
                               "node alone, or a node of that area.")
                             % {"node": node, "area": area}, field="node", rule=RULE)
-    explanation = (explanation or "").strip()
+    # Texted to customers as written: no bidi override, zero-width space or NUL in it
+    # (issue 18 item 4; every face strips them too).
+    explanation = strip_hidden_characters(explanation or "").strip()
     if not explanation:
         raise RuleViolation(_("Explain the outage in a sentence the customers will read."),
                             field="explanation", rule=RULE)

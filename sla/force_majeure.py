@@ -18,6 +18,7 @@ import datetime as dt
 from typing import Any
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -32,6 +33,12 @@ from technicians.models import Area
 from workorders.access import is_order_technician
 from workorders.errors import NotPermitted, RuleViolation
 from workorders.events import OrderAction
+from workorders.images import (
+    PreparedImage,
+    files_discarded_on_error,
+    prepare_image,
+    remember_stored,
+)
 from workorders.lifecycle import record_event
 from workorders.messages import sms_customer, technician_text
 from workorders.models import TERMINAL_STATES, WorkOrder
@@ -119,20 +126,40 @@ def check(*, by: Any, kind: str, reason: str, starts_at: dt.datetime | None,
     return reason
 
 
+def prepare_evidence(evidence: Any) -> PreparedImage | None:
+    """The evidence photo checked and re-encoded like the visit's photos
+    (``workorders.images``: decoded pixels capped, turned upright, its metadata (GPS) and
+    any bytes after the image dropped, stored as JPEG); refused with a ``RuleViolation`` on
+    ``evidence`` when too large or not a photo. An image already prepared (the admin's form
+    checks it while validating) is passed through."""
+    if not evidence:
+        return None
+    if isinstance(evidence, PreparedImage):
+        return evidence
+    return prepare_image(evidence, field="evidence", rule=RULE)
+
+
 def declare(*, by: Any, kind: str, reason: str, starts_at: dt.datetime | None,
             ends_at: dt.datetime | None, order: WorkOrder | None = None,
             area: Area | None = None, evidence: Any = None) -> Exemption:
     """Record a force-majeure event (R50) for ``order`` or for ``area`` over the range, tell
-    each affected customer once, and log it on each affected order (R42)."""
+    each affected customer once, and log it on each affected order (R42). The evidence
+    photo is never stored as uploaded (``prepare_evidence``); a refused declaration leaves
+    no file."""
     now = clock.now()
     reason = check(by=by, kind=kind, reason=reason, starts_at=starts_at, ends_at=ends_at,
                    order=order, area=area, now=now)
     assert starts_at is not None and ends_at is not None
-    with transaction.atomic():
+    image = prepare_evidence(evidence)
+    with files_discarded_on_error(), transaction.atomic():
         exemption = Exemption.objects.create(
             kind=kind, reason=reason, order=order, area=area, starts_at=starts_at,
-            ends_at=ends_at, declared_by=by, declared_at=now,
-            **({"evidence": evidence} if evidence else {}))
+            ends_at=ends_at, declared_by=by, declared_at=now)
+        if image is not None:
+            exemption.evidence.save(f"exemption-{exemption.pk}-{image.sha256[:12]}.jpg",
+                                    ContentFile(image.content), save=False)
+            remember_stored(exemption.evidence)
+            exemption.save(update_fields=["evidence"])
         order_ids = [order.pk] if order is not None else _affected_orders(
             area, starts_at, ends_at)  # type: ignore[arg-type]
         ExemptionOrder.objects.bulk_create(

@@ -17,7 +17,8 @@ class AreaType(models.TextChoices):
 class Area(models.Model):
     """Every address belongs to an area; technicians serve one or more areas."""
 
-    code = models.CharField(_("code"), max_length=32, unique=True)
+    code = models.CharField(_("code"), max_length=32, unique=True,
+                            validators=[refuse_hidden_characters])
     name = models.CharField(_("name"), max_length=100, validators=[refuse_hidden_characters])
     area_type = models.CharField(
         _("area type"), max_length=8, choices=AreaType.choices, default=AreaType.URBAN

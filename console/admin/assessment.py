@@ -21,11 +21,20 @@ from django.utils.translation import gettext_lazy
 from assessment import exports, services
 from assessment.models import Appeal, AppealPhoto, AppealStatus, AssessmentRule, Entry, EntryKind
 from fieldops import clock, tables
+from fieldops.text import FreeTextField
 from workorders.errors import DomainError
+
+
+class AssessmentRuleForm(forms.ModelForm):
+    class Meta:
+        model = AssessmentRule
+        fields = ("kind", "effective_from", "points", "amount", "appeal_window_days", "note")
+        field_classes = {"note": FreeTextField}  # issue 18 item 4
 
 
 @admin.register(AssessmentRule)
 class AssessmentRuleAdmin(admin.ModelAdmin):
+    form = AssessmentRuleForm
     list_display = ("kind", "effective_from", "points", "amount", "appeal_window_days", "note")
     list_filter = ("kind",)
     ordering = ("kind", "-effective_from")
@@ -117,8 +126,8 @@ class DecideForm(forms.Form):
     decision = forms.ChoiceField(label=gettext_lazy("Decision"), widget=forms.RadioSelect,
                                  choices=[("reverse", gettext_lazy("Reverse the entry")),
                                           ("uphold", gettext_lazy("Uphold the entry"))])
-    note = forms.CharField(label=gettext_lazy("Note to the technician"), required=False,
-                           widget=forms.Textarea(attrs={"rows": 3}))
+    note = FreeTextField(label=gettext_lazy("Note to the technician"), required=False,
+                         widget=forms.Textarea(attrs={"rows": 3}))
 
 
 @admin.register(Appeal)

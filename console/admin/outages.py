@@ -18,6 +18,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from fieldops.admin import ReadOnlyInline
+from fieldops.text import FreeTextField
 from outages import selectors, services
 from outages.models import (
     AccessNode,
@@ -45,6 +46,10 @@ class OutageForm(forms.ModelForm):
     class Meta:
         model = Outage
         fields = ("area", "node", "explanation", "eta")
+        # Issue 18 item 4: the explanation is texted to customers as written; its hidden
+        # characters (a bidi override, a zero-width space, NUL) are removed here and again
+        # by the service.
+        field_classes = {"explanation": FreeTextField}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -73,8 +78,8 @@ class OutageOrderInline(ReadOnlyInline):
 
 
 class RepairForm(forms.Form):
-    note = forms.CharField(label=_("What was repaired"), required=False,
-                           widget=forms.Textarea(attrs={"rows": 3}))
+    note = FreeTextField(label=_("What was repaired"), required=False,
+                         widget=forms.Textarea(attrs={"rows": 3}))
 
 
 @admin.register(Outage)

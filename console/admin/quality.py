@@ -20,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from fieldops.admin import ReadOnlyAdmin
+from fieldops.text import FreeTextField, LineField
 from quality import services
 from quality.models import (
     Inspection,
@@ -36,7 +37,7 @@ from workorders.models import CompletionReport, WorkOrder
 class OpenForm(forms.Form):
     """R52: an order picked by hand, by its number."""
 
-    number = forms.CharField(label=_("Order number"), max_length=20,
+    number = LineField(label=_("Order number"), max_length=20,
                              help_text=_("A completed order, e.g. WO00001234."))
 
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
@@ -73,8 +74,8 @@ class DecisionForm(forms.Form):
     failed_points = forms.MultipleChoiceField(label=_("Checklist points found wrong"),
                                               required=False,
                                               widget=forms.CheckboxSelectMultiple)
-    notes = forms.CharField(label=_("Notes"), required=False,
-                            widget=forms.Textarea(attrs={"rows": 4}))
+    notes = FreeTextField(label=_("Notes"), required=False,
+                          widget=forms.Textarea(attrs={"rows": 4}))
 
     def __init__(self, *args: Any, checklist: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

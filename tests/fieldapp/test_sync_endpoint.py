@@ -409,3 +409,17 @@ def test_a_miss_recorded_after_a_late_check_in_is_not_withdrawn(morning, make_or
         AppointmentStatus.MISSED_BY_US)
     assert not WorkOrderEvent.objects.filter(
         order=order, action=OrderAction.APPOINTMENT_MISS_WITHDRAWN).exists()
+
+
+def test_no_answer_is_kept_by_a_cache(morning, make_order, alice, alice_client, client):
+    # Defect (issue 18 item 6): the endpoint sent no Cache-Control, so a shared phone's
+    # browser or a proxy could keep an answer naming a customer's order; refusals too.
+    order = make_order(State.PREPARED, technician=alice)
+    applied = send(alice_client, order, "depart", done=local(8), sent=local(8))
+    refused = send(alice_client, order, "no-such-step", done=local(8), sent=local(8))
+    anonymous = client.post(URL, data={})
+    assert (applied.status_code, refused.status_code) == (200, 400), refused.content
+    assert anonymous.status_code in (401, 403)
+    for answer in (applied, refused, anonymous):
+        directives = {d.strip() for d in answer["Cache-Control"].split(",")}
+        assert {"no-store", "private"} <= directives, answer["Cache-Control"]
