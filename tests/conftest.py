@@ -127,6 +127,20 @@ def _media(settings: Any, tmp_path: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the project's default language (``settings.LANGUAGE_CODE``) and
+    the language active before it is put back afterwards. A request through the test
+    client activates the language it asked for (LocaleMiddleware) and nothing deactivates
+    it, so without this a message's language depended on which test ran before. A test
+    that asserts words in one language says so with ``translation.override``."""
+    from django.conf import settings as django_settings
+    from django.utils import translation
+
+    with translation.override(django_settings.LANGUAGE_CODE):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _sms_outbox() -> Any:
     """Each test starts with an empty test SMS gateway (notifications.backends.outbox)."""
     from notifications.backends import outbox

@@ -13,6 +13,7 @@ import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.db.utils import IntegrityError
+from django.utils import translation
 from PIL import Image
 
 from assessment import services
@@ -115,7 +116,7 @@ def test_an_appeal_after_its_window_is_refused_and_nothing_written(alice, at_t0)
     # R53: the policy's window (7 days by default)
     e = entry(alice, at=T0)
     at_t0.shift(dt.timedelta(days=7, seconds=1))
-    with pytest.raises(RuleViolation) as err:
+    with translation.override("zh-hans"), pytest.raises(RuleViolation) as err:
         services.appeal_file(entry_id=e.pk, by=alice.user, text="迟到的申诉", photos=[photo()])
     assert err.value.rule == "R53" and "申诉期" in err.value.message  # the window ended
     assert not Appeal.objects.exists() and not AppealPhoto.objects.exists()
@@ -125,7 +126,7 @@ def test_a_second_appeal_of_the_same_entry_is_refused(alice, at_t0):
     # R53: one appeal per entry
     e = entry(alice, at=T0)
     services.appeal_file(entry_id=e.pk, by=alice.user, text="第一次")
-    with pytest.raises(RuleViolation) as err:
+    with translation.override("zh-hans"), pytest.raises(RuleViolation) as err:
         services.appeal_file(entry_id=e.pk, by=alice.user, text="第二次")
     assert "已经申诉过" in err.value.message  # appealed already
     assert Appeal.objects.count() == 1
