@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from appointments.models import Precision
 from technicians.models import Technician
-from workorders.kit import _COPPER, _FIBRE, BASE_KIT
+from workorders.kit import _COPPER, _FIBRE, BASE_KIT, SAFETY_GEAR
 from workorders.models import (
     Channel,
     ContactAttempt,
@@ -85,7 +85,7 @@ VALUES: dict[str, dict[str, Any]] = {
     "precision": dict(Precision.choices),
     "method": dict(SignOffMethod.choices),
     "fault_cause": dict(FaultCause.choices),
-    "items": {**BASE_KIT, **_COPPER, **_FIBRE},
+    "items": {**BASE_KIT, **_COPPER, **_FIBRE, **SAFETY_GEAR},
 }
 
 

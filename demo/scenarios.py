@@ -26,7 +26,7 @@ from visits import services as visit_services
 from visits.models import Measure, StepKey
 from workorders import services
 from workorders.errors import RuleViolation
-from workorders.kit import required_kit
+from workorders.kit import order_kit
 from workorders.models import CompletionReport, ContactAttempt, Kind, State, WorkOrder
 
 #: The path from "accepted" to each state: (state it needs first, step to get there).
@@ -122,7 +122,7 @@ def _step(order: WorkOrder, step: str, *, technician: Technician | None, dispatc
                                         reason="装修中 renovating")
     if step == "kit":
         return services.work_order_confirm_kit(order=order, by=tech_user,
-                                               items=required_kit(order.access_type))
+                                               items=order_kit(order))
     if step == "depart":
         return services.work_order_depart(order=order, by=tech_user)
     if step == "check_in":
@@ -144,6 +144,7 @@ def _step(order: WorkOrder, step: str, *, technician: Technician | None, dispatc
             order=order, by=tech_user, reason="需更换入户光缆 drop cable must be replaced",
             promised_at=clock.now() + dt.timedelta(days=1))
     if step == "sign_off":
+        make_safe(order, tech_user)  # R49: at height, before the report
         services.work_order_save_report(
             order=order, by=tech_user, work_done="安装光猫并测速 ONU installed, speed tested",
             fault_cause="line" if order.kind == Kind.REPAIR else "", download_mbps=500,
@@ -190,17 +191,23 @@ def first_readings(order: WorkOrder, by: Any) -> None:
             value=f"{state.ranges.plan_down_mbps * 0.93:.1f}")
 
 
+def make_safe(order: WorkOrder, by: Any) -> None:
+    """R49: where the visit is work at height, name the second person (a helper) and put
+    up the warning sign before any work (the report, readings, equipment, materials)."""
+    if not visit_selectors.safety_ok(order):
+        visit_services.work_order_record_safety(order=order, by=by, at_height=True,
+                                                second_person="李强 helper",
+                                                warning_sign=True)
+
+
 def finish_checklist(order: WorkOrder, by: Any) -> None:
     """Complete what the checklist policy still requires of an on-site order through the
     visit's services (R43, R44, R48, R49), as a careful technician would: safety at
     height, the readings (typed), the customer's try-out and the explanation, the
     clean-up; a required step kept by another app and not done is declined with a
     reason."""
+    make_safe(order, by)
     state = visit_selectors.checklist(order)
-    if not state.safety_ok:
-        visit_services.work_order_record_safety(order=order, by=by, at_height=True,
-                                                second_person="李强 helper",
-                                                warning_sign=True)
     plan: dict[str, int] = {Measure.SPEED_DOWN: state.ranges.plan_down_mbps,
                             Measure.SPEED_UP: state.ranges.plan_up_mbps}
     # Typed, not read from the line test: the demo network's reading follows the address,

@@ -28,7 +28,7 @@ from visits.services import NOT_DECLINABLE
 from workorders.access import is_order_technician
 from workorders.errors import RuleViolation
 from workorders.models import CompletionReport, State, WorkOrder
-from workorders.visit_parts import check_sign_off
+from workorders.visit_parts import check_sign_off, check_work_may_start
 
 from . import forms as f
 from .steps import Step
@@ -57,6 +57,12 @@ def sign_off_ready(order: WorkOrder) -> bool:
 
 
 def blocker(order: WorkOrder) -> str | None:
+    """What holds the signature back, in the order the technician fixes it: safety at
+    height before any work (R49), the report, then the sign-off checks."""
+    try:
+        check_work_may_start(order)
+    except RuleViolation as error:
+        return error.message
     report = CompletionReport.objects.filter(order=order).first()
     if report is None or not report.work_done.strip():
         return _("Write the report first: the customer signs what was done.")

@@ -16,7 +16,7 @@ from fieldops import clock
 from fieldops.text import FreeTextField, LineField
 from fieldops.widgets import DateInput, TimeInput
 from sla.exemptions import ExemptionKind
-from workorders.kit import required_kit
+from workorders.kit import order_kit
 from workorders.models import Consent, ContactAttempt, FaultCause, Photo, WorkOrder
 
 #: R11: the two half-day windows of a rural booking.
@@ -153,7 +153,7 @@ class ParkForm(StepForm):
 
 
 class KitForm(StepForm):
-    """R20 七个一 plus the access type's tools (R21)."""
+    """R20 七个一 plus the access type's tools (R21), and the safety gear at height (R49)."""
 
     items = forms.MultipleChoiceField(label=_("Kit"), widget=forms.CheckboxSelectMultiple,
                                       required=False)
@@ -162,7 +162,7 @@ class KitForm(StepForm):
         super().__init__(*args, **kwargs)
         items = self.fields["items"]
         assert isinstance(items, forms.MultipleChoiceField)
-        items.choices = list(required_kit(self.order.access_type).items())
+        items.choices = list(order_kit(self.order).items())
 
 
 class PhotoInput(forms.ClearableFileInput):

@@ -48,7 +48,7 @@ from workorders import pii, services
 from workorders.access import is_order_technician, is_technician_user
 from workorders.errors import DomainError
 from workorders.errors import shown as shown_error
-from workorders.kit import required_kit
+from workorders.kit import order_kit
 from workorders.models import TERMINAL_STATES, Face, Photo, State, WorkOrder
 from workorders.selectors import allowed_actions, orders_visible_to
 
@@ -466,7 +466,7 @@ def _step_context(step: Step, order: WorkOrder, form: f.StepForm,
         context["signature"] = order.signatures.order_by("-signed_at").first()
         context["require_code"] = getattr(settings, "SIGN_OFF_REQUIRE_SMS_CODE", False)
     if step.name == "kit":
-        context["kit"] = required_kit(order.access_type)
+        context["kit"] = order_kit(order)
     context.update(inventory_steps.context(step.name, order))  # R45, R46
     context.update(charges_steps.context(step.name, order))  # R47
     if step.name == "contact":

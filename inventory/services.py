@@ -24,6 +24,7 @@ from workorders.errors import NotPermitted, RuleViolation
 from workorders.events import OrderAction
 from workorders.lifecycle import User, lock_order, record_event
 from workorders.models import State, WorkOrder
+from workorders.visit_parts import check_work_may_start
 
 from .models import (
     Condition,
@@ -54,7 +55,8 @@ MAX_QUANTITY = {Unit.PIECE: Decimal(50), Unit.METRE: Decimal(500)}
 
 def _lock_visit(order: WorkOrder, by: User, action: OrderAction) -> WorkOrder:
     """R45/R46: the order, locked; only its own technician (R41), only while on site; once
-    the customer has signed nothing here changes (R26)."""
+    the customer has signed nothing here changes (R26); at height, not before the second
+    person is named and the warning sign is up (R49, ``visit_parts.check_work_may_start``)."""
     locked = lock_order(order)
     if locked.state != State.ON_SITE:
         if locked.signatures.exists() or locked.state in (
@@ -67,6 +69,7 @@ def _lock_visit(order: WorkOrder, by: User, action: OrderAction) -> WorkOrder:
             field="order", rule="R45" if action != OrderAction.USE_MATERIAL else "R46")
     if by is None or not is_order_technician(locked, by):
         raise NotPermitted(_("Only the order's technician can do this."), action=action)
+    check_work_may_start(locked)
     return locked
 
 

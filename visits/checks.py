@@ -1,6 +1,8 @@
 """How the checklist and the test results join sign-off (``workorders.visit_parts``):
-the sign-off check (R43, R44, R48, R49 and the policy's required steps) and the sealed
-parts "checklist" and "tests" that the signature's hash covers (R26)."""
+the sign-off check (R43, R44, R48, R49 and the policy's required steps), the sealed
+parts "checklist" and "tests" that the signature's hash covers (R26), and safety at
+height before any work (R49: the work check every work step runs, and whether the kit
+needs the safety gear)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,23 @@ from django.utils.translation import gettext as _
 
 from workorders.errors import RuleViolation
 from workorders.models import WorkOrder
-from workorders.visit_parts import register_sealed_part, register_sign_off_check
+from workorders.visit_parts import (
+    register_at_height,
+    register_sealed_part,
+    register_sign_off_check,
+    register_work_check,
+)
 
 from .models import Measure, StepKey, StepRecord, TestResult
-from .selectors import Checklist, checklist
+from .selectors import Checklist, at_height, checklist, safety_ok
+
+
+def work_may_start(order: WorkOrder) -> None:
+    """R49: at height, no work (the report, the readings, equipment, materials) before
+    the second person is named and the warning sign is up."""
+    if not safety_ok(order):
+        raise RuleViolation(_("Name the second person and put up the warning sign before "
+                              "working at height."), field=StepKey.SAFETY, rule="R49")
 
 
 def refusal(state: Checklist) -> RuleViolation | None:
@@ -81,5 +96,7 @@ def sealed_tests(order: WorkOrder) -> list[dict[str, Any]]:
 
 def register() -> None:
     register_sign_off_check("visits", check_sign_off)
+    register_work_check("visits", work_may_start)
+    register_at_height("visits", at_height)
     register_sealed_part("checklist", sealed_checklist)
     register_sealed_part("tests", sealed_tests)

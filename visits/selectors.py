@@ -159,6 +159,26 @@ def safety_done(record: StepRecord | None) -> bool:
     return bool(named and data.get("warning_sign"))
 
 
+def _flagged_at_height(record: StepRecord | None) -> bool:
+    return bool(record is not None and (record.data or {}).get("at_height"))
+
+
+def at_height(order: WorkOrder) -> bool:
+    """R49: the visit is work at height or on a pole: the policy for its kind and access
+    type says so always, or the technician flagged it on the safety step."""
+    return (policy_for(order).work_at_height
+            or _flagged_at_height(_records(order).get(StepKey.SAFETY)))
+
+
+def safety_ok(order: WorkOrder) -> bool:
+    """R49: the work may start: not at height, or the second person is named and the
+    warning sign is up (the same answer as ``checklist(order).safety_ok``, cheaper)."""
+    record = _records(order).get(StepKey.SAFETY)
+    if not (policy_for(order).work_at_height or _flagged_at_height(record)):
+        return True
+    return safety_done(record)
+
+
 def checklist(order: WorkOrder, *, policy: ChecklistPolicy | None = None,
               ranges: TestRangePolicy | None = None) -> Checklist:
     """Every step the policy shows for this order, with its state."""
@@ -170,8 +190,7 @@ def checklist(order: WorkOrder, *, policy: ChecklistPolicy | None = None,
     report = CompletionReport.objects.filter(order=order).first()
     foreign = visit_steps_done(order)
     safety_record = records.get(StepKey.SAFETY)
-    at_height = policy.work_at_height or bool(
-        safety_record is not None and (safety_record.data or {}).get("at_height"))
+    at_height = policy.work_at_height or _flagged_at_height(safety_record)
     steps: list[StepState] = []
     for key in StepKey.values:
         requirement = policy.requirement(key)

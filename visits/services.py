@@ -22,6 +22,7 @@ from workorders.lifecycle import User, own_step, record_event, require
 from workorders.models import Photo, State, WorkOrder
 
 from . import linetest
+from .checks import work_may_start
 from .models import (
     RX_ABSURD_HIGH,
     RX_ABSURD_LOW,
@@ -64,14 +65,6 @@ def _save_step(locked: WorkOrder, by: User, step: str, status: str, *,
 def _lock(order: WorkOrder, by: User, action: OrderAction = OrderAction.RECORD_VISIT_STEP
           ) -> WorkOrder:
     return own_step(order, by, action, [State.ON_SITE])
-
-
-def _work_may_start(locked: WorkOrder) -> None:
-    """R49: at height, nothing of the work (readings included) before the second person
-    is named and the warning sign is up."""
-    if not checklist(locked).safety_ok:
-        raise RuleViolation(_("Name the second person and put up the warning sign before "
-                              "working at height."), field=StepKey.SAFETY, rule="R49")
 
 
 def work_order_record_tryout(*, order: WorkOrder, by: User, tried: list[str] | tuple[str, ...],
@@ -255,7 +248,7 @@ def work_order_record_reading(*, order: WorkOrder, by: User, measure: str, value
     number, passed = _checked_value(order, measure, value, passed)
     with transaction.atomic():
         locked = _lock(order, by, OrderAction.RECORD_TEST_RESULT)
-        _work_may_start(locked)
+        work_may_start(locked)  # R49
         existing = TestResult.objects.filter(order=locked, measure=measure).first()
         if existing is not None and existing.source == Source.NETWORK:
             raise RuleViolation(_("This reading came from the network and cannot be typed "
@@ -291,7 +284,7 @@ def work_order_read_line(*, order: WorkOrder, by: User) -> TestResult:
     value = Decimal(reading.rx_power_dbm).quantize(Decimal("0.1"))
     with transaction.atomic():
         locked = _lock(order, by, OrderAction.RECORD_TEST_RESULT)
-        _work_may_start(locked)
+        work_may_start(locked)  # R49
         earlier = TestResult.objects.filter(order=locked, measure=Measure.RX_POWER).first()
         return _save_result(locked, by, Measure.RX_POWER, value=value, passed=None,
                             source=Source.NETWORK, onu_state=reading.onu_state[:40],

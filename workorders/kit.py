@@ -1,4 +1,5 @@
-"""The kit a technician confirms before leaving (R20 七个一, R21 access-type tools)."""
+"""The kit a technician confirms before leaving (R20 七个一, R21 access-type tools, and
+the safety gear where the visit is work at height, R49)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from .models import AccessType
+from .models import AccessType, WorkOrder
+from .visit_parts import works_at_height
 
 #: 七个一 (R20): the seven things every visit carries.
 BASE_KIT: dict[str, Any] = {
@@ -43,6 +45,25 @@ ACCESS_TOOLS: dict[str, dict[str, Any]] = {
 }
 
 
-def required_kit(access_type: str) -> dict[str, Any]:
-    """Item code -> label of everything to confirm for an order of this access type."""
-    return {**BASE_KIT, **ACCESS_TOOLS.get(access_type, {})}
+#: R49 with R20: the safety gear for work at height or on a pole (the warning sign goes up
+#: where the public passes).
+SAFETY_GEAR: dict[str, Any] = {
+    "helmet": _("Safety helmet"),
+    "harness": _("Safety harness"),
+    "ladder": _("Ladder"),
+    "warning_sign": _("Warning sign"),
+}
+
+
+def required_kit(access_type: str, *, at_height: bool = False) -> dict[str, Any]:
+    """Item code -> label of everything to confirm for an order of this access type (and
+    the safety gear when the visit is work at height)."""
+    return {**BASE_KIT, **ACCESS_TOOLS.get(access_type, {}),
+            **(SAFETY_GEAR if at_height else {})}
+
+
+def order_kit(order: WorkOrder) -> dict[str, Any]:
+    """The kit for this order: its access type's, with the safety gear when the visit is
+    work at height (the checklist policy for its kind and access type, or the technician's
+    flag from an earlier visit; ``visit_parts.works_at_height``)."""
+    return required_kit(order.access_type, at_height=works_at_height(order))

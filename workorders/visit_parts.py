@@ -18,6 +18,14 @@ them take part in sign-off (R26) while ``workorders`` stays unaware of them:
   step of the on-site checklist (e.g. ``"equipment"``, ``"materials"``, ``"charges"``) has
   been done, so the checklist (which is policy, per kind and access type) can show done /
   to do for steps whose records live in another app of the same floor.
+- **work checks**: ``register_work_check(name, check)``; ``check(order)`` raises a
+  ``RuleViolation`` while no work may be done on site yet (R49: at height, before the
+  second person is named and the warning sign is up). Every work step calls
+  ``check_work_may_start(order)`` on the locked order: the report (``workorders``),
+  equipment and materials (``inventory``), the readings (``visits``).
+- **work at height**: ``register_at_height(name, at_height)``; ``at_height(order)`` tells
+  whether the visit is work at height or on a pole (the checklist policy, or the
+  technician's flag), so the kit check asks for the safety gear (R20, R49).
 
 Registration happens in each app's ``AppConfig.ready()``; names are unique per hook, and
 registering a name again replaces it (so a reloaded app does not register twice).
@@ -34,10 +42,14 @@ if TYPE_CHECKING:
 SealedPart = Callable[["WorkOrder"], Any]
 SignOffCheck = Callable[["WorkOrder"], None]
 StepDone = Callable[["WorkOrder"], bool]
+WorkCheck = Callable[["WorkOrder"], None]
+AtHeight = Callable[["WorkOrder"], bool]
 
 _parts: dict[str, SealedPart] = {}
 _checks: dict[str, SignOffCheck] = {}
 _steps: dict[str, StepDone] = {}
+_work_checks: dict[str, WorkCheck] = {}
+_at_height: dict[str, AtHeight] = {}
 
 
 def register_sealed_part(name: str, collect: SealedPart | None) -> None:
@@ -79,3 +91,30 @@ def register_visit_step(key: str, done: StepDone | None) -> None:
 def visit_steps_done(order: WorkOrder) -> dict[str, bool]:
     """Each registered checklist step's state for this order, by key."""
     return {key: bool(done(order)) for key, done in sorted(_steps.items())}
+
+
+def register_work_check(name: str, check: WorkCheck | None) -> None:
+    """Add (or, with None, remove) a check that must pass before any work on site."""
+    if check is None:
+        _work_checks.pop(name, None)
+    else:
+        _work_checks[name] = check
+
+
+def check_work_may_start(order: WorkOrder) -> None:
+    """Run every registered work check (R49); the first refusal is raised as it is."""
+    for _name, check in sorted(_work_checks.items()):
+        check(order)
+
+
+def register_at_height(name: str, at_height: AtHeight | None) -> None:
+    """Add (or, with None, remove) a way to tell that a visit is work at height."""
+    if at_height is None:
+        _at_height.pop(name, None)
+    else:
+        _at_height[name] = at_height
+
+
+def works_at_height(order: WorkOrder) -> bool:
+    """R49: whether any registered source says this visit is work at height."""
+    return any(at_height(order) for _name, at_height in sorted(_at_height.items()))

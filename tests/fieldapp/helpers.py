@@ -14,7 +14,7 @@ from typing import Any
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image, ImageDraw
 
-from demo.scenarios import finish_checklist
+from demo.scenarios import finish_checklist, make_safe
 from fieldops import clock
 from workorders import services
 from workorders.models import WorkOrder
@@ -68,6 +68,8 @@ def on_site_with_report(order: WorkOrder, *, checklist: bool = True,
     if order.kind == "repair":
         fields["fault_cause"] = "line"
     fields.update(report)
+    if checklist:
+        make_safe(order, user)  # R49: at height, the second person before the report
     services.work_order_save_report(order=order, by=user, **fields)
     if checklist:
         finish_checklist(order, user)

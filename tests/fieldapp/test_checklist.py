@@ -9,10 +9,18 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
+from inventory.models import Device, Owner, VanStock
 from tests.fieldapp.helpers import on_site_with_report, upload
+from tests.inventory.conftest import (  # noqa: F401 (fixtures)
+    catalogue,
+    dsl_model,
+    onu_model,
+    stock,
+)
 from visits.models import ChecklistPolicy, Measure, Source, StepKey, StepRecord, TestResult
 from workorders import services
-from workorders.models import State, WorkOrder
+from workorders.kit import order_kit, required_kit
+from workorders.models import CompletionReport, State, WorkOrder
 
 
 @pytest.fixture(autouse=True)
@@ -87,18 +95,55 @@ def test_an_absurd_reading_comes_back_on_the_page_and_nothing_is_written(
     assert not TestResult.objects.filter(order=order).exists()
 
 
-def test_safety_at_height_before_the_work(alice_client, make_order, alice):
-    """R49: flagged at height, the readings wait for the second person and the sign."""
+def test_safety_at_height_before_the_work(alice_client, make_order, alice, stock,  # noqa: F811
+                                          catalogue):  # noqa: F811
+    """R49: at height, every work step (the report, the readings, the equipment, the
+    materials) waits for the second person and the warning sign; the pages say so in
+    plain words, and nothing is written."""
     ChecklistPolicy.objects.filter(kind="install", access_type="").update(work_at_height=True)
-    order = on_site_with_report(make_order(State.ON_SITE, technician=alice), checklist=False)
-    response = post(alice_client, order, "tests", {"speed_down": "470"})
-    assert response.status_code == 422
-    assert "second person" in response.content.decode()
+    order = make_order(State.ON_SITE, technician=alice, account_number="KD-1001")
+    html = page(alice_client, order)
+    assert "Name the second person" in html  # what holds the visit back, first
+    fibre = catalogue["fibre"]
+    for name, data in (("report", {"work_done": "安装光猫 ONU installed"}),
+                       ("tests", {"speed_down": "470"}),
+                       ("equipment", {"action": "install", "serial": "ZTEG00000001"}),
+                       ("materials", {f"item-{fibre.pk}": "20"})):
+        response = post(alice_client, order, name, data)
+        body = response.content.decode()
+        assert response.status_code == 422, name
+        assert "Name the second person and put up the warning sign" in body, name
+        assert "R49" not in body, name
+    assert not CompletionReport.objects.filter(order=order).exists()
+    assert not TestResult.objects.filter(order=order).exists()
+    assert Device.objects.get(serial="ZTEG00000001").owner == Owner.VAN
+    assert VanStock.objects.get(technician=alice, item=fibre).quantity == 300
     response = post(alice_client, order, "safety", {"at_height": "on",
                                                     "second_person": "李强",
                                                     "warning_sign": "on"})
     assert response.status_code == 302
+    assert post(alice_client, order, "report",
+                {"work_done": "安装光猫 ONU installed"}).status_code == 302
     assert post(alice_client, order, "tests", {"speed_down": "470"}).status_code == 302
+    assert "Name the second person" not in page(alice_client, order)
+
+
+def test_at_height_the_kit_page_lists_the_safety_gear(alice_client, make_order, alice):
+    """R49 with R20: the kit check asks for the helmet, the harness, the ladder and the
+    warning sign where the policy says work at height."""
+    order = make_order(State.SCHEDULED, technician=alice)
+    assert "Safety helmet" not in page(alice_client, order, "kit")
+    ChecklistPolicy.objects.filter(kind="install", access_type="").update(work_at_height=True)
+    html = page(alice_client, order, "kit")
+    for label in ("Safety helmet", "Safety harness", "Ladder", "Warning sign"):
+        assert label in html
+    response = post(alice_client, order, "kit", {"items": list(required_kit("ftth"))})
+    assert response.status_code == 422
+    assert "Safety harness" in response.content.decode()
+    assert "R20" not in response.content.decode()
+    assert post(alice_client, order, "kit",
+                {"items": list(order_kit(order))}).status_code == 302
+    assert WorkOrder.objects.get(pk=order.pk).state == State.PREPARED
 
 
 def test_a_step_is_declined_with_a_reason(alice_client, make_order, alice):

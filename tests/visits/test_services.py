@@ -15,9 +15,11 @@ from tests.fieldapp.test_sign_off import sign
 from visits import services as vs
 from visits.models import ChecklistPolicy, Measure, Source, StepKey, StepRecord, TestResult
 from visits.selectors import checklist, policy_for
+from workorders import services
 from workorders.errors import NotPermitted, RuleViolation
 from workorders.events import OrderAction
-from workorders.models import Signature, State, WorkOrder, WorkOrderEvent
+from workorders.kit import SAFETY_GEAR, order_kit, required_kit
+from workorders.models import CompletionReport, Signature, State, WorkOrder, WorkOrderEvent
 
 
 @pytest.fixture(autouse=True)
@@ -245,6 +247,61 @@ def test_work_at_height_needs_the_second_person_before_the_work(make_order, alic
     assert record.data["second_technician"] == bob.pk
     vs.work_order_record_reading(order=order, by=alice.user, measure=Measure.SPEED_DOWN,
                                  value=480)
+
+
+def test_at_height_the_report_waits_for_the_second_person(make_order, alice):
+    """R49: the work itself (its report) is a work step: at height it is refused, with
+    nothing written, until the second person is named and the warning sign is up."""
+    ChecklistPolicy.objects.filter(kind="install", access_type="").update(
+        work_at_height=True)
+    order = make_order(State.ON_SITE, technician=alice)
+    error = refused(services.work_order_save_report, order=order, by=alice.user,
+                    work_done="安装光猫 ONU installed")
+    assert (error.rule, error.field) == ("R49", StepKey.SAFETY)
+    assert "second person" in error.message
+    assert not CompletionReport.objects.filter(order=order).exists()
+    assert not order.events.filter(action=OrderAction.SAVE_REPORT).exists()
+    vs.work_order_record_safety(order=order, by=alice.user, at_height=True,
+                                second_person="王五", warning_sign=True)
+    report = services.work_order_save_report(order=order, by=alice.user,
+                                             work_done="安装光猫 ONU installed")
+    assert report.work_done == "安装光猫 ONU installed"
+
+
+def test_without_height_the_work_needs_no_safety_step(make_order, alice):
+    """R49 applies only at height: an ordinary visit writes its report at once."""
+    order = make_order(State.ON_SITE, technician=alice)
+    services.work_order_save_report(order=order, by=alice.user, work_done="ONU installed")
+    assert not StepRecord.objects.filter(order=order, step=StepKey.SAFETY).exists()
+
+
+def test_at_height_the_kit_includes_the_safety_gear(make_order, alice):
+    """R49 with R20: where the policy says work at height, the kit check asks for the
+    helmet, the harness, the ladder and the warning sign; elsewhere it does not."""
+    order = make_order(State.SCHEDULED, technician=alice)
+    assert not set(SAFETY_GEAR) & set(order_kit(order))
+    ChecklistPolicy.objects.filter(kind="install", access_type="").update(
+        work_at_height=True)
+    kit = order_kit(order)
+    assert set(SAFETY_GEAR) <= set(kit) and set(required_kit("ftth")) <= set(kit)
+    error = refused(services.work_order_confirm_kit, order=order, by=alice.user,
+                    items=required_kit(order.access_type))
+    assert error.rule == "R20"
+    for label in ("Safety helmet", "Safety harness", "Ladder", "Warning sign"):
+        assert label in error.message
+    assert WorkOrder.objects.get(pk=order.pk).state == State.SCHEDULED
+    services.work_order_confirm_kit(order=order, by=alice.user, items=kit)
+    assert WorkOrder.objects.get(pk=order.pk).state == State.PREPARED
+
+
+def test_a_visit_flagged_at_height_needs_the_gear_next_time(make_order, alice):
+    """R49: the technician's own flag (an order the policy does not mark) also puts the
+    safety gear on the kit for the next trip."""
+    order = make_order(State.ON_SITE, technician=alice)
+    assert "helmet" not in order_kit(order)
+    vs.work_order_record_safety(order=order, by=alice.user, at_height=True,
+                                second_person="李强 (helper)", warning_sign=True)
+    assert set(SAFETY_GEAR) <= set(order_kit(WorkOrder.objects.get(pk=order.pk)))
 
 
 def test_the_technician_flags_work_at_height(make_order, alice):

@@ -27,6 +27,7 @@ from ..models import (
     WorkOrder,
     report_hash,
 )
+from ..visit_parts import check_work_may_start
 
 
 def work_order_add_photo(*, order: WorkOrder, by: User, image: Any, kind: str,
@@ -75,7 +76,8 @@ def work_order_save_report(*, order: WorkOrder, by: User, work_done: str,
                            outstanding_issue: str = "") -> CompletionReport:
     """R27: write the report while on site (work done, materials, speed, outstanding
     issues; the fault cause of a repair, R25). It is a draft until the customer signs it
-    (R26); after that it can't change."""
+    (R26); after that it can't change. R49: at height, not before the second person is
+    named and the warning sign is up (``visit_parts.check_work_may_start``)."""
     require(work_done, _("Describe the work done (R27)."), field="work_done", rule="R27")
     if fault_cause and fault_cause not in FaultCause.values:
         raise RuleViolation(_("Choose a fault cause from the list (R25)."),
@@ -89,6 +91,7 @@ def work_order_save_report(*, order: WorkOrder, by: User, work_done: str,
               "outstanding_issue": outstanding_issue.strip()}
     with transaction.atomic():
         locked = own_step(order, by, OrderAction.SAVE_REPORT, [State.ON_SITE])
+        check_work_may_start(locked)  # R49: at height, the second person first
         now = clock.now()
         report, _created = CompletionReport.objects.update_or_create(
             order=locked, defaults={**fields, "updated_at": now, "updated_by": by})

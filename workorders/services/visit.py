@@ -16,7 +16,7 @@ from fieldops import clock, roles
 from ..errors import RuleViolation
 from ..events import OrderAction
 from ..images import files_discarded_on_error, prepare_image, save_photo
-from ..kit import required_kit
+from ..kit import order_kit
 from ..lifecycle import User, require, transition
 from ..messages import group_users, local_text, sms_customer, technician_text, tell_users
 from ..models import Photo, WorkOrder
@@ -26,9 +26,10 @@ ABNORMAL_AFTER_CUSTOMER_MISSES = 2
 
 
 def work_order_confirm_kit(*, order: WorkOrder, by: User, items: Iterable[str]) -> WorkOrder:
-    """R20, R21: every item of the kit for this access type is confirmed before leaving."""
+    """R20, R21: every item of the kit for this access type is confirmed before leaving;
+    R49: with the safety gear when the visit is work at height."""
     ticked = set(items)
-    missing = [label for code, label in required_kit(order.access_type).items()
+    missing = [label for code, label in order_kit(order).items()
                if code not in ticked]
     if missing:
         raise RuleViolation(_("Confirm the whole kit before leaving; missing: %(items)s.")
