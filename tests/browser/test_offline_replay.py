@@ -27,8 +27,13 @@ from workorders.models import (
     WorkOrderEvent,
 )
 
-from .conftest import draw_signature
-from .test_offline import log_in_and_keep_the_day, phone_profile, queue_contact, waiting
+from .test_offline import (
+    log_in_and_keep_the_day,
+    phone_profile,
+    queue_contact,
+    queue_sign_off,
+    waiting,
+)
 
 __all__ = ["phone_profile"]  # the fixture, shared with the phone-side tests
 
@@ -131,13 +136,7 @@ def test_a_sign_off_drawn_offline_is_finished_with_the_customers_code_when_back_
     page.set_input_files("input[name=photo]", str(photo))
     with page.expect_navigation(url=re.compile(rf"/tech/orders/{order.pk}/$")):
         page.click("button[data-submit]")
-    page.goto(f"/tech/orders/{order.pk}/sign-off/")
-    assert "网络恢复后" in page.inner_text("[data-offline-only]")  # the page says so
-    page.fill("#id_signer_name", "张伟")
-    page.check("input[name=rating][value='5']")
-    draw_signature(page, ((0.3, 0.2), (0.5, 0.8), (0.8, 0.3)))
-    with page.expect_navigation(url=re.compile(rf"/tech/orders/{order.pk}/$")):
-        page.click("button[data-submit]")
+    queue_sign_off(page, order)
     assert "2 个步骤等待发送" in waiting(page, 2)
     drawn_by = clock.now()
 

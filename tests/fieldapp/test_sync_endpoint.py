@@ -48,6 +48,14 @@ def send(client: Any, order: Any, step: str, *, done: dt.datetime, sent: dt.date
     return client.post(URL, data=data, HTTP_ACCEPT_LANGUAGE="en")
 
 
+def drawn_offline() -> dict[str, str]:
+    """The sign-off form's fields as the phone queued them (R26: the drawing, its strokes)."""
+    from tests.fieldapp.helpers import STROKES_JSON, signature_png
+
+    return {"signature": signature_png(), "strokes": STROKES_JSON, "signer_name": "张伟",
+            "rating": "5", "comment": ""}
+
+
 def test_the_url_is_the_documented_one():
     assert reverse("field:steps") == URL
 
@@ -252,15 +260,14 @@ def test_a_sign_off_drawn_offline_waits_for_the_customers_code_when_one_is_requi
     # arrives, a wrong code keeps it held (and counts as a try), and the same step with the
     # right code is applied at the time the signature was drawn.
     from notifications.models import Notification
-    from tests.fieldapp.helpers import STROKES_JSON, on_site_with_report, signature_png
+    from tests.fieldapp.helpers import on_site_with_report
     from workorders.models import Signature, SignOffCode, SignOffMethod
 
     settings.SIGN_OFF_REQUIRE_SMS_CODE = True
     order = on_site_with_report(make_order(State.ON_SITE, technician=alice))
     version = order.version
     client_id = uuid.uuid4()
-    drawn = {"signature": signature_png(), "strokes": STROKES_JSON, "signer_name": "张伟",
-             "rating": "5", "comment": ""}
+    drawn = drawn_offline()
     morning.move_to(local(11, 30))
     held = send(alice_client, order, "sign-off", done=local(11, 10), sent=local(11, 30),
                 client_id=client_id, **drawn)
@@ -317,15 +324,14 @@ def test_a_held_sign_off_is_refused_when_the_order_changed_meanwhile(
         morning, make_order, alice, alice_client, dispatcher, settings):
     # Issue 16 item 4 with R26: while the sign-off waits for the code, the order is
     # cancelled; the code sent later applies nothing.
-    from tests.fieldapp.helpers import STROKES_JSON, on_site_with_report, signature_png
+    from tests.fieldapp.helpers import on_site_with_report
     from workorders import services
     from workorders.models import Signature
 
     settings.SIGN_OFF_REQUIRE_SMS_CODE = True
     order = on_site_with_report(make_order(State.ON_SITE, technician=alice))
     client_id = uuid.uuid4()
-    drawn = {"signature": signature_png(), "strokes": STROKES_JSON, "signer_name": "张伟",
-             "rating": "5", "comment": ""}
+    drawn = drawn_offline()
     morning.move_to(local(11, 30))
     held = send(alice_client, order, "sign-off", done=local(11, 10), sent=local(11, 30),
                 client_id=client_id, **drawn)
