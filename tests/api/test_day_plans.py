@@ -193,7 +193,7 @@ def test_only_a_dispatcher_plans(cc, make_order, alice, east):
 def test_an_unassigned_booked_visit_is_listed_not_dropped(wfm, make_order, alice, east):
     make_order(State.DISPATCHED, technician=alice)
     waiting = make_order(State.ACCEPTED)
-    response = propose(wfm, east)
+    response = propose(wfm, east, headers={"Accept-Language": "en"})
     assert response.status_code == 201, response.body
     [left] = response.body["unplanned"]
     assert left["order"] == waiting.pk and left["number"] == waiting.number
@@ -207,7 +207,7 @@ def test_an_area_with_nobody_on_duty_is_refused(wfm, make_order, alice, east):
     make_order(State.DISPATCHED, technician=alice)
     alice.is_active = False
     alice.save(update_fields=["is_active"])
-    response = propose(wfm, east, reassign=True)
+    response = propose(wfm, east, headers={"Accept-Language": "en"}, reassign=True)
     assert response.status_code == 422, response.body
     assert response["Content-Type"] == PROBLEM
     assert "on duty" in response.body["detail"]
