@@ -256,9 +256,11 @@ def test_a_refused_step_stops_the_orders_later_steps_and_logging_out_clears_the_
     context.set_offline(True)
     page.goto(f"/tech/orders/{second.pk}/")
     queue_depart(page, second)
-    context.set_offline(False)
+    # The replay's requests fail from now on, set before the phone is back online (whose
+    # event starts a replay at once, which the earlier route would have answered).
     context.unroute(ENDPOINT)
-    context.route(ENDPOINT, lambda route: route.abort())  # still no network for the replay
+    context.route(ENDPOINT, lambda route: route.abort())
+    context.set_offline(False)
     asked: list[str] = []
 
     def dismiss_first(dialog: Any) -> None:
