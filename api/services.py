@@ -339,6 +339,13 @@ def webhook_publish_order_event(*, event: WorkOrderEvent) -> int:
                            source_key=f"event-{event.pk}")
 
 
+def _webhook_timer(timer: Any, at: dt.datetime) -> dict[str, Any]:
+    """A timer as the SLA webhooks show it; ``at`` is when its warning or breach came."""
+    return {"id": timer.pk, "kind": timer.kind, "cycle": timer.cycle,
+            "due_at": timer.due_at.isoformat() if timer.due_at else None,
+            "at": at.isoformat()}
+
+
 def webhook_publish_timer_event(*, timer: Any, kind: str, at: dt.datetime) -> int:
     """SLA warnings and breaches (R38) for webhook endpoints. For the SLA engine to call in
     the transaction that records a ``warned`` or ``breached`` timer event; other kinds are
@@ -348,12 +355,7 @@ def webhook_publish_timer_event(*, timer: Any, kind: str, at: dt.datetime) -> in
     if event_type is None:
         return 0
     order = timer.order
-    data = {
-        "order": _webhook_order(order),
-        "timer": {"id": timer.pk, "kind": timer.kind, "cycle": timer.cycle,
-                  "due_at": timer.due_at.isoformat() if timer.due_at else None,
-                  "at": at.isoformat()},
-    }
+    data = {"order": _webhook_order(order), "timer": _webhook_timer(timer, at)}
     return webhook_publish(order=order, event_type=event_type, data=data,
                            source_key=f"timer-{timer.pk}-{kind}")
 
@@ -370,9 +372,7 @@ def webhook_publish_timer_withdrawal(*, timer: Any, kind: str, reached_at: dt.da
     order = timer.order
     data = {
         "order": _webhook_order(order),
-        "timer": {"id": timer.pk, "kind": timer.kind, "cycle": timer.cycle,
-                  "due_at": timer.due_at.isoformat() if timer.due_at else None,
-                  "at": reached_at.isoformat()},
+        "timer": _webhook_timer(timer, reached_at),
         "withdrawn": {"step": "warning" if kind == "warned" else "breach",
                       "action": action, "at": at.isoformat(),
                       "received_at": received_at.isoformat()},

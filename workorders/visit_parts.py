@@ -54,18 +54,20 @@ _at_height: dict[str, AtHeight] = {}
 
 def register_sealed_part(name: str, collect: SealedPart | None) -> None:
     """Add (or, with None, remove) a part of what the customer signs."""
-    if collect is None:
-        _parts.pop(name, None)
+    _register(_parts, name, collect)
+
+
+def _register(registry: dict[str, Any], name: str, value: Any) -> None:
+    """Put ``value`` into ``registry`` under ``name``; None takes it out."""
+    if value is None:
+        registry.pop(name, None)
     else:
-        _parts[name] = collect
+        registry[name] = value
 
 
 def register_sign_off_check(name: str, check: SignOffCheck | None) -> None:
     """Add (or, with None, remove) a check that must pass before the customer signs."""
-    if check is None:
-        _checks.pop(name, None)
-    else:
-        _checks[name] = check
+    _register(_checks, name, check)
 
 
 def sealed_parts(order: WorkOrder) -> dict[str, Any]:
@@ -82,10 +84,7 @@ def check_sign_off(order: WorkOrder) -> None:
 
 def register_visit_step(key: str, done: StepDone | None) -> None:
     """Say how to tell whether the checklist step ``key`` is done (None removes it)."""
-    if done is None:
-        _steps.pop(key, None)
-    else:
-        _steps[key] = done
+    _register(_steps, key, done)
 
 
 def visit_steps_done(order: WorkOrder) -> dict[str, bool]:
@@ -95,10 +94,7 @@ def visit_steps_done(order: WorkOrder) -> dict[str, bool]:
 
 def register_work_check(name: str, check: WorkCheck | None) -> None:
     """Add (or, with None, remove) a check that must pass before any work on site."""
-    if check is None:
-        _work_checks.pop(name, None)
-    else:
-        _work_checks[name] = check
+    _register(_work_checks, name, check)
 
 
 def check_work_may_start(order: WorkOrder) -> None:
@@ -109,10 +105,7 @@ def check_work_may_start(order: WorkOrder) -> None:
 
 def register_at_height(name: str, at_height: AtHeight | None) -> None:
     """Add (or, with None, remove) a way to tell that a visit is work at height."""
-    if at_height is None:
-        _at_height.pop(name, None)
-    else:
-        _at_height[name] = at_height
+    _register(_at_height, name, at_height)
 
 
 def works_at_height(order: WorkOrder) -> bool:
