@@ -15,6 +15,8 @@ from notifications.models import Acknowledgement, Channel, Notification
 from notifications.services import notify
 from sla import engine
 from sla.timers import Timer, TimerStatus
+from surveys.models import Survey
+from surveys.services import callbacks_open_due
 from workorders.models import State
 
 pytestmark = pytest.mark.django_db
@@ -185,3 +187,45 @@ def test_the_inbox_holds_the_last_days_only(make_order, dispatcher, settings):
     recent = _to_role(order, "dispatcher", kind="sla.warned")
     assert [a.pk for a in alerts_for(dispatcher)] == [recent.pk]
     assert unread_count(dispatcher) == 1
+
+
+def _callback_falls_due(order) -> dt.datetime:
+    """R30: let the order's survey go unanswered past its callback time and the periodic
+    job run (twice: a re-run opens nothing and alerts nobody again)."""
+    survey = Survey.objects.get(order=order)
+    later = survey.callback_due_at + dt.timedelta(minutes=1)
+    with time_machine.travel(later, tick=False):
+        assert callbacks_open_due() == 1
+        assert callbacks_open_due() == 0
+    return later
+
+
+def test_a_callback_falling_due_alerts_the_call_centre_once(client, make_order, alice, agent,
+                                                           dispatcher):
+    # R30: the call-centre makes the callback, so its agents' inboxes say it is due
+    order = make_order(State.SURVEY_PENDING, technician=alice)
+    assert not [a for a in alerts_for(agent) if a.kind == "callback_due"]
+    _callback_falls_due(order)
+    [alert] = [a for a in alerts_for(agent) if a.kind == "callback_due"]
+    assert alert.order_id == order.pk and order.number in alert.body
+    assert alert.pk == Notification.objects.get(kind="callback_due").pk  # one row, once
+    assert not [a for a in alerts_for(dispatcher) if a.kind == "callback_due"]
+    # a second agent sees the same alert and acknowledges it for themselves
+    other = type(agent).objects.create_user("cora", password="x", is_staff=True)
+    other.groups.set(agent.groups.all())
+    assert acknowledge(agent, [alert.pk]) == 1
+    assert unread_count(agent) == 0 and unread_count(other) == 1
+    client.force_login(other)
+    html = client.get(ALERTS, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Callback due" in html
+    assert reverse("admin:workorders_workorder_change", args=[order.pk]) in html
+    assert "待回访" in client.get(ALERTS, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+
+def test_no_callback_alert_before_the_callback_time(make_order, alice, agent):
+    # R30: an answer is still awaited; nothing is due yet
+    order = make_order(State.SURVEY_PENDING, technician=alice)
+    survey = Survey.objects.get(order=order)
+    with time_machine.travel(survey.callback_due_at - dt.timedelta(minutes=1), tick=False):
+        assert callbacks_open_due() == 0
+    assert not Notification.objects.filter(kind="callback_due").exists()

@@ -16,6 +16,7 @@ from typing import Any
 
 import http_ece
 import pytest
+import time_machine
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
@@ -27,6 +28,8 @@ from notifications.models import Channel, Notification, PushSubscription, Status
 from notifications.services import notify
 from sla import engine
 from sla.timers import Timer, TimerStatus
+from surveys.models import Survey
+from surveys.services import callbacks_open_due
 from workorders import alerts, services
 from workorders.models import State
 
@@ -235,3 +238,27 @@ def test_the_service_worker_may_serve_every_page(client):
     answer = client.get(reverse("push:worker"))
     assert answer.status_code == 200 and answer["Service-Worker-Allowed"] == "/"
     assert b"showNotification" in answer.content
+
+
+def test_a_callback_falling_due_is_pushed_to_each_agent_once(client, push_service, make_order,
+                                                            alice, agent, dispatcher,
+                                                            django_capture_on_commit_callbacks):
+    # R30: the callback's alert reaches the call-centre's browsers, not the dispatchers'
+    browser = Browser(push_service.url + "/ok/cora")
+    _subscribe(client, agent, browser)
+    _subscribe(client, dispatcher, Browser(push_service.url + "/ok/dora"))
+    order = make_order(State.SURVEY_PENDING, technician=alice)
+    survey = Survey.objects.get(order=order)
+    later = survey.callback_due_at + dt.timedelta(minutes=1)
+    with time_machine.travel(later, tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert callbacks_open_due() == 1
+        with django_capture_on_commit_callbacks(execute=True):
+            assert callbacks_open_due() == 0
+    [(path, _headers, body)] = push_service.received
+    assert path == "/ok/cora"
+    message = browser.read(body)
+    assert message["title"] in ("待回访", "Callback due") and order.number in message["body"]
+    assert message["url"] == reverse("admin:workorders_workorder_change", args=[order.pk])
+    alert = Notification.objects.get(channel=Channel.IN_APP, kind="callback_due")
+    assert alerts.push_alerts([alert.pk], []) == 0
