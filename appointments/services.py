@@ -12,8 +12,9 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from fieldops import clock
 from notifications.models import Channel
@@ -482,7 +483,17 @@ def current_plans(bookings: Iterable[Appointment]) -> dict[int, VisitPlan]:
     return plans
 
 
-def visit_plan_start(*, order: WorkOrder, by: User, start: dt.datetime) -> VisitPlan:
+#: Why a visit's start was planned (the ``why`` of its ``PLAN_VISIT`` event, R42).
+PLANNED_ON_BOARD = "board"
+PLANNED_BY_DAY_PLAN = "day_plan"
+PLAN_REASONS: dict[str, Any] = {
+    PLANNED_ON_BOARD: gettext_lazy("Moved on the day board"),
+    PLANNED_BY_DAY_PLAN: gettext_lazy("Day plan accepted"),
+}
+
+
+def visit_plan_start(*, order: WorkOrder, by: User, start: dt.datetime,
+                     why: str = PLANNED_ON_BOARD) -> VisitPlan:
     """Plan when the visit starts inside the customer's booked window. ``order.version``
     is the version the dispatcher saw: it is compared under the order's row lock
     (``lock_order``), and a plan bumps it, so two dispatchers never overwrite each other.
@@ -543,6 +554,15 @@ def visit_plan_start(*, order: WorkOrder, by: User, start: dt.datetime) -> Visit
         plan = VisitPlan.objects.create(order=locked, appointment=booking,
                                         technician=locked.technician, planned_start=start,
                                         previous_start=old_start, set_at=now, set_by=by)
+        # R42: the order's history shows who planned it, when, from which start to which
+        # and why; the reason in the site's language, ``why`` for the desk's words.
+        with translation.override(settings.LANGUAGE_CODE):
+            reason = str(PLAN_REASONS.get(why, why))
+        record_event(order=locked, by=by, action=OrderAction.PLAN_VISIT,
+                     from_state=locked.state, to_state=locked.state, at=now, reason=reason,
+                     payload={"technician": locked.technician_id,
+                              "previous_start": old_start.isoformat() if old_start else None,
+                              "planned_start": start.isoformat(), "why": why})
         WorkOrder.objects.filter(pk=locked.pk).update(version=F("version") + 1,
                                                       updated_at=now)
     return plan

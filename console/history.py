@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from appointments.models import Precision
+from appointments.services import PLAN_REASONS
 from technicians.models import Technician
 from workorders.kit import _COPPER, _FIBRE, BASE_KIT, SAFETY_GEAR
 from workorders.models import (
@@ -69,6 +70,9 @@ LABELS: dict[str, Any] = {
     "onu_activated": gettext_lazy("ONU activated"),
     "fault_cause": gettext_lazy("Fault cause"),
     "reason": gettext_lazy("Reason"),
+    "previous_start": gettext_lazy("Planned start before"),
+    "planned_start": gettext_lazy("Planned start"),
+    "why": gettext_lazy("Reason"),
     "note": gettext_lazy("Note"),
 }
 
@@ -86,6 +90,7 @@ VALUES: dict[str, dict[str, Any]] = {
     "method": dict(SignOffMethod.choices),
     "fault_cause": dict(FaultCause.choices),
     "items": {**BASE_KIT, **_COPPER, **_FIBRE, **SAFETY_GEAR},
+    "why": PLAN_REASONS,
 }
 
 

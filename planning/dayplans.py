@@ -332,4 +332,6 @@ def _apply(order_id: int, technician: Technician, start: dt.datetime, version: i
     current = plan.planned_start if plan is not None else booking.start
     if current == start:
         return
-    booking_services.visit_plan_start(order=order, by=by, start=start)
+    # R42: the order's history records the change (PLAN_VISIT, why: the day plan)
+    booking_services.visit_plan_start(order=order, by=by, start=start,
+                                      why=booking_services.PLANNED_BY_DAY_PLAN)

@@ -47,6 +47,9 @@ class OrderAction(models.TextChoices):
     APPOINTMENT_MISS_WITHDRAWN = ("appointment_miss_withdrawn",
                                   _("Missed appointment withdrawn: the technician was there"))
     CUSTOMER_REFUSED = "customer_refused", _("Customer refused the booking")
+    #: The dispatcher planned when inside the booked window the visit starts (the day
+    #: board, an accepted day plan); the booking itself, the customer's promise, is unchanged.
+    PLAN_VISIT = "plan_visit", _("Visit start planned")
     PARK = "park", _("Park at customer's request")
     RESUME = "resume", _("Resume")
     # Travel, check-in and the visit (R13, R17-R24)

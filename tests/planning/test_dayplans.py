@@ -9,14 +9,17 @@ import zoneinfo
 
 import pytest
 import time_machine
+from django.utils import translation
 
 from appointments import services as booking_services
 from appointments.models import AppointmentStatus, VisitPlan
+from console.history import details
 from planning import dayplans
 from planning.models import DayPlanAcceptance, DayPlanProposal
 from tests.conftest import make_technician
 from workorders.errors import NotPermitted, RuleViolation
-from workorders.models import Assignment, State, WorkOrder
+from workorders.events import OrderAction
+from workorders.models import Assignment, State, WorkOrder, WorkOrderEvent
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 #: Monday 23 November 2026, 09:00 in Beijing.
@@ -84,6 +87,50 @@ def test_accepting_plans_each_visit_and_never_moves_a_booking(make_order, alice,
     # accepting the same route again does nothing more
     assert dayplans.accept(proposal=proposal, by=dispatcher) == []
     assert VisitPlan.objects.count() == 3 and DayPlanAcceptance.objects.count() == 1
+
+
+def test_accepting_writes_one_plan_event_per_changed_order(make_order, alice, east,
+                                                          dispatcher):
+    # R42: who, when, from which planned start to which, and why, in the order's history
+    orders = [make_order(State.DISPATCHED, technician=alice) for _ in range(2)]
+    exact = make_order(State.SCHEDULED, technician=alice)  # R10: the customer's time stays
+    proposal = dayplans.propose(area=east, day=MONDAY, by=dispatcher, seconds=0.5)
+    dayplans.accept(proposal=proposal, by=dispatcher)
+    planned = visits(proposal)
+    for order in orders:
+        [event] = WorkOrderEvent.objects.filter(order=order, action=OrderAction.PLAN_VISIT)
+        assert (event.actor, event.at) == (dispatcher, MONDAY_9)
+        assert event.from_state == event.to_state == State.DISPATCHED
+        assert event.payload["why"] == booking_services.PLANNED_BY_DAY_PLAN
+        assert event.payload["previous_start"] is None
+        assert (dt.datetime.fromisoformat(event.payload["planned_start"])
+                == planned[order.pk][1])
+        assert event.payload["technician"] == alice.pk
+        with translation.override("en"):
+            assert ("Planned start: " + planned[order.pk][1].astimezone(SHANGHAI)
+                    .strftime("%Y-%m-%d %H:%M")) in details(event.payload)
+            assert "Reason: Day plan accepted" in details(event.payload)
+    assert not WorkOrderEvent.objects.filter(order=exact, action=OrderAction.PLAN_VISIT)
+
+
+def test_a_second_plan_event_says_from_which_start(make_order, alice, dispatcher):
+    # R42: a move on the board after an earlier plan names both starts
+    order = make_order(State.DISPATCHED, technician=alice)
+    first = dt.datetime(2026, 11, 23, 14, 0, tzinfo=SHANGHAI)
+    second = dt.datetime(2026, 11, 23, 15, 0, tzinfo=SHANGHAI)
+    booking_services.visit_plan_start(order=order, by=dispatcher, start=first)
+    order.refresh_from_db()
+    booking_services.visit_plan_start(order=order, by=dispatcher, start=second)
+    events = list(WorkOrderEvent.objects.filter(order=order, action=OrderAction.PLAN_VISIT)
+                  .order_by("id"))
+    assert len(events) == 2
+    assert dt.datetime.fromisoformat(events[1].payload["previous_start"]) == first
+    assert events[1].payload["why"] == booking_services.PLANNED_ON_BOARD
+    text = details(events[1].payload)  # in English here (conftest)
+    assert "Planned start before: 2026-11-23 14:00" in text
+    assert "Planned start: 2026-11-23 15:00" in text
+    assert "Reason: Moved on the day board" in text
+    assert "previous_start" not in text and "Why" not in text
 
 
 def test_a_visit_changed_since_the_proposal_is_refused_and_the_rest_applied(
@@ -198,3 +245,4 @@ def test_an_area_with_nobody_on_duty_is_refused_in_words(make_order, alice, east
                              seconds=0.5)
         assert "No technician of" in err.value.message and err.value.field == "area"
     assert not DayPlanProposal.objects.exists()
+
