@@ -172,7 +172,7 @@ def plan_body(proposal: DayPlanProposal) -> dict[str, Any]:
                              "reason": readable(text)} for k, text in row.refused.items()]},
         })
     unplanned = [{"order": int(k), "number": WorkOrder.number_for(int(k)),
-                  "reason": str(dayplans.UNPLANNED.get(reason, reason))}
+                  "reason": dayplans.unplanned_text(reason)}
                  for k, reason in sorted(data.get("unplanned", {}).items(),
                                          key=lambda item: int(item[0]))]
     body = {"id": proposal.pk, "area": proposal.area.code, "day": proposal.day,

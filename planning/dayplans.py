@@ -43,7 +43,7 @@ from fieldops import clock
 from technicians.models import Area, Technician
 from workorders.access import PERM_DISPATCH
 from workorders.errors import DomainError, NotPermitted, RuleViolation
-from workorders.models import State, WorkOrder
+from workorders.models import TERMINAL_STATES, State, WorkOrder
 from workorders.services import work_order_dispatch, work_order_reassign
 from workorders.services.intake import why_not
 
@@ -62,13 +62,53 @@ DEFAULTS: dict[str, Any] = {
 #: may not give visits to technicians.
 NO_TECHNICIAN_YET = "no_technician_yet"
 
+#: Orders of the day that are not plannable now (none is left out unseen): the customer
+#: asked to wait (R12; ``parked:<until>``), no line or port resources yet (R6), the visit
+#: already under way, the order in another state (``state:<state>``); a visit held by a
+#: technician who is off duty while visits may not move (R4); a fixed start already past.
+PARKED = "parked"
+NO_RESOURCES = "no_resources"
+UNDER_WAY = "under_way"
+OTHER_STATE = "state"
+OFF_DUTY = "technician_off_duty"
+START_PASSED = "start_passed"
+
 UNPLANNED = {
     routing.NO_TECHNICIAN: gettext_lazy("no technician of the area may do it (skills, duty)"),
     routing.NO_ROOM: gettext_lazy("no technician's day has room for it inside its window"),
     "no_place": gettext_lazy("its address has no map position yet"),
     NO_TECHNICIAN_YET: gettext_lazy("no technician yet; let visits move between technicians "
                                     "to have the plan give it to one"),
+    PARKED: gettext_lazy("the customer asked to wait; resume the order first"),
+    NO_RESOURCES: gettext_lazy("waiting for line or port resources at the address; it is "
+                               "planned once they are confirmed"),
+    UNDER_WAY: gettext_lazy("its visit is already under way"),
+    OFF_DUTY: gettext_lazy("its technician is off duty; let visits move between technicians "
+                           "to give it to another"),
+    START_PASSED: gettext_lazy("its fixed start time has already passed"),
 }
+
+
+def unplanned_text(reason: str) -> str:
+    """A proposal's reason code for a visit it could not plan, in words."""
+    code, _sep, arg = reason.partition(":")
+    if code == PARKED and arg:
+        return _("the customer asked to wait until %(day)s; resume the order first") % {
+            "day": arg}
+    if code == OTHER_STATE and arg in State.values:
+        return _("it is %(state)s: its visit cannot be planned in that state") % {
+            "state": State(arg).label}
+    return str(UNPLANNED.get(reason, UNPLANNED.get(code, reason)))
+
+
+def _not_plannable_reason(order: WorkOrder) -> str:
+    if order.state == State.PARKED:  # R12
+        return f"{PARKED}:{order.parked_until.isoformat()}" if order.parked_until else PARKED
+    if order.state == State.NO_RESOURCES:  # R6
+        return NO_RESOURCES
+    if order.state in (State.EN_ROUTE, State.ON_SITE):
+        return UNDER_WAY
+    return f"{OTHER_STATE}:{order.state}"
 
 
 def plan_settings() -> dict[str, Any]:
@@ -105,14 +145,25 @@ class DayInput:
         start_of_work = max(day_open, _seconds(now, self.midnight))
         # Orders before the visit with their technician, and orders booked at intake (R3)
         # that wait for one (R4): none of the day's booked visits is left out unseen.
-        bookings = list(
-            Appointment.objects
-            .filter(Q(order__state__in=booking_services.PLANNABLE_STATES,
-                      order__technician__isnull=False)
-                    | Q(order__state=State.ACCEPTED, order__technician__isnull=True),
-                    status=AppointmentStatus.BOOKED, start__lt=self.midnight
-                    + dt.timedelta(days=1), end__gt=self.midnight, order__area=area)
-            .select_related("order").order_by("start", "pk"))
+        plannable = (Q(order__state__in=booking_services.PLANNABLE_STATES)
+                     | Q(order__state=State.ACCEPTED, order__technician__isnull=True))
+        of_the_day = (Appointment.objects
+                      .filter(status=AppointmentStatus.BOOKED, order__area=area,
+                              start__lt=self.midnight + dt.timedelta(days=1),
+                              end__gt=self.midnight)
+                      .exclude(order__state__in=TERMINAL_STATES)
+                      .select_related("order").order_by("start", "pk"))
+        bookings = list(of_the_day.filter(plannable))
+        # Every other open order booked for the day, and every order the customer asked
+        # to hold until this day (R12), is listed with why it is not planned: none is
+        # skipped silently.
+        held_back = [b.order for b in of_the_day.exclude(plannable)]
+        held_back += list(WorkOrder.objects.filter(area=area, state=State.PARKED,
+                                                   parked_until=day)
+                          .exclude(pk__in=[o.pk for o in held_back]))
+        #: order id -> reason code (``UNPLANNED``, ``unplanned_text``)
+        self.not_plannable: dict[int, str] = {o.pk: _not_plannable_reason(o)
+                                              for o in held_back}
         self.orders: dict[int, WorkOrder] = {b.order_id: b.order for b in bookings}
         self.bookings: dict[int, Appointment] = {b.order_id: b for b in bookings}
         by_booking = booking_services.current_plans(bookings)
@@ -142,6 +193,11 @@ class DayInput:
         fallback = centre or next(iter(places.values()), Point(0.0, 0.0))
         workers = [routing.Worker(t.pk, latest.get(t.pk, fallback), start_of_work, day_close)
                    for t in technicians if t.is_active and t.user.is_active]  # on duty (R4)
+        on_duty = {w.key for w in workers}
+        #: visits the solver may leave out for a reason more exact than its own (read back
+        #: in ``propose``): held by an off-duty technician, or fixed at a time now past
+        self.off_duty: set[int] = set()
+        self.start_passed: set[int] = set()
         #: visits of orders without a technician that the proposal may not give one
         self.no_technician_yet = [] if reassign else [
             oid for oid, order in self.orders.items() if order.technician_id is None]
@@ -177,6 +233,10 @@ class DayInput:
                 may_move = reassign
             eligible = (frozenset(t.pk for t in technicians if why_not(order, t) is None)
                         if may_move else frozenset({order.technician_id or 0}))
+            if not reassign and order.technician_id not in on_duty:
+                self.off_duty.add(oid)  # R4: nobody else may take it in this proposal
+            if early == late and current is not None and current < start_of_work:
+                self.start_passed.add(oid)
             stops.append(routing.Stop(oid, places[oid], service, early, late, eligible,
                                       current_worker=order.technician_id,
                                       current_start=current))
@@ -215,7 +275,10 @@ def propose(*, area: Area, day: dt.date, by: Any, reassign: bool = False,
     plan = routing.solve(given.problem,
                          seconds=float(seconds if seconds is not None
                                        else plan_settings()["seconds"]))
-    unplanned = {str(k): reason for k, reason in plan.unplanned.items()}
+    unplanned = {str(k): (OFF_DUTY if k in given.off_duty
+                          else START_PASSED if k in given.start_passed else reason)
+                 for k, reason in plan.unplanned.items()}
+    unplanned.update({str(k): reason for k, reason in given.not_plannable.items()})
     unplanned.update({str(k): "no_place" for k in given.no_place})
     unplanned.update({str(k): NO_TECHNICIAN_YET for k in given.no_technician_yet})
     data = {

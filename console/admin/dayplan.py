@@ -129,7 +129,7 @@ def proposal_context(request: HttpRequest, day: dt.date, area: Area | None) -> d
                         for k, text in (accepted.refused.items() if accepted else [])],
         })
     left = sorted(data.get("unplanned", {}).items(), key=lambda item: int(item[0]))
-    unplanned = [(WorkOrder.number_for(int(k)), dayplans.UNPLANNED.get(reason, reason))
+    unplanned = [(WorkOrder.number_for(int(k)), dayplans.unplanned_text(reason))
                  for k, reason in left]
     total = {name: round(sum(float(r[name]["km"]) for r in rows), 1)
              for name in ("before", "after")}

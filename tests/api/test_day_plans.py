@@ -213,3 +213,17 @@ def test_an_area_with_nobody_on_duty_is_refused(wfm, make_order, alice, east):
     assert "on duty" in response.body["detail"]
     assert response.body["errors"][0]["field"] == "area"
     assert not DayPlanProposal.objects.exists()
+
+
+def test_a_parked_order_is_listed_with_the_reason_in_words(wfm, make_order, alice, east):
+    # R12: the customer asked to wait; the order keeps its booking for the day but is
+    # listed as not planned, in words, never dropped
+    make_order(State.DISPATCHED, technician=alice)
+    parked = make_order(State.PARKED, technician=alice)
+    parked.refresh_from_db()
+    response = propose(wfm, east, headers={"Accept-Language": "en"})
+    assert response.status_code == 201, response.body
+    [left] = response.body["unplanned"]
+    assert left["order"] == parked.pk and left["number"] == parked.number
+    assert left["reason"] == (f"the customer asked to wait until "
+                              f"{parked.parked_until.isoformat()}; resume the order first")

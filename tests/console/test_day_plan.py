@@ -120,3 +120,14 @@ def test_an_area_with_nobody_on_duty_gets_a_message_not_a_plan(desk, make_order,
                          follow=True)
     assert "is on duty" in response.content.decode()
     assert not DayPlanProposal.objects.exists()
+
+
+def test_an_order_waiting_for_resources_is_listed_in_words(desk, make_order, alice, east):
+    # R6: no line or port resources yet; the board's plan says so, not a code
+    make_order(State.DISPATCHED, technician=alice)
+    waiting = make_order(State.NO_RESOURCES, technician=alice)
+    desk.post(reverse("admin:workorders_workorder_day_plan_propose"),
+              {"day": "2026-11-23", "area": east.pk})
+    page = board(desk, area=east.pk)
+    assert waiting.number in page and "waiting for line or port resources" in page
+    assert "no_resources" not in page.split("Visits the plan leaves out", 1)[1]

@@ -246,3 +246,49 @@ def test_an_area_with_nobody_on_duty_is_refused_in_words(make_order, alice, east
         assert "No technician of" in err.value.message and err.value.field == "area"
     assert not DayPlanProposal.objects.exists()
 
+
+def test_orders_not_plannable_now_are_listed_with_the_reason_not_skipped(make_order, alice,
+                                                                         east, dispatcher):
+    # R12 (the customer asked to wait), R6 (no line or port resources), a visit under way:
+    # each keeps its booking for the day but is listed, never left out silently
+    planned = make_order(State.DISPATCHED, technician=alice)
+    parked = make_order(State.PARKED, technician=alice)
+    no_resources = make_order(State.NO_RESOURCES, technician=alice)
+    under_way = make_order(State.EN_ROUTE, technician=alice)
+    for order in (parked, no_resources, under_way):
+        assert booking(order).start.date() <= MONDAY  # booked for the day
+    parked.refresh_from_db()
+    proposal = dayplans.propose(area=east, day=MONDAY, by=dispatcher, seconds=0.5)
+    assert set(visits(proposal)) == {planned.pk}
+    until = parked.parked_until.isoformat()
+    assert proposal.data["unplanned"] == {str(parked.pk): f"parked:{until}",
+                                          str(no_resources.pk): "no_resources",
+                                          str(under_way.pk): "under_way"}
+    assert dayplans.unplanned_text(f"parked:{until}") == (
+        f"the customer asked to wait until {until}; resume the order first")
+    assert dayplans.unplanned_text("no_resources").startswith("waiting for line or port")
+    assert dayplans.unplanned_text("state:abnormal") == (
+        "it is Abnormal: its visit cannot be planned in that state")
+    assert "parked" not in dayplans.unplanned_text(f"parked:{until}")
+
+
+def test_an_order_parked_until_the_day_is_listed_on_that_days_plan(make_order, alice, east,
+                                                                   dispatcher):
+    # R12: the customer asked to wait until this day; the dispatcher sees it is due back
+    make_order(State.DISPATCHED, technician=alice)
+    parked = make_order(State.PARKED, technician=alice)
+    parked.refresh_from_db()
+    day = parked.parked_until
+    proposal = dayplans.propose(area=east, day=day, by=dispatcher, seconds=0.5)
+    assert proposal.data["unplanned"][str(parked.pk)] == f"parked:{day.isoformat()}"
+
+
+def test_a_visit_of_an_off_duty_technician_is_listed_when_visits_may_not_move(
+        make_order, alice, dave, east, dispatcher):
+    # R4: the visit stays with its technician unless the proposal may move it
+    held = make_order(State.DISPATCHED, technician=alice)
+    alice.is_active = False
+    alice.save(update_fields=["is_active"])
+    proposal = dayplans.propose(area=east, day=MONDAY, by=dispatcher, seconds=0.5)
+    assert proposal.data["unplanned"] == {str(held.pk): dayplans.OFF_DUTY}
+    assert "off duty" in dayplans.unplanned_text(dayplans.OFF_DUTY)
