@@ -182,12 +182,16 @@ ACTIONS: dict[str, Action] = {
                                                       reason=d["reason"])),
     "dispatch": Action(
         ("dispatch",), s.DispatchSerializer, perm=PERM_DISPATCH, rule="R4",
-        summary="Dispatch to a technician, or automatically by area, skill and load (R4).",
+        if_match_required=True,
+        summary="Dispatch to a technician, or automatically by area, skill and load (R4); "
+                "If-Match is required.",
         run=lambda o, by, d: services.work_order_dispatch(
             order=o, by=by, technician=d["technician"], reason=d["reason"])),
     "reassign": Action(
         ("reassign",), s.ReassignSerializer, perm=PERM_DISPATCH, rule="R4",
-        summary="Hand the order to another technician, with the reason (R4).",
+        if_match_required=True,
+        summary="Hand the order to another technician, with the reason (R4); If-Match is "
+                "required.",
         run=lambda o, by, d: services.work_order_reassign(
             order=o, by=by, technician=d["technician"], reason=d["reason"])),
     "unassign": Action(
@@ -486,7 +490,7 @@ def _action_view(name: str, action: Action) -> type[ApiView]:
             data = _ensure_dict(request.data)
             key = _idempotency_key(request)
             if action.if_match_required:
-                require_if_match(request)
+                require_if_match(request, order=order)
             form = action.serializer(data=data)
             form.is_valid(raise_exception=True)
             where = f"api:{name}"
@@ -528,9 +532,17 @@ def _action_view(name: str, action: Action) -> type[ApiView]:
     return OrderActionView
 
 
-def require_if_match(request: Request) -> None:
-    """428 when the caller did not say which version it acts on."""
+def require_if_match(request: Request, *, order: WorkOrder | None = None) -> None:
+    """428 when the caller did not say which version it acts on (dispatch, reassign,
+    unassign, plan acceptance: each takes or gives work, so it must act on what was read).
+    For an order, the answer says where its ETag comes from."""
     if _if_match(request) is None:
+        if order is not None:
+            raise ApiProblem(
+                428, "precondition_required",
+                _("Send If-Match with the order's ETag (its version, e.g. \"3\") from GET "
+                  "/api/v1/work-orders/%(id)s/, so a change made meanwhile is not "
+                  "overwritten.") % {"id": order.pk})
         raise ApiProblem(428, "precondition_required",
                          _("Send If-Match with the ETag you last read (e.g. \"3\"), so a "
                            "change made meanwhile is not overwritten."))
