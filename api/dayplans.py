@@ -273,7 +273,7 @@ class DayPlanAcceptView(ApiView):
         proposal = _proposal(pk)
         data = _ensure_dict(request.data)
         key = _idempotency_key(request)
-        require_if_match(request)
+        require_if_match(request, plan_id=proposal.pk)
         form = DayPlanAcceptSerializer(data=data)
         form.is_valid(raise_exception=True)
         chosen = form.validated_data["technicians"]

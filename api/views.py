@@ -532,10 +532,11 @@ def _action_view(name: str, action: Action) -> type[ApiView]:
     return OrderActionView
 
 
-def require_if_match(request: Request, *, order: WorkOrder | None = None) -> None:
+def require_if_match(request: Request, *, order: WorkOrder | None = None,
+                     plan_id: int | None = None) -> None:
     """428 when the caller did not say which version it acts on (dispatch, reassign,
     unassign, plan acceptance: each takes or gives work, so it must act on what was read).
-    For an order, the answer says where its ETag comes from."""
+    The answer says where the ETag to send comes from."""
     if _if_match(request) is None:
         if order is not None:
             raise ApiProblem(
@@ -543,6 +544,12 @@ def require_if_match(request: Request, *, order: WorkOrder | None = None) -> Non
                 _("Send If-Match with the order's ETag (its version, e.g. \"3\") from GET "
                   "/api/v1/work-orders/%(id)s/, so a change made meanwhile is not "
                   "overwritten.") % {"id": order.pk})
+        if plan_id is not None:
+            raise ApiProblem(
+                428, "precondition_required",
+                _("Send If-Match with the plan's ETag (its version, e.g. \"1\") from GET "
+                  "/api/v1/day-plans/%(id)s/, so routes another dispatcher accepted "
+                  "meanwhile are not accepted again.") % {"id": plan_id})
         raise ApiProblem(428, "precondition_required",
                          _("Send If-Match with the ETag you last read (e.g. \"3\"), so a "
                            "change made meanwhile is not overwritten."))

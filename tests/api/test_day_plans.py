@@ -124,6 +124,7 @@ def test_accepting_needs_if_match(wfm, make_order, alice, east):
     assert response.status_code == 428
     assert response["Content-Type"] == PROBLEM
     assert response.body["code"] == "precondition_required"
+    assert f"/api/v1/day-plans/{plan['id']}/" in response.body["detail"]  # where the ETag is
     assert not DayPlanAcceptance.objects.exists() and not VisitPlan.objects.exists()
 
 
