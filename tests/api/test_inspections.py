@@ -11,6 +11,7 @@ import pytest
 from fieldops import clock
 from quality import services as quality_services
 from quality.models import Inspection, InspectionStatus, QualityRecord
+from surveys import services as survey_services
 from workorders.models import State, WorkOrder
 
 pytestmark = pytest.mark.django_db
@@ -27,6 +28,13 @@ def drawn(make_order, alice, bob, west, inspector):
         order = make_order(State.COMPLETED, technician=technician, **extra)
         out.append(quality_services.inspection_open(order=order, by=inspector))
     return out
+
+
+@pytest.fixture
+def one(make_order, alice, inspector):
+    """One completed order drawn for inspection."""
+    order = make_order(State.COMPLETED, technician=alice)
+    return quality_services.inspection_open(order=order, by=inspector)
 
 
 @pytest.fixture
@@ -62,9 +70,9 @@ def test_the_list_filters_by_area_state_and_period_and_pages_by_cursor(ivy, draw
     assert [r["id"] for r in rest.body["results"]] == [first.pk] and rest.body["next"] is None
 
 
-def test_a_fail_sends_the_order_back_to_rework_once(ivy, drawn):
+def test_a_fail_sends_the_order_back_to_rework_once(ivy, one):
     # R52 → R31: through the quality service; a retry with the key replays the answer
-    inspection = drawn[0]
+    inspection = one
     body = {"passed": False, "failed_points": [POINT], "notes": "线缆散落在地上"}
     headers = {"Idempotency-Key": "fail-1"}
     answer = ivy.post(f"inspections/{inspection.pk}/decision/", body, headers=headers)
@@ -91,9 +99,9 @@ def test_a_fail_sends_the_order_back_to_rework_once(ivy, drawn):
     ({"passed": True, "verdict": "ok"}, 400, "verdict"),
     ({}, 400, "passed"),
 ])
-def test_bad_decisions_are_refused_naming_the_field(ivy, drawn, body, status, field):
+def test_bad_decisions_are_refused_naming_the_field(ivy, one, body, status, field):
     # R52: a clear message, nothing written
-    inspection = drawn[0]
+    inspection = one
     answer = ivy.post(f"inspections/{inspection.pk}/decision/", body)
     assert answer.status_code == status, answer.body
     assert answer["Content-Type"] == "application/problem+json"
@@ -104,11 +112,9 @@ def test_bad_decisions_are_refused_naming_the_field(ivy, drawn, body, status, fi
     assert WorkOrder.objects.get(pk=inspection.order_id).state == State.COMPLETED
 
 
-def test_an_order_no_longer_completed_is_refused(ivy, drawn, make_order, agent):
+def test_an_order_no_longer_completed_is_refused(ivy, one, agent):
     # R52: an order that went to rework since it was drawn is not decided
-    from surveys import services as survey_services
-
-    inspection = drawn[0]
+    inspection = one
     order = WorkOrder.objects.get(pk=inspection.order_id)
     survey_services.work_order_start_rework(order=order, by=agent, comment="still slow")
     answer = ivy.post(f"inspections/{inspection.pk}/decision/", {"passed": True})
@@ -116,7 +122,7 @@ def test_an_order_no_longer_completed_is_refused(ivy, drawn, make_order, agent):
     assert order.number in answer.body["detail"]
 
 
-def test_bad_filters_and_unknown_ids(ivy, drawn):
+def test_bad_filters_and_unknown_ids(ivy, one):
     assert ivy.get("inspections/", state="maybe").status_code == 400
     wrong = ivy.get("inspections/", start="2026-12-02", end="2026-12-01")
     assert wrong.status_code == 400 and wrong.body["errors"][0]["field"] == "end"
