@@ -101,3 +101,24 @@ def test_an_order_not_in_rework_has_no_reason(make_order, alice, alice_client):
     order = make_order(State.SCHEDULED, technician=alice)
     today, page = pages(alice_client, order)
     assert "data-back" not in today and "data-back" not in page
+
+
+def test_the_timeline_does_not_give_the_technician_the_complaints_reason(
+        make_order, alice, agent, alice_client, client):
+    # R51: the reason the call-centre wrote when the complaint sent the order back may
+    # quote the complainant; the order's technician reads the event without it
+    order = make_order(State.COMPLETED, technician=alice)
+    complaint = complaint_services.complaint_record(by=agent, tier="complaint",
+                                                    channel="phone", text=COMPLAINT_TEXT,
+                                                    order=order)
+    complaint_services.complaint_reopen_rework(complaint=complaint, by=agent,
+                                               reason=REWORK_REASON)
+    url = f"/api/v1/work-orders/{order.pk}/timeline/"
+    seen = alice_client.get(url)
+    assert seen.status_code == 200
+    rework = [e for e in seen.json()["events"] if e["action"] == "start_rework"]
+    assert len(rework) == 1 and rework[0]["reason"] == ""
+    assert REWORK_REASON not in seen.content.decode() and COMPLAINT_TEXT not in (
+        seen.content.decode())
+    client.force_login(agent)  # the call-centre reads its own words
+    assert REWORK_REASON in client.get(url).content.decode()
