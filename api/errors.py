@@ -50,6 +50,7 @@ TITLES: dict[str, Any] = {
     "duplicate_reference": _("The call-centre reference is already used."),
     "no_technician_available": _("No technician is available."),
     "already_answered": _("Already answered."),
+    "inspection_decided": _("The inspection was decided already."),
     "bad_request": _("Bad request."),
     "internal_error": _("Internal error."),
     "error": _("Error."),

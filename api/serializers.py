@@ -817,6 +817,16 @@ class EventSerializer(serializers.ModelSerializer):
         fields = ["id", "at", "received_at", "actor", "action", "from_state", "to_state",
                   "reason", "payload"]
 
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        # R51 (no retaliation): the reason written when a complaint sent the order back
+        # may quote the complainant; a reader who may not read complaints (the order's
+        # technician) gets the event without it (``complaint_words`` in the context).
+        if (not self.context.get("complaint_words", True)
+                and "complaint" in (instance.payload or {})):
+            data["reason"] = ""
+        return data
+
 
 class TimelineSerializer(serializers.Serializer):
     order = serializers.IntegerField()

@@ -220,6 +220,16 @@ def complaint_write_idempotent(*, user: Any, key: str, request_fingerprint: str,
                          status=status, act=act)
 
 
+def write_idempotent(*, user: Any, key: str, request_fingerprint: str, status: int,
+                     act: Callable[[], tuple[dict[str, Any], int | None]]) -> IdempotentResult:
+    """Any other write of the API at most once per ``key`` (an inspection decided, R52; a
+    force-majeure event declared or decided, R50), like a complaint's: the write, the read
+    records of its answer (R40) and the key row are one transaction. ``act`` returns the
+    answer and the order it concerns (None for none or many)."""
+    return _at_most_once(user=user, key=key, request_fingerprint=request_fingerprint,
+                         status=status, act=act)
+
+
 def _at_most_once(*, user: Any, key: str, request_fingerprint: str, status: int,
                   act: Callable[[], tuple[dict[str, Any], int | None]],
                   on_conflict: Callable[[], None] = lambda: None) -> IdempotentResult:

@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import callbacks, complaints, dayplans, devices, views
+from . import callbacks, complaints, dayplans, devices, exemptions, inspections, views
 from .errors import not_found_view
 
 app_name = "api"
@@ -36,6 +36,13 @@ urlpatterns = [
     path("complaints/<int:pk>/", complaints.ComplaintDetailView.as_view(), name="complaint"),
     *[path(f"complaints/<int:pk>/{name}/", view.as_view(), name=f"complaint-{name}")
       for name, view in complaints.COMPLAINT_ACTIONS.items()],
+    path("inspections/", inspections.InspectionCollectionView.as_view(), name="inspections"),
+    path("inspections/<int:pk>/decision/", inspections.InspectionDecisionView.as_view(),
+         name="inspection-decision"),
+    path("force-majeure/", exemptions.ExemptionCollectionView.as_view(),
+         name="force-majeure"),
+    path("force-majeure/<int:pk>/decision/", exemptions.ExemptionDecisionView.as_view(),
+         name="force-majeure-decision"),
     path("day-plans/", dayplans.DayPlanCollectionView.as_view(), name="day-plans"),
     path("day-plans/<int:pk>/", dayplans.DayPlanDetailView.as_view(), name="day-plan"),
     path("day-plans/<int:pk>/accept/", dayplans.DayPlanAcceptView.as_view(),

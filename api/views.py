@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from appointments import services as booking_services
 from appointments.models import ChangeRequest
 from appointments.services import CHANGEABLE_STATES, appointment_request_change
+from complaints import services as complaint_services
 from planning import ranking
 from surveys import services as survey_services
 from surveys.models import FollowUp
@@ -446,7 +447,9 @@ class TimelineView(ApiView):
                 "appointment": selectors.current_appointment(order),
                 "events": selectors.order_events(order),
                 "timer_events": sla.timer_events(order)}
-        data = s.TimelineSerializer(body, context={"request": request}).data
+        data = s.TimelineSerializer(body, context={
+            "request": request,
+            "complaint_words": request.user.has_perm(complaint_services.PERM_VIEW)}).data
         return Response(data, headers={"ETag": _etag(order)})
 
 

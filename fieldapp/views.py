@@ -52,7 +52,7 @@ from workorders.kit import order_kit
 from workorders.models import TERMINAL_STATES, Face, Photo, State, WorkOrder
 from workorders.selectors import allowed_actions, orders_visible_to
 
-from . import charges_steps, inventory_steps
+from . import charges_steps, comeback, inventory_steps
 from . import forms as f
 from . import offline as offline_pages
 from .checklist import CHECKLIST_STEPS, DeclineForm, checklist_context, sign_off_offered
@@ -255,8 +255,11 @@ def today(request: HttpRequest) -> HttpResponse:
     """My orders to work on, in appointment order, each with its running promise."""
     now = clock.now()
     orders = appointment_selectors.today_orders(request.user)
+    # R31 (after R29, R51, R52): why an order in rework is back, as a badge.
+    back = comeback.reasons_for(orders)
     rows = [{"order": o, "clock": appointment_selectors.order_clock(o, now=now),
-             "changes": appointment_selectors.open_change_requests(o).count()}
+             "changes": appointment_selectors.open_change_requests(o).count(),
+             "back": back.get(o.pk)}
             for o in orders]
     # Web Push: a new assignment reaches the phone with the page closed (R4; the outbox's
     # push channel). The button shows only when the server has VAPID keys.
@@ -384,6 +387,8 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
         # R51: that a complaint exists and its outcome, never who complained or what
         # they said beyond the note a supervisor released (no retaliation).
         "complaints": complaint_selectors.for_technician(order),
+        # R31 (after R29, R51, R52): why the order is back, in plain words.
+        "back": comeback.reason_for(order),
     }
     return render(request, "tech/order.html", context)
 

@@ -419,7 +419,15 @@ SPECTACULAR_SETTINGS = {
                             "ComplaintTierEnum": "complaints.models.Tier",
                             "ComplaintChannelEnum": "complaints.models.ComplaintChannel",
                             "ComplaintStatusEnum": "complaints.models.ComplaintStatus",
-                            "ComplaintContactKindEnum": "complaints.models.ContactKind"},
+                            "ComplaintContactKindEnum": "complaints.models.ContactKind",
+                            # R26: the sign-off's method keeps its name beside R52's.
+                            "MethodEnum": "workorders.models.SignOffMethod",
+                            # R50, R52: force majeure and inspections.
+                            "ExemptionKindEnum": "sla.exemptions.ExemptionKind",
+                            "ExemptionStateEnum": "sla.exemptions.ExemptionState",
+                            "InspectionStatusEnum": "quality.models.InspectionStatus",
+                            "InspectionReasonEnum": "quality.models.InspectionReason",
+                            "InspectionMethodEnum": "quality.models.InspectionMethod"},
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
                              "api.schema.postprocess"],
 }

@@ -1,6 +1,7 @@
-"""R51 role matrix: the call-centre records and handles, supervisors decide and release,
-technicians see nothing of a complaint but what their order page shows. Every endpoint and
-admin page of the complaints app, for every role; a new one is added to ``ENDPOINTS``."""
+"""R51 role matrix: the call-centre records, handles and closes, supervisors decide and
+release, technicians see nothing of a complaint but what their order page shows, and
+inspectors (R52) nothing at all. Every endpoint and admin page of the complaints app, for
+every role; a new one is added to ``ENDPOINTS``."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from django.test import Client
 
 from api import services as api_services
 from api.models import ApiClient, ClientRole
-from complaints.models import Complaint
+from complaints.models import Complaint, ComplaintStatus
 
-from .conftest import COMPLAINT_TEXT
+from .conftest import COMPLAINT_TEXT, settle
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +27,8 @@ class Endpoint:
     method: str
     url: str  # {pk}: the complaint, {order}: its order
     body: dict[str, Any] | None = None
+    #: Handled and decided first, so that closing it is only a matter of who asks.
+    settled: bool = False
 
 
 ENDPOINTS = [
@@ -38,6 +41,8 @@ ENDPOINTS = [
     Endpoint("api:decide", "post", "/api/v1/complaints/{pk}/decide/",
              {"upheld": False, "note": "不属实"}),
     Endpoint("api:rework", "post", "/api/v1/complaints/{pk}/rework/", {"reason": "返工"}),
+    Endpoint("api:close", "post", "/api/v1/complaints/{pk}/close/", {"note": "客户确认"},
+             settled=True),
     Endpoint("admin:list", "get", "/admin/complaints/complaint/"),
     Endpoint("admin:detail", "get", "/admin/complaints/complaint/{pk}/change/"),
     Endpoint("admin:add", "get", "/admin/complaints/complaint/add/"),
@@ -47,13 +52,16 @@ ENDPOINTS = [
 ALLOWED = {
     "admin": {e.name for e in ENDPOINTS},
     "agent": {"api:list", "api:detail", "api:create", "api:handle", "api:rework",
-              "admin:list", "admin:detail", "admin:add"},
+              "api:close", "admin:list", "admin:detail", "admin:add"},
+    # R51: a supervisor decides; closing is the call-centre's, with the customer.
     "supervisor": {"api:list", "api:detail", "api:decide", "admin:list", "admin:detail"},
+    # R52, R51: an inspector works inspections and reads no complaint.
+    "inspector": set(),
     "dispatcher": set(),
     "technician": set(),
     "other technician": set(),
     "call-centre API client": {"api:list", "api:detail", "api:create", "api:handle",
-                               "api:rework"},
+                               "api:rework", "api:close"},
     "reporting API client": set(),
 }
 
@@ -71,11 +79,12 @@ def _session(user: User) -> tuple[User, Client, dict[str, str]]:
 
 
 @pytest.fixture
-def ways_in(dispatcher, agent, supervisor, alice, bob) -> dict[str, tuple]:
+def ways_in(dispatcher, agent, supervisor, inspector, alice, bob) -> dict[str, tuple]:
     admin = User.objects.create_superuser("root", password="pw-root-admin")
     return {
         "admin": _session(admin), "agent": _session(agent),
-        "supervisor": _session(supervisor), "dispatcher": _session(dispatcher),
+        "supervisor": _session(supervisor), "inspector": _session(inspector),
+        "dispatcher": _session(dispatcher),
         "technician": _session(alice.user), "other technician": _session(bob.user),
         "call-centre API client": _token(ClientRole.CALL_CENTRE),
         "reporting API client": _token(ClientRole.REPORTING),
@@ -90,12 +99,14 @@ def _fill(value: Any, complaint: Complaint) -> Any:
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[e.name for e in ENDPOINTS])
-def test_the_role_matrix(endpoint, ways_in, completed_order, record):
+def test_the_role_matrix(endpoint, ways_in, completed_order, record, agent, supervisor):
     # R51, R41: each role gets exactly the endpoints of its work
     assert set(ALLOWED) == set(ways_in)
     wrong = []
     for role, (_user, client, headers) in ways_in.items():
         complaint = record(completed_order)
+        if endpoint.settled:
+            settle(complaint, agent, supervisor)
         url = _fill(endpoint.url, complaint)
         if endpoint.method == "get":
             response = client.get(url, headers=headers)
@@ -113,4 +124,8 @@ def test_the_role_matrix(endpoint, ways_in, completed_order, record):
             wrong.append(f"{role}: {response.status_code}")
         if not allowed:
             assert COMPLAINT_TEXT not in response.content.decode(errors="replace"), role
+        if endpoint.settled:  # R51: the roles allowed really close it; no one else does
+            closed = Complaint.objects.get(pk=complaint.pk).status == ComplaintStatus.CLOSED
+            if closed != allowed:
+                wrong.append(f"{role}: closed={closed}")
     assert not wrong, f"{endpoint.name}: {wrong}"

@@ -9,8 +9,11 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from assessment.models import Entry
+from complaints import services as complaint_services
 from fieldops import clock
 from quality import sampling
+from quality import services as quality_services
 from quality.models import Inspection, InspectionStatus
 from workorders.models import State, WorkOrder
 
@@ -104,3 +107,34 @@ def test_picking_an_order_that_is_not_completed_is_refused(client, make_order, a
     assert response.status_code == 200
     assert "is not completed" in response.content.decode()
     assert not Inspection.objects.exists()
+
+
+def test_an_inspector_reads_no_complaint_and_no_ledger(client, drawn, inspector, agent,
+                                                       alice):
+    # R52, R51, R53, R40: the inspector works inspections only; a complaint's text and the
+    # technicians' ledger entries stay with the call-centre and the supervisors
+    secret = "投诉人李四说师傅收了红包"
+    complaint = complaint_services.complaint_record(by=agent, tier="complaint", channel="phone",
+                                                    text=secret, order=drawn.order)
+    quality_services.inspection_decide(inspection=drawn, by=inspector, passed=False,
+                                       method="review", notes="nobody came")
+    entry = Entry.objects.get(technician=alice)  # the failed inspection's entry (R53)
+    client.force_login(inspector)
+    refused = {
+        "complaints": reverse("admin:complaints_complaint_changelist"),
+        "complaint": reverse("admin:complaints_complaint_change", args=[complaint.pk]),
+        "ledger": reverse("admin:assessment_entry_changelist"),
+        "entry": reverse("admin:assessment_entry_change", args=[entry.pk]),
+        "statement": reverse("admin:assessment_entry_statement"),
+        "appeals": reverse("admin:assessment_appeal_changelist"),
+        "api complaints": "/api/v1/complaints/",
+        "api complaint": f"/api/v1/complaints/{complaint.pk}/",
+        "my assessment": reverse("tech:assessment"),  # a technician's own page only (R41)
+    }
+    for name, url in refused.items():
+        response = client.get(url)
+        assert response.status_code == 403, (name, response.status_code)
+        assert secret not in response.content.decode(errors="replace"), name
+    # ... while the inspection list and its decisions stay theirs
+    assert client.get(PAGES["list"](drawn)).status_code == 200
+    assert client.get("/api/v1/inspections/").status_code == 200
