@@ -384,7 +384,8 @@ def _walk_template(order: _Order, start: dt.datetime, ref: Reference,
 
     def keep(wo: WorkOrder, _step: str, at: dt.datetime) -> None:
         order_facts_refresh([wo.pk])
-        snaps.append(templates.snapshot(wo, models_=models_))
+        snaps.append(templates.snapshot(wo, models_=models_,
+                                        since=snaps[-1] if snaps else None))
         states.append(wo.state)
         k = len(snaps) - 1  # fire what beat's sweep fires before the next step
         if k < len(times):

@@ -65,33 +65,67 @@ def template_models() -> list[type[models.Model]]:
 
 @dataclass
 class Snapshot:
-    """Rows by model (dicts by attname), and when the template order was created."""
+    """Rows by model (dicts by attname), and when the template order was created.
+    ``writes``: rows written so far in the snapshot's transaction, by table, when the
+    database counts them (``table_writes``)."""
 
     created_at: dt.datetime
     rows: dict[type[models.Model], list[dict[str, Any]]] = field(default_factory=dict)
+    writes: dict[str, int] | None = None
 
     def of(self, model: type[models.Model]) -> list[dict[str, Any]]:
         return self.rows.get(model, [])
 
 
-def snapshot(order: WorkOrder, *, models_: Sequence[type[models.Model]] | None = None
-             ) -> Snapshot:
-    """Every row of ``order`` and of the rows that point at it, as stored now."""
-    snap = Snapshot(created_at=order.created_at)
+def table_writes() -> dict[str, int] | None:
+    """Rows inserted, updated or deleted so far in this transaction, by table: PostgreSQL
+    counts them per backend in ``pg_stat_xact_user_tables`` (a rolled-back savepoint's
+    writes stay counted, so a count only grows). ``None`` on a database that does not."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname, n_tup_ins + n_tup_upd + n_tup_del"
+                       " FROM pg_stat_xact_user_tables")
+        return dict(cursor.fetchall())
+
+
+def snapshot(order: WorkOrder, *, models_: Sequence[type[models.Model]] | None = None,
+             since: Snapshot | None = None) -> Snapshot:
+    """Every row of ``order`` and of the rows that point at it, as stored now.
+
+    With ``since`` (an earlier snapshot of the same order, in the same transaction), a
+    table this transaction has not written since then is not read again: its rows are
+    ``since``'s. That holds because a row that comes to point at a snapshotted row is
+    itself written (inserted or updated), and a deleted parent deletes or updates its
+    children. Walking a template takes a snapshot after every step, and a step writes
+    a handful of the thirty-odd tables."""
+    writes = table_writes()
+    unchanged: set[str] = set()
+    if since is not None and since.writes is not None and writes is not None:
+        unchanged = {table for table, n in since.writes.items() if writes.get(table) == n}
+    snap = Snapshot(created_at=order.created_at, writes=writes)
     taken: dict[type[models.Model], set[Any]] = {WorkOrder: {order.pk}}
     for model in models_ or template_models():
-        names = [f.attname for f in model._meta.concrete_fields]
-        if model is WorkOrder:
-            query = models.Q(pk=order.pk)
+        if since is not None and model._meta.db_table in unchanged and model in since.rows:
+            rows = since.rows[model]
         else:
-            query = models.Q(pk__in=[])
-            for f in model._meta.concrete_fields:
-                if f.is_relation and f.related_model in taken and f.related_model is not model:
-                    query |= models.Q(**{f"{f.attname}__in": taken[f.related_model]})
-        rows = list(model._default_manager.filter(query).order_by("pk").values(*names))
+            rows = _rows_of(model, order, taken)
         snap.rows[model] = rows
         taken[model] = {r[model._meta.pk.attname] for r in rows}
     return snap
+
+
+def _rows_of(model: type[models.Model], order: WorkOrder,
+             taken: dict[type[models.Model], set[Any]]) -> list[dict[str, Any]]:
+    names = [f.attname for f in model._meta.concrete_fields]
+    if model is WorkOrder:
+        query = models.Q(pk=order.pk)
+    else:
+        query = models.Q(pk__in=[])
+        for f in model._meta.concrete_fields:
+            if f.is_relation and f.related_model in taken and f.related_model is not model:
+                query |= models.Q(**{f"{f.attname}__in": taken[f.related_model]})
+    return list(model._default_manager.filter(query).order_by("pk").values(*names))
 
 
 @dataclass

@@ -215,72 +215,83 @@ def test_the_same_seed_plans_the_same_orders(db: Any) -> None:
 
 
 # --- Scale mode -------------------------------------------------------------------
+# One build of 500 orders for the class (in a transaction rolled back afterwards), read
+# by each test in its own savepoint inside it, as the default run above.
+
+@pytest.fixture(scope="class")
+def scale_run(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield run("--orders", "500", "--seed", "3")
+        transaction.set_rollback(True)
+
 
 @pytest.fixture
-def scale_output(db: Any) -> str:
-    return run("--orders", "500", "--seed", "3")
+def scale_output(scale_run: str, db: Any) -> str:
+    return scale_run
 
 
-def test_scale_mode_creates_exactly_n_orders(scale_output: str) -> None:
-    assert WorkOrder.objects.count() == 500
-    assert "500 work orders" in scale_output
+class TestTheScaleRun:
+    def test_scale_mode_creates_exactly_n_orders(self, scale_output: str) -> None:
+        assert WorkOrder.objects.count() == 500
+        assert "500 work orders" in scale_output
 
+    def test_scale_mode_has_every_state_with_most_closed(self, scale_output: str) -> None:
+        counts = Counter(WorkOrder.objects.values_list("state", flat=True))
+        assert set(counts) == set(State.values)
+        assert counts[State.CLOSED] > 250
+        assert sum(counts[s] for s in TERMINAL_STATES) > 400
 
-def test_scale_mode_has_every_state_with_most_closed(scale_output: str) -> None:
-    counts = Counter(WorkOrder.objects.values_list("state", flat=True))
-    assert set(counts) == set(State.values)
-    assert counts[State.CLOSED] > 250
-    assert sum(counts[s] for s in TERMINAL_STATES) > 400
+    def test_scale_mode_reuses_customers(self, scale_output: str) -> None:
+        customers = Customer.objects.count()
+        assert 100 <= customers <= 250  # about one customer per three orders
 
+    def test_scale_mode_fields_are_consistent_with_each_state(self, scale_output: str) -> None:
+        now = clock.now()
+        for o in WorkOrder.objects.all():
+            assert now - dt.timedelta(days=91) <= o.created_at <= now
+            assert o.updated_at >= o.created_at
+            if o.state == State.ACCEPTED:
+                assert o.technician_id is None and o.dispatched_at is None, o
+            if o.state in TECHNICIAN_LOAD_STATES:
+                assert o.technician_id and o.dispatched_at, o
+                assert o.assignments.get(ended_at__isnull=True).technician_id == o.technician_id
+            if o.state in (State.CLOSED, State.CANCELLED, State.RESOLVED_REMOTELY):
+                assert o.closed_at and o.closed_at >= o.created_at, o
+            else:
+                assert o.closed_at is None, o
+            if o.state in (State.COMPLETED, State.SURVEY_PENDING, State.REWORK):
+                assert o.completed_at, o
+            if o.state == State.RESOLVED_REMOTELY:
+                assert o.kind == Kind.REPAIR and o.completed_at is None and o.technician_id is None
+            if o.state == State.CANCELLED:
+                assert o.cancel_reason, o
+                assert not o.assignments.filter(ended_at__isnull=True).exists()
+            if o.state == State.PARKED:
+                assert o.parked_until and o.parked_from, o
+            if o.state == State.REWORK:
+                assert o.rework_round >= 1
+            if o.state == State.NOBODY_HOME:
+                assert o.customer_missed_bookings == 1
+            if o.state == State.ABNORMAL:
+                assert o.customer_missed_bookings == 2
+            if o.kind == Kind.REPAIR:
+                assert o.symptoms
+            # at most one booked appointment (the database says so too)
+            assert o.appointments.filter(status=AppointmentStatus.BOOKED).count() <= 1
 
-def test_scale_mode_reuses_customers(scale_output: str) -> None:
-    customers = Customer.objects.count()
-    assert 100 <= customers <= 250  # about one customer per three orders
+    def test_scale_mode_writes_the_creation_and_the_last_event(self, scale_output: str) -> None:
+        events = Counter(WorkOrderEvent.objects.values_list("order_id", flat=True))
+        for o in WorkOrder.objects.all():
+            rows = list(o.events.order_by("at", "id"))
+            assert rows[0].action == "create" and rows[0].from_state == ""
+            assert rows[-1].to_state == o.state
+            assert events[o.pk] == (1 if o.state == State.ACCEPTED else 2)
+            assert rows[-1].at == o.updated_at
 
-
-def test_scale_mode_fields_are_consistent_with_each_state(scale_output: str) -> None:
-    now = clock.now()
-    for o in WorkOrder.objects.all():
-        assert now - dt.timedelta(days=91) <= o.created_at <= now
-        assert o.updated_at >= o.created_at
-        if o.state == State.ACCEPTED:
-            assert o.technician_id is None and o.dispatched_at is None, o
-        if o.state in TECHNICIAN_LOAD_STATES:
-            assert o.technician_id and o.dispatched_at, o
-            assert o.assignments.get(ended_at__isnull=True).technician_id == o.technician_id
-        if o.state in (State.CLOSED, State.CANCELLED, State.RESOLVED_REMOTELY):
-            assert o.closed_at and o.closed_at >= o.created_at, o
-        else:
-            assert o.closed_at is None, o
-        if o.state in (State.COMPLETED, State.SURVEY_PENDING, State.REWORK):
-            assert o.completed_at, o
-        if o.state == State.RESOLVED_REMOTELY:
-            assert o.kind == Kind.REPAIR and o.completed_at is None and o.technician_id is None
-        if o.state == State.CANCELLED:
-            assert o.cancel_reason, o
-            assert not o.assignments.filter(ended_at__isnull=True).exists()
-        if o.state == State.PARKED:
-            assert o.parked_until and o.parked_from, o
-        if o.state == State.REWORK:
-            assert o.rework_round >= 1
-        if o.state == State.NOBODY_HOME:
-            assert o.customer_missed_bookings == 1
-        if o.state == State.ABNORMAL:
-            assert o.customer_missed_bookings == 2
-        if o.kind == Kind.REPAIR:
-            assert o.symptoms
-        # at most one booked appointment (the database says so too)
-        assert o.appointments.filter(status=AppointmentStatus.BOOKED).count() <= 1
-
-
-def test_scale_mode_writes_the_creation_and_the_last_event(scale_output: str) -> None:
-    events = Counter(WorkOrderEvent.objects.values_list("order_id", flat=True))
-    for o in WorkOrder.objects.all():
-        rows = list(o.events.order_by("at", "id"))
-        assert rows[0].action == "create" and rows[0].from_state == ""
-        assert rows[-1].to_state == o.state
-        assert events[o.pk] == (1 if o.state == State.ACCEPTED else 2)
-        assert rows[-1].at == o.updated_at
+    def test_scale_mode_with_if_empty_on_a_populated_database_does_nothing(
+            self, scale_output: str) -> None:
+        run("--orders", "100", "--if-empty")
+        assert WorkOrder.objects.count() == 500
 
 
 def test_scale_mode_can_write_every_event_of_the_path(db: Any) -> None:
@@ -295,11 +306,6 @@ def test_scale_mode_can_write_every_event_of_the_path(db: Any) -> None:
         # every transition bumps the version and logs an event; a step may also log an
         # event of its own without a transition (the services' log, copied as written)
         assert len(rows) >= o.version
-
-
-def test_scale_mode_with_if_empty_on_a_populated_database_does_nothing(scale_output: str) -> None:
-    run("--orders", "100", "--if-empty")
-    assert WorkOrder.objects.count() == 500
 
 
 # --- Scale mode's background writer (PostgreSQL, outside a transaction) -------------

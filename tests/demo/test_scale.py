@@ -141,6 +141,40 @@ def test_a_copy_of_a_template_is_the_same_life_walked_on_its_day(
     assert found == [], "\n".join(map(repr, found))
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["rework", "nobody_home"])
+def test_a_snapshot_since_the_last_step_reads_what_a_full_one_reads(
+        name: str, east: Any, technician: Technician, dispatcher: Any, agent: Any) -> None:
+    """A template walk snapshots the order after every step; a snapshot ``since`` the
+    previous one reads again only the tables written in between (PostgreSQL's count of
+    this transaction's writes) and must hold exactly the rows a full read finds."""
+    path = scenarios.LIFE_PATHS[name]
+    models_ = templates.template_models()
+    start = start_at()
+    taken: list[templates.Snapshot] = []
+    reused: list[str] = []
+
+    def compare(order: WorkOrder, step: str, _at: Any) -> None:
+        full = templates.snapshot(order, models_=models_)
+        since = taken[-1] if taken else None
+        quick = templates.snapshot(order, models_=models_, since=since)
+        assert quick.rows == full.rows, step
+        if since is not None:
+            reused.extend(m._meta.label for m in models_ if quick.rows[m] is since.rows[m])
+        taken.append(quick)
+
+    intake: dict[str, Any] = {**ORDER_DEFAULTS, "area": east, "kind": Kind.INSTALL,
+                              "preferred_day": timezone.localdate(start)}
+    with transaction.atomic(), without_side_effects(), simulated_time(start) as sim:
+        order = services.work_order_create(by=agent, **intake)
+        compare(order, "create", start)
+        scenarios.walk(order, path, sim=sim, technician=technician, dispatcher=dispatcher,
+                       agent=agent, after_step=compare)
+    assert len(taken) == len(path.steps) + 1
+    assert "quality.Inspection" in reused  # tables no step wrote were not read again
+
+
 # --- Orders out of a real scale build are their lives walked through the services -----
 
 #: Facts that depend on the account's other orders (first-time fix, R37), which the
