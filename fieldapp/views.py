@@ -411,7 +411,8 @@ def signed_report(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 @technician_required
 def signed_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    return report_pdf.pdf_response(report_copy.copy_of(_signature_for(request, pk)))
+    return report_pdf.pdf_response(report_copy.copy_of(_signature_for(request, pk)),
+                                   user=request.user, where="export:tech-report-pdf")
 
 
 def _form_for(step: Step, order: WorkOrder, request: HttpRequest,
