@@ -143,9 +143,7 @@ PAGES: list[Page] = [
     Page("dashboard:scorecard", lambda s: f"/dashboard/technicians/{s.alice.pk}/"),
     *[Page(f"export:{table}", lambda s, t=table: (s.callback, f"/dashboard/export/{t}.csv")[1])
       for table in ("summary", "daily", "areas", "technicians", "breaches", "now")],
-    *[Page(f"export:{table}", lambda s, t=table: (s.callback, f"/dashboard/export/{t}.csv")[1])
-      for table in ("visit_technicians", "materials", "inspections_technicians",
-                    "ledger_technicians", "complaints", "outages")],
+    # Every other table is a sheet of this workbook (dashboards.exports.summary_workbook).
     Page("export:summary.xlsx", lambda s: (s.callback, "/dashboard/export/summary.xlsx")[1]),
     # Added since the matrix was written (issue 18): assessment statements (R53) and their
     # exports, the signed report (R26) as a page and as a PDF, the phone steps (issue 16),
@@ -156,9 +154,7 @@ PAGES: list[Page] = [
     Page("admin:statement", lambda s: (s.callback, "/admin/assessment/entry/statement/")[1]),
     Page("export:statement.csv",
          lambda s: (s.callback, "/admin/assessment/entry/statement/export.csv")[1]),
-    Page("export:statement-teams.csv",
-         lambda s: (s.callback, "/admin/assessment/entry/statement/export.csv?by=team")[1]),
-    Page("export:statement.xlsx",
+    Page("export:statement.xlsx",  # both statements, by technician and by team
          lambda s: (s.callback, "/admin/assessment/entry/statement/export.xlsx")[1]),
     Page("admin:report",
          lambda s: f"/admin/workorders/workorder/signatures/{s.signature.pk}/report/"),
