@@ -17,7 +17,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.templatetags.static import static
 from django.urls import reverse
@@ -44,6 +46,31 @@ VISIT_SEQUENCE: tuple[str, ...] = (
 
 #: Steps done with one tap on the order page (no page of their own).
 ONE_TAP = frozenset({"depart"})
+
+#: Fields of a queued step that carry customer data (R40): the contact and nobody-home
+#: notes (addresses, what was said), who answered or signed and the signature, photos at
+#: the door or of the installation. When the session ends (expired on the server), the
+#: phone drops the kept pages and the queued steps with any of these; the rest stay, to be
+#: sent after the next login (``tech/queue.js`` ``forgetCustomerData``).
+CUSTOMER_FIELDS: tuple[str, ...] = ("note", "customer_name", "signer_name", "signature",
+                                    "comment", "question", "photo", "image", "caption")
+
+#: The query parameter of the login page sent to when the session ended: it says so.
+SESSION_ENDED = "ended"
+
+
+def session_ended(request: HttpRequest) -> bool:
+    """The phone still presents a session cookie the server no longer knows (it expired,
+    or was ended by an administrator): not a first visit."""
+    return (settings.SESSION_COOKIE_NAME in request.COOKIES
+            and not request.user.is_authenticated)
+
+
+def login_url(request: HttpRequest) -> str:
+    """The login page for a request without a session, saying so when it ended."""
+    url = f"{reverse('tech:login')}?next={quote(request.path)}"
+    return f"{url}&{SESSION_ENDED}=1" if session_ended(request) else url
+
 
 #: Static files the offline pages need besides the app shell (precached by the worker).
 OFFLINE_ASSETS = ["tech/offline.js", "tech/queue.js", "vendor/idb-keyval/umd.js",

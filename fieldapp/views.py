@@ -218,7 +218,9 @@ def technician_required(
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
-            return redirect(f"{reverse('tech:login')}?next={request.path}")
+            # A session that expired says so on the login page; the phone's service worker
+            # drops its kept pages on the redirect (tech/sw.js, R40).
+            return redirect(offline_pages.login_url(request))
         if not (is_technician_user(request.user) or request.user.is_superuser):
             return render(request, "tech/forbidden.html", status=403)
         return view(request, *args, **kwargs)
@@ -236,6 +238,11 @@ def _order_for(request: HttpRequest, pk: int) -> WorkOrder:
 class TechLoginView(LoginView):
     template_name = "tech/login.html"
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["session_ended"] = self.request.GET.get(offline_pages.SESSION_ENDED) == "1"
+        return context
 
     def get_default_redirect_url(self) -> str:
         return reverse("tech:today")
@@ -416,7 +423,8 @@ def signed_report(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 @technician_required
 def signed_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
-    return report_pdf.pdf_response(report_copy.copy_of(_signature_for(request, pk)))
+    return report_pdf.pdf_response(report_copy.copy_of(_signature_for(request, pk)),
+                                   user=request.user, where="export:tech-report-pdf")
 
 
 def _form_for(step: Step, order: WorkOrder, request: HttpRequest,
@@ -594,6 +602,8 @@ def service_worker(request: HttpRequest) -> HttpResponse:
         "offline_header": offline_pages.OFFLINE_COPY_HEADER,
         "queue": [static("vendor/idb-keyval/umd.js"), static("tech/queue.js")],
         "queued_steps": offline_pages.VISIT_SEQUENCE,
+        "customer_fields": offline_pages.CUSTOMER_FIELDS,
+        "login": reverse("tech:login"), "ended": offline_pages.SESSION_ENDED,
         # Cache-first needs versioned names (hashed by the manifest storage); with DEBUG the
         # names stay plain, so static files come from the network first there.
         "static_first": "CacheFirst" if not settings.DEBUG else "NetworkFirst",

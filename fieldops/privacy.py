@@ -9,3 +9,11 @@ def mask_phone(phone: str) -> str:
     if len(digits) <= 7:
         return "*" * len(digits)
     return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
+
+
+def mask_name(name: str) -> str:
+    """Keep the first character (the family name): 张伟 -> 张*, Li Na -> L****."""
+    text = name.strip()
+    if not text:
+        return ""
+    return f"{text[0]}{'*' * max(len(text) - 1, 1)}"

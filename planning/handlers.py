@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-
-from fieldops import bus
+from fieldops import bus, outbox
 from workorders.events import OrderAction, OrderEvent
 
 from . import services, tasks
@@ -14,15 +12,16 @@ from .models import PositionSource
 
 def locate_new_order(event: OrderEvent) -> None:
     """A new order gets coordinates: at once from an offline geocoder, in the order's
-    transaction; after the commit, by a task, from one that needs the network."""
+    transaction; after the commit, by a task, from one that needs the network. The task
+    goes through the outbox (``fieldops.outbox``): with the broker down the intake still
+    succeeds, and the job waits for the broker to come back."""
     if event.action != OrderAction.CREATE:
         return
     coder = geocoder()
     if coder.immediate:
         services.order_locate(order=event.order, using=coder, at=event.at)
     else:
-        order_id = event.order.pk
-        transaction.on_commit(lambda: tasks.geocode_order.delay(order_id))
+        outbox.send_after_commit(tasks.geocode_order, event.order.pk)
 
 
 #: Steps whose location says where the technician is: a check-in (R17), setting off (R13).

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Sequence
+from typing import Any
 from xml.sax.saxutils import escape
 
 from django.http import HttpResponse
@@ -26,6 +27,8 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Flowable, Image, Paragraph, SimpleDocTemplate, Spacer, Table
+
+from workorders import pii
 
 from .copy import Copy
 
@@ -114,8 +117,9 @@ def _receipt(copy: Copy, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
     return story
 
 
-def report_pdf(copy: Copy) -> bytes:
-    """The PDF's bytes."""
+def report_pdf(copy: Copy, *, signer: str | None = None) -> bytes:
+    """The PDF's bytes. ``signer``: the signer's name as the reader may take it away in a
+    file (R40, ``pdf_response``); the signature's own by default (the customer's copy)."""
     styles = _styles()
     order, signature, report = copy.order, copy.signature, copy.report
     story: list[Flowable] = [
@@ -160,7 +164,8 @@ def report_pdf(copy: Copy) -> bytes:
         image._restrictSize(70 * mm, 30 * mm)
         image.hAlign = "LEFT"
         story.append(image)
-    story.append(_facts([(_("Signed by"), signature.signer_name),
+    story.append(_facts([(_("Signed by"),
+                          signature.signer_name if signer is None else signer),
                          (_("Signed at"), _local(signature.signed_at)),
                          (_("How"), signature.get_method_display()),
                          (_("Rating"), f"{signature.rating} / 5")], styles))
@@ -172,9 +177,16 @@ def report_pdf(copy: Copy) -> bytes:
     return out.getvalue()
 
 
-def pdf_response(copy: Copy) -> HttpResponse:
-    """The PDF as a download, never kept by a shared browser or a proxy."""
-    response = HttpResponse(report_pdf(copy), content_type="application/pdf")
+def pdf_response(copy: Copy, *, user: Any = None, where: str = "") -> HttpResponse:
+    """The PDF as a download, never kept by a shared browser or a proxy. A staff or
+    technician copy (``user``) is an export of the customer's name (R40): in full with one
+    access record (``Face.EXPORT``) for whom the policy shows full data, masked for the
+    rest. The customer's own copy (no ``user``, their signed link) records nothing."""
+    signer = None
+    if user is not None:
+        signer = pii.name_for_export(user=user, order=copy.order, where=where,
+                                     name=copy.signature.signer_name)
+    response = HttpResponse(report_pdf(copy, signer=signer), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{copy.order.number}-report.pdf"'
     response["Cache-Control"] = "private, no-store"
     return response

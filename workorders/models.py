@@ -636,6 +636,8 @@ class PiiAccess(models.Model):
                             default=Face.ADMIN)
     where = models.CharField(_("where"), max_length=64)
     what = models.CharField(_("what"), max_length=64, default="phone")
+    #: For an export (``Face.EXPORT``): how many rows of customer data the file held.
+    rows = models.PositiveIntegerField(_("rows"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("personal-data access")

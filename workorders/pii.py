@@ -3,7 +3,9 @@
 ``access.sees_full_contact`` decides who sees full phone numbers; the functions here are
 what every face calls to show one (``phone_for``) or to record a page of them
 (``record_reads``), so a full number is never shown without a ``PiiAccess`` row: who, when,
-which order and customer, what, through which face and where.
+which order and customer, what, through which face and where. A file that carries full
+customer data (an export, a downloaded report) writes one row with ``Face.EXPORT`` and
+how many rows it held (``record_export``, ``name_for_export``).
 """
 
 from __future__ import annotations
@@ -14,13 +16,23 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fieldops import clock
-from fieldops.privacy import mask_phone
+from fieldops.privacy import mask_name, mask_phone
 
 from .access import sees_full_contact
 from .models import Customer, Face, PiiAccess, WorkOrder
 
-__all__ = ["Face", "held", "phone_for", "record_customer_read", "record_read",
-           "record_reads", "record_reads_by_id", "sees_full_contact"]
+__all__ = [
+    "Face",
+    "held",
+    "name_for_export",
+    "phone_for",
+    "record_customer_read",
+    "record_export",
+    "record_read",
+    "record_reads",
+    "record_reads_by_id",
+    "sees_full_contact",
+]
 
 
 def record_reads(*, user: Any, orders: Iterable[WorkOrder], face: Face, where: str,
@@ -103,3 +115,25 @@ def record_reads_by_id(*, user: Any, order_ids: Iterable[int], face: Face, where
     orders = WorkOrder.objects.filter(pk__in=ids).select_related("technician").only(
         "pk", "customer_id", "technician__user_id")
     return record_reads(user=user, orders=orders, face=face, where=where, what=what)
+
+
+def record_export(*, user: Any, where: str, what: str, rows: int,
+                  order: WorkOrder | None = None) -> PiiAccess:
+    """Record that ``user`` took a file holding ``rows`` rows of customer ``what`` (R40):
+    one row per export, face ``EXPORT``. The caller decided (``sees_full_contact``) that
+    the file holds full data; a file of masked data records nothing."""
+    return PiiAccess.objects.create(user=user, order=order,
+                                    customer_id=order.customer_id if order else None,
+                                    at=clock.now(), face=Face.EXPORT, where=where,
+                                    what=what, rows=rows)
+
+
+def name_for_export(*, user: Any, order: WorkOrder, where: str, name: str) -> str:
+    """A customer's ``name`` as it may go into a file ``user`` downloads (R40): in full,
+    with one export record, for whom the policy shows full data; masked for the rest."""
+    if not name:
+        return ""
+    if not sees_full_contact(user, order):
+        return mask_name(name)
+    record_export(user=user, where=where, what="name", rows=1, order=order)
+    return name

@@ -434,7 +434,8 @@ class WorkOrderAdmin(admin.ModelAdmin):
             back_url=reverse("admin:workorders_workorder_change", args=[signature.order_id])))
 
     def report_pdf_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        return report_pdf.pdf_response(report_copy.copy_of(self._signature(request, pk)))
+        return report_pdf.pdf_response(report_copy.copy_of(self._signature(request, pk)),
+                                       user=request.user, where="export:admin-report-pdf")
 
     def map_view(self, request: HttpRequest) -> HttpResponse:
         """Open orders and technicians' last positions on a map (tiles from
@@ -601,7 +602,7 @@ class ServiceAccountAdmin(admin.ModelAdmin):
 
 @admin.register(PiiAccess)
 class PiiAccessAdmin(ReadOnlyAdmin):
-    list_display = ("at", "user", "face", "where", "order", "customer", "what")
+    list_display = ("at", "user", "face", "where", "order", "customer", "what", "rows")
     list_filter = ("face", "where")
     list_select_related = ("user", "order", "customer")
     date_hierarchy = "at"

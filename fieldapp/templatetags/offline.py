@@ -8,11 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django import template
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from fieldapp.offline import ONE_TAP, VISIT_SEQUENCE, replay_url
+from fieldapp.offline import CUSTOMER_FIELDS, ONE_TAP, SESSION_ENDED, VISIT_SEQUENCE, replay_url
 from fieldops import clock
 
 register = template.Library()
@@ -32,6 +33,8 @@ def offline_words() -> dict[str, object]:
     synced = timezone.localtime(clock.now()).strftime("%H:%M")
     return {
         "endpoint": replay_url(), "steps": list(VISIT_SEQUENCE), "one_tap": sorted(ONE_TAP),
+        "customer_fields": list(CUSTOMER_FIELDS), "login": reverse("tech:login"),
+        "ended": SESSION_ENDED,
         "labels": {name: str(STEPS[name].label) for name in VISIT_SEQUENCE if name in STEPS},
         "banner": _("Offline, last synced %(time)s") % {"time": synced},
         "waiting": _forms(lambda n: ngettext("%(count)s step waiting to send",

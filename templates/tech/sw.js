@@ -9,6 +9,12 @@
      visit's step pages (fieldapp/offline.py), fetched with the X-Offline-Copy header.
    - Never kept: anything sent (POST), /api/, photos and the signed copy (no-store, R26,
      R41), the login page, a redirect or an error (another user's order is a 404, R41).
+   - A kept page is used until the end of the day after it was fetched (its Date header,
+     the phone's local time), never later, even with no server answer; the expiration
+     plugin drops any entry older than two days.
+   - The session ended (a page asked online is sent to the login page marked "ended"):
+     the kept pages and the queued steps carrying customer data are dropped at once
+     (tech/queue.js, R40) before the login page, which says the session ended, loads.
    - A step of the visit sent online whose request fails on the way (the signal dropped)
      is queued as if the phone had been offline (tech/queue.js, shared with the pages), and
      the order page shown; the pages send the queue when the network is back
@@ -23,6 +29,8 @@ var MODULES = { {% for name, url in modules.items %}"{{ name }}": "{{ url|escape
 var STATIC = "{{ static_prefix|escapejs }}";
 var SCOPE = "{{ scope|escapejs }}";
 var PAGES = "fieldops-pages";
+var LOGIN = "{{ login|escapejs }}";
+var CUSTOMER_FIELDS = [{% for name in customer_fields %}"{{ name }}"{% if not forloop.last %}, {% endif %}{% endfor %}];
 var NEVER = /\/photos\/|\/signed-report|\/login\/|\/logout\/|\/offline\/|\/api\//;
 
 workbox.setConfig({ debug: false, modulePathCb: function (name) { return MODULES[name]; } });
@@ -46,10 +54,42 @@ workbox.routing.registerRoute(function (o) {
   plugins: [ok, new workbox.expiration.ExpirationPlugin({ maxEntries: 200 })]
 }));
 
-// A kept copy is marked when it is what the page gets (the network failed).
+// A copy fetched on a day is kept until the end of the next day (the phone's time).
+function stale(response) {
+  var fetched = new Date(response.headers.get("date") || "");
+  if (isNaN(fetched.getTime())) { return false; }  // the expiration plugin still bounds it
+  var end = new Date(fetched.getFullYear(), fetched.getMonth(), fetched.getDate() + 2);
+  return Date.now() >= end.getTime();
+}
+
+// The session ended: the server sends a page to the login page marked "ended" (a
+// navigation's redirect is opaque to the worker, so the login page's request is the sign;
+// a fetch of the worker's own follows the redirect and sees where it ended).
+function toLogin(response) {
+  return response.redirected && new URL(response.url).pathname === LOGIN;
+}
+function sessionEnded() {
+  return self.fieldopsQueue ? self.fieldopsQueue.forgetCustomerData(CUSTOMER_FIELDS)
+                            : caches.delete(PAGES);
+}
+workbox.routing.registerRoute(function (o) {
+  return o.request.mode === "navigate" && sameOrigin(o.url) && o.url.pathname === LOGIN &&
+    o.url.searchParams.get("{{ ended|escapejs }}") === "1";
+}, function (o) {
+  return sessionEnded().catch(function () { return null; }).then(function () {
+    return fetch(o.request);
+  });
+});
+
+// A kept copy is marked when it is what the page gets (the network failed); one past its
+// day is dropped instead (the offline page is shown).
 var marked = {
   cachedResponseWillBeUsed: function (p) {
     if (!p.cachedResponse) { return Promise.resolve(null); }
+    if (stale(p.cachedResponse)) {
+      return caches.open(PAGES).then(function (cache) { return cache.delete(p.request, { ignoreVary: true }); })
+        .then(function () { return null; });
+    }
     var headers = p.cachedResponse.headers;
     return p.cachedResponse.text().then(function (text) {
       return new Response(text.replace('data-copy="live"', 'data-copy="kept"'),
@@ -69,7 +109,7 @@ workbox.routing.registerRoute(function (o) {
   cacheName: PAGES,
   matchOptions: { ignoreVary: true },
   plugins: [ok, notRedirected, marked,
-            new workbox.expiration.ExpirationPlugin({ maxEntries: 500, maxAgeSeconds: 3 * 24 * 3600 })]
+            new workbox.expiration.ExpirationPlugin({ maxEntries: 500, maxAgeSeconds: 2 * 24 * 3600 })]
 }));
 
 // A step sent online that fails on the way: queued, then the order page.
@@ -113,6 +153,7 @@ function keep(urls) {
     var headers = {};
     headers["{{ offline_header|escapejs }}"] = "1";
     return fetch(parsed.href, { credentials: "same-origin", headers: headers }).then(function (response) {
+      if (toLogin(response)) { queue.length = 0; return sessionEnded(); }
       if (response.status !== 200 || response.redirected) { return null; }
       return caches.open(isStatic ? "fieldops-static-" + VERSION : PAGES).then(function (cache) {
         return cache.put(parsed.href, response);

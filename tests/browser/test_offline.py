@@ -2,7 +2,8 @@
 switched off (``context.set_offline``): the day's pages kept by the Workbox service worker,
 steps queued in IndexedDB with the phone's times, kept across a browser restart, and
 replayed in order when the network is back; a refused step stops that order's later steps;
-logging out clears the kept pages and the queue.
+logging out clears the kept pages and the queue; a session that ends on the server drops
+the customer data kept (R40), and a kept page is not shown after the end of the next day.
 
 The replay endpoint (POST /api/v1/field/steps/) is answered here by Playwright's
 ``context.route``: the server's side of the replay is tested on its own; what these tests
@@ -293,6 +294,86 @@ def test_a_refused_step_stops_the_orders_later_steps_and_logging_out_clears_the_
         }),
     })""")
     assert left == {"caches": [], "queue": 0}
+
+
+#: The technician's pages the phone keeps (the precached offline page holds no customer
+#: data) and the steps queued.
+LEFT_ON_THE_PHONE = """async () => ({
+    caches: (await Promise.all((await caches.keys()).map(async name =>
+      (await (await caches.open(name)).keys()).map(r => new URL(r.url).pathname)
+        .filter(path => path.startsWith('/tech/') && path !== '/tech/offline/')))).flat(),
+    queue: await new Promise(resolve => {
+      const open = indexedDB.open('fieldops-offline');
+      open.onsuccess = () => {
+        const got = open.result.transaction('queue').objectStore('queue').get('queue');
+        got.onsuccess = () => resolve((got.result || []).map(e => e.step));
+      };
+    }),
+})"""
+
+
+def test_an_ended_session_drops_the_customer_data_kept_and_old_copies_are_not_shown(
+        phone_profile, make_order, alice):
+    """Issue 18 (R40). Defect: only logging out cleared the phone; a session that simply
+    expired on the server left the kept pages (names, numbers, addresses) and the queued
+    steps. Now the replay's 401, or a page sent to the login page, drops the kept pages and
+    the steps carrying customer data at once (a contact note here; "on my way" stays), and
+    the login page says the session ended. A kept copy from before yesterday is not shown
+    offline (the end of the next day), even with no server answer."""
+    from django.contrib.sessions.models import Session
+
+    first = make_order(State.PREPARED, technician=alice)
+    second = make_order(State.PREPARED, technician=alice)
+    page = phone_profile.open()
+    log_in_and_keep_the_day(page)
+    context = phone_profile.context
+    context.set_offline(True)
+    page.goto(f"/tech/orders/{first.pk}/")
+    queue_contact(page, first)  # its note carries customer data
+    page.goto(f"/tech/orders/{second.pk}/")
+    queue_depart(page, second)  # carries none
+    assert "2 个步骤等待发送" in waiting(page, 2)
+    Session.objects.all().delete()  # the session expires on the server
+    with page.expect_navigation(url=re.compile(r"/tech/login/\?.*ended=1")):
+        context.set_offline(False)  # the replay's first request answers 401
+    said = page.inner_text("[data-session-ended]")  # zh-Hans once the catalogue has it
+    assert "Your session has ended. Log in again" in said or "登录已过期" in said
+    assert page.evaluate(LEFT_ON_THE_PHONE) == {"caches": [], "queue": ["depart"]}
+
+    # Logged in again, the day is kept again; a copy fetched before yesterday is too old.
+    context.route(ENDPOINT, lambda route: route.fulfill(
+        status=200, content_type="application/json",
+        body=json.dumps({"status": "applied", "flag": "", "message": "", "code": "",
+                         "version": 4})))
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "pw-alice")
+    page.click("button[type=submit].primary")
+    page.goto("/tech/")
+    page.wait_for_selector("html[data-kept]", state="attached")
+    assert waiting(page, 0) == ""  # "on my way" was sent after the login
+    page.evaluate("""async url => {
+        const cache = await caches.open('fieldops-pages');
+        const kept = await cache.match(url, { ignoreVary: true });
+        const headers = new Headers(kept.headers), before = new Date();
+        before.setHours(0, 0, 0, 0);
+        before.setDate(before.getDate() - 1);  // yesterday 00:00, less a minute
+        headers.set('date', new Date(before.getTime() - 60000).toUTCString());
+        await cache.put(url, new Response(await kept.text(), { status: 200, headers }));
+    }""", f"{phone_profile.base_url}/tech/orders/{first.pk}/")
+    context.set_offline(True)
+    page.goto(f"/tech/orders/{second.pk}/")
+    assert page.get_attribute("html", "data-copy") == "kept"  # today's copy: shown
+    page.goto(f"/tech/orders/{first.pk}/")
+    assert "您已离线" in page.inner_text("main")  # the offline page, not the old copy
+    assert first.number not in page.content()
+
+    # A page asked online after the session ended: the worker drops the kept pages.
+    context.set_offline(False)
+    Session.objects.all().delete()
+    page.goto(f"/tech/orders/{second.pk}/")
+    page.wait_for_url(re.compile(r"/tech/login/\?.*ended=1"))
+    assert page.is_visible("[data-session-ended]")
+    assert page.evaluate(LEFT_ON_THE_PHONE)["caches"] == []
 
 
 def test_a_step_whose_sending_fails_on_the_way_is_queued_by_the_worker(

@@ -159,3 +159,56 @@ def test_the_offline_words_are_translated_and_synced_in_the_operators_zone(
     assert words["lost"]["other"] == lost
     assert words["endpoint"] == "/api/v1/field/steps/"
     assert set(words["todo"]) == {"conflict", "rule", "forbidden", "invalid"}
+
+
+# --- The session ended on the server (issue 18): the phone drops customer data (R40) ----------
+
+def test_an_expired_session_is_sent_to_the_login_page_that_says_so(alice_client, make_order,
+                                                                   alice, client: Client):
+    """Defect: only logging out cleared the phone; a session that simply expired left the
+    kept pages. The server's half: a page asked with a session cookie it no longer knows
+    goes to the login page marked ``ended=1`` (the worker drops the kept pages on that
+    redirect), and the login page asks to log in again; a first visit is not "ended"."""
+    from django.contrib.sessions.models import Session
+
+    order = make_order(State.PREPARED, technician=alice)
+    url = reverse("tech:order", args=[order.pk])
+    assert alice_client.get(url).status_code == 200
+    Session.objects.all().delete()  # expired (or ended by an administrator)
+    response = alice_client.get(url)
+    assert response.status_code == 302
+    assert response.url == f"{reverse('tech:login')}?next={url}&{offline.SESSION_ENDED}=1"
+    with translation.override("en"):
+        page = alice_client.get(response.url).content.decode()
+    assert "data-session-ended" in page and "Your session has ended. Log in again" in page
+    first = client.get(url)
+    assert first.url == f"{reverse('tech:login')}?next={url}"
+    assert "data-session-ended" not in client.get(first.url).content.decode()
+
+
+def test_the_replay_answers_401_without_a_session(alice_client, client: Client):
+    """The phone tells an ended session (401: drop customer data, log in again) from a
+    refusal (403 is another technician's order, R41: kept for the technician to read)."""
+    from django.contrib.sessions.models import Session
+
+    endpoint = offline.replay_url()
+    Session.objects.all().delete()
+    for browser in (alice_client, client):
+        response = browser.post(endpoint, {"client_id": "x"})
+        assert response.status_code == 401, response.content
+
+
+def test_the_phone_knows_which_queued_fields_carry_customer_data(client: Client):
+    """The worker and the pages drop, on an ended session, the steps with these fields;
+    the kept pages expire at the end of the next day, bounded by two days (R40)."""
+    body = client.get(reverse("tech:sw")).content.decode()
+    fields = re.search(r"var CUSTOMER_FIELDS = \[(.*)\];", body).group(1)
+    assert [f.strip('" ') for f in fields.split(",")] == list(offline.CUSTOMER_FIELDS)
+    assert {"note", "signer_name", "signature", "customer_name", "photo"} <= set(
+        offline.CUSTOMER_FIELDS)
+    assert not {"outcome", "latitude", "items", "version"} & set(offline.CUSTOMER_FIELDS)
+    assert f'var LOGIN = "{reverse("tech:login")}";' in body.replace("\\u002D", "-")
+    assert "maxAgeSeconds: 2 * 24 * 3600" in body and "getDate() + 2" in body
+    words = offline_words()
+    assert words["customer_fields"] == list(offline.CUSTOMER_FIELDS)
+    assert (words["login"], words["ended"]) == (reverse("tech:login"), "ended")

@@ -183,3 +183,66 @@ def test_jobs_queued_while_redis_is_down_wait_in_the_outbox_and_go_out_after(
     queued = [json.loads(m) for m in private_redis.client().lrange("celery", 0, -1)]
     assert [(m["headers"]["task"], m["headers"]["argsrepr"]) for m in queued] == [
         ("surveys.tasks.start_survey", f"({order.pk},)")]
+
+
+class _NetworkGeocoder:
+    """Stands for a geocoder that needs the network (``immediate = False``): its answers
+    come from a Celery job after the order's commit, never from the order's request."""
+
+    name = "network-test"
+    immediate = False
+
+    def locate(self, address: str, area: Any) -> Any:
+        from planning.geocoding import Point
+        return Point(39.9339, 116.4318)
+
+    def area_centre(self, area: Any) -> Any:
+        return None
+
+
+def test_an_order_taken_while_redis_is_down_is_geocoded_when_it_is_back(
+        private_redis, call_centre_token, east, settings, django_capture_on_commit_callbacks):
+    """The defect: with a network geocoder the intake queued its geocode job straight to
+    the broker after commit, so with Redis down POST /api/v1/work-orders/ answered 500;
+    the job now waits in the outbox like any other."""
+    from fieldops import clock
+    from fieldops.tasks import flush_queued_tasks
+    from planning import geocoding
+    from planning.models import OrderLocation
+
+    settings.GEOCODER = f"{__name__}._NetworkGeocoder"
+    geocoding._geocoder.cache_clear()
+    api = Client(headers={"Authorization": f"Bearer {call_centre_token}",
+                          "Idempotency-Key": "outage-geocode-1"})
+    body = {"channel": "hotline", "kind": "install", "service": "broadband",
+            "access_type": "ftth", "customer": {"name": "张伟", "phone": "13812345678"},
+            "address": "北京市东城区东四十条 88 号 3 单元 502", "area": east.code,
+            "preferred_day": clock.today_local().isoformat()}
+    private_redis.stop()
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = api.post("/api/v1/work-orders/", body, content_type="application/json")
+    finally:
+        geocoding._geocoder.cache_clear()
+    assert response.status_code == 201, response.content
+    order_id = json.loads(response.content)["id"]
+    waiting = QueuedTask.objects.get(name="planning.tasks.geocode_order")
+    assert waiting.args == [order_id] and waiting.attempts == 1
+    assert not OrderLocation.objects.filter(order_id=order_id).exists()
+
+    private_redis.start()
+    with time_machine.travel(waiting.created_at + dt.timedelta(minutes=2)):
+        assert flush_queued_tasks() >= 1
+    assert not QueuedTask.objects.filter(name="planning.tasks.geocode_order").exists()
+    queued = [json.loads(m) for m in private_redis.client().lrange("celery", 0, -1)]
+    [job] = [m for m in queued if m["headers"]["task"] == "planning.tasks.geocode_order"]
+    assert job["headers"]["argsrepr"] == f"({order_id},)"
+    settings.GEOCODER = f"{__name__}._NetworkGeocoder"
+    geocoding._geocoder.cache_clear()
+    try:
+        celery_app.tasks["planning.tasks.geocode_order"].apply(args=(order_id,)).get()
+    finally:
+        geocoding._geocoder.cache_clear()
+    location = OrderLocation.objects.get(order_id=order_id)
+    assert (location.latitude, location.longitude, location.geocoder) == (
+        39.9339, 116.4318, "network-test")

@@ -29,7 +29,7 @@ from notifications.models import Notification
 from reports import links
 from tests.charges.conftest import prices  # noqa: F401
 from visits.models import Source, TestResult
-from workorders.models import Signature, WorkOrder
+from workorders.models import Face, PiiAccess, Signature, WorkOrder
 from workorders.visit_parts import sealed_parts
 
 from .conftest import complete, visit
@@ -199,6 +199,37 @@ def test_the_office_opens_the_copy_from_the_order_page(completed, client, dispat
     response = client.get(url)
     assert response.status_code == 200 and b"ZTEG00000001" in response.content
     assert "ZTEG00000001" in pdf_text(client.get(pdf_url).content)
+
+
+def test_a_staff_or_technician_pdf_is_an_export_recorded_once_or_masked(
+        completed, client, alice, dispatcher, supervisor):
+    """R40: the downloaded PDF carries the signer's full name. Defect (issue 18): staff and
+    technician downloads wrote no access record. Now whoever the policy shows full data
+    (the order's technician, the dispatcher) gets it with one ``Face.EXPORT`` record
+    (who, when, what, one row); a supervisor's copy carries the name masked, unrecorded.
+    The customer's own copy (their signed link) records nothing."""
+    order, signature = completed
+    admin_pdf = reverse("admin:workorders_signature_report_pdf", args=[signature.pk])
+    for user, url, where in ((alice.user, reverse("tech:signed_report_pdf", args=[order.pk]),
+                              "export:tech-report-pdf"),
+                             (dispatcher, admin_pdf, "export:admin-report-pdf")):
+        client.force_login(user)
+        text = pdf_text(client.get(url).content)
+        assert "张伟" in text
+        [record] = PiiAccess.objects.filter(user=user)
+        assert (record.face, record.where, record.what, record.rows) == (
+            Face.EXPORT, where, "name", 1)
+        assert (record.order, record.customer_id) == (order, order.customer_id)
+    client.force_login(supervisor)
+    response = client.get(admin_pdf)
+    assert response.status_code == 200
+    text = pdf_text(response.content)
+    assert "张伟" not in text and "张*" in text
+    assert not PiiAccess.objects.filter(user=supervisor).exists()
+    client.logout()
+    before = PiiAccess.objects.count()
+    assert "张伟" in pdf_text(client.get(links.pdf_url(links.token_for(signature))).content)
+    assert PiiAccess.objects.count() == before
 
 
 def test_someone_without_the_order_gets_no_copy(completed, client, alice):

@@ -6,6 +6,12 @@ Defect covered (issue 18, item 2): the admin's order list, the technician's orde
 page) showed full phone numbers without writing an access record; the SMS outbox showed
 them in full to every office role.
 
+Defect covered (issue 18, R40 exports): the signed report's PDF downloaded by staff or a
+technician carried the customer's full name with no access record. A file that can hold
+full customer data (an ``export:`` page here) is checked for full names and addresses as
+well as numbers: it holds them masked (or none at all), or its download wrote one record
+with ``Face.EXPORT`` (who, when, what, how many rows).
+
 A new page or endpoint that can show customer data is added to ``PAGES``; the test then
 checks it for every role in ``ROLES``.
 """
@@ -18,27 +24,32 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import time_machine
 from django.contrib.auth.models import User
 from django.test import Client
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from api import services as api_services
 from api.models import ApiClient, ClientRole
 from complaints import services as complaint_services
 from complaints.models import Complaint
 from notifications.models import Notification
+from reports import links as reports_links
 from surveys.models import Callback, Survey
 from surveys.services import callbacks_open_due
 from technicians.models import Technician
 from tests.conftest import CustomerPersona
-from workorders.models import Customer, Face, PiiAccess, State, WorkOrder
+from workorders.models import Customer, Face, PiiAccess, Signature, State, WorkOrder
 
 PHONE, ALT_PHONE = "13812345678", "13712349876"
 CALLBACK_PHONE = "13698761234"
 FULL_NUMBERS = (PHONE, ALT_PHONE, CALLBACK_PHONE)
+#: What else a file must not carry unrecorded: the customers' full names and addresses.
+FULL_NAMES = ("张伟", "李娜", "东四十条 88 号")
 
 
 class Scene:
@@ -68,6 +79,11 @@ class Scene:
         return complaint_services.complaint_record(by=agent, tier="complaint",
                                                    channel="phone", text="投诉",
                                                    order=self.order)
+
+    @property
+    def signature(self) -> Signature:
+        """The signed report of the order waiting for its callback (signed on completion)."""
+        return Signature.objects.filter(order=self.callback.order).latest("signed_at")
 
     @property
     def customer(self) -> Customer:
@@ -127,7 +143,38 @@ PAGES: list[Page] = [
     Page("dashboard:scorecard", lambda s: f"/dashboard/technicians/{s.alice.pk}/"),
     *[Page(f"export:{table}", lambda s, t=table: (s.callback, f"/dashboard/export/{t}.csv")[1])
       for table in ("summary", "daily", "areas", "technicians", "breaches", "now")],
+    # Every other table is a sheet of this workbook (dashboards.exports.summary_workbook).
     Page("export:summary.xlsx", lambda s: (s.callback, "/dashboard/export/summary.xlsx")[1]),
+    # Added since the matrix was written (issue 18): assessment statements (R53) and their
+    # exports, the signed report (R26) as a page and as a PDF, the phone steps (issue 16),
+    # quality (R52), complaints (R51) and outages (R54) in the admin, the technician's
+    # assessment month and offline pages, the customer's copy of the report.
+    Page("admin:entry-list", lambda s: (s.callback, "/admin/assessment/entry/")[1]),
+    Page("admin:appeal-list", lambda s: (s.callback, "/admin/assessment/appeal/")[1]),
+    Page("admin:statement", lambda s: (s.callback, "/admin/assessment/entry/statement/")[1]),
+    Page("export:statement.csv",
+         lambda s: (s.callback, "/admin/assessment/entry/statement/export.csv")[1]),
+    Page("export:statement.xlsx",  # both statements, by technician and by team
+         lambda s: (s.callback, "/admin/assessment/entry/statement/export.xlsx")[1]),
+    Page("admin:report",
+         lambda s: f"/admin/workorders/workorder/signatures/{s.signature.pk}/report/"),
+    Page("export:admin-report-pdf",
+         lambda s: f"/admin/workorders/workorder/signatures/{s.signature.pk}/report.pdf"),
+    Page("admin:phone-step-list", lambda s: (s.order, "/admin/workorders/phonestep/")[1]),
+    Page("admin:inspection-list", lambda s: (s.callback, "/admin/quality/inspection/")[1]),
+    Page("admin:quality-record-list",
+         lambda s: (s.callback, "/admin/quality/qualityrecord/")[1]),
+    Page("admin:complaint-list", lambda s: (s.complaint, "/admin/complaints/complaint/")[1]),
+    Page("admin:outage-list", lambda s: (s.order, "/admin/outages/outage/")[1]),
+    Page("admin:outage-proposal-list", lambda s: (s.order, "/admin/outages/outageproposal/")[1]),
+    Page("tech:assessment", lambda s: (s.callback, "/tech/assessment/")[1]),
+    Page("tech:offline", lambda s: (s.order, "/tech/offline/")[1]),
+    Page("tech:report", lambda s: f"/tech/orders/{s.signature.order_id}/signed-report/"),
+    Page("export:tech-report-pdf",
+         lambda s: f"/tech/orders/{s.signature.order_id}/signed-report.pdf"),
+    Page("portal:report", lambda s: urlsplit(reports_links.absolute_url(s.signature)).path),
+    Page("portal:report-pdf",
+         lambda s: reports_links.pdf_url(reports_links.token_for(s.signature))),
 ]
 
 
@@ -172,6 +219,9 @@ def roles(reference_data: None, dispatcher: User, agent: User, supervisor: User,
 
 
 def _text(response: Any) -> str:
+    if response.get("Content-Type", "") == "application/pdf":
+        pages = PdfReader(io.BytesIO(response.content)).pages
+        return " ".join(page.extract_text() for page in pages)
     if "spreadsheet" in response.get("Content-Type", ""):
         book = load_workbook(io.BytesIO(response.content), read_only=True)
         return " ".join(str(cell) for sheet in book for row in sheet.iter_rows(values_only=True)
@@ -202,7 +252,8 @@ def test_a_full_phone_number_is_masked_or_its_read_recorded(page: Page, roles: l
         else:
             response = role.client.get(url, headers=role.headers)
         text = _text(response)
-        shown = [n for n in FULL_NUMBERS if n in text]
+        looked_for = FULL_NUMBERS + (FULL_NAMES if page.where.startswith("export:") else ())
+        shown = [n for n in looked_for if n in text]
         if not shown:
             continue
         recorded = PiiAccess.objects.exclude(pk__in=before).filter(where=page.where)
@@ -211,6 +262,9 @@ def test_a_full_phone_number_is_masked_or_its_read_recorded(page: Page, roles: l
         else:
             face = recorded.first().face
             assert face in Face.values
+            if page.where.startswith("export:"):  # one record per file, with its rows
+                [export] = recorded.filter(user=role.user)
+                assert export.face == Face.EXPORT and export.rows, export
     assert not unrecorded, f"{page.where}: full numbers shown, no access record: {unrecorded}"
 
 

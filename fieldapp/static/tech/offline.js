@@ -15,6 +15,10 @@
      the code typed in sends the same step again. A network error, a 5xx or an answer that
      is not the replay's: stop and retry later.
    - Logging out clears the kept pages and the queue, after asking if steps are waiting.
+   - The session ended on the server (the replay answers 401, or lands on the login page):
+     the kept pages and the steps carrying customer data are dropped at once (R40,
+     tech/queue.js), and the login page says the session ended. The worker does the same
+     when a page it fetches is sent to the login page (tech/sw.js).
    The words come translated from the server (json_script "offline-words"). */
 (function () {
   "use strict";
@@ -291,6 +295,9 @@
       var entry = nextToSend(queue);
       if (!entry) { return true; }
       return send(entry).then(function (response) {
+        if (response.status === 401 || (response.redirected && new URL(response.url).pathname === words.login)) {
+          return sessionEnded().then(function () { return true; });
+        }
         if (response.status >= 500) { return false; }
         return response.json().then(function (answer) {
           if (response.ok && (answer.status === "applied" || answer.status === "duplicate")) {
@@ -368,15 +375,30 @@
   }
 
   // Another technician's kept pages never show on this phone: they go when the user changes.
+  // After the session ended the pages were dropped ("user" with them): fetch the day again.
   function ownerCheck() {
     var previous = localStorage.getItem("fieldops-user");
     localStorage.setItem("fieldops-user", user);
-    kv.set("user", user, store);  // for the worker, which queues a step whose sending failed
+    var known = kv.get("user", store).then(function (stored) {
+      if (!stored) { localStorage.removeItem(KEPT); }
+      return kv.set("user", user, store);  // for the worker, which queues a failed step
+    });
     if (previous && previous !== user && window.caches) {
       localStorage.removeItem(KEPT);
-      return caches.delete("fieldops-pages");
+      return known.then(function () { return caches.delete("fieldops-pages"); });
     }
-    return Promise.resolve();
+    return known;
+  }
+
+  // --- The session ended on the server ---------------------------------------------------
+  var ended = false;
+  function sessionEnded() {
+    if (ended) { return Promise.resolve(); }
+    ended = true;
+    localStorage.removeItem(KEPT);
+    return q.forgetCustomerData(words.customer_fields).then(function () {
+      location.assign(words.login + "?next=" + encodeURIComponent(location.pathname) + "&" + words.ended + "=1");
+    });
   }
 
   // --- Logging out -----------------------------------------------------------------------

@@ -7,7 +7,11 @@
    strokes field as it is), phone_at (the phone's time of the action, ISO 8601 with its
    offset), position (where the form has one), version (the order version the page
    showed), after (the client id of the order's previous queued step, null for the first).
-   Keys of the store: "queue" (waiting, oldest first), "refused" (not sent), "user". */
+   Keys of the store: "queue" (waiting, oldest first), "refused" (not sent), "user".
+   When the session has ended (expired on the server), forgetCustomerData drops the kept
+   pages (customer names, numbers, addresses) and the steps that carry customer data
+   (fieldapp/offline.py CUSTOMER_FIELDS, R40); the others stay, to be sent after the next
+   login. */
 (function (scope) {
   "use strict";
   var kv = scope.idbKeyval;
@@ -126,6 +130,35 @@
     }, store);
   }
 
+  // --- The session ended: what holds customer data goes at once -------------------------
+  function carries(entry, fields) {
+    return entry.fields.concat(entry.files).some(function (f) {
+      return fields.indexOf(f[0]) !== -1 && f[1] !== "" && f[1] !== null;
+    });
+  }
+
+  // The kept entries, a dropped step's later steps re-linked to the last one kept.
+  function without(list, fields) {
+    var last = {}, dropped = {};
+    return (list || []).filter(function (e) {
+      var key = e.user + ":" + e.order;
+      if (e.after && dropped[e.after]) { e.after = last[key] || null; }
+      if (carries(e, fields)) { dropped[e.client_id] = true; return false; }
+      last[key] = e.client_id;
+      return true;
+    });
+  }
+
+  function forgetCustomerData(fields) {
+    var jobs = [
+      kv.update("queue", function (list) { return without(list, fields); }, store),
+      kv.update("refused", function (list) { return without(list, fields); }, store),
+      kv.del("user", store)  // the next page loaded after a login fetches the day again
+    ];
+    if (scope.caches) { jobs.push(scope.caches.delete("fieldops-pages")); }
+    return Promise.all(jobs);
+  }
+
   scope.fieldopsQueue = { kv: kv, store: store, iso: iso, pad: pad, entryFrom: entryFrom,
-                          enqueue: enqueue };
+                          enqueue: enqueue, forgetCustomerData: forgetCustomerData };
 })(self);
