@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('workorders', '0015_appointment_miss_withdrawn'),
+        ('workorders', '0016_plan_visit'),
     ]
 
     operations = [
