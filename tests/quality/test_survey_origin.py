@@ -6,6 +6,7 @@ and the browser (fieldops/origin.py); the answer is posted through the real surv
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 import time_machine
@@ -20,6 +21,7 @@ from quality.models import Inspection, InspectionPolicy, RequestOrigin, Signal, 
 from surveys import links
 from surveys.models import Survey, SurveyStatus
 from surveys.services import work_order_start_survey
+from workorders.models import State
 
 from .helpers import complete
 
@@ -137,3 +139,22 @@ def test_the_technician_pages_give_the_phone_a_device_cookie(alice_client):
     assert cookie["path"] == "/" and cookie["httponly"] and len(cookie.value) >= 16
     again = alice_client.get(reverse("tech:today"))
     assert DEVICE_COOKIE not in again.cookies  # kept, not renewed on every page
+
+
+def test_a_step_replayed_from_the_phone_keeps_its_origin_at_the_phones_time(
+        make_order, alice, alice_client):
+    # R52 with issue 16: the replay's request is where the step came from; its time is
+    # the phone's. Another user's steps on the order are not the technician's.
+    with time_machine.travel(clock.now() - dt.timedelta(hours=2), tick=False):
+        order = make_order(State.PREPARED, technician=alice)
+    done = clock.now() - dt.timedelta(minutes=30)
+    response = alice_client.post("/api/v1/field/steps/", data={
+        "client_id": str(uuid.uuid4()), "order": order.pk, "step": "depart",
+        "phone_at": done.isoformat(), "phone_sent_at": clock.now().isoformat(),
+        "version": order.version}, REMOTE_ADDR="203.0.113.7", HTTP_USER_AGENT=PHONE)
+    assert response.status_code == 200, response.content
+    (row,) = RequestOrigin.objects.filter(order=order)
+    assert row.technician == alice and row.survey is None and row.action == "depart"
+    assert abs(row.at - done) < dt.timedelta(seconds=2)
+    assert row.network == origin.keyed_hash("net", "203.0.113.0/24")
+    assert row.device and row.browser == origin.keyed_hash("agent", PHONE)
