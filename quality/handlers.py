@@ -7,6 +7,7 @@ so that a survey answered from the technician's own device or network is found (
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from PIL import Image
 
@@ -55,6 +56,17 @@ def photo_uploaded(event: OrderEvent) -> None:
         fingerprint(photo)
 
 
+def _technician_of(user: Any) -> int | None:
+    """The user's technician id, read once per user object (a request's many events, e.g.
+    a dispatcher's bulk action, cost one query)."""
+    memo = getattr(user, "_quality_technician", False)
+    if memo is False:
+        memo = (Technician.objects.filter(user_id=user.pk).values_list("pk", flat=True)
+                .first())
+        user._quality_technician = memo
+    return memo
+
+
 def request_origin(event: OrderEvent) -> None:
     """Keep where the step or the survey answer came from (R52): an answer through the
     customer's link (no actor, the ``sms`` channel) with its survey, or a step the order's
@@ -77,8 +89,9 @@ def request_origin(event: OrderEvent) -> None:
         RequestOrigin.objects.bulk_create([row], ignore_conflicts=True)
         signal_late(order.pk, round=row.round)
         return
-    technician = (Technician.objects.filter(user_id=event.actor.pk)
-                  .values_list("pk", flat=True).first())
+    if order.technician_id is None:
+        return
+    technician = _technician_of(event.actor)
     if technician is None or technician != order.technician_id:
         return
     RequestOrigin.objects.create(order_id=order.pk, technician_id=technician, survey=None,

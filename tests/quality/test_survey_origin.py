@@ -93,7 +93,7 @@ def test_a_survey_answered_from_the_technicians_network_is_signalled_and_inspect
 
 
 def test_the_technicians_device_cookie_matches_from_any_network_and_late(
-        make_order, alice, morning):
+        make_order, alice, morning, client, inspector):
     # R52: the day was sampled before the answer came: the order is inspected at once.
     # The phone's cookie matches whatever network the answer came through.
     order = completed_from(make_order, alice, morning, address="2001:db8:7:1::5")
@@ -103,6 +103,13 @@ def test_the_technicians_device_cookie_matches_from_any_network_and_late(
     (signal,) = signals(order)
     assert signal.evidence["matched"] == "device" and signal.evidence["same_browser"]
     assert signal.inspection is not None and signal.inspection.order_id == order.pk
+    # The inspector reads it in words on the inspection's page, no hash and no address.
+    client.force_login(inspector)
+    page = client.get(reverse("admin:quality_inspection_decide", args=[signal.inspection.pk]),
+                      HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Survey answered from the device the technician used for" in page
+    assert "with the same browser" in page and "192.0.2" not in page
+    assert signal.evidence.get("matched") == "device" and DEVICE not in page
 
 
 def test_the_window_is_the_policys(make_order, alice, morning):
