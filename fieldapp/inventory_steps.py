@@ -19,7 +19,17 @@ from .forms import StepForm
 
 #: Where the barcode reader's WebAssembly file is served (our static files, no CDN).
 ZXING_WASM_DIR = "vendor/zxing-wasm/reader/"
+ZXING_WASM_FILE = "zxing_reader.wasm"
 SCANNER_SCRIPT = "vendor/barcode-detector/iife/polyfill.js"
+
+
+def scanner_files() -> list[str]:
+    """The scanner's files as the equipment page loads them (R45): its script (loaded when
+    the camera opens, never with the page) and the WebAssembly file it fetches from
+    ``wasm_dir`` (a directory's URL is never hashed, so neither is the file's). The
+    technician pages' service worker precaches both, so a phone that never opened the
+    scanner online still scans offline (issue 15/16)."""
+    return [static(SCANNER_SCRIPT), static(ZXING_WASM_DIR) + ZXING_WASM_FILE]
 
 
 class EquipmentForm(StepForm):

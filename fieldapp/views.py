@@ -593,10 +593,12 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     module builds it loads from our static files): the app shell precached, static files
     cache-first, the technician's pages network-first with the kept copy as the fallback
     (issue 16; fieldapp/offline.py)."""
-    shell = [static(path) for path in APP_SHELL] + [reverse("tech:offline")]
+    # The scanner's script and WebAssembly file too (never part of a page's first load).
+    shell = ([static(path) for path in APP_SHELL] + inventory_steps.scanner_files()
+             + [reverse("tech:offline")])
     modules = {name: static(f"vendor/{name}/{name}.prod.js") for name in WORKBOX_MODULES}
     response = render(request, "tech/sw.js", {
-        "shell": shell, "version": _shell_version(shell),
+        "shell": shell, "version": _shell_version([*shell, _wasm_revision()]),
         "workbox": static("vendor/workbox-sw/workbox-sw.js"), "modules": modules,
         "static_prefix": PrefixNode.handle_simple("STATIC_URL"), "scope": reverse("tech:today"),
         "offline_header": offline_pages.OFFLINE_COPY_HEADER,
@@ -611,6 +613,13 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     response["Cache-Control"] = "no-cache"
     response["Service-Worker-Allowed"] = reverse("tech:today")
     return response
+
+
+def _wasm_revision() -> str:
+    """The WebAssembly file's hashed name (its content's hash in production): its URL in
+    the shell is the unhashed one the scanner asks for, so a new reader must still change
+    the worker's version for the precache to fetch it again."""
+    return static(inventory_steps.ZXING_WASM_DIR + inventory_steps.ZXING_WASM_FILE)
 
 
 def _shell_version(shell: list[str]) -> str:

@@ -105,6 +105,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # R52: where each request came from, as keyed hashes (fieldops/origin.py), and the
+    # technician phone's device id cookie (fieldapp/device.py)
+    "fieldops.origin.RequestOriginMiddleware",
+    "fieldapp.device.DeviceCookieMiddleware",
 ]
 
 ROOT_URLCONF = "fieldops.urls"

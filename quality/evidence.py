@@ -9,6 +9,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from workorders.events import OrderAction
 from workorders.models import Kind, Photo
 
 
@@ -30,6 +31,42 @@ def _distance(metres: float) -> str:
     if metres >= 1000:
         return _("%(km).1f km") % {"km": metres / 1000}
     return _("%(m)d m") % {"m": round(metres)}
+
+
+def _step(value: Any) -> str:
+    try:
+        return str(OrderAction(str(value)).label)
+    except ValueError:
+        return str(value)
+
+
+def _gap(minutes: int) -> str:
+    if minutes >= 120:
+        return _("%(hours)d h %(minutes)d min") % {"hours": minutes // 60,
+                                                   "minutes": minutes % 60}
+    return _("%(minutes)d min") % {"minutes": max(minutes, 0)}
+
+
+def _survey_from_technician(e: dict[str, Any]) -> str:
+    values = {"step": _step(e.get("step")), "step_at": _when(e.get("step_at")),
+              "answered_at": _when(e.get("answered_at")),
+              "gap": _gap(int(e.get("minutes_after_completion", 0))),
+              "other": e.get("other_order", ""), "hours": int(e.get("window_hours", 0))}
+    if e.get("matched") == "device":
+        where = (_("Survey answered from the device the technician used for “%(step)s” "
+                   "on order %(other)s at %(step_at)s") if values["other"] else
+                 _("Survey answered from the device the technician used for “%(step)s” at "
+                   "%(step_at)s")) % values
+    else:
+        where = (_("Survey answered from the network the technician used for “%(step)s” "
+                   "on order %(other)s at %(step_at)s") if values["other"] else
+                 _("Survey answered from the network the technician used for “%(step)s” at "
+                   "%(step_at)s")) % values
+    text = _("%(where)s: answered %(answered_at)s, %(gap)s after completion") % {
+        "where": where, **values}
+    if e.get("same_browser"):
+        text += _(", with the same browser")
+    return text + _("; the policy looks %(hours)d hours around the answer.") % values
 
 
 def describe(kind: str, evidence: dict[str, Any]) -> str:
@@ -66,4 +103,6 @@ def describe(kind: str, evidence: dict[str, Any]) -> str:
             "seconds": int(e.get("ms", 0)) / 1000, "strokes": int(e.get("strokes", 0)),
             "limit_s": int(e.get("limit_ms", 0)) / 1000,
             "limit_strokes": int(e.get("limit_strokes", 0))}
+    if kind == "survey_from_tech":
+        return _survey_from_technician(e)
     return _("Suspicious evidence.")

@@ -66,6 +66,12 @@ class InspectionPolicy(models.Model):
                     "are the same picture (0-3)."))
     photo_window_days = models.PositiveSmallIntegerField(
         _("photo match window (days)"), default=90)
+    survey_origin_window_hours = models.PositiveSmallIntegerField(
+        _("survey from the technician's device or network: window (hours)"), default=24,
+        validators=[MinValueValidator(1)],
+        help_text=_("A survey answered from the device, or the network, that the order's "
+                    "technician used this many hours before or after the answer is "
+                    "suspicious."))
     checklist = models.JSONField(_("checklist"), default=list, blank=True,
                                  help_text=_("The points an inspector checks, one a line."))
     updated_at = models.DateTimeField(_("updated"), default=clock.now)
@@ -118,6 +124,40 @@ class SignalKind(models.TextChoices):
     PHOTO_REUSED = "photo_reused", _("Photo of another order")
     QUICK_COMPLETION = "quick_completion", _("Completed minutes after check-in")
     FAST_SIGNATURE = "fast_signature", _("Signature drawn implausibly fast")
+    SURVEY_FROM_TECHNICIAN = "survey_from_tech", _("Survey answered from the technician's "
+                                                   "device or network")
+
+
+class RequestOrigin(models.Model):
+    """Where a technician's step, or a customer's survey answer through the link, came
+    from (R52): keyed hashes of the network prefix, the device cookie and the browser
+    (``fieldops.origin``; never the address, the User-Agent or the cookie themselves).
+    A row with ``survey`` is an answer; one without is a step of ``technician``."""
+
+    order = models.ForeignKey("workorders.WorkOrder", on_delete=models.CASCADE,
+                              related_name="+", db_index=False, verbose_name=_("work order"))
+    #: The acting technician (a step) or the technician surveyed about (an answer).
+    technician = models.ForeignKey("technicians.Technician", on_delete=models.CASCADE,
+                                   null=True, blank=True, related_name="+",
+                                   verbose_name=_("technician"))
+    survey = models.OneToOneField("surveys.Survey", on_delete=models.CASCADE, null=True,
+                                  blank=True, related_name="+", verbose_name=_("survey"))
+    #: The order's rework round the survey asked about (answers only).
+    round = models.PositiveSmallIntegerField(_("rework round"), default=0)
+    action = models.CharField(_("action"), max_length=64)
+    at = models.DateTimeField(_("at"))
+    network = models.CharField(_("network (keyed hash)"), max_length=32, blank=True)
+    device = models.CharField(_("device (keyed hash)"), max_length=32, blank=True)
+    browser = models.CharField(_("browser (keyed hash)"), max_length=32, blank=True)
+
+    class Meta:
+        verbose_name = _("request origin")
+        verbose_name_plural = _("request origins")
+        indexes = [models.Index(fields=["technician", "at"], name="origin_technician_at"),
+                   models.Index(fields=["order"], name="origin_order")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.action} {self.at:%Y-%m-%d %H:%M}"
 
 
 class SamplingRun(models.Model):

@@ -147,6 +147,37 @@ def _fill(run: SamplingRun, day: dt.date) -> None:
     run.save(update_fields=["completions", "sampled", "signalled", "drawn", "finished_at"])
 
 
+def signal_late(order_id: int, *, round: int) -> Signal | None:
+    """A survey answered after its completion's day was sampled (R52): its signal
+    (``survey_from_tech``) is found for this one order, and the order is inspected like any
+    other with a signal (its inspection drawn now, or the sampled one marked as both).
+    Before the day is sampled nothing is written: the day's job finds the signal then."""
+    row = (WorkOrder.objects.filter(pk=order_id)
+           .values_list("pk", "kind", "area_id", "technician_id", "completed_at").first())
+    if row is None or row[4] is None:
+        return None
+    order = Completed(row[0], row[1], row[2], row[3], round, row[4])
+    day = timezone.localdate(order.completed_at)
+    if not SamplingRun.objects.filter(day=day).exists():
+        return None
+    found = suspicion.survey_origins({order.id: order}, Policies())
+    if not found:
+        return None
+    inspection, created = Inspection.objects.get_or_create(
+        order_id=order.id, round=round,
+        defaults={"area_id": order.area_id, "technician_id": order.technician_id, "day": day,
+                  "completed_at": order.completed_at, "reason": InspectionReason.SIGNAL})
+    if not created and inspection.reason == InspectionReason.SAMPLE:
+        inspection.reason = InspectionReason.SAMPLE_AND_SIGNAL
+        inspection.save(update_fields=["reason"])
+    (first,) = found
+    signal, _created = Signal.objects.get_or_create(
+        order_id=order.id, round=round, kind=first.kind,
+        defaults={"evidence": first.evidence, "inspection": inspection,
+                  "found_at": clock.now()})
+    return signal
+
+
 def run_due(*, today: dt.date | None = None, days_back: int = 3) -> int:
     """Beat's entry: the days before today not yet sampled (a day is sampled once it is
     over; a missed night is caught up). Returns the inspections drawn."""

@@ -8,7 +8,11 @@ completions: tens of thousands), each with its evidence:
 * ``quick_completion``: the completion filed sooner after the check-in than the policy's
   least minutes for the kind;
 * ``fast_signature``: the customer's signature drawn faster, or in fewer strokes, than the
-  policy allows (its strokes carry the milliseconds since the first touch, R26).
+  policy allows (its strokes carry the milliseconds since the first touch, R26);
+* ``survey_from_tech``: the completion's survey answered through the customer's link from
+  the device (its cookie), or the network (its /24 or /48), that the order's technician
+  used for a step within the policy's hours of the answer (``RequestOrigin``, keyed
+  hashes kept by ``handlers.request_origin``).
 
 Each batch costs a handful of queries per thousand orders, never one per order (except the
 photo lookup on databases other than PostgreSQL).
@@ -21,13 +25,13 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import connection
+from django.db import connection, models
 
 from workorders.events import OrderAction
 from workorders.models import Signature, WorkOrder, WorkOrderEvent
 
 from . import geo, phash
-from .models import InspectionPolicy, PhotoHash, SignalKind
+from .models import InspectionPolicy, PhotoHash, RequestOrigin, SignalKind
 
 CHUNK = 5000
 
@@ -70,6 +74,12 @@ class Policies:
         return self.by_area.get(area_id, self.default)
 
     @property
+    def widest_survey_window(self) -> dt.timedelta:
+        return dt.timedelta(hours=max([self.default.survey_origin_window_hours,
+                                       *(p.survey_origin_window_hours
+                                         for p in self.by_area.values())]))
+
+    @property
     def widest_photo_window(self) -> int:
         return max([self.default.photo_window_days,
                     *(p.photo_window_days for p in self.by_area.values())])
@@ -92,6 +102,7 @@ def find(orders: Sequence[Completed], *, policies: Policies | None = None) -> li
     found += _check_ins(by_id, policies)
     found += _signatures(by_id, policies)
     found += _photos(by_id, policies)
+    found += survey_origins(by_id, policies)
     return found
 
 
@@ -209,3 +220,61 @@ def _photos(by_id: dict[int, Completed], policies: Policies) -> list[Found]:
             "other_kind": other_kind, "other_uploaded_at": _iso(other_at), "bits": int(bits)}))
     return found
 
+
+
+def survey_origins(by_id: dict[int, Completed], policies: Policies) -> list[Found]:
+    """survey_from_tech: the completion's survey answered through the link from the device
+    or the network the order's technician used for a step (any order of theirs) within
+    the policy's hours of the answer. The device is the stronger match (its own cookie),
+    then a step of this order, then the nearest in time."""
+    answers = []
+    for chunk in _chunks(list(by_id)):
+        answers += [a for a in RequestOrigin.objects.filter(order_id__in=chunk,
+                                                             survey__isnull=False)
+                    if a.round == by_id[a.order_id].round
+                    and by_id[a.order_id].technician_id is not None]
+    if not answers:
+        return []
+    window = policies.widest_survey_window
+    steps: dict[int | None, list[RequestOrigin]] = {}
+    technicians = sorted({t for a in answers if (t := by_id[a.order_id].technician_id)})
+    networks = {a.network for a in answers if a.network}
+    devices = {a.device for a in answers if a.device}
+    for chunk in _chunks(technicians):
+        for step in (RequestOrigin.objects.filter(
+                technician_id__in=chunk, survey__isnull=True,
+                at__gte=min(a.at for a in answers) - window,
+                at__lte=max(a.at for a in answers) + window)
+                .filter(models.Q(network__in=networks) | models.Q(device__in=devices))
+                .order_by("at", "pk")):
+            steps.setdefault(step.technician_id, []).append(step)
+    found = []
+    for answer in answers:
+        order = by_id[answer.order_id]
+        policy = policies(order.area_id)
+        limit = dt.timedelta(hours=policy.survey_origin_window_hours)
+        best: tuple[Any, ...] | None = None
+        for step in steps.get(order.technician_id, []):
+            if abs(step.at - answer.at) > limit:
+                continue
+            device = bool(answer.device) and step.device == answer.device
+            if not device and not (answer.network and step.network == answer.network):
+                continue
+            rank = (not device, step.order_id != answer.order_id, abs(step.at - answer.at))
+            if best is None or rank < best[0]:
+                best = (rank, step, device)
+        if best is None:
+            continue
+        _rank, step, device = best
+        evidence = {
+            "matched": "device" if device else "network", "step": step.action,
+            "step_at": _iso(step.at), "answered_at": _iso(answer.at),
+            "completed_at": _iso(order.completed_at),
+            "minutes_after_completion": int((answer.at - order.completed_at).total_seconds()
+                                            // 60),
+            "same_browser": bool(answer.browser) and step.browser == answer.browser,
+            "window_hours": policy.survey_origin_window_hours}
+        if step.order_id != answer.order_id:
+            evidence["other_order"] = WorkOrder.number_for(step.order_id)
+        found.append(Found(order.id, order.round, SignalKind.SURVEY_FROM_TECHNICIAN, evidence))
+    return found

@@ -235,7 +235,8 @@ class SamplingRunAdmin(ReadOnlyAdmin):
 @admin.register(InspectionPolicy)
 class InspectionPolicyAdmin(admin.ModelAdmin):
     list_display = ("__str__", "sample_percent", "min_per_technician",
-                    "max_check_in_distance_m", "min_signature_ms", "photo_window_days")
+                    "max_check_in_distance_m", "min_signature_ms", "photo_window_days",
+                    "survey_origin_window_hours")
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -148,6 +148,11 @@ def test_a_day_offline_is_kept_queued_across_a_restart_and_replayed_in_order(
     assert re.fullmatch(r"离线，上次同步 \d\d:\d\d", banner.inner_text()), banner.inner_text()
     assert second.number in page.inner_text("h1")
     phone_profile.shot("01-order-offline")
+    # Issue 15/16, R45: the scanner, never opened online, has its WebAssembly file offline.
+    wasm = page.evaluate("""async () => { const r = await fetch(
+        '/static/vendor/zxing-wasm/reader/zxing_reader.wasm'); return [r.status,
+        (await r.arrayBuffer()).byteLength]; }""")
+    assert wasm[0] == 200 and wasm[1] > 500_000, wasm
 
     before = dt.datetime.now(dt.UTC)
     queue_contact(page, second)

@@ -17,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from fieldapp import offline
+from fieldapp import offline, views
 from fieldapp.templatetags.offline import offline_words
 from fieldapp.views import STEPS, WORKBOX_MODULES
 from workorders.models import State
@@ -51,6 +51,22 @@ def test_the_worker_is_workbox_loaded_from_our_own_static_files(client: Client):
                  "/tech/login/", "/api/v1/field/steps/"):
         assert re.search(never.group(1).replace("\\/", "/"), path), path
     assert not re.search(never.group(1).replace("\\/", "/"), "/tech/orders/1/contact/")
+
+
+def test_the_scanner_is_precached_as_the_equipment_page_loads_it(client: Client, monkeypatch):
+    # Issue 15/16, R45: the scanner's files are in the worker's precache list, under the
+    # URLs the page asks for, and served by us; the page itself does not load them.
+    body = client.get(reverse("tech:sw")).content.decode()
+    body = re.sub(r"\\u([0-9A-F]{4})", lambda m: chr(int(m.group(1), 16)), body)
+    shell = json.loads(re.search(r"var SHELL = (\[.*?\]);", body).group(1))
+    wasm = "/static/vendor/zxing-wasm/reader/zxing_reader.wasm"
+    assert wasm in shell and "/static/vendor/barcode-detector/iife/polyfill.js" in shell
+    assert shell[-1] == reverse("tech:offline")  # still the worker's offline fallback
+    assert finders.find("vendor/zxing-wasm/reader/zxing_reader.wasm")  # served by us
+    # A new reader keeps its unhashed URL: its content hash still changes the version.
+    version = re.search(r'var VERSION = "(\w+)";', body).group(1)
+    monkeypatch.setattr(views, "_wasm_revision", lambda: "zxing_reader.0123abcd.wasm")
+    assert f'var VERSION = "{version}";' not in client.get(reverse("tech:sw")).content.decode()
 
 
 def test_the_manifest_stays_installable(client: Client):
