@@ -46,7 +46,8 @@ INSPECTION_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH,
 
 class InspectionSignalSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text=_lazy("far_check_in, photo_reused, "
-                                                 "quick_completion or fast_signature."))
+                                                 "quick_completion, fast_signature or "
+                                                 "survey_from_tech."))
     words = serializers.SerializerMethodField(help_text=_lazy("The evidence in words, with "
                                                               "the policy's limit."))
 
