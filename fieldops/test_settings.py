@@ -19,3 +19,10 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # points DASHBOARDS_DATABASE at it.
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and "replica" not in DATABASES:  # noqa: F405
     DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
+
+# A test left waiting for a row or table lock (a live-server thread's transaction that
+# never ended, say) gets PostgreSQL's lock_timeout error after two minutes instead of
+# waiting for ever; the tests that take locks on purpose wait seconds at most.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    _options = DATABASES["default"].setdefault("OPTIONS", {})  # noqa: F405
+    _options["options"] = (_options.get("options", "") + " -c lock_timeout=120s").strip()
