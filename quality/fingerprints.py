@@ -24,7 +24,7 @@ from django.db import transaction
 from PIL import Image
 
 from fieldops import clock
-from workorders.models import Photo
+from workorders.models import Photo, WorkOrder
 
 from .models import InspectionPolicy, PhotoHash
 
@@ -35,14 +35,19 @@ HASHED_KINDS = frozenset({Photo.Kind.CHECK_IN, Photo.Kind.INSTALLATION,
                           Photo.Kind.SPEED_TEST})
 
 
-def pending_row(photo_id: int) -> PhotoHash | None:
+def pending_row(photo_id: int, *, order_id: int | None = None, kind: str = "",
+                uploaded_at: dt.datetime | None = None) -> PhotoHash | None:
     """In the upload's transaction: the photo's pending row (none for a kind R52 does not
-    compare). The caller queues ``fingerprint_photo`` for it."""
-    row = (Photo.objects.filter(pk=photo_id).values_list("order_id", "kind", "uploaded_at")
-           .first())
-    if row is None or row[1] not in HASHED_KINDS:
+    compare). The caller queues ``fingerprint_photo`` for it. Given the photo's order, kind
+    and upload time (the upload's event carries them), the photo is not read again."""
+    if order_id is None or not kind or uploaded_at is None:
+        row = (Photo.objects.filter(pk=photo_id)
+               .values_list("order_id", "kind", "uploaded_at").first())
+        if row is None:
+            return None
+        order_id, kind, uploaded_at = row
+    if kind not in HASHED_KINDS:
         return None
-    order_id, kind, uploaded_at = row
     pending = PhotoHash(photo_id=photo_id, order_id=order_id, kind=kind,
                         uploaded_at=uploaded_at)
     PhotoHash.objects.bulk_create([pending], ignore_conflicts=True)
@@ -62,13 +67,10 @@ def _read_hash(photo: Photo) -> int | None:
 
 
 def _policy(order_id: int) -> InspectionPolicy:
-    from workorders.models import WorkOrder
-
     area_id = WorkOrder.objects.filter(pk=order_id).values_list("area_id", flat=True).first()
-    rows = {p.area_id: p for p in InspectionPolicy.objects.filter(area_id__in=[area_id])}
-    if area_id in rows:
-        return rows[area_id]
-    return InspectionPolicy.objects.filter(area__isnull=True).first() or InspectionPolicy()
+    own = InspectionPolicy.objects.filter(area_id=area_id).first() if area_id else None
+    return (own or InspectionPolicy.objects.filter(area__isnull=True).first()
+            or InspectionPolicy())
 
 
 def duplicate_of(row: PhotoHash, value: int) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from fieldops import bus, outbox
 from workorders.events import OrderAction, OrderEvent
+from workorders.models import Photo
 
 from . import fingerprints
 from .tasks import fingerprint_photo
@@ -18,7 +19,12 @@ def photo_uploaded(event: OrderEvent) -> None:
     photo_id = event.payload.get("photo")
     if not photo_id:
         return
-    if fingerprints.pending_row(int(photo_id)) is not None:
+    # The photo's row was written with the event's time as its upload time (the same
+    # ``now`` in ``work_order_check_in`` and ``work_order_add_photo``).
+    kind = (Photo.Kind.CHECK_IN if event.action == OrderAction.CHECK_IN
+            else str(event.payload.get("kind") or ""))
+    if fingerprints.pending_row(int(photo_id), order_id=event.order.pk, kind=kind,
+                                uploaded_at=event.at) is not None:
         outbox.send_after_commit(fingerprint_photo, int(photo_id))
 
 

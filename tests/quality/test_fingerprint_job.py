@@ -14,7 +14,8 @@ from fieldops import clock
 from fieldops.models import QueuedTask
 from quality import fingerprints, sampling, tasks
 from quality.models import Inspection, PhotoHash, Signal, SignalKind
-from workorders.models import Photo
+from workorders import services
+from workorders.models import Photo, State
 
 from .helpers import complete, picture
 
@@ -35,6 +36,8 @@ def test_the_upload_does_not_hash_the_photo_it_queues_the_job(make_order, alice,
     photo = Photo.objects.get(order=order, kind=Photo.Kind.CHECK_IN)
     row = PhotoHash.objects.get(photo=photo)
     assert (row.hashed_at, row.value, row.match) == (None, None, None)
+    assert (row.kind, row.uploaded_at, row.order_id) == (photo.kind, photo.uploaded_at,
+                                                         order.pk)
     queued = QueuedTask.objects.get(name="quality.tasks.fingerprint_photo")
     assert queued.args == [photo.pk]
 
@@ -87,3 +90,18 @@ def test_an_unreadable_photo_is_done_without_a_hash(make_order, alice, morning):
     row = PhotoHash.objects.get(photo=photo)
     assert row.hashed_at is not None and row.value is None
     assert fingerprints.hash_pending() == 0  # not tried again forever
+
+
+def test_installation_and_speed_test_photos_are_queued_and_others_not(make_order, alice):
+    # R23's photos are compared (R52); a photo of another kind gets no row and no job
+    from tests.fieldapp.helpers import upload
+
+    order = make_order(State.ON_SITE, technician=alice)
+    for kind in (Photo.Kind.INSTALLATION, Photo.Kind.OTHER):
+        services.work_order_add_photo(order=order, by=alice.user, image=upload(), kind=kind)
+    installation = Photo.objects.get(order=order, kind=Photo.Kind.INSTALLATION)
+    row = PhotoHash.objects.get(order=order)
+    assert (row.photo_id, row.kind, row.uploaded_at) == (installation.pk, "installation",
+                                                         installation.uploaded_at)
+    assert [q.args for q in QueuedTask.objects.filter(
+        name="quality.tasks.fingerprint_photo")] == [[installation.pk]]
