@@ -191,6 +191,7 @@ def _photos(by_id: dict[int, Completed], policies: Policies) -> list[Found]:
                 rows.extend(cursor.fetchall())
     else:
         for hashed in PhotoHash.objects.filter(order_id__in=list(by_id), value__isnull=False):
+            assert hashed.value is not None  # unreadable photos have none
             for m in phash.matches(hashed.value, exclude_order=hashed.order_id, since=since,
                                    until=until, max_bits=widest_bits):
                 rows.append((hashed.photo_id, hashed.order_id, hashed.kind,
