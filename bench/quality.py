@@ -75,9 +75,9 @@ SELECT o.id, k.kind, 'bench/' || o.id || '-' || k.kind || '.jpg', 1600, 1200, 25
 """
 HASHES_SQL = """
 INSERT INTO quality_photohash (photo_id, order_id, kind, value, band0, band1, band2, band3,
-                               uploaded_at)
+                               uploaded_at, hashed_at)
 SELECT h.id, h.order_id, h.kind, h.v, h.v & 65535, (h.v >> 16) & 65535, (h.v >> 32) & 65535,
-       (h.v >> 48) & 65535, h.uploaded_at
+       (h.v >> 48) & 65535, h.uploaded_at, h.uploaded_at
   FROM (SELECT p.id, p.order_id, p.kind, p.uploaded_at,
                ((floor(random() * 4294967296)::bigint - 2147483648) << 32)
                | floor(random() * 4294967296)::bigint AS v

@@ -1,48 +1,25 @@
-"""Quality listens (``fieldops.bus``): every visit photo gets its perceptual fingerprint as
-it is uploaded (R52), so the day's search for reused photos is index lookups only; and
-where each of the technician's steps and each survey answered through the customer's link
-came from (``fieldops.origin``: keyed hashes of the network, device and browser) is kept,
-so that a survey answered from the technician's own device or network is found (R52)."""
+"""Quality listens (``fieldops.bus``): every visit photo R52 compares gets a pending
+fingerprint row in the upload's transaction and a job, queued through the task outbox,
+that hashes it after the answer has gone (``fingerprints``), so the day's search for
+reused photos stays index lookups; and where each of the technician's steps and each
+survey answered through the customer's link came from (``fieldops.origin``: keyed hashes
+of the network, device and browser) is kept, so that a survey answered from the
+technician's own device or network is found (R52)."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from PIL import Image
-
-from fieldops import bus, origin
+from fieldops import bus, origin, outbox
 from surveys.models import AnswerChannel
 from technicians.models import Technician
 from workorders.events import OrderAction, OrderEvent
 from workorders.models import Photo
 
-from . import phash
-from .models import PhotoHash, RequestOrigin
+from . import fingerprints
+from .models import RequestOrigin
 from .sampling import signal_late
-
-log = logging.getLogger(__name__)
-
-#: The photos R52 compares (the check-in's, R17; the installation's and speed test's, R23).
-HASHED_KINDS = frozenset({Photo.Kind.CHECK_IN, Photo.Kind.INSTALLATION,
-                          Photo.Kind.SPEED_TEST})
-
-
-def fingerprint(photo: Photo) -> PhotoHash | None:
-    """The photo's fingerprint row, written once (a photo that cannot be read gets none:
-    the upload already decoded it, so this is a storage fault, logged, not a refusal)."""
-    if photo.kind not in HASHED_KINDS:
-        return None
-    try:
-        with photo.image.open("rb") as handle, Image.open(handle) as image:
-            value = phash.photo_hash(image)
-    except (OSError, ValueError):
-        log.warning("photo %s could not be read for its fingerprint", photo.pk, exc_info=True)
-        return None
-    row = phash.row_for(photo_id=photo.pk, order_id=photo.order_id, kind=photo.kind,
-                        value=value, uploaded_at=photo.uploaded_at)
-    PhotoHash.objects.bulk_create([row], ignore_conflicts=True)
-    return row
+from .tasks import fingerprint_photo
 
 
 def photo_uploaded(event: OrderEvent) -> None:
@@ -51,9 +28,13 @@ def photo_uploaded(event: OrderEvent) -> None:
     photo_id = event.payload.get("photo")
     if not photo_id:
         return
-    photo = Photo.objects.filter(pk=int(photo_id)).first()
-    if photo is not None:
-        fingerprint(photo)
+    # The photo's row was written with the event's time as its upload time (the same
+    # ``now`` in ``work_order_check_in`` and ``work_order_add_photo``).
+    kind = (Photo.Kind.CHECK_IN if event.action == OrderAction.CHECK_IN
+            else str(event.payload.get("kind") or ""))
+    if fingerprints.pending_row(int(photo_id), order_id=event.order.pk, kind=kind,
+                                uploaded_at=event.at) is not None:
+        outbox.send_after_commit(fingerprint_photo, int(photo_id))
 
 
 def _technician_of(user: Any) -> int | None:

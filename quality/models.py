@@ -93,7 +93,11 @@ class InspectionPolicy(models.Model):
 class PhotoHash(models.Model):
     """A photo's 64-bit perceptual hash (pHash), split into four 16-bit bands, each indexed:
     two hashes at most 3 bits apart agree on at least one whole band (pigeonhole), so a
-    match is four index lookups and a bit count over the few rows found, not a scan."""
+    match is four index lookups and a bit count over the few rows found, not a scan.
+
+    Written pending (no hash, ``hashed_at`` empty) in the upload's transaction; the
+    ``fingerprint_photo`` job fills it in once (``quality.fingerprints``). A photo that
+    could not be read is done with no hash."""
 
     photo = models.OneToOneField("workorders.Photo", on_delete=models.CASCADE,
                                  primary_key=True, related_name="phash",
@@ -102,20 +106,30 @@ class PhotoHash(models.Model):
                               related_name="+", db_index=False, verbose_name=_("work order"))
     kind = models.CharField(_("kind"), max_length=16)
     #: The hash as a signed 64-bit integer (PostgreSQL's bigint).
-    value = models.BigIntegerField(_("perceptual hash"))
-    band0 = models.IntegerField()
-    band1 = models.IntegerField()
-    band2 = models.IntegerField()
-    band3 = models.IntegerField()
+    value = models.BigIntegerField(_("perceptual hash"), null=True, blank=True)
+    band0 = models.IntegerField(null=True, blank=True)
+    band1 = models.IntegerField(null=True, blank=True)
+    band2 = models.IntegerField(null=True, blank=True)
+    band3 = models.IntegerField(null=True, blank=True)
     uploaded_at = models.DateTimeField(_("uploaded"))
+    #: When the job hashed it; empty while it waits for the job.
+    hashed_at = models.DateTimeField(_("hashed"), null=True, blank=True)
+    #: The duplicate-photo check when it was hashed: the nearest photo of another order
+    #: within the policy (``photo``, ``order``, ``kind``, ``bits``), or empty.
+    match = models.JSONField(_("matching photo"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("photo fingerprint")
         verbose_name_plural = _("photo fingerprints")
         indexes = [models.Index(fields=[f"band{i}", "uploaded_at"], name=f"phash_band{i}")
-                   for i in range(4)] + [models.Index(fields=["order"], name="phash_order")]
+                   for i in range(4)] + [
+            models.Index(fields=["order"], name="phash_order"),
+            models.Index(fields=["uploaded_at"], name="phash_pending",
+                         condition=models.Q(hashed_at__isnull=True))]
 
     def __str__(self) -> str:
+        if self.value is None:
+            return f"{self.photo_id} –"
         return f"{self.photo_id} {self.value & 0xFFFFFFFFFFFFFFFF:016x}"
 
 

@@ -4,7 +4,8 @@ completions: tens of thousands), each with its evidence:
 * ``far_check_in``: the check-in's position (the check-in event's payload, R17) farther
   from the address (``geo``: the geocoder's place of the order) than the policy allows;
 * ``photo_reused``: a check-in, installation or speed-test photo whose perceptual hash is
-  within the policy's bits of a photo of another order in the window (``phash``);
+  within the policy's bits of a photo of another order in the window (``phash``; photos
+  whose fingerprint job has not run yet are hashed first, ``fingerprints``);
 * ``quick_completion``: the completion filed sooner after the check-in than the policy's
   least minutes for the kind;
 * ``fast_signature``: the customer's signature drawn faster, or in fewer strokes, than the
@@ -30,7 +31,7 @@ from django.db import connection, models
 from workorders.events import OrderAction
 from workorders.models import Signature, WorkOrder, WorkOrderEvent
 
-from . import geo, phash
+from . import fingerprints, geo, phash
 from .models import InspectionPolicy, PhotoHash, RequestOrigin, SignalKind
 
 CHUNK = 5000
@@ -180,9 +181,12 @@ SELECT a.photo_id, a.order_id, a.kind, a.uploaded_at, b.order_id, b.kind, b.uplo
 
 
 def _photos(by_id: dict[int, Completed], policies: Policies) -> list[Found]:
-    """photo_reused: the nearest photo of another order, per order (its first match)."""
+    """photo_reused: the nearest photo of another order, per order (its first match).
+    Photos whose fingerprint job has not run yet are hashed first, so a late job never
+    hides a signal."""
     if not by_id:
         return []
+    fingerprints.hash_pending()
     until = max(o.completed_at for o in by_id.values())
     since = min(o.completed_at for o in by_id.values()) - dt.timedelta(
         days=policies.widest_photo_window)
@@ -197,7 +201,8 @@ def _photos(by_id: dict[int, Completed], policies: Policies) -> list[Found]:
                                      "bits": widest_bits})
                 rows.extend(cursor.fetchall())
     else:
-        for hashed in PhotoHash.objects.filter(order_id__in=list(by_id)):
+        for hashed in PhotoHash.objects.filter(order_id__in=list(by_id), value__isnull=False):
+            assert hashed.value is not None  # unreadable photos have none
             for m in phash.matches(hashed.value, exclude_order=hashed.order_id, since=since,
                                    until=until, max_bits=widest_bits):
                 rows.append((hashed.photo_id, hashed.order_id, hashed.kind,
