@@ -194,8 +194,7 @@ def test_an_expired_session_is_sent_to_the_login_page_that_says_so(alice_client,
     response = alice_client.get(url)
     assert response.status_code == 302
     assert response.url == f"{reverse('tech:login')}?next={url}&{offline.SESSION_ENDED}=1"
-    with translation.override("en"):
-        page = alice_client.get(response.url).content.decode()
+    page = alice_client.get(response.url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "data-session-ended" in page and "Your session has ended. Log in again" in page
     first = client.get(url)
     assert first.url == f"{reverse('tech:login')}?next={url}"

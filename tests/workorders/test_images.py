@@ -45,12 +45,14 @@ def one_colour_png(width: int, height: int) -> bytes:
 
 @pytest.fixture
 def decoded(monkeypatch) -> list[tuple[int, int]]:
-    """The size of every image actually decoded (``ImageFile.load``)."""
+    """The size of every image actually decoded (``ImageFile.load`` with data still to
+    decode: a load of an image decoded already, as saving one calls, decodes nothing)."""
     sizes: list[tuple[int, int]] = []
     load = ImageFile.ImageFile.load
 
     def recording_load(self):
-        sizes.append(self.size)
+        if self.tile:
+            sizes.append(self.size)
         return load(self)
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", recording_load)
