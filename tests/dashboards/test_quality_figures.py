@@ -134,7 +134,8 @@ def test_inspections_pass_rate_open_and_signals_by_kind(crafted, alice, bob, eas
     assert summary["pass_rate"] == pytest.approx(0.5)
     signals = {row["kind"]: row["count"] for row in figures["signals"]}
     assert signals == {SignalKind.FAR_CHECK_IN: 2, SignalKind.PHOTO_REUSED: 1,
-                       SignalKind.QUICK_COMPLETION: 0, SignalKind.FAST_SIGNATURE: 0}
+                       SignalKind.QUICK_COMPLETION: 0, SignalKind.FAST_SIGNATURE: 0,
+                       SignalKind.SURVEY_FROM_TECHNICIAN: 0}
     by_tech = {row["key"]: row for row in figures["technicians"]}
     assert by_tech[alice.pk]["pass_rate"] == pytest.approx(2 / 3)
     assert by_tech[bob.pk]["pass_rate"] == 0.0
