@@ -25,14 +25,11 @@ from workorders.models import Customer, Face, WorkOrder
 
 from . import selectors
 from . import serializers as s
-from . import services as api_services
-from .errors import ApiProblem
 from .views import (
     ACTION_IDEMPOTENCY_KEY,
     ACTION_REPLAYED,
     IDEMPOTENCY_KEY,
     IDEMPOTENT_REPLAYED,
-    KEY_PATTERN,
     READ_ERRORS,
     WRITE_ERRORS,
     ApiView,
@@ -40,6 +37,8 @@ from .views import (
     _idempotency_key,
     _jsonable,
     _problems,
+    _required_idempotency_key,
+    _written_once,
 )
 
 COMPLAINT_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH,
@@ -194,12 +193,7 @@ def _written(request: Request, *, key: str | None, status: int, where: str,
         complaint = act()
         return _body(request, complaint.pk, where), complaint.order_id
 
-    if key is None:
-        body, _order = run()
-        return Response(body, status=status)
-    fingerprint = api_services.fingerprint("POST", request.path, _ensure_dict(request.data))
-    result = api_services.complaint_write_idempotent(
-        user=user, key=key, request_fingerprint=fingerprint, status=status, act=run)
+    result = _written_once(request, key=key, status=status, act=run)
     pk = int(result.body.get("id") or 0)
     headers = {"Location": f"/api/v1/complaints/{pk}/"} if status == 201 else {}
     if result.replayed:
@@ -242,14 +236,9 @@ class ComplaintCollectionView(ApiView):
     def post(self, request: Request) -> Response:
         user = request.user
         self.require(user, complaint_services.PERM_RECORD)
-        key = request.headers.get("Idempotency-Key", "")
-        if not key:
-            raise ApiProblem(400, "idempotency_key_missing",
-                             _("Send an Idempotency-Key header (e.g. a UUID) so a retry can't "
-                               "record the complaint twice."))
-        if not KEY_PATTERN.match(key):
-            raise ApiProblem(400, "bad_request", _("The Idempotency-Key must be 1-255 printable "
-                                                   "ASCII characters."))
+        key = _required_idempotency_key(request, _(
+            "Send an Idempotency-Key header (e.g. a UUID) so a retry can't record the "
+            "complaint twice."))
         form = ComplaintCreateSerializer(data=_ensure_dict(request.data))
         form.is_valid(raise_exception=True)
         v = form.validated_data

@@ -10,6 +10,7 @@ order's own technician's (R41); deciding is a supervisor's (``sla.decide_exempti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Count, QuerySet
@@ -30,14 +31,11 @@ from workorders.models import WorkOrder
 
 from . import selectors
 from . import serializers as s
-from . import services as api_services
-from .errors import ApiProblem
 from .views import (
     ACTION_IDEMPOTENCY_KEY,
     ACTION_REPLAYED,
     IDEMPOTENCY_KEY,
     IDEMPOTENT_REPLAYED,
-    KEY_PATTERN,
     READ_ERRORS,
     WRITE_ERRORS,
     ApiView,
@@ -45,6 +43,8 @@ from .views import (
     _idempotency_key,
     _jsonable,
     _problems,
+    _required_idempotency_key,
+    _written,
 )
 
 PERM_VIEW = "sla.view_exemption"
@@ -144,23 +144,15 @@ def _answer(pk: int) -> dict[str, Any]:
     return _jsonable(dict(ExemptionSerializer(exemptions().get(pk=pk)).data))
 
 
-def _written(request: Request, *, key: str | None, status: int,
-             act: Any) -> Response:
-    """Do ``act`` (returns the declaration) and answer with it; with a key, at most once."""
+def _declared(act: Callable[[], Exemption]
+              ) -> Callable[[], tuple[dict[str, Any], int | None]]:
+    """``act`` (returns the declaration) answering with it, for :func:`api.views._written`."""
 
     def run() -> tuple[dict[str, Any], int | None]:
         exemption = act()
         return _answer(exemption.pk), exemption.order_id
 
-    if key is None:
-        body, _order = run()
-        return Response(body, status=status)
-    result = api_services.write_idempotent(
-        user=request.user, key=key, status=status, act=run,
-        request_fingerprint=api_services.fingerprint("POST", request.path,
-                                                     _ensure_dict(request.data)))
-    headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
-    return Response(result.body, status=result.status, headers=headers)
+    return run
 
 
 class ExemptionCollectionView(ApiView):
@@ -196,14 +188,9 @@ class ExemptionCollectionView(ApiView):
     def post(self, request: Request) -> Response:
         user = request.user
         self.require(user, force_majeure.PERM_DECLARE, PERM_FIELDWORK)
-        key = request.headers.get("Idempotency-Key", "")
-        if not key:
-            raise ApiProblem(400, "idempotency_key_missing",
-                             _("Send an Idempotency-Key header (e.g. a UUID) so a retry can't "
-                               "declare the event twice."))
-        if not KEY_PATTERN.match(key):
-            raise ApiProblem(400, "bad_request", _("The Idempotency-Key must be 1-255 printable "
-                                                   "ASCII characters."))
+        key = _required_idempotency_key(request, _(
+            "Send an Idempotency-Key header (e.g. a UUID) so a retry can't declare the event "
+            "twice."))
         form = ExemptionCreateSerializer(data=_ensure_dict(request.data))
         form.is_valid(raise_exception=True)
         v = form.validated_data
@@ -226,7 +213,7 @@ class ExemptionCollectionView(ApiView):
                                          starts_at=v["starts_at"], ends_at=v["ends_at"],
                                          order=order, area=area)
 
-        return _written(request, key=key, status=201, act=act)
+        return _written(request, key=key, status=201, act=_declared(act))
 
 
 class ExemptionDecisionView(ApiView):
@@ -248,5 +235,5 @@ class ExemptionDecisionView(ApiView):
         form = ExemptionDecisionSerializer(data=_ensure_dict(request.data))
         form.is_valid(raise_exception=True)
         v = form.validated_data
-        return _written(request, key=key, status=200, act=lambda: force_majeure.decide(
-            exemption, by=request.user, approve=v["approve"], reason=v["reason"]))
+        return _written(request, key=key, status=200, act=_declared(lambda: force_majeure.decide(
+            exemption, by=request.user, approve=v["approve"], reason=v["reason"])))

@@ -24,7 +24,6 @@ from quality.models import Inspection, InspectionMethod, InspectionReason, Inspe
 from quality.suspicion import Policies
 
 from . import serializers as s
-from . import services as api_services
 from .views import (
     ACTION_IDEMPOTENCY_KEY,
     ACTION_REPLAYED,
@@ -35,6 +34,7 @@ from .views import (
     _idempotency_key,
     _jsonable,
     _problems,
+    _written,
 )
 
 PERM_VIEW = "quality.view_inspection"
@@ -201,12 +201,4 @@ class InspectionDecisionView(ApiView):
                 revisited_at=v["revisited_at"])
             return _answer(inspection.pk), inspection.order_id
 
-        if key is None:
-            body, _order = act()
-            return Response(body)
-        result = api_services.write_idempotent(
-            user=request.user, key=key, status=200, act=act,
-            request_fingerprint=api_services.fingerprint("POST", request.path,
-                                                         _ensure_dict(request.data)))
-        headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
-        return Response(result.body, status=result.status, headers=headers)
+        return _written(request, key=key, status=200, act=act)

@@ -210,22 +210,13 @@ def order_action_idempotent(*, user: Any, key: str, request_fingerprint: str,
                          status=status, act=lambda: (act(), order_id))
 
 
-def complaint_write_idempotent(*, user: Any, key: str, request_fingerprint: str, status: int,
-                               act: Callable[[], tuple[dict[str, Any], int | None]]
-                               ) -> IdempotentResult:
-    """A complaint recorded or handled (R51) at most once per ``key``, like an order action:
-    the write, the read records of its answer (R40) and the key row are one transaction.
-    ``act`` returns the answer and the complaint's order id (None for a customer's)."""
-    return _at_most_once(user=user, key=key, request_fingerprint=request_fingerprint,
-                         status=status, act=act)
-
-
 def write_idempotent(*, user: Any, key: str, request_fingerprint: str, status: int,
                      act: Callable[[], tuple[dict[str, Any], int | None]]) -> IdempotentResult:
-    """Any other write of the API at most once per ``key`` (an inspection decided, R52; a
-    force-majeure event declared or decided, R50), like a complaint's: the write, the read
-    records of its answer (R40) and the key row are one transaction. ``act`` returns the
-    answer and the order it concerns (None for none or many)."""
+    """Any other write of the API than an order's at most once per ``key`` (a complaint
+    recorded or handled, R51; an inspection decided, R52; a force-majeure event declared or
+    decided, R50): the write, the read records of its answer (R40) and the key row are one
+    transaction. ``act`` returns the answer and the order it concerns (None for none or
+    many)."""
     return _at_most_once(user=user, key=key, request_fingerprint=request_fingerprint,
                          status=status, act=act)
 

@@ -357,14 +357,9 @@ class WorkOrderCollectionView(ApiView):
     def post(self, request: Request) -> Response:
         user = request.user
         self.require(user, PERM_ADD)
-        key = request.headers.get("Idempotency-Key", "")
-        if not key:
-            raise ApiProblem(400, "idempotency_key_missing",
-                             _("Send an Idempotency-Key header (e.g. a UUID) so a retry can't "
-                               "create a second order."))
-        if not KEY_PATTERN.match(key):
-            raise ApiProblem(400, "bad_request", _("The Idempotency-Key must be 1-255 printable "
-                                                   "ASCII characters."))
+        key = _required_idempotency_key(request, _(
+            "Send an Idempotency-Key header (e.g. a UUID) so a retry can't create a second "
+            "order."))
         data = _ensure_dict(request.data)
         fingerprint = api_services.fingerprint("POST", request.path, data)
         v = order_intake(data)
@@ -412,19 +407,50 @@ class WorkOrderCollectionView(ApiView):
 
 
 def _idempotency_key(request: Request) -> str | None:
-    """The optional Idempotency-Key of an order action (None if not sent)."""
-    if "Idempotency-Key" not in request.headers:
-        return None
-    key = request.headers.get("Idempotency-Key", "")
-    if not KEY_PATTERN.match(key):
+    """The optional Idempotency-Key of a write (None if not sent)."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not KEY_PATTERN.match(key):
         raise ApiProblem(400, "bad_request", _("The Idempotency-Key must be 1-255 printable "
                                                "ASCII characters."))
+    return key
+
+
+def _required_idempotency_key(request: Request, missing: str) -> str:
+    """The Idempotency-Key a create must carry; ``missing`` is the 400's message, saying
+    what a retry without one could do twice."""
+    key = _idempotency_key(request) if request.headers.get("Idempotency-Key") else None
+    if key is None:
+        raise ApiProblem(400, "idempotency_key_missing", missing)
     return key
 
 
 def _jsonable(body: dict[str, Any]) -> dict[str, Any]:
     """Round-trip through the JSON renderer, so the stored answer is exactly what was sent."""
     return json.loads(JSONRenderer().render(body))
+
+
+def _written_once(request: Request, *, key: str | None, status: int,
+                  act: Callable[[], tuple[dict[str, Any], int | None]]
+                  ) -> api_services.IdempotentResult:
+    """A write of the API other than an order's action (a complaint, a force-majeure
+    declaration, an inspection's decision): ``act`` writes and returns its answer and the
+    order it concerns. With a key, at most once per key: a retry gets the first answer."""
+    if key is None:
+        body, order_id = act()
+        return api_services.IdempotentResult(status=status, body=body, order_id=order_id,
+                                             replayed=False)
+    return api_services.write_idempotent(
+        user=request.user, key=key, status=status, act=act,
+        request_fingerprint=api_services.fingerprint("POST", request.path,
+                                                     _ensure_dict(request.data)))
+
+
+def _written(request: Request, *, key: str | None, status: int,
+             act: Callable[[], tuple[dict[str, Any], int | None]]) -> Response:
+    """:func:`_written_once`, answered (``Idempotent-Replayed`` on a retry's answer)."""
+    result = _written_once(request, key=key, status=status, act=act)
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+    return Response(result.body, status=result.status, headers=headers)
 
 
 class WorkOrderDetailView(ApiView):

@@ -12,17 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
-from django.test import Client
 
-from api import services as api_services
-from api.models import ApiClient, ClientRole
 from fieldops import clock
 from quality import services as quality_services
 from quality.models import Inspection, InspectionStatus
 from sla import force_majeure
 from sla.exemptions import Exemption, ExemptionState
 from workorders.models import State
+
+from .. import roles
 
 pytestmark = pytest.mark.django_db
 
@@ -68,30 +66,10 @@ ALLOWED = {
 }
 
 
-def _token(role: str) -> tuple[User, Client, dict[str, str]]:
-    api_client: ApiClient = api_services.api_client_create(name=f"matrix-{role}", role=role)
-    _row, plain = api_services.api_token_issue(client=api_client)
-    return api_client.user, Client(), {"Authorization": f"Bearer {plain}"}
-
-
-def _session(user: User) -> tuple[User, Client, dict[str, str]]:
-    client = Client()
-    client.force_login(user)
-    return user, client, {}
-
-
 @pytest.fixture
-def ways_in(dispatcher, agent, supervisor, inspector, alice, bob) -> dict[str, tuple]:
-    admin = User.objects.create_superuser("root", password="pw-root-admin")
-    return {
-        "admin": _session(admin), "agent": _session(agent),
-        "supervisor": _session(supervisor), "inspector": _session(inspector),
-        "dispatcher": _session(dispatcher),
-        "technician": _session(alice.user), "other technician": _session(bob.user),
-        "call-centre API client": _token(ClientRole.CALL_CENTRE),
-        "reporting API client": _token(ClientRole.REPORTING),
-        "dispatcher API client": _token(ClientRole.DISPATCHER),
-    }
+def ways_in(dispatcher, agent, supervisor, inspector, alice, bob) -> dict[str, roles.WayIn]:
+    return roles.ways_in(dispatcher=dispatcher, agent=agent, supervisor=supervisor,
+                         inspector=inspector, alice=alice, bob=bob)
 
 
 @pytest.fixture
@@ -148,7 +126,8 @@ def test_the_role_matrix(endpoint, ways_in, scene):
     assert set(ALLOWED) == set(ways_in)
     wrong = []
     now = clock.now()
-    for role, (_user, client, headers) in ways_in.items():
+    for role, way in ways_in.items():
+        _user, client, headers = way
         objects = scene(endpoint.url)
         url = _fill(endpoint.url, objects)
         if endpoint.method == "get":
@@ -158,9 +137,7 @@ def test_the_role_matrix(endpoint, ways_in, scene):
             if endpoint.name.startswith("declare"):
                 body |= {"starts_at": (now - dt.timedelta(hours=1)).isoformat(),
                          "ends_at": now.isoformat()}
-            response = client.post(url, body, content_type="application/json",
-                                   headers={**headers,
-                                            "Idempotency-Key": f"{role}{url}".replace(" ", "-")})
+            response = roles.post(way, role, url, body)
         assert response.status_code < 500, (role, response.content[:300])
         if (not _refused(endpoint, response)) != (endpoint.name in ALLOWED[role]):
             wrong.append(f"{role}: {response.status_code}")
