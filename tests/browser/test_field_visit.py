@@ -464,7 +464,7 @@ def test_the_on_site_pages_stay_under_the_budget_and_load_no_scanner(
     options = {**PHONE, "service_workers": "block"}  # nothing served from a worker's cache
     for page in open_page(browser, live_server, options):
         loaded: list[str] = []
-        page.on("request", lambda r: loaded.append(r.url))
+        page.on("request", lambda r, seen=loaded: seen.append(r.url))
         cdp = page.context.new_cdp_session(page)
         cdp.send("Network.enable")
         cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
