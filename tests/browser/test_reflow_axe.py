@@ -3,22 +3,38 @@ axe-core violation, and no sideways scrolling at 320 px wide nor at 200 % zoom (
 1280 px screen zoomed to 640 CSS px), in zh-Hans and in English. The technician's pages:
 login, offline, Today, the order in each state that offers different steps (R5-R33) and
 every step page it offers; the customer's: the appointment link (R10), a superseded and
-a damaged link, the survey (R29) and its thanks. Orders are walked through the real
-services; one browser for the module, no sleeps."""
+a damaged link, the survey (R29) and its thanks; after a visit, the payment page behind
+the QR code and the receipt (R47), the signed report's copy at the customer's link and on
+the technician's phone (R26, R45-R48); the technician's assessment month and appeal (R53).
+Orders are walked through the real services; one browser for the module, no sleeps."""
 
 from __future__ import annotations
 
 import re
+from contextlib import nullcontext
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from appointments import services as booking_services
+from assessment.models import EntryKind
+from charges import links as pay_links
+from charges import services as charges
 from notifications.models import Notification
+from tests.charges.conftest import prices  # noqa: F401 (fixture)
+from tests.inventory.conftest import (  # noqa: F401 (fixtures)
+    catalogue,
+    dsl_model,
+    onu_model,
+    stock,
+)
+from tests.reports.conftest import complete, visit
 from workorders.models import State, WorkOrder
 
+from ..assessment.helpers import entry
 from ..fieldapp.helpers import in_hours, on_site_with_report
 from .conftest import PHONE, axe_violations, open_page
 
@@ -171,4 +187,51 @@ def test_the_customers_pages_pass_axe_and_reflow(browser, live_server, make_orde
         with page.expect_navigation():
             page.click("button[data-submit]")
         check(page, answered_link, problems, status=200)  # the thanks
+    assert not problems, "\n".join(problems)
+
+
+def _after_commit(execute: bool = True) -> Any:
+    """In a transactional test the completion's on-commit work (the SMS) runs by itself."""
+    return nullcontext()
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_the_pages_after_the_visit_pass_axe_and_reflow(browser, live_server, make_order,
+                                                       alice, stock, catalogue,  # noqa: F811
+                                                       prices, language, layout):  # noqa: F811
+    # R47 the payment page (/pay/) and the receipt (/rc/); R26, R45-R48 the signed report's
+    # copy at the customer's link (/r/) and on the technician's phone; R53 the technician's
+    # assessment month and appeal
+    order = visit(make_order, alice, catalogue)
+    charges.fee_line_add(order=order, by=alice.user, code="T-ROUTER")
+    payment = charges.payment_request(order=order, by=alice.user)
+    order, _ = complete(order, _after_commit)
+    copy_path = texted_path(order, "signed_report")
+    pay_path = urlsplit(payment.qr_payload).path
+    mine = entry(alice, kind=EntryKind.BREACH_ARRIVAL, source="1", at=timezone.now(),
+                 order=order)
+    options = {**PHONE, **LAYOUTS[layout], "locale": LANGUAGES[language]}
+    problems: list[str] = []
+    for page in open_page(browser, live_server, options):
+        check(page, pay_path, problems, status=200)
+        check_dark(page, pay_path, problems)
+        check(page, "/pay/not-a-real-link/", problems)
+        paid = charges.payment_confirm(payment=payment, via="customer page")
+        receipt_path = urlsplit(pay_links.receipt_url(paid)).path
+        check(page, receipt_path, problems, status=200)
+        check_dark(page, receipt_path, problems)
+        check(page, "/rc/not-a-real-link/", problems)
+        check(page, copy_path, problems, status=200)
+        check(page, "/r/not-a-real-link/", problems, status=404)
+
+        page.goto(reverse("tech:login"))
+        page.fill("#id_username", "alice")
+        page.fill("#id_password", "pw-alice")
+        with page.expect_navigation():
+            page.click("button[type=submit].primary")
+        check(page, reverse("tech:signed_report", args=[order.pk]), problems, status=200)
+        check(page, reverse("tech:assessment"), problems, status=200)
+        check(page, reverse("tech:assessment_appeal", args=[mine.pk]), problems, status=200)
+        check_dark(page, reverse("tech:assessment"), problems)
     assert not problems, "\n".join(problems)
