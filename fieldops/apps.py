@@ -25,8 +25,9 @@ class FieldopsConfig(AppConfig):
     def ready(self) -> None:
         post_migrate.connect(_sync_roles, sender=self, dispatch_uid="fieldops-sync-roles")
         user_logged_in.connect(session_started, dispatch_uid="fieldops-session-started")
-        from . import checks, logins  # logins imports axes' models: only once ready
+        from . import checks, logins, permcache  # axes' and auth's models: once ready
 
         assert checks.npm_packages_fetched  # registered on import
 
         logins.connect()
+        permcache.connect()

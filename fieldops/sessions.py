@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import logout
+from django.contrib.auth import BACKEND_SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse
 
 from fieldops import clock
@@ -22,6 +22,10 @@ SEEN = "_fieldops_seen"
 STARTED = "_fieldops_started"
 #: Write the last-seen time at most this often (not one session write per request).
 SEEN_RESOLUTION_SECONDS = 60
+#: Django's ModelBackend, now fieldops.permcache's (sessions name the backend that signed
+#: them in).
+RENAMED_BACKEND = ("django.contrib.auth.backends.ModelBackend",
+                   "fieldops.permcache.CachedModelBackend")
 
 
 def limits_for(user: Any) -> tuple[int, int]:
@@ -48,6 +52,11 @@ class IdleTimeoutMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        session = getattr(request, "session", None)
+        if session is not None and session.get(BACKEND_SESSION_KEY) == RENAMED_BACKEND[0]:
+            # Signed in before the backend was renamed: still signed in (before the lazy
+            # user is read, which would otherwise drop an unknown backend's session).
+            session[BACKEND_SESSION_KEY] = RENAMED_BACKEND[1]
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             self._check(request, user)

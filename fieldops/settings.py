@@ -592,8 +592,11 @@ for _name, _least in (("LOGIN_FAILURE_LIMIT", 1), ("LOGIN_COOLOFF_MINUTES", 1),
         raise ImproperlyConfigured(f"{_name} must be {_least} or more, not {globals()[_name]}")
 INSTALLED_APPS.append("axes")
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last: turns the failure into a lockout
+# ModelBackend whose permission sets are shared through Redis (fieldops/permcache.py); a set
+# is at most PERMISSIONS_CACHE_SECONDS old, and a change of roles reaches it at once.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend",
-                           "django.contrib.auth.backends.ModelBackend"]
+                           "fieldops.permcache.CachedModelBackend"]
+PERMISSIONS_CACHE_SECONDS = env.int("PERMISSIONS_CACHE_SECONDS", default=300)
 AXES_FAILURE_LIMIT = "fieldops.logins.failure_limit"
 AXES_COOLOFF_TIME = "fieldops.logins.cool_off"
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks

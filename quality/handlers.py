@@ -38,14 +38,13 @@ def photo_uploaded(event: OrderEvent) -> None:
 
 
 def _technician_of(user: Any) -> int | None:
-    """The user's technician id, read once per user object (a request's many events, e.g.
-    a dispatcher's bulk action, cost one query)."""
-    memo = getattr(user, "_quality_technician", False)
-    if memo is False:
-        memo = (Technician.objects.filter(user_id=user.pk).values_list("pk", flat=True)
-                .first())
-        user._quality_technician = memo
-    return memo
+    """The user's technician id, through the user's own cached ``technician`` (read once
+    per user object: the technician pages have read it already, and a dispatcher's bulk
+    action's many events cost one query)."""
+    try:
+        return user.technician.pk
+    except Technician.DoesNotExist:
+        return None
 
 
 def request_origin(event: OrderEvent) -> None:

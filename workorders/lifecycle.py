@@ -12,6 +12,7 @@ rule that fires inside another service).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -84,6 +85,23 @@ def record_event(*, order: WorkOrder, by: User, action: OrderAction, from_state:
     return row
 
 
+#: An order its caller has just read under the row lock (``holding``); None outside.
+_held: ContextVar[WorkOrder | None] = ContextVar("order_held", default=None)
+
+
+@contextmanager
+def holding(order: WorkOrder) -> Iterator[None]:
+    """``order`` was just read under its row lock in this transaction, with its technician
+    and area, and nothing wrote it since: the first ``lock_order(order)`` inside the block
+    takes a copy of it instead of reading it again (a step replayed from a phone locks the
+    order to check the version the phone saw, then runs the step's service)."""
+    token = _held.set(order)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+
+
 def lock_order(order: WorkOrder) -> WorkOrder:
     """Re-read the order under a row lock and refuse if it changed since the caller read it.
 
@@ -99,6 +117,9 @@ def lock_order(order: WorkOrder) -> WorkOrder:
     dispatch and the facts refresh. Lock order everywhere: the order first, then its
     rows; several orders in id order (``workorders.bulk.for_each_order``).
     """
+    if _held.get() is order:
+        _held.set(None)  # once: the copy is changed, the held order is not
+        return copy.copy(order)
     locked = (WorkOrder.objects.select_for_update(no_key=True, of=("self",))
               .select_related("technician", "area").get(pk=order.pk))
     if locked.version != order.version:

@@ -977,12 +977,16 @@ class PhoneStep(models.Model):
         raise TypeError("Steps sent from phones are append-only.")
 
     def settle(self, **outcome: Any) -> None:
-        """Write the outcome (status, time, message, version, event) once, in the
-        transaction that inserted the row; a held step's final outcome once more."""
+        """Write the outcome (status, time, message, version, event) once: a new step is
+        inserted with it, in the transaction that applied or refused it; a held step's
+        final outcome is written once more."""
         before = self.status
         if before and before != PhoneStepStatus.HELD:
             raise TypeError("This step's outcome is written already.")
         for name, value in outcome.items():
             setattr(self, name, value)
+        if self.pk is None:
+            self.save()
+            return
         values = {name: getattr(self, name) for name in outcome}
         models.QuerySet.update(PhoneStep.objects.filter(pk=self.pk, status=before), **values)

@@ -38,7 +38,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -47,7 +47,7 @@ from fieldops import clock
 from .access import is_order_technician
 from .errors import CodeNeeded, ConcurrentModification, DomainError, shown
 from .events import OrderAction
-from .lifecycle import events_recorded
+from .lifecycle import events_recorded, holding
 from .models import (
     Assignment,
     PhoneStep,
@@ -191,8 +191,14 @@ def _answer(record: PhoneStep, *, duplicate: bool = False, message: str = "") ->
 
 def _apply(step: QueuedStep, *, by: User, run: Callable[[WorkOrder], object],
            received: dt.datetime) -> Replayed:
+    # Locked as ``lifecycle.lock_order`` locks it (the step's service takes this read), with
+    # the time of its last event (``time_of``) in the same read.
     order = (WorkOrder.objects.select_for_update(no_key=True, of=("self",))
-             .select_related("technician").filter(pk=step.order_id).first())
+             .select_related("technician", "area")
+             .annotate(last_event_at=Subquery(
+                 WorkOrderEvent.objects.filter(order=OuterRef("pk"))
+                 .exclude(action__in=UNORDERED).order_by("-at").values("at")[:1]))
+             .filter(pk=step.order_id).first())
     if order is None:
         return _refused(INVALID, _("This order does not exist; the step was not applied."),
                         received)
@@ -205,11 +211,12 @@ def _apply(step: QueuedStep, *, by: User, run: Callable[[WorkOrder], object],
         return _resume(prior, order, by=by, run=run)
     if prior is not None:
         return _again(prior, step)
-    at, flag = time_of(step, order, received)
+    at, flag = time_of(step, order.last_event_at, received)
     record = PhoneStep(client_id=step.client_id, order=order, user=by, step=step.step,
                        phone_at=step.phone_at, phone_sent_at=step.phone_sent_at,
                        received_at=received, flag=flag, after=step.after)
-    record.save()
+    # Inserted with its outcome (``settle``); the same client id sent meanwhile for another
+    # order fails on the unique index then, undoing the step (``replay``).
 
     def refuse(code: str, message: str, based_on: int | None = None) -> Replayed:
         record.settle(status=PhoneStepStatus.REFUSED, code=code, message=message,
@@ -245,7 +252,8 @@ def _run(record: PhoneStep, order: WorkOrder, *, at: dt.datetime, expected: int 
     """Run the step's service on ``order`` as of ``at`` in a savepoint and settle
     ``record`` with the outcome: applied, refused, or held for the customer's code."""
     try:
-        with transaction.atomic(), clock.happened(at), events_recorded() as produced:
+        with (transaction.atomic(), clock.happened(at), events_recorded() as produced,
+              holding(order)):
             run(order)
     except CodeNeeded:
         return _hold(record, order, at=at, expected=expected, by=by)
@@ -323,20 +331,19 @@ def _resume(record: PhoneStep, order: WorkOrder, *, by: User,
     return _run(record, order, at=record.recorded_at, expected=record.based_on, run=run, by=by)
 
 
-def time_of(step: QueuedStep, order: WorkOrder,
+def time_of(step: QueuedStep, previous: dt.datetime | None,
             received: dt.datetime) -> tuple[dt.datetime, str]:
     """The time to record for ``step`` and, when it is the arrival instead of the phone's,
     the ``PhoneTimeFlag`` saying why. The phone's clock may be wrong by any amount; what
     it measured between doing and sending the step is trusted (``phone_at`` corrected by
-    the offset seen at this sync)."""
+    the offset seen at this sync), unless it falls before ``previous``, the order's last
+    event in the order of time (``UNORDERED`` ones aside)."""
     corrected = step.phone_at + (received - step.phone_sent_at)
     if corrected > received + future_tolerance():
         return received, PhoneTimeFlag.FUTURE
     corrected = min(corrected, received)  # a few seconds ahead: the phone sent it at once
     if received - corrected > max_age():
         return received, PhoneTimeFlag.TOO_OLD
-    previous = (WorkOrderEvent.objects.filter(order=order).exclude(action__in=UNORDERED)
-                .aggregate(last=Max("at"))["last"])
     if previous is not None and corrected < previous:
         return received, PhoneTimeFlag.BEFORE_PREVIOUS
     return corrected, ""
