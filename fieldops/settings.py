@@ -549,6 +549,12 @@ CELERY_BEAT_SCHEDULE["quality-sample"] = {
     "task": "quality.tasks.sample_due_days",
     "schedule": env.float("QUALITY_SAMPLE_SECONDS", default=3600.0),
 }
+# Where steps and survey answers came from (keyed hashes) is deleted once no comparison can
+# need it: the widest survey-origin window plus the sampling lag (quality/retention.py).
+CELERY_BEAT_SCHEDULE["quality-purge-request-origins"] = {
+    "task": "quality.tasks.purge_request_origins",
+    "schedule": env.float("QUALITY_ORIGIN_PURGE_SECONDS", default=3600.0),
+}
 
 # --- The dispatcher's console -------------------------------------------------------
 # The queue page asks for its table again this often (a change shows within this time).
