@@ -282,7 +282,7 @@ def survey_origins(by_id: dict[int, Completed], policies: Policies) -> list[Foun
                   "minutes_after_completion": int((answer.at - order.completed_at)
                                                   .total_seconds() // 60)}
         recorded = answer.channel != SMS
-        if recorded and answer.recorder is not None and (
+        if recorded and answer.recorder is not None and order.technician_id is not None and (
                 users.get(order.technician_id) == answer.recorder):
             found.append(Found(order.id, order.round, SignalKind.SURVEY_FROM_TECHNICIAN,
                                {"matched": "recorder", **common}))

@@ -31,7 +31,7 @@ def _row(order, at, **extra) -> RequestOrigin:
 def test_the_horizon_is_the_widest_window_plus_the_sampling_lag(east):
     # R52: the default policy's 24 h, then an area's wider 30 h, plus the days the day's
     # job may take to sample a finished day (DAYS_BACK 3, + the day itself).
-    assert retention.SAMPLING_LAG == dt.timedelta(days=sampling.DAYS_BACK + 1)
+    assert dt.timedelta(days=sampling.DAYS_BACK + 1) == retention.SAMPLING_LAG
     default = InspectionPolicy.objects.get_or_create(area=None)[0]
     default.survey_origin_window_hours = 24
     default.save()
