@@ -1,5 +1,7 @@
-"""A limit on how many processes do some heavy work at once, across every process that
-shares Redis (issue 18: decoding photos and signatures, ``workorders.images``).
+"""A limit on how many processes of one machine do some heavy work at once (issue 18:
+decoding photos and signatures, ``workorders.images``, whose memory is the machine's): the
+holders are counted in Redis under the machine's host name, so every web process of a
+machine (or container) shares one limit, and another machine has its own.
 
 Each holder takes a *lease*: a random token in a Redis sorted set, scored with the time the
 lease ends (``now + lease``). Taking one is a single Lua script (atomic across processes):
@@ -19,6 +21,7 @@ product without Redis configured (a cache that is not Redis) uses the local limi
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 import uuid
@@ -34,6 +37,8 @@ from . import clock
 
 logger = logging.getLogger("fieldops.semaphores")
 
+#: This machine's (or container's) name: the limit is per machine.
+HOST = socket.gethostname()
 #: After Redis failed, it is asked again this many seconds later (meanwhile: local limit).
 REDIS_RETRY_SECONDS = 5.0
 #: The warning that the limit is per process is logged at most this often.
@@ -120,7 +125,7 @@ class Semaphore:
         self.name, self.limit, self.lease = name, max(1, int(limit)), float(lease)
 
     def _key(self, cache: Any) -> str:
-        return cache.make_and_validate_key(f"semaphore:{self.name}")
+        return cache.make_and_validate_key(f"semaphore:{HOST}:{self.name}")
 
     def _try_redis(self, token: str) -> bool | None:
         """True: taken in Redis; False: every slot is taken; None: Redis cannot say."""

@@ -671,8 +671,8 @@ MIDDLEWARE.insert(
 # while it is decoded (a phone's 48 MP photo decodes at 1/4 side); a PNG or WebP is decoded
 # at full size, so a larger one is refused before decoding (a 150 KB PNG can say 48 MP).
 IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=12_000_000)
-# Image decodes at once across every web process and worker sharing Redis (a lease each in
-# Redis, fieldops/semaphores.py; per process while Redis is down); the others wait this
+# Image decodes at once on each machine, across its web processes and workers (a lease each
+# in Redis under the host name, fieldops/semaphores.py; per process while Redis is down); the others wait this
 # long, then get a "try again" answer (503) instead of growing a process. A lease a killed
 # process never gave back ends by itself after IMAGE_WORK_LEASE_SECONDS.
 IMAGE_WORK_CONCURRENCY = env.int("IMAGE_WORK_CONCURRENCY", default=2)
