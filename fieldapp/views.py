@@ -415,7 +415,8 @@ def signed_report(request: HttpRequest, pk: int) -> HttpResponse:
     signature = _signature_for(request, pk)
     response = render(request, "report/copy.html", report_copy.context(
         signature, pdf_url=reverse("tech:signed_report_pdf", args=[pk]),
-        back_url=reverse("tech:order", args=[pk])))
+        back_url=reverse("tech:order", args=[pk]),
+        viewer=request.user, face=Face.FIELD, where="tech:report"))
     response["Cache-Control"] = "private, no-store"
     return response
 

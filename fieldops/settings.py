@@ -549,6 +549,12 @@ CELERY_BEAT_SCHEDULE["quality-sample"] = {
     "task": "quality.tasks.sample_due_days",
     "schedule": env.float("QUALITY_SAMPLE_SECONDS", default=3600.0),
 }
+# Where steps and survey answers came from (keyed hashes) is deleted once no comparison can
+# need it: the widest survey-origin window plus the sampling lag (quality/retention.py).
+CELERY_BEAT_SCHEDULE["quality-purge-request-origins"] = {
+    "task": "quality.tasks.purge_request_origins",
+    "schedule": env.float("QUALITY_ORIGIN_PURGE_SECONDS", default=3600.0),
+}
 
 # --- The dispatcher's console -------------------------------------------------------
 # The queue page asks for its table again this often (a change shows within this time).
@@ -668,9 +674,12 @@ MIDDLEWARE.insert(
 # while it is decoded (a phone's 48 MP photo decodes at 1/4 side); a PNG or WebP is decoded
 # at full size, so a larger one is refused before decoding (a 150 KB PNG can say 48 MP).
 IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=12_000_000)
-# Image decodes at once per web process (gunicorn threads); the others wait this long, then
-# get a "try again" answer (503) instead of growing the process.
+# Image decodes at once on each machine, across its web processes and workers (a lease each
+# in Redis under the host name, fieldops/semaphores.py; per process while Redis is down); the others wait this
+# long, then get a "try again" answer (503) instead of growing a process. A lease a killed
+# process never gave back ends by itself after IMAGE_WORK_LEASE_SECONDS.
 IMAGE_WORK_CONCURRENCY = env.int("IMAGE_WORK_CONCURRENCY", default=2)
 IMAGE_WORK_WAIT_SECONDS = env.float("IMAGE_WORK_WAIT_SECONDS", default=20.0)
+IMAGE_WORK_LEASE_SECONDS = env.float("IMAGE_WORK_LEASE_SECONDS", default=60.0)
 # A login without ?next= lands on the office's desk, not Django's /accounts/profile/.
 LOGIN_REDIRECT_URL = "admin:index"

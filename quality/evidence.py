@@ -9,6 +9,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from surveys.models import AnswerChannel
 from workorders.events import OrderAction
 from workorders.models import Kind, Photo
 
@@ -47,12 +48,30 @@ def _gap(minutes: int) -> str:
     return _("%(minutes)d min") % {"minutes": max(minutes, 0)}
 
 
+def _channel(value: Any) -> str:
+    try:
+        return str(AnswerChannel(str(value)).label)
+    except ValueError:
+        return str(value)
+
+
 def _survey_from_technician(e: dict[str, Any]) -> str:
     values = {"step": _step(e.get("step")), "step_at": _when(e.get("step_at")),
               "answered_at": _when(e.get("answered_at")),
               "gap": _gap(int(e.get("minutes_after_completion", 0))),
-              "other": e.get("other_order", ""), "hours": int(e.get("window_hours", 0))}
-    if e.get("matched") == "device":
+              "other": e.get("other_order", ""), "hours": int(e.get("window_hours", 0)),
+              "channel": _channel(e.get("channel"))}
+    recorded = e.get("channel") not in (None, "", AnswerChannel.SMS)
+    if e.get("matched") == "recorder":
+        return _("Survey answer recorded (%(channel)s) by the order's own technician: "
+                 "recorded %(answered_at)s, %(gap)s after completion.") % values
+    if e.get("matched") == "device" and recorded:
+        where = (_("Survey answer recorded (%(channel)s) from the device the technician "
+                   "used for “%(step)s” on order %(other)s at %(step_at)s")
+                 if values["other"] else
+                 _("Survey answer recorded (%(channel)s) from the device the technician "
+                   "used for “%(step)s” at %(step_at)s")) % values
+    elif e.get("matched") == "device":
         where = (_("Survey answered from the device the technician used for “%(step)s” "
                    "on order %(other)s at %(step_at)s") if values["other"] else
                  _("Survey answered from the device the technician used for “%(step)s” at "

@@ -4,7 +4,8 @@ that hashes it after the answer has gone (``fingerprints``), so the day's search
 reused photos stays index lookups; and where each of the technician's steps and each
 survey answered through the customer's link came from (``fieldops.origin``: keyed hashes
 of the network, device and browser) is kept, so that a survey answered from the
-technician's own device or network is found (R52)."""
+technician's own device or network, or recorded by the technician themself, is found
+(R52)."""
 
 from __future__ import annotations
 
@@ -49,25 +50,36 @@ def _technician_of(user: Any) -> int | None:
 
 def request_origin(event: OrderEvent) -> None:
     """Keep where the step or the survey answer came from (R52): an answer through the
-    customer's link (no actor, the ``sms`` channel) with its survey, or a step the order's
-    technician did (online, or replayed from the phone: then at the phone's time). Only
-    inside a request; nothing is kept of the raw address, User-Agent or cookie. An answer
-    matching the technician's origins is signalled at once (``sampling.signal_late``)
-    where the completion's day was already sampled."""
+    customer's link (no actor, the ``sms`` channel) with its survey; an answer recorded by
+    a call-centre agent (``callback``) or an API client (``api``) with its survey; or a
+    step the order's technician did (online, or replayed from the phone: then at the
+    phone's time). Only inside a request; nothing is kept of the raw address, User-Agent
+    or cookie. An answer matching the technician's origins is signalled at once
+    (``sampling.signal_late``) where the completion's day was already sampled.
+
+    A recorded answer (callback, API) keeps no network: the agent types what the customer
+    said on the phone from the call-centre's office, and an API client is the call-centre's
+    server, so the network says where the agent or the server sits, a network technicians
+    share too (the depot's Wi-Fi), and nothing of who answered. What is compared for them
+    (``suspicion.survey_origins``): the recording user being the order's own technician,
+    and the device cookie of the technician's phone (the answer typed on that phone)."""
     seen = origin.current()
-    if seen is None or not (seen.network or seen.device):
-        return
     payload = event.payload or {}
     order = event.order
-    if event.actor is None:
-        if payload.get("channel") != AnswerChannel.SMS or not payload.get("survey"):
+    channel = payload.get("channel")
+    if payload.get("survey") and channel in (AnswerChannel.CALLBACK, AnswerChannel.API):
+        if event.actor is None:
             return
-        row = RequestOrigin(order_id=order.pk, technician_id=order.technician_id,
-                            survey_id=int(payload["survey"]), round=int(payload.get("round", 0)),
-                            action=event.action, at=event.at, network=seen.network,
-                            device=seen.device, browser=seen.browser)
-        RequestOrigin.objects.bulk_create([row], ignore_conflicts=True)
-        signal_late(order.pk, round=row.round)
+        # Kept also outside a request (no hashes then): the recording user, read from the
+        # survey's ``answered_by`` when compared, may be the order's technician anyway.
+        _answer_row(event, seen or origin.Origin("", "", ""), network="")
+        return
+    if seen is None or not (seen.network or seen.device):
+        return
+    if event.actor is None:
+        if channel != AnswerChannel.SMS or not payload.get("survey"):
+            return
+        _answer_row(event, seen, network=seen.network)
         return
     if order.technician_id is None:
         return
@@ -77,6 +89,17 @@ def request_origin(event: OrderEvent) -> None:
     RequestOrigin.objects.create(order_id=order.pk, technician_id=technician, survey=None,
                                  action=event.action, at=event.at, network=seen.network,
                                  device=seen.device, browser=seen.browser)
+
+
+def _answer_row(event: OrderEvent, seen: origin.Origin, *, network: str) -> None:
+    payload = event.payload or {}
+    order = event.order
+    row = RequestOrigin(order_id=order.pk, technician_id=order.technician_id,
+                        survey_id=int(payload["survey"]), round=int(payload.get("round", 0)),
+                        action=event.action, at=event.at, network=network,
+                        device=seen.device, browser=seen.browser)
+    RequestOrigin.objects.bulk_create([row], ignore_conflicts=True)
+    signal_late(order.pk, round=row.round)
 
 
 def register() -> None:

@@ -178,7 +178,12 @@ def signal_late(order_id: int, *, round: int) -> Signal | None:
     return signal
 
 
-def run_due(*, today: dt.date | None = None, days_back: int = 3) -> int:
+#: How many finished days beat's job looks back for a day not yet sampled (``run_due``): a
+#: day is sampled at the latest this many days after it ended (a missed night caught up).
+DAYS_BACK = 3
+
+
+def run_due(*, today: dt.date | None = None, days_back: int = DAYS_BACK) -> int:
     """Beat's entry: the days before today not yet sampled (a day is sampled once it is
     over; a missed night is caught up). Returns the inspections drawn."""
     today = today or clock.today_local()

@@ -13,7 +13,8 @@ completions: tens of thousands), each with its evidence:
 * ``survey_from_tech``: the completion's survey answered through the customer's link from
   the device (its cookie), or the network (its /24 or /48), that the order's technician
   used for a step within the policy's hours of the answer (``RequestOrigin``, keyed
-  hashes kept by ``handlers.request_origin``).
+  hashes kept by ``handlers.request_origin``); or recorded by a callback or through the
+  API by the technician themself, or from the technician's device.
 
 Each batch costs a handful of queries per thousand orders, never one per order (except the
 photo lookup on databases other than PostgreSQL).
@@ -28,6 +29,8 @@ from typing import Any
 
 from django.db import connection, models
 
+from surveys.models import AnswerChannel
+from technicians.models import Technician
 from workorders.events import OrderAction
 from workorders.models import Signature, WorkOrder, WorkOrderEvent
 
@@ -35,6 +38,7 @@ from . import fingerprints, geo, phash
 from .models import InspectionPolicy, PhotoHash, RequestOrigin, SignalKind
 
 CHUNK = 5000
+SMS = AnswerChannel.SMS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -228,14 +232,25 @@ def _photos(by_id: dict[int, Completed], policies: Policies) -> list[Found]:
 
 
 def survey_origins(by_id: dict[int, Completed], policies: Policies) -> list[Found]:
-    """survey_from_tech: the completion's survey answered through the link from the device
-    or the network the order's technician used for a step (any order of theirs) within
-    the policy's hours of the answer. The device is the stronger match (its own cookie),
-    then a step of this order, then the nearest in time."""
+    """survey_from_tech: the completion's survey answered from the technician's side.
+
+    * Through the customer's link (``sms``): from the device or the network the order's
+      technician used for a step (any order of theirs) within the policy's hours of the
+      answer. The device is the stronger match (its own cookie), then a step of this
+      order, then the nearest in time.
+    * Recorded by a call-centre agent (``callback``) or an API client (``api``): by the
+      order's own technician (the recording user is theirs: the strongest evidence, no
+      step needed), or from the technician's device (the phone's cookie: the answer was
+      typed on the phone the technician used within the hours). The network is not
+      compared for these: it is the call-centre's office or the integrator's server, not
+      the customer's, and technicians share such networks (``handlers.request_origin``).
+    """
     answers = []
     for chunk in _chunks(list(by_id)):
         answers += [a for a in RequestOrigin.objects.filter(order_id__in=chunk,
                                                              survey__isnull=False)
+                    .annotate(channel=models.F("survey__channel"),
+                              recorder=models.F("survey__answered_by"))
                     if a.round == by_id[a.order_id].round
                     and by_id[a.order_id].technician_id is not None]
     if not answers:
@@ -243,9 +258,14 @@ def survey_origins(by_id: dict[int, Completed], policies: Policies) -> list[Foun
     window = policies.widest_survey_window
     steps: dict[int | None, list[RequestOrigin]] = {}
     technicians = sorted({t for a in answers if (t := by_id[a.order_id].technician_id)})
-    networks = {a.network for a in answers if a.network}
+    networks = {a.network for a in answers if a.network and a.channel == SMS}
     devices = {a.device for a in answers if a.device}
+    users: dict[int, int] = {}
     for chunk in _chunks(technicians):
+        if any(a.channel != SMS for a in answers):
+            users.update(Technician.objects.filter(pk__in=chunk).values_list("pk", "user_id"))
+        if not networks and not devices:
+            continue
         for step in (RequestOrigin.objects.filter(
                 technician_id__in=chunk, survey__isnull=True,
                 at__gte=min(a.at for a in answers) - window,
@@ -257,13 +277,24 @@ def survey_origins(by_id: dict[int, Completed], policies: Policies) -> list[Foun
     for answer in answers:
         order = by_id[answer.order_id]
         policy = policies(order.area_id)
+        common = {"channel": answer.channel, "answered_at": _iso(answer.at),
+                  "completed_at": _iso(order.completed_at),
+                  "minutes_after_completion": int((answer.at - order.completed_at)
+                                                  .total_seconds() // 60)}
+        recorded = answer.channel != SMS
+        if recorded and answer.recorder is not None and order.technician_id is not None and (
+                users.get(order.technician_id) == answer.recorder):
+            found.append(Found(order.id, order.round, SignalKind.SURVEY_FROM_TECHNICIAN,
+                               {"matched": "recorder", **common}))
+            continue
         limit = dt.timedelta(hours=policy.survey_origin_window_hours)
         best: tuple[Any, ...] | None = None
         for step in steps.get(order.technician_id, []):
             if abs(step.at - answer.at) > limit:
                 continue
             device = bool(answer.device) and step.device == answer.device
-            if not device and not (answer.network and step.network == answer.network):
+            if not device and (recorded or not (answer.network
+                                                and step.network == answer.network)):
                 continue
             rank = (not device, step.order_id != answer.order_id, abs(step.at - answer.at))
             if best is None or rank < best[0]:
@@ -273,10 +304,7 @@ def survey_origins(by_id: dict[int, Completed], policies: Policies) -> list[Foun
         _rank, step, device = best
         evidence = {
             "matched": "device" if device else "network", "step": step.action,
-            "step_at": _iso(step.at), "answered_at": _iso(answer.at),
-            "completed_at": _iso(order.completed_at),
-            "minutes_after_completion": int((answer.at - order.completed_at).total_seconds()
-                                            // 60),
+            "step_at": _iso(step.at), **common,
             "same_browser": bool(answer.browser) and step.browser == answer.browser,
             "window_hours": policy.survey_origin_window_hours}
         if step.order_id != answer.order_id:

@@ -3,7 +3,7 @@ photo)."""
 
 from celery import shared_task
 
-from . import fingerprints, sampling
+from . import fingerprints, retention, sampling
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -18,3 +18,10 @@ def fingerprint_photo(photo_id: int) -> bool:
     """Queued after a photo's upload (R52): its perceptual hash and the duplicate-photo
     check, once per photo however often the job runs."""
     return fingerprints.fingerprint(photo_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def purge_request_origins() -> int:
+    """Beat runs this (R52, hourly): the request origins no survey comparison can need any
+    more are deleted, in batches (``quality.retention``); safe to run twice."""
+    return retention.purge_request_origins()

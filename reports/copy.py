@@ -26,7 +26,9 @@ from django.utils.translation import gettext as _
 from charges import links as charge_links
 from charges import selectors as charge_selectors
 from charges.models import LineKind, Payment
-from workorders.models import CompletionReport, Signature, WorkOrder
+from fieldops.privacy import mask_name
+from workorders import pii
+from workorders.models import CompletionReport, Face, Signature, WorkOrder
 
 from .parts import Part, parts_of
 
@@ -109,6 +111,9 @@ class Copy:
     receipt: Receipt | None = None
     #: The customer's own copy (their signed link): their receipt links are shown.
     for_customer: bool = False
+    #: The signer's name as this copy shows it (R40): in full on the customer's own copy
+    #: or for a viewer the policy shows full data (recorded, ``context``), else masked.
+    signer: str = ""
 
     @property
     def intact(self) -> bool:
@@ -145,11 +150,22 @@ def copy_of(signature: Signature, *, for_customer: bool = False) -> Copy:
                 technician=technician.display_name if technician else "",
                 signature_png=_image(signature),
                 receipt=receipt_of(order, for_customer=for_customer),
-                for_customer=for_customer)
+                for_customer=for_customer,
+                signer=(signature.signer_name if for_customer
+                        else mask_name(signature.signer_name)))
 
 
 def context(signature: Signature, *, pdf_url: str, back_url: str = "",
-            for_customer: bool = False) -> dict[str, Any]:
-    """The template context of ``report/copy.html``."""
-    return {"copy": copy_of(signature, for_customer=for_customer), "pdf_url": pdf_url,
-            "back_url": back_url}
+            for_customer: bool = False, viewer: Any = None, face: Face | None = None,
+            where: str = "") -> dict[str, Any]:
+    """The template context of ``report/copy.html``. A staff or technician page (R40,
+    issue 18) passes its ``viewer``, ``face`` and ``where``: the signer's name is shown in
+    full with an access record (``pii.name_for``) for whom the policy shows full data, and
+    masked (张*) for the rest, as in the PDF (``pdf.pdf_response``). Without a viewer a
+    staff copy shows it masked; the customer's own copy (their link) shows it in full and
+    records nothing."""
+    copy = copy_of(signature, for_customer=for_customer)
+    if not for_customer and viewer is not None:
+        copy.signer = pii.name_for(user=viewer, order=copy.order, face=face or Face.ADMIN,
+                                   where=where, name=signature.signer_name)
+    return {"copy": copy, "pdf_url": pdf_url, "back_url": back_url}

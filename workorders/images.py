@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -16,6 +15,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from fieldops import semaphores
 
 from .errors import DomainError, RuleViolation
 from .models import Photo, WorkOrder
@@ -27,38 +28,31 @@ DRAFT_FORMATS = frozenset({"JPEG", "MPO"})
 
 
 class ImageBusy(DomainError):
-    """Every slot for image work in this process is taken: try again shortly."""
+    """Every slot for image work is taken: try again shortly."""
 
     status = 503
     code = "busy"
 
 
-_gate_lock = threading.Lock()
-_gate: tuple[int, threading.BoundedSemaphore] | None = None
-
-
-def _semaphore() -> threading.BoundedSemaphore:
-    global _gate
-    size = max(1, int(settings.IMAGE_WORK_CONCURRENCY))
-    with _gate_lock:
-        if _gate is None or _gate[0] != size:
-            _gate = (size, threading.BoundedSemaphore(size))
-        return _gate[1]
+def _semaphore() -> semaphores.Semaphore:
+    return semaphores.Semaphore("image-work", limit=settings.IMAGE_WORK_CONCURRENCY,
+                                lease=settings.IMAGE_WORK_LEASE_SECONDS)
 
 
 @contextmanager
 def image_work() -> Iterator[None]:
-    """At most ``IMAGE_WORK_CONCURRENCY`` images are decoded at once in this process (a
-    decoded photo takes tens of MB, a web process serves several threads); the others wait
-    up to ``IMAGE_WORK_WAIT_SECONDS`` and are then told to try again, nothing stored."""
-    gate = _semaphore()
-    if not gate.acquire(timeout=settings.IMAGE_WORK_WAIT_SECONDS):
-        raise ImageBusy(_("Many photos are being processed right now; send this one again in "
-                          "a minute. Nothing was saved."))
+    """At most ``IMAGE_WORK_CONCURRENCY`` images are decoded at once across every web
+    process and worker sharing Redis (a decoded photo takes tens of MB; issue 18): a
+    lease in Redis (``fieldops.semaphores``) that ends by itself after
+    ``IMAGE_WORK_LEASE_SECONDS`` if its process is killed holding it. The others wait up to
+    ``IMAGE_WORK_WAIT_SECONDS`` and are then told to try again, nothing stored. With Redis
+    down the limit is each process's own (a warning logged once a minute)."""
     try:
-        yield
-    finally:
-        gate.release()
+        with _semaphore().hold(wait=settings.IMAGE_WORK_WAIT_SECONDS):
+            yield
+    except semaphores.Busy:
+        raise ImageBusy(_("Many photos are being processed right now; send this one again in "
+                          "a minute. Nothing was saved.")) from None
 
 
 def refuse_too_many_pixels(img: Image.Image, *, signature: bool = False, field: str,

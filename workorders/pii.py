@@ -5,7 +5,8 @@ what every face calls to show one (``phone_for``) or to record a page of them
 (``record_reads``), so a full number is never shown without a ``PiiAccess`` row: who, when,
 which order and customer, what, through which face and where. A file that carries full
 customer data (an export, a downloaded report) writes one row with ``Face.EXPORT`` and
-how many rows it held (``record_export``, ``name_for_export``).
+how many rows it held (``record_export``, ``name_for_export``); a page showing a name
+does as for a phone (``name_for``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .models import Customer, Face, PiiAccess, WorkOrder
 __all__ = [
     "Face",
     "held",
+    "name_for",
     "name_for_export",
     "phone_for",
     "record_customer_read",
@@ -104,6 +106,18 @@ def phone_for(*, user: Any, order: WorkOrder, face: Face, where: str,
         return mask_phone(number)
     record_reads(user=user, orders=[order], face=face, where=where, what=what)
     return number
+
+
+def name_for(*, user: Any, order: WorkOrder, face: Face, where: str, name: str) -> str:
+    """A customer's (or the signer's) ``name`` as a page shows it to ``user`` (R40): in
+    full, with one access record (``what`` "name"), for whom the policy shows full data;
+    masked (张*) for the rest. ``name_for_export`` is the same for a file."""
+    if not name:
+        return ""
+    if not sees_full_contact(user, order):
+        return mask_name(name)
+    record_reads(user=user, orders=[order], face=face, where=where, what="name")
+    return name
 
 
 def record_reads_by_id(*, user: Any, order_ids: Iterable[int], face: Face, where: str,

@@ -431,7 +431,8 @@ class WorkOrderAdmin(admin.ModelAdmin):
         signature = self._signature(request, pk)
         return TemplateResponse(request, "report/copy.html", report_copy.context(
             signature, pdf_url=reverse("admin:workorders_signature_report_pdf", args=[pk]),
-            back_url=reverse("admin:workorders_workorder_change", args=[signature.order_id])))
+            back_url=reverse("admin:workorders_workorder_change", args=[signature.order_id]),
+            viewer=request.user, face=Face.ADMIN, where="admin:report"))
 
     def report_pdf_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         return report_pdf.pdf_response(report_copy.copy_of(self._signature(request, pk)),

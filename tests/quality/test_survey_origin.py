@@ -165,3 +165,123 @@ def test_a_step_replayed_from_the_phone_keeps_its_origin_at_the_phones_time(
     assert abs(row.at - done) < dt.timedelta(seconds=2)
     assert row.network == origin.keyed_hash("net", "203.0.113.0/24")
     assert row.device and row.browser == origin.keyed_hash("agent", PHONE)
+
+
+# --- Issue 17: answers recorded by a callback or through the API ----------------------
+#
+# A callback's answer is typed by a call-centre agent, an API answer sent by the
+# call-centre's system; what can honestly be compared is who recorded it (the order's own
+# technician) and the device it was typed on (the technician's phone cookie). The network
+# is not compared: it is the office's or the server's, which technicians share too.
+
+
+def _due_callback(order):
+    from surveys.models import Callback
+    from surveys.services import callbacks_open_due
+
+    due = Survey.objects.get(order=order, status=SurveyStatus.PENDING).callback_due_at
+    with time_machine.travel(due + dt.timedelta(minutes=1), tick=False):
+        callbacks_open_due()
+    return Callback.objects.get(order=order), due + dt.timedelta(minutes=5)
+
+
+def _wide_window(hours=24 * 7):
+    policy = InspectionPolicy.objects.get(area__isnull=True)
+    policy.survey_origin_window_hours = hours
+    policy.save()
+
+
+def test_a_callback_recorded_on_the_technicians_phone_is_signalled(
+        make_order, alice, agent, morning):
+    # R52/R30: the agent records the callback in the desk from the phone that carries
+    # the technician's device cookie; the day was sampled already, so it is found at once.
+    _wide_window()
+    order = completed_from(make_order, alice, morning)
+    sampling.run_day(timezone.localdate(order.completed_at))
+    callback, at = _due_callback(order)
+    desk = Client(REMOTE_ADDR="192.0.2.50", HTTP_USER_AGENT=PHONE)
+    desk.cookies[DEVICE_COOKIE] = DEVICE
+    with time_machine.travel(at, tick=False):
+        desk.force_login(agent)  # a staff session idles out: logged in at the time
+        response = desk.post(reverse("admin:surveys_callback_record", args=[callback.pk]), {
+            "satisfied": "yes", "punctuality": "5", "conduct": "5", "result": "5"})
+    assert response.status_code == 302, response.content.decode()[:500]
+    assert Survey.objects.get(order=order).channel == "callback"
+    stored = RequestOrigin.objects.get(survey__order=order)
+    assert stored.device and stored.network == ""  # the office's network is not kept
+    (signal,) = signals(order)
+    assert signal.evidence["matched"] == "device"
+    assert signal.evidence["channel"] == "callback" and signal.evidence["same_browser"]
+    assert signal.inspection is not None
+    with translation.override("en"):
+        words = signal.describe()
+    assert words.startswith("Survey answer recorded (Manual callback) from the device the "
+                            "technician used for")
+    assert DEVICE not in words and "192.0.2" not in words
+
+
+def test_a_recorded_answer_from_the_technicians_network_is_not_compared(
+        make_order, alice, morning):
+    # R52: the call-centre's system (a token, no cookie) sends the answer from the network
+    # the technician used for the steps: a shared network says nothing of who answered.
+    from api import services as api_services
+    from api.models import ClientRole
+
+    _wide_window()
+    order = completed_from(make_order, alice, morning, address="198.51.100.7")
+    callback, at = _due_callback(order)
+    client = api_services.api_client_create(name="10010", role=ClientRole.CALL_CENTRE)
+    _token, plain = api_services.api_token_issue(client=client)
+    server = Client(REMOTE_ADDR="198.51.100.9", HTTP_USER_AGENT="callcentre/1.0")
+    with time_machine.travel(at, tick=False):
+        response = server.post(f"/api/v1/callbacks/{callback.pk}/result/",
+                               '{"satisfied": true}', content_type="application/json",
+                               headers={"Authorization": f"Bearer {plain}"})
+    assert response.status_code == 200, response.content
+    assert Survey.objects.get(order=order).channel == "api"
+    row = RequestOrigin.objects.get(survey__order=order)
+    assert row.network == "" and row.device == ""
+    sampling.run_day(timezone.localdate(order.completed_at))
+    assert signals(order) == []
+
+
+def test_an_answer_recorded_by_the_orders_own_technician_is_signalled(
+        make_order, alice, agent, morning):
+    # R52/R30: the technician also works the call-centre desk (a small contractor) and
+    # records their own order's survey through the API with their session: whatever the
+    # window, network or device, the recorder is the evidence.
+    from django.contrib.auth.models import Group
+
+    from fieldops import roles
+
+    order = completed_from(make_order, alice, morning)
+    alice.user.groups.add(Group.objects.get(name=roles.CALL_CENTRE))
+    callback, at = _due_callback(order)
+    at = max(at, order.completed_at + dt.timedelta(hours=30))  # past the 24 h window
+    phone = Client(REMOTE_ADDR="192.0.2.77", HTTP_USER_AGENT="desk browser")
+    with time_machine.travel(at, tick=False):
+        phone.force_login(alice.user)
+        response = phone.post(f"/api/v1/callbacks/{callback.pk}/result/",
+                              '{"satisfied": true}', content_type="application/json")
+    assert response.status_code == 200, response.content
+    sampling.run_day(timezone.localdate(order.completed_at))
+    (signal,) = signals(order)
+    assert signal.evidence["matched"] == "recorder" and signal.evidence["channel"] == "api"
+    assert "step" not in signal.evidence
+    with translation.override("en"):
+        words = signal.describe()
+    assert words.startswith("Survey answer recorded (Call-centre API) by the order's own "
+                            "technician: recorded ")
+    # An agent recording the same answer the same way is no evidence (the control).
+    other = completed_from(make_order, alice, morning + dt.timedelta(hours=1))
+    callback, at = _due_callback(other)
+    desk = Client(REMOTE_ADDR="192.0.2.77", HTTP_USER_AGENT="desk browser")
+    with time_machine.travel(max(at, other.completed_at + dt.timedelta(hours=30)),
+                             tick=False):
+        desk.force_login(agent)
+        response = desk.post(f"/api/v1/callbacks/{callback.pk}/result/",
+                             '{"satisfied": true}', content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert RequestOrigin.objects.filter(survey__order=other).exists()
+    sampling.run_day(timezone.localdate(other.completed_at))  # a new day, or already run
+    assert signals(other) == []

@@ -12,6 +12,13 @@ full customer data (an ``export:`` page here) is checked for full names and addr
 well as numbers: it holds them masked (or none at all), or its download wrote one record
 with ``Face.EXPORT`` (who, when, what, how many rows).
 
+Defect covered (issue 18, R40 pages): the signed report's HTML page, at the desk and on the
+technician's pages, showed the signer's full name (here the customer, 李娜) to every role
+that could open it, with no access record, while its PDF masked it or recorded it. Those
+pages (``NAME_PAGES``) are checked for full names too: masked (李*), or the read recorded
+(``what`` "name", the page's face). The customer's own copy (``portal:report``, their
+signed link) shows their own name.
+
 A new page or endpoint that can show customer data is added to ``PAGES``; the test then
 checks it for every role in ``ROLES``.
 """
@@ -50,6 +57,8 @@ CALLBACK_PHONE = "13698761234"
 FULL_NUMBERS = (PHONE, ALT_PHONE, CALLBACK_PHONE)
 #: What else a file must not carry unrecorded: the customers' full names and addresses.
 FULL_NAMES = ("张伟", "李娜", "东四十条 88 号")
+#: Pages (not files) that can show a customer's or signer's full name: checked for names too.
+NAME_PAGES = ("admin:report", "tech:report")
 
 
 class Scene:
@@ -252,8 +261,11 @@ def test_a_full_phone_number_is_masked_or_its_read_recorded(page: Page, roles: l
         else:
             response = role.client.get(url, headers=role.headers)
         text = _text(response)
-        looked_for = FULL_NUMBERS + (FULL_NAMES if page.where.startswith("export:") else ())
+        names_too = page.where.startswith("export:") or page.where in NAME_PAGES
+        looked_for = FULL_NUMBERS + (FULL_NAMES if names_too else ())
         shown = [n for n in looked_for if n in text]
+        if page.where in NAME_PAGES and response.status_code == 200 and not shown:
+            assert "李*" in text, f"{page.where}: {role.name} sees no signer at all"
         if not shown:
             continue
         recorded = PiiAccess.objects.exclude(pk__in=before).filter(where=page.where)
@@ -265,6 +277,11 @@ def test_a_full_phone_number_is_masked_or_its_read_recorded(page: Page, roles: l
             if page.where.startswith("export:"):  # one record per file, with its rows
                 [export] = recorded.filter(user=role.user)
                 assert export.face == Face.EXPORT and export.rows, export
+            names = [n for n in shown if n in FULL_NAMES]
+            if names and page.where in NAME_PAGES:  # the name's own record, the page's face
+                [read] = recorded.filter(user=role.user, what="name")
+                assert read.face == {"admin": Face.ADMIN, "tech": Face.FIELD}[
+                    page.where.split(":")[0]], read
     assert not unrecorded, f"{page.where}: full numbers shown, no access record: {unrecorded}"
 
 
