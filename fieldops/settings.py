@@ -675,9 +675,10 @@ MIDDLEWARE.insert(
 # at full size, so a larger one is refused before decoding (a 150 KB PNG can say 48 MP).
 IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=12_000_000)
 # Image decodes at once on each machine, across its web processes and workers (a lease each
-# in Redis under the host name, fieldops/semaphores.py; per process while Redis is down); the others wait this
-# long, then get a "try again" answer (503) instead of growing a process. A lease a killed
-# process never gave back ends by itself after IMAGE_WORK_LEASE_SECONDS.
+# in Redis under the host name, fieldops/semaphores.py; per process while Redis is down);
+# the others wait this long, then get a "try again" answer (503) instead of growing a
+# process. A lease a killed process never gave back ends by itself after
+# IMAGE_WORK_LEASE_SECONDS.
 IMAGE_WORK_CONCURRENCY = env.int("IMAGE_WORK_CONCURRENCY", default=2)
 IMAGE_WORK_WAIT_SECONDS = env.float("IMAGE_WORK_WAIT_SECONDS", default=20.0)
 IMAGE_WORK_LEASE_SECONDS = env.float("IMAGE_WORK_LEASE_SECONDS", default=60.0)

@@ -89,9 +89,9 @@ def test_with_redis_down_permissions_come_from_the_database(alice, settings, cap
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                                    "LOCATION": f"redis://127.0.0.1:{port}/0",
                                    "OPTIONS": {"socket_connect_timeout": 0.2}}}
-    with caplog.at_level(logging.WARNING, logger="fieldops.permcache"):
-        with CaptureQueriesContext(connection) as read:
-            assert fresh(alice.user).has_perm(FIELDWORK)
+    with (caplog.at_level(logging.WARNING, logger="fieldops.permcache"),
+          CaptureQueriesContext(connection) as read):
+        assert fresh(alice.user).has_perm(FIELDWORK)
     assert permission_reads(read.captured_queries) == 2  # Django's own two reads
     assert "Redis unavailable" in caplog.text
 
