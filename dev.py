@@ -237,12 +237,8 @@ def run() -> NoReturn:
     manage = [str(PYTHON), "manage.py"]
     call([*manage, "migrate", "--noinput"], env, "manage.py migrate")
     call([str(PYTHON), str(ROOT / "dev.py"), "compilemessages"], env, "compiling translations")
-    probe = subprocess.run([*manage, "help", "demo_data"], cwd=ROOT, env=env,
-                           capture_output=True, text=True)
-    if probe.returncode != 0:
-        die("the management command `demo_data` is not available, so the demo data cannot "
-            "be loaded:\n" + (probe.stderr.strip() or probe.stdout.strip()))
-    call([*manage, "demo_data", "--if-empty"], env, "manage.py demo_data --if-empty")
+    call([*manage, "demo_data", "--if-empty"], env,
+         "loading the demo data (manage.py demo_data --if-empty)")
 
     say(f"open http://127.0.0.1:{port}/admin/"
         + (" (listening on all interfaces, HOST is set)" if env.get("HOST") else ""))

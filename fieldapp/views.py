@@ -40,7 +40,6 @@ from complaints import selectors as complaint_selectors
 from fieldops import clock
 from notifications import push_views
 from reports import copy as report_copy
-from reports import pdf as report_pdf
 from sla import force_majeure
 from surveys import services as survey_services
 from technicians.models import AreaType
@@ -424,6 +423,8 @@ def signed_report(request: HttpRequest, pk: int) -> HttpResponse:
 @never_cache
 @technician_required
 def signed_report_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    from reports import pdf as report_pdf  # reportlab only where a PDF is made
+
     return report_pdf.pdf_response(report_copy.copy_of(_signature_for(request, pk)),
                                    user=request.user, where="export:tech-report-pdf")
 

@@ -24,7 +24,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
-from pywebpush import WebPushException, webpush
 
 from fieldops import clock
 
@@ -105,6 +104,8 @@ def send(note: Notification) -> None:
     """The outbox's sender for ``push`` rows: one encrypted message to each browser of the
     recipient. Retried (an exception) when no browser took it and one may later; failed
     for good when the recipient has no browser left."""
+    from pywebpush import WebPushException, webpush  # (and aiohttp) only where push is sent
+
     subscriptions = list(PushSubscription.objects.filter(user_id=note.recipient_id or 0))
     payload = json.dumps({"title": note.subject, "body": note.body,
                           "url": (note.params or {}).get("url", ""), "tag": note.kind},

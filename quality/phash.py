@@ -15,7 +15,6 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-import imagehash
 from django.db.models import Q
 from PIL import Image
 
@@ -26,6 +25,8 @@ MASK64 = (1 << 64) - 1
 
 def photo_hash(image: Image.Image) -> int:
     """The 64-bit pHash of an image, as an unsigned integer."""
+    import imagehash  # numpy (and scipy) only in the processes that hash photos
+
     bits = imagehash.phash(image, hash_size=8).hash.flatten()
     value = 0
     for bit in bits:

@@ -36,7 +36,6 @@ from fieldops.privacy import mask_phone
 from planning.ranking import rank_candidates
 from planning.selectors import map_data
 from reports import copy as report_copy
-from reports import pdf as report_pdf
 from sla.timer_admin import SlaStatusFilter, TimerInline
 from surveys import services as survey_services
 from surveys.admin import FollowUpInline, ReworkRoundInline, SurveyInline
@@ -435,6 +434,8 @@ class WorkOrderAdmin(admin.ModelAdmin):
             viewer=request.user, face=Face.ADMIN, where="admin:report"))
 
     def report_pdf_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        from reports import pdf as report_pdf  # reportlab only where a PDF is made
+
         return report_pdf.pdf_response(report_copy.copy_of(self._signature(request, pk)),
                                        user=request.user, where="export:admin-report-pdf")
 

@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from reports import copy, links, pdf
+from reports import copy, links
 
 
 def _refused(request: HttpRequest, error: links.LinkError) -> HttpResponse:
@@ -38,4 +38,6 @@ def signed_pdf(request: HttpRequest, token: str) -> HttpResponse:
         signature = links.resolve(token)
     except links.LinkError as error:
         return _refused(request, error)
+    from reports import pdf  # reportlab only where a PDF is made
+
     return pdf.pdf_response(copy.copy_of(signature, for_customer=True))
