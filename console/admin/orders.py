@@ -33,7 +33,7 @@ from console.admin.phonesteps import RefusedPhoneStepInline
 from console.admin.queue import queue_view
 from fieldops.admin import ReadOnlyAdmin, ReadOnlyInline
 from fieldops.privacy import mask_phone
-from planning.ranking import rank_candidates
+from planning.ranking import Candidate, rank_candidates
 from planning.selectors import map_data
 from reports import copy as report_copy
 from sla.timer_admin import SlaStatusFilter, TimerInline
@@ -124,8 +124,28 @@ DESK_ACTIONS: dict[str, DeskAction] = {
 }
 
 
-#: Desk actions whose technician is chosen from the ranking, best first with reasons (R4).
-RANKED_ACTIONS = frozenset({"dispatch", "reassign"})
+#: Desk actions whose technician is chosen from the ranking, best first with reasons (R4);
+#: a rework order's next technician too (R33).
+RANKED_ACTIONS = frozenset({"dispatch", "reassign", "reassign_rework"})
+
+
+def ranked_for(order: WorkOrder, action: str) -> list[Candidate]:
+    """The ranking the action's service chooses from (``planning.ranking``), with the same
+    technicians set aside: the one holding the order on a reassign (R4), everyone who held
+    it before on a rework reassign (R33, as ``work_order_reassign_rework`` refuses them),
+    each told apart with the rule that sets them aside."""
+    if action != "reassign_rework":
+        return rank_candidates(order, exclude=[order.technician_id] if order.technician_id
+                               else [])
+    previous = set(selectors.previous_technician_ids(order))
+    candidates = rank_candidates(order, exclude=previous)
+    for c in candidates:
+        if c.technician.pk in previous and c.technician.pk != order.technician_id:
+            # rank_candidates words every one set aside as holding the order now
+            c.refusal = _("%(name)s already worked on this order; R33 asks for a "
+                          "different technician.") % {"name": c.technician.display_name}
+            c.reasons = [c.refusal, *c.reasons[1:]]
+    return candidates
 
 
 def desk_actions_for(order: WorkOrder, user: Any) -> list[tuple[str, DeskAction]]:
@@ -402,8 +422,7 @@ class WorkOrderAdmin(admin.ModelAdmin):
             form = desk.form()
         candidates = None
         if action in RANKED_ACTIONS:
-            exclude = [order.technician_id] if order.technician_id else []
-            candidates = rank_candidates(order, exclude=exclude)
+            candidates = ranked_for(order, action)
             wo_forms.offer_ranked(form, candidates)
         context = {
             **self.admin_site.each_context(request),

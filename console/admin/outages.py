@@ -17,6 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from console.forms import LabelledSplitDateTime
 from fieldops.admin import ReadOnlyInline
 from fieldops.text import FreeTextField
 from outages import selectors, services
@@ -50,6 +51,7 @@ class OutageForm(forms.ModelForm):
         # characters (a bidi override, a zero-width space, NUL) are removed here and again
         # by the service.
         field_classes = {"explanation": FreeTextField}
+        widgets = {"eta": LabelledSplitDateTime}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

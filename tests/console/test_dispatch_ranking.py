@@ -90,3 +90,81 @@ def test_automatic_takes_the_best_ranked(desk, make_order, east):
                                            "version": order.version})
     order.refresh_from_db()
     assert order.technician == near
+
+
+# --- Rework (R31-R33): the next technician from the same ranking ----------------------
+
+@pytest.fixture
+def rework(make_order, alice, agent):
+    """An order alice finished whose customer is still unsatisfied (R31): back in rework."""
+    from surveys import services as survey_services
+
+    order = make_order(State.SURVEY_PENDING, technician=alice)
+    order = survey_services.work_order_record_survey(order=order, by=agent, satisfied=False,
+                                                     comment="还是断网")
+    assert order.state == State.REWORK
+    return order
+
+
+def test_the_rework_reassign_page_ranks_the_other_technicians_with_reasons(
+        desk, rework, alice, east):
+    # R33: another technician is sent; the desk offers them ranked as for a dispatch (R4)
+    far = make_technician("far", areas=[east], full_name="Fang Yuan")
+    near = make_technician("near", areas=[east], full_name="Jin Jin")
+    copper = make_technician("copper", areas=[east], access=("xdsl",), full_name="Tong Xian")
+    put(far, rework, 7)
+    put(near, rework, 2)
+    put(copper, rework, 0)
+    with translation.override("en"):
+        page = desk.get(act_url(rework, "reassign_rework"), HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    found = choices(page)
+    # the eligible best first, then the ones set aside, each with the rule (R4, R33)
+    assert [value for value, _label in found][:3] == ["", str(near.pk), str(far.pk)]
+    labels = dict(found)
+    assert list(labels)[3:] == [str(copper.pk), str(alice.pk)]  # the nearer first
+    assert labels[str(near.pk)].startswith(
+        "Jin Jin (T-near): in area, skills match; 0 open orders")
+    assert "2.0 km from the last check-in, about 6 min" in labels[str(near.pk)]
+    assert "Alice Wang has this order now." in labels[str(alice.pk)]
+    assert "Tong Xian lacks the skills for this order" in labels[str(copper.pk)]
+
+
+def test_automatic_rework_reassign_takes_the_best_ranked_other_technician(
+        desk, rework, alice, east):
+    # R33 via R4's ranking: the nearest of the others, never the one who did the work
+    far, near = make_technician("far", areas=[east]), make_technician("near", areas=[east])
+    put(far, rework, 7)
+    put(near, rework, 2)
+    put(alice, rework, 0)  # nearest of all, but she did the work
+    response = desk.post(act_url(rework, "reassign_rework"),
+                         {"technician": "", "reason": "", "version": rework.version})
+    assert response.status_code == 302
+    rework.refresh_from_db()
+    assert rework.state == State.REWORK and rework.technician == near
+
+
+def test_everyone_who_held_the_rework_is_set_aside_with_r33(desk, rework, alice, east):
+    # R33: after a first rework reassign, alice (earlier) and near (now) are both set aside
+    near = make_technician("near", areas=[east], full_name="Jin Jin")
+    other = make_technician("other", areas=[east], full_name="Ou Tai")
+    response = desk.post(act_url(rework, "reassign_rework"),
+                         {"technician": near.pk, "reason": "", "version": rework.version})
+    assert response.status_code == 302
+    rework.refresh_from_db()
+    assert rework.technician == near
+    with translation.override("en"):
+        page = desk.get(act_url(rework, "reassign_rework"), HTTP_ACCEPT_LANGUAGE="en")
+    found = dict(choices(page))
+    assert list(found)[:2] == ["", str(other.pk)]
+    assert ("Alice Wang already worked on this order; R33 asks for a different technician."
+            in found[str(alice.pk)])
+    assert "Jin Jin has this order now." in found[str(near.pk)]
+    # choosing one of them anyway is refused by the service and changes nothing
+    version = rework.version
+    response = desk.post(act_url(rework, "reassign_rework"),
+                         {"technician": alice.pk, "reason": "", "version": version},
+                         follow=True)
+    rework.refresh_from_db()
+    assert rework.technician == near and rework.version == version
+    assert "R33" in response.content.decode()
