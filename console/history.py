@@ -4,11 +4,17 @@ The event log keeps each change's payload as written (codes, ids, ISO times); th
 shows it as "label: value" pairs: codes through their choices' labels, technicians by name,
 times in ``TIME_ZONE``, yes/no for flags. Internal fields (hashes, row ids) and empty
 values are left out.
+
+The signer's name a sign-off event holds (``signer_name``) is a customer's name (R40): it
+is shown through ``signer``, the page's ``workorders.pii.name_for`` (in full and recorded
+for whom the policy allows, masked for the rest); a caller that passes none shows it
+masked (张*).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.utils import timezone
@@ -18,6 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from appointments.models import Precision
 from appointments.services import PLAN_REASONS
+from fieldops.privacy import mask_name
 from technicians.models import Technician
 from workorders.kit import _COPPER, _FIBRE, BASE_KIT, SAFETY_GEAR
 from workorders.models import (
@@ -104,15 +111,24 @@ def _moment(value: str) -> str | None:
     return day.isoformat() if day is not None else None
 
 
-def _value(key: str, value: Any, names: dict[int, str]) -> str:
+#: Payload fields holding a customer's name (R40): shown through the page's ``signer``.
+NAMES = frozenset({"signer_name"})
+
+#: How a page shows a customer's name from a payload: ``pii.name_for`` bound to its viewer.
+Signer = Callable[[str], str]
+
+
+def _value(key: str, value: Any, names: dict[int, str], signer: Signer | None = None) -> str:
+    if key in NAMES and isinstance(value, str):
+        return signer(value) if signer is not None else mask_name(value)
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if key == "technician" and isinstance(value, int):
         return names.get(value, _("a technician no longer on the books"))
     if isinstance(value, list):
-        return ", ".join(_value(key, item, names) for item in value)
+        return ", ".join(_value(key, item, names, signer) for item in value)
     if isinstance(value, dict):
-        return "; ".join(f"{label}: {text}" for label, text in _pairs(value, names))
+        return "; ".join(f"{label}: {text}" for label, text in _pairs(value, names, signer))
     if isinstance(value, str):
         known = VALUES.get(key, {}).get(value)
         if known is not None:
@@ -121,9 +137,10 @@ def _value(key: str, value: Any, names: dict[int, str]) -> str:
     return str(value)
 
 
-def _pairs(payload: dict[str, Any], names: dict[int, str]) -> list[tuple[str, str]]:
+def _pairs(payload: dict[str, Any], names: dict[int, str],
+           signer: Signer | None = None) -> list[tuple[str, str]]:
     return [(str(LABELS.get(key, key.replace("_", " ").capitalize())),
-             _value(key, value, names))
+             _value(key, value, names, signer))
             for key, value in payload.items()
             if key not in HIDDEN and value not in (None, "", [], {})]
 
@@ -135,10 +152,12 @@ def technician_names(payloads: list[dict[str, Any]]) -> dict[int, str]:
             .select_related("user")} if ids else {}
 
 
-def details(payload: dict[str, Any] | None, names: dict[int, str] | None = None) -> str:
-    """``payload`` as "label: value; label: value" for the desk."""
+def details(payload: dict[str, Any] | None, names: dict[int, str] | None = None, *,
+            signer: Signer | None = None) -> str:
+    """``payload`` as "label: value; label: value" for the desk. ``signer``: how this page
+    shows a customer's name to its viewer (R40, ``pii.name_for``); masked without one."""
     if not payload:
         return ""
     if names is None:
         names = technician_names([payload])
-    return "; ".join(f"{label}: {text}" for label, text in _pairs(payload, names))
+    return "; ".join(f"{label}: {text}" for label, text in _pairs(payload, names, signer))

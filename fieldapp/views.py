@@ -478,7 +478,12 @@ def _step_context(step: Step, order: WorkOrder, form: f.StepForm,
         context["photos"] = order.photos.all()
         context["checked_in"] = order.appointments.filter(
             status=AppointmentStatus.KEPT).order_by("-arrived_at").first()
-        context["signature"] = order.signatures.order_by("-signed_at").first()
+        context["signature"] = signature = order.signatures.order_by("-signed_at").first()
+        if signature is not None and step.name == "complete":
+            # R40: "Signed by ..." through the policy: the order's own technician (and whom
+            # it shows full data) in full with an access record, anyone else masked.
+            context["signer"] = pii.name_for(user=request.user, order=order, face=Face.FIELD,
+                                             where="tech:complete", name=signature.signer_name)
         context["require_code"] = getattr(settings, "SIGN_OFF_REQUIRE_SMS_CODE", False)
     if step.name == "kit":
         context["kit"] = order_kit(order)

@@ -32,7 +32,7 @@ from console.admin.dayplan import propose_view as day_plan_propose_view
 from console.admin.phonesteps import RefusedPhoneStepInline
 from console.admin.queue import queue_view
 from fieldops.admin import ReadOnlyAdmin, ReadOnlyInline
-from fieldops.privacy import mask_phone
+from fieldops.privacy import mask_name, mask_phone
 from planning.ranking import Candidate, rank_candidates
 from planning.selectors import map_data
 from reports import copy as report_copy
@@ -62,6 +62,23 @@ def shown_phone(user: Any, order: WorkOrder) -> str:
     the page that shows it records the read (``pii.record_reads``)."""
     phone = order.contact_phone
     return phone if sees_full_contact(user, order) else mask_phone(phone)
+
+
+def signer_shown(request: HttpRequest, order: WorkOrder, where: str) -> history.Signer:
+    """R40: how a desk page shows the name of a customer who signed ``order`` to this
+    request's user: ``pii.name_for`` (in full and recorded for whom the policy allows,
+    masked for the rest). One record per name per page, however many places of the page
+    (the sign-off inline, the history) show it."""
+    shown: dict[tuple[int, str, str], str] = request.__dict__.setdefault("_r40_names", {})
+
+    def name(value: str) -> str:
+        key = (order.pk, where, value)
+        if key not in shown:
+            shown[key] = pii.name_for(user=request.user, order=order, face=Face.ADMIN,
+                                      where=where, name=value)
+        return shown[key]
+
+    return name
 
 
 # --- Desk actions: transition name -> form and service call -------------------
@@ -167,10 +184,15 @@ class EventInline(ReadOnlyInline):
         # A step done offline: when it was done, and when the phone sent it.
         return event.shown_at
 
+    #: R40: the page's way of showing a signer's name (``signer_shown``), set per request
+    #: by ``WorkOrderAdmin.get_inline_instances``; masked when unset.
+    signer_of: history.Signer | None = None
+
     @admin.display(description=_("details"))
     def shown_details(self, event: WorkOrderEvent) -> str:
-        # The stored payload in words (console.history), not its JSON.
-        return history.details(event.payload)
+        # The stored payload in words (console.history), not its JSON; the signer's name
+        # as the policy shows it to this user (R40).
+        return history.details(event.payload, signer=self.signer_of)
 
 
 class ContactInline(ReadOnlyInline):
@@ -323,9 +345,17 @@ class WorkOrderAdmin(admin.ModelAdmin):
 
     def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         # The phone steps refused on this order, only when there are some.
-        return [inline for inline in super().get_inline_instances(request, obj)
-                if not isinstance(inline, RefusedPhoneStepInline)
-                or RefusedPhoneStepInline.shown_for(obj)]
+        inlines = [inline for inline in super().get_inline_instances(request, obj)
+                   if not isinstance(inline, RefusedPhoneStepInline)
+                   or RefusedPhoneStepInline.shown_for(obj)]
+        if obj is not None:
+            # R40: the sign-off inline and the history show the signer's name through the
+            # policy, recorded once for the page (instances are made per request).
+            signer = signer_shown(request, obj, "admin:order")
+            for inline in inlines:
+                if hasattr(inline, "signer_of"):
+                    inline.signer_of = signer
+        return inlines
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Nothing on an order is edited by hand: changes go through desk actions.
@@ -551,13 +581,32 @@ class WorkOrderEventAdmin(ReadOnlyAdmin):
     date_hierarchy = "at"
     show_full_result_count = False
 
+    #: R40: the stored payload may hold the signer's name; the page shows it in words
+    #: (``shown_details``), the name through the policy.
+    exclude = ("payload",)
+    readonly_fields = ("shown_details",)
+
     @admin.display(description=_("at"), ordering="at")
     def shown_at(self, event: WorkOrderEvent) -> str:
         return event.shown_at
 
+    @admin.display(description=_("details"))
+    def shown_details(self, event: WorkOrderEvent) -> str:
+        return getattr(event, "details_shown", "")
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[WorkOrderEvent]:
         visible = selectors.orders_visible_to(request.user)
         return super().get_queryset(request).filter(order__in=visible)
+
+    def get_object(self, request: HttpRequest, object_id: str,
+                   from_field: str | None = None) -> WorkOrderEvent | None:
+        # The details in words for this request's user: the signer's name in full and
+        # recorded, or masked (R40, ``signer_shown``).
+        event = super().get_object(request, object_id, from_field)
+        if event is not None:
+            event.details_shown = history.details(
+                event.payload, signer=signer_shown(request, event.order, "admin:event"))
+        return event
 
 
 @admin.register(Customer)
@@ -637,10 +686,20 @@ class SignatureInline(ReadOnlyInline):
     row here was signed off without captured evidence."""
 
     model = Signature
-    fields = ("signed_at", "method", "signer_name", "rating", "code_verified_at",
+    fields = ("signed_at", "method", "signer", "rating", "code_verified_at",
               "code_sent_to_masked", "captured_by", "report_hash", "seal_status", "drawing", "copy")
     readonly_fields = fields
     verbose_name_plural = _("Customer sign-off (R26)")
+    #: R40: the page's way of showing the signer's name (``signer_shown``), set per request
+    #: by ``WorkOrderAdmin.get_inline_instances``; masked when unset.
+    signer_of: history.Signer | None = None
+
+    @admin.display(description=Signature._meta.get_field("signer_name").verbose_name)
+    def signer(self, obj: Any) -> str:
+        # R40: in full and recorded for whom the policy allows, masked (张*) for the rest.
+        if self.signer_of is None:
+            return mask_name(obj.signer_name)
+        return self.signer_of(obj.signer_name)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Whoever may read the order reads how it was signed (no separate role grant).

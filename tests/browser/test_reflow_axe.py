@@ -5,11 +5,14 @@ login, offline, Today, the order in each state that offers different steps (R5-R
 every step page it offers; the customer's: the appointment link (R10), a superseded and
 a damaged link, the survey (R29) and its thanks; after a visit, the payment page behind
 the QR code and the receipt (R47), the signed report's copy at the customer's link and on
-the technician's phone (R26, R45-R48); the technician's assessment month and appeal (R53).
+the technician's phone (R26, R45-R48); the technician's assessment month and appeal (R53);
+the outage link (R54): while the fault is repaired, "is your service back?", the thanks
+and a damaged link.
 Orders are walked through the real services; one browser for the module, no sleeps."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from contextlib import nullcontext
 from typing import Any
@@ -24,6 +27,9 @@ from assessment.models import EntryKind
 from charges import links as pay_links
 from charges import services as charges
 from notifications.models import Notification
+from outages import links as outage_links
+from outages import services as outage_services
+from outages.models import OutageOrder
 from tests.charges.conftest import prices  # noqa: F401 (fixture)
 from tests.inventory.conftest import (  # noqa: F401 (fixtures)
     catalogue,
@@ -32,7 +38,7 @@ from tests.inventory.conftest import (  # noqa: F401 (fixtures)
     stock,
 )
 from tests.reports.conftest import complete, visit
-from workorders.models import State, WorkOrder
+from workorders.models import Kind, State, WorkOrder
 
 from ..assessment.helpers import entry
 from ..fieldapp.helpers import in_hours, on_site_with_report
@@ -187,6 +193,50 @@ def test_the_customers_pages_pass_axe_and_reflow(browser, live_server, make_orde
         with page.expect_navigation():
             page.click("button[data-submit]")
         check(page, answered_link, problems, status=200)  # the thanks
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_the_customers_outage_pages_pass_axe_and_reflow(browser, live_server, make_order,
+                                                        dispatcher, east, west, language,
+                                                        layout):
+    # R54 the customer's outage link (/o/): while the fault is repaired (the explanation
+    # and the estimated repair time), "is your service back?" after the repair, the thanks
+    # once answered, and a damaged link; light and dark
+    eta = timezone.now() + dt.timedelta(hours=3)
+    waiting = make_order(State.ACCEPTED, kind=Kind.REPAIR, area=west)
+    open_outage = outage_services.declare(
+        by=dispatcher, area=west, eta=eta,
+        explanation="西二环路段光缆被挖断, 正在抢修. A fibre cable was cut by road works.")
+    repairing_link = reverse("outage:answer", args=[outage_links.token_for(
+        OutageOrder.objects.get(outage=open_outage, order=waiting))])
+    asked, answered = (make_order(State.ACCEPTED, kind=Kind.REPAIR) for _ in range(2))
+    repaired = outage_services.declare(by=dispatcher, area=east, eta=eta,
+                                       explanation="东四路段光缆被挖断, 正在抢修.")
+    outage_services.mark_repaired(repaired, by=dispatcher, note="熔接完成")
+    question_link = texted_path(asked, "outage_repaired")
+    answered_link = texted_path(answered, "outage_repaired")
+    options = {**PHONE, **LAYOUTS[layout], "locale": LANGUAGES[language]}
+    problems: list[str] = []
+    for page in open_page(browser, live_server, options):
+        check(page, repairing_link, problems, status=200)
+        shown_eta = timezone.localtime(eta).strftime("%Y-%m-%d %H:%M")
+        said = page.locator("[data-eta]")
+        if not said.count() or said.text_content() != shown_eta:  # R54: the ETA
+            problems.append(f"{repairing_link}: no estimated repair time {shown_eta}")
+        check_dark(page, repairing_link, problems)
+        check(page, question_link, problems, status=200)
+        for answer in ("yes", "no"):
+            too_small(page, f"button[data-answer={answer}]", question_link, problems)
+        check_dark(page, question_link, problems)
+        page.goto(answered_link)
+        with page.expect_navigation():
+            page.click("button[data-answer=yes]")
+        check(page, answered_link, problems, status=200)  # the thanks
+        check_dark(page, answered_link, problems)
+        check(page, "/o/not-a-real-link/", problems)
+        check_dark(page, "/o/not-a-real-link/", problems)
     assert not problems, "\n".join(problems)
 
 

@@ -19,6 +19,12 @@ pages (``NAME_PAGES``) are checked for full names too: masked (李*), or the rea
 (``what`` "name", the page's face). The customer's own copy (``portal:report``, their
 signed link) shows their own name.
 
+Defect covered (issue 18, R40, the signer's name elsewhere): the admin order page's sign-off
+inline and its history (the sign-off event's details), the sign-off event's own admin page
+(its stored payload) and the technician's completion page ("Signed by ...") showed the
+signer's full name to every role that could open them, with no access record. They are
+``NAME_PAGES`` too, on an order signed off (``Scene.signed_off``) or signed and completed.
+
 A new page or endpoint that can show customer data is added to ``PAGES``; the test then
 checks it for every role in ``ROLES``.
 """
@@ -44,21 +50,41 @@ from api import services as api_services
 from api.models import ApiClient, ClientRole
 from complaints import services as complaint_services
 from complaints.models import Complaint
+from demo import scenarios
 from notifications.models import Notification
 from reports import links as reports_links
 from surveys.models import Callback, Survey
 from surveys.services import callbacks_open_due
 from technicians.models import Technician
 from tests.conftest import CustomerPersona
-from workorders.models import Customer, Face, PiiAccess, Signature, State, WorkOrder
+from workorders import services
+from workorders.models import (
+    Customer,
+    Face,
+    Kind,
+    PiiAccess,
+    Signature,
+    State,
+    WorkOrder,
+    WorkOrderEvent,
+)
 
 PHONE, ALT_PHONE = "13812345678", "13712349876"
 CALLBACK_PHONE = "13698761234"
 FULL_NUMBERS = (PHONE, ALT_PHONE, CALLBACK_PHONE)
 #: What else a file must not carry unrecorded: the customers' full names and addresses.
 FULL_NAMES = ("张伟", "李娜", "东四十条 88 号")
-#: Pages (not files) that can show a customer's or signer's full name: checked for names too.
-NAME_PAGES = ("admin:report", "tech:report")
+#: Someone other than the customer who signed for them (a relative at home): the signer.
+SIGNER = "王芳"
+#: Pages (not files) that can show a customer's or signer's full name, by test id
+#: (``Page.id``): the names each is checked for besides the numbers. The pages of the order
+#: signed by ``SIGNER`` look for the signer only (the order's own customer and address on
+#: its page are not the signer).
+NAME_PAGES: dict[str, tuple[str, ...]] = {
+    "admin:report": FULL_NAMES, "tech:report": FULL_NAMES,
+    "admin:order-signed": (SIGNER,), "admin:event-sign-off": (SIGNER,),
+    "tech:complete": (SIGNER,),
+}
 
 
 class Scene:
@@ -94,6 +120,30 @@ class Scene:
         """The signed report of the order waiting for its callback (signed on completion)."""
         return Signature.objects.filter(order=self.callback.order).latest("signed_at")
 
+    @cached_property
+    def signed_off(self) -> WorkOrder:
+        """An order of alice's (customer 李娜) signed off on site by ``SIGNER`` through the
+        real services, its report not filed yet: the technician's completion page says who
+        signed, the desk's order page and history too."""
+        order = self._make_order(State.ON_SITE, technician=self.alice,
+                                 contact_phone=CALLBACK_PHONE, customer_name="李娜")
+        tech = self.alice.user
+        scenarios.make_safe(order, tech)
+        services.work_order_save_report(
+            order=order, by=tech, work_done="更换光猫 ONU replaced", download_mbps=500,
+            fault_cause="line" if order.kind == Kind.REPAIR else "", onu_activated=True)
+        scenarios.finish_checklist(order, tech)
+        services.work_order_customer_sign_off(
+            order=order, by=tech, **scenarios.demo_signature(order.pk), signer_name=SIGNER,
+            rating=5)
+        return WorkOrder.objects.get(pk=order.pk)
+
+    @property
+    def sign_off_event(self) -> WorkOrderEvent:
+        """The event the sign-off wrote (its payload holds the signer's name)."""
+        return WorkOrderEvent.objects.filter(order=self.signed_off,
+                                             payload__has_key="signer_name").latest("id")
+
     @property
     def customer(self) -> Customer:
         return self.order.customer
@@ -105,11 +155,17 @@ class Scene:
 
 @dataclass(frozen=True)
 class Page:
-    """``where``: the label its access records carry (``PiiAccess.where``)."""
+    """``where``: the label its access records carry (``PiiAccess.where``); ``name``: the
+    test's id when one page (one ``where``) is checked on two orders."""
 
     where: str
     url: Callable[[Scene], str]
     method: str = "get"
+    name: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.name or self.where
 
 
 PAGES: list[Page] = [
@@ -184,6 +240,14 @@ PAGES: list[Page] = [
     Page("portal:report", lambda s: urlsplit(reports_links.absolute_url(s.signature)).path),
     Page("portal:report-pdf",
          lambda s: reports_links.pdf_url(reports_links.token_for(s.signature))),
+    # The signer's name elsewhere (R40): the order page of a signed order (its sign-off
+    # inline and its history), the sign-off event's page, the technician's completion page.
+    Page("admin:order", lambda s: f"/admin/workorders/workorder/{s.signed_off.pk}/change/",
+         name="admin:order-signed"),
+    Page("admin:event",
+         lambda s: f"/admin/workorders/workorderevent/{s.sign_off_event.pk}/change/",
+         name="admin:event-sign-off"),
+    Page("tech:complete", lambda s: f"/tech/orders/{s.signed_off.pk}/complete/"),
 ]
 
 
@@ -242,10 +306,10 @@ def _text(response: Any) -> str:
 def test_the_matrix_lists_every_face() -> None:
     faces = {page.where.split(":")[0] for page in PAGES}
     assert {"admin", "tech", "portal", "api", "export"} <= faces, faces
-    assert len({page.where for page in PAGES}) == len(PAGES)
+    assert len({page.id for page in PAGES}) == len(PAGES)
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[p.where for p in PAGES])
+@pytest.mark.parametrize("page", PAGES, ids=[p.id for p in PAGES])
 def test_a_full_phone_number_is_masked_or_its_read_recorded(page: Page, roles: list[Role],
                                                            make_order: Any,
                                                            alice: Technician) -> None:
@@ -261,11 +325,12 @@ def test_a_full_phone_number_is_masked_or_its_read_recorded(page: Page, roles: l
         else:
             response = role.client.get(url, headers=role.headers)
         text = _text(response)
-        names_too = page.where.startswith("export:") or page.where in NAME_PAGES
-        looked_for = FULL_NUMBERS + (FULL_NAMES if names_too else ())
+        names = NAME_PAGES.get(page.id, FULL_NAMES if page.where.startswith("export:") else ())
+        looked_for = FULL_NUMBERS + names
         shown = [n for n in looked_for if n in text]
-        if page.where in NAME_PAGES and response.status_code == 200 and not shown:
-            assert "李*" in text, f"{page.where}: {role.name} sees no signer at all"
+        if page.id in NAME_PAGES and response.status_code == 200 and not shown:
+            masked = {f"{name[0]}*" for name in names if name in (SIGNER, "李娜")}
+            assert any(m in text for m in masked), f"{page.id}: {role.name} sees no signer"
         if not shown:
             continue
         recorded = PiiAccess.objects.exclude(pk__in=before).filter(where=page.where)
@@ -277,12 +342,12 @@ def test_a_full_phone_number_is_masked_or_its_read_recorded(page: Page, roles: l
             if page.where.startswith("export:"):  # one record per file, with its rows
                 [export] = recorded.filter(user=role.user)
                 assert export.face == Face.EXPORT and export.rows, export
-            names = [n for n in shown if n in FULL_NAMES]
-            if names and page.where in NAME_PAGES:  # the name's own record, the page's face
+            # The name's own record, with the page's face.
+            if any(n in names for n in shown) and page.id in NAME_PAGES:
                 [read] = recorded.filter(user=role.user, what="name")
                 assert read.face == {"admin": Face.ADMIN, "tech": Face.FIELD}[
                     page.where.split(":")[0]], read
-    assert not unrecorded, f"{page.where}: full numbers shown, no access record: {unrecorded}"
+    assert not unrecorded, f"{page.id}: full data shown, no access record: {unrecorded}"
 
 
 def test_a_record_says_who_what_when_and_through_which_face(client: Client, agent: User,
