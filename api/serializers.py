@@ -20,7 +20,7 @@ from rest_framework import serializers
 from appointments.models import Appointment, ChangeRequest
 from charges.models import LineKind
 from fieldops import phones
-from fieldops.privacy import mask_phone
+from fieldops.privacy import mask_name, mask_phone
 from fieldops.text import refuse_hidden_characters, strip_hidden_characters
 from inventory.models import Condition, DeviceKind, MovementAction, Owner, Unit
 from outages.models import OutageState
@@ -825,6 +825,12 @@ class EventSerializer(serializers.ModelSerializer):
         if (not self.context.get("complaint_words", True)
                 and "complaint" in (instance.payload or {})):
             data["reason"] = ""
+        # R40: the customer's signer's name as the reader may see it (``signer`` in the
+        # context: full with an access record, or masked); masked without one.
+        payload = data.get("payload") or {}
+        if payload.get("signer_name"):
+            shown = self.context.get("signer", mask_name)
+            data["payload"] = {**payload, "signer_name": shown(payload["signer_name"])}
         return data
 
 

@@ -473,8 +473,16 @@ class TimelineView(ApiView):
                 "appointment": selectors.current_appointment(order),
                 "events": selectors.order_events(order),
                 "timer_events": sla.timer_events(order)}
+        names: dict[str, str] = {}  # one access record per request, however many events
+
+        def signer(name: str) -> str:
+            if name not in names:
+                names[name] = pii.name_for(user=request.user, order=order, face=Face.API,
+                                           where="api:timeline", name=name)
+            return names[name]
+
         data = s.TimelineSerializer(body, context={
-            "request": request,
+            "request": request, "signer": signer,
             "complaint_words": request.user.has_perm(complaint_services.PERM_VIEW)}).data
         return Response(data, headers={"ETag": _etag(order)})
 

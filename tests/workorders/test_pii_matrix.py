@@ -21,8 +21,9 @@ signed link) shows their own name.
 
 Defect covered (issue 18, R40, the signer's name elsewhere): the admin order page's sign-off
 inline and its history (the sign-off event's details), the sign-off event's own admin page
-(its stored payload) and the technician's completion page ("Signed by ...") showed the
-signer's full name to every role that could open them, with no access record. They are
+(its stored payload), the technician's completion page ("Signed by ...") and the API's
+timeline (the sign-off event's payload) showed the signer's full name to every role that
+could open them, with no access record. They are
 ``NAME_PAGES`` too, on an order signed off (``Scene.signed_off``) or signed and completed.
 
 A new page or endpoint that can show customer data is added to ``PAGES``; the test then
@@ -83,7 +84,7 @@ SIGNER = "王芳"
 NAME_PAGES: dict[str, tuple[str, ...]] = {
     "admin:report": FULL_NAMES, "tech:report": FULL_NAMES,
     "admin:order-signed": (SIGNER,), "admin:event-sign-off": (SIGNER,),
-    "tech:complete": (SIGNER,),
+    "tech:complete": (SIGNER,), "api:timeline-signed": (SIGNER,),
 }
 
 
@@ -248,6 +249,8 @@ PAGES: list[Page] = [
          lambda s: f"/admin/workorders/workorderevent/{s.sign_off_event.pk}/change/",
          name="admin:event-sign-off"),
     Page("tech:complete", lambda s: f"/tech/orders/{s.signed_off.pk}/complete/"),
+    Page("api:timeline", lambda s: f"/api/v1/work-orders/{s.signed_off.pk}/timeline/",
+         name="api:timeline-signed"),  # the sign-off event's payload
 ]
 
 
@@ -345,7 +348,7 @@ def test_a_full_phone_number_is_masked_or_its_read_recorded(page: Page, roles: l
             # The name's own record, with the page's face.
             if any(n in names for n in shown) and page.id in NAME_PAGES:
                 [read] = recorded.filter(user=role.user, what="name")
-                assert read.face == {"admin": Face.ADMIN, "tech": Face.FIELD}[
+                assert read.face == {"admin": Face.ADMIN, "tech": Face.FIELD, "api": Face.API}[
                     page.where.split(":")[0]], read
     assert not unrecorded, f"{page.id}: full data shown, no access record: {unrecorded}"
 
