@@ -47,7 +47,7 @@ from planning import geocoding
 from sla import calendars, engine
 from sla.timers import Timer, TimerEvent, TimerRule
 from technicians.models import Area, AreaType, Skill, Team, Technician
-from workorders import services
+from workorders import services, visit_parts
 from workorders.events import OrderAction
 from workorders.models import (
     Channel,
@@ -299,6 +299,10 @@ class _Template:
     window: tuple[tuple[calendars.Schedule, int, int], ...] = ()
     pattern: tuple[Any, ...] = ()
     number: int = 0
+    #: after each step (as ``snaps``): what the customer's signature covers
+    #: (``visit_parts.sealed_parts``) once the order is signed, else None; the same for
+    #: every copy, since the parts name no ids or times
+    parts: list[dict[str, Any] | None] = field(default_factory=list)
 
 
 def _policy_group(kind: str, service: str, klass: str, area_type: str) -> Any:
@@ -381,12 +385,14 @@ def _walk_template(order: _Order, start: dt.datetime, ref: Reference,
         intake["preferred_day"] = timezone.localdate(start)
     snaps: list[templates.Snapshot] = []
     states: list[str] = []
+    parts: list[dict[str, Any] | None] = []
 
     def keep(wo: WorkOrder, _step: str, at: dt.datetime) -> None:
         order_facts_refresh([wo.pk])
         snaps.append(templates.snapshot(wo, models_=models_,
                                         since=snaps[-1] if snaps else None))
         states.append(wo.state)
+        parts.append(visit_parts.sealed_parts(wo) if snaps[-1].of(Signature) else None)
         k = len(snaps) - 1  # fire what beat's sweep fires before the next step
         if k < len(times):
             engine.sweep_all(now=times[k] - dt.timedelta(seconds=1))
@@ -403,7 +409,7 @@ def _walk_template(order: _Order, start: dt.datetime, ref: Reference,
                 order=order, start=start, times=times, states=states, snaps=snaps,
                 customer=wo.customer_id, account=wo.account_id, area=wo.area_id,
                 technician=tech.pk, tech_user=tech.user_id, tech_label=tech.display_name,
-                team=tech.team_id)
+                team=tech.team_id, parts=parts)
         transaction.set_rollback(True)
     template.ends = [_ends_only(s) for s in snaps]
     template.window = _calendar_window(snaps, start)
@@ -589,7 +595,8 @@ def _default(model: Any, attname: str) -> Any:
                        f"teach demo/scale.py its value")
 
 
-def _write(rows: templates.Rows, customers: templates.Rows) -> None:
+def _write(rows: templates.Rows, customers: templates.Rows,
+           signed: dict[int, dict[str, Any]] | None = None) -> None:
     with transaction.atomic():
         if connection.vendor == "postgresql":  # demo data: losing a batch in a crash is fine
             with connection.cursor() as cursor:
@@ -599,15 +606,16 @@ def _write(rows: templates.Rows, customers: templates.Rows) -> None:
                 bulk.insert_rows(model, [f.attname for f in model._meta.concrete_fields],
                                  customers[model])
         # R26: a copy's signed hash covers the parts the visit's phases register
-        # (visit_parts: checklist, readings...), read from the copy's own rows: those are
-        # written first, then the signatures and events sealed for them.
+        # (visit_parts: checklist, readings...): its template's (``signed``), or else read
+        # from the copy's own rows, written first; then the signatures and events sealed
+        # for them.
         sealed = {Signature, WorkOrderEvent}
         templates.write_rows({m: r for m, r in rows.items() if m not in sealed})
-        _sealed_for_their_copies(rows)
+        _sealed_for_their_copies(rows, signed or {})
         templates.write_rows({m: r for m, r in rows.items() if m in sealed})
 
 
-def _sealed_for_their_copies(rows: templates.Rows) -> None:
+def _sealed_for_their_copies(rows: templates.Rows, signed: dict[int, dict[str, Any]]) -> None:
     """R26 binds a signature to its order: the signed report's hash names the order's
     number and the seal its id, so a copy's are computed again for the copy before its
     rows are written, as the sign-off computes them, and its sign-off event's evidence
@@ -629,7 +637,8 @@ def _sealed_for_their_copies(rows: templates.Rows) -> None:
     for row in signatures:
         order_id = row["order_id"]
         report = CompletionReport(**reports[order_id]).as_dict()
-        row["report_hash"] = report_hash(WorkOrder(pk=order_id), report, photos[order_id])
+        row["report_hash"] = report_hash(WorkOrder(pk=order_id), report, photos[order_id],
+                                         parts=signed.get(order_id))
         row["seal"] = Signature(**row).expected_seal()
         digests[order_id] = row["report_hash"]
     rows[Signature] = [tuple(row[n] for n in names) for row in signatures]
@@ -701,6 +710,7 @@ def build_scale(*, orders: int, days: int = 90, seed: int = DEFAULT_SEED,
             plan += [planner.order(now - 3 * DAY, force=s, path=forced_paths[s])
                      for s in State.values for _ in range(per_state)]
         rows: templates.Rows = {}
+        signed: dict[int, dict[str, Any]] = {}  # copy's id -> its template's sealed parts
         groups: dict[tuple[Any, ...], list[tuple[_Order, dt.timedelta]]] = defaultdict(list)
         for o in plan:
             tpl, shift, k = _template_for(o, walked, tpl_start, now_dt, ref, models_)
@@ -711,6 +721,8 @@ def build_scale(*, orders: int, days: int = 90, seed: int = DEFAULT_SEED,
             snap = tpl.snaps[k] if events == "full" else tpl.ends[k]
             ids = templates.copy_rows(snap, [_copy_of(tpl, o, shift)
                                              for o, shift in members], pool=pool, into=rows)
+            if tpl.parts[k] is not None:
+                signed.update(dict.fromkeys(ids, tpl.parts[k]))
             if k == len(tpl.times):  # finished lives: a few of each are kept as samples,
                 # from first templates and from templates walked on days like the copy's
                 for (o, shift), pk in zip(members, ids, strict=True):
@@ -718,7 +730,7 @@ def build_scale(*, orders: int, days: int = 90, seed: int = DEFAULT_SEED,
                     if o.force is None and sampled[key] < SAMPLES_PER_LIFE:
                         sampled[key] += 1
                         samples.append(Sample(pk, o, tpl.start + shift, number))
-        _write(rows, _customer_rows(planner))
+        _write(rows, _customer_rows(planner), signed)
         written += len(plan)
         if progress is not None:
             progress(written, orders, time.monotonic() - started)

@@ -781,11 +781,13 @@ class CompletionReport(models.Model):
 
 
 def report_hash(order: WorkOrder, report: dict[str, Any],
-                photos: Iterable[str] | None = None) -> str:
+                photos: Iterable[str] | None = None,
+                parts: dict[str, Any] | None = None) -> str:
     """SHA-256 of what the customer signs (R26): the order, the report's fields, the
     photos of the visit (their SHA-256s, read from the order unless given) and the parts
     the visit's phases register (``visit_parts``: serials R45, fee lines R47, readings
-    R48...). Any later change to one of them changes the hash."""
+    R48..., read from the order unless given as ``sealed_parts`` gives them). Any later
+    change to one of them changes the hash."""
 
     fields: dict[str, Any] = {name: report.get(name) for name in REPORT_FIELDS}
     fields["onu_activated"] = bool(fields["onu_activated"])
@@ -798,7 +800,8 @@ def report_hash(order: WorkOrder, report: dict[str, Any],
         "order": order.number, "report": fields,
         "photos": sorted(order.photos.values_list("sha256", flat=True)
                          if photos is None else photos)}
-    parts = sealed_parts(order)  # equipment, fee lines, readings... (visit_parts.py)
+    if parts is None:
+        parts = sealed_parts(order)  # equipment, fee lines, readings... (visit_parts.py)
     if parts:
         content["parts"] = parts
     text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
