@@ -22,17 +22,13 @@ from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from fieldops import clock
+from fieldops import clock, redisdown
 
 from . import conf
 
 WINDOW_SECONDS = 60
 #: Cache key prefix of the counters (tests use their own).
 NAMESPACE = "api:rate"
-#: After Redis failed, count locally this long before trying it again (seconds).
-REDIS_RETRY_SECONDS = 5.0
-#: The "counting locally" warning is logged at most this often (seconds).
-WARNING_EVERY_SECONDS = 60.0
 
 logger = logging.getLogger(__name__)
 
@@ -110,35 +106,27 @@ def _redis_incr(cache: RedisCache, key: str) -> int:
 
 
 class LocalCounts:
-    """The fallback: counters in this process's memory, and when Redis last failed."""
+    """The fallback: counters in this process's memory, while Redis is down (``outage``)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts: dict[str, tuple[int, float]] = {}
-        self._retry_at = 0.0
-        self._warned_at: float | None = None
-        #: Redis failed and has not answered since.
-        self.degraded = False
+        self.outage = redisdown.Outage(
+            logger, "Redis unavailable (%s): rate limits are counted per process until it "
+                    "answers again", "Redis answers again: rate limits are shared again")
 
     def redis_down(self) -> bool:
-        return clock.now().timestamp() < self._retry_at
+        return self.outage.down()
+
+    @property
+    def degraded(self) -> bool:
+        return self.outage.degraded
 
     def failed(self, error: Exception) -> None:
-        now = clock.now().timestamp()
-        with self._lock:
-            self._retry_at = now + REDIS_RETRY_SECONDS
-            self.degraded = True
-            warn = self._warned_at is None or now - self._warned_at >= WARNING_EVERY_SECONDS
-            if warn:
-                self._warned_at = now
-        if warn:
-            logger.warning("Redis unavailable (%s): rate limits are counted per process "
-                           "until it answers again", error)
+        self.outage.failed(error)
 
     def recovered(self) -> None:
-        with self._lock:
-            self.degraded, self._warned_at = False, None
-        logger.warning("Redis answers again: rate limits are shared again")
+        self.outage.recovered()
 
     def incr(self, key: str) -> int:
         now = clock.now().timestamp()
@@ -154,9 +142,7 @@ class LocalCounts:
     def clear(self) -> None:
         with self._lock:
             self._counts.clear()
-            self._retry_at = 0.0
-            self._warned_at = None
-            self.degraded = False
+        self.outage.clear()
 
 
 _local = LocalCounts()

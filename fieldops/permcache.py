@@ -15,14 +15,14 @@ while Redis was down, or in SQL behind the ORM's back, holds at most that long).
 
 Only with a cache every process shares (Redis): with a per-process cache (the embedded
 run without Redis) this is Django's ``ModelBackend`` unchanged. Redis down: permissions are
-read from the database as Django does, and the cache is left alone for a while.
+read from the database as Django does, and the cache is left alone for a while
+(``fieldops.redisdown``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from typing import Any
 
 from django.conf import settings
@@ -36,27 +36,25 @@ from django.db.models.expressions import RawSQL
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from redis.exceptions import RedisError
 
-from fieldops import refdata
+from fieldops import redisdown, refdata
 
 logger = logging.getLogger(__name__)
 
 GENERATION = "perms:generation"
-#: After a Redis error, the cache is not tried again for this long (seconds).
-RETRY_SECONDS = 5.0
-_retry_at = 0.0
+outage = redisdown.Outage(
+    logger, "Redis unavailable (%s): permissions are read from the database",
+    "Redis answers again: permissions are shared again")
 
 
 def _cache() -> Any | None:
     cache = caches["default"]
-    if not isinstance(cache, RedisCache) or time.monotonic() < _retry_at:
+    if not isinstance(cache, RedisCache) or outage.down():
         return None
     return cache
 
 
 def _failed(error: Exception) -> None:
-    global _retry_at
-    _retry_at = time.monotonic() + RETRY_SECONDS
-    logger.warning("Redis unavailable (%s): permissions are read from the database", error)
+    outage.failed(error)
 
 
 def key_of(user: Any) -> str:
@@ -97,6 +95,7 @@ class CachedModelBackend(ModelBackend):
         except RedisError as error:
             _failed(error)
             return super().get_all_permissions(user)
+        outage.recovered()
         generation = found.get(GENERATION, 0)
         kept = found.get(key)
         if kept is not None and kept[0] == generation:

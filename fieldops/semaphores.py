@@ -14,7 +14,7 @@ The times are the product's clock (``fieldops.clock``), so a test can move past 
 
 Redis down (or answering with an error): the limit falls back to this process's own
 (a semaphore of the same size), with a warning logged at most once a minute, and Redis is
-asked again after a few seconds, as the API's rate limit does (``api/throttling.py``). A
+asked again after a few seconds, as the API's rate limit does (``fieldops.redisdown``). A
 product without Redis configured (a cache that is not Redis) uses the local limit quietly.
 """
 
@@ -33,16 +33,12 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
 
-from . import clock
+from . import clock, redisdown
 
 logger = logging.getLogger("fieldops.semaphores")
 
 #: This machine's (or container's) name: the limit is per machine.
 HOST = socket.gethostname()
-#: After Redis failed, it is asked again this many seconds later (meanwhile: local limit).
-REDIS_RETRY_SECONDS = 5.0
-#: The warning that the limit is per process is logged at most this often.
-WARNING_EVERY_SECONDS = 60.0
 #: How often a waiting taker asks Redis again.
 POLL_SECONDS = 0.05
 
@@ -62,14 +58,14 @@ class Busy(Exception):
 
 
 class _Fallback:
-    """This process's own limit, and when Redis last failed (shared by every semaphore)."""
+    """This process's own limits, and Redis's outage (shared by every semaphore)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.local: dict[tuple[str, int], threading.BoundedSemaphore] = {}
-        self.retry_at = 0.0
-        self.warned_at: float | None = None
-        self.degraded = False
+        self.outage = redisdown.Outage(
+            logger, "Redis unavailable (%s): the %s limit is counted per process until it "
+                    "answers again", "Redis answers again: the %s limit is shared again")
 
     def semaphore(self, name: str, limit: int) -> threading.BoundedSemaphore:
         with self.lock:
@@ -79,32 +75,18 @@ class _Fallback:
             return gate
 
     def redis_down(self) -> bool:
-        return clock.now().timestamp() < self.retry_at
+        return self.outage.down()
 
     def failed(self, name: str, error: Exception) -> None:
-        now = clock.now().timestamp()
-        with self.lock:
-            self.retry_at = now + REDIS_RETRY_SECONDS
-            self.degraded = True
-            warn = self.warned_at is None or now - self.warned_at >= WARNING_EVERY_SECONDS
-            if warn:
-                self.warned_at = now
-        if warn:
-            logger.warning("Redis unavailable (%s): the %s limit is counted per process "
-                           "until it answers again", error, name)
+        self.outage.failed(error, name)
 
     def recovered(self, name: str) -> None:
-        if not self.degraded:
-            return
-        with self.lock:
-            was, self.degraded, self.warned_at = self.degraded, False, None
-        if was:
-            logger.warning("Redis answers again: the %s limit is shared again", name)
+        self.outage.recovered(name)
 
     def clear(self) -> None:
         with self.lock:
             self.local.clear()
-            self.retry_at, self.warned_at, self.degraded = 0.0, None, False
+        self.outage.clear()
 
 
 _fallback = _Fallback()

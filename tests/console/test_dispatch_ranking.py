@@ -34,6 +34,18 @@ def put(technician, order, km_north):
                                       source=PositionSource.CHECK_IN)
 
 
+def three_around(order, area):
+    """Three technicians of ``area`` 2 and 7 km from ``order``'s address and at it; the
+    nearest one (copper) works xDSL only, so fibre orders are not his (R4)."""
+    far = make_technician("far", areas=[area], full_name="Fang Yuan")
+    near = make_technician("near", areas=[area], full_name="Jin Jin")
+    copper = make_technician("copper", areas=[area], access=("xdsl",), full_name="Tong Xian")
+    put(far, order, 7)
+    put(near, order, 2)
+    put(copper, order, 0)
+    return near, far, copper
+
+
 def choices(page):
     """(value, label) of the technician radios, in page order."""
     html = page.content.decode()
@@ -43,12 +55,7 @@ def choices(page):
 
 def test_the_dispatch_page_lists_technicians_best_first_with_reasons(desk, make_order, east):
     order = make_order()
-    far = make_technician("far", areas=[east], full_name="Fang Yuan")
-    near = make_technician("near", areas=[east], full_name="Jin Jin")
-    copper = make_technician("copper", areas=[east], access=("xdsl",), full_name="Tong Xian")
-    put(far, order, 7)
-    put(near, order, 2)
-    put(copper, order, 0)
+    near, far, copper = three_around(order, east)
     with translation.override("en"):
         page = desk.get(act_url(order, "dispatch"), HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 200
@@ -109,12 +116,7 @@ def rework(make_order, alice, agent):
 def test_the_rework_reassign_page_ranks_the_other_technicians_with_reasons(
         desk, rework, alice, east):
     # R33: another technician is sent; the desk offers them ranked as for a dispatch (R4)
-    far = make_technician("far", areas=[east], full_name="Fang Yuan")
-    near = make_technician("near", areas=[east], full_name="Jin Jin")
-    copper = make_technician("copper", areas=[east], access=("xdsl",), full_name="Tong Xian")
-    put(far, rework, 7)
-    put(near, rework, 2)
-    put(copper, rework, 0)
+    near, far, copper = three_around(rework, east)
     with translation.override("en"):
         page = desk.get(act_url(rework, "reassign_rework"), HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 200

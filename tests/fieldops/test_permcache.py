@@ -26,7 +26,7 @@ FIELDWORK = "workorders.perform_fieldwork"
 @pytest.fixture(autouse=True)
 def shared_cache():
     assert isinstance(caches["default"], RedisCache), "these tests need REDIS_URL"
-    permcache._retry_at = 0.0
+    permcache.outage.clear()
 
 
 def fresh(user):
