@@ -251,12 +251,23 @@ class ParkSerializer(StrictSerializer):
     reason = FreeTextField(max_length=2000)
 
 
+#: A technician id that names no active technician (R4), in words an integrator can act on.
+TECHNICIAN_ID_ERRORS = {
+    "does_not_exist": _("No active technician has the id {pk_value}. Take an id from GET "
+                        "/technicians/, or leave the field out to choose by area, skill and "
+                        "load (R4)."),
+    "incorrect_type": _("A technician is named by their id, a whole number (GET "
+                        "/technicians/), not a {data_type}."),
+}
+
+
 class DispatchSerializer(StrictSerializer):
     """R4: to this technician, or (none given) the one automatic dispatch chooses."""
 
     technician = serializers.PrimaryKeyRelatedField(
         queryset=Technician.objects.filter(is_active=True), required=False, allow_null=True,
-        default=None, help_text=_("The technician's id (GET /technicians/); leave it out or "
+        default=None, error_messages=TECHNICIAN_ID_ERRORS,
+        help_text=_("The technician's id (GET /technicians/); leave it out or "
                                   "null to choose by area, skill and load (R4)."))
     reason = FreeTextField(max_length=2000, required=False, allow_blank=True, default="")
 
@@ -266,7 +277,8 @@ class ReassignSerializer(StrictSerializer):
 
     technician = serializers.PrimaryKeyRelatedField(
         queryset=Technician.objects.filter(is_active=True), required=False, allow_null=True,
-        default=None, help_text=_("The new technician's id; leave it out or null to choose "
+        default=None, error_messages=TECHNICIAN_ID_ERRORS,
+        help_text=_("The new technician's id; leave it out or null to choose "
                                   "by area, skill and load among the others (R4)."))
     reason = FreeTextField(max_length=2000)
 
