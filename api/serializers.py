@@ -252,7 +252,7 @@ class ParkSerializer(StrictSerializer):
 
 
 #: A technician id that names no active technician (R4), in words an integrator can act on.
-TECHNICIAN_ID_ERRORS = {
+TECHNICIAN_ID_ERRORS: dict[str, Any] = {
     "does_not_exist": _("No active technician has the id {pk_value}. Take an id from GET "
                         "/technicians/, or leave the field out to choose by area, skill and "
                         "load (R4)."),
