@@ -53,10 +53,6 @@ def _cache() -> Any | None:
     return cache
 
 
-def _failed(error: Exception) -> None:
-    outage.failed(error)
-
-
 def key_of(user: Any) -> str:
     salted = hashlib.sha256(str(getattr(user, "password", "")).encode()).hexdigest()[:16]
     return f"perms:user:{user.pk}:{salted}"
@@ -93,7 +89,7 @@ class CachedModelBackend(ModelBackend):
         try:
             found = cache.get_many([GENERATION, key])
         except RedisError as error:
-            _failed(error)
+            outage.failed(error)
             return super().get_all_permissions(user)
         outage.recovered()
         generation = found.get(GENERATION, 0)
@@ -105,7 +101,7 @@ class CachedModelBackend(ModelBackend):
             cache.set(key, (generation, sorted(perms)),
                       timeout=settings.PERMISSIONS_CACHE_SECONDS)
         except RedisError as error:
-            _failed(error)
+            outage.failed(error)
         return perms
 
 
@@ -122,7 +118,7 @@ def changed() -> None:
             if not cache.add(GENERATION, 1, timeout=None):
                 cache.incr(GENERATION)
         except RedisError as error:
-            _failed(error)
+            outage.failed(error)
 
     bump()
     transaction.on_commit(bump)
