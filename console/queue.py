@@ -3,8 +3,8 @@
 Each open order's next promise is its running SLA timer with the earliest due time, across
 every kind the engine keeps (contact R7/R7a, visit R34/R35, arrival R14, rework contact
 R31). Orders come earliest-due first; at equal due time (or none), VIP customers first,
-then the oldest order. One query per page: the timer, the booked window, the area and the
-technician are read beside the order, not per row.
+then the oldest order. A fixed number of queries per page: the timer, the booked window
+and the area are read beside the order, the page's technicians in one more, never per row.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from appointments.models import Appointment, AppointmentStatus, Precision
 from fieldops.durations import time_left_in_words
 from sla.timers import Timer, TimerKind, TimerStatus
 from technicians.models import Area, Technician
-from workorders.models import TERMINAL_STATES, CustomerClass, Kind, State, WorkOrder
+from workorders.models import OPEN_STATES, TERMINAL_STATES, CustomerClass, Kind, State, WorkOrder
 
 PAGE_SIZE = 50
 
@@ -58,6 +58,8 @@ class QueueRow:
 
 
 def _next_timer() -> QuerySet[Timer]:
+    # Read through the partial index ``timer_running`` (an order's running timers by due
+    # time): the queue sorts every open order by it, so it is one index probe per order.
     return (Timer.objects.filter(order=OuterRef("pk"), status=TimerStatus.ARMED,
                                  due_at__isnull=False)
             .order_by("due_at", "id"))
@@ -72,14 +74,21 @@ def open_orders(filters: QueueFilters) -> QuerySet[WorkOrder]:
     """The queue's orders, in its order, with what each row shows annotated."""
     timer = _next_timer()
     booked = _booked()
-    orders = (WorkOrder.objects.exclude(state__in=TERMINAL_STATES)
-              .select_related("area", "technician__user")
+    orders = (WorkOrder.objects.filter(state__in=OPEN_STATES)
+              # The technician and their user are fetched for the page's rows only (two
+              # small queries): joined here, their wide rows would be carried through the
+              # sort of every open order.
+              .select_related("area").prefetch_related("technician__user")
               .annotate(
                   next_due=Subquery(timer.values("due_at")[:1]),
                   next_kind=Subquery(timer.values("kind")[:1]),
                   next_warned=Subquery(timer.values("warned_at")[:1]),
-                  broken=Exists(Timer.objects.filter(order=OuterRef("pk"),
-                                                     breached_at__isnull=False)),
+                  # Any broken promise (R38): a first match, not ``Exists``, so that the
+                  # database looks it up for the page's rows only instead of reading every
+                  # breached timer there is (a hashed subplan).
+                  broken=Subquery(Timer.objects.filter(order=OuterRef("pk"),
+                                                       breached_at__isnull=False)
+                                  .values("pk")[:1]),
                   window_start=Subquery(booked.values("start")[:1]),
                   window_end=Subquery(booked.values("end")[:1]),
                   window_precision=Subquery(booked.values("precision")[:1]),
@@ -102,7 +111,8 @@ def open_orders(filters: QueueFilters) -> QuerySet[WorkOrder]:
             order=OuterRef("pk"), status__in=[TimerStatus.ARMED, TimerStatus.PAUSED],
             warned_at__isnull=False, breached_at__isnull=True)))
     if filters.breached:
-        orders = orders.filter(broken=True)
+        orders = orders.filter(Exists(Timer.objects.filter(order=OuterRef("pk"),
+                                                           breached_at__isnull=False)))
     return orders.order_by(F("next_due").asc(nulls_last=True), "vip_first", "created_at", "pk")
 
 
@@ -118,7 +128,7 @@ def row(order: Any, now: dt.datetime) -> QueueRow:
     window = ((order.window_start, order.window_end)
               if order.window_start is not None and order.window_end is not None else None)
     return QueueRow(order=order, promise=promise, due=due, left=left, status=status,
-                    broken_before=bool(order.broken), window=window,
+                    broken_before=order.broken is not None, window=window,
                     whole_day=order.window_precision == Precision.DAY)
 
 

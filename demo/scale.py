@@ -58,6 +58,7 @@ from workorders.models import (
     Photo,
     ServiceAccount,
     Signature,
+    TERMINAL_STATES,
     State,
     WorkOrder,
     WorkOrderEvent,
@@ -273,6 +274,8 @@ class _Order:
     channel: str
     notes: str
     force: str | None = None  # the state the order must be in now
+    #: where in that state's time now falls (0: just entered, 1: about to leave)
+    into: float = 0.5
     group: tuple[Any, ...] = ()
 
 
@@ -481,7 +484,8 @@ class _Planner:
         self.made += 1
         return c, True
 
-    def order(self, t: float, force: str | None = None, path: str | None = None) -> _Order:
+    def order(self, t: float, force: str | None = None, path: str | None = None,
+              into: float = 0.5) -> _Order:
         rng = self.rng
         r = rng.random
         c, new = self.customer(t)
@@ -500,7 +504,7 @@ class _Planner:
         channel = rng.choices(Channel.values, cum_weights=(40, 50, 75, 87, 95, 100))[0]
         o = _Order(created=t, customer=c, kind=kind, path=path,
                    technician=techs[int(r() * len(techs))], channel=channel,
-                   notes=rng.choice(NOTES), force=force)
+                   notes=rng.choice(NOTES), force=force, into=into)
         # The access type picks the kit (R20); the policy, the timers.
         # the service too: the visit's measured tests follow it (R48)
         o.group = (path, kind, c.access, c.service,
@@ -551,7 +555,7 @@ def _placed(tpl: _Template, o: _Order, now: dt.datetime) -> tuple[dt.timedelta, 
              else next(i for i, s in enumerate(tpl.states) if s == o.force))
         enter = tpl.start if k == 0 else tpl.times[k - 1]
         leave = tpl.times[k] if k < len(tpl.times) else enter + dt.timedelta(days=3)
-        shift = now - (enter + (leave - enter) * 0.5)
+        shift = now - (enter + (leave - enter) * o.into)
         return shift, k
     created = dt.datetime.fromtimestamp(o.created, dt.UTC)
     days = (timezone.localdate(created) - timezone.localdate(tpl.start)).days
@@ -655,12 +659,18 @@ def _sealed_for_their_copies(rows: templates.Rows, signed: dict[int, dict[str, A
 
 def build_scale(*, orders: int, days: int = 90, seed: int = DEFAULT_SEED,
                 events: str = "ends", technicians: int | None = None,
-                batch_size: int = 10_000, method: str = "auto",
+                batch_size: int = 10_000, method: str = "auto", open_now: int = 0,
                 progress: Callable[[int, int, float], None] | None = None) -> ScaleResult:
     """The scale mode: ``orders`` copies of template orders walked through the services
     (see the module docstring). ``method``: "copy" (PostgreSQL only), "bulk" or "auto";
     the rows go through ``fieldops.bulk``, which uses ``COPY`` on PostgreSQL whatever the
-    choice and ``bulk_create`` elsewhere."""
+    choice and ``bulk_create`` elsewhere.
+
+    ``open_now``: of the ``orders``, how many are open now, spread over the open states and
+    placed at random points of them (their running promises fall due from now on), as a
+    working day leaves an operator's queue. Every copy's life starts at its template's time
+    of day, so without them the orders open at a given moment depend on the hour the data is
+    built (before the day shift nearly every order of the last days has ended)."""
     if orders < 1 or days < 1:
         raise ValueError("orders and days must be at least 1")
     if events not in ("ends", "full"):
@@ -688,8 +698,11 @@ def build_scale(*, orders: int, days: int = 90, seed: int = DEFAULT_SEED,
                                         "abnormal", "cant_finish", "rework", "remote",
                                         "cancel_early")
                             if s in _states_of(n)) for s in State.values}
-    natural = orders - per_state * len(State)
-    batches = max(1, math.ceil(natural / batch_size))
+    natural = orders - per_state * len(State) - open_now
+    if open_now < 0 or natural < 0:
+        raise ValueError(f"open orders must be between 0 and {orders - per_state * len(State)}")
+    open_states = [s for s in State.values if s not in TERMINAL_STATES]
+    batches = max(1, math.ceil((natural + open_now) / batch_size))
     # The templates: walked once per (life, kind, policy), from a day before the data.
     base_day = timezone.localdate(dt.datetime.fromtimestamp(start, dt.UTC)) \
         - dt.timedelta(days=45)
@@ -706,6 +719,10 @@ def build_scale(*, orders: int, days: int = 90, seed: int = DEFAULT_SEED,
         span = (now - start) / batches
         lo = start + b * span
         plan = [planner.order(t) for t in _created_times(rng, n, lo, lo + span, offset)]
+        for i in range(open_now * b // batches, open_now * (b + 1) // batches):
+            state = open_states[i % len(open_states)]
+            plan.append(planner.order(now - 3 * DAY, force=state, path=forced_paths[state],
+                                      into=rng.uniform(0.02, 0.98)))
         if b == batches - 1:
             plan += [planner.order(now - 3 * DAY, force=s, path=forced_paths[s])
                      for s in State.values for _ in range(per_state)]

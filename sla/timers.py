@@ -197,6 +197,10 @@ class Timer(models.Model):
             # The sweep's only query: armed rows whose next check is due (partial index).
             models.Index(fields=["next_check_at"], name="timer_due",
                          condition=models.Q(status="armed", next_check_at__isnull=False)),
+            # Each order's running promises by due time: the dispatcher's queue sorts every
+            # open order by its earliest (console.queue), one probe of this small index each.
+            models.Index(fields=["order", "due_at"], name="timer_running",
+                         condition=models.Q(status="armed", due_at__isnull=False)),
         ]
 
     def __str__(self) -> str:

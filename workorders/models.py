@@ -101,6 +101,10 @@ class State(models.TextChoices):
 S = State
 #: States in which an order is finished; nothing more happens to it.
 TERMINAL_STATES = frozenset({S.CLOSED, S.CANCELLED, S.RESOLVED_REMOTELY})
+#: Every other state, in the states' order: a query for open orders names these (an
+#: ``IN`` the state index answers) rather than excluding the terminal ones, which reads
+#: the whole table when nearly every order is closed.
+OPEN_STATES = tuple(s for s in S if s not in TERMINAL_STATES)
 #: States in which the order occupies a technician (for dispatch load, R4).
 TECHNICIAN_LOAD_STATES = frozenset({
     S.DISPATCHED, S.TAKEN, S.CONTACTED, S.SCHEDULED, S.PREPARED, S.EN_ROUTE, S.ON_SITE,

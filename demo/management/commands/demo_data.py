@@ -38,6 +38,9 @@ class Command(BaseCommand):
         parser.add_argument("--technicians", type=int, default=None, metavar="T",
                             help="Scale mode: have at least T technicians (default: enough "
                                  "for ~6 orders per technician per day).")
+        parser.add_argument("--open", type=int, default=0, metavar="K",
+                            help="Scale mode: of the N orders, K open now, spread over the "
+                                 "open states (a working day's queue); default 0.")
         parser.add_argument("--batch-size", type=int, default=10_000,
                             help="Scale mode: orders per batch/transaction (10000).")
         parser.add_argument("--method", choices=("auto", "copy", "bulk"), default="auto",
@@ -75,7 +78,7 @@ class Command(BaseCommand):
                 orders=options["orders"], days=options["days"], seed=options["seed"],
                 events=options["events"], technicians=options["technicians"],
                 batch_size=options["batch_size"], method=options["method"],
-                progress=progress)
+                open_now=options["open"], progress=progress)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         rate = result.orders / result.seconds if result.seconds else 0.0
