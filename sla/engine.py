@@ -645,17 +645,17 @@ def _sweep_rows(now: dt.datetime, batch: int) -> int:
 _NOTIFIED_ROLES = frozenset({"technician", "dispatcher", "supervisor"})
 
 
-def _set_ladder(rule: TimerRule) -> list[tuple[int, float, str, str, bool, bool, bool]] | None:
-    """The rule's ladder as rows for ``_SWEEP_SQL`` (level, percent, the event's data as
-    JSON, event kind, tell the technician / the dispatch desk / the supervisor), or None
-    when the statement cannot follow it exactly: business time (a calendar), a ladder
-    whose percentages go down (steps fire in order, the first one not reached stops the
+def _set_ladder(calendar_id: int | None, anchor: str,
+                ladder: Any) -> list[tuple[int, float, Any, str, bool, bool, bool]] | None:
+    """A rule's ladder as rows for ``_SWEEP_SQL`` (level, percent, the event's data, event
+    kind, tell the technician / the dispatch desk / the supervisor), or None when the
+    statement cannot follow it exactly: business time (a calendar), a ladder whose
+    percentages go down (steps fire in order, the first one not reached stops the
     ladder), a value of another type or a role ``_notifications`` does not know."""
-    if rule.calendar_id is not None and rule.anchor != Anchor.APPOINTMENT_START:
+    if calendar_id is not None and anchor != Anchor.APPOINTMENT_START:
         return None  # business time (``schedule_of``)
     rows = []
     last = None
-    ladder = rule.ladder
     if not isinstance(ladder, list):
         return None
     for level, step in enumerate(ladder):
@@ -669,15 +669,15 @@ def _set_ladder(rule: TimerRule) -> list[tuple[int, float, str, str, bool, bool,
                 or (last is not None and percent < last)):
             return None
         last = percent
-        rows.append((level, float(percent), json.dumps({"percent": percent}), str(kind),
+        rows.append((level, float(percent), {"percent": percent}, str(kind),
                      "technician" in notify, "dispatcher" in notify, "supervisor" in notify))
     return rows
 
 
 def _set_template(texts: _Texts, kind: str, timer_kind: str) -> str:
     """``_Texts.text`` for one (step kind, timer kind) as a ``format()`` template of the
-    order's number (``%1$s``) and the due time (``%2$s``): the labels are filled in once
-    per batch, not once per row (a ``%`` in a label is escaped)."""
+    order's number (``%1$s``) and the due time (``%2$s``): the labels are filled in once,
+    not once per row (a ``%`` in a label is escaped)."""
     fills = {"event": texts.events.get(kind, kind).replace("%", "%%"), "number": "%1$s",
              "timer": texts.timers.get(timer_kind, timer_kind).replace("%", "%%"),
              "due": "%2$s"}
@@ -690,6 +690,40 @@ def _set_template(texts: _Texts, kind: str, timer_kind: str) -> str:
 _PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s")
 
 
+def _set_ladders(texts: _Texts) -> tuple[list[str], str]:
+    """The rules the statement can follow, as ``rule id:timer kind`` pairs (the claim
+    takes only their timers), and every step of their ladders as one JSON document
+    (``_SWEEP_SQL``'s ``ladder``: rule, timer kind, level, percent, the event's data, its
+    kind, who is told, the notice's template with its labels). The rules are read for
+    every batch (an edited rule applies at once, R38); what is built from them is kept
+    while they and the texts' language stay the same (a storm's batches build it once)."""
+    rules = tuple(TimerRule.objects.order_by("pk").values_list(
+        "pk", "kind", "calendar_id", "anchor", "ladder"))
+    key = json.dumps([rules, texts.template, texts.events, texts.timers, texts.prefix])
+    built = _SET_LADDERS.get(key)
+    if built is None:
+        pairs: list[str] = []
+        steps: list[dict[str, Any]] = []
+        for pk, timer_kind, calendar_id, anchor, ladder in rules:
+            rows = _set_ladder(calendar_id, anchor, ladder)
+            if rows is None or timer_kind not in texts.timers:
+                continue  # the row path does it (a timer of an unknown kind there too)
+            pairs.append(f"{pk}:{timer_kind}")
+            steps.extend({"rule_id": pk, "timer_kind": timer_kind, "level": level,
+                          "pct": pct, "data": data, "kind": kind, "tech": tech,
+                          "disp": disp, "sup": sup,
+                          "text": _set_template(texts, kind, timer_kind)}
+                         for level, pct, data, kind, tech, disp, sup in rows)
+        built = (pairs, json.dumps(steps, ensure_ascii=False))
+        _SET_LADDERS.clear()
+        _SET_LADDERS[key] = built
+    return built
+
+
+#: ``_set_ladders``' last answer, by what it was built from (one entry).
+_SET_LADDERS: dict[str, tuple[list[str], str]] = {}
+
+
 def _sweep_set(now: dt.datetime, batch: int) -> int:
     """Claim and record up to ``batch`` due timers of calendar-time rules in one statement
     (one round trip): a data-modifying CTE claims the rows (``FOR UPDATE SKIP LOCKED``),
@@ -699,32 +733,18 @@ def _sweep_set(now: dt.datetime, batch: int) -> int:
     so a step is normally new: the inserts are plain (no ``ON CONFLICT`` check per row);
     if one exists after all, its unique key fails the statement and the row path, which
     skips existing rows, does the batch. The same arithmetic as ``_sweep_rows``, on the
-    server: no row comes to Python, and everything that is the same for many rows (a
-    ladder step's percent, its event's data, the notice's text with its labels, per rule,
-    step and timer kind) is built once per batch in Python and joined in. Returns how many
-    timers it handled; 0 if no rule qualifies or the statement failed (then nothing of it
-    is kept and ``_sweep_rows`` does the batch, isolating a bad row)."""
-    ladders = {}
-    for rule in TimerRule.objects.only("pk", "ladder", "anchor", "calendar"):
-        rows = _set_ladder(rule)
-        if rows is not None:
-            ladders[rule.pk] = rows
-    if not ladders:
-        return 0
+    server: no row comes to Python, and what is the same for many rows (a ladder step's
+    percent, its event's data, the notice's text with its labels, per rule and step) is
+    built once in Python and joined in (``_set_ladders``). Returns how many timers it
+    handled; 0 if no rule qualifies or the statement failed (then nothing of it is kept
+    and ``_sweep_rows`` does the batch, isolating a bad row)."""
     texts = _Texts()
-    # One row per rule, timer kind and ladder step: a timer finds its own by its rule and
-    # kind (a timer of a kind without a label is left to the row path by the claim).
-    steps = [(pk, timer_kind, *step, _set_template(texts, step[3], timer_kind))
-             for pk, rows in ladders.items() for timer_kind in texts.timers for step in rows]
+    pairs, ladder = _set_ladders(texts)
+    if not pairs:
+        return 0
     recorded = clock.now()
-    columns = list(zip(*steps, strict=True))
     params = {
-        "now": now, "batch": batch, "rules": list(ladders), "kinds": list(texts.timers),
-        "recorded": recorded,
-        "l_rule": list(columns[0]), "l_tkind": list(columns[1]), "l_level": list(columns[2]),
-        "l_pct": list(columns[3]), "l_data": list(columns[4]), "l_kind": list(columns[5]),
-        "l_tech": list(columns[6]), "l_disp": list(columns[7]), "l_sup": list(columns[8]),
-        "l_text": list(columns[9]),
+        "now": now, "batch": batch, "pairs": pairs, "ladder": ladder, "recorded": recorded,
         "prefix": texts.prefix, "zone": str(texts.zone),
         "in_app": "in_app", "email": "email", "sent": "sent", "pending": "pending",
         "armed": TimerStatus.ARMED.value,
@@ -781,15 +801,13 @@ WITH claimed AS (
            due_at, escalation_level, warned_at, breached_at, withdrawals
     FROM {timer}
     WHERE status = %(armed)s AND next_check_at IS NOT NULL AND next_check_at <= %(now)s
-          AND rule_id = ANY(%(rules)s) AND kind = ANY(%(kinds)s::text[])
+          AND rule_id || ':' || kind = ANY(%(pairs)s::text[])
     ORDER BY next_check_at LIMIT %(batch)s
     FOR UPDATE SKIP LOCKED
 ), ladder AS (
-    SELECT * FROM unnest(%(l_rule)s::bigint[], %(l_tkind)s::text[], %(l_level)s::int[],
-                         %(l_pct)s::float8[], %(l_data)s::jsonb[], %(l_kind)s::text[],
-                         %(l_tech)s::bool[], %(l_disp)s::bool[], %(l_sup)s::bool[],
-                         %(l_text)s::text[])
-        AS l(rule_id, timer_kind, level, pct, data, kind, tech, disp, sup, text)
+    SELECT * FROM jsonb_to_recordset(%(ladder)s::jsonb)
+        AS l(rule_id bigint, timer_kind text, level int, pct float8, data jsonb, kind text,
+             tech bool, disp bool, sup bool, text text)
 ), steps AS (
     SELECT c.id, c.order_id, c.due_at, c.escalation_level, c.warned_at, c.breached_at,
            c.withdrawals,
