@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import threading
 from typing import Any
 
@@ -644,17 +645,17 @@ def _sweep_rows(now: dt.datetime, batch: int) -> int:
 _NOTIFIED_ROLES = frozenset({"technician", "dispatcher", "supervisor"})
 
 
-def _set_ladder(rule: TimerRule) -> list[tuple[int, float, str, str, bool, bool, bool]] | None:
-    """The rule's ladder as rows for ``_SWEEP_SQL`` (level, percent, its JSON, event kind,
-    tell the technician / the dispatch desk / the supervisor), or None when the statement
-    cannot follow it exactly: business time (a calendar), a ladder whose percentages go
-    down (steps fire in order, the first one not reached stops the ladder), a value of
-    another type or a role ``_notifications`` does not know."""
-    if rule.calendar_id is not None and rule.anchor != Anchor.APPOINTMENT_START:
+def _set_ladder(calendar_id: int | None, anchor: str,
+                ladder: Any) -> list[tuple[int, float, Any, str, bool, bool, bool]] | None:
+    """A rule's ladder as rows for ``_SWEEP_SQL`` (level, percent, the event's data, event
+    kind, tell the technician / the dispatch desk / the supervisor), or None when the
+    statement cannot follow it exactly: business time (a calendar), a ladder whose
+    percentages go down (steps fire in order, the first one not reached stops the
+    ladder), a value of another type or a role ``_notifications`` does not know."""
+    if calendar_id is not None and anchor != Anchor.APPOINTMENT_START:
         return None  # business time (``schedule_of``)
     rows = []
     last = None
-    ladder = rule.ladder
     if not isinstance(ladder, list):
         return None
     for level, step in enumerate(ladder):
@@ -668,9 +669,59 @@ def _set_ladder(rule: TimerRule) -> list[tuple[int, float, str, str, bool, bool,
                 or (last is not None and percent < last)):
             return None
         last = percent
-        rows.append((level, float(percent), json.dumps(percent), str(kind),
+        rows.append((level, float(percent), {"percent": percent}, str(kind),
                      "technician" in notify, "dispatcher" in notify, "supervisor" in notify))
     return rows
+
+
+def _set_template(texts: _Texts, kind: str, timer_kind: str) -> str:
+    """``_Texts.text`` for one (step kind, timer kind) as a ``format()`` template of the
+    order's number (``%1$s``) and the due time (``%2$s``): the labels are filled in once,
+    not once per row (a ``%`` in a label is escaped)."""
+    fills = {"event": texts.events.get(kind, kind).replace("%", "%%"), "number": "%1$s",
+             "timer": texts.timers.get(timer_kind, timer_kind).replace("%", "%%"),
+             "due": "%2$s"}
+    # One pass over the template: a filled-in label is never read again; ``%%`` stays
+    # ``%%`` (``format()`` reads it as ``%``, as ``%`` formatting does).
+    return _PLACEHOLDER.sub(lambda m: fills.get(m[1], m[0]) if m[1] else m[0],
+                            texts.template)
+
+
+_PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s")
+
+
+def _set_ladders(texts: _Texts) -> tuple[list[str], str]:
+    """The rules the statement can follow, as ``rule id:timer kind`` pairs (the claim
+    takes only their timers), and every step of their ladders as one JSON document
+    (``_SWEEP_SQL``'s ``ladder``: rule, timer kind, level, percent, the event's data, its
+    kind, who is told, the notice's template with its labels). The rules are read for
+    every batch (an edited rule applies at once, R38); what is built from them is kept
+    while they and the texts' language stay the same (a storm's batches build it once)."""
+    rules = tuple(TimerRule.objects.order_by("pk").values_list(
+        "pk", "kind", "calendar_id", "anchor", "ladder"))
+    key = json.dumps([rules, texts.template, texts.events, texts.timers, texts.prefix])
+    built = _SET_LADDERS.get(key)
+    if built is None:
+        pairs: list[str] = []
+        steps: list[dict[str, Any]] = []
+        for pk, timer_kind, calendar_id, anchor, ladder in rules:
+            rows = _set_ladder(calendar_id, anchor, ladder)
+            if rows is None or timer_kind not in texts.timers:
+                continue  # the row path does it (a timer of an unknown kind there too)
+            pairs.append(f"{pk}:{timer_kind}")
+            steps.extend({"rule_id": pk, "timer_kind": timer_kind, "level": level,
+                          "pct": pct, "data": data, "kind": kind, "tech": tech,
+                          "disp": disp, "sup": sup,
+                          "text": _set_template(texts, kind, timer_kind)}
+                         for level, pct, data, kind, tech, disp, sup in rows)
+        built = (pairs, json.dumps(steps, ensure_ascii=False))
+        _SET_LADDERS.clear()
+        _SET_LADDERS[key] = built
+    return built
+
+
+#: ``_set_ladders``' last answer, by what it was built from (one entry).
+_SET_LADDERS: dict[str, tuple[list[str], str]] = {}
 
 
 def _sweep_set(now: dt.datetime, batch: int) -> int:
@@ -681,31 +732,20 @@ def _sweep_set(now: dt.datetime, batch: int) -> int:
     returns the steps to publish. The rows are locked and their level read under the lock,
     so a step is normally new: the inserts are plain (no ``ON CONFLICT`` check per row);
     if one exists after all, its unique key fails the statement and the row path, which
-    skips existing rows, does the batch. The same arithmetic as ``_sweep_rows``, on the server:
-    no row comes to Python. Returns how many timers it handled; 0 if no rule qualifies or
-    the statement failed (then nothing of it is kept and ``_sweep_rows`` does the batch,
-    isolating a bad row)."""
-    ladders = {}
-    for rule in TimerRule.objects.only("pk", "ladder", "anchor", "calendar"):
-        rows = _set_ladder(rule)
-        if rows is not None:
-            ladders[rule.pk] = rows
-    if not ladders:
-        return 0
+    skips existing rows, does the batch. The same arithmetic as ``_sweep_rows``, on the
+    server: no row comes to Python, and what is the same for many rows (a ladder step's
+    percent, its event's data, the notice's text with its labels, per rule and step) is
+    built once in Python and joined in (``_set_ladders``). Returns how many timers it
+    handled; 0 if no rule qualifies or the statement failed (then nothing of it is kept
+    and ``_sweep_rows`` does the batch, isolating a bad row)."""
     texts = _Texts()
-    steps = [(pk, *step) for pk, rows in ladders.items() for step in rows]
-    template = (texts.template.replace("%(event)s", "%1$s").replace("%(number)s", "%2$s")
-                .replace("%(timer)s", "%3$s").replace("%(due)s", "%4$s"))
+    pairs, ladder = _set_ladders(texts)
+    if not pairs:
+        return 0
     recorded = clock.now()
     params = {
-        "now": now, "batch": batch, "rules": list(ladders), "recorded": recorded,
-        "l_rule": [s[0] for s in steps], "l_level": [s[1] for s in steps],
-        "l_pct": [s[2] for s in steps], "l_json": [s[3] for s in steps],
-        "l_kind": [s[4] for s in steps], "l_tech": [s[5] for s in steps],
-        "l_disp": [s[6] for s in steps], "l_sup": [s[7] for s in steps],
-        "ev_kind": list(texts.events), "ev_label": list(texts.events.values()),
-        "tk_kind": list(texts.timers), "tk_label": list(texts.timers.values()),
-        "template": template, "prefix": texts.prefix, "zone": str(texts.zone),
+        "now": now, "batch": batch, "pairs": pairs, "ladder": ladder, "recorded": recorded,
+        "prefix": texts.prefix, "zone": str(texts.zone),
         "in_app": "in_app", "email": "email", "sent": "sent", "pending": "pending",
         "armed": TimerStatus.ARMED.value,
     }
@@ -753,32 +793,33 @@ _SWEEP_SQL_TEXT: str | None = None
 #: ``_step_seconds`` truncates it); ``fired``: those reached by now (the ladder is sorted,
 #: so they are the ones ``_due_steps`` finds, and the first step not reached is the one
 #: with the earliest moment: the next check); ``plan``: each timer's new values (``_reach``
-#: and ``_plan``). The texts are ``_Texts.text`` (the template with positional arguments).
+#: and ``_plan``). The texts are ``_Texts.text``: the ladder row's template (labels filled
+#: in) with the order's number and the due time.
 _SWEEP_SQL = """
 WITH claimed AS (
     SELECT id, order_id, rule_id, kind, target_seconds, consumed_seconds, running_since,
            due_at, escalation_level, warned_at, breached_at, withdrawals
     FROM {timer}
     WHERE status = %(armed)s AND next_check_at IS NOT NULL AND next_check_at <= %(now)s
-          AND rule_id = ANY(%(rules)s)
+          AND rule_id || ':' || kind = ANY(%(pairs)s::text[])
     ORDER BY next_check_at LIMIT %(batch)s
     FOR UPDATE SKIP LOCKED
 ), ladder AS (
-    SELECT * FROM unnest(%(l_rule)s::bigint[], %(l_level)s::int[], %(l_pct)s::float8[],
-                         %(l_json)s::text[], %(l_kind)s::text[], %(l_tech)s::bool[],
-                         %(l_disp)s::bool[], %(l_sup)s::bool[])
-        AS l(rule_id, level, pct, pct_json, kind, tech, disp, sup)
+    SELECT * FROM jsonb_to_recordset(%(ladder)s::jsonb)
+        AS l(rule_id bigint, timer_kind text, level int, pct float8, data jsonb, kind text,
+             tech bool, disp bool, sup bool, text text)
 ), steps AS (
-    SELECT c.id, c.order_id, c.kind AS timer_kind, c.due_at, c.escalation_level,
-           c.warned_at, c.breached_at, c.withdrawals,
+    SELECT c.id, c.order_id, c.due_at, c.escalation_level, c.warned_at, c.breached_at,
+           c.withdrawals,
            c.running_since + make_interval(
                secs => greatest(c.target_seconds - c.consumed_seconds, 0)) AS new_due_at,
-           l.level, l.pct_json, l.kind, l.tech, l.disp, l.sup,
+           l.level, l.data, l.kind, l.tech, l.disp, l.sup, l.text,
            c.running_since + make_interval(secs => greatest(
                trunc(c.target_seconds::float8 * l.pct / 100) - c.consumed_seconds, 0))
                AS reached
     FROM claimed c
-    LEFT JOIN ladder l ON l.rule_id = c.rule_id AND l.level >= c.escalation_level
+    LEFT JOIN ladder l ON l.rule_id = c.rule_id AND l.timer_kind = c.kind
+                          AND l.level >= c.escalation_level
 ), fired AS (
     SELECT * FROM steps WHERE reached <= %(now)s
 ), plan AS (
@@ -801,25 +842,18 @@ WITH claimed AS (
     WHERE t.id = p.id
 ), events AS (
     INSERT INTO {event} (timer_id, kind, at, recorded_at, level, reason, data, round)
-    SELECT id, kind, reached, %(recorded)s, level, '',
-           jsonb_build_object('percent', pct_json::jsonb), withdrawals
+    SELECT id, kind, reached, %(recorded)s, level, '', data, withdrawals
     FROM fired ORDER BY id, level
-), labels AS (
-    SELECT * FROM unnest(%(ev_kind)s::text[], %(ev_label)s::text[]) AS e(kind, label)
-), timer_labels AS (
-    SELECT * FROM unnest(%(tk_kind)s::text[], %(tk_label)s::text[]) AS k(kind, label)
 ), texts AS MATERIALIZED (
-    SELECT f.*, p.technician, p.supervisor, coalesce(p.email, '') AS email,
-           format(%(template)s, coalesce(e.label, f.kind),
+    SELECT f.id, f.order_id, f.level, f.kind, f.withdrawals, f.tech, f.disp, f.sup,
+           p.technician, p.supervisor, coalesce(p.email, '') AS email,
+           format(f.text,
                   %(prefix)s || CASE WHEN f.order_id < 100000000
                                      THEN lpad(f.order_id::text, 8, '0')
                                      ELSE f.order_id::text END,
-                  coalesce(k.label, f.timer_kind),
                   coalesce(to_char(f.due_at AT TIME ZONE %(zone)s, 'YYYY-MM-DD HH24:MI'), '-'))
                AS body
     FROM fired f
-    LEFT JOIN labels e ON e.kind = f.kind
-    LEFT JOIN timer_labels k ON k.kind = f.timer_kind
     LEFT JOIN ({people}) AS p(order_id, technician, supervisor, email)
         ON p.order_id = f.order_id
 ), notes AS (
@@ -884,11 +918,14 @@ def _fast_timestamps(cursor: Any) -> None:
     cursor.adapters.register_loader(oid, adapters.get_loader(oid, Format.TEXT))
 
 
+#: The steps published to the layers above (plain strings: a set lookup per step).
+_PUBLISHED = frozenset({TimerEventKind.WARNED.value, TimerEventKind.BREACHED.value})
+
+
 def _publish_steps(steps: list[tuple[int, str, dt.datetime]]) -> None:
     """R38 for the layers above (the call-centre's webhooks): warnings and breaches (timer
     id, kind, true time) as one ``TimerStepped`` on the bus, in the same transaction."""
-    wanted = tuple(TimerStep(timer_id=pk, kind=kind, at=at) for pk, kind, at in steps
-                   if kind in (TimerEventKind.WARNED, TimerEventKind.BREACHED))
+    wanted = tuple(TimerStep(pk, kind, at) for pk, kind, at in steps if kind in _PUBLISHED)
     if wanted:
         bus.publish(TimerStepped(steps=wanted))
 

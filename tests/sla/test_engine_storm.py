@@ -214,3 +214,43 @@ def test_concurrent_sweepers_record_every_step_once(make_order, crew, dispatcher
     notes = Notification.objects.filter(kind__startswith="sla.")
     assert notes.count() == 45 * (1 + 3 + 2 + 2)
     assert notes.values("dedupe_key").distinct().count() == notes.count()
+
+
+@pytest.mark.django_db
+def test_a_timer_of_another_kind_than_its_rule_is_recorded_as_the_row_path_does(
+        make_order, crew, dispatcher, monkeypatch, caplog):
+    # The statement finds a timer's ladder and notice template by its rule and its own
+    # kind; a timer whose kind is not its rule's (the rule's kind edited since) is not
+    # claimed by it but left to the row path, which names the timer's own kind, so
+    # nothing differs (R38) and the statement still does the others.
+    caplog.set_level(logging.INFO, logger="sla.engine")
+    orders = _dispatch_many(make_order, crew, dispatcher, 3)
+    Timer.objects.filter(order=orders[1], kind="contact").update(kind="visit")
+    moments = [T0 + minutes(75), T0 + minutes(110)]
+
+    by_statement = _sweep_and_record(moments, rows_only=False, monkeypatch=monkeypatch)
+    by_rows = _sweep_and_record(moments, rows_only=True, monkeypatch=monkeypatch)
+
+    assert by_statement == by_rows
+    assert "row by row" not in caplog.text
+    breached = [t for t in by_statement["timers"] if t[6] is not None]
+    assert {(t[0], t[1]) for t in breached} >= {(orders[1].pk, "visit"),
+                                                 (orders[0].pk, "contact")}
+
+
+@pytest.mark.django_db
+def test_the_statements_notice_template_reads_as_the_python_text():
+    # The labels are filled into the template once per batch; a "%" or a placeholder's
+    # look in a label stays text, and the number and due time go where the translation
+    # puts them.
+    texts = engine._Texts()
+    texts.template = "%%: %(timer)s / %(event)s — %(number)s, %(due)s."
+    texts.events["breached"] = "100% (%(timer)s)"
+    texts.timers["contact"] = "联系 %s"
+    template = engine._set_template(texts, "breached", "contact")
+    due = dt.datetime(2026, 11, 24, 1, 5, tzinfo=dt.UTC)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT format(%s, %s, %s)", [template, "WO00000042",
+                                                      engine._local(due)])
+        (written,) = cursor.fetchone()
+    assert written == texts.text("breached", "contact", 42, due)
