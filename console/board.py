@@ -23,7 +23,7 @@ from appointments.messages import window_text
 from appointments.models import Appointment, AppointmentStatus, Precision, VisitPlan
 from appointments.services import current_plans
 from technicians.models import Area, Technician
-from workorders.models import TERMINAL_STATES, WorkOrder
+from workorders.models import OPEN_STATES, WorkOrder
 
 #: The resource id of the row of orders nobody has yet.
 UNASSIGNED = "unassigned"
@@ -87,7 +87,7 @@ def day_orders(orders: QuerySet[WorkOrder], day: dt.date, *,
     start, end = day_bounds(day)
     booked = Appointment.objects.filter(status=AppointmentStatus.BOOKED, start__lt=end,
                                         end__gt=start)
-    found = (orders.exclude(state__in=TERMINAL_STATES)
+    found = (orders.filter(state__in=OPEN_STATES)
              .filter(appointments__in=booked)
              .select_related("area", "technician__user")
              .prefetch_related(Prefetch("appointments", queryset=booked, to_attr="day_bookings"))

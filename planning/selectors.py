@@ -13,7 +13,7 @@ from django.utils import timezone
 from appointments.models import AppointmentStatus
 from fieldops import clock
 from technicians.models import Technician
-from workorders.models import TERMINAL_STATES, WorkOrder
+from workorders.models import OPEN_STATES, WorkOrder
 
 from .geocoding import geocoder
 from .models import OrderLocation, TechnicianPosition
@@ -29,7 +29,7 @@ def _local(at: dt.datetime) -> str:
 def map_data(*, now: dt.datetime | None = None) -> dict[str, Any]:
     now = now or clock.now()
     rows = list(
-        OrderLocation.objects.exclude(order__state__in=list(TERMINAL_STATES))
+        OrderLocation.objects.filter(order__state__in=OPEN_STATES)
         .select_related("order", "order__area")
         .order_by("-order_id")[:MAP_ORDERS])
     orders: list[dict[str, Any]] = [
@@ -51,7 +51,7 @@ def map_data(*, now: dt.datetime | None = None) -> dict[str, Any]:
     # each technician's next order: the earliest booked visit still ahead, else the
     # oldest open order they hold
     held = (WorkOrder.objects.filter(technician_id__in=[p.technician_id for p in positions])
-            .exclude(state__in=list(TERMINAL_STATES))
+            .filter(state__in=OPEN_STATES)
             .annotate(next_visit=Min("appointments__start", filter=Q(
                 appointments__status=AppointmentStatus.BOOKED, appointments__end__gte=now)))
             .values_list("technician_id", "pk", "next_visit"))
