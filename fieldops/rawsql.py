@@ -88,4 +88,23 @@ class PreparedCursor(psycopg.Cursor[Any]):
 
     def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None,
                 binary: bool | None = None) -> Any:
-        return super().execute(query, params, prepare=prepare is not False, binary=binary)
+        result = super().execute(query, params, prepare=prepare is not False, binary=binary)
+        # What Django's query log shows (``last_executed_query`` reads ``_query.query``,
+        # which a server-binding cursor leaves empty): the statement with its values, as
+        # the other cursors show it, written only if the log asks.
+        self._query = _Shown(self.connection, query, params)  # type: ignore[assignment]
+        return result
+
+
+class _Shown:
+    """The statement as Django's client-binding cursors log it, composed when read."""
+
+    __slots__ = ("_connection", "_params", "_sql")
+
+    def __init__(self, connection: Any, sql: Any, params: Any) -> None:
+        self._connection, self._sql, self._params = connection, sql, params
+
+    @property
+    def query(self) -> bytes:
+        shown = psycopg.ClientCursor(self._connection).mogrify(self._sql, self._params)
+        return shown.encode()

@@ -258,6 +258,10 @@ def test_the_list_page_is_planned_once_per_connection(cc, mixed_orders):
     statement of the connection, the same answers every time."""
     pages = [cc.get("work-orders/", state="accepted", page_size=2) for _ in range(7)]
     assert all(p.body == pages[0].body for p in pages)
+    with CaptureQueriesContext(connection) as queries:
+        cc.get("work-orders/", state="accepted", page_size=2)
+    # Django's query log shows the page with its values, as for any other statement.
+    assert queries[-1]["sql"].startswith("WITH page AS") and "'accepted'" in queries[-1]["sql"]
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements "
                        "WHERE statement LIKE 'WITH page AS%%'")
