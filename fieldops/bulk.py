@@ -192,7 +192,9 @@ def writes_gathered() -> Iterator[None]:
 
 def write_later(sql: str, params: Sequence[Any] = ()) -> None:
     """Run ``sql`` (an INSERT, UPDATE or DELETE without RETURNING, whose result nobody
-    reads) now, or inside ``writes_gathered`` with the next ``insert_together``."""
+    reads) now, or inside ``writes_gathered`` with the next ``insert_together``. Kept
+    writes run as parts of one statement: at most one of them may write a given row (an
+    upsert of the same key twice in one statement is an error)."""
     kept = _later.get()
     if kept is None:
         with connection.cursor() as cursor:
