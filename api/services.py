@@ -12,6 +12,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from fieldops import clock, roles
-from fieldops.bulk import insert_together
+from fieldops.bulk import insert_together, writes_gathered
 from notifications.models import Channel
 from notifications.services import notify
 from workorders import pii
@@ -193,7 +194,10 @@ def work_order_create_idempotent(
     return _at_most_once(user=user, key=key, request_fingerprint=request_fingerprint,
                          status=status, act=act,
                          # the reference was used before: say which order has it
-                         on_conflict=lambda: _check_reference(user, external_ref))
+                         on_conflict=lambda: _check_reference(user, external_ref),
+                         # the writes nobody reads back (the facts' mark, the place) go
+                         # with the key row's statement
+                         gather=True)
 
 
 def order_action_idempotent(*, user: Any, key: str, request_fingerprint: str,
@@ -223,7 +227,8 @@ def write_idempotent(*, user: Any, key: str, request_fingerprint: str, status: i
 
 def _at_most_once(*, user: Any, key: str, request_fingerprint: str, status: int,
                   act: Callable[[], tuple[dict[str, Any], int | None]],
-                  on_conflict: Callable[[], None] = lambda: None) -> IdempotentResult:
+                  on_conflict: Callable[[], None] = lambda: None,
+                  gather: bool = False) -> IdempotentResult:
     """``act`` (the write and its answer), its R40 read records and the key row with the
     answer in one transaction, the key row last. The key is not looked up first: a new key
     (the common case) costs one insert. A key used before fails on the key's unique index
@@ -233,7 +238,7 @@ def _at_most_once(*, user: Any, key: str, request_fingerprint: str, status: int,
     before (the first answer stands)."""
     for attempt in (1, 2):
         try:
-            with transaction.atomic():
+            with transaction.atomic(), (writes_gathered() if gather else nullcontext()):
                 with pii.held() as reads:
                     body, order_id = act()
                 # The answer's R40 read records and the key row with the answer: one

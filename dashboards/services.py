@@ -14,6 +14,7 @@ from django.db.models import Count, F, OuterRef, Q, Subquery
 from appointments import rules as booking_rules
 from appointments.models import Appointment
 from fieldops import clock
+from fieldops.bulk import write_later
 from sla.timers import Timer
 from workorders.models import WorkOrder, WorkOrderEvent
 
@@ -313,11 +314,12 @@ def order_fact_mark_stale(order_id: int) -> None:
     order (its history is not committed yet) instead of taking the mark away."""
 
     table = StaleFact._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (order_id, marked_at) VALUES (%s, %s) "
-            f"ON CONFLICT (order_id) DO UPDATE SET marked_at = {table}.marked_at",
-            [order_id, connection.ops.adapt_datetimefield_value(clock.now())])
+    # Nobody reads the mark back in its transaction: an API intake writes it with its last
+    # statement (``fieldops.bulk.writes_gathered``).
+    write_later(
+        f"INSERT INTO {table} (order_id, marked_at) VALUES (%s, %s) "
+        f"ON CONFLICT (order_id) DO UPDATE SET marked_at = {table}.marked_at",
+        [order_id, connection.ops.adapt_datetimefield_value(clock.now())])
 
 
 #: The PostgreSQL advisory lock that lets one refresh of the stale facts run at a time.

@@ -22,10 +22,12 @@ no model instances at all. Other databases use Django's methods.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
-from django.db import connection, connections, models, router, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, router, transaction
 from django.db.models.sql import InsertQuery
 from psycopg.errors import UniqueViolation
 
@@ -162,26 +164,87 @@ def _prepared(field: Any, value: Any) -> Any:
     return field.get_db_prep_save(value, connection)
 
 
+#: Writes put off by ``write_later`` inside ``writes_gathered``: (sql, params); else None.
+_later: ContextVar[list[tuple[str, tuple[Any, ...]]] | None] = ContextVar(
+    "fieldops_bulk_later", default=None)
+
+
+@contextmanager
+def writes_gathered() -> Iterator[None]:
+    """Inside the block, ``write_later`` keeps its statements instead of running them, and
+    the next ``insert_together`` runs them in its own statement (data-modifying ``WITH``s):
+    no round trip of their own. What is still kept when the block ends runs then, in one
+    statement. For a transaction that ends with an ``insert_together`` (the API's
+    idempotent writes) and reads none of the kept rows meanwhile; an error leaves the block
+    without running them (the transaction is rolled back anyway)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    kept: list[tuple[str, tuple[Any, ...]]] = []
+    token = _later.set(kept)
+    try:
+        yield
+    finally:
+        _later.reset(token)
+    if kept:
+        _run_together(kept, None)
+
+
+def write_later(sql: str, params: Sequence[Any] = ()) -> None:
+    """Run ``sql`` (an INSERT, UPDATE or DELETE without RETURNING, whose result nobody
+    reads) now, or inside ``writes_gathered`` with the next ``insert_together``. Kept
+    writes run as parts of one statement: at most one of them may write a given row (an
+    upsert of the same key twice in one statement is an error)."""
+    kept = _later.get()
+    if kept is None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        return
+    kept.append((sql, tuple(params)))
+
+
+def _run_together(kept: list[tuple[str, tuple[Any, ...]]],
+                  last: tuple[str, tuple[Any, ...]] | None) -> Any:
+    """The kept statements as ``WITH``s of ``last`` (or of a bare ``SELECT``); ``last``'s
+    first row."""
+    heads = ", ".join(f"later_{n} AS ({sql})" for n, (sql, _) in enumerate(kept))
+    params = tuple(p for _, values in kept for p in values)
+    tail_sql, tail_params = last if last is not None else ("SELECT 1", ())
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {heads}, {tail_sql.removeprefix('WITH ')}"
+                       if tail_sql.startswith("WITH ") else f"WITH {heads} {tail_sql}",
+                       (*params, *tail_params))
+        return cursor.fetchone()
+
+
 def insert_together(first: Sequence[models.Model], last: models.Model) -> None:
     """``bulk_create(first)`` then ``last.save()`` (a new row), in one statement on
     PostgreSQL: ``first``'s INSERT runs as a data-modifying ``WITH`` of ``last``'s, so both
-    are written, or neither, with one round trip. ``last`` gets its primary key; the rows
-    of ``first`` do not (nothing reads them back); no signals are sent (as
-    ``bulk_create``). Elsewhere, or with nothing in ``first``, two plain writes."""
+    are written, or neither, with one round trip; so do the writes ``write_later`` kept
+    (``writes_gathered``). ``last`` gets its primary key; the rows of ``first`` do not
+    (nothing reads them back); no signals are sent (as ``bulk_create``). Elsewhere, or
+    with nothing to write with it, plain writes."""
     model = type(last)
     using = router.db_for_write(model)
     db = connections[using]
-    if not first or db.vendor != "postgresql" or last.pk is not None:
+    kept = _later.get() if using == DEFAULT_DB_ALIAS else None
+    if not (first or kept) or db.vendor != "postgresql" or last.pk is not None:
         if first:
             type(first[0])._default_manager.using(using).bulk_create(first)
         last.save(using=using, force_insert=True)
         return
-    head_sql, head_params = _insert_sql(first, using, returning=False)
     tail_sql, tail_params = _insert_sql([last], using, returning=True)
-    with db.cursor() as cursor:
-        cursor.execute(f"WITH first_rows AS ({head_sql}) {tail_sql}",
-                       (*head_params, *tail_params))
-        (pk,) = cursor.fetchone()
+    if first:
+        head_sql, head_params = _insert_sql(first, using, returning=False)
+        tail_sql = f"WITH first_rows AS ({head_sql}) {tail_sql}"
+        tail_params = (*head_params, *tail_params)
+    if kept:
+        (pk,) = _run_together(kept, (tail_sql, tail_params))
+        kept.clear()
+    else:
+        with db.cursor() as cursor:
+            cursor.execute(tail_sql, tail_params)
+            (pk,) = cursor.fetchone()
     last.pk = pk
     last._state.adding, last._state.db = False, using
 
@@ -203,3 +266,42 @@ def _insert_sql(objs: Sequence[models.Model], using: str,
     compiler.returning_fields = [opts.pk] if returning else None
     [(sql, params)] = compiler.as_sql()
     return sql, tuple(params)
+
+
+def row_insert_sql(obj: models.Model, using: str, *,
+                   expressions: dict[str, str] | None = None,
+                   cast: bool = False) -> tuple[str, str, str, tuple[Any, ...]]:
+    """The INSERT of one new row ``obj`` as ``save()`` writes it (defaults and ``pre_save``
+    applied to ``obj``; its primary key column too when it is set), for a statement that
+    writes several rows at once (data-modifying ``WITH``s on PostgreSQL). The columns named
+    in ``expressions`` (attname -> SQL expression, e.g. ``(SELECT id FROM new_order)``)
+    take their value from SQL instead of ``obj``. With ``cast``, every value is cast to its
+    column's type (for ``INSERT … SELECT``, where a bare literal would be read as text).
+
+    Returns the quoted table, the column list, the values' SQL and their parameters, for
+    ``INSERT INTO {table} ({columns}) VALUES ({values})``; no RETURNING (the caller says
+    what it needs back). No signals are sent."""
+    expressions = expressions or {}
+    model = type(obj)
+    opts = model._meta
+    db = connections[using]
+    quote = db.ops.quote_name
+    fields = [f for f in opts.concrete_fields if not f.generated and not (
+        isinstance(f, models.AutoField) and obj.pk is None)]
+    query = InsertQuery(model)
+    query.insert_values(fields, [obj], raw=False)
+    compiler = query.get_compiler(using=using)
+    placeholders: list[str] = []
+    params: list[Any] = []
+    for field in fields:
+        if field.attname in expressions:
+            placeholders.append(expressions[field.attname])
+            continue
+        value = compiler.prepare_value(field, compiler.pre_save_val(field, obj))
+        sql, field_params = compiler.field_as_sql(field, field.get_placeholder if hasattr(
+            field, "get_placeholder") else None, value)
+        db_type = field.cast_db_type(db) if cast else None
+        placeholders.append(f"CAST({sql} AS {db_type})" if db_type else sql)
+        params.extend(field_params)
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    return quote(str(opts.db_table)), columns, ", ".join(placeholders), tuple(params)

@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import psycopg
+from django.db.backends.postgresql.psycopg_any import register_tzloader
+
 Converter = Callable[[Any, Any, Any], Any]
 
 
@@ -46,3 +49,62 @@ def plan_for(connection: Any, key: str,
     if key not in cache:
         cache[key] = converters(connection, fields())
     return cache[key]
+
+
+def prepared_cursor(connection: Any) -> Any:
+    """A cursor (Django's wrapper, so query logging and counting see it) whose statements
+    are prepared statements of the connection: parameters bound on the server, each text
+    planned on its first run and, once PostgreSQL settles on a generic plan (after five
+    runs), not planned again. For a hot read written out once per process (the API's order
+    list), where planning cost PostgreSQL more than running. Elsewhere, or behind PgBouncer
+    in transaction mode (a prepared statement belongs to one server connection;
+    ``DISABLE_SERVER_SIDE_CURSORS``), a plain cursor. ``%s`` placeholders only; psycopg
+    keeps at most ``prepared_max`` (100) statements per connection."""
+    if (connection.vendor != "postgresql"
+            or connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")):
+        return connection.cursor()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        if connection.connection.prepare_threshold is None:
+            # Django turns psycopg's preparing off (None); a threshold no statement
+            # reaches lets this cursor's ``prepare=True`` through and nothing else (Django's
+            # own cursors bind on the client and never prepare).
+            connection.connection.prepare_threshold = 2**31 - 1
+        raw = PreparedCursor(connection.connection)
+        if connection.timezone != _tz_loader(connection).timezone:
+            register_tzloader(connection.timezone, raw)
+        return connection._prepare_cursor(raw)
+
+
+def _tz_loader(connection: Any) -> Any:
+    return connection.connection.adapters.get_loader(
+        psycopg.postgres.types["timestamptz"].oid, psycopg.pq.Format.TEXT)
+
+
+class PreparedCursor(psycopg.Cursor[Any]):
+    """psycopg's server-binding cursor, preparing every statement it runs (Django turns
+    psycopg's automatic preparation off: ``prepare_threshold`` None)."""
+
+    def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None,
+                binary: bool | None = None) -> Any:
+        result = super().execute(query, params, prepare=prepare is not False, binary=binary)
+        # What Django's query log shows (``last_executed_query`` reads ``_query.query``,
+        # which a server-binding cursor leaves empty): the statement with its values, as
+        # the other cursors show it, written only if the log asks.
+        self._query = _Shown(self.connection, query, params)  # type: ignore[assignment]
+        return result
+
+
+class _Shown:
+    """The statement as Django's client-binding cursors log it, composed when read."""
+
+    __slots__ = ("_connection", "_params", "_sql")
+
+    def __init__(self, connection: Any, sql: Any, params: Any) -> None:
+        self._connection, self._sql, self._params = connection, sql, params
+
+    @property
+    def query(self) -> bytes:
+        shown = psycopg.ClientCursor(self._connection).mogrify(self._sql, self._params)
+        return shown.encode()

@@ -20,7 +20,7 @@ import re
 import threading
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, router, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -31,7 +31,13 @@ from psycopg.pq import Format
 
 from appointments.rules import arrival_deadline
 from fieldops import bus, clock, refdata
-from fieldops.bulk import insert_ignoring_conflicts, insert_rows, update_fields, update_rows
+from fieldops.bulk import (
+    insert_ignoring_conflicts,
+    insert_rows,
+    row_insert_sql,
+    update_fields,
+    update_rows,
+)
 from notifications.models import Notification
 from notifications.services import (
     alerts_written,
@@ -238,15 +244,52 @@ def on_order_event(*, order: Any, action: str, at: dt.datetime) -> None:
                 events.extend(_close(timer, TimerStatus.CANCELLED, at, action, notes,
                                      withdrawn))
     if fresh and order.sla_timer_rows:
-        # The intake's new timers, one INSERT for all (their ids come back with it).
-        Timer.objects.bulk_create(order.sla_timer_rows)
-    TimerEvent.objects.bulk_create(events, ignore_conflicts=True)
+        # The intake's new timers and their events, one statement for all (the timers'
+        # ids come back with it).
+        _insert_new_timers(order.sla_timer_rows, events)
+    else:
+        TimerEvent.objects.bulk_create(events, ignore_conflicts=True)
     if notes:
 
         notify_rows(notes)
     _publish_steps([(e.timer_id, e.kind, e.at) for e in events])
     if withdrawn:
         _publish_withdrawn(withdrawn, at=at, action=action)
+
+
+def _insert_new_timers(timers: list[Timer], events: list[TimerEvent]) -> None:
+    """``bulk_create(timers)``, then ``bulk_create(events, ignore_conflicts=True)`` for
+    events of those timers (and others already written), in one statement on PostgreSQL:
+    each timer a data-modifying ``WITH`` whose id its events read."""
+    using = router.db_for_write(Timer) or DEFAULT_DB_ALIAS
+    if connections[using].vendor != "postgresql" or any(t.pk is not None for t in timers):
+        Timer.objects.bulk_create(timers)
+        TimerEvent.objects.bulk_create(events, ignore_conflicts=True)
+        return
+    heads: list[str] = []
+    params: list[Any] = []
+    names = {id(timer): f"timer_{n}" for n, timer in enumerate(timers)}
+    for timer in timers:
+        table, columns, values, values_params = row_insert_sql(timer, using)
+        heads.append(f"{names[id(timer)]} AS (INSERT INTO {table} ({columns}) "
+                     f"VALUES ({values}) RETURNING id)")
+        params.extend(values_params)
+    for n, event in enumerate(events):
+        name = names.get(id(event.timer))
+        table, columns, values, values_params = row_insert_sql(
+            event, using, expressions={"timer_id": f"(SELECT id FROM {name})"} if name else {})
+        heads.append(f"event_{n} AS (INSERT INTO {table} ({columns}) VALUES ({values}) "
+                     f"ON CONFLICT DO NOTHING)")
+        params.extend(values_params)
+    ids = ", ".join(f"(SELECT id FROM {names[id(timer)]})" for timer in timers)
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(heads)} SELECT {ids}", params)
+        row = cursor.fetchone()
+    for timer, pk in zip(timers, row, strict=True):
+        timer.pk = pk
+        timer._state.adding, timer._state.db = False, using
+    for event in events:
+        event.timer_id = event.timer.pk  # what bulk_create does before writing
 
 
 def _apply_rule(order: Any, policy: SlaPolicy, rule: TimerRule, timer: Timer | None,

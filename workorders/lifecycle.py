@@ -65,6 +65,18 @@ def record_event(*, order: WorkOrder, by: User, action: OrderAction, from_state:
     A step replayed from a phone (inside ``clock.happened``, ``workorders.offline``) is
     recorded at the time it was done; ``received_at`` keeps when it reached the server, if
     that was more than a second later."""
+    row = new_event(order=order, by=by, action=action, from_state=from_state,
+                    to_state=to_state, reason=reason, payload=payload, at=at)
+    row.save(force_insert=True)
+    publish_event(row)
+    return row
+
+
+def new_event(*, order: WorkOrder, by: User, action: OrderAction, from_state: str,
+              to_state: str, reason: str = "", payload: dict[str, Any] | None = None,
+              at: dt.datetime | None = None) -> WorkOrderEvent:
+    """``record_event``'s row, not yet written: for a service that writes it in one
+    statement with the order (intake), then calls ``publish_event``."""
     action = OrderAction(action)  # a name outside the vocabulary is refused here
     at = at or clock.now()
     received_at = None
@@ -72,17 +84,21 @@ def record_event(*, order: WorkOrder, by: User, action: OrderAction, from_state:
         received = clock.received()
         if abs(received - at) > REPLAY_SLACK:
             received_at = received
-    row = WorkOrderEvent.objects.create(
+    return WorkOrderEvent(
         order=order, at=at, received_at=received_at, actor=by, actor_label=actor_label(by),
         action=action, from_state=from_state, to_state=to_state, reason=reason,
         payload=payload if payload is not None else {},
     )
+
+
+def publish_event(row: WorkOrderEvent) -> None:
+    """The written row ``row`` (``new_event``) on the bus, as ``record_event`` does."""
     recorded = _recorded.get()
     if recorded is not None:
         recorded.append(row)
-    bus.publish(OrderEvent(order=order, action=action, from_state=from_state,
-                           to_state=to_state, at=at, actor=by, payload=row.payload, row=row))
-    return row
+    bus.publish(OrderEvent(order=row.order, action=OrderAction(row.action),
+                           from_state=row.from_state, to_state=row.to_state, at=row.at,
+                           actor=row.actor, payload=row.payload, row=row))
 
 
 #: An order its caller has just read under the row lock (``holding``); None outside.

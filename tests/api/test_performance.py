@@ -251,3 +251,53 @@ def test_active_webhook_endpoints_are_the_orm_ones_in_the_same_order(call_centre
     reporting.is_active = False
     reporting.save()
     assert "https://bi.example/hook" not in [e.url for e in selectors.active_webhook_endpoints()]
+
+
+def test_the_list_page_is_planned_once_per_connection(cc, mixed_orders):
+    """Planning the page cost PostgreSQL more than reading it: the page is a prepared
+    statement of the connection, the same answers every time."""
+    pages = [cc.get("work-orders/", state="accepted", page_size=2) for _ in range(7)]
+    assert all(p.body == pages[0].body for p in pages)
+    with CaptureQueriesContext(connection) as queries:
+        cc.get("work-orders/", state="accepted", page_size=2)
+    # Django's query log shows the page with its values, as for any other statement.
+    assert queries[-1]["sql"].startswith("WITH page AS") and "'accepted'" in queries[-1]["sql"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements "
+                       "WHERE statement LIKE 'WITH page AS%%'")
+        assert cursor.fetchone()[0] >= 1
+
+
+def test_an_intake_writes_what_it_puts_off_with_its_last_statement(cc, intake):
+    """The facts mark (R39) and the order's place go with the key row's statement: both
+    written when the intake is answered, neither when a rule refuses it."""
+    from dashboards.models import StaleFact
+    from planning.models import OrderLocation
+
+    with CaptureQueriesContext(connection) as queries:
+        response = cc.create(intake(), key="k-later")
+    assert response.status_code == 201
+    last = [q["sql"] for q in queries if 'INSERT INTO "api_idempotencykey"' in q["sql"]]
+    assert len(last) == 1 and "dashboards_stalefact" in last[0]
+    assert "planning_orderlocation" in last[0]
+    order_id = response.body["id"]
+    assert StaleFact.objects.filter(order_id=order_id).exists()
+    assert OrderLocation.objects.filter(order_id=order_id).exists()
+    marks, places = StaleFact.objects.count(), OrderLocation.objects.count()
+    refused = cc.create(intake(preferred_day="2000-01-01"), key="k-later-refused")
+    assert refused.status_code in (400, 422)
+    assert (StaleFact.objects.count(), OrderLocation.objects.count()) == (marks, places)
+
+
+def test_an_intake_for_a_known_customer_reuses_the_oldest_record(cc, intake):
+    from workorders.models import Customer, WorkOrder
+
+    first = cc.create(intake(customer={"name": "王芳", "phone": "13911112222"}))
+    second = cc.create(intake(customer={"name": "王芳", "phone": "13911112222"}))
+    other = cc.create(intake(customer={"name": "王芳", "phone": "13911113333"}))
+    orders = WorkOrder.objects.in_bulk([first.body["id"], second.body["id"],
+                                        other.body["id"]])
+    assert orders[first.body["id"]].customer_id == orders[second.body["id"]].customer_id
+    assert orders[other.body["id"]].customer_id != orders[first.body["id"]].customer_id
+    assert Customer.objects.filter(name="王芳").count() == 2
+    assert second.body["customer"] == first.body["customer"]

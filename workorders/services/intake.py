@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, router, transaction
 from django.utils.translation import gettext as _
 
 from fieldops import clock
+from fieldops.bulk import row_insert_sql
 from technicians.models import Area, Technician
 
 from .. import selectors
@@ -18,13 +20,23 @@ from ..events import OrderAction
 from ..lifecycle import (
     User,
     allowed_for,
+    new_event,
     precheck,
+    publish_event,
     record_event,
     require,
     require_fits,
     transition,
 )
-from ..models import Assignment, Customer, CustomerClass, Kind, ServiceAccount, WorkOrder
+from ..models import (
+    Assignment,
+    Customer,
+    CustomerClass,
+    Kind,
+    ServiceAccount,
+    WorkOrder,
+    WorkOrderEvent,
+)
 
 
 def work_order_create(
@@ -58,38 +70,105 @@ def work_order_create(
     # error here rolls back the caller's whole transaction anyway.
     with transaction.atomic(savepoint=False):
         now = clock.now()
-        account = None
-        if account_number:
-            account = ServiceAccount.objects.select_related("customer").filter(
-                number=account_number).first()
-        if account is not None:
-            customer = account.customer
-        else:
-            # Not get_or_create: two intakes for one new customer at the same moment may
-            # both create a row, and get() would then fail for every later order.
-            found = (Customer.objects.filter(phone=contact_phone, name=customer_name)
-                     .order_by("pk").first())
-            customer = found or Customer.objects.create(
-                phone=contact_phone, name=customer_name, alt_phone=alt_phone,
-                customer_class=customer_class)
-            if account_number:
-                account = ServiceAccount.objects.create(
-                    number=account_number, customer=customer, address=address, area=area,
-                    service=service, access_type=access_type)
-        order = WorkOrder.objects.create(
+        order = WorkOrder(
             kind=kind, service=service, access_type=access_type, channel=channel,
-            customer_class=customer_class, customer=customer, account=account,
-            contact_phone=contact_phone, address=address, area=area, symptoms=symptoms,
-            fault_started_at=fault_started_at, preferred_day=preferred_day,
-            external_ref=external_ref, notes=notes, created_at=now, updated_at=now,
-            created_by=by,
+            customer_class=customer_class, contact_phone=contact_phone, address=address,
+            area=area, symptoms=symptoms, fault_started_at=fault_started_at,
+            preferred_day=preferred_day, external_ref=external_ref, notes=notes,
+            created_at=now, updated_at=now, created_by=by,
         )
+        payload = {"channel": channel, "kind": kind,
+                   "preferred_day": preferred_day.isoformat()}
+        if not account_number and connection.vendor == "postgresql":
+            # The common case, a customer without an account: the customer found or added,
+            # the order and its first event in one statement (one round trip, not four).
+            row = _write_intake(order, by=by, at=now, payload=payload, customer=Customer(
+                phone=contact_phone, name=customer_name, alt_phone=alt_phone,
+                customer_class=customer_class, created_at=now))
+        else:
+            order.customer, order.account = _customer_and_account(
+                account_number=account_number, contact_phone=contact_phone,
+                customer_name=customer_name, alt_phone=alt_phone,
+                customer_class=customer_class, address=address, area=area, service=service,
+                access_type=access_type)
+            order.save(force_insert=True)
+            row = new_event(order=order, by=by, action=OrderAction.CREATE, from_state="",
+                            to_state=order.state, at=now, payload=payload)
+            row.save(force_insert=True)
         # The first booking to the day (R3) is written by the bookings' handler of this
         # event (appointments.handlers).
-        record_event(order=order, by=by, action=OrderAction.CREATE, from_state="",
-                     to_state=order.state, at=now,
-                     payload={"channel": channel, "kind": kind,
-                              "preferred_day": preferred_day.isoformat()})
+        publish_event(row)
+    return order
+
+
+def _customer_and_account(*, account_number: str, contact_phone: str, customer_name: str,
+                          alt_phone: str, customer_class: str, address: str, area: Area,
+                          service: str, access_type: str
+                          ) -> tuple[Customer, ServiceAccount | None]:
+    account = None
+    if account_number:
+        account = ServiceAccount.objects.select_related("customer").filter(
+            number=account_number).first()
+    if account is not None:
+        return account.customer, account
+    # Not get_or_create: two intakes for one new customer at the same moment may both
+    # create a row, and get() would then fail for every later order.
+    found = (Customer.objects.filter(phone=contact_phone, name=customer_name)
+             .order_by("pk").first())
+    customer = found or Customer.objects.create(
+        phone=contact_phone, name=customer_name, alt_phone=alt_phone,
+        customer_class=customer_class)
+    if account_number:
+        account = ServiceAccount.objects.create(
+            number=account_number, customer=customer, address=address, area=area,
+            service=service, access_type=access_type)
+    return customer, account
+
+
+def _write_intake(order: WorkOrder, *, by: User, at: dt.datetime, payload: dict[str, Any],
+                  customer: Customer) -> WorkOrderEvent:
+    """PostgreSQL: the customer (the oldest with this phone and name, else ``customer``
+    added), ``order`` and its ``create`` event written by one statement of data-modifying
+    ``WITH``s. Same rows and the same race as two intakes' separate look-up and insert
+    (two racing intakes for one new customer may both add one; ``customer_merge`` folds
+    them). ``order`` gets its id and customer; the event row is returned, not yet
+    published."""
+    using = router.db_for_write(WorkOrder) or DEFAULT_DB_ALIAS
+    quote = connection.ops.quote_name
+    meta = Customer._meta
+    lookup = (customer.phone, customer.name)  # as given (saving normalizes the phone)
+    names = [f.attname for f in meta.concrete_fields]
+    columns = ", ".join(quote(str(f.column)) for f in meta.concrete_fields)
+    table, new_columns, values, customer_params = row_insert_sql(customer, using, cast=True)
+    # The order's customer id and the event's order id come from the statement's own rows.
+    order_table, order_columns, order_values, order_params = row_insert_sql(
+        order, using, expressions={"customer_id": "(SELECT id FROM customer)"})
+    row = new_event(order=order, by=by, action=OrderAction.CREATE, from_state="",
+                    to_state=order.state, at=at, payload=payload)
+    event_table, event_columns, event_values, event_params = row_insert_sql(
+        row, using, expressions={"order_id": "(SELECT id FROM new_order)"})
+    sql = (f"WITH found AS (SELECT {columns} FROM {table} WHERE {quote('phone')} = %s "
+           f"AND {quote('name')} = %s ORDER BY {quote('id')} LIMIT 1), "
+           f"made AS (INSERT INTO {table} ({new_columns}) SELECT {values} "
+           f"WHERE NOT EXISTS (SELECT 1 FROM found) RETURNING {columns}), "
+           f"customer AS (SELECT * FROM found UNION ALL SELECT * FROM made), "
+           f"new_order AS (INSERT INTO {order_table} ({order_columns}) "
+           f"VALUES ({order_values}) RETURNING id), "
+           f"new_event AS (INSERT INTO {event_table} ({event_columns}) "
+           f"VALUES ({event_values}) RETURNING id, order_id) "
+           f"SELECT customer.*, new_event.order_id, new_event.id "
+           f"FROM customer CROSS JOIN new_event")
+    params = (*lookup, *customer_params, *order_params, *event_params)
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        *values_read, order_id, event_id = cursor.fetchone()
+    found = Customer.from_db(using, names, values_read)
+    for instance, pk in ((order, order_id), (row, event_id)):
+        instance.pk = pk
+        instance._state.adding, instance._state.db = False, using
+    order.customer = found
+    row.order = order
+    return row
     return order
 
 
