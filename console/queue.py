@@ -3,8 +3,10 @@
 Each open order's next promise is its running SLA timer with the earliest due time, across
 every kind the engine keeps (contact R7/R7a, visit R34/R35, arrival R14, rework contact
 R31). Orders come earliest-due first; at equal due time (or none), VIP customers first,
-then the oldest order. A fixed number of queries per page: the timer, the booked window
-and the area are read beside the order, the page's technicians in one more, never per row.
+then the oldest order. A page costs a fixed number of queries whatever the number of open
+orders: its ids (``QueueKeys``, which walks the running timers by due time and stops at the
+page's end, instead of sorting every open order), then its rows with their timer, booked
+window, area and technician.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, QuerySet, Subquery, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, When
 from django.utils.translation import gettext as _
 
 from appointments.models import Appointment, AppointmentStatus, Precision
@@ -57,63 +59,117 @@ class QueueRow:
                 BREACHED: _("Breached")}.get(self.status, "")
 
 
-def _next_timer() -> QuerySet[Timer]:
-    # Read through the partial index ``timer_running`` (an order's running timers by due
-    # time): the queue sorts every open order by it, so it is one index probe per order.
-    return (Timer.objects.filter(order=OuterRef("pk"), status=TimerStatus.ARMED,
-                                 due_at__isnull=False)
-            .order_by("due_at", "id"))
+def _running() -> QuerySet[Timer]:
+    """Running promises: armed timers with a due time (the partial index ``timer_running``,
+    by due time)."""
+    return Timer.objects.filter(status=TimerStatus.ARMED, due_at__isnull=False)
 
 
-def _booked() -> QuerySet[Appointment]:
-    return (Appointment.objects.filter(order=OuterRef("pk"), status=AppointmentStatus.BOOKED)
-            .order_by("-booked_at", "-id"))
+def _matching(filters: QueueFilters, *, through: str = "") -> Q:
+    """The filters as a condition on the order, or on the row's order ``through`` a
+    foreign key (``"order"`` for a timer)."""
+    prefix = f"{through}__" if through else ""
+    order = through or "pk"  # the outer reference to the order's id
 
+    def on(**lookups: Any) -> Q:
+        return Q(**{prefix + name: value for name, value in lookups.items()})
 
-def open_orders(filters: QueueFilters) -> QuerySet[WorkOrder]:
-    """The queue's orders, in its order, with what each row shows annotated."""
-    timer = _next_timer()
-    booked = _booked()
-    orders = (WorkOrder.objects.filter(state__in=OPEN_STATES)
-              # The technician and their user are fetched for the page's rows only (two
-              # small queries): joined here, their wide rows would be carried through the
-              # sort of every open order.
-              .select_related("area").prefetch_related("technician__user")
-              .annotate(
-                  next_due=Subquery(timer.values("due_at")[:1]),
-                  next_kind=Subquery(timer.values("kind")[:1]),
-                  next_warned=Subquery(timer.values("warned_at")[:1]),
-                  # Any broken promise (R38): a first match, not ``Exists``, so that the
-                  # database looks it up for the page's rows only instead of reading every
-                  # breached timer there is (a hashed subplan).
-                  broken=Subquery(Timer.objects.filter(order=OuterRef("pk"),
-                                                       breached_at__isnull=False)
-                                  .values("pk")[:1]),
-                  window_start=Subquery(booked.values("start")[:1]),
-                  window_end=Subquery(booked.values("end")[:1]),
-                  window_precision=Subquery(booked.values("precision")[:1]),
-                  vip_first=Case(When(customer_class=CustomerClass.VIP, then=0), default=1,
-                                 output_field=IntegerField()),
-              ))
+    q = on(state__in=OPEN_STATES)
     if filters.area is not None:
-        orders = orders.filter(area=filters.area)
+        q &= on(area=filters.area)
     if filters.kind:
-        orders = orders.filter(kind=filters.kind)
+        q &= on(kind=filters.kind)
     if filters.state:
-        orders = orders.filter(state=filters.state)
+        q &= on(state=filters.state)
     if filters.technician is not None:
-        orders = orders.filter(technician=filters.technician)
+        q &= on(technician=filters.technician)
     if filters.unassigned:
-        orders = orders.filter(technician__isnull=True)
+        q &= on(technician__isnull=True)
     if filters.at_risk:
         # A running promise past its warning step, not yet broken (as the API's sla_status).
-        orders = orders.filter(Exists(Timer.objects.filter(
-            order=OuterRef("pk"), status__in=[TimerStatus.ARMED, TimerStatus.PAUSED],
+        q &= Q(Exists(Timer.objects.filter(
+            order=OuterRef(order), status__in=[TimerStatus.ARMED, TimerStatus.PAUSED],
             warned_at__isnull=False, breached_at__isnull=True)))
     if filters.breached:
-        orders = orders.filter(Exists(Timer.objects.filter(order=OuterRef("pk"),
-                                                           breached_at__isnull=False)))
-    return orders.order_by(F("next_due").asc(nulls_last=True), "vip_first", "created_at", "pk")
+        q &= Q(Exists(Timer.objects.filter(order=OuterRef(order), breached_at__isnull=False)))
+    return q
+
+
+def _vip_first(prefix: str = "") -> Case:
+    return Case(When(**{f"{prefix}customer_class": CustomerClass.VIP}, then=0), default=1,
+                output_field=IntegerField())
+
+
+class QueueKeys:
+    """The queue's order ids in its order, as a paginator slices them (``count()`` and
+    ``[a:b]``), read without sorting every open order: first the orders with a running
+    promise, found by walking the running timers by due time (each order at its earliest
+    timer, the rest skipped) and stopping at the page's end; then the orders with none,
+    VIP first and oldest first."""
+
+    def __init__(self, filters: QueueFilters) -> None:
+        self.filters = filters
+        self._with_timer: int | None = None
+
+    def count(self) -> int:
+        return WorkOrder.objects.filter(_matching(self.filters)).count()
+
+    def _timed(self) -> QuerySet[Timer]:
+        earlier = _running().filter(order=OuterRef("order")).filter(
+            Q(due_at__lt=OuterRef("due_at")) | Q(due_at=OuterRef("due_at"), pk__lt=OuterRef("pk")))
+        return (_running().filter(_matching(self.filters, through="order"))
+                .filter(~Exists(earlier)))
+
+    def with_timer(self) -> int:
+        if self._with_timer is None:
+            self._with_timer = self._timed().count()
+        return self._with_timer
+
+    def __getitem__(self, where: slice) -> list[int]:
+        lo, hi = where.start or 0, where.stop
+        assert hi is not None and where.step is None, "the queue is read a page at a time"
+        ids = list(self._timed()
+                   .order_by("due_at", _vip_first("order__"), "order__created_at", "order_id")
+                   .values_list("order_id", flat=True)[lo:hi])
+        if len(ids) == hi - lo:
+            return ids
+        # past the last order with a running promise: the others, from where they start
+        timed = self.with_timer() if not ids else lo + len(ids)
+        rest = (WorkOrder.objects.filter(_matching(self.filters))
+                .filter(~Exists(_running().filter(order=OuterRef("pk"))))
+                .order_by(_vip_first(), "created_at", "pk").values_list("pk", flat=True))
+        return ids + list(rest[max(lo - timed, 0):hi - timed])
+
+
+def rows_of(ids: list[int]) -> list[WorkOrder]:
+    """The orders ``ids``, in that order, with what each row shows annotated: their next
+    promise, whether one was broken before, their booked window, area and technician."""
+    timer = _running().filter(order=OuterRef("pk")).order_by("due_at", "id")
+    booked = (Appointment.objects.filter(order=OuterRef("pk"), status=AppointmentStatus.BOOKED)
+              .order_by("-booked_at", "-id"))
+    found = (WorkOrder.objects.filter(pk__in=ids)
+             .select_related("area", "technician__user")
+             .annotate(
+                 next_due=Subquery(timer.values("due_at")[:1]),
+                 next_kind=Subquery(timer.values("kind")[:1]),
+                 next_warned=Subquery(timer.values("warned_at")[:1]),
+                 # a first match, not ``Exists``: the database then looks it up for these
+                 # rows only, not through every breached timer there is (a hashed subplan)
+                 broken=Subquery(Timer.objects.filter(order=OuterRef("pk"),
+                                                      breached_at__isnull=False)
+                                 .values("pk")[:1]),
+                 window_start=Subquery(booked.values("start")[:1]),
+                 window_end=Subquery(booked.values("end")[:1]),
+                 window_precision=Subquery(booked.values("precision")[:1]),
+             ))
+    by_id = {order.pk: order for order in found}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+def open_orders(filters: QueueFilters) -> list[WorkOrder]:
+    """Every order of the queue, in its order, annotated as its rows show them."""
+    keys = QueueKeys(filters)
+    return rows_of(keys[0:keys.count()])
 
 
 def row(order: Any, now: dt.datetime) -> QueueRow:

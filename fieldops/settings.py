@@ -7,6 +7,7 @@ See ``.env.example`` for every variable.
 """
 
 from pathlib import Path
+from typing import Any
 
 import environ
 import phonenumbers
@@ -153,6 +154,23 @@ else:
         # transaction, and PgBouncer holds the server connections.
         DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
         DATABASES["default"]["CONN_MAX_AGE"] = 0
+# PostgreSQL's JIT compiles a query whose estimated cost is high, which costs 0.3-0.9 s of
+# compiling on the queue's and the dashboards' queries over a million orders, far more than
+# it saves on queries that run in milliseconds. Off on the app's connections unless
+# POSTGRES_JIT is set; behind PgBouncer (which does not pass connection options) set it on
+# the database instead: ALTER DATABASE fieldops SET jit = off (docs/scaling.md).
+POSTGRES_JIT = env.bool("POSTGRES_JIT", default=False)
+
+
+def _without_jit(database: dict[str, Any]) -> None:
+    if POSTGRES_JIT or database["ENGINE"] == "django.db.backends.sqlite3" or env.bool(
+            "PGBOUNCER_TRANSACTION_POOLING", default=False):
+        return
+    options = database.setdefault("OPTIONS", {})
+    options["options"] = (options.get("options", "") + " -c jit=off").strip()
+
+
+_without_jit(DATABASES["default"])
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     # SQLite tests use an in-memory database; servers get a named one (override to run
     # two suites against one server at once).
@@ -168,6 +186,7 @@ if DATABASE_REPLICA_URL:
     DATABASES["replica"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["replica"].setdefault("CONN_HEALTH_CHECKS", True)
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    _without_jit(DATABASES["replica"])
 DASHBOARDS_DATABASE = "replica" if DATABASE_REPLICA_URL else "default"
 DATABASE_ROUTERS = ["fieldops.routers.ReplicaRouter"]
 

@@ -197,9 +197,9 @@ class Timer(models.Model):
             # The sweep's only query: armed rows whose next check is due (partial index).
             models.Index(fields=["next_check_at"], name="timer_due",
                          condition=models.Q(status="armed", next_check_at__isnull=False)),
-            # Each order's running promises by due time: the dispatcher's queue sorts every
-            # open order by its earliest (console.queue), one probe of this small index each.
-            models.Index(fields=["order", "due_at"], name="timer_running",
+            # Running promises by due time: the dispatcher's queue walks it to list open
+            # orders earliest promise first, a page at a time (console.queue.QueueKeys).
+            models.Index(fields=["due_at", "order"], name="timer_running",
                          condition=models.Q(status="armed", due_at__isnull=False)),
         ]
 

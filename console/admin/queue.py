@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from console.forms import QueueFilterForm
-from console.queue import QueueFilters, open_orders, row
+from console.queue import QueueFilters, QueueKeys, row, rows_of
 from fieldops import clock
 
 PAGE_SIZE = 50
@@ -43,14 +43,14 @@ def queue_view(request: HttpRequest, admin_site: Any) -> HttpResponse:
         raise PermissionDenied
     form = QueueFilterForm(request.GET or None)
     filters = filters_from(form) if request.GET else QueueFilters()
-    page = Paginator(open_orders(filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(QueueKeys(filters), PAGE_SIZE).get_page(request.GET.get("page"))
     now = clock.now()
     context = {
         **admin_site.each_context(request),
         "title": _("Queue"),
         "form": form,
         "page": page,
-        "rows": [row(order, now) for order in page.object_list],
+        "rows": [row(order, now) for order in rows_of(list(page.object_list))],
         "now": now,
         "refresh_seconds": settings.CONSOLE_REFRESH_SECONDS,
         "query": request.GET.urlencode(),

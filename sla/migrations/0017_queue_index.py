@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='timer',
-            index=models.Index(condition=models.Q(('due_at__isnull', False), ('status', 'armed')), fields=['order', 'due_at'], name='timer_running'),
+            index=models.Index(condition=models.Q(('due_at__isnull', False), ('status', 'armed')), fields=['due_at', 'order'], name='timer_running'),
         ),
     ]
