@@ -50,6 +50,7 @@ from technicians.models import Area, AreaType, Skill, Team, Technician
 from workorders import services, visit_parts
 from workorders.events import OrderAction
 from workorders.models import (
+    TERMINAL_STATES,
     Channel,
     CompletionReport,
     Customer,
@@ -58,7 +59,6 @@ from workorders.models import (
     Photo,
     ServiceAccount,
     Signature,
-    TERMINAL_STATES,
     State,
     WorkOrder,
     WorkOrderEvent,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from fieldops import clock
@@ -32,10 +33,19 @@ def technicians_with_load(qs: QuerySet[Technician] | None = None) -> QuerySet[Te
     qs = Technician.objects.all() if qs is None else qs
     start_of_day = timezone.localtime(clock.now()).replace(hour=0, minute=0, second=0,
                                                            microsecond=0)
+    # Counted per technician in subqueries (the index on technician and state), not by
+    # joining every order each technician ever held and grouping the technicians' rows.
     return qs.annotate(
-        load=Count("orders", filter=Q(orders__state__in=TECHNICIAN_LOAD_STATES), distinct=True),
-        today=Count("orders", filter=Q(orders__dispatched_at__gte=start_of_day), distinct=True),
+        load=_count_of(WorkOrder.objects.filter(technician=OuterRef("pk"),
+                                                state__in=TECHNICIAN_LOAD_STATES)),
+        today=_count_of(WorkOrder.objects.filter(technician=OuterRef("pk"),
+                                                 dispatched_at__gte=start_of_day)),
     )
+
+
+def _count_of(orders: QuerySet[WorkOrder]) -> Coalesce:
+    counted = orders.order_by().values("technician").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 def dispatch_candidates(order: WorkOrder, *,
