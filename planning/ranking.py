@@ -40,7 +40,7 @@ from appointments.models import Appointment, AppointmentStatus, Precision
 from fieldops import clock
 from sla.timers import Timer, TimerKind, TimerStatus
 from technicians.models import Technician
-from workorders.models import WorkOrder
+from workorders.models import OPEN_STATES, WorkOrder
 from workorders.selectors import technicians_with_load
 from workorders.services.intake import why_not
 
@@ -138,8 +138,10 @@ def _visits(technician_ids: list[int], day: dt.date, order: WorkOrder
     start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
     end = timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
     rows = (Appointment.objects
-            .filter(order__technician_id__in=technician_ids, status=AppointmentStatus.BOOKED,
-                    start__lt=end, end__gt=start)
+            # open orders only: a closed order's visit is not ahead (and an order resolved
+            # remotely keeps the day its intake booked); read from the technician-state index
+            .filter(order__technician_id__in=technician_ids, order__state__in=OPEN_STATES,
+                    status=AppointmentStatus.BOOKED, start__lt=end, end__gt=start)
             .exclude(order=order)
             .values_list("order__technician_id", "order_id", "start", "end", "precision",
                          "order__location__latitude", "order__location__longitude")
