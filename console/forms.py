@@ -7,6 +7,9 @@ from typing import Any
 
 from django import forms
 from django.contrib.admin.widgets import AdminSplitDateTime
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from fieldops.phones import PhoneFormField
@@ -111,19 +114,54 @@ class WorkOrderIntakeForm(forms.Form):
                           widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class PlainSelect(forms.Select):
+    """A select written in one pass. Django renders each option through a template (about
+    0.2 ms each), so the queue's technician filter over five thousand technicians took more
+    than a second of every queue page; the same markup, without the per-option template."""
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None,
+               renderer: Any = None) -> SafeString:
+        final = self.build_attrs(self.attrs, {**(attrs or {}), "name": name})
+        chosen = {str(v) for v in self.format_value(value)}
+        options = format_html_join(
+            "", "<option value=\"{}\"{}>{}</option>",
+            ((str(key), mark_safe(" selected") if str(key) in chosen else "", label)
+             for key, label in self.choices))
+        return format_html("<select{}>{}</select>", flatatt(final), options)
+
+
+class _TechnicianNames(forms.models.ModelChoiceIterator):
+    """The technicians as (id, "name (employee no.)"), read as values: the same labels as
+    ``str(technician)``, without building five thousand technicians and users per page."""
+
+    def __iter__(self) -> Any:
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        rows = self.queryset.values_list("pk", "user__first_name", "user__last_name",
+                                         "user__username", "employee_no")
+        for pk, first, last, username, number in rows:
+            yield (pk, f"{Technician.name_for(first, last, username)} ({number})")
+
+
+class _TechnicianChoice(forms.ModelChoiceField):
+    iterator = _TechnicianNames
+
+
 class QueueFilterForm(forms.Form):
     """The queue's filters (GET). An unknown value is shown as an error beside its filter
     and that filter is left out; the queue still shows."""
 
     area = forms.ModelChoiceField(label=_("Area"), queryset=Area.objects.order_by("name"),
-                                  required=False, empty_label=_("All areas"))
+                                  required=False, empty_label=_("All areas"),
+                                  widget=PlainSelect)
     kind = forms.ChoiceField(label=_("Kind"), required=False,
                              choices=[("", _("All kinds")), *Kind.choices])
     state = forms.ChoiceField(label=_("State"), required=False,
                               choices=[("", _("All open states")), *STATE_CHOICES])
-    technician = forms.ModelChoiceField(
+    technician = _TechnicianChoice(
         label=_("Technician"), required=False, empty_label=_("All technicians"),
-        queryset=Technician.objects.filter(is_active=True).select_related("user"))
+        queryset=Technician.objects.filter(is_active=True).select_related("user"),
+        widget=PlainSelect)
     unassigned = forms.BooleanField(label=_("Unassigned"), required=False)
     at_risk = forms.BooleanField(label=_("At risk"), required=False)
     breached = forms.BooleanField(label=_("Breached"), required=False)
