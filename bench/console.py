@@ -7,7 +7,10 @@ Runs on the database ``DATABASE_URL`` names (default: a scratch ``fieldops_bench
 on the local PostgreSQL; created, and dropped at the end unless ``--keep``; a database that
 already holds tables is refused unless ``--recreate`` or ``--reuse``, see ``bench/where.py``)
 and the Redis ``REDIS_URL`` names. It migrates the database and fills it with
-``manage.py demo_data --orders N`` (the scale path, as ``bench/dashboard.py``); ``--reuse``
+``manage.py demo_data --orders N --open K`` (the scale path, as ``bench/dashboard.py``; K,
+a twentieth of N unless ``--open`` says, are open now across the open states with their
+promises running, as a working day leaves the queue: every copied life starts at its
+template's time of day, so without them the open orders depend on the hour); ``--reuse``
 skips the load when the database already holds the orders. Then, as a dispatcher:
 
 * ``queue``: the queue's table (``GET queue/`` as htmx asks for it every few seconds: every
@@ -150,6 +153,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=40)
     parser.add_argument("--technicians", type=int, default=50,
                         help="technicians of the board's area")
+    parser.add_argument("--open", type=int, default=None,
+                        help="of the orders, this many open now across the open states "
+                             "(demo_data --open; default a twentieth: ~50k of a million)")
     where.add_scale_options(parser)
     args = parser.parse_args()
     env = bench_env()
@@ -157,7 +163,8 @@ def main() -> None:
         print(json.dumps(measure(args.samples, args.technicians)))
         return
     where.announce("console", WHERE)
-    made = where.load(env, WHERE, args, "workorders_workorder")
+    opened = args.open if args.open is not None else args.orders // 20
+    made = where.load(env, WHERE, args, "workorders_workorder", "--open", str(opened))
     try:
         out = subprocess.run([sys.executable, __file__, "--measure-only", "--samples",
                               str(args.samples), "--technicians", str(args.technicians)],
