@@ -65,7 +65,10 @@ def missed_by_customer(event: OrderEvent) -> None:
 
 
 def cancel_booking(event: OrderEvent) -> None:
-    """Step 14: a cancelled order keeps no booking."""
+    """Step 14: a cancelled order keeps no booking; nor does one resolved without a visit
+    (R2, and an outage's customer whose service is back, R54): no technician is coming, so
+    the day booked at intake (R3) is not a visit ahead on the board, the ranking or the
+    customer's page."""
     event.order.appointments.filter(status=AppointmentStatus.BOOKED).update(
         status=AppointmentStatus.CANCELLED)
 
@@ -93,6 +96,7 @@ HANDLERS = {
     OrderAction.CHECK_IN: keep_booking,
     OrderAction.NOBODY_HOME: missed_by_customer,
     OrderAction.CANCEL: cancel_booking,
+    OrderAction.RESOLVE_REMOTELY: cancel_booking,
     OrderAction.DEPART: tell_on_the_way,
     OrderAction.MAKE_ABNORMAL: tell_abnormal,
 }

@@ -53,6 +53,16 @@ def test_resolved_remotely_is_its_own_outcome(make_order, agent):
     assert order.state == State.RESOLVED_REMOTELY and order.closed_at is not None
 
 
+def test_an_order_resolved_remotely_keeps_no_booking(make_order, agent):
+    # R2, R3: the day booked at intake is not a visit ahead once no technician is coming
+    order = make_order(kind=Kind.REPAIR)
+    assert order.appointments.filter(status=AppointmentStatus.BOOKED).count() == 1
+    order = services.work_order_resolve_remotely(order=order, by=agent,
+                                                 resolution="ONU restarted")
+    assert not order.appointments.filter(status=AppointmentStatus.BOOKED).exists()
+    assert order.appointments.get().status == AppointmentStatus.CANCELLED
+
+
 def test_no_resources_goes_back_to_dispatch(make_order, alice, dispatcher):
     # R5, R6
     order = make_order(State.TAKEN, technician=alice)
