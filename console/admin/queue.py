@@ -3,7 +3,8 @@ refreshed by the page itself every few seconds (htmx polling the same URL for th
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import admin
@@ -43,7 +44,9 @@ def queue_view(request: HttpRequest, admin_site: Any) -> HttpResponse:
         raise PermissionDenied
     form = QueueFilterForm(request.GET or None)
     filters = filters_from(form) if request.GET else QueueFilters()
-    page = Paginator(QueueKeys(filters), PAGE_SIZE).get_page(request.GET.get("page"))
+    # QueueKeys pages like a list of ids (count and slices) without being one
+    keys = cast("Sequence[int]", QueueKeys(filters))
+    page = Paginator(keys, PAGE_SIZE).get_page(request.GET.get("page"))
     now = clock.now()
     context = {
         **admin_site.each_context(request),
