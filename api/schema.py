@@ -166,9 +166,19 @@ def _problem_headers(result: dict[str, Any]) -> None:
 NOT_BLANK = r"\S"
 
 
+#: A webhook's URL: HTTPS, a host name, an optional port and path (a lone U+001F passed
+#: ``NOT_BLANK``, which is ECMA's ``\S``, and was trimmed to a blank URL by the server).
+WEBHOOK_URL = r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$"
+
+
 def _not_blank(result: dict[str, Any]) -> None:
     """Give every request string with ``minLength`` and no pattern of its own ``NOT_BLANK``:
     the request bodies' components and the operations' parameters."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for name in ("WebhookEndpointInRequest",):
+        url = schemas.get(name, {}).get("properties", {}).get("url")
+        if url is not None:
+            url["pattern"] = WEBHOOK_URL
     requests = [c for name, c in result.get("components", {}).get("schemas", {}).items()
                 if name.endswith("Request")]
     parameters = [p.get("schema", {}) for item in result.get("paths", {}).values()
