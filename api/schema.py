@@ -171,14 +171,17 @@ NOT_BLANK = r"\S"
 WEBHOOK_URL = r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$"
 
 
+def _webhook_url(result: dict[str, Any]) -> None:
+    """The webhook registration's URL as the server takes it (``WEBHOOK_URL``); it has a
+    pattern of its own, so ``_not_blank`` leaves it."""
+    webhook = result.get("components", {}).get("schemas", {}).get("WebhookEndpointInRequest")
+    if webhook is not None and "url" in webhook.get("properties", {}):
+        webhook["properties"]["url"]["pattern"] = WEBHOOK_URL
+
+
 def _not_blank(result: dict[str, Any]) -> None:
     """Give every request string with ``minLength`` and no pattern of its own ``NOT_BLANK``:
     the request bodies' components and the operations' parameters."""
-    schemas = result.get("components", {}).get("schemas", {})
-    for name in ("WebhookEndpointInRequest",):
-        url = schemas.get(name, {}).get("properties", {}).get("url")
-        if url is not None:
-            url["pattern"] = WEBHOOK_URL
     requests = [c for name, c in result.get("components", {}).get("schemas", {}).items()
                 if name.endswith("Request")]
     parameters = [p.get("schema", {}) for item in result.get("paths", {}).values()
@@ -200,6 +203,7 @@ def postprocess(result: dict[str, Any], generator: Any, request: Any, public: bo
     _typed_nullables(result)
     _named_enums(result)
     _problem_headers(result)
+    _webhook_url(result)
     _not_blank(result)
     operations = {op.get("operationId"): op for item in result.get("paths", {}).values()
                   for op in item.values() if isinstance(op, dict)}
